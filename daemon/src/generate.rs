@@ -1,0 +1,333 @@
+//! `3dgpt generate`: images (or folders of images) to assets, one bad image never stopping the rest.
+
+use std::collections::HashSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use threedgpt_engine::{Background, CancelFlag, EngineError, Format, Options, Stage};
+
+/// Options of `3dgpt generate`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  3dgpt generate photo.png -o chair.glb\n  3dgpt generate photos/ -o assets/ --format obj\n  3dgpt generate shot.jpg --mask shot-mask.png --faces 50000 --texture-size 2048"
+)]
+pub(crate) struct GenerateArgs {
+    /// Input images (PNG, JPEG, WebP) or folders of them.
+    #[arg(required = true, value_name = "IMAGE")]
+    images: Vec<PathBuf>,
+
+    /// Output file (one image) or folder (several images or a folder). Default: the image's name
+    /// with the format's extension, in the current folder.
+    #[arg(short, long, value_name = "OUT")]
+    output: Option<PathBuf>,
+
+    /// Output format; by default taken from the output file's extension, else GLB.
+    #[arg(long, value_name = "F", value_parser = ["glb", "gltf", "obj", "stl", "ply"])]
+    format: Option<String>,
+
+    /// Target triangle count of the mesh.
+    #[arg(long = "faces", value_name = "N", default_value_t = 20_000)]
+    faces: u32,
+
+    /// Texture side in pixels: 256, 512, 1024, 2048 or 4096.
+    #[arg(long = "texture-size", value_name = "N", default_value_t = 1024)]
+    texture_size: u32,
+
+    /// Share of the frame the object fills after cropping and recentring (0.05 to 1).
+    #[arg(long = "foreground-ratio", value_name = "R", default_value_t = 0.85)]
+    foreground_ratio: f32,
+
+    /// Use the whole picture as the object instead of removing the background.
+    #[arg(long = "keep-background", conflicts_with = "mask")]
+    keep_background: bool,
+
+    /// Use this mask image (white or opaque = object) instead of finding the object.
+    #[arg(long, value_name = "FILE")]
+    mask: Option<PathBuf>,
+
+    /// Depth scale of the inflated shape (1 = round cross-sections).
+    #[arg(long, value_name = "T", default_value_t = 1.0)]
+    thickness: f32,
+
+    /// Length of the asset's longest side in metres.
+    #[arg(long = "size", value_name = "METRES", default_value_t = 1.0)]
+    size_m: f32,
+
+    /// Resolution of the reconstruction grid (cells across the frame).
+    #[arg(long = "grid", value_name = "N", default_value_t = 256)]
+    grid: u32,
+
+    /// Leave timings out of the files so equal inputs give byte-identical files.
+    #[arg(long)]
+    reproducible: bool,
+
+    /// Print one JSON record per asset on standard output (for scripts and pipelines).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the command; the exit code is 0 when every asset was written, 1 when some failed.
+pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
+    let inputs = expand_inputs(&args.images)?;
+    let format_option = args
+        .format
+        .as_deref()
+        .map(|name| name.parse::<Format>())
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let single = inputs.len() == 1 && args.images.iter().all(|path| !path.is_dir());
+    let background = match (&args.mask, args.keep_background) {
+        (Some(mask), _) => {
+            if !single {
+                bail!("--mask applies to one image; pass a single IMAGE with it");
+            }
+            let bytes = std::fs::read(mask)
+                .with_context(|| format!("could not read the mask {}", mask.display()))?;
+            Background::Mask {
+                name: mask.display().to_string(),
+                bytes,
+            }
+        }
+        (None, true) => Background::Keep,
+        (None, false) => Background::Auto,
+    };
+    let options = Options::default()
+        .with_background(background)
+        .with_target_faces(args.faces)
+        .with_texture_px(args.texture_size)
+        .with_foreground_ratio(args.foreground_ratio)
+        .with_thickness(args.thickness)
+        .with_size_m(args.size_m)
+        .with_grid_px(args.grid)
+        .with_reproducible(args.reproducible);
+    options.validate()?;
+    let plan = plan_outputs(&inputs, single, args.output.as_deref(), format_option)?;
+
+    let cancel = CancelFlag::new();
+    {
+        let cancel = cancel.clone();
+        // Ctrl-C stops the work at the next check; files are only ever renamed into place whole.
+        let _ = ctrlc::set_handler(move || cancel.cancel());
+    }
+    let show_progress = !args.json && std::io::stderr().is_terminal();
+    let mut failures = 0usize;
+    for (input, (output, format)) in inputs.iter().zip(plan) {
+        let result = generate_one(input, &output, format, &options, show_progress, &cancel);
+        match result {
+            Ok((written, record)) => {
+                if args.json {
+                    let line = serde_json::json!({
+                        "input": input.display().to_string(),
+                        "ok": true,
+                        "format": format,
+                        "files": written.iter().map(|path| path.display().to_string()).collect::<Vec<_>>(),
+                        "record": record,
+                    });
+                    println!("{line}");
+                } else {
+                    eprintln!(
+                        "{} -> {} ({} faces)",
+                        input.display(),
+                        output.display(),
+                        record.faces
+                    );
+                }
+            }
+            Err(error) => {
+                failures += 1;
+                let cancelled = matches!(
+                    error.downcast_ref::<EngineError>(),
+                    Some(EngineError::Cancelled)
+                );
+                if args.json {
+                    let line = serde_json::json!({
+                        "input": input.display().to_string(),
+                        "ok": false,
+                        "error": format!("{error:#}"),
+                    });
+                    println!("{line}");
+                } else {
+                    eprintln!("error: {}: {error:#}", input.display());
+                }
+                if cancelled {
+                    break;
+                }
+            }
+        }
+    }
+    if failures > 0 && !args.json && inputs.len() > 1 {
+        eprintln!(
+            "{failures} of {} images failed; run with RUST_LOG=debug for more detail",
+            inputs.len()
+        );
+    }
+    Ok(if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn generate_one(
+    input: &Path,
+    output: &Path,
+    format: Format,
+    options: &Options,
+    show_progress: bool,
+    cancel: &CancelFlag,
+) -> anyhow::Result<(Vec<PathBuf>, threedgpt_engine::GenerationRecord)> {
+    let bytes =
+        std::fs::read(input).with_context(|| format!("could not read {}", input.display()))?;
+    let bar = if show_progress {
+        let bar = ProgressBar::new(1000);
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:.bold} [{bar:30}] {percent:>3}% {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(
+            input
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        bar.enable_steady_tick(Duration::from_millis(100));
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let progress = |stage: Stage, fraction: f32| {
+        let index = Stage::ALL
+            .iter()
+            .position(|&candidate| candidate == stage)
+            .unwrap_or(0);
+        let overall = (index as f32 + fraction.clamp(0.0, 1.0)) / Stage::ALL.len() as f32;
+        bar.set_position((overall * 1000.0) as u64);
+        bar.set_message(stage.name());
+    };
+    let name = input.display().to_string();
+    let result = threedgpt_engine::generate(&name, &bytes, options, &progress, cancel).and_then(
+        |mut asset| {
+            let written = threedgpt_engine::export_asset(
+                &mut asset,
+                output,
+                format,
+                options.reproducible,
+                &progress,
+                cancel,
+            )?;
+            Ok((written, asset.record))
+        },
+    );
+    bar.finish_and_clear();
+    Ok(result?)
+}
+
+/// The image files named directly, plus the images inside named folders (sorted, not recursive).
+fn expand_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut inputs = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("could not list the folder {}", path.display()))?
+                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                .filter(|candidate| candidate.is_file() && is_image_name(candidate))
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                bail!(
+                    "the folder {} holds no PNG, JPEG or WebP images",
+                    path.display()
+                );
+            }
+            inputs.extend(found);
+        } else {
+            // Missing or unreadable files are reported per image, so the others still run.
+            inputs.push(path.clone());
+        }
+    }
+    Ok(inputs)
+}
+
+fn is_image_name(path: &Path) -> bool {
+    path.extension()
+        .and_then(|extension| extension.to_str())
+        .is_some_and(|extension| {
+            ["png", "jpg", "jpeg", "webp"]
+                .iter()
+                .any(|known| known.eq_ignore_ascii_case(extension))
+        })
+}
+
+/// Where each input's asset goes and in which format.
+fn plan_outputs(
+    inputs: &[PathBuf],
+    single: bool,
+    output: Option<&Path>,
+    format_option: Option<Format>,
+) -> anyhow::Result<Vec<(PathBuf, Format)>> {
+    let stem = |input: &Path| {
+        input
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "asset".to_owned())
+    };
+    if single {
+        if let Some(output) =
+            output.filter(|path| !path.is_dir() && !path.to_string_lossy().ends_with('/'))
+        {
+            let from_extension = output
+                .extension()
+                .and_then(|extension| extension.to_str())
+                .and_then(Format::from_extension);
+            let format = match (format_option, from_extension) {
+                (Some(chosen), Some(named)) if chosen != named => {
+                    bail!(
+                        "the output {} names the {named} format but --format is {chosen}; make them agree",
+                        output.display()
+                    )
+                }
+                (Some(chosen), _) => chosen,
+                (None, Some(named)) => named,
+                (None, None) => Format::Glb,
+            };
+            let path = if from_extension.is_some() {
+                output.to_path_buf()
+            } else {
+                output.with_extension(format.extension())
+            };
+            return Ok(vec![(path, format)]);
+        }
+    }
+    let format = format_option.unwrap_or_default();
+    let folder = output
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    std::fs::create_dir_all(&folder)
+        .with_context(|| format!("could not create the output folder {}", folder.display()))?;
+    let mut used = HashSet::new();
+    Ok(inputs
+        .iter()
+        .map(|input| {
+            let mut name = stem(input);
+            if !used.insert(name.clone()) {
+                // Two inputs with the same stem (photo.png, photo.jpg) must not overwrite each other.
+                let extension = input
+                    .extension()
+                    .map(|e| e.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                name = format!("{name}-{extension}");
+                used.insert(name.clone());
+            }
+            (
+                folder.join(format!("{name}.{}", format.extension())),
+                format,
+            )
+        })
+        .collect())
+}

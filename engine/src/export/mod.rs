@@ -1,0 +1,121 @@
+//! Writing assets: GLB (default), glTF with side files, OBJ with MTL, STL and PLY. Every file is
+//! written to a temporary name in the target folder and renamed into place, so a reader never sees
+//! a half-written file and a failure leaves nothing behind.
+
+mod glb;
+mod obj;
+mod ply;
+mod stl;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{EngineError, Result};
+use crate::options::Format;
+use crate::pipeline::Asset;
+
+pub use glb::{glb_bytes, gltf_document};
+
+/// Writes `asset` to `path` in `format`; side files (buffer, texture, material) go beside it with
+/// the same stem. Returns every file written, the main file last.
+pub fn write(
+    asset: &Asset,
+    path: &Path,
+    format: Format,
+    reproducible: bool,
+) -> Result<Vec<PathBuf>> {
+    let side_file = |extension: &str| path.with_extension(extension);
+    let file_name = |path: &Path| {
+        path.file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let written = match format {
+        Format::Glb => {
+            write_atomic(path, &glb_bytes(asset, reproducible)?)?;
+            vec![path.to_path_buf()]
+        }
+        Format::Gltf => {
+            let (bin_path, png_path) = (side_file("bin"), side_file("png"));
+            let png = texture_png(asset)?;
+            let (json, bin) = gltf_document(
+                asset,
+                reproducible,
+                Some((&file_name(&bin_path), &file_name(&png_path))),
+                &png,
+            )?;
+            write_atomic(&png_path, &png)?;
+            write_atomic(&bin_path, &bin)?;
+            write_atomic(path, &json)?;
+            vec![png_path, bin_path, path.to_path_buf()]
+        }
+        Format::Obj => {
+            let (mtl_path, png_path) = (side_file("mtl"), side_file("png"));
+            let png = texture_png(asset)?;
+            let (obj, mtl) = obj::obj_and_mtl(
+                asset,
+                &file_name(&mtl_path),
+                &file_name(&png_path),
+                reproducible,
+            );
+            write_atomic(&png_path, &png)?;
+            write_atomic(&mtl_path, mtl.as_bytes())?;
+            write_atomic(path, obj.as_bytes())?;
+            vec![png_path, mtl_path, path.to_path_buf()]
+        }
+        Format::Stl => {
+            write_atomic(path, &stl::stl_bytes(asset))?;
+            vec![path.to_path_buf()]
+        }
+        Format::Ply => {
+            write_atomic(path, &ply::ply_bytes(asset, reproducible))?;
+            vec![path.to_path_buf()]
+        }
+    };
+    Ok(written)
+}
+
+/// The texture as PNG bytes.
+pub fn texture_png(asset: &Asset) -> Result<Vec<u8>> {
+    use image::ImageEncoder;
+    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+    let mut png = Vec::new();
+    PngEncoder::new_with_quality(&mut png, CompressionType::Fast, FilterType::Adaptive)
+        .write_image(
+            asset.texture.as_raw(),
+            asset.texture.width(),
+            asset.texture.height(),
+            image::ExtendedColorType::Rgb8,
+        )
+        .map_err(|source| EngineError::TextureEncode { source })?;
+    Ok(png)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, flushes it to disk and renames it over `path`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let failed = |source| EngineError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = folder.join(format!(".{name}.{}.partial", std::process::id()));
+    let result = (|| {
+        let mut file = fs::File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&temporary, path)
+    })();
+    if let Err(source) = result {
+        let _ = fs::remove_file(&temporary);
+        return Err(failed(source));
+    }
+    Ok(())
+}

@@ -1,0 +1,488 @@
+//! Finding the object: from the alpha channel, a mask image, or by removing a plain background;
+//! then cropping and recentring it into a square frame.
+
+use image::{DynamicImage, RgbaImage};
+
+use crate::decode::decode_dynamic;
+use crate::error::{EngineError, Result};
+use crate::mask::Mask;
+use crate::options::{Background, DecodeLimits};
+use crate::progress::CancelFlag;
+
+/// The object cut out of the picture, recentred in a square frame.
+#[derive(Debug, Clone)]
+pub struct Cutout {
+    /// The square crop's colours; transparent where the frame extends past the picture.
+    pub rgba: RgbaImage,
+    /// Object coverage per pixel of `rgba`, in `0.0..=1.0` (soft along the outline).
+    pub coverage: Vec<f32>,
+    /// Where the mask came from.
+    pub source: MaskSource,
+}
+
+impl Cutout {
+    /// Side of the square frame in pixels.
+    pub fn side(&self) -> u32 {
+        self.rgba.width()
+    }
+}
+
+/// Where a foreground mask came from, recorded in the generation record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaskSource {
+    /// The image's own alpha channel.
+    Alpha,
+    /// Automatic removal of a plain background.
+    BackgroundRemoval,
+    /// A mask image the caller supplied.
+    MaskImage,
+    /// The whole picture.
+    WholeImage,
+}
+
+/// Longest side of the image the automatic background removal looks at. Finer detail is restored
+/// by resampling the mask softly to the full image.
+const ANALYSIS_PX: u32 = 512;
+
+/// Finds the object in `image` and recentres it so its longer side fills `foreground_ratio` of a
+/// square frame.
+pub fn extract_foreground(
+    image: &RgbaImage,
+    has_alpha: bool,
+    background: &Background,
+    limits: &DecodeLimits,
+    foreground_ratio: f32,
+    cancel: &CancelFlag,
+) -> Result<Cutout> {
+    let (coverage, source) = match background {
+        Background::Keep => (vec![1.0; pixel_count(image)], MaskSource::WholeImage),
+        Background::Mask { name, bytes } => (
+            mask_coverage(image, name, bytes, limits)?,
+            MaskSource::MaskImage,
+        ),
+        Background::Auto => match alpha_coverage(image, has_alpha) {
+            Some(coverage) => (coverage, MaskSource::Alpha),
+            None => (
+                remove_background(image, cancel)?,
+                MaskSource::BackgroundRemoval,
+            ),
+        },
+    };
+    cancel.check()?;
+    recentre(image, &coverage, foreground_ratio, source)
+}
+
+fn pixel_count(image: &RgbaImage) -> usize {
+    image.width() as usize * image.height() as usize
+}
+
+/// The alpha channel as coverage, when it carries a real mask: some pixels clearly transparent and
+/// some clearly opaque. Specks far smaller than the object are dropped.
+fn alpha_coverage(image: &RgbaImage, has_alpha: bool) -> Option<Vec<f32>> {
+    if !has_alpha {
+        return None;
+    }
+    let total = pixel_count(image);
+    let transparent = image.pixels().filter(|pixel| pixel[3] < 128).count();
+    // A fully opaque alpha channel, or one with only a few soft pixels, is not a mask.
+    if transparent * 200 < total {
+        return None;
+    }
+    let solid = Mask::from_fn(image.width() as usize, image.height() as usize, |x, y| {
+        image.get_pixel(x as u32, y as u32)[3] >= 128
+    });
+    let (_, areas) = solid.components();
+    let largest = areas.iter().copied().max().unwrap_or(0);
+    let kept = solid.without_specks((largest / 100).max(4)).dilated(1);
+    Some(
+        image
+            .pixels()
+            .zip(&kept.cells)
+            .map(|(pixel, &keep)| {
+                if keep {
+                    f32::from(pixel[3]) / 255.0
+                } else {
+                    0.0
+                }
+            })
+            .collect(),
+    )
+}
+
+/// Coverage from a mask image: its alpha channel if that carries a mask, else its brightness.
+fn mask_coverage(
+    image: &RgbaImage,
+    name: &str,
+    bytes: &[u8],
+    limits: &DecodeLimits,
+) -> Result<Vec<f32>> {
+    let mask = decode_dynamic(bytes, name, limits)?;
+    let has_alpha = mask.color().has_alpha();
+    let mask_rgba = mask.to_rgba8();
+    let use_alpha = has_alpha && mask_rgba.pixels().any(|pixel| pixel[3] < 128);
+    let grey = if use_alpha {
+        image::GrayImage::from_fn(mask_rgba.width(), mask_rgba.height(), |x, y| {
+            image::Luma([mask_rgba.get_pixel(x, y)[3]])
+        })
+    } else {
+        DynamicImage::ImageRgba8(mask_rgba).to_luma8()
+    };
+    let (width, height) = image.dimensions();
+    let (mask_width, mask_height) = grey.dimensions();
+    let grey = if (mask_width, mask_height) == (width, height) {
+        grey
+    } else {
+        let aspect_difference = (f64::from(mask_width) * f64::from(height)
+            - f64::from(mask_height) * f64::from(width))
+        .abs()
+            / (f64::from(mask_height) * f64::from(width));
+        if aspect_difference > 0.01 {
+            return Err(EngineError::MaskMismatch {
+                name: name.to_owned(),
+                mask_width,
+                mask_height,
+                width,
+                height,
+            });
+        }
+        image::imageops::resize(&grey, width, height, image::imageops::FilterType::Triangle)
+    };
+    Ok(grey
+        .pixels()
+        .map(|pixel| f32::from(pixel[0]) / 255.0)
+        .collect())
+}
+
+/// Removes a plain or near-uniform background: a colour model of the image border, a flood fill
+/// from the border with a tolerance, morphological clean-up, the largest object, and real holes.
+fn remove_background(image: &RgbaImage, cancel: &CancelFlag) -> Result<Vec<f32>> {
+    let small = crate::decode::shrink_to(image.clone(), ANALYSIS_PX);
+    let (width, height) = (small.width() as usize, small.height() as usize);
+    if width < 8 || height < 8 {
+        return Err(EngineError::NoObject {
+            reason: format!(
+                "the image is only {width}x{height} px, too small to find an object in"
+            ),
+        });
+    }
+    let lab: Vec<[f32; 3]> = small
+        .pixels()
+        .map(|pixel| srgb_to_lab([pixel[0], pixel[1], pixel[2]]))
+        .collect();
+    let border = border_indices(width, height, (width.min(height) / 100).max(2));
+    let model = BackgroundModel::fit(&border.iter().map(|&index| lab[index]).collect::<Vec<_>>())
+        .ok_or_else(|| EngineError::NoObject {
+        reason: "the background is not plain (its border has no dominant colour)".to_owned(),
+    })?;
+    cancel.check()?;
+    let near_background: Vec<bool> = lab
+        .iter()
+        .map(|&colour| model.distance(colour) < model.tolerance)
+        .collect();
+
+    // Flood fill from the border through background-coloured pixels.
+    let mut background = vec![false; lab.len()];
+    let mut stack: Vec<usize> = border
+        .iter()
+        .copied()
+        .filter(|&index| near_background[index])
+        .collect();
+    for &index in &stack {
+        background[index] = true;
+    }
+    while let Some(index) = stack.pop() {
+        let (x, y) = (index % width, index / width);
+        let neighbours = [
+            (x > 0).then(|| index - 1),
+            (x + 1 < width).then(|| index + 1),
+            (y > 0).then(|| index - width),
+            (y + 1 < height).then(|| index + width),
+        ];
+        for neighbour in neighbours.into_iter().flatten() {
+            if !background[neighbour] && near_background[neighbour] {
+                background[neighbour] = true;
+                stack.push(neighbour);
+            }
+        }
+    }
+    cancel.check()?;
+
+    let radius = (width.max(height) / 256).max(1);
+    let object = Mask {
+        width,
+        height,
+        cells: background
+            .iter()
+            .map(|&is_background| !is_background)
+            .collect(),
+    }
+    .opened(radius)
+    .closed(radius)
+    .largest_component();
+    let object_area = object.area();
+    if object_area < (width * height) / 2000 + 16 {
+        return Err(EngineError::NoObject {
+            reason: "everything looks like background".to_owned(),
+        });
+    }
+    if object_area * 1000 > width * height * 995 {
+        return Err(EngineError::NoObject {
+            reason: "nothing in the picture stands out from the background colour".to_owned(),
+        });
+    }
+
+    // Background-coloured regions inside the object that do not reach the outside are real holes
+    // (the inside of a ring) when they are big enough; smaller ones are part of the object.
+    let mut object = object;
+    let candidates = Mask {
+        width,
+        height,
+        cells: object
+            .cells
+            .iter()
+            .zip(&near_background)
+            .map(|(&inside, &plain)| inside && plain)
+            .collect(),
+    };
+    let (labels, areas) = candidates.components();
+    let mut reaches_outside = vec![false; areas.len()];
+    for (index, &label) in labels.iter().enumerate() {
+        if label == 0 {
+            continue;
+        }
+        let (x, y) = (index % width, index / width);
+        let on_edge = x == 0 || y == 0 || x + 1 == width || y + 1 == height;
+        if on_edge
+            || !object.cells[index - 1]
+            || !object.cells[index + 1]
+            || !object.cells[index - width]
+            || !object.cells[index + width]
+        {
+            reaches_outside[label as usize - 1] = true;
+        }
+    }
+    let min_hole_area = (object_area / 400).max(9);
+    for (cell, &label) in object.cells.iter_mut().zip(&labels) {
+        if label != 0
+            && !reaches_outside[label as usize - 1]
+            && areas[label as usize - 1] >= min_hole_area
+        {
+            *cell = false;
+        }
+    }
+    // The hole test above works on the cleaned mask; fill what was not a real hole too.
+    let object = object.opened(radius).largest_component();
+    cancel.check()?;
+    Ok(upsample_mask(
+        &object,
+        image.width() as usize,
+        image.height() as usize,
+    ))
+}
+
+/// Resamples a binary mask to a larger size with bilinear weights, so the outline comes out soft.
+fn upsample_mask(mask: &Mask, width: usize, height: usize) -> Vec<f32> {
+    let scale_x = mask.width as f32 / width as f32;
+    let scale_y = mask.height as f32 / height as f32;
+    let value = |x: isize, y: isize| -> f32 {
+        let x = x.clamp(0, mask.width as isize - 1) as usize;
+        let y = y.clamp(0, mask.height as isize - 1) as usize;
+        f32::from(u8::from(mask.get(x, y)))
+    };
+    let mut out = Vec::with_capacity(width * height);
+    for y in 0..height {
+        let source_y = (y as f32 + 0.5) * scale_y - 0.5;
+        let y0 = source_y.floor();
+        let fy = source_y - y0;
+        for x in 0..width {
+            let source_x = (x as f32 + 0.5) * scale_x - 0.5;
+            let x0 = source_x.floor();
+            let fx = source_x - x0;
+            let (x0, y0i) = (x0 as isize, y0 as isize);
+            let top = value(x0, y0i) * (1.0 - fx) + value(x0 + 1, y0i) * fx;
+            let bottom = value(x0, y0i + 1) * (1.0 - fx) + value(x0 + 1, y0i + 1) * fx;
+            out.push(top * (1.0 - fy) + bottom * fy);
+        }
+    }
+    out
+}
+
+/// Indices of the pixels within `band` of the image edge.
+fn border_indices(width: usize, height: usize, band: usize) -> Vec<usize> {
+    let band = band.min(width / 2).min(height / 2).max(1);
+    (0..height)
+        .flat_map(|y| (0..width).map(move |x| (x, y)))
+        .filter(|&(x, y)| x < band || y < band || x + band >= width || y + band >= height)
+        .map(|(x, y)| y * width + x)
+        .collect()
+}
+
+/// A few dominant colours of the border, in CIE Lab, and how far from them a pixel may be and
+/// still count as background.
+#[derive(Debug)]
+struct BackgroundModel {
+    centres: Vec<[f32; 3]>,
+    tolerance: f32,
+}
+
+impl BackgroundModel {
+    /// Clusters the border's colours greedily; returns `None` when no small set of colours covers
+    /// most of the border (a busy background).
+    fn fit(colours: &[[f32; 3]]) -> Option<Self> {
+        const JOIN_DISTANCE: f32 = 10.0;
+        let mut sums: Vec<([f64; 3], usize)> = Vec::new();
+        let mut centres: Vec<[f32; 3]> = Vec::new();
+        for &colour in colours {
+            let nearest = centres
+                .iter()
+                .enumerate()
+                .map(|(index, &centre)| (index, delta_e(colour, centre)))
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+            match nearest {
+                Some((index, distance)) if distance < JOIN_DISTANCE => {
+                    let (sum, count) = &mut sums[index];
+                    for channel in 0..3 {
+                        sum[channel] += f64::from(colour[channel]);
+                    }
+                    *count += 1;
+                    let count = *count as f64;
+                    centres[index] = [
+                        (sum[0] / count) as f32,
+                        (sum[1] / count) as f32,
+                        (sum[2] / count) as f32,
+                    ];
+                }
+                _ if centres.len() < 32 => {
+                    sums.push((
+                        [
+                            f64::from(colour[0]),
+                            f64::from(colour[1]),
+                            f64::from(colour[2]),
+                        ],
+                        1,
+                    ));
+                    centres.push(colour);
+                }
+                _ => {}
+            }
+        }
+        let total = colours.len().max(1);
+        let mut kept: Vec<([f32; 3], usize)> = centres
+            .into_iter()
+            .zip(sums.iter().map(|(_, count)| *count))
+            .filter(|&(_, count)| count * 20 >= total)
+            .collect();
+        kept.sort_by(|a, b| b.1.cmp(&a.1));
+        kept.truncate(4);
+        let covered: usize = kept.iter().map(|&(_, count)| count).sum();
+        if kept.is_empty() || covered * 10 < total * 7 {
+            return None;
+        }
+        let centres: Vec<[f32; 3]> = kept.into_iter().map(|(centre, _)| centre).collect();
+        // The tolerance grows with the border's own spread (noise, gradients), within bounds.
+        let mut spread: Vec<f32> = colours
+            .iter()
+            .map(|&colour| {
+                centres
+                    .iter()
+                    .map(|&centre| delta_e(colour, centre))
+                    .fold(f32::MAX, f32::min)
+            })
+            .collect();
+        spread.sort_by(f32::total_cmp);
+        let p90 = spread[(spread.len() * 9 / 10).min(spread.len() - 1)];
+        let tolerance = (p90 * 2.0 + 6.0).clamp(12.0, 30.0);
+        Some(Self { centres, tolerance })
+    }
+
+    fn distance(&self, colour: [f32; 3]) -> f32 {
+        self.centres
+            .iter()
+            .map(|&centre| delta_e(colour, centre))
+            .fold(f32::MAX, f32::min)
+    }
+}
+
+fn delta_e(a: [f32; 3], b: [f32; 3]) -> f32 {
+    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
+}
+
+/// sRGB (D65) to CIE L*a*b*.
+fn srgb_to_lab(rgb: [u8; 3]) -> [f32; 3] {
+    let linear = rgb.map(|channel| {
+        let value = f32::from(channel) / 255.0;
+        if value <= 0.04045 {
+            value / 12.92
+        } else {
+            ((value + 0.055) / 1.055).powf(2.4)
+        }
+    });
+    let x = (0.4124 * linear[0] + 0.3576 * linear[1] + 0.1805 * linear[2]) / 0.950_47;
+    let y = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2];
+    let z = (0.0193 * linear[0] + 0.1192 * linear[1] + 0.9505 * linear[2]) / 1.088_83;
+    let f = |t: f32| {
+        if t > 0.008_856 {
+            t.cbrt()
+        } else {
+            7.787 * t + 16.0 / 116.0
+        }
+    };
+    let (fx, fy, fz) = (f(x), f(y), f(z));
+    [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
+}
+
+/// Crops a square around the object so its longer side fills `foreground_ratio` of the frame.
+fn recentre(
+    image: &RgbaImage,
+    coverage: &[f32],
+    foreground_ratio: f32,
+    source: MaskSource,
+) -> Result<Cutout> {
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    let solid = Mask {
+        width,
+        height,
+        cells: coverage.iter().map(|&value| value >= 0.5).collect(),
+    };
+    let area = solid.area();
+    let Some((x0, y0, x1, y1)) = solid.bounding_box().filter(|_| area >= 16) else {
+        return Err(EngineError::NoObject {
+            reason: match source {
+                MaskSource::MaskImage => "the mask is empty (no white or opaque pixels)".to_owned(),
+                MaskSource::Alpha => "the image is fully transparent".to_owned(),
+                _ => "the object is too small".to_owned(),
+            },
+        });
+    };
+    let longest = (x1 - x0).max(y1 - y0) as f32;
+    let side = ((longest / foreground_ratio).ceil() as usize)
+        .max(longest as usize)
+        .max(8);
+    // Centre of the bounding box in doubled pixel units keeps the crop exact and deterministic.
+    let left = (x0 + x1) as isize / 2 - side as isize / 2;
+    let top = (y0 + y1) as isize / 2 - side as isize / 2;
+    let mut rgba = RgbaImage::new(side as u32, side as u32);
+    let mut cut_coverage = vec![0.0f32; side * side];
+    for y in 0..side {
+        let source_y = top + y as isize;
+        if source_y < 0 || source_y >= height as isize {
+            continue;
+        }
+        for x in 0..side {
+            let source_x = left + x as isize;
+            if source_x < 0 || source_x >= width as isize {
+                continue;
+            }
+            let source_index = source_y as usize * width + source_x as usize;
+            let pixel = *image.get_pixel(source_x as u32, source_y as u32);
+            rgba.put_pixel(x as u32, y as u32, pixel);
+            cut_coverage[y * side + x] = coverage[source_index];
+        }
+    }
+    Ok(Cutout {
+        rgba,
+        coverage: cut_coverage,
+        source,
+    })
+}

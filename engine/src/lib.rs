@@ -1,0 +1,25 @@
+//! The 3D GPT engine: one picture in, a watertight, textured 3D asset out.
+//!
+//! Stages: [`decode`] → [`foreground`] → [`relief`] (reconstruct) → [`mesh`] → [`texture`] →
+//! [`export`]. [`generate`] runs them with progress and cancellation; [`export_asset`] writes the
+//! result. The engine knows nothing of RPC, storage or accounts.
+#![deny(missing_docs)]
+
+pub mod decode;
+pub mod error;
+pub mod export;
+pub mod foreground;
+pub mod isosurface;
+pub mod mask;
+pub mod mesh;
+pub mod options;
+pub mod pipeline;
+pub mod progress;
+pub mod relief;
+mod resample;
+pub mod texture;
+
+pub use error::{EngineError, Result};
+pub use options::{Background, DecodeLimits, Format, Options};
+pub use pipeline::{Asset, GenerationRecord, RELIEF_MODEL, export_asset, generate, generator_name};
+pub use progress::{CancelFlag, NoProgress, ProgressSink, Stage};

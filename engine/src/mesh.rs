@@ -1,0 +1,359 @@
+//! Triangle meshes: topology checks (watertight, manifold, genus, volume), clean-up, simplification
+//! with meshoptimizer, and smooth normals.
+
+use std::collections::HashMap;
+
+/// An indexed triangle mesh.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TriMesh {
+    /// Vertex positions.
+    pub positions: Vec<[f32; 3]>,
+    /// Triangles as vertex indices, counter-clockwise seen from outside.
+    pub triangles: Vec<[u32; 3]>,
+}
+
+/// What [`TriMesh::topology`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Topology {
+    /// Edges used by one face only (holes in the surface).
+    pub boundary_edges: usize,
+    /// Edges used by more than two faces.
+    pub non_manifold_edges: usize,
+    /// Edges whose two faces run them in the same direction (inconsistent winding).
+    pub misoriented_edges: usize,
+    /// Vertices whose faces do not form one fan (pinches).
+    pub non_manifold_vertices: usize,
+    /// Connected components (by shared vertices).
+    pub components: usize,
+    /// `V - E + F` over used vertices.
+    pub euler_characteristic: i64,
+}
+
+impl Topology {
+    /// Closed, 2-manifold and consistently wound.
+    pub fn is_watertight_manifold(&self) -> bool {
+        self.boundary_edges == 0
+            && self.non_manifold_edges == 0
+            && self.misoriented_edges == 0
+            && self.non_manifold_vertices == 0
+    }
+
+    /// Total genus (number of handles) of a closed orientable mesh.
+    pub fn genus(&self) -> i64 {
+        (2 * self.components as i64 - self.euler_characteristic) / 2
+    }
+}
+
+impl TriMesh {
+    /// Number of triangles.
+    pub fn face_count(&self) -> usize {
+        self.triangles.len()
+    }
+
+    /// Checks watertightness, manifoldness and winding, and counts components and the Euler
+    /// characteristic.
+    pub fn topology(&self) -> Topology {
+        let mut directed: HashMap<(u32, u32), u32> =
+            HashMap::with_capacity(self.triangles.len() * 3);
+        for triangle in &self.triangles {
+            for corner in 0..3 {
+                *directed
+                    .entry((triangle[corner], triangle[(corner + 1) % 3]))
+                    .or_insert(0) += 1;
+            }
+        }
+        let mut boundary_edges = 0;
+        let mut non_manifold_edges = 0;
+        let mut misoriented_edges = 0;
+        let mut edge_count = 0i64;
+        for (&(a, b), &forward) in &directed {
+            let backward = directed.get(&(b, a)).copied().unwrap_or(0);
+            if (a, b) > (b, a) && backward > 0 {
+                continue; // Counted from the other direction.
+            }
+            edge_count += 1;
+            match (forward + backward, forward.max(backward)) {
+                (1, _) => boundary_edges += 1,
+                (2, 1) => {}
+                (2, _) => misoriented_edges += 1,
+                _ => non_manifold_edges += 1,
+            }
+        }
+
+        // A vertex is manifold when the edges opposite it in its faces link into one cycle.
+        let mut fans: Vec<(u32, u32, u32)> = Vec::with_capacity(self.triangles.len() * 3);
+        for &[a, b, c] in &self.triangles {
+            fans.push((a, b, c));
+            fans.push((b, c, a));
+            fans.push((c, a, b));
+        }
+        fans.sort_unstable();
+        let mut non_manifold_vertices = 0;
+        let mut used_vertices = 0i64;
+        for group in fans.chunk_by(|x, y| x.0 == y.0) {
+            used_vertices += 1;
+            let next: HashMap<u32, u32> = group.iter().map(|&(_, b, c)| (b, c)).collect();
+            let Some(&(_, start, _)) = group.first() else {
+                continue;
+            };
+            let mut steps = 0;
+            let mut current = start;
+            while let Some(&following) = next.get(&current) {
+                steps += 1;
+                current = following;
+                if current == start || steps > group.len() {
+                    break;
+                }
+            }
+            if current != start || steps != group.len() || next.len() != group.len() {
+                non_manifold_vertices += 1;
+            }
+        }
+
+        Topology {
+            boundary_edges,
+            non_manifold_edges,
+            misoriented_edges,
+            non_manifold_vertices,
+            components: self.component_count(),
+            euler_characteristic: used_vertices - edge_count + self.triangles.len() as i64,
+        }
+    }
+
+    fn component_count(&self) -> usize {
+        let mut parent: Vec<u32> = (0..self.positions.len() as u32).collect();
+        fn find(parent: &mut [u32], mut node: u32) -> u32 {
+            while parent[node as usize] != node {
+                parent[node as usize] = parent[parent[node as usize] as usize];
+                node = parent[node as usize];
+            }
+            node
+        }
+        let mut used = vec![false; self.positions.len()];
+        for triangle in &self.triangles {
+            for &vertex in triangle {
+                used[vertex as usize] = true;
+            }
+            let root = find(&mut parent, triangle[0]);
+            for &vertex in &triangle[1..] {
+                let other = find(&mut parent, vertex);
+                parent[other as usize] = root;
+            }
+        }
+        (0..self.positions.len() as u32)
+            .filter(|&vertex| used[vertex as usize] && find(&mut parent, vertex) == vertex)
+            .count()
+    }
+
+    /// Signed volume; positive for a closed mesh wound counter-clockwise seen from outside.
+    pub fn volume(&self) -> f64 {
+        self.triangles
+            .iter()
+            .map(|&[a, b, c]| {
+                let [p, q, r] =
+                    [a, b, c].map(|index| self.positions[index as usize].map(f64::from));
+                p[0] * (q[1] * r[2] - q[2] * r[1]) - p[1] * (q[0] * r[2] - q[2] * r[0])
+                    + p[2] * (q[0] * r[1] - q[1] * r[0])
+            })
+            .sum::<f64>()
+            / 6.0
+    }
+
+    /// Axis-aligned bounds as `(min, max)`; zeros for an empty mesh.
+    pub fn bounds(&self) -> ([f32; 3], [f32; 3]) {
+        if self.positions.is_empty() {
+            return ([0.0; 3], [0.0; 3]);
+        }
+        let mut min = [f32::MAX; 3];
+        let mut max = [f32::MIN; 3];
+        for position in &self.positions {
+            for axis in 0..3 {
+                min[axis] = min[axis].min(position[axis]);
+                max[axis] = max[axis].max(position[axis]);
+            }
+        }
+        (min, max)
+    }
+
+    /// Removes triangles with a repeated vertex or zero area, and duplicate triangles, then drops
+    /// unused vertices. Returns the old-to-new vertex map (`u32::MAX` for dropped vertices).
+    pub fn clean(&mut self) -> Vec<u32> {
+        let positions = &self.positions;
+        let mut seen = std::collections::HashSet::with_capacity(self.triangles.len());
+        self.triangles.retain(|&[a, b, c]| {
+            if a == b || b == c || c == a {
+                return false;
+            }
+            let [p, q, r] = [a, b, c].map(|index| positions[index as usize]);
+            let u = [q[0] - p[0], q[1] - p[1], q[2] - p[2]];
+            let v = [r[0] - p[0], r[1] - p[1], r[2] - p[2]];
+            let cross = [
+                u[1] * v[2] - u[2] * v[1],
+                u[2] * v[0] - u[0] * v[2],
+                u[0] * v[1] - u[1] * v[0],
+            ];
+            if cross.iter().all(|&component| component == 0.0) {
+                return false;
+            }
+            let mut key = [a, b, c];
+            key.sort_unstable();
+            seen.insert(key)
+        });
+        self.compact()
+    }
+
+    /// Drops vertices no triangle uses, keeping the order of the rest.
+    pub fn compact(&mut self) -> Vec<u32> {
+        let mut remap = vec![u32::MAX; self.positions.len()];
+        let mut positions = Vec::with_capacity(self.positions.len());
+        for triangle in &mut self.triangles {
+            for vertex in triangle.iter_mut() {
+                let slot = &mut remap[*vertex as usize];
+                if *slot == u32::MAX {
+                    *slot = positions.len() as u32;
+                    positions.push(self.positions[*vertex as usize]);
+                }
+                *vertex = *slot;
+            }
+        }
+        self.positions = positions;
+        remap
+    }
+
+    /// Simplifies towards `target_faces` triangles with meshoptimizer, keeping the mesh watertight:
+    /// when a simplified mesh would lose that, a gentler target is tried, and at worst the input is
+    /// kept.
+    pub fn simplified(&self, target_faces: usize) -> TriMesh {
+        if self.triangles.len() <= target_faces {
+            let mut copy = self.clone();
+            copy.clean();
+            return copy;
+        }
+        let indices: Vec<u32> = self.triangles.iter().flatten().copied().collect();
+        let input_ok = self.topology().is_watertight_manifold();
+        let mut target = target_faces;
+        while target < self.triangles.len() {
+            let simplified = meshopt::simplify_decoder(
+                &indices,
+                &self.positions,
+                target * 3,
+                f32::MAX,
+                meshopt::SimplifyOptions::None,
+                None,
+            );
+            let mut mesh = TriMesh {
+                positions: self.positions.clone(),
+                triangles: simplified
+                    .chunks_exact(3)
+                    .map(|t| [t[0], t[1], t[2]])
+                    .collect(),
+            };
+            mesh.clean();
+            if !input_ok || mesh.topology().is_watertight_manifold() {
+                return mesh;
+            }
+            tracing::debug!(
+                target,
+                "simplified mesh was not watertight; retrying gentler"
+            );
+            target = target * 3 / 2 + 1;
+        }
+        let mut copy = self.clone();
+        copy.clean();
+        copy
+    }
+
+    /// Area-weighted smooth vertex normals, unit length.
+    pub fn smooth_normals(&self) -> Vec<[f32; 3]> {
+        let mut sums = vec![[0.0f64; 3]; self.positions.len()];
+        for &[a, b, c] in &self.triangles {
+            let [p, q, r] = [a, b, c].map(|index| self.positions[index as usize].map(f64::from));
+            let u = [q[0] - p[0], q[1] - p[1], q[2] - p[2]];
+            let v = [r[0] - p[0], r[1] - p[1], r[2] - p[2]];
+            let cross = [
+                u[1] * v[2] - u[2] * v[1],
+                u[2] * v[0] - u[0] * v[2],
+                u[0] * v[1] - u[1] * v[0],
+            ];
+            for vertex in [a, b, c] {
+                for axis in 0..3 {
+                    sums[vertex as usize][axis] += cross[axis];
+                }
+            }
+        }
+        sums.into_iter()
+            .map(|sum| {
+                let length = (sum[0] * sum[0] + sum[1] * sum[1] + sum[2] * sum[2]).sqrt();
+                if length > 1.0e-20 {
+                    [
+                        (sum[0] / length) as f32,
+                        (sum[1] / length) as f32,
+                        (sum[2] / length) as f32,
+                    ]
+                } else {
+                    [0.0, 0.0, 1.0]
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tetrahedron() -> TriMesh {
+        TriMesh {
+            positions: vec![
+                [0.0, 0.0, 0.0],
+                [1.0, 0.0, 0.0],
+                [0.0, 1.0, 0.0],
+                [0.0, 0.0, 1.0],
+            ],
+            triangles: vec![[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]],
+        }
+    }
+
+    #[test]
+    fn a_tetrahedron_is_closed_genus_zero_with_positive_volume() {
+        let mesh = tetrahedron();
+        let topology = mesh.topology();
+        assert!(topology.is_watertight_manifold(), "{topology:?}");
+        assert_eq!(topology.genus(), 0);
+        assert!((mesh.volume() - 1.0 / 6.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn holes_flips_and_pinches_are_detected() {
+        let mut open = tetrahedron();
+        open.triangles.pop();
+        assert_eq!(open.topology().boundary_edges, 3);
+
+        let mut flipped = tetrahedron();
+        flipped.triangles[3] = [1, 3, 2];
+        assert_eq!(flipped.topology().misoriented_edges, 3);
+
+        // Two tetrahedra sharing one vertex: every edge is fine but the shared vertex is a pinch.
+        let mut pinched = tetrahedron();
+        pinched
+            .positions
+            .extend([[-1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]]);
+        pinched
+            .triangles
+            .extend([[0, 4, 5], [0, 6, 4], [0, 5, 6], [4, 6, 5]]);
+        let topology = pinched.topology();
+        assert_eq!(topology.non_manifold_vertices, 1);
+        assert!(!topology.is_watertight_manifold());
+    }
+
+    #[test]
+    fn clean_drops_degenerate_and_duplicate_triangles() {
+        let mut mesh = tetrahedron();
+        mesh.triangles.push([0, 0, 1]);
+        mesh.triangles.push([2, 1, 0]);
+        mesh.positions.push([5.0, 5.0, 5.0]);
+        mesh.clean();
+        assert_eq!(mesh.triangles.len(), 4);
+        assert_eq!(mesh.positions.len(), 4);
+    }
+}

@@ -1,0 +1,256 @@
+//! Options of a generation, validated once before any work starts.
+
+use crate::error::{EngineError, Result};
+
+/// Limits that guard the decoder against huge or hostile images.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[non_exhaustive]
+pub struct DecodeLimits {
+    /// The largest width or height accepted, in pixels.
+    pub max_side_px: u32,
+    /// The largest number of pixels accepted.
+    pub max_pixels: u64,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        Self {
+            max_side_px: 16_384,
+            max_pixels: 100_000_000,
+        }
+    }
+}
+
+impl DecodeLimits {
+    /// Sets the per-side limit.
+    pub fn with_max_side_px(mut self, max_side_px: u32) -> Self {
+        self.max_side_px = max_side_px;
+        self
+    }
+
+    /// Sets the pixel-count limit.
+    pub fn with_max_pixels(mut self, max_pixels: u64) -> Self {
+        self.max_pixels = max_pixels;
+        self
+    }
+}
+
+/// How the object is separated from the background.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub enum Background {
+    /// Use the alpha channel when it holds a real mask, else remove a plain background.
+    #[default]
+    Auto,
+    /// Use the whole picture as the object.
+    Keep,
+    /// Use this mask image (white or opaque = object).
+    Mask {
+        /// Name shown in errors, usually the file path.
+        name: String,
+        /// The encoded mask image.
+        bytes: Vec<u8>,
+    },
+}
+
+/// The file formats the engine writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Binary glTF with the texture embedded.
+    #[default]
+    Glb,
+    /// glTF JSON beside a `.bin` buffer and a PNG texture.
+    Gltf,
+    /// Wavefront OBJ beside an MTL material and a PNG texture.
+    Obj,
+    /// Binary STL (geometry only).
+    Stl,
+    /// Binary PLY with per-vertex colours sampled from the texture.
+    Ply,
+}
+
+impl Format {
+    /// Every format, for help texts.
+    pub const ALL: [Format; 5] = [
+        Format::Glb,
+        Format::Gltf,
+        Format::Obj,
+        Format::Stl,
+        Format::Ply,
+    ];
+
+    /// The usual file extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Glb => "glb",
+            Format::Gltf => "gltf",
+            Format::Obj => "obj",
+            Format::Stl => "stl",
+            Format::Ply => "ply",
+        }
+    }
+
+    /// The format a file extension names (case-insensitive), if any.
+    pub fn from_extension(extension: &str) -> Option<Format> {
+        Format::ALL
+            .into_iter()
+            .find(|format| format.extension().eq_ignore_ascii_case(extension))
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, Self::Err> {
+        Format::from_extension(text)
+            .ok_or_else(|| format!("unknown format {text:?}; use one of glb, gltf, obj, stl, ply"))
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.extension())
+    }
+}
+
+/// Everything that shapes a generation. Build with [`Options::default`] and the `with_*` methods,
+/// then call [`Options::validate`] (the pipeline does so before any work).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Options {
+    /// Decoder limits.
+    pub limits: DecodeLimits,
+    /// How the foreground is found.
+    pub background: Background,
+    /// Share of the square frame the object's longest side fills after recentring.
+    pub foreground_ratio: f32,
+    /// Target triangle count of the final mesh.
+    pub target_faces: u32,
+    /// Side of the square texture in pixels; a power of two in 256..=4096.
+    pub texture_px: u32,
+    /// Scales the depth of the inflated solid (1 = round cross-sections).
+    pub thickness: f32,
+    /// Length of the asset's longest side in metres.
+    pub size_m: f32,
+    /// Side of the square grid the reconstructor works on, in cells.
+    pub grid_px: u32,
+    /// Leave per-stage timings out of the written files so equal inputs give equal bytes.
+    pub reproducible: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            limits: DecodeLimits::default(),
+            background: Background::Auto,
+            foreground_ratio: 0.85,
+            target_faces: 20_000,
+            texture_px: 1024,
+            thickness: 1.0,
+            size_m: 1.0,
+            grid_px: 256,
+            reproducible: false,
+        }
+    }
+}
+
+impl Options {
+    /// Sets the decoder limits.
+    pub fn with_limits(mut self, limits: DecodeLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets how the foreground is found.
+    pub fn with_background(mut self, background: Background) -> Self {
+        self.background = background;
+        self
+    }
+
+    /// Sets the share of the frame the object fills.
+    pub fn with_foreground_ratio(mut self, ratio: f32) -> Self {
+        self.foreground_ratio = ratio;
+        self
+    }
+
+    /// Sets the target triangle count.
+    pub fn with_target_faces(mut self, faces: u32) -> Self {
+        self.target_faces = faces;
+        self
+    }
+
+    /// Sets the texture side in pixels.
+    pub fn with_texture_px(mut self, texture_px: u32) -> Self {
+        self.texture_px = texture_px;
+        self
+    }
+
+    /// Sets the depth scale.
+    pub fn with_thickness(mut self, thickness: f32) -> Self {
+        self.thickness = thickness;
+        self
+    }
+
+    /// Sets the longest side in metres.
+    pub fn with_size_m(mut self, size_m: f32) -> Self {
+        self.size_m = size_m;
+        self
+    }
+
+    /// Sets the reconstruction grid side.
+    pub fn with_grid_px(mut self, grid_px: u32) -> Self {
+        self.grid_px = grid_px;
+        self
+    }
+
+    /// Leaves timings out of written files.
+    pub fn with_reproducible(mut self, reproducible: bool) -> Self {
+        self.reproducible = reproducible;
+        self
+    }
+
+    /// Checks every option's range, naming the option the CLI spells.
+    pub fn validate(&self) -> Result<()> {
+        fn invalid(option: &'static str, reason: String) -> Result<()> {
+            Err(EngineError::InvalidOption { option, reason })
+        }
+        let ratio = self.foreground_ratio;
+        if !(ratio.is_finite() && ratio > 0.05 && ratio <= 1.0) {
+            return invalid(
+                "--foreground-ratio",
+                format!("{ratio} is outside 0.05..=1.0"),
+            );
+        }
+        if !(100..=5_000_000).contains(&self.target_faces) {
+            return invalid(
+                "--faces",
+                format!("{} is outside 100..=5000000", self.target_faces),
+            );
+        }
+        if !(256..=4096).contains(&self.texture_px) || !self.texture_px.is_power_of_two() {
+            return invalid(
+                "--texture-size",
+                format!(
+                    "{} must be a power of two between 256 and 4096 (256, 512, 1024, 2048, 4096)",
+                    self.texture_px
+                ),
+            );
+        }
+        let thickness = self.thickness;
+        if !(thickness.is_finite() && thickness > 0.0 && thickness <= 10.0) {
+            return invalid("--thickness", format!("{thickness} is outside (0, 10]"));
+        }
+        let size = self.size_m;
+        if !(size.is_finite() && size > 0.0 && size <= 1.0e4) {
+            return invalid("--size", format!("{size} m is outside (0, 10000]"));
+        }
+        if !(16..=2048).contains(&self.grid_px) {
+            return invalid("--grid", format!("{} is outside 16..=2048", self.grid_px));
+        }
+        if self.limits.max_side_px == 0 || self.limits.max_pixels == 0 {
+            return invalid("limits", "decoder limits must be positive".to_owned());
+        }
+        Ok(())
+    }
+}

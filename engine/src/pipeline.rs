@@ -1,0 +1,308 @@
+//! The generation pipeline: image bytes and options in, a textured asset out, with progress per
+//! stage, cancellation, and a record of what was done.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use image::RgbImage;
+
+use crate::decode::{decode_dynamic, shrink_to};
+use crate::error::{EngineError, Result};
+use crate::export;
+use crate::foreground::{MaskSource, extract_foreground};
+use crate::mesh::TriMesh;
+use crate::options::Format;
+use crate::options::{Background, Options};
+use crate::progress::{CancelFlag, ProgressSink, Stage};
+use crate::relief::inflate;
+use crate::texture::bake_texture;
+
+/// The name of the built-in reconstructor, as recorded and as clients choose it.
+pub const RELIEF_MODEL: &str = "relief";
+
+/// The smallest working resolution; larger pictures are shrunk to this (or the texture size, if
+/// larger) right after decoding, which bounds memory and time for huge photos.
+const WORKING_PX: u32 = 2048;
+
+/// A generated asset, ready to export: a closed mesh in glTF conventions (metres, +Y up, the
+/// pictured side facing +Z, centred at the origin) with UVs, normals and a texture.
+#[derive(Debug, Clone)]
+pub struct Asset {
+    /// A name for the asset, from the input's file name.
+    pub name: String,
+    /// The mesh.
+    pub mesh: TriMesh,
+    /// One unit normal per vertex.
+    pub normals: Vec<[f32; 3]>,
+    /// One texture coordinate per vertex (glTF convention: origin at the texture's top left).
+    pub uvs: Vec<[f32; 2]>,
+    /// The base-colour texture.
+    pub texture: RgbImage,
+    /// What was done, for the file's extras and for callers.
+    pub record: GenerationRecord,
+}
+
+/// What a generation did: written into every asset's extras and printed by `--json`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GenerationRecord {
+    /// The program and version that made the asset.
+    pub generator: String,
+    /// The reconstructor used.
+    pub model: String,
+    /// The input's name.
+    pub source: String,
+    /// The input's size in pixels, upright.
+    pub source_size_px: [u32; 2],
+    /// Where the foreground mask came from.
+    pub mask: MaskSource,
+    /// The options that shaped the result.
+    pub options: RecordedOptions,
+    /// Vertex count of the final mesh.
+    pub vertices: usize,
+    /// Triangle count of the final mesh.
+    pub faces: usize,
+    /// Number of handles (holes through the object).
+    pub genus: i64,
+    /// Whether the final mesh is closed and 2-manifold.
+    pub watertight: bool,
+    /// Size of the asset's bounding box in metres (x, y, z).
+    pub size_m: [f64; 3],
+    /// Milliseconds per stage.
+    pub timings_ms: StageTimings,
+}
+
+/// The options in a generation record.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RecordedOptions {
+    /// `auto`, `keep` or `mask`.
+    pub background: &'static str,
+    /// Share of the frame the object fills.
+    pub foreground_ratio: f64,
+    /// Target triangle count.
+    pub target_faces: u32,
+    /// Texture side in pixels.
+    pub texture_px: u32,
+    /// Depth scale.
+    pub thickness: f64,
+    /// Longest side in metres.
+    pub size_m: f64,
+    /// Reconstruction grid side.
+    pub grid_px: u32,
+}
+
+/// Milliseconds spent in each stage; `export` is filled in once the files are written.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[allow(missing_docs)]
+pub struct StageTimings {
+    pub decode: f64,
+    pub foreground: f64,
+    pub reconstruct: f64,
+    pub mesh: f64,
+    pub texture: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export: Option<f64>,
+}
+
+impl GenerationRecord {
+    /// The record as written into files: without timings when `reproducible`, so equal inputs give
+    /// equal bytes.
+    pub fn for_file(&self, reproducible: bool) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let Some(object) = value.as_object_mut() {
+            if reproducible {
+                object.remove("timings_ms");
+            } else if let Some(timings) =
+                object.get_mut("timings_ms").and_then(|t| t.as_object_mut())
+            {
+                timings.remove("export");
+            }
+        }
+        value
+    }
+}
+
+/// Runs decode, foreground, reconstruct, mesh and texture on one image.
+pub fn generate(
+    name: &str,
+    bytes: &[u8],
+    options: &Options,
+    progress: &dyn ProgressSink,
+    cancel: &CancelFlag,
+) -> Result<Asset> {
+    options.validate()?;
+    let mut timings = StageTimings::default();
+    let span = tracing::info_span!("generate", source = name);
+    let _entered = span.enter();
+
+    let started = Instant::now();
+    progress.report(Stage::Decode, 0.0);
+    let decoded = decode_dynamic(bytes, name, &options.limits)?;
+    let source_size_px = [decoded.width(), decoded.height()];
+    let has_alpha = decoded.color().has_alpha();
+    let image = shrink_to(decoded.into_rgba8(), WORKING_PX.max(options.texture_px));
+    cancel.check()?;
+    progress.report(Stage::Decode, 1.0);
+    timings.decode = elapsed_ms(started);
+
+    let started = Instant::now();
+    progress.report(Stage::Foreground, 0.0);
+    let cutout = extract_foreground(
+        &image,
+        has_alpha,
+        &options.background,
+        &options.limits,
+        options.foreground_ratio,
+        cancel,
+    )?;
+    drop(image);
+    progress.report(Stage::Foreground, 1.0);
+    timings.foreground = elapsed_ms(started);
+
+    let started = Instant::now();
+    progress.report(Stage::Reconstruct, 0.0);
+    let grid_px = options.grid_px as usize;
+    let relief = inflate(
+        &cutout.coverage,
+        cutout.side() as usize,
+        grid_px,
+        options.thickness,
+        cancel,
+        &mut |fraction| progress.report(Stage::Reconstruct, fraction),
+    )?;
+    timings.reconstruct = elapsed_ms(started);
+    cancel.check()?;
+
+    let started = Instant::now();
+    progress.report(Stage::Mesh, 0.0);
+    let mut mesh = relief.mesh.simplified(options.target_faces as usize);
+    if mesh.triangles.is_empty() {
+        return Err(EngineError::NoObject {
+            reason: "the object is too thin to build a solid from".to_owned(),
+        });
+    }
+    cancel.check()?;
+    // Texture coordinates are the front-view projection, taken before the mesh moves into place.
+    let uvs: Vec<[f32; 2]> = mesh
+        .positions
+        .iter()
+        .map(|&[x, y, _]| [x / grid_px as f32, y / grid_px as f32])
+        .collect();
+    let size = place(&mut mesh, options.size_m);
+    let normals = mesh.smooth_normals();
+    let topology = mesh.topology();
+    progress.report(Stage::Mesh, 1.0);
+    timings.mesh = elapsed_ms(started);
+
+    let started = Instant::now();
+    progress.report(Stage::Texture, 0.0);
+    let texture = bake_texture(&cutout, options.texture_px);
+    cancel.check()?;
+    progress.report(Stage::Texture, 1.0);
+    timings.texture = elapsed_ms(started);
+
+    let record = GenerationRecord {
+        generator: generator_name(),
+        model: RELIEF_MODEL.to_owned(),
+        source: name.to_owned(),
+        source_size_px,
+        mask: cutout.source,
+        options: RecordedOptions {
+            background: match options.background {
+                Background::Auto => "auto",
+                Background::Keep => "keep",
+                Background::Mask { .. } => "mask",
+            },
+            foreground_ratio: tidy(options.foreground_ratio),
+            target_faces: options.target_faces,
+            texture_px: options.texture_px,
+            thickness: tidy(options.thickness),
+            size_m: tidy(options.size_m),
+            grid_px: options.grid_px,
+        },
+        vertices: mesh.positions.len(),
+        faces: mesh.triangles.len(),
+        genus: topology.genus(),
+        watertight: topology.is_watertight_manifold(),
+        size_m: size.map(tidy),
+        timings_ms: timings,
+    };
+    tracing::info!(
+        faces = record.faces,
+        vertices = record.vertices,
+        "generated"
+    );
+    Ok(Asset {
+        name: asset_name(name),
+        mesh,
+        normals,
+        uvs,
+        texture,
+        record,
+    })
+}
+
+/// Writes `asset` to `path` in `format`, reporting the export stage; returns every file written.
+pub fn export_asset(
+    asset: &mut Asset,
+    path: &Path,
+    format: Format,
+    reproducible: bool,
+    progress: &dyn ProgressSink,
+    cancel: &CancelFlag,
+) -> Result<Vec<PathBuf>> {
+    cancel.check()?;
+    let started = Instant::now();
+    progress.report(Stage::Export, 0.0);
+    let written = export::write(asset, path, format, reproducible)?;
+    progress.report(Stage::Export, 1.0);
+    asset.record.timings_ms.export = Some(elapsed_ms(started));
+    Ok(written)
+}
+
+/// "3D GPT" and the engine's version, for `asset.generator`.
+pub fn generator_name() -> String {
+    format!("3D GPT {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// A single-precision value as the short decimal a person wrote (0.85, not 0.8500000238418579).
+fn tidy(value: f32) -> f64 {
+    value.to_string().parse().unwrap_or(f64::from(value))
+}
+
+fn elapsed_ms(started: Instant) -> f64 {
+    (started.elapsed().as_secs_f64() * 1.0e6).round() / 1.0e3
+}
+
+fn asset_name(source: &str) -> String {
+    let stem = Path::new(source)
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .unwrap_or("asset");
+    if stem.is_empty() {
+        "asset".to_owned()
+    } else {
+        stem.to_owned()
+    }
+}
+
+/// Moves a grid-space mesh (x right, y down, z to the viewer) into glTF space: +Y up, the front
+/// facing +Z, centred at the origin, longest side `size_m`. Returns the bounding box size.
+fn place(mesh: &mut TriMesh, size_m: f32) -> [f32; 3] {
+    let (min, max) = mesh.bounds();
+    let centre = [0, 1, 2].map(|axis| (min[axis] + max[axis]) / 2.0);
+    let extent = [0, 1, 2].map(|axis| max[axis] - min[axis]);
+    let longest = extent
+        .iter()
+        .copied()
+        .fold(0.0f32, f32::max)
+        .max(f32::MIN_POSITIVE);
+    let scale = size_m / longest;
+    for position in &mut mesh.positions {
+        *position = [
+            (position[0] - centre[0]) * scale,
+            (centre[1] - position[1]) * scale,
+            (position[2] - centre[2]) * scale,
+        ];
+    }
+    extent.map(|length| length * scale)
+}

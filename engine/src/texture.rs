@@ -1,0 +1,149 @@
+//! Texture baking: the cutout's colours resampled to the texture size, with the object's colours
+//! pushed outward past its outline so no background can bleed into the rim.
+//!
+//! The UV layout is the front-view projection, shared by the front and the back of the relief: the
+//! back shows the picture mirrored, as if seen through the object, and the outline needs no seam.
+
+use image::RgbImage;
+
+use crate::foreground::Cutout;
+use crate::resample::resample;
+
+/// Coverage at or above which a texel's colour is trusted; softer texels mix in the background.
+const TRUSTED_COVERAGE: f32 = 0.9;
+
+/// Bakes a `texture_px` square texture from the cutout.
+pub fn bake_texture(cutout: &Cutout, texture_px: u32) -> RgbImage {
+    let side = cutout.side() as usize;
+    let texture_px = texture_px as usize;
+    // Premultiply so resampling never mixes background colours into object texels.
+    let to_linear: [f32; 256] = std::array::from_fn(|channel| srgb_to_linear(channel as u8));
+    let mut premultiplied = Vec::with_capacity(side * side * 4);
+    for (pixel, &coverage) in cutout.rgba.pixels().zip(&cutout.coverage) {
+        let weight = if coverage >= TRUSTED_COVERAGE {
+            1.0
+        } else {
+            0.0
+        };
+        for channel in 0..3 {
+            premultiplied.push(to_linear[usize::from(pixel[channel])] * weight);
+        }
+        premultiplied.push(weight);
+    }
+    let resampled = resample(&premultiplied, 4, (side, side), (texture_px, texture_px));
+    let filled = push_pull(resampled, texture_px);
+    // A fine table of the sRGB curve; its steps are far below one 8-bit level.
+    const STEPS: usize = 8192;
+    let to_srgb: Vec<u8> = (0..=STEPS)
+        .map(|step| linear_to_srgb(step as f32 / STEPS as f32))
+        .collect();
+    let encode = |value: f32| to_srgb[(value.clamp(0.0, 1.0) * STEPS as f32 + 0.5) as usize];
+    let mut texture = RgbImage::new(texture_px as u32, texture_px as u32);
+    for (pixel, colour) in texture.pixels_mut().zip(filled.chunks_exact(3)) {
+        pixel.0 = [encode(colour[0]), encode(colour[1]), encode(colour[2])];
+    }
+    texture
+}
+
+/// Fills texels without weight from coarser levels of a weight-aware image pyramid (push-pull), so
+/// colours spread smoothly from the object into the empty area. Input: premultiplied RGB plus
+/// weight per texel; output: RGB per texel.
+fn push_pull(level: Vec<f32>, side: usize) -> Vec<f32> {
+    if side <= 1 {
+        let weight = level[3];
+        return if weight > 0.0 {
+            vec![level[0] / weight, level[1] / weight, level[2] / weight]
+        } else {
+            vec![0.5, 0.5, 0.5]
+        };
+    }
+    let coarse_side = side.div_ceil(2);
+    let mut coarse = vec![0.0f32; coarse_side * coarse_side * 4];
+    for y in 0..side {
+        for x in 0..side {
+            let source = (y * side + x) * 4;
+            let target = ((y / 2) * coarse_side + x / 2) * 4;
+            for channel in 0..4 {
+                coarse[target + channel] += level[source + channel];
+            }
+        }
+    }
+    let coarse_colours = push_pull(coarse, coarse_side);
+    let mut colours = vec![0.0f32; side * side * 3];
+    for y in 0..side {
+        for x in 0..side {
+            let source = (y * side + x) * 4;
+            let weight = level[source + 3];
+            let target = (y * side + x) * 3;
+            if weight >= 1.0e-3 {
+                for channel in 0..3 {
+                    colours[target + channel] = level[source + channel] / weight;
+                }
+            } else {
+                let parent = ((y / 2) * coarse_side + x / 2) * 3;
+                colours[target..target + 3].copy_from_slice(&coarse_colours[parent..parent + 3]);
+            }
+        }
+    }
+    colours
+}
+
+fn srgb_to_linear(channel: u8) -> f32 {
+    let value = f32::from(channel) / 255.0;
+    if value <= 0.04045 {
+        value / 12.92
+    } else {
+        ((value + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+fn linear_to_srgb(value: f32) -> u8 {
+    let value = value.clamp(0.0, 1.0);
+    let encoded = if value <= 0.003_130_8 {
+        value * 12.92
+    } else {
+        1.055 * value.powf(1.0 / 2.4) - 0.055
+    };
+    (encoded * 255.0 + 0.5) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::foreground::MaskSource;
+
+    #[test]
+    fn object_colours_spread_past_the_outline_and_the_background_never_shows() {
+        // A red square on a bright green background; only the square is covered.
+        let side = 64u32;
+        let inside = |x: u32, y: u32| (16..48).contains(&x) && (16..48).contains(&y);
+        let rgba = image::RgbaImage::from_fn(side, side, |x, y| {
+            if inside(x, y) {
+                image::Rgba([200, 20, 20, 255])
+            } else {
+                image::Rgba([0, 255, 0, 255])
+            }
+        });
+        let coverage = (0..side * side)
+            .map(|index| {
+                if inside(index % side, index / side) {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let cutout = Cutout {
+            rgba,
+            coverage,
+            source: MaskSource::Alpha,
+        };
+        let texture = bake_texture(&cutout, 256);
+        for pixel in texture.pixels() {
+            assert!(
+                pixel[1] < 40 && pixel[0] > 150,
+                "background bled into {pixel:?}"
+            );
+        }
+    }
+}
