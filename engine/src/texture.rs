@@ -7,6 +7,7 @@
 use image::RgbImage;
 
 use crate::foreground::Cutout;
+use crate::mask::Mask;
 use crate::resample::resample;
 
 /// Coverage at or above which a texel's colour is trusted; softer texels mix in the background.
@@ -18,13 +19,21 @@ pub fn bake_texture(cutout: &Cutout, texture_px: u32) -> RgbImage {
     let texture_px = texture_px as usize;
     // Premultiply so resampling never mixes background colours into object texels.
     let to_linear: [f32; 256] = std::array::from_fn(|channel| srgb_to_linear(channel as u8));
+    // Pixels along the outline mix the object with the background (anti-aliasing, compression
+    // ringing), so colours are only trusted a little way inside it.
+    let trusted = Mask {
+        width: side,
+        height: side,
+        cells: cutout
+            .coverage
+            .iter()
+            .map(|&coverage| coverage >= TRUSTED_COVERAGE)
+            .collect(),
+    }
+    .eroded((side / 256).max(1));
     let mut premultiplied = Vec::with_capacity(side * side * 4);
-    for (pixel, &coverage) in cutout.rgba.pixels().zip(&cutout.coverage) {
-        let weight = if coverage >= TRUSTED_COVERAGE {
-            1.0
-        } else {
-            0.0
-        };
+    for (pixel, &is_trusted) in cutout.rgba.pixels().zip(&trusted.cells) {
+        let weight = if is_trusted { 1.0 } else { 0.0 };
         for channel in 0..3 {
             premultiplied.push(to_linear[usize::from(pixel[channel])] * weight);
         }

@@ -1,0 +1,420 @@
+//! The whole pipeline as a caller sees it: foreground modes, orientation, texture placement,
+//! progress, cancellation, determinism, export and error paths.
+
+mod support;
+
+use std::sync::Mutex;
+
+use image::{DynamicImage, ImageFormat, Rgba, RgbaImage};
+use threedgpt_engine::foreground::MaskSource;
+use threedgpt_engine::{
+    Asset, Background, CancelFlag, EngineError, Format, NoProgress, Options, Stage, export_asset,
+    generate,
+};
+
+const RED: [u8; 4] = [220, 30, 30, 255];
+const WHITE: [u8; 4] = [245, 245, 245, 255];
+const CLEAR: [u8; 4] = [0, 0, 0, 0];
+
+fn fast() -> Options {
+    Options::default()
+        .with_grid_px(128)
+        .with_texture_px(256)
+        .with_target_faces(4_000)
+}
+
+fn run(bytes: &[u8], options: &Options) -> Result<Asset, EngineError> {
+    generate("test.png", bytes, options, &NoProgress, &CancelFlag::new())
+}
+
+fn assert_sound(asset: &Asset) {
+    let topology = asset.mesh.topology();
+    assert!(topology.is_watertight_manifold(), "{topology:?}");
+    assert!(asset.mesh.volume() > 0.0, "mesh is wound inward");
+    assert!(asset.record.watertight);
+    let (min, max) = asset.mesh.bounds();
+    let longest = (0..3)
+        .map(|axis| max[axis] - min[axis])
+        .fold(0.0f32, f32::max);
+    assert!((longest - 1.0).abs() < 1e-4, "longest side {longest}");
+    for axis in 0..3 {
+        assert!(
+            (min[axis] + max[axis]).abs() < 1e-4,
+            "not centred on axis {axis}"
+        );
+    }
+    assert_eq!(asset.normals.len(), asset.mesh.positions.len());
+    assert_eq!(asset.uvs.len(), asset.mesh.positions.len());
+    for normal in &asset.normals {
+        let length = (normal[0] * normal[0] + normal[1] * normal[1] + normal[2] * normal[2]).sqrt();
+        assert!((length - 1.0).abs() < 1e-3);
+    }
+}
+
+/// A snowman on a transparent background: a small head above a big body, the left half red and the
+/// right half blue, so orientation and mirroring mistakes show.
+fn snowman() -> RgbaImage {
+    RgbaImage::from_fn(300, 400, |x, y| {
+        let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
+        let head = (fx - 150.0).powi(2) + (fy - 110.0).powi(2) <= 60.0f32.powi(2);
+        let body = (fx - 150.0).powi(2) + (fy - 260.0).powi(2) <= 110.0f32.powi(2);
+        if head || body {
+            if fx < 150.0 {
+                Rgba([230, 20, 20, 255])
+            } else {
+                Rgba([20, 20, 230, 255])
+            }
+        } else {
+            Rgba(CLEAR)
+        }
+    })
+}
+
+#[test]
+fn the_object_stands_upright_faces_plus_z_and_is_not_mirrored() {
+    let asset = run(&support::png_bytes(&snowman()), &fast()).unwrap();
+    assert_sound(&asset);
+    assert_eq!(asset.record.mask, MaskSource::Alpha);
+    let positions = &asset.mesh.positions;
+    let (min, max) = asset.mesh.bounds();
+    // Up is +Y: the top fifth (the head) is narrower than the bottom fifth (the body).
+    let width_in = |low: f32, high: f32| {
+        let xs: Vec<f32> = positions
+            .iter()
+            .filter(|p| p[1] >= low && p[1] <= high)
+            .map(|p| p[0])
+            .collect();
+        xs.iter().copied().fold(f32::MIN, f32::max) - xs.iter().copied().fold(f32::MAX, f32::min)
+    };
+    let height = max[1] - min[1];
+    assert!(
+        width_in(max[1] - height / 5.0, max[1]) < 0.7 * width_in(min[1], min[1] + height / 5.0),
+        "upside down"
+    );
+    assert!(
+        height > max[0] - min[0],
+        "the snowman should be taller than wide"
+    );
+    // The front (+Z) shows the picture: its right side (+X) samples the blue half of the texture.
+    let texel = |uv: [f32; 2]| {
+        let size = asset.texture.width() as f32;
+        *asset.texture.get_pixel(
+            ((uv[0] * size) as u32).min(255),
+            ((uv[1] * size) as u32).min(255),
+        )
+    };
+    let front_right = (0..positions.len())
+        .filter(|&index| positions[index][2] > 0.05)
+        .max_by(|&a, &b| positions[a][0].total_cmp(&positions[b][0]))
+        .unwrap();
+    let colour = texel(asset.uvs[front_right]);
+    assert!(
+        colour[2] > 150 && colour[0] < 100,
+        "right side should be blue, got {colour:?}"
+    );
+    // Normals on the front point towards +Z.
+    let front = (0..positions.len())
+        .max_by(|&a, &b| positions[a][2].total_cmp(&positions[b][2]))
+        .unwrap();
+    assert!(asset.normals[front][2] > 0.9);
+}
+
+#[test]
+fn a_plain_background_is_removed() {
+    let photo = DynamicImage::ImageRgba8(support::disc_on(400, 120.0, RED, WHITE)).to_rgb8();
+    let jpeg = support::encode(&DynamicImage::ImageRgb8(photo), ImageFormat::Jpeg);
+    let asset = run(&jpeg, &fast()).unwrap();
+    assert_sound(&asset);
+    assert_eq!(asset.record.mask, MaskSource::BackgroundRemoval);
+    // A disc inflates to a ball: depth close to width.
+    let size = asset.record.size_m;
+    assert!(
+        (size[0] - size[1]).abs() < 0.03 && size[2] > 0.9,
+        "size {size:?}"
+    );
+    // No white from the backdrop reaches the texture.
+    for pixel in asset.texture.pixels() {
+        assert!(
+            pixel[1] < 120,
+            "backdrop colour bled into the texture: {pixel:?}"
+        );
+    }
+}
+
+#[test]
+fn a_ring_on_a_plain_background_keeps_its_hole() {
+    let image = RgbaImage::from_fn(400, 400, |x, y| {
+        let r = ((x as f32 - 200.0).powi(2) + (y as f32 - 200.0).powi(2)).sqrt();
+        Rgba(if (70.0..170.0).contains(&r) {
+            [40, 90, 200, 255]
+        } else {
+            WHITE
+        })
+    });
+    let asset = run(&support::png_bytes(&image), &fast()).unwrap();
+    assert_sound(&asset);
+    assert_eq!(asset.record.genus, 1);
+    assert_eq!(asset.mesh.topology().genus(), 1);
+}
+
+#[test]
+fn keep_background_uses_the_whole_picture_and_a_mask_image_is_honoured() {
+    let photo = support::png_bytes(&support::disc_on(200, 60.0, RED, WHITE));
+    let kept = run(&photo, &fast().with_background(Background::Keep)).unwrap();
+    assert_sound(&kept);
+    assert_eq!(kept.record.mask, MaskSource::WholeImage);
+    // A square picture inflates to a pillow as wide as tall; -Δu = 1 on a square of side L peaks
+    // at u = 0.0737 L², so the depth 2·2·sqrt(u) is 1.086 L.
+    let size = kept.record.size_m;
+    assert!((size[0] - size[1]).abs() < 0.02, "size {size:?}");
+    assert!((size[2] / size[0] - 1.086).abs() < 0.03, "size {size:?}");
+
+    // A mask selecting a square at the left, at half the picture's resolution.
+    let mask = image::GrayImage::from_fn(100, 100, |x, y| {
+        image::Luma([if x < 40 && (30..70).contains(&y) {
+            255
+        } else {
+            0
+        }])
+    });
+    let mask_bytes = support::encode(&DynamicImage::ImageLuma8(mask), ImageFormat::Png);
+    let masked = run(
+        &photo,
+        &fast().with_background(Background::Mask {
+            name: "mask.png".into(),
+            bytes: mask_bytes,
+        }),
+    )
+    .unwrap();
+    assert_sound(&masked);
+    assert_eq!(masked.record.mask, MaskSource::MaskImage);
+
+    let wrong = support::encode(
+        &DynamicImage::ImageLuma8(image::GrayImage::new(100, 40)),
+        ImageFormat::Png,
+    );
+    let error = run(
+        &photo,
+        &fast().with_background(Background::Mask {
+            name: "mask.png".into(),
+            bytes: wrong,
+        }),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(error, EngineError::MaskMismatch { .. }),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("mask.png is 100x40 px but the image is 200x200 px"),
+        "{error}"
+    );
+}
+
+#[test]
+fn pictures_without_an_object_are_refused_with_advice() {
+    let cases = [
+        (
+            "uniform",
+            support::png_bytes(&RgbaImage::from_pixel(100, 100, Rgba(WHITE))),
+        ),
+        (
+            "transparent",
+            support::png_bytes(&RgbaImage::from_pixel(100, 100, Rgba(CLEAR))),
+        ),
+        ("busy background", {
+            let mut state = 99u32;
+            support::png_bytes(&RgbaImage::from_fn(100, 100, |_, _| {
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                let value = (state >> 16) as u8;
+                Rgba([value, value.wrapping_mul(7), value.wrapping_mul(13), 255])
+            }))
+        }),
+        (
+            "empty mask",
+            support::png_bytes(&RgbaImage::from_pixel(100, 100, Rgba(WHITE))),
+        ),
+    ];
+    for (name, bytes) in cases {
+        let options = if name == "empty mask" {
+            let mask = support::png_bytes(&RgbaImage::from_pixel(100, 100, Rgba([0, 0, 0, 255])));
+            fast().with_background(Background::Mask {
+                name: "mask.png".into(),
+                bytes: mask,
+            })
+        } else {
+            fast()
+        };
+        let error = run(&bytes, &options).unwrap_err();
+        assert!(
+            matches!(error, EngineError::NoObject { .. }),
+            "{name}: {error:?}"
+        );
+        assert!(
+            error.to_string().contains("--keep-background"),
+            "{name}: {error}"
+        );
+    }
+}
+
+#[test]
+fn invalid_options_name_the_option() {
+    let bytes = support::png_bytes(&snowman());
+    for (options, option) in [
+        (fast().with_texture_px(1000), "--texture-size"),
+        (fast().with_texture_px(8192), "--texture-size"),
+        (fast().with_foreground_ratio(1.5), "--foreground-ratio"),
+        (fast().with_foreground_ratio(f32::NAN), "--foreground-ratio"),
+        (fast().with_target_faces(10), "--faces"),
+        (fast().with_thickness(0.0), "--thickness"),
+        (fast().with_size_m(-1.0), "--size"),
+    ] {
+        let error = run(&bytes, &options).unwrap_err();
+        assert!(
+            matches!(error, EngineError::InvalidOption { option: named, .. } if named == option),
+            "{error:?}"
+        );
+    }
+}
+
+#[test]
+fn progress_runs_through_every_stage_in_order_and_a_cancel_stops_the_work() {
+    let bytes = support::png_bytes(&snowman());
+    let seen = Mutex::new(Vec::new());
+    let sink = |stage: Stage, fraction: f32| seen.lock().unwrap().push((stage, fraction));
+    let mut asset = generate("snowman.png", &bytes, &fast(), &sink, &CancelFlag::new()).unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    export_asset(
+        &mut asset,
+        &folder.path().join("snowman.glb"),
+        Format::Glb,
+        false,
+        &sink,
+        &CancelFlag::new(),
+    )
+    .unwrap();
+    let seen = seen.into_inner().unwrap();
+    let mut order: Vec<Stage> = seen.iter().map(|&(stage, _)| stage).collect();
+    order.dedup();
+    assert_eq!(order, Stage::ALL.to_vec());
+    assert!(
+        seen.iter()
+            .all(|&(_, fraction)| (0.0..=1.0).contains(&fraction))
+    );
+    assert!(asset.record.timings_ms.export.is_some());
+
+    // Cancel as soon as reconstruction starts: the generation ends there with Cancelled.
+    let cancel = CancelFlag::new();
+    let stages = Mutex::new(Vec::new());
+    let cancelling = |stage: Stage, _fraction: f32| {
+        stages.lock().unwrap().push(stage);
+        if stage == Stage::Reconstruct {
+            cancel.cancel();
+        }
+    };
+    let result = generate(
+        "snowman.png",
+        &bytes,
+        &Options::default().with_grid_px(1024),
+        &cancelling,
+        &cancel,
+    );
+    assert!(matches!(result, Err(EngineError::Cancelled)), "{result:?}");
+    assert!(
+        !stages.lock().unwrap().contains(&Stage::Mesh),
+        "work went on after the cancel"
+    );
+}
+
+#[test]
+fn equal_inputs_give_identical_bytes() {
+    let bytes = support::png_bytes(&snowman());
+    let glb = |reproducible: bool| {
+        let asset = run(&bytes, &fast().with_reproducible(reproducible)).unwrap();
+        threedgpt_engine::export::glb_bytes(&asset, reproducible).unwrap()
+    };
+    assert_eq!(glb(true), glb(true));
+    // With timings, only the timings differ.
+    let strip = |file: Vec<u8>| {
+        let json_length = u32::from_le_bytes(file[12..16].try_into().unwrap()) as usize;
+        let mut document: serde_json::Value =
+            serde_json::from_slice(&file[20..20 + json_length]).unwrap();
+        let extras = document["scenes"][0]["extras"].as_object_mut().unwrap();
+        assert!(
+            extras.remove("timings_ms").is_some(),
+            "timings missing from the record"
+        );
+        (document, file[20 + json_length..].to_vec())
+    };
+    assert_eq!(strip(glb(false)), strip(glb(false)));
+}
+
+#[test]
+fn every_format_is_written_whole_and_nothing_partial_is_left() {
+    let mut asset = run(&support::png_bytes(&snowman()), &fast()).unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    for (format, expected) in [
+        (Format::Glb, vec!["duck.glb"]),
+        (Format::Gltf, vec!["duck.png", "duck.bin", "duck.gltf"]),
+        (Format::Obj, vec!["duck.png", "duck.mtl", "duck.obj"]),
+        (Format::Stl, vec!["duck.stl"]),
+        (Format::Ply, vec!["duck.ply"]),
+    ] {
+        let path = folder.path().join(format!("duck.{}", format.extension()));
+        let written = export_asset(
+            &mut asset,
+            &path,
+            format,
+            true,
+            &NoProgress,
+            &CancelFlag::new(),
+        )
+        .unwrap();
+        let names: Vec<String> = written
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, expected);
+        for file in &written {
+            assert!(std::fs::metadata(file).unwrap().len() > 0);
+        }
+    }
+    let glb = std::fs::read(folder.path().join("duck.glb")).unwrap();
+    assert_eq!(&glb[..4], b"glTF");
+    assert_eq!(
+        u32::from_le_bytes(glb[8..12].try_into().unwrap()) as usize,
+        glb.len()
+    );
+    let stl = std::fs::read(folder.path().join("duck.stl")).unwrap();
+    assert_eq!(stl.len(), 84 + 50 * asset.mesh.triangles.len());
+    let leftovers: Vec<_> = std::fs::read_dir(folder.path())
+        .unwrap()
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.file_name().to_string_lossy().contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+
+    let missing = folder.path().join("no-such-folder").join("duck.glb");
+    let error = export_asset(
+        &mut asset,
+        &missing,
+        Format::Glb,
+        true,
+        &NoProgress,
+        &CancelFlag::new(),
+    )
+    .unwrap_err();
+    assert!(matches!(error, EngineError::Write { .. }), "{error:?}");
+    assert!(error.to_string().contains("no-such-folder"), "{error}");
+}
+
+#[test]
+fn the_target_face_count_is_met() {
+    let asset = run(&support::png_bytes(&snowman()), &Options::default()).unwrap();
+    assert_sound(&asset);
+    let faces = asset.record.faces as f64;
+    assert!((faces - 20_000.0).abs() / 20_000.0 < 0.01, "{faces} faces");
+    assert_eq!(asset.texture.width(), 1024);
+}
