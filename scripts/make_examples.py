@@ -63,9 +63,7 @@ def ring() -> None:
     image[ring_mask] = ring_colour[ring_mask]
     image = downsample(image)
     image += rng.normal(0, 1.5, image.shape)
-    Image.fromarray(np.clip(np.round(image), 0, 255).astype(np.uint8), "RGB").save(
-        EXAMPLES / "ring.jpg", quality=92
-    )
+    Image.fromarray(np.clip(np.round(image), 0, 255).astype(np.uint8), "RGB").save(EXAMPLES / "ring.jpg", quality=92)
 
 
 def main() -> None:

@@ -277,9 +277,9 @@ fn plan_outputs(
             .map(|stem| stem.to_string_lossy().into_owned())
             .unwrap_or_else(|| "asset".to_owned())
     };
-    if single {
-        if let Some(output) =
-            output.filter(|path| !path.is_dir() && !path.to_string_lossy().ends_with('/'))
+    let output_file =
+        output.filter(|path| !path.is_dir() && !path.to_string_lossy().ends_with('/'));
+    if single && let Some(output) = output_file {
         {
             let from_extension = output
                 .extension()

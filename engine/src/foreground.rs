@@ -373,7 +373,7 @@ impl BackgroundModel {
             .zip(sums.iter().map(|(_, count)| *count))
             .filter(|&(_, count)| count * 20 >= total)
             .collect();
-        kept.sort_by(|a, b| b.1.cmp(&a.1));
+        kept.sort_by_key(|&(_, count)| std::cmp::Reverse(count));
         kept.truncate(4);
         let covered: usize = kept.iter().map(|&(_, count)| count).sum();
         if kept.is_empty() || covered * 10 < total * 7 {

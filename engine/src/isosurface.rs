@@ -191,8 +191,8 @@ impl Extractor<'_> {
     fn tetrahedron(&mut self, points: [[usize; 3]; 4], states: [bool; 4], layer: usize) {
         let (mut inside, mut outside) = ([0usize; 4], [0usize; 4]);
         let (mut inside_count, mut outside_count) = (0, 0);
-        for corner in 0..4 {
-            if states[corner] {
+        for (corner, &state) in states.iter().enumerate() {
+            if state {
                 inside[inside_count] = corner;
                 inside_count += 1;
             } else {

@@ -120,8 +120,11 @@ fn thickness_scales_the_depth() {
     );
 }
 
+/// A named shape with its expected genus and component count.
+type Shape = (&'static str, Box<dyn Fn(f32, f32) -> bool>, i64, usize);
+
 /// Shapes with a known number of holes and components.
-fn shapes() -> Vec<(&'static str, Box<dyn Fn(f32, f32) -> bool>, i64, usize)> {
+fn shapes() -> Vec<Shape> {
     let circle = |cx: f32, cy: f32, r: f32| {
         move |x: f32, y: f32| ((x - cx).powi(2) + (y - cy).powi(2)).sqrt() <= r
     };

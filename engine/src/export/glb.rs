@@ -31,7 +31,7 @@ pub fn gltf_document(
                      root: &mut json::Root,
                      bytes: &[u8],
                      target: Option<json::buffer::Target>| {
-        while bin.len() % 4 != 0 {
+        while !bin.len().is_multiple_of(4) {
             bin.push(0);
         }
         let offset = bin.len();
@@ -172,7 +172,7 @@ pub fn gltf_document(
             }
         }
     };
-    while bin.len() % 4 != 0 {
+    while !bin.len().is_multiple_of(4) {
         bin.push(0);
     }
     let image = root.push(image);

@@ -1,0 +1,46 @@
+"""Fixtures for the end-to-end tests: the real `3dgpt` binary, the Khronos glTF validator, and
+helpers that load what the binary writes with trimesh."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+VALIDATOR = ROOT / "tests" / "gltf" / "validate.mjs"
+
+
+@pytest.fixture(scope="session")
+def binary() -> Path:
+    """The built `3dgpt` binary; scripts/test.sh builds it before pytest runs."""
+    path = Path(os.environ.get("THREEDGPT_BIN", ROOT / "target" / "debug" / "3dgpt"))
+    if not path.exists():
+        raise RuntimeError(f"{path} does not exist: build it with `cargo build -p threedgpt-daemon`")
+    return path
+
+
+@pytest.fixture(scope="session")
+def validate():
+    """Runs the Khronos glTF validator over files and returns one report per file."""
+    node = shutil.which("node")
+    if node is None or not (VALIDATOR.parent / "node_modules" / "gltf-validator").exists():
+        raise RuntimeError("the glTF validator is not installed: run scripts/test.sh (npm ci in tests/gltf)")
+
+    def run(*paths: Path) -> list[dict]:
+        result = subprocess.run([node, str(VALIDATOR), *map(str, paths)], capture_output=True, text=True, check=True)
+        return [json.loads(line) for line in result.stdout.splitlines()]
+
+    return run
+
+
+def run_cli(binary: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Runs `3dgpt` with arguments and returns the finished process (never raises on failure)."""
+    return subprocess.run(
+        [str(binary), *args], capture_output=True, text=True, cwd=cwd, timeout=300, stdin=subprocess.DEVNULL
+    )

@@ -1,0 +1,189 @@
+"""`3dgpt generate` end to end: the real binary on the example images, checked by the Khronos
+glTF validator and loaded independently with trimesh."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trimesh
+
+from conftest import EXAMPLES, run_cli
+
+
+def load_mesh(path: Path) -> trimesh.Trimesh:
+    loaded = trimesh.load(str(path), force="mesh", process=True)
+    assert isinstance(loaded, trimesh.Trimesh), f"{path} did not load as one mesh"
+    return loaded
+
+
+def assert_closed_solid(mesh: trimesh.Trimesh, genus: int) -> None:
+    assert mesh.is_watertight, "mesh has holes"
+    assert mesh.is_winding_consistent, "mesh winding is inconsistent"
+    assert mesh.volume > 0, "mesh is inside out"
+    assert mesh.euler_number == 2 - 2 * genus, f"euler number {mesh.euler_number}"
+    assert max(mesh.extents) == pytest.approx(1.0, abs=1e-4), "longest side should be 1 m"
+    assert np.allclose(mesh.bounds.mean(axis=0), 0.0, atol=1e-4), "not centred at the origin"
+
+
+@pytest.mark.parametrize(("example", "genus"), [("duck.png", 0), ("ring.jpg", 1)])
+def test_examples_give_valid_watertight_glbs(binary, validate, tmp_path, example, genus):
+    output = tmp_path / "asset.glb"
+    result = run_cli(binary, "generate", str(EXAMPLES / example), "-o", str(output), "--json")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)["record"]
+    assert record["faces"] == pytest.approx(20_000, rel=0.01)
+    assert record["genus"] == genus and record["watertight"] is True
+
+    (report,) = validate(output)
+    assert (report["errors"], report["warnings"]) == (0, 0), report["messages"]
+
+    mesh = load_mesh(output)
+    assert_closed_solid(mesh, genus)
+    assert len(mesh.faces) == record["faces"]
+
+    scene = trimesh.load(str(output), process=False)
+    geometry = next(iter(scene.geometry.values()))
+    material = geometry.visual.material
+    assert material.baseColorTexture is not None and material.baseColorTexture.size == (1024, 1024)
+    assert material.metallicFactor == 0
+
+    document = json.loads(read_glb_json(output))
+    assert document["asset"]["generator"].startswith("3D GPT ")
+    extras = document["scenes"][0]["extras"]
+    assert extras["model"] == "relief"
+    assert set(extras["timings_ms"]) >= {"decode", "foreground", "reconstruct", "mesh", "texture"}
+    assert extras["vertices"] == len(geometry.vertices) and extras["faces"] == len(geometry.faces)
+
+
+def read_glb_json(path: Path) -> bytes:
+    data = path.read_bytes()
+    length = int.from_bytes(data[12:16], "little")
+    return data[20 : 20 + length]
+
+
+@pytest.mark.parametrize("fmt", ["gltf", "obj", "stl", "ply"])
+def test_every_format_loads_as_a_closed_solid(binary, validate, tmp_path, fmt):
+    output = tmp_path / f"duck.{fmt}"
+    result = run_cli(binary, "generate", str(EXAMPLES / "duck.png"), "-o", str(output), "--faces", "5000")
+    assert result.returncode == 0, result.stderr
+    if fmt == "gltf":
+        (report,) = validate(output)
+        assert (report["errors"], report["warnings"]) == (0, 0), report["messages"]
+        assert (tmp_path / "duck.bin").exists() and (tmp_path / "duck.png").exists()
+    if fmt == "obj":
+        assert (tmp_path / "duck.mtl").exists() and (tmp_path / "duck.png").exists()
+    mesh = load_mesh(output)
+    assert_closed_solid(mesh, 0)
+    assert len(mesh.faces) == pytest.approx(5000, rel=0.01)
+    assert not list(tmp_path.glob(".*partial")), "temporary files were left behind"
+
+
+def test_format_option_and_extension_must_agree(binary, tmp_path):
+    result = run_cli(binary, "generate", str(EXAMPLES / "duck.png"), "-o", str(tmp_path / "a.glb"), "--format", "obj")
+    assert result.returncode == 2
+    assert "names the glb format but --format is obj" in result.stderr
+    result = run_cli(binary, "generate", str(EXAMPLES / "duck.png"), "-o", str(tmp_path / "plain"), "--format", "stl")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "plain.stl").exists()
+
+
+def test_a_batch_goes_on_past_a_bad_image(binary, validate, tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("duck.png", "ring.jpg"):
+        (inputs / name).write_bytes((EXAMPLES / name).read_bytes())
+    (inputs / "broken.png").write_bytes((EXAMPLES / "duck.png").read_bytes()[:500])
+    (inputs / "notes.txt").write_text("not an image")
+    out = tmp_path / "out"
+    result = run_cli(binary, "generate", str(inputs), "-o", str(out), "--json", "--faces", "3000")
+    assert result.returncode == 1, "some images failed, so the exit code must say so"
+    records = {Path(r["input"]).name: r for r in map(json.loads, result.stdout.splitlines())}
+    assert set(records) == {"broken.png", "duck.png", "ring.jpg"}
+    assert records["broken.png"]["ok"] is False
+    assert "broken.png" in records["broken.png"]["error"] and "corrupt or truncated" in records["broken.png"]["error"]
+    assert sorted(p.name for p in out.iterdir()) == ["duck.glb", "ring.glb"]
+    reports = validate(out / "duck.glb", out / "ring.glb")
+    assert all((r["errors"], r["warnings"]) == (0, 0) for r in reports), reports
+
+
+def test_errors_are_clear_and_name_the_file(binary, tmp_path):
+    result = run_cli(binary, "generate", str(tmp_path / "missing.png"), "-o", str(tmp_path / "x.glb"))
+    assert result.returncode == 1
+    assert "missing.png" in result.stderr and "could not read" in result.stderr
+    blank = tmp_path / "blank.png"
+    blank.write_bytes(plain_png(64, 64))
+    result = run_cli(binary, "generate", str(blank), "-o", str(tmp_path / "x.glb"))
+    assert result.returncode == 1
+    assert "no object found" in result.stderr and "--keep-background" in result.stderr
+    assert not (tmp_path / "x.glb").exists()
+    result = run_cli(binary, "generate", str(EXAMPLES / "duck.png"), "--texture-size", "1000")
+    assert result.returncode == 2 and "--texture-size" in result.stderr
+
+
+def plain_png(width: int, height: int) -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGB", (width, height), (250, 250, 250)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_reproducible_output_is_byte_identical(binary, tmp_path):
+    paths = [tmp_path / "a.glb", tmp_path / "b.glb"]
+    for path in paths:
+        result = run_cli(binary, "generate", str(EXAMPLES / "ring.jpg"), "-o", str(path), "--reproducible")
+        assert result.returncode == 0, result.stderr
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+
+
+def test_keep_background_and_mask_options(binary, tmp_path):
+    result = run_cli(
+        binary, "generate", str(EXAMPLES / "ring.jpg"), "-o", str(tmp_path / "k.glb"), "--keep-background", "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["record"]["mask"] == "whole_image"
+    from PIL import Image
+
+    mask = Image.new("L", (800, 600), 0)
+    mask.paste(255, (100, 100, 300, 500))
+    mask.save(tmp_path / "mask.png")
+    result = run_cli(
+        binary,
+        "generate",
+        str(EXAMPLES / "ring.jpg"),
+        "-o",
+        str(tmp_path / "m.glb"),
+        "--mask",
+        str(tmp_path / "mask.png"),
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)["record"]
+    assert record["mask"] == "mask_image" and record["genus"] == 0
+    # The mask is a 200 x 400 px bar: the asset is twice as tall as wide.
+    width, height, _ = record["size_m"]
+    assert height == pytest.approx(1.0) and width == pytest.approx(0.5, abs=0.02)
+
+
+def test_help_documents_every_option(binary):
+    result = run_cli(binary, "generate", "--help")
+    assert result.returncode == 0
+    for option in (
+        "--output",
+        "--faces",
+        "--texture-size",
+        "--foreground-ratio",
+        "--keep-background",
+        "--mask",
+        "--format",
+        "--json",
+        "--thickness",
+        "--size",
+        "--reproducible",
+    ):
+        assert option in result.stdout, f"{option} missing from --help"
