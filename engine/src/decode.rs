@@ -103,6 +103,86 @@ fn header_dimensions(bytes: &[u8], format: ImageFormat) -> Option<(u32, u32)> {
     Some((width, height))
 }
 
+/// Converts a decoded picture to RGBA no larger than about `max_side_px` on its longer side. Big
+/// 8-bit photos are first box-averaged by a whole factor straight from their own layout, so an
+/// 8192² JPEG never exists as a full-size RGBA copy.
+pub(crate) fn to_working_rgba(image: DynamicImage, max_side_px: u32) -> RgbaImage {
+    let longest = image.width().max(image.height());
+    let factor = (longest / max_side_px.max(1)) as usize;
+    let shrunk = match (&image, factor) {
+        (_, 0 | 1) => None,
+        (DynamicImage::ImageRgb8(rgb), _) => Some(box_shrink::<3>(
+            rgb.as_raw(),
+            rgb.width(),
+            rgb.height(),
+            factor,
+        )),
+        (DynamicImage::ImageRgba8(rgba), _) => Some(box_shrink::<4>(
+            rgba.as_raw(),
+            rgba.width(),
+            rgba.height(),
+            factor,
+        )),
+        _ => None,
+    };
+    let rgba = match shrunk {
+        Some(shrunk) => {
+            drop(image);
+            shrunk
+        }
+        None => image.into_rgba8(),
+    };
+    shrink_to(rgba, max_side_px)
+}
+
+/// Averages `factor` x `factor` blocks of an 8-bit image with `CHANNELS` channels (3 or 4) into RGBA.
+fn box_shrink<const CHANNELS: usize>(
+    raw: &[u8],
+    width: u32,
+    height: u32,
+    factor: usize,
+) -> RgbaImage {
+    let (width, height) = (width as usize, height as usize);
+    let (out_width, out_height) = ((width / factor).max(1), (height / factor).max(1));
+    let mut out = RgbaImage::new(out_width as u32, out_height as u32);
+    let mut sums = vec![0u32; out_width * 4];
+    for out_y in 0..out_height {
+        sums.fill(0);
+        let rows = (out_y * factor)..((out_y + 1) * factor).min(height);
+        let row_count = rows.len();
+        for y in rows {
+            let row = &raw[y * width * CHANNELS..(y + 1) * width * CHANNELS];
+            for out_x in 0..out_width {
+                let sum = &mut sums[out_x * 4..out_x * 4 + 4];
+                for pixel in row
+                    [out_x * factor * CHANNELS..((out_x + 1) * factor).min(width) * CHANNELS]
+                    .chunks_exact(CHANNELS)
+                {
+                    for channel in 0..CHANNELS {
+                        sum[channel] += u32::from(pixel[channel]);
+                    }
+                    if CHANNELS == 3 {
+                        sum[3] += 255;
+                    }
+                }
+            }
+        }
+        for out_x in 0..out_width {
+            let columns = (((out_x + 1) * factor).min(width) - out_x * factor) as u32;
+            let count = columns * row_count as u32;
+            let sum = &sums[out_x * 4..out_x * 4 + 4];
+            out.put_pixel(
+                out_x as u32,
+                out_y as u32,
+                image::Rgba(std::array::from_fn(|channel| {
+                    ((sum[channel] + count / 2) / count) as u8
+                })),
+            );
+        }
+    }
+    out
+}
+
 /// Shrinks `image` so its longer side is at most `max_side_px`, keeping the aspect ratio. Large photos
 /// carry more detail than the texture can show; working smaller keeps memory and time bounded.
 pub(crate) fn shrink_to(image: RgbaImage, max_side_px: u32) -> RgbaImage {
@@ -120,4 +200,36 @@ pub(crate) fn shrink_to(image: RgbaImage, max_side_px: u32) -> RgbaImage {
         new_height,
         image::imageops::FilterType::Triangle,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn big_photos_are_box_averaged_to_the_working_size() {
+        // 4096 x 1024 RGB: left half black, right half white, with a grey column pair in the middle.
+        let photo = image::RgbImage::from_fn(4096, 1024, |x, _| {
+            let value = if x < 2048 { 0 } else { 255 };
+            image::Rgb([value, value, value])
+        });
+        let working = to_working_rgba(DynamicImage::ImageRgb8(photo), 2048);
+        assert_eq!(working.dimensions(), (2048, 512));
+        assert_eq!(working.get_pixel(10, 10).0, [0, 0, 0, 255]);
+        assert_eq!(working.get_pixel(2000, 100).0, [255, 255, 255, 255]);
+        // The two source pixels straddling the middle average to grey.
+        let odd = image::RgbaImage::from_fn(6, 2, |x, _| {
+            image::Rgba([if x % 2 == 0 { 0 } else { 200 }, 0, 0, 255])
+        });
+        let halved = to_working_rgba(DynamicImage::ImageRgba8(odd), 3);
+        assert_eq!(halved.get_pixel(1, 0).0, [100, 0, 0, 255]);
+    }
+
+    #[test]
+    fn small_pictures_are_only_converted() {
+        let grey = image::GrayImage::from_pixel(30, 20, image::Luma([77]));
+        let working = to_working_rgba(DynamicImage::ImageLuma8(grey), 2048);
+        assert_eq!(working.dimensions(), (30, 20));
+        assert_eq!(working.get_pixel(3, 3).0, [77, 77, 77, 255]);
+    }
 }

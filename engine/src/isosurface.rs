@@ -100,17 +100,28 @@ pub fn extract_isosurface(
         Inside::Above => value > level,
     };
     let slice = nx * ny;
-    let mut inside_bits: Vec<u8> = grid
+    // Comparisons with NaN are false, so NaN counts as outside, which keeps the surface closed
+    // around whatever is finite.
+    let inside_bits: Vec<u8> = grid
         .values
         .iter()
         .map(|&value| u8::from(is_inside(value)))
         .collect();
-    // NaN counts as outside, which keeps the surface closed around whatever is finite.
-    for (bit, value) in inside_bits.iter_mut().zip(&grid.values) {
-        if value.is_nan() {
-            *bit = 0;
-        }
-    }
+    // Per row of samples: 0 all outside, 1 all inside, 2 mixed. A row of cells whose four bounding
+    // sample rows agree and are not mixed holds no surface and is skipped whole.
+    let row_states: Vec<u8> = inside_bits
+        .chunks_exact(nx)
+        .map(|row| {
+            let inside = row.iter().filter(|&&bit| bit == 1).count();
+            if inside == 0 {
+                0
+            } else if inside == nx {
+                1
+            } else {
+                2
+            }
+        })
+        .collect();
 
     let mut extractor = Extractor {
         grid,
@@ -123,6 +134,15 @@ pub fn extract_isosurface(
             cancel.check()?;
         }
         for y in 0..ny - 1 {
+            let row_index = z * ny + y;
+            let first = row_states[row_index];
+            if first != 2
+                && row_states[row_index + 1] == first
+                && row_states[row_index + ny] == first
+                && row_states[row_index + ny + 1] == first
+            {
+                continue;
+            }
             let row = z * slice + y * nx;
             for x in 0..nx - 1 {
                 let base = row + x;
@@ -255,7 +275,16 @@ impl Extractor<'_> {
             (b, a)
         };
         let step = [high[0] - low[0], high[1] - low[1], high[2] - low[2]];
-        let direction = DIRECTIONS.iter().position(|&d| d == step).unwrap_or(0);
+        // DIRECTIONS is ordered so the index follows from the step's bits.
+        let direction = match (step[0], step[1], step[2]) {
+            (1, 0, 0) => 0,
+            (0, 1, 0) => 1,
+            (1, 1, 0) => 2,
+            (0, 0, 1) => 3,
+            (1, 0, 1) => 4,
+            (0, 1, 1) => 5,
+            _ => 6,
+        };
         let [nx, ny, _] = self.grid.dims;
         let cache = &mut self.caches[low[2] - layer];
         let key = (low[1] * nx + low[0]) * DIRECTIONS.len() + direction;

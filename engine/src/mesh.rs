@@ -1,8 +1,6 @@
 //! Triangle meshes: topology checks (watertight, manifold, genus, volume), clean-up, simplification
 //! with meshoptimizer, and smooth normals.
 
-use std::collections::HashMap;
-
 /// An indexed triangle mesh.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TriMesh {
@@ -53,29 +51,30 @@ impl TriMesh {
     /// Checks watertightness, manifoldness and winding, and counts components and the Euler
     /// characteristic.
     pub fn topology(&self) -> Topology {
-        let mut directed: HashMap<(u32, u32), u32> =
-            HashMap::with_capacity(self.triangles.len() * 3);
+        // Every directed edge as (undirected key, runs low-to-high); sorting groups each edge's uses.
+        let mut directed: Vec<(u64, bool)> = Vec::with_capacity(self.triangles.len() * 3);
         for triangle in &self.triangles {
             for corner in 0..3 {
-                *directed
-                    .entry((triangle[corner], triangle[(corner + 1) % 3]))
-                    .or_insert(0) += 1;
+                let (a, b) = (triangle[corner], triangle[(corner + 1) % 3]);
+                let key = (u64::from(a.min(b)) << 32) | u64::from(a.max(b));
+                directed.push((key, a < b));
             }
         }
+        directed.sort_unstable();
         let mut boundary_edges = 0;
         let mut non_manifold_edges = 0;
         let mut misoriented_edges = 0;
         let mut edge_count = 0i64;
-        for (&(a, b), &forward) in &directed {
-            let backward = directed.get(&(b, a)).copied().unwrap_or(0);
-            if (a, b) > (b, a) && backward > 0 {
-                continue; // Counted from the other direction.
-            }
+        for group in directed.chunk_by(|x, y| x.0 == y.0) {
             edge_count += 1;
-            match (forward + backward, forward.max(backward)) {
-                (1, _) => boundary_edges += 1,
-                (2, 1) => {}
-                (2, _) => misoriented_edges += 1,
+            let forward = group
+                .iter()
+                .filter(|&&(_, low_to_high)| low_to_high)
+                .count();
+            match group.len() {
+                1 => boundary_edges += 1,
+                2 if forward == 1 => {}
+                2 => misoriented_edges += 1,
                 _ => non_manifold_edges += 1,
             }
         }
@@ -92,20 +91,33 @@ impl TriMesh {
         let mut used_vertices = 0i64;
         for group in fans.chunk_by(|x, y| x.0 == y.0) {
             used_vertices += 1;
-            let next: HashMap<u32, u32> = group.iter().map(|&(_, b, c)| (b, c)).collect();
-            let Some(&(_, start, _)) = group.first() else {
-                continue;
-            };
-            let mut steps = 0;
-            let mut current = start;
-            while let Some(&following) = next.get(&current) {
-                steps += 1;
-                current = following;
-                if current == start || steps > group.len() {
-                    break;
+            // Fans are small (about six faces), so a linear search per step is cheapest.
+            let next = |from: u32| {
+                let mut found = group.iter().filter(|&&(_, b, _)| b == from);
+                match (found.next(), found.next()) {
+                    (Some(&(_, _, c)), None) => Some(c),
+                    _ => None,
                 }
-            }
-            if current != start || steps != group.len() || next.len() != group.len() {
+            };
+            let start = group[0].1;
+            let mut current = start;
+            let mut steps = 0;
+            let closed = loop {
+                match next(current) {
+                    Some(following) => {
+                        steps += 1;
+                        current = following;
+                        if current == start {
+                            break steps == group.len();
+                        }
+                        if steps > group.len() {
+                            break false;
+                        }
+                    }
+                    None => break false,
+                }
+            };
+            if !closed {
                 non_manifold_vertices += 1;
             }
         }
@@ -230,9 +242,12 @@ impl TriMesh {
             return copy;
         }
         let indices: Vec<u32> = self.triangles.iter().flatten().copied().collect();
-        let input_ok = self.topology().is_watertight_manifold();
         let mut target = target_faces;
-        while target < self.triangles.len() {
+        // A few ever gentler tries; a broken input never yields a sound output, so do not loop long.
+        for _ in 0..4 {
+            if target >= self.triangles.len() {
+                break;
+            }
             let simplified = meshopt::simplify_decoder(
                 &indices,
                 &self.positions,
@@ -249,7 +264,7 @@ impl TriMesh {
                     .collect(),
             };
             mesh.clean();
-            if !input_ok || mesh.topology().is_watertight_manifold() {
+            if mesh.topology().is_watertight_manifold() {
                 return mesh;
             }
             tracing::debug!(

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use image::RgbImage;
 
-use crate::decode::{decode_dynamic, shrink_to};
+use crate::decode::{decode_dynamic, to_working_rgba};
 use crate::error::{EngineError, Result};
 use crate::export;
 use crate::foreground::{MaskSource, extract_foreground};
@@ -139,7 +139,7 @@ pub fn generate(
     let decoded = decode_dynamic(bytes, name, &options.limits)?;
     let source_size_px = [decoded.width(), decoded.height()];
     let has_alpha = decoded.color().has_alpha();
-    let image = shrink_to(decoded.into_rgba8(), WORKING_PX.max(options.texture_px));
+    let image = to_working_rgba(decoded, WORKING_PX.max(options.texture_px));
     cancel.check()?;
     progress.report(Stage::Decode, 1.0);
     timings.decode = elapsed_ms(started);

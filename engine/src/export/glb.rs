@@ -4,41 +4,105 @@ use gltf_json as json;
 use json::validation::Checked::Valid;
 use json::validation::USize64;
 
-use crate::error::Result;
+use std::borrow::Cow;
+use std::io::Write;
+
+use crate::error::{EngineError, Result};
 use crate::pipeline::Asset;
 
-/// The asset as a GLB file: JSON chunk plus one binary chunk holding geometry and the PNG texture.
+/// The asset as GLB bytes: a JSON chunk plus one binary chunk holding geometry and the PNG texture.
 pub fn glb_bytes(asset: &Asset, reproducible: bool) -> Result<Vec<u8>> {
-    let png = super::texture_png(asset)?;
-    let (json, bin) = gltf_document(asset, reproducible, None, &png)?;
-    Ok(glb_container(&json, &bin))
+    // Room for the arrays, the texture and the JSON, so the buffer never grows by copying.
+    let vertices = asset.mesh.positions.len();
+    let estimate =
+        vertices * 32 + asset.mesh.triangles.len() * 12 + asset.texture.as_raw().len() + (1 << 16);
+    let mut out = Vec::with_capacity(estimate);
+    write_glb(asset, reproducible, &mut out).map_err(|source| EngineError::Write {
+        path: "memory".into(),
+        source,
+    })?;
+    Ok(out)
+}
+
+/// Streams the asset as GLB into `out`, copying each array once.
+pub(crate) fn write_glb(
+    asset: &Asset,
+    reproducible: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let png = super::texture_png(asset).map_err(std::io::Error::other)?;
+    let (json, binary) = gltf_document(asset, reproducible, None, &png);
+    let json_length = json.len().next_multiple_of(4);
+    let bin_length = binary.length.next_multiple_of(4);
+    let total = 12 + 8 + json_length + 8 + bin_length;
+    let mut header = Vec::with_capacity(28 + json_length);
+    header.extend_from_slice(b"glTF");
+    header.extend_from_slice(&2u32.to_le_bytes());
+    header.extend_from_slice(&(total as u32).to_le_bytes());
+    header.extend_from_slice(&(json_length as u32).to_le_bytes());
+    header.extend_from_slice(b"JSON");
+    header.extend_from_slice(&json);
+    header.resize(20 + json_length, b' ');
+    header.extend_from_slice(&(bin_length as u32).to_le_bytes());
+    header.extend_from_slice(b"BIN\0");
+    out.write_all(&header)?;
+    binary.write_to(out, bin_length)
+}
+
+/// The binary buffer of a glTF document as the pieces it is made of, each at a 4-byte aligned
+/// offset, so it can be written out without first being copied into one block.
+#[derive(Debug)]
+pub struct BinaryBuffer<'a> {
+    pieces: Vec<(usize, Cow<'a, [u8]>)>,
+    /// Length in bytes, up to the end of the last piece.
+    pub length: usize,
+}
+
+impl<'a> BinaryBuffer<'a> {
+    fn push(&mut self, bytes: Cow<'a, [u8]>) -> usize {
+        let offset = self.length.next_multiple_of(4);
+        self.length = offset + bytes.len();
+        self.pieces.push((offset, bytes));
+        offset
+    }
+
+    /// Writes the buffer, zero-padded to `padded_length` bytes.
+    pub fn write_to(&self, out: &mut dyn Write, padded_length: usize) -> std::io::Result<()> {
+        let mut written = 0;
+        for (offset, bytes) in &self.pieces {
+            out.write_all(&[0u8; 4][..offset - written])?;
+            out.write_all(bytes)?;
+            written = offset + bytes.len();
+        }
+        out.write_all(&vec![0u8; padded_length.saturating_sub(written)])
+    }
 }
 
 /// The asset's glTF JSON and binary buffer. With `side_files` = `(buffer uri, image uri)` the
 /// document refers to external files (`.gltf`); without, the texture is embedded in the buffer and
 /// the buffer has no URI (GLB).
-pub fn gltf_document(
-    asset: &Asset,
+pub fn gltf_document<'a>(
+    asset: &'a Asset,
     reproducible: bool,
     side_files: Option<(&str, &str)>,
-    png: &[u8],
-) -> Result<(Vec<u8>, Vec<u8>)> {
+    png: &'a [u8],
+) -> (Vec<u8>, BinaryBuffer<'a>) {
     let vertex_count = asset.mesh.positions.len();
-    let mut bin = Vec::new();
+    let mut bin = BinaryBuffer {
+        pieces: Vec::new(),
+        length: 0,
+    };
     let mut root = json::Root::default();
 
-    let push_view = |bin: &mut Vec<u8>,
+    let push_view = |bin: &mut BinaryBuffer<'a>,
                      root: &mut json::Root,
-                     bytes: &[u8],
+                     bytes: Cow<'a, [u8]>,
                      target: Option<json::buffer::Target>| {
-        while !bin.len().is_multiple_of(4) {
-            bin.push(0);
-        }
-        let offset = bin.len();
-        bin.extend_from_slice(bytes);
+        let length = bytes.len();
+        let offset = bin.push(bytes);
         root.push(json::buffer::View {
             buffer: json::Index::new(0),
-            byte_length: USize64::from(bytes.len()),
+            byte_length: USize64::from(length),
             byte_offset: Some(USize64::from(offset)),
             byte_stride: None,
             name: None,
@@ -48,56 +112,34 @@ pub fn gltf_document(
         })
     };
 
-    let positions: Vec<u8> = asset
-        .mesh
-        .positions
-        .iter()
-        .flatten()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
-    let normals: Vec<u8> = asset
-        .normals
-        .iter()
-        .flatten()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
-    let uvs: Vec<u8> = asset
-        .uvs
-        .iter()
-        .flatten()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
-    let indices: Vec<u8> = asset
-        .mesh
-        .triangles
-        .iter()
-        .flatten()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
+    let positions = little_endian_bytes(&asset.mesh.positions);
+    let normals = little_endian_bytes(&asset.normals);
+    let uvs = little_endian_bytes(&asset.uvs);
+    let indices = little_endian_bytes(&asset.mesh.triangles);
     let (min, max) = asset.mesh.bounds();
 
     let position_view = push_view(
         &mut bin,
         &mut root,
-        &positions,
+        positions,
         Some(json::buffer::Target::ArrayBuffer),
     );
     let normal_view = push_view(
         &mut bin,
         &mut root,
-        &normals,
+        normals,
         Some(json::buffer::Target::ArrayBuffer),
     );
     let uv_view = push_view(
         &mut bin,
         &mut root,
-        &uvs,
+        uvs,
         Some(json::buffer::Target::ArrayBuffer),
     );
     let index_view = push_view(
         &mut bin,
         &mut root,
-        &indices,
+        indices,
         Some(json::buffer::Target::ElementArrayBuffer),
     );
 
@@ -161,7 +203,7 @@ pub fn gltf_document(
             extras: None,
         },
         None => {
-            let view = push_view(&mut bin, &mut root, png, None);
+            let view = push_view(&mut bin, &mut root, Cow::Borrowed(png), None);
             json::Image {
                 buffer_view: Some(view),
                 mime_type: Some(json::image::MimeType("image/png".to_owned())),
@@ -172,9 +214,6 @@ pub fn gltf_document(
             }
         }
     };
-    while !bin.len().is_multiple_of(4) {
-        bin.push(0);
-    }
     let image = root.push(image);
     let sampler = root.push(json::texture::Sampler {
         mag_filter: Some(Valid(json::texture::MagFilter::Linear)),
@@ -238,7 +277,7 @@ pub fn gltf_document(
     });
     root.scene = Some(scene);
     root.push(json::Buffer {
-        byte_length: USize64::from(bin.len()),
+        byte_length: USize64::from(bin.length.next_multiple_of(4)),
         name: None,
         uri: side_files.map(|(buffer_uri, _)| buffer_uri.to_owned()),
         extensions: None,
@@ -249,27 +288,22 @@ pub fn gltf_document(
         ..Default::default()
     };
     let text = json::serialize::to_vec(&root).unwrap_or_default();
-    Ok((text, bin))
+    (text, bin)
 }
 
-/// Packs a JSON chunk and a binary chunk into a GLB container (glTF 2.0 binary format).
-fn glb_container(json_bytes: &[u8], bin: &[u8]) -> Vec<u8> {
-    let json_length = json_bytes.len().next_multiple_of(4);
-    let bin_length = bin.len().next_multiple_of(4);
-    let total = 12 + 8 + json_length + if bin.is_empty() { 0 } else { 8 + bin_length };
-    let mut out = Vec::with_capacity(total);
-    out.extend_from_slice(b"glTF");
-    out.extend_from_slice(&2u32.to_le_bytes());
-    out.extend_from_slice(&(total as u32).to_le_bytes());
-    out.extend_from_slice(&(json_length as u32).to_le_bytes());
-    out.extend_from_slice(b"JSON");
-    out.extend_from_slice(json_bytes);
-    out.resize(out.len() + json_length - json_bytes.len(), b' ');
-    if !bin.is_empty() {
-        out.extend_from_slice(&(bin_length as u32).to_le_bytes());
-        out.extend_from_slice(b"BIN\0");
-        out.extend_from_slice(bin);
-        out.resize(out.len() + bin_length - bin.len(), 0);
+/// The values' bytes in little-endian order, as glTF buffers hold them. On little-endian machines
+/// (all supported targets) this is a plain view of the memory, with no per-value work.
+fn little_endian_bytes<T: bytemuck::Pod>(values: &[T]) -> Cow<'_, [u8]> {
+    if cfg!(target_endian = "little") {
+        Cow::Borrowed(bytemuck::cast_slice(values))
+    } else {
+        // Every component type written (f32, u32) is four bytes wide.
+        let bytes: &[u8] = bytemuck::cast_slice(values);
+        Cow::Owned(
+            bytes
+                .chunks_exact(4)
+                .flat_map(|word| [word[3], word[2], word[1], word[0]])
+                .collect(),
+        )
     }
-    out
 }

@@ -15,7 +15,7 @@ use crate::error::{EngineError, Result};
 use crate::options::Format;
 use crate::pipeline::Asset;
 
-pub use glb::{glb_bytes, gltf_document};
+pub use glb::{BinaryBuffer, glb_bytes, gltf_document};
 
 /// Writes `asset` to `path` in `format`; side files (buffer, texture, material) go beside it with
 /// the same stem. Returns every file written, the main file last.
@@ -33,7 +33,7 @@ pub fn write(
     };
     let written = match format {
         Format::Glb => {
-            write_atomic(path, &glb_bytes(asset, reproducible)?)?;
+            write_atomic_with(path, |out| glb::write_glb(asset, reproducible, out))?;
             vec![path.to_path_buf()]
         }
         Format::Gltf => {
@@ -44,9 +44,11 @@ pub fn write(
                 reproducible,
                 Some((&file_name(&bin_path), &file_name(&png_path))),
                 &png,
-            )?;
+            );
             write_atomic(&png_path, &png)?;
-            write_atomic(&bin_path, &bin)?;
+            write_atomic_with(&bin_path, |out| {
+                bin.write_to(out, bin.length.next_multiple_of(4))
+            })?;
             write_atomic(path, &json)?;
             vec![png_path, bin_path, path.to_path_buf()]
         }
@@ -94,10 +96,14 @@ pub fn texture_png(asset: &Asset) -> Result<Vec<u8>> {
 
 /// Writes `bytes` to a temporary file beside `path`, flushes it to disk and renames it over `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let failed = |source| EngineError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
+    write_atomic_with(path, |out| out.write_all(bytes))
+}
+
+/// Like [`write_atomic`], with the content produced by `fill` writing into the temporary file.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let folder = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -108,14 +114,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .unwrap_or_default();
     let temporary = folder.join(format!(".{name}.{}.partial", std::process::id()));
     let result = (|| {
-        let mut file = fs::File::create(&temporary)?;
-        file.write_all(bytes)?;
+        let mut file = std::io::BufWriter::with_capacity(1 << 16, fs::File::create(&temporary)?);
+        fill(&mut file)?;
+        let file = file.into_inner().map_err(|error| error.into_error())?;
         file.sync_all()?;
         fs::rename(&temporary, path)
     })();
     if let Err(source) = result {
         let _ = fs::remove_file(&temporary);
-        return Err(failed(source));
+        return Err(EngineError::Write {
+            path: path.to_path_buf(),
+            source,
+        });
     }
     Ok(())
 }
