@@ -14,6 +14,7 @@ pub mod mask;
 pub mod mesh;
 pub mod options;
 pub mod pipeline;
+pub mod preview;
 pub mod progress;
 pub mod relief;
 mod resample;

@@ -418,3 +418,45 @@ fn the_target_face_count_is_met() {
     assert!((faces - 20_000.0).abs() / 20_000.0 < 0.01, "{faces} faces");
     assert_eq!(asset.texture.width(), 1024);
 }
+
+#[test]
+fn previews_show_the_picture_in_front_and_its_mirror_behind() {
+    use threedgpt_engine::preview::{View, render};
+    let asset = run(&support::png_bytes(&snowman()), &fast()).unwrap();
+    let front = render(&asset, 128, View::FRONT);
+    assert_eq!(
+        front.get_pixel(0, 0)[3],
+        0,
+        "the background stays transparent"
+    );
+    // The body's centre row: red on the left of the image, blue on the right.
+    let row = 90;
+    let left = *front.get_pixel(45, row);
+    let right = *front.get_pixel(83, row);
+    assert!(
+        left[3] == 255 && left[0] > left[2],
+        "front left should be red, got {left:?}"
+    );
+    assert!(
+        right[3] == 255 && right[2] > right[0],
+        "front right should be blue, got {right:?}"
+    );
+    // From behind, the left of the image is the object's right side: blue.
+    let back = render(&asset, 128, View::BACK);
+    let behind_left = *back.get_pixel(45, row);
+    assert!(
+        behind_left[2] > behind_left[0],
+        "back left should be blue, got {behind_left:?}"
+    );
+    // The silhouette from the front matches the picture's shape: taller than wide.
+    let opaque_rows = (0..128)
+        .filter(|&y| (0..128).any(|x| front.get_pixel(x, y)[3] == 255))
+        .count();
+    let opaque_columns = (0..128)
+        .filter(|&x| (0..128).any(|y| front.get_pixel(x, y)[3] == 255))
+        .count();
+    assert!(
+        opaque_rows > opaque_columns,
+        "{opaque_rows} rows, {opaque_columns} columns"
+    );
+}
