@@ -170,9 +170,15 @@ fn remove_background(image: &RgbaImage, cancel: &CancelFlag) -> Result<Vec<f32>>
         .pixels()
         .map(|pixel| srgb_to_lab([pixel[0], pixel[1], pixel[2]]))
         .collect();
-    let border = border_indices(width, height, (width.min(height) / 100).max(2));
-    let model = BackgroundModel::fit(&border.iter().map(|&index| lab[index]).collect::<Vec<_>>())
-        .ok_or_else(|| EngineError::NoObject {
+    let border_with_sides = border_pixels(width, height, (width.min(height) / 100).max(2));
+    let border: Vec<usize> = border_with_sides.iter().map(|&(index, _)| index).collect();
+    let model = BackgroundModel::fit(
+        &border_with_sides
+            .iter()
+            .map(|&(index, sides)| (lab[index], sides))
+            .collect::<Vec<_>>(),
+    )
+    .ok_or_else(|| EngineError::NoObject {
         reason: "the background is not plain (its border has no dominant colour)".to_owned(),
     })?;
     cancel.check()?;
@@ -308,13 +314,19 @@ fn upsample_mask(mask: &Mask, width: usize, height: usize) -> Vec<f32> {
     out
 }
 
-/// Indices of the pixels within `band` of the image edge.
-fn border_indices(width: usize, height: usize, band: usize) -> Vec<usize> {
+/// Indices of the pixels within `band` of the image edge, each with the sides it lies on (bits:
+/// 1 top, 2 bottom, 4 left, 8 right).
+fn border_pixels(width: usize, height: usize, band: usize) -> Vec<(usize, u8)> {
     let band = band.min(width / 2).min(height / 2).max(1);
     (0..height)
         .flat_map(|y| (0..width).map(move |x| (x, y)))
-        .filter(|&(x, y)| x < band || y < band || x + band >= width || y + band >= height)
-        .map(|(x, y)| y * width + x)
+        .filter_map(|(x, y)| {
+            let sides = u8::from(y < band)
+                | u8::from(y + band >= height) << 1
+                | u8::from(x < band) << 2
+                | u8::from(x + band >= width) << 3;
+            (sides != 0).then_some((y * width + x, sides))
+        })
         .collect()
 }
 
@@ -328,12 +340,27 @@ struct BackgroundModel {
 
 impl BackgroundModel {
     /// Clusters the border's colours greedily; returns `None` when no small set of colours covers
-    /// most of the border (a busy background).
-    fn fit(colours: &[[f32; 3]]) -> Option<Self> {
+    /// most of the border (a busy background). A colour counts as background only where it runs
+    /// along at least two sides: an object cut off by one edge of the picture must not become
+    /// background.
+    fn fit(samples: &[([f32; 3], u8)]) -> Option<Self> {
         const JOIN_DISTANCE: f32 = 10.0;
         let mut sums: Vec<([f64; 3], usize)> = Vec::new();
+        let mut side_counts: Vec<[usize; 4]> = Vec::new();
         let mut centres: Vec<[f32; 3]> = Vec::new();
-        for &colour in colours {
+        let mut side_totals = [0usize; 4];
+        for &(_, sides) in samples {
+            for (side, total) in side_totals.iter_mut().enumerate() {
+                *total += usize::from(sides >> side & 1);
+            }
+        }
+        let add_sides = |counts: &mut [usize; 4], sides: u8| {
+            for (side, count) in counts.iter_mut().enumerate() {
+                *count += usize::from(sides >> side & 1);
+            }
+        };
+        let colours: Vec<[f32; 3]> = samples.iter().map(|&(colour, _)| colour).collect();
+        for &(colour, sides) in samples {
             let nearest = centres
                 .iter()
                 .enumerate()
@@ -346,6 +373,7 @@ impl BackgroundModel {
                         sum[channel] += f64::from(colour[channel]);
                     }
                     *count += 1;
+                    add_sides(&mut side_counts[index], sides);
                     let count = *count as f64;
                     centres[index] = [
                         (sum[0] / count) as f32,
@@ -362,16 +390,27 @@ impl BackgroundModel {
                         ],
                         1,
                     ));
+                    let mut counts = [0; 4];
+                    add_sides(&mut counts, sides);
+                    side_counts.push(counts);
                     centres.push(colour);
                 }
                 _ => {}
             }
         }
-        let total = colours.len().max(1);
+        let total = samples.len().max(1);
+        let along_two_sides = |counts: &[usize; 4]| {
+            (0..4)
+                .filter(|&side| counts[side] * 10 >= side_totals[side].max(1))
+                .count()
+                >= 2
+        };
         let mut kept: Vec<([f32; 3], usize)> = centres
             .into_iter()
             .zip(sums.iter().map(|(_, count)| *count))
-            .filter(|&(_, count)| count * 20 >= total)
+            .zip(&side_counts)
+            .filter(|&((_, count), counts)| count * 20 >= total && along_two_sides(counts))
+            .map(|(kept, _)| kept)
             .collect();
         kept.sort_by_key(|&(_, count)| std::cmp::Reverse(count));
         kept.truncate(4);

@@ -460,3 +460,25 @@ fn previews_show_the_picture_in_front_and_its_mirror_behind() {
         "{opaque_rows} rows, {opaque_columns} columns"
     );
 }
+
+#[test]
+fn an_object_cut_off_by_the_picture_edge_is_kept() {
+    // A product photo: a wide green box standing on the bottom edge of a light backdrop, covering
+    // a third of the bottom border.
+    let image = RgbaImage::from_fn(300, 300, |x, y| {
+        Rgba(if (100..200).contains(&x) && y >= 120 {
+            [40, 160, 60, 255]
+        } else {
+            [235, 235, 240, 255]
+        })
+    });
+    let asset = run(&support::png_bytes(&image), &fast()).unwrap();
+    assert_sound(&asset);
+    assert_eq!(asset.record.mask, MaskSource::BackgroundRemoval);
+    // The box is 100 px wide and 180 px tall: its asset keeps that shape.
+    let [width, height, _] = asset.record.size_m;
+    assert!(
+        (width / height - 100.0 / 180.0).abs() < 0.04,
+        "{width} x {height}"
+    );
+}
