@@ -112,7 +112,14 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     {
         let cancel = cancel.clone();
         // Ctrl-C stops the work at the next check; files are only ever renamed into place whole.
-        let _ = ctrlc::set_handler(move || cancel.cancel());
+        // A second Ctrl-C quits at once, for a step that cannot be interrupted (decoding a huge file).
+        let _ = ctrlc::set_handler(move || {
+            if cancel.is_cancelled() {
+                std::process::exit(130);
+            }
+            eprintln!("\ncancelling (press Ctrl-C again to quit at once)");
+            cancel.cancel();
+        });
     }
     let show_progress = !args.json && std::io::stderr().is_terminal();
     let mut failures = 0usize;
