@@ -44,3 +44,15 @@ def run_cli(binary: Path, *args: str, cwd: Path | None = None) -> subprocess.Com
     return subprocess.run(
         [str(binary), *args], capture_output=True, text=True, cwd=cwd, timeout=300, stdin=subprocess.DEVNULL
     )
+
+
+@pytest.fixture(autouse=True)
+def every_gltf_written_is_valid(validate, tmp_path):
+    """After each test, runs the Khronos validator over every GLB and glTF file it wrote."""
+    yield
+    files = sorted([*tmp_path.rglob("*.glb"), *tmp_path.rglob("*.gltf")])
+    if not files:
+        return
+    reports = validate(*files)
+    for report in reports:
+        assert (report["errors"], report["warnings"]) == (0, 0), (report["path"], report["messages"])
