@@ -97,7 +97,9 @@ def generation(folder: Path) -> list[tuple[str, str]]:
     runs = [peak_run(["generate", str(folder / "duck1024.png"), "-o", str(folder / "d.glb")]) for _ in range(RUNS)]
     wall = statistics.median(run[0] for run in runs)
     peak = max(run[1] for run in runs)
-    rows.append(("`3dgpt generate` 1024² RGBA → GLB (20k faces, 1024 px texture)", f"{wall * 1e3:.0f} ms, peak {peak:.0f} MB"))
+    rows.append(
+        ("`3dgpt generate` 1024² RGBA → GLB (20k faces, 1024 px texture)", f"{wall * 1e3:.0f} ms, peak {peak:.0f} MB")
+    )
 
     rng = np.random.default_rng(3)
     photo = np.full((8192, 8192, 3), 238, dtype=np.uint8)
