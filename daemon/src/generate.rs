@@ -1,4 +1,5 @@
-//! `3dgpt generate`: images (or folders of images) to assets, one bad image never stopping the rest.
+//! `3dgpt generate`: images (or folders of images) to assets through the daemon (started when none
+//! runs), one bad image never stopping the rest.
 
 use std::collections::HashSet;
 use std::io::IsTerminal;
@@ -9,7 +10,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use threedgpt_engine::{Background, CancelFlag, EngineError, Format, Options, Stage};
+use threedgpt_engine::{Background, Format, Options};
+use threedgpt_sdk::{GenerateOptions, GenerateRequest, ImageSource, JobEvent};
 
 /// Options of `3dgpt generate`.
 #[derive(Debug, Args)]
@@ -66,6 +68,14 @@ pub(crate) struct GenerateArgs {
     #[arg(long)]
     reproducible: bool,
 
+    /// Reconstructor to use (`3dgpt models list` shows them).
+    #[arg(long, value_name = "NAME", default_value = "relief")]
+    model: String,
+
+    /// Queue the work and print the job ids instead of waiting (follow them with `3dgpt jobs watch`).
+    #[arg(long)]
+    detach: bool,
+
     /// Print one JSON record per asset on standard output (for scripts and pipelines).
     #[arg(long)]
     json: bool,
@@ -108,68 +118,139 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     options.validate()?;
     let plan = plan_outputs(&inputs, single, args.output.as_deref(), format_option)?;
 
-    let cancel = CancelFlag::new();
-    {
-        let cancel = cancel.clone();
-        // Ctrl-C stops the work at the next check; files are only ever renamed into place whole.
-        // A second Ctrl-C quits at once, for a step that cannot be interrupted (decoding a huge file).
-        let _ = ctrlc::set_handler(move || {
-            if cancel.is_cancelled() {
-                std::process::exit(130);
-            }
-            eprintln!("\ncancelling (press Ctrl-C again to quit at once)");
-            cancel.cancel();
-        });
+    if args.detach {
+        return crate::runtime()?.block_on(detach_all(&inputs, plan, &args, &options));
     }
+    crate::runtime()?.block_on(generate_all(&inputs, plan, &args, &options))
+}
+
+/// The SDK request for one image.
+fn request_for(
+    input: &Path,
+    output: &Path,
+    format: Format,
+    args: &GenerateArgs,
+    options: &Options,
+) -> GenerateRequest {
+    let background = match &options.background {
+        Background::Keep => threedgpt_sdk::Background::Keep,
+        Background::Mask { bytes, .. } => threedgpt_sdk::Background::Mask(bytes.clone()),
+        _ => threedgpt_sdk::Background::Auto,
+    };
+    let sdk_options = GenerateOptions::default()
+        .with_faces(args.faces)
+        .with_texture_size(args.texture_size)
+        .with_foreground_ratio(args.foreground_ratio)
+        .with_background(background)
+        .with_thickness(args.thickness)
+        .with_size_m(args.size_m)
+        .with_grid(args.grid)
+        .with_model(args.model.clone())
+        .with_format(sdk_format(format))
+        .with_reproducible(args.reproducible);
+    GenerateRequest::new(ImageSource::Path(input.to_path_buf()), output).with_options(sdk_options)
+}
+
+fn sdk_format(format: Format) -> threedgpt_sdk::Format {
+    match format {
+        Format::Gltf => threedgpt_sdk::Format::Gltf,
+        Format::Obj => threedgpt_sdk::Format::Obj,
+        Format::Stl => threedgpt_sdk::Format::Stl,
+        Format::Ply => threedgpt_sdk::Format::Ply,
+        _ => threedgpt_sdk::Format::Glb,
+    }
+}
+
+async fn detach_all(
+    inputs: &[PathBuf],
+    plan: Vec<(PathBuf, Format)>,
+    args: &GenerateArgs,
+    options: &Options,
+) -> anyhow::Result<ExitCode> {
+    let client = crate::connect(true).await?;
+    let mut failures = 0;
+    for (input, (output, format)) in inputs.iter().zip(plan) {
+        let request = request_for(input, &output, format, args, options).with_detach(true);
+        let queued = match client.generate(request).await {
+            Ok(mut events) => match events.next().await {
+                Some(Ok(event)) => Ok(event.job_id().to_owned()),
+                Some(Err(error)) => Err(error.to_string()),
+                None => Err("the daemon closed the request without queueing it".to_owned()),
+            },
+            Err(error) => Err(error.to_string()),
+        };
+        match queued {
+            Ok(job_id) if args.json => println!(
+                "{}",
+                serde_json::json!({"input": input.display().to_string(), "ok": true, "job_id": job_id, "output": output.display().to_string()})
+            ),
+            Ok(job_id) => println!("{job_id}"),
+            Err(message) => {
+                failures += 1;
+                report_failure(input, &message, args.json);
+            }
+        }
+    }
+    Ok(if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn generate_all(
+    inputs: &[PathBuf],
+    plan: Vec<(PathBuf, Format)>,
+    args: &GenerateArgs,
+    options: &Options,
+) -> anyhow::Result<ExitCode> {
+    let client = crate::connect(true).await?;
     let show_progress = !args.json && std::io::stderr().is_terminal();
     let mut failures = 0usize;
+    let mut interrupted = false;
     for (input, (output, format)) in inputs.iter().zip(plan) {
-        let result = generate_one(input, &output, format, &options, show_progress, &cancel);
-        match result {
-            Ok((written, record)) => {
+        if interrupted {
+            break;
+        }
+        let request = request_for(input, &output, format, args, options);
+        let bar = progress_bar(input, show_progress);
+        let outcome = match client.generate(request).await {
+            Ok(events) => follow(&client, events, &bar, &mut interrupted).await,
+            Err(error) => Err(error.to_string()),
+        };
+        bar.finish_and_clear();
+        match outcome {
+            Ok((record, files)) => {
                 if args.json {
                     let line = serde_json::json!({
                         "input": input.display().to_string(),
                         "ok": true,
                         "format": format,
-                        "files": written.iter().map(|path| path.display().to_string()).collect::<Vec<_>>(),
+                        "files": files.iter().map(|path| path.display().to_string()).collect::<Vec<_>>(),
                         "record": record,
                     });
                     println!("{line}");
                 } else {
+                    let faces = record
+                        .get("faces")
+                        .and_then(|faces| faces.as_u64())
+                        .unwrap_or(0);
                     eprintln!(
-                        "{} -> {} ({} faces)",
+                        "{} -> {} ({faces} faces)",
                         input.display(),
-                        output.display(),
-                        record.faces
+                        output.display()
                     );
                 }
             }
-            Err(error) => {
+            Err(message) => {
                 failures += 1;
-                let cancelled = matches!(
-                    error.downcast_ref::<EngineError>(),
-                    Some(EngineError::Cancelled)
-                );
-                if args.json {
-                    let line = serde_json::json!({
-                        "input": input.display().to_string(),
-                        "ok": false,
-                        "error": format!("{error:#}"),
-                    });
-                    println!("{line}");
-                } else {
-                    eprintln!("error: {}: {error:#}", input.display());
-                }
-                if cancelled {
-                    break;
-                }
+                report_failure(input, &message, args.json);
             }
         }
     }
     if failures > 0 && !args.json && inputs.len() > 1 {
         eprintln!(
-            "{failures} of {} images failed; run with RUST_LOG=debug for more detail",
+            "{failures} of {} images failed; the daemon's log has more detail (`3dgpt serve --foreground`)",
             inputs.len()
         );
     }
@@ -180,59 +261,84 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn generate_one(
-    input: &Path,
-    output: &Path,
-    format: Format,
-    options: &Options,
-    show_progress: bool,
-    cancel: &CancelFlag,
-) -> anyhow::Result<(Vec<PathBuf>, threedgpt_engine::GenerationRecord)> {
-    let bytes =
-        std::fs::read(input).with_context(|| format!("could not read {}", input.display()))?;
-    let bar = if show_progress {
-        let bar = ProgressBar::new(1000);
-        bar.set_style(
-            ProgressStyle::with_template("{prefix:.bold} [{bar:30}] {percent:>3}% {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+fn report_failure(input: &Path, message: &str, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"input": input.display().to_string(), "ok": false, "error": message})
         );
-        bar.set_prefix(
-            input
-                .file_name()
-                .map(|name| name.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        );
-        bar.enable_steady_tick(Duration::from_millis(100));
-        bar
     } else {
-        ProgressBar::hidden()
-    };
-    let progress = |stage: Stage, fraction: f32| {
-        let index = Stage::ALL
-            .iter()
-            .position(|&candidate| candidate == stage)
-            .unwrap_or(0);
-        let overall = (index as f32 + fraction.clamp(0.0, 1.0)) / Stage::ALL.len() as f32;
-        bar.set_position((overall * 1000.0) as u64);
-        bar.set_message(stage.name());
-    };
-    let name = input.display().to_string();
-    let result = threedgpt_engine::generate(&name, &bytes, options, &progress, cancel).and_then(
-        |mut asset| {
-            let written = threedgpt_engine::export_asset(
-                &mut asset,
-                output,
-                format,
-                options.reproducible,
-                &progress,
-                cancel,
-            )?;
-            Ok((written, asset.record))
-        },
+        eprintln!("error: {}: {message}", input.display());
+    }
+}
+
+pub(crate) fn progress_bar(input: &Path, show: bool) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(1000);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:.bold} [{bar:30}] {percent:>3}% {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
     );
-    bar.finish_and_clear();
-    Ok(result?)
+    bar.set_prefix(
+        input
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    );
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+/// Follows one job's events to its end, showing progress; Ctrl-C cancels the job (twice quits).
+pub(crate) async fn follow(
+    client: &threedgpt_sdk::Client,
+    mut events: threedgpt_sdk::JobStream,
+    bar: &ProgressBar,
+    interrupted: &mut bool,
+) -> Result<(serde_json::Value, Vec<PathBuf>), String> {
+    let mut job_id = String::new();
+    loop {
+        let next = tokio::select! {
+            next = events.next() => next,
+            _ = tokio::signal::ctrl_c() => {
+                if *interrupted {
+                    std::process::exit(130);
+                }
+                *interrupted = true;
+                eprintln!("\ncancelling (press Ctrl-C again to quit at once)");
+                if !job_id.is_empty() {
+                    let _ = client.cancel(&job_id).await;
+                }
+                continue;
+            }
+        };
+        match next {
+            Some(Ok(event)) => {
+                job_id = event.job_id().to_owned();
+                match event {
+                    JobEvent::Queued { position, .. } => {
+                        bar.set_message(format!("queued, position {position}"))
+                    }
+                    JobEvent::Started { .. } => bar.set_message("started"),
+                    JobEvent::Progress {
+                        stage, fraction, ..
+                    } => {
+                        bar.set_position((fraction * 1000.0) as u64);
+                        bar.set_message(stage.name());
+                    }
+                    JobEvent::Finished { record, files, .. } => return Ok((record, files)),
+                    JobEvent::Failed { message, .. } => return Err(message),
+                    JobEvent::Cancelled { .. } => return Err("generation was cancelled".to_owned()),
+                    _ => {}
+                }
+            }
+            Some(Err(error)) => return Err(error.to_string()),
+            None => return Err("the daemon ended the job without a result; see its log".to_owned()),
+        }
+    }
 }
 
 /// The image files named directly, plus the images inside named folders (sorted, not recursive).

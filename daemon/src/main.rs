@@ -1,10 +1,14 @@
-//! `3dgpt`: turns pictures into textured 3D assets. For now every command runs the engine in this
-//! process; the daemon will take the work over behind the same commands.
+//! `3dgpt`: turns pictures into textured 3D assets. `3dgpt serve` is the daemon that does the work
+//! for every client of this user; every other command is a client of it, through the SDK, and
+//! starts it when none runs.
 
+mod commands;
 mod generate;
+mod serve;
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 /// 3D GPT: one picture in, a ready-to-use 3D asset out.
@@ -19,24 +23,60 @@ struct Cli {
 enum Command {
     /// Generate a textured 3D asset (GLB by default) from one or more images.
     Generate(generate::GenerateArgs),
+    /// Run the daemon that serves every client of this user (started automatically when needed).
+    Serve(serve::ServeArgs),
+    /// List, follow or cancel the daemon's jobs.
+    Jobs(commands::JobsArgs),
+    /// The daemon's status, or stop it.
+    Daemon(commands::DaemonArgs),
+    /// The reconstruction models the daemon can run.
+    Models(commands::ModelsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match cli.command {
-        Command::Generate(args) => match generate::run(args) {
-            Ok(code) => code,
-            Err(error) => {
-                eprintln!("error: {error:#}");
-                ExitCode::from(2)
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
+        command => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                )
+                .with_writer(std::io::stderr)
+                .init();
+            match command {
+                Command::Generate(args) => generate::run(args),
+                Command::Jobs(args) => commands::jobs(args),
+                Command::Daemon(args) => commands::daemon(args),
+                Command::Models(args) => commands::models(args),
+                Command::Serve(_) => unreachable!("handled above"),
             }
-        },
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
     }
+}
+
+/// A small runtime for a client command.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")
+}
+
+/// Connects to this user's daemon, starting it when `autostart` is set and none runs.
+pub(crate) async fn connect(autostart: bool) -> anyhow::Result<threedgpt_sdk::Client> {
+    let options = threedgpt_sdk::ConnectOptions::default().with_autostart(autostart);
+    let options = match std::env::current_exe() {
+        Ok(program) => options.with_daemon_program(program),
+        Err(_) => options,
+    };
+    Ok(threedgpt_sdk::Client::connect(&options).await?)
 }

@@ -17,12 +17,16 @@ VALIDATOR = ROOT / "tests" / "gltf" / "validate.mjs"
 
 
 @pytest.fixture(scope="session")
-def binary() -> Path:
-    """The built `3dgpt` binary; scripts/test.sh builds it before pytest runs."""
+def binary(tmp_path_factory) -> Path:
+    """The built `3dgpt` binary; scripts/test.sh builds it before pytest runs. Its daemon runs in a
+    private runtime folder for the session and is stopped at the end."""
     path = Path(os.environ.get("THREEDGPT_BIN", ROOT / "target" / "debug" / "3dgpt"))
     if not path.exists():
         raise RuntimeError(f"{path} does not exist: build it with `cargo build -p threedgpt-daemon`")
-    return path
+    runtime = tmp_path_factory.mktemp("runtime")
+    os.environ["THREEDGPT_RUNTIME_DIR"] = str(runtime)
+    yield path
+    subprocess.run([str(path), "daemon", "stop"], capture_output=True, timeout=60)
 
 
 @pytest.fixture(scope="session")

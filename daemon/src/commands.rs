@@ -1,0 +1,227 @@
+//! The daemon's client commands besides `generate`: `jobs`, `daemon` and `models`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use threedgpt_sdk::{ErrorKind, JobState};
+
+/// `3dgpt jobs`.
+#[derive(Debug, Args)]
+pub(crate) struct JobsArgs {
+    #[command(subcommand)]
+    command: Option<JobsCommand>,
+    /// Print JSON for scripts.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum JobsCommand {
+    /// Queued, running and recently ended jobs (the default).
+    List,
+    /// Follow a job's progress to its end.
+    Watch {
+        /// The job id (`3dgpt jobs list` shows them).
+        id: String,
+    },
+    /// Cancel a queued or running job.
+    Cancel {
+        /// The job id.
+        id: String,
+    },
+}
+
+/// `3dgpt daemon`.
+#[derive(Debug, Args)]
+pub(crate) struct DaemonArgs {
+    #[command(subcommand)]
+    command: Option<DaemonCommand>,
+    /// Print JSON for scripts.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum DaemonCommand {
+    /// Whether the daemon runs, and what it reports (the default).
+    Status,
+    /// Stop the daemon; running jobs are cancelled cleanly.
+    Stop,
+}
+
+/// `3dgpt models`.
+#[derive(Debug, Args)]
+pub(crate) struct ModelsArgs {
+    #[command(subcommand)]
+    command: Option<ModelsCommand>,
+    /// Print JSON for scripts.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelsCommand {
+    /// The models and whether they are installed (the default).
+    List,
+}
+
+pub(crate) fn jobs(args: JobsArgs) -> anyhow::Result<ExitCode> {
+    crate::runtime()?.block_on(async {
+        let client = crate::connect(true).await?;
+        match args.command.unwrap_or(JobsCommand::List) {
+            JobsCommand::List => {
+                let jobs = client.list_jobs().await?;
+                if args.json {
+                    let rows: Vec<_> = jobs
+                        .iter()
+                        .map(|job| {
+                            serde_json::json!({
+                                "job_id": job.job_id, "state": job.state.name(), "source": job.source,
+                                "position": job.position, "fraction": job.fraction, "error": job.error,
+                            })
+                        })
+                        .collect();
+                    println!("{}", serde_json::Value::Array(rows));
+                } else if jobs.is_empty() {
+                    println!("no jobs");
+                } else {
+                    for job in &jobs {
+                        let detail = match job.state {
+                            JobState::Queued => format!("position {}", job.position.unwrap_or(0)),
+                            JobState::Running => format!("{:.0}%", job.fraction * 100.0),
+                            JobState::Failed => job.error.clone().unwrap_or_default(),
+                            _ => String::new(),
+                        };
+                        println!("{}\t{}\t{}\t{}", job.job_id, job.state.name(), job.source, detail);
+                    }
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            JobsCommand::Watch { id } => {
+                let events = client.watch(&id).await?;
+                let bar = crate::generate::progress_bar(std::path::Path::new(&id), !args.json);
+                let mut interrupted = false;
+                let outcome = crate::generate::follow(&client, events, &bar, &mut interrupted).await;
+                bar.finish_and_clear();
+                match outcome {
+                    Ok((record, files)) => {
+                        if args.json {
+                            println!("{}", serde_json::json!({"job_id": id, "ok": true, "files": files, "record": record}));
+                        } else {
+                            for file in files {
+                                println!("{}", file.display());
+                            }
+                        }
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    Err(message) => {
+                        if args.json {
+                            println!("{}", serde_json::json!({"job_id": id, "ok": false, "error": message}));
+                        } else {
+                            eprintln!("error: {id}: {message}");
+                        }
+                        Ok(ExitCode::from(1))
+                    }
+                }
+            }
+            JobsCommand::Cancel { id } => {
+                let was_active = client.cancel(&id).await?;
+                if args.json {
+                    println!("{}", serde_json::json!({"job_id": id, "cancelled": was_active}));
+                } else if was_active {
+                    println!("cancelled {id}");
+                } else {
+                    println!("{id} had already ended");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })
+}
+
+pub(crate) fn daemon(args: DaemonArgs) -> anyhow::Result<ExitCode> {
+    crate::runtime()?.block_on(async {
+        let connected = crate::connect(false).await;
+        match (args.command.unwrap_or(DaemonCommand::Status), connected) {
+            (DaemonCommand::Status, Ok(client)) => {
+                let info = client.info().await?;
+                if args.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "running": true, "version": info.version, "api_version": info.api_version,
+                            "pid": info.pid, "socket": info.socket_path, "store": info.store_path,
+                            "devices": info.devices, "execution_providers": info.execution_providers,
+                            "queue_length": info.queue_length, "running_jobs": info.running_jobs,
+                        })
+                    );
+                } else {
+                    println!("running (pid {}, version {}, API {})", info.pid, info.version, info.api_version);
+                    println!("socket: {}", info.socket_path.display());
+                    println!("devices: {}", info.devices.join(", "));
+                    println!("jobs: {} queued, {} running", info.queue_length, info.running_jobs);
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            (_, Err(error)) if is_not_running(&error) => {
+                if args.json {
+                    println!("{}", serde_json::json!({"running": false}));
+                } else {
+                    println!("not running");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            (_, Err(error)) => Err(error),
+            (DaemonCommand::Stop, Ok(client)) => {
+                client.shutdown().await?;
+                // Wait until the socket is gone, so a following command starts a fresh daemon.
+                let socket = threedgpt_sdk::paths::socket_path(&threedgpt_sdk::paths::runtime_dir());
+                for _ in 0..100 {
+                    if !socket.exists() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                if args.json {
+                    println!("{}", serde_json::json!({"stopped": true}));
+                } else {
+                    println!("stopped");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })
+}
+
+fn is_not_running(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<threedgpt_sdk::SdkError>()
+        .is_some_and(|error| error.kind() == ErrorKind::Unavailable)
+}
+
+pub(crate) fn models(args: ModelsArgs) -> anyhow::Result<ExitCode> {
+    crate::runtime()?.block_on(async {
+        let client = crate::connect(true).await?;
+        let ModelsCommand::List = args.command.unwrap_or(ModelsCommand::List);
+        let models = client.models().await?;
+        if args.json {
+            let rows: Vec<_> = models
+                .iter()
+                .map(|model| {
+                    serde_json::json!({
+                        "name": model.name, "kind": model.kind, "installed": model.installed,
+                        "size_bytes": model.size_bytes, "provider": model.provider, "description": model.description,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::Value::Array(rows));
+        } else {
+            for model in models {
+                let installed = if model.installed { "installed" } else { "not installed" };
+                println!("{}\t{}\t{}\t{}\t{}", model.name, model.kind, installed, model.provider, model.description);
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}

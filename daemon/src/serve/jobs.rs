@@ -1,0 +1,455 @@
+//! The job queue: bounded concurrency, queue positions, progress events, and real cancellation
+//! through the engine's cancel flag. Heavy work runs on blocking worker threads, never on the
+//! async runtime.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use threedgpt_engine::{CancelFlag, EngineError, Format, Options, Stage};
+use threedgpt_proto::v1::{self, JobEvent, JobState, job_event::Kind};
+use tokio::sync::{Notify, Semaphore, broadcast};
+
+use super::status;
+
+/// Jobs kept after they end, so clients can still watch them and list their outcome.
+const ENDED_JOBS_KEPT: usize = 200;
+/// Events buffered per watcher; a slow watcher skips progress events rather than stall the job.
+const EVENT_BUFFER: usize = 256;
+
+/// What a job does: one image through the engine into one output file.
+#[derive(Debug)]
+pub(crate) struct JobWork {
+    pub(crate) name: String,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) options: Options,
+    pub(crate) output: PathBuf,
+    pub(crate) format: Format,
+}
+
+/// Why a job was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SubmitError {
+    #[error("the queue is full ({0} jobs waiting); wait for some to finish or cancel some")]
+    QueueFull(usize),
+    #[error("the daemon is shutting down; start it again and retry")]
+    ShuttingDown,
+}
+
+/// The queue, shared by every connection.
+#[derive(Clone)]
+pub(crate) struct JobQueue {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    workers: Arc<Semaphore>,
+    max_queued: usize,
+    idle: Notify,
+}
+
+#[derive(Default)]
+struct State {
+    jobs: HashMap<String, Job>,
+    queue: VecDeque<String>,
+    ended: VecDeque<String>,
+    running: usize,
+    next_id: u64,
+    shutting_down: bool,
+    last_activity: Option<Instant>,
+}
+
+struct Job {
+    source: String,
+    state: JobState,
+    fraction: f32,
+    error: String,
+    last_event: JobEvent,
+    events: broadcast::Sender<JobEvent>,
+    cancel: CancelFlag,
+}
+
+impl JobQueue {
+    /// A queue running at most `workers` jobs at once and holding at most `max_queued` waiting.
+    pub(crate) fn new(workers: usize, max_queued: usize) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State {
+                    last_activity: Some(Instant::now()),
+                    ..State::default()
+                }),
+                workers: Arc::new(Semaphore::new(workers.max(1))),
+                max_queued,
+                idle: Notify::new(),
+            }),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-changed in a way that matters
+        // more than stopping the daemon would, so carry on with it.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Records client activity for the idle timer.
+    pub(crate) fn touch(&self) {
+        self.state().last_activity = Some(Instant::now());
+    }
+
+    /// Time since the last activity, or `None` while jobs are queued or running.
+    pub(crate) fn idle_for(&self) -> Option<std::time::Duration> {
+        let state = self.state();
+        if state.running > 0 || !state.queue.is_empty() {
+            return None;
+        }
+        state.last_activity.map(|at| at.elapsed())
+    }
+
+    /// Queues a job; returns its id and a receiver that gets every event from `Queued` on.
+    pub(crate) fn submit(
+        &self,
+        work: JobWork,
+    ) -> Result<(String, broadcast::Receiver<JobEvent>), SubmitError> {
+        let mut state = self.state();
+        if state.shutting_down {
+            return Err(SubmitError::ShuttingDown);
+        }
+        if state.queue.len() >= self.inner.max_queued {
+            return Err(SubmitError::QueueFull(state.queue.len()));
+        }
+        state.next_id += 1;
+        let id = format!("job-{}-{}", std::process::id(), state.next_id);
+        let (events, receiver) = broadcast::channel(EVENT_BUFFER);
+        state.queue.push_back(id.clone());
+        let position = state.queue.len() as u32;
+        let queued = event(&id, Kind::Queued(v1::Queued { position }));
+        let _ = events.send(queued.clone());
+        let cancel = CancelFlag::new();
+        state.jobs.insert(
+            id.clone(),
+            Job {
+                source: work.name.clone(),
+                state: JobState::Queued,
+                fraction: 0.0,
+                error: String::new(),
+                last_event: queued,
+                events,
+                cancel: cancel.clone(),
+            },
+        );
+        state.last_activity = Some(Instant::now());
+        drop(state);
+        let queue = self.clone();
+        let job_id = id.clone();
+        tokio::spawn(async move { queue.run(job_id, work, cancel).await });
+        Ok((id, receiver))
+    }
+
+    async fn run(self, id: String, work: JobWork, cancel: CancelFlag) {
+        let Ok(permit) = self.inner.workers.clone().acquire_owned().await else {
+            return;
+        };
+        {
+            let mut state = self.state();
+            let still_queued = state
+                .jobs
+                .get(&id)
+                .is_some_and(|job| job.state == JobState::Queued);
+            if !still_queued {
+                return; // Cancelled while waiting.
+            }
+            state.queue.retain(|queued| queued != &id);
+            state.running += 1;
+            publish(
+                &mut state,
+                &id,
+                Kind::Started(v1::Started {
+                    device: "cpu".to_owned(),
+                }),
+            );
+            if let Some(job) = state.jobs.get_mut(&id) {
+                job.state = JobState::Running;
+            }
+            announce_positions(&mut state);
+        }
+        let span = tracing::info_span!("job", id = %id, source = %work.name);
+        let queue = self.clone();
+        let job_id = id.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            queue.generate(&job_id, work, &cancel)
+        })
+        .await;
+        drop(permit);
+        let mut state = self.state();
+        state.running -= 1;
+        let (job_state, kind, error) = match outcome {
+            Ok(Ok((record_json, files))) => (
+                JobState::Finished,
+                Kind::Finished(v1::Finished { record_json, files }),
+                String::new(),
+            ),
+            Ok(Err(EngineError::Cancelled)) => (
+                JobState::Cancelled,
+                Kind::Cancelled(v1::Cancelled {}),
+                String::new(),
+            ),
+            Ok(Err(error)) => {
+                let message = error.to_string();
+                tracing::warn!(%message, "job failed");
+                (
+                    JobState::Failed,
+                    Kind::Failed(v1::Failed {
+                        code: status::engine_code(&error).description().to_owned(),
+                        message: message.clone(),
+                    }),
+                    message,
+                )
+            }
+            Err(join_error) => {
+                let message =
+                    format!("the job stopped unexpectedly ({join_error}); please report this");
+                tracing::error!(%message);
+                (
+                    JobState::Failed,
+                    Kind::Failed(v1::Failed {
+                        code: tonic::Code::Internal.description().to_owned(),
+                        message: message.clone(),
+                    }),
+                    message,
+                )
+            }
+        };
+        self.end(&mut state, &id, job_state, kind, error);
+        state.last_activity = Some(Instant::now());
+        if state.running == 0 {
+            self.inner.idle.notify_waiters();
+        }
+    }
+
+    /// Runs the engine for one job on the current (blocking) thread, publishing progress.
+    fn generate(
+        &self,
+        id: &str,
+        work: JobWork,
+        cancel: &CancelFlag,
+    ) -> Result<(String, Vec<String>), EngineError> {
+        let started = Instant::now();
+        let last_sent = Mutex::new((Stage::Decode, -1.0f32));
+        let progress = |stage: Stage, stage_fraction: f32| {
+            let index = Stage::ALL
+                .iter()
+                .position(|&candidate| candidate == stage)
+                .unwrap_or(0);
+            let fraction = ((index as f32 + stage_fraction.clamp(0.0, 1.0))
+                / Stage::ALL.len() as f32)
+                .min(1.0);
+            {
+                let mut last = last_sent
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                if last.0 == stage && fraction - last.1 < 0.01 && stage_fraction < 1.0 {
+                    return;
+                }
+                *last = (stage, fraction);
+            }
+            let elapsed_ms = started.elapsed().as_millis() as f64;
+            let eta_ms = if fraction > 0.05 {
+                (elapsed_ms / f64::from(fraction) * f64::from(1.0 - fraction)) as u64
+            } else {
+                0
+            };
+            let mut state = self.state();
+            if let Some(job) = state.jobs.get_mut(id) {
+                job.fraction = fraction;
+            }
+            publish(
+                &mut state,
+                id,
+                Kind::Progress(v1::Progress {
+                    stage: proto_stage(stage) as i32,
+                    stage_fraction,
+                    fraction,
+                    eta_ms,
+                }),
+            );
+        };
+        let mut asset =
+            threedgpt_engine::generate(&work.name, &work.bytes, &work.options, &progress, cancel)?;
+        drop(work.bytes);
+        let files = threedgpt_engine::export_asset(
+            &mut asset,
+            &work.output,
+            work.format,
+            work.options.reproducible,
+            &progress,
+            cancel,
+        )?;
+        let record_json = serde_json::to_string(&asset.record).unwrap_or_default();
+        Ok((
+            record_json,
+            files
+                .iter()
+                .map(|path| path.display().to_string())
+                .collect(),
+        ))
+    }
+
+    fn end(&self, state: &mut State, id: &str, job_state: JobState, kind: Kind, error: String) {
+        if let Some(job) = state.jobs.get_mut(id) {
+            job.state = job_state;
+            job.error = error;
+            if job_state == JobState::Finished {
+                job.fraction = 1.0;
+            }
+        }
+        publish(state, id, kind);
+        state.ended.push_back(id.to_owned());
+        while state.ended.len() > ENDED_JOBS_KEPT {
+            if let Some(old) = state.ended.pop_front() {
+                state.jobs.remove(&old);
+            }
+        }
+    }
+
+    /// Cancels a job. `None` when the id is unknown; otherwise whether it was still queued or running.
+    pub(crate) fn cancel(&self, id: &str) -> Option<bool> {
+        let mut state = self.state();
+        let job = state.jobs.get(id)?;
+        let (job_state, cancel) = (job.state, job.cancel.clone());
+        match job_state {
+            JobState::Queued => {
+                state.queue.retain(|queued| queued != id);
+                self.end(
+                    &mut state,
+                    id,
+                    JobState::Cancelled,
+                    Kind::Cancelled(v1::Cancelled {}),
+                    String::new(),
+                );
+                announce_positions(&mut state);
+                Some(true)
+            }
+            JobState::Running => {
+                cancel.cancel();
+                Some(true)
+            }
+            _ => Some(false),
+        }
+    }
+
+    /// The job's latest event and a receiver for what follows, or `None` for an unknown id.
+    pub(crate) fn watch(&self, id: &str) -> Option<(JobEvent, broadcast::Receiver<JobEvent>)> {
+        let state = self.state();
+        let job = state.jobs.get(id)?;
+        Some((job.last_event.clone(), job.events.subscribe()))
+    }
+
+    /// Every known job, queued first (in order), then running, then ended (newest last).
+    pub(crate) fn list(&self) -> Vec<v1::JobSummary> {
+        let state = self.state();
+        let mut summaries: Vec<v1::JobSummary> = state
+            .jobs
+            .iter()
+            .map(|(id, job)| v1::JobSummary {
+                job_id: id.clone(),
+                state: job.state as i32,
+                source: job.source.clone(),
+                position: state
+                    .queue
+                    .iter()
+                    .position(|queued| queued == id)
+                    .map_or(0, |index| index as u32 + 1),
+                fraction: job.fraction,
+                error: job.error.clone(),
+            })
+            .collect();
+        summaries.sort_by_key(|summary| {
+            let order = match JobState::try_from(summary.state).unwrap_or_default() {
+                JobState::Queued => 0,
+                JobState::Running => 1,
+                _ => 2,
+            };
+            let sequence: u64 = summary
+                .job_id
+                .rsplit('-')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            (order, sequence)
+        });
+        summaries
+    }
+
+    /// Number of jobs waiting and running.
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        let state = self.state();
+        (state.queue.len(), state.running)
+    }
+
+    /// Refuses new jobs, cancels every queued and running one, and waits until none runs.
+    pub(crate) async fn shut_down(&self) {
+        let ids: Vec<String> = {
+            let mut state = self.state();
+            state.shutting_down = true;
+            state.jobs.keys().cloned().collect()
+        };
+        for id in ids {
+            self.cancel(&id);
+        }
+        loop {
+            let idle = self.inner.idle.notified();
+            if self.state().running == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+}
+
+fn event(id: &str, kind: Kind) -> JobEvent {
+    JobEvent {
+        job_id: id.to_owned(),
+        kind: Some(kind),
+    }
+}
+
+/// Sends an event to the job's watchers and remembers it as the job's latest.
+fn publish(state: &mut State, id: &str, kind: Kind) {
+    if let Some(job) = state.jobs.get_mut(id) {
+        let event = event(id, kind);
+        let _ = job.events.send(event.clone());
+        job.last_event = event;
+    }
+}
+
+/// Tells every waiting job its new place in the queue.
+fn announce_positions(state: &mut State) {
+    let queue: Vec<String> = state.queue.iter().cloned().collect();
+    for (index, id) in queue.iter().enumerate() {
+        publish(
+            state,
+            id,
+            Kind::Queued(v1::Queued {
+                position: index as u32 + 1,
+            }),
+        );
+    }
+}
+
+/// The API's name for an engine stage.
+pub(crate) fn proto_stage(stage: Stage) -> v1::Stage {
+    match stage {
+        Stage::Decode => v1::Stage::Decode,
+        Stage::Foreground => v1::Stage::Foreground,
+        Stage::Reconstruct => v1::Stage::Reconstruct,
+        Stage::Mesh => v1::Stage::Mesh,
+        Stage::Texture => v1::Stage::Texture,
+        Stage::Export => v1::Stage::Export,
+    }
+}

@@ -1,0 +1,226 @@
+//! `3dgpt serve`: one daemon per user on a private Unix socket, running the engine for every client
+//! through the job queue.
+
+mod jobs;
+mod service;
+mod status;
+
+use std::fs;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use threedgpt_proto::v1::generator_server::GeneratorServer;
+use threedgpt_proto::v1::models_server::ModelsServer;
+use threedgpt_proto::v1::system_server::SystemServer;
+use tokio::net::UnixListener;
+use tokio::sync::Notify;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::UnixListenerStream;
+
+pub(crate) use jobs::JobQueue;
+pub(crate) use service::Daemon;
+
+/// Options of `3dgpt serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Log to the terminal instead of the log file (`daemon.log` in the runtime folder).
+    #[arg(long)]
+    foreground: bool,
+
+    /// Stop after this many seconds without clients or jobs; 0 never stops.
+    #[arg(long = "idle-timeout", value_name = "SECONDS", default_value_t = 600)]
+    idle_timeout: u64,
+
+    /// Jobs run at once (CPU); by default the number of cores.
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+
+    /// Jobs that may wait in the queue before new ones are refused.
+    #[arg(long = "max-queue", value_name = "N", default_value_t = 64)]
+    max_queue: usize,
+}
+
+/// Runs the daemon until it is stopped (Shutdown, SIGTERM, Ctrl-C or the idle timeout).
+pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let runtime_dir = threedgpt_sdk::paths::runtime_dir();
+    prepare_runtime_dir(&runtime_dir)?;
+    init_logging(&runtime_dir, args.foreground)?;
+    let lock_path = runtime_dir.join("daemon.lock");
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("could not open the lock file {}", lock_path.display()))?;
+    let socket_path = threedgpt_sdk::paths::socket_path(&runtime_dir);
+    if lock.try_lock().is_err() {
+        bail!(
+            "another 3D GPT daemon is already running for this user (socket {}); stop it with `3dgpt daemon stop`",
+            socket_path.display()
+        );
+    }
+    // Holding the lock, any socket file left behind is stale: a crashed daemon's.
+    if socket_path.exists() {
+        fs::remove_file(&socket_path).with_context(|| {
+            format!(
+                "could not remove the stale socket {}",
+                socket_path.display()
+            )
+        })?;
+    }
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |cores| cores.get()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    let result = runtime.block_on(serve(
+        &socket_path,
+        &runtime_dir,
+        workers,
+        args.max_queue,
+        args.idle_timeout,
+    ));
+    let _ = fs::remove_file(&socket_path);
+    drop(lock);
+    result
+}
+
+async fn serve(
+    socket_path: &Path,
+    runtime_dir: &Path,
+    workers: usize,
+    max_queue: usize,
+    idle_timeout_s: u64,
+) -> anyhow::Result<()> {
+    let listener = UnixListener::bind(socket_path)
+        .with_context(|| format!("could not listen on {}", socket_path.display()))?;
+    fs::set_permissions(socket_path, fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("could not make {} private", socket_path.display()))?;
+    let own_uid = rustix::process::getuid().as_raw();
+    // Only this user's processes may talk to the daemon: the socket is 0600 and every peer's uid is
+    // checked as well.
+    let incoming = UnixListenerStream::new(listener).filter_map(move |connection| match connection {
+        Ok(stream) => match stream.peer_cred() {
+            Ok(credentials) if credentials.uid() == own_uid => Some(Ok::<_, std::io::Error>(stream)),
+            Ok(credentials) => {
+                tracing::warn!(uid = credentials.uid(), "refused a connection from another user");
+                None
+            }
+            Err(error) => {
+                tracing::warn!(%error, "refused a connection whose peer could not be identified");
+                None
+            }
+        },
+        Err(error) => {
+            tracing::warn!(%error, "could not accept a connection");
+            None
+        }
+    });
+    let queue = JobQueue::new(workers, max_queue);
+    let shutdown = Arc::new(Notify::new());
+    let daemon = Daemon {
+        queue: queue.clone(),
+        shutdown: shutdown.clone(),
+        socket_path: socket_path.to_path_buf(),
+        store_path: runtime_dir.to_path_buf(),
+    };
+    tracing::info!(socket = %socket_path.display(), workers, max_queue, "daemon listening");
+    let stop = async move {
+        wait_for_stop(&queue, &shutdown, idle_timeout_s).await;
+        // Cancel the work first so every client's stream ends with its job's last event.
+        queue.shut_down().await;
+        tracing::info!("daemon stopped");
+    };
+    tonic::transport::Server::builder()
+        .add_service(GeneratorServer::new(daemon.clone()).max_decoding_message_size(8 << 20))
+        .add_service(ModelsServer::new(daemon.clone()))
+        .add_service(SystemServer::new(daemon))
+        .serve_with_incoming_shutdown(incoming, stop)
+        .await
+        .context("the gRPC server failed")
+}
+
+/// Resolves on Shutdown, SIGTERM, Ctrl-C, or after `idle_timeout_s` without clients or jobs.
+async fn wait_for_stop(queue: &JobQueue, shutdown: &Notify, idle_timeout_s: u64) {
+    let idle = async {
+        if idle_timeout_s == 0 {
+            return std::future::pending::<()>().await;
+        }
+        let limit = Duration::from_secs(idle_timeout_s);
+        loop {
+            tokio::time::sleep(Duration::from_secs(1).min(limit)).await;
+            if queue.idle_for().is_some_and(|idle| idle >= limit) {
+                tracing::info!(idle_timeout_s, "idle; stopping");
+                return;
+            }
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = shutdown.notified() => {}
+        () = idle => {}
+        () = terminate => tracing::info!("SIGTERM; stopping"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping"),
+    }
+}
+
+fn prepare_runtime_dir(dir: &Path) -> anyhow::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("could not create the runtime folder {}", dir.display()))?;
+    let metadata =
+        fs::metadata(dir).with_context(|| format!("could not read {}", dir.display()))?;
+    let uid = rustix::process::getuid().as_raw();
+    if metadata.uid() != uid {
+        bail!(
+            "the runtime folder {} belongs to another user (uid {}); remove it or set THREEDGPT_RUNTIME_DIR",
+            dir.display(),
+            metadata.uid()
+        );
+    }
+    if metadata.mode() & 0o077 != 0 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("could not make {} private", dir.display()))?;
+    }
+    Ok(())
+}
+
+fn init_logging(runtime_dir: &Path, foreground: bool) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if foreground {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    } else {
+        let path = runtime_dir.join("daemon.log");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("could not open the log file {}", path.display()))?;
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .init();
+    }
+    Ok(())
+}

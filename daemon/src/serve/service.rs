@@ -1,0 +1,335 @@
+//! The gRPC services: requests are checked and turned into engine options here, work goes to the
+//! job queue, and events stream back. Every handler answers a bad request with a status, never a
+//! panic.
+
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use threedgpt_engine::{Background, Format, Options};
+use threedgpt_proto::v1::generator_server::Generator;
+use threedgpt_proto::v1::models_server::Models;
+use threedgpt_proto::v1::system_server::System;
+use threedgpt_proto::v1::{self, JobEvent};
+use tokio::sync::{Notify, broadcast, mpsc};
+use tokio_stream::Stream;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::jobs::{JobQueue, JobWork};
+use super::status;
+
+/// The largest image accepted as streamed bytes.
+pub(crate) const MAX_IMAGE_BYTES: usize = 256 << 20;
+
+type EventStream = Pin<Box<dyn Stream<Item = Result<JobEvent, Status>> + Send>>;
+
+/// Shared state of the services.
+#[derive(Clone)]
+pub(crate) struct Daemon {
+    pub(crate) queue: JobQueue,
+    pub(crate) shutdown: Arc<Notify>,
+    pub(crate) socket_path: PathBuf,
+    pub(crate) store_path: PathBuf,
+}
+
+#[tonic::async_trait]
+impl Generator for Daemon {
+    type GenerateStream = EventStream;
+    type WatchStream = EventStream;
+
+    async fn generate(
+        &self,
+        request: Request<Streaming<v1::GenerateRequest>>,
+    ) -> Result<Response<EventStream>, Status> {
+        self.queue.touch();
+        let mut incoming = request.into_inner();
+        let first = incoming.message().await?.ok_or_else(|| {
+            status::invalid("the request stream was empty; send options and an image")
+        })?;
+        let detach = first.detach;
+        let output = PathBuf::from(&first.output_path);
+        if first.output_path.is_empty() || !output.is_absolute() {
+            return Err(status::invalid(format!(
+                "output_path must be an absolute path, got {:?}",
+                first.output_path
+            )));
+        }
+        let (name, bytes) = match first.image {
+            Some(v1::generate_request::Image::Path(path)) => {
+                let bytes = tokio::fs::read(&path)
+                    .await
+                    .map_err(|error| status::unreadable(&path, &error))?;
+                (path, bytes)
+            }
+            Some(v1::generate_request::Image::Chunk(mut bytes)) => {
+                while let Some(part) = incoming.message().await? {
+                    if let Some(v1::generate_request::Image::Chunk(chunk)) = part.image {
+                        if bytes.len() + chunk.len() > MAX_IMAGE_BYTES {
+                            return Err(status::invalid(format!(
+                                "the image is larger than {} MiB; downscale it or pass its path instead",
+                                MAX_IMAGE_BYTES >> 20
+                            )));
+                        }
+                        bytes.extend_from_slice(&chunk);
+                    }
+                }
+                let name = if first.name.is_empty() {
+                    "image".to_owned()
+                } else {
+                    first.name
+                };
+                (name, bytes)
+            }
+            None => {
+                return Err(status::invalid(
+                    "the first message must carry the image: a path or a first chunk",
+                ));
+            }
+        };
+        let (options, format) = engine_options(first.options.unwrap_or_default(), &output)?;
+        options
+            .validate()
+            .map_err(|error| status::engine_status(&error))?;
+        let work = JobWork {
+            name,
+            bytes,
+            options,
+            output,
+            format,
+        };
+        let (id, events) = self
+            .queue
+            .submit(work)
+            .map_err(|error| status::submit_status(&error))?;
+        tracing::info!(job = %id, detach, "queued");
+        Ok(Response::new(forward(
+            self.queue.clone(),
+            id,
+            None,
+            events,
+            !detach,
+        )))
+    }
+
+    async fn watch(
+        &self,
+        request: Request<v1::WatchRequest>,
+    ) -> Result<Response<EventStream>, Status> {
+        self.queue.touch();
+        let id = request.into_inner().job_id;
+        let (latest, events) = self
+            .queue
+            .watch(&id)
+            .ok_or_else(|| status::unknown_job(&id))?;
+        Ok(Response::new(forward(
+            self.queue.clone(),
+            id,
+            Some(latest),
+            events,
+            false,
+        )))
+    }
+
+    async fn cancel(
+        &self,
+        request: Request<v1::CancelRequest>,
+    ) -> Result<Response<v1::CancelResponse>, Status> {
+        self.queue.touch();
+        let id = request.into_inner().job_id;
+        let was_active = self
+            .queue
+            .cancel(&id)
+            .ok_or_else(|| status::unknown_job(&id))?;
+        Ok(Response::new(v1::CancelResponse { was_active }))
+    }
+
+    async fn list_jobs(
+        &self,
+        _request: Request<v1::ListJobsRequest>,
+    ) -> Result<Response<v1::ListJobsResponse>, Status> {
+        self.queue.touch();
+        Ok(Response::new(v1::ListJobsResponse {
+            jobs: self.queue.list(),
+        }))
+    }
+}
+
+/// Streams a job's events to one client until the job ends. When the client goes away first and
+/// `cancel_on_disconnect` is set, the job is cancelled.
+fn forward(
+    queue: JobQueue,
+    id: String,
+    first: Option<JobEvent>,
+    mut events: broadcast::Receiver<JobEvent>,
+    cancel_on_disconnect: bool,
+) -> EventStream {
+    let (sender, receiver) = mpsc::channel::<Result<JobEvent, Status>>(64);
+    tokio::spawn(async move {
+        let is_terminal = |event: &JobEvent| {
+            matches!(
+                event.kind,
+                Some(
+                    v1::job_event::Kind::Finished(_)
+                        | v1::job_event::Kind::Failed(_)
+                        | v1::job_event::Kind::Cancelled(_)
+                )
+            )
+        };
+        if let Some(event) = first {
+            let done = is_terminal(&event);
+            if sender.send(Ok(event)).await.is_err() || done {
+                return;
+            }
+        }
+        loop {
+            tokio::select! {
+                received = events.recv() => match received {
+                    Ok(event) => {
+                        let done = is_terminal(&event);
+                        if sender.send(Ok(event)).await.is_err() {
+                            break;
+                        }
+                        if done {
+                            return;
+                        }
+                    }
+                    // A slow client missed some progress events; carry on with the next ones.
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                () = sender.closed() => break,
+            }
+        }
+        if cancel_on_disconnect && queue.cancel(&id) == Some(true) {
+            tracing::info!(job = %id, "client went away; job cancelled");
+        }
+    });
+    Box::pin(ReceiverStream::new(receiver))
+}
+
+/// Turns request options (zero = default) into validated engine options and the output format.
+pub(crate) fn engine_options(
+    request: v1::GenerateOptions,
+    output: &Path,
+) -> Result<(Options, Format), Status> {
+    let defaults = Options::default();
+    let model = if request.model.is_empty() {
+        threedgpt_engine::RELIEF_MODEL
+    } else {
+        &request.model
+    };
+    if model != threedgpt_engine::RELIEF_MODEL {
+        return Err(Status::not_found(format!(
+            "unknown model {model:?}; `3dgpt models list` shows the models this daemon can run"
+        )));
+    }
+    let background = match v1::Background::try_from(request.background) {
+        Ok(v1::Background::Auto) => Background::Auto,
+        Ok(v1::Background::Keep) => Background::Keep,
+        Ok(v1::Background::Mask) => {
+            if request.mask.is_empty() {
+                return Err(status::invalid(
+                    "background is MASK but no mask image was sent",
+                ));
+            }
+            Background::Mask {
+                name: "mask".to_owned(),
+                bytes: request.mask,
+            }
+        }
+        Err(_) => {
+            return Err(status::invalid(format!(
+                "unknown background value {}",
+                request.background
+            )));
+        }
+    };
+    let pick = |value: u32, default: u32| if value == 0 { default } else { value };
+    let pick_float = |value: f32, default: f32| if value == 0.0 { default } else { value };
+    let options = defaults
+        .clone()
+        .with_background(background)
+        .with_target_faces(pick(request.faces, defaults.target_faces))
+        .with_texture_px(pick(request.texture_size, defaults.texture_px))
+        .with_foreground_ratio(pick_float(
+            request.foreground_ratio,
+            defaults.foreground_ratio,
+        ))
+        .with_thickness(pick_float(request.thickness, defaults.thickness))
+        .with_size_m(pick_float(request.size_m, defaults.size_m))
+        .with_grid_px(pick(request.grid, defaults.grid_px))
+        .with_reproducible(request.reproducible);
+    let from_extension = output
+        .extension()
+        .and_then(|extension| extension.to_str())
+        .and_then(Format::from_extension);
+    let format = match v1::Format::try_from(request.format) {
+        Ok(v1::Format::Unspecified) => from_extension.unwrap_or_default(),
+        Ok(v1::Format::Glb) => Format::Glb,
+        Ok(v1::Format::Gltf) => Format::Gltf,
+        Ok(v1::Format::Obj) => Format::Obj,
+        Ok(v1::Format::Stl) => Format::Stl,
+        Ok(v1::Format::Ply) => Format::Ply,
+        Err(_) => {
+            return Err(status::invalid(format!(
+                "unknown format value {}",
+                request.format
+            )));
+        }
+    };
+    Ok((options, format))
+}
+
+#[tonic::async_trait]
+impl Models for Daemon {
+    async fn list(
+        &self,
+        _request: Request<v1::ListModelsRequest>,
+    ) -> Result<Response<v1::ListModelsResponse>, Status> {
+        self.queue.touch();
+        Ok(Response::new(v1::ListModelsResponse {
+            models: vec![v1::ModelInfo {
+                name: threedgpt_engine::RELIEF_MODEL.to_owned(),
+                kind: "reconstruction".to_owned(),
+                installed: true,
+                size_bytes: 0,
+                provider: "cpu".to_owned(),
+                description: "built-in: inflates the silhouette into a rounded solid; no model files, works offline"
+                    .to_owned(),
+            }],
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl System for Daemon {
+    async fn info(
+        &self,
+        _request: Request<v1::InfoRequest>,
+    ) -> Result<Response<v1::InfoResponse>, Status> {
+        self.queue.touch();
+        let (queued, running) = self.queue.counts();
+        let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+        Ok(Response::new(v1::InfoResponse {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            api_version: threedgpt_proto::API_VERSION.to_owned(),
+            devices: vec![format!("cpu ({cores} cores)")],
+            execution_providers: Vec::new(),
+            queue_length: queued as u32,
+            running_jobs: running as u32,
+            store_path: self.store_path.display().to_string(),
+            socket_path: self.socket_path.display().to_string(),
+            pid: std::process::id(),
+        }))
+    }
+
+    async fn shutdown(
+        &self,
+        _request: Request<v1::ShutdownRequest>,
+    ) -> Result<Response<v1::ShutdownResponse>, Status> {
+        tracing::info!("shutdown requested by a client");
+        self.shutdown.notify_one();
+        Ok(Response::new(v1::ShutdownResponse {}))
+    }
+}

@@ -1,0 +1,112 @@
+//! The one place where errors become gRPC statuses: each failure maps to the most precise code, and
+//! the message stays the readable sentence that says what to do.
+
+use threedgpt_engine::EngineError;
+use tonic::{Code, Status};
+
+use super::jobs::SubmitError;
+
+/// The status code for an engine error.
+pub(crate) fn engine_code(error: &EngineError) -> Code {
+    match error {
+        EngineError::EmptyInput { .. }
+        | EngineError::UnsupportedFormat { .. }
+        | EngineError::ZeroSized { .. }
+        | EngineError::Corrupt { .. }
+        | EngineError::MaskMismatch { .. }
+        | EngineError::InvalidOption { .. } => Code::InvalidArgument,
+        EngineError::TooLarge { .. } | EngineError::TooManyPixels { .. } => Code::InvalidArgument,
+        EngineError::NoObject { .. } => Code::FailedPrecondition,
+        EngineError::Cancelled => Code::Cancelled,
+        EngineError::Write { source, .. } => match source.kind() {
+            std::io::ErrorKind::NotFound => Code::NotFound,
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+                Code::PermissionDenied
+            }
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+                Code::ResourceExhausted
+            }
+            _ => Code::Internal,
+        },
+        EngineError::TextureEncode { .. } => Code::Internal,
+        _ => Code::Unknown,
+    }
+}
+
+/// An engine error as a status.
+pub(crate) fn engine_status(error: &EngineError) -> Status {
+    Status::new(engine_code(error), error.to_string())
+}
+
+/// A refused submission as a status.
+pub(crate) fn submit_status(error: &SubmitError) -> Status {
+    match error {
+        SubmitError::QueueFull(_) => Status::resource_exhausted(error.to_string()),
+        SubmitError::ShuttingDown => Status::unavailable(error.to_string()),
+    }
+}
+
+/// A malformed request.
+pub(crate) fn invalid(message: impl Into<String>) -> Status {
+    Status::invalid_argument(message)
+}
+
+/// A job id nobody knows.
+pub(crate) fn unknown_job(id: &str) -> Status {
+    Status::not_found(format!(
+        "no job {id:?}; it may have ended long ago or belong to a daemon that was restarted (see `3dgpt jobs list`)"
+    ))
+}
+
+/// An input file the daemon could not read.
+pub(crate) fn unreadable(path: &str, error: &std::io::Error) -> Status {
+    let code = match error.kind() {
+        std::io::ErrorKind::NotFound => Code::NotFound,
+        std::io::ErrorKind::PermissionDenied => Code::PermissionDenied,
+        _ => Code::InvalidArgument,
+    };
+    Status::new(code, format!("could not read {path}: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_errors_map_to_precise_codes() {
+        let cases = [
+            (
+                EngineError::EmptyInput { name: "a".into() },
+                Code::InvalidArgument,
+            ),
+            (
+                EngineError::NoObject { reason: "r".into() },
+                Code::FailedPrecondition,
+            ),
+            (EngineError::Cancelled, Code::Cancelled),
+            (
+                EngineError::Write {
+                    path: "/x".into(),
+                    source: std::io::ErrorKind::StorageFull.into(),
+                },
+                Code::ResourceExhausted,
+            ),
+            (
+                EngineError::Write {
+                    path: "/x".into(),
+                    source: std::io::ErrorKind::NotFound.into(),
+                },
+                Code::NotFound,
+            ),
+        ];
+        for (error, code) in cases {
+            let status = engine_status(&error);
+            assert_eq!(status.code(), code);
+            assert_eq!(status.message(), error.to_string());
+        }
+        assert_eq!(
+            submit_status(&SubmitError::QueueFull(3)).code(),
+            Code::ResourceExhausted
+        );
+    }
+}

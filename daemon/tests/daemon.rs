@@ -1,0 +1,493 @@
+//! End-to-end tests of `3dgpt serve` through its real socket: the real binary, the SDK as client
+//! (and a raw gRPC client for malformed requests).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use threedgpt_sdk::{
+    Client, ConnectOptions, ErrorKind, GenerateOptions, GenerateRequest, ImageSource, JobEvent,
+    JobState, Stage,
+};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_3dgpt");
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name)
+}
+
+/// A daemon on a private runtime folder, killed when dropped.
+struct Daemon {
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+}
+
+impl Daemon {
+    fn start(extra: &[&str]) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        let child = Command::new(BINARY)
+            .args(["serve", "--foreground", "--idle-timeout", "0"])
+            .args(extra)
+            .env("THREEDGPT_RUNTIME_DIR", dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Daemon {
+            child: Some(child),
+            dir,
+        }
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join("daemon.sock")
+    }
+
+    async fn client(&self) -> Client {
+        let options = ConnectOptions::default()
+            .with_socket_path(self.socket())
+            .with_autostart(false);
+        for _ in 0..200 {
+            if let Ok(client) = Client::connect(&options).await {
+                return client;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the daemon did not come up");
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn fast() -> GenerateOptions {
+    GenerateOptions::default()
+        .with_grid(64)
+        .with_faces(1000)
+        .with_texture_size(256)
+}
+
+/// Options that keep the reconstruct stage busy for seconds, so there is time to cancel.
+fn slow() -> GenerateOptions {
+    GenerateOptions::default().with_grid(2048)
+}
+
+fn request(output: &Path, options: GenerateOptions) -> GenerateRequest {
+    GenerateRequest::new(ImageSource::Path(example("duck.png")), output).with_options(options)
+}
+
+/// Reads events until the job ends, with a generous guard so a broken daemon fails the test.
+async fn last_event(events: &mut threedgpt_sdk::JobStream) -> Vec<JobEvent> {
+    let mut seen = Vec::new();
+    let read = async {
+        while let Some(event) = events.next().await {
+            seen.push(event.expect("event"));
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(120), read)
+        .await
+        .expect("the job never ended");
+    seen
+}
+
+async fn wait_for_stage(events: &mut threedgpt_sdk::JobStream, wanted: Stage) -> String {
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(60), events.next())
+            .await
+            .expect("no progress")
+            .expect("stream ended early")
+            .expect("event");
+        if let JobEvent::Progress { stage, .. } = &event
+            && *stage == wanted
+        {
+            return event.job_id().to_owned();
+        }
+        assert!(
+            !event.is_terminal(),
+            "job ended before reaching {wanted:?}: {event:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_client_starts_the_daemon_and_generates() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = ConnectOptions::default()
+        .with_socket_path(dir.path().join("daemon.sock"))
+        .with_daemon_program(BINARY);
+    let client = Client::connect(&options).await.expect("autostart");
+    let output = dir.path().join("duck.glb");
+    let mut events = client.generate(request(&output, fast())).await.unwrap();
+    let seen = last_event(&mut events).await;
+    assert!(
+        matches!(seen.first(), Some(JobEvent::Queued { position: 1, .. })),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|event| matches!(event, JobEvent::Started { .. }))
+    );
+    assert!(seen.iter().any(|event| matches!(
+        event,
+        JobEvent::Progress {
+            stage: Stage::Export,
+            ..
+        }
+    )));
+    let Some(JobEvent::Finished { files, record, .. }) = seen.last() else {
+        panic!("did not finish: {seen:?}");
+    };
+    assert_eq!(files, &vec![output.clone()]);
+    assert!(output.exists());
+    assert_eq!(record["faces"], 1000);
+    let info = client.info().await.unwrap();
+    assert_eq!(info.api_version, "v1");
+    assert_eq!(info.socket_path, dir.path().join("daemon.sock"));
+    client.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_clients_racing_to_start_the_daemon_share_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = ConnectOptions::default()
+        .with_socket_path(dir.path().join("daemon.sock"))
+        .with_daemon_program(BINARY);
+    let (first, second) = tokio::join!(Client::connect(&options), Client::connect(&options));
+    let (first, second) = (first.expect("first client"), second.expect("second client"));
+    let (a, b) = (first.info().await.unwrap(), second.info().await.unwrap());
+    assert_eq!(a.pid, b.pid, "two daemons were started");
+    first.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_clients_with_five_jobs_each_all_finish() {
+    let daemon = Daemon::start(&[]);
+    let outputs = tempfile::tempdir().unwrap();
+    let mut clients = Vec::new();
+    for client_index in 0..3 {
+        let client = daemon.client().await;
+        let folder = outputs.path().to_path_buf();
+        clients.push(tokio::spawn(async move {
+            let mut streams = Vec::new();
+            for job in 0..5 {
+                let output = folder.join(format!("c{client_index}-j{job}.glb"));
+                streams.push((
+                    output.clone(),
+                    client.generate(request(&output, fast())).await.unwrap(),
+                ));
+            }
+            let mut finished = 0;
+            for (output, mut events) in streams {
+                let seen = last_event(&mut events).await;
+                assert!(
+                    matches!(seen.last(), Some(JobEvent::Finished { .. })),
+                    "{seen:?}"
+                );
+                assert!(output.exists());
+                finished += 1;
+            }
+            finished
+        }));
+    }
+    let mut total = 0;
+    for client in clients {
+        total += client.await.unwrap();
+    }
+    assert_eq!(total, 15);
+    let jobs = daemon.client().await.list_jobs().await.unwrap();
+    assert_eq!(
+        jobs.iter()
+            .filter(|job| job.state == JobState::Finished)
+            .count(),
+        15
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_mid_stage_stops_the_work_and_writes_nothing() {
+    let daemon = Daemon::start(&[]);
+    let client = daemon.client().await;
+    let folder = tempfile::tempdir().unwrap();
+    let output = folder.path().join("slow.glb");
+    let mut events = client.generate(request(&output, slow())).await.unwrap();
+    let id = wait_for_stage(&mut events, Stage::Reconstruct).await;
+    assert!(client.cancel(&id).await.unwrap());
+    let seen = last_event(&mut events).await;
+    assert!(
+        matches!(seen.last(), Some(JobEvent::Cancelled { .. })),
+        "{seen:?}"
+    );
+    assert!(!output.exists());
+    assert_eq!(
+        std::fs::read_dir(folder.path()).unwrap().count(),
+        0,
+        "something was left behind"
+    );
+    assert!(
+        !client.cancel(&id).await.unwrap(),
+        "an ended job is not active"
+    );
+    // The daemon is healthy and takes new work.
+    let mut events = client
+        .generate(request(&folder.path().join("next.glb"), fast()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        last_event(&mut events).await.last(),
+        Some(JobEvent::Finished { .. })
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_goes_away_cancels_its_job_unless_it_detached() {
+    let daemon = Daemon::start(&[]);
+    let folder = tempfile::tempdir().unwrap();
+    let id = {
+        let client = daemon.client().await;
+        let mut events = client
+            .generate(request(&folder.path().join("gone.glb"), slow()))
+            .await
+            .unwrap();
+        wait_for_stage(&mut events, Stage::Reconstruct).await
+        // The client and its stream are dropped here: the connection closes.
+    };
+    let observer = daemon.client().await;
+    let mut state = JobState::Running;
+    for _ in 0..400 {
+        state = observer
+            .list_jobs()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|job| job.job_id == id)
+            .unwrap()
+            .state;
+        if state != JobState::Running {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(state, JobState::Cancelled);
+
+    // A detached job goes on; a new connection re-attaches to it with Watch.
+    let output = folder.path().join("detached.glb");
+    let id = {
+        let client = daemon.client().await;
+        let mut events = client
+            .generate(request(&output, fast()).with_detach(true))
+            .await
+            .unwrap();
+        events.next().await.unwrap().unwrap().job_id().to_owned()
+    };
+    let client = daemon.client().await;
+    let mut events = client.watch(&id).await.unwrap();
+    let seen = last_event(&mut events).await;
+    assert!(
+        matches!(seen.last(), Some(JobEvent::Finished { .. })),
+        "{seen:?}"
+    );
+    assert!(output.exists());
+    let error = client.watch("job-0-0").await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_refuses_with_resource_exhausted() {
+    let daemon = Daemon::start(&["--workers", "1", "--max-queue", "1"]);
+    let client = daemon.client().await;
+    let folder = tempfile::tempdir().unwrap();
+    let mut running = client
+        .generate(request(&folder.path().join("a.glb"), slow()))
+        .await
+        .unwrap();
+    let running_id = wait_for_stage(&mut running, Stage::Reconstruct).await;
+    let mut waiting = client
+        .generate(request(&folder.path().join("b.glb"), slow()))
+        .await
+        .unwrap();
+    let Some(Ok(JobEvent::Queued {
+        position: 1,
+        job_id: waiting_id,
+    })) = waiting.next().await
+    else {
+        panic!("the second job should wait at position 1");
+    };
+    let error = match client
+        .generate(request(&folder.path().join("c.glb"), fast()))
+        .await
+    {
+        Err(error) => error,
+        Ok(mut refused) => match refused.next().await {
+            Some(Err(error)) => error,
+            other => panic!("a third job was accepted into a full queue: {other:?}"),
+        },
+    };
+    assert_eq!(error.kind(), ErrorKind::ResourceExhausted, "{error}");
+    assert!(error.to_string().contains("queue is full"), "{error}");
+    client.cancel(&waiting_id).await.unwrap();
+    client.cancel(&running_id).await.unwrap();
+    assert!(matches!(
+        last_event(&mut waiting).await.last(),
+        Some(JobEvent::Cancelled { .. })
+    ));
+    assert!(matches!(
+        last_event(&mut running).await.last(),
+        Some(JobEvent::Cancelled { .. })
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_inputs_fail_their_job_and_the_daemon_lives_on() {
+    let daemon = Daemon::start(&[]);
+    let client = daemon.client().await;
+    let folder = tempfile::tempdir().unwrap();
+    let corrupt = GenerateRequest::new(
+        ImageSource::Bytes {
+            name: "broken.png".into(),
+            bytes: std::fs::read(example("duck.png")).unwrap()[..300].to_vec(),
+        },
+        folder.path().join("x.glb"),
+    );
+    let mut events = client.generate(corrupt).await.unwrap();
+    let Some(JobEvent::Failed { code, message, .. }) = last_event(&mut events).await.pop() else {
+        panic!("a corrupt image should fail");
+    };
+    assert!(
+        message.contains("broken.png") && message.contains("corrupt or truncated"),
+        "{message}"
+    );
+    assert_eq!(
+        ErrorKind::from_code_name(&code),
+        ErrorKind::InvalidInput,
+        "{code}"
+    );
+
+    let missing = GenerateRequest::new(
+        ImageSource::Path(folder.path().join("missing.png")),
+        folder.path().join("y.glb"),
+    );
+    let error = match client.generate(missing).await {
+        Err(error) => error,
+        Ok(mut events) => events.next().await.unwrap().unwrap_err(),
+    };
+    assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
+
+    let bad_option = request(
+        &folder.path().join("z.glb"),
+        GenerateOptions::default().with_texture_size(1000),
+    );
+    let error = match client.generate(bad_option).await {
+        Err(error) => error,
+        Ok(mut events) => events.next().await.unwrap().unwrap_err(),
+    };
+    assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("--texture-size"), "{error}");
+
+    let unknown_model = request(
+        &folder.path().join("m.glb"),
+        GenerateOptions::default().with_model("nope"),
+    );
+    let error = match client.generate(unknown_model).await {
+        Err(error) => error,
+        Ok(mut events) => events.next().await.unwrap().unwrap_err(),
+    };
+    assert_eq!(error.kind(), ErrorKind::NotFound);
+    assert!(client.info().await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_cancels_running_work_cleanly_and_removes_the_socket() {
+    let mut daemon = Daemon::start(&[]);
+    let client = daemon.client().await;
+    let folder = tempfile::tempdir().unwrap();
+    let mut events = client
+        .generate(request(&folder.path().join("slow.glb"), slow()))
+        .await
+        .unwrap();
+    wait_for_stage(&mut events, Stage::Reconstruct).await;
+    let status = Command::new("kill")
+        .args(["-TERM", &daemon.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let seen = last_event(&mut events).await;
+    assert!(
+        matches!(seen.last(), Some(JobEvent::Cancelled { .. })),
+        "{seen:?}"
+    );
+    let exit = daemon.child.take().unwrap().wait().unwrap();
+    assert!(exit.success(), "daemon exited with {exit}");
+    assert!(!daemon.socket().exists(), "the socket was left behind");
+    assert_eq!(
+        std::fs::read_dir(folder.path()).unwrap().count(),
+        0,
+        "a partial file was left behind"
+    );
+}
+
+#[test]
+fn a_second_daemon_for_the_same_user_refuses_to_start() {
+    let daemon = Daemon::start(&[]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(daemon.client());
+    let output = Command::new(BINARY)
+        .args(["serve", "--foreground"])
+        .env("THREEDGPT_RUNTIME_DIR", daemon.dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("already running"), "{stderr}");
+    // The first one still answers.
+    assert!(
+        runtime
+            .block_on(async { daemon.client().await.info().await })
+            .is_ok()
+    );
+}
+
+#[test]
+fn another_user_cannot_reach_the_daemon() {
+    let daemon = Daemon::start(&[]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(daemon.client());
+    let mode = std::fs::metadata(daemon.dir.path()).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+        0o700
+    );
+    let socket_mode = std::fs::metadata(daemon.socket()).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&socket_mode.permissions()) & 0o777,
+        0o600
+    );
+    if rustix::process::getuid().is_root() {
+        // Run a client as `nobody`: it must not get an answer from this user's daemon.
+        let output = Command::new(BINARY)
+            .args(["daemon", "status", "--json"])
+            .env("THREEDGPT_RUNTIME_DIR", daemon.dir.path())
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            !stdout.contains("\"running\":true"),
+            "another user reached the daemon: {stdout}"
+        );
+    }
+}
+
+use std::os::unix::process::CommandExt;

@@ -1,0 +1,345 @@
+//! Connecting to the daemon over its Unix socket, starting it when none runs, and the typed calls.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use hyper_util::rt::TokioIo;
+use threedgpt_proto::v1;
+use threedgpt_proto::v1::generator_client::GeneratorClient;
+use threedgpt_proto::v1::models_client::ModelsClient;
+use threedgpt_proto::v1::system_client::SystemClient;
+use tokio::net::UnixStream;
+use tonic::transport::{Channel, Endpoint, Uri};
+
+use crate::error::{Result, SdkError};
+use crate::paths;
+use crate::types::{DaemonInfo, GenerateRequest, ImageSource, JobEvent, JobSummary, ModelInfo};
+
+/// Images are streamed to the daemon in chunks of this size.
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// How to reach the daemon.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ConnectOptions {
+    /// The socket; by default the user's runtime folder's.
+    pub socket_path: PathBuf,
+    /// Start the daemon when none answers.
+    pub autostart: bool,
+    /// The `3dgpt` program to start; by default `THREEDGPT_DAEMON`, else `3dgpt` beside this
+    /// program, else on the `PATH`.
+    pub daemon_program: Option<PathBuf>,
+    /// How long to wait for a started daemon to answer.
+    pub start_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            socket_path: paths::socket_path(&paths::runtime_dir()),
+            autostart: true,
+            daemon_program: None,
+            start_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+impl ConnectOptions {
+    /// Uses this socket.
+    pub fn with_socket_path(mut self, socket_path: impl Into<PathBuf>) -> Self {
+        self.socket_path = socket_path.into();
+        self
+    }
+
+    /// Starts (or not) the daemon when none answers.
+    pub fn with_autostart(mut self, autostart: bool) -> Self {
+        self.autostart = autostart;
+        self
+    }
+
+    /// Starts this program as the daemon.
+    pub fn with_daemon_program(mut self, program: impl Into<PathBuf>) -> Self {
+        self.daemon_program = Some(program.into());
+        self
+    }
+}
+
+/// A connection to the daemon. Cheap to clone; clones share the connection.
+#[derive(Debug, Clone)]
+pub struct Client {
+    channel: Channel,
+}
+
+/// The events of one job, in order, ending with `Finished`, `Failed` or `Cancelled`.
+#[derive(Debug)]
+pub struct JobStream {
+    inner: tonic::Streaming<v1::JobEvent>,
+    ended: bool,
+}
+
+impl JobStream {
+    /// The next event, or `None` once the job has ended.
+    pub async fn next(&mut self) -> Option<Result<JobEvent>> {
+        if self.ended {
+            return None;
+        }
+        loop {
+            match self.inner.message().await {
+                Ok(Some(message)) => {
+                    let Some(event) = JobEvent::from_proto(message) else {
+                        continue; // An event kind from a newer daemon: skip it.
+                    };
+                    self.ended = event.is_terminal();
+                    return Some(Ok(event));
+                }
+                Ok(None) => {
+                    self.ended = true;
+                    return None;
+                }
+                Err(status) => {
+                    self.ended = true;
+                    return Some(Err(status.into()));
+                }
+            }
+        }
+    }
+}
+
+impl Client {
+    /// Connects to the daemon, starting it first when `options.autostart` is set and none answers.
+    pub async fn connect(options: &ConnectOptions) -> Result<Client> {
+        let socket = &options.socket_path;
+        match Self::connect_socket(socket).await {
+            Ok(client) => return Ok(client),
+            Err(error) if !options.autostart => {
+                return Err(SdkError::DaemonUnavailable {
+                    socket: socket.clone(),
+                    reason: error.to_string(),
+                });
+            }
+            Err(_) => {}
+        }
+        let program = daemon_program(options)?;
+        tracing::info!(program = %program.display(), "starting the daemon");
+        let mut command = std::process::Command::new(&program);
+        command
+            .arg("serve")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(runtime_dir) = socket.parent() {
+            command.env("THREEDGPT_RUNTIME_DIR", runtime_dir);
+        }
+        // Its own process group, so a Ctrl-C meant for this client does not stop the daemon.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command
+            .spawn()
+            .map_err(|error| SdkError::DaemonUnavailable {
+                socket: socket.clone(),
+                reason: format!("could not run {}: {error}", program.display()),
+            })?;
+        // Another client may be starting one at the same moment; whichever daemon wins the lock
+        // serves both, and the loser exits. Keep trying the socket until one answers.
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(20);
+        loop {
+            match Self::connect_socket(socket).await {
+                Ok(client) => {
+                    reap_in_background(child);
+                    return Ok(client);
+                }
+                Err(error) if started.elapsed() >= options.start_timeout => {
+                    let _ = child.try_wait();
+                    return Err(SdkError::DaemonUnavailable {
+                        socket: socket.clone(),
+                        reason: format!(
+                            "started {} but it did not answer within {:?} ({error})",
+                            program.display(),
+                            options.start_timeout
+                        ),
+                    });
+                }
+                Err(_) => {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        tracing::debug!(%status, "the daemon we started exited (another may have won the race)");
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_millis(250));
+                }
+            }
+        }
+    }
+
+    async fn connect_socket(socket: &Path) -> std::result::Result<Client, tonic::transport::Error> {
+        let socket = socket.to_path_buf();
+        // The URI is required by the API but unused: every connection goes to the socket.
+        let channel =
+            Endpoint::from_static("http://localhost")
+                .connect_with_connector(tower::service_fn(move |_: Uri| {
+                    let socket = socket.clone();
+                    async move {
+                        Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(socket).await?))
+                    }
+                }))
+                .await?;
+        Ok(Client { channel })
+    }
+
+    /// Queues a generation and returns its events. Dropping the stream cancels the job unless the
+    /// request asked to detach.
+    pub async fn generate(&self, request: GenerateRequest) -> Result<JobStream> {
+        let output = absolute(&request.output);
+        let mut first = v1::GenerateRequest {
+            options: Some(request.options.to_proto()),
+            image: None,
+            name: String::new(),
+            output_path: output.display().to_string(),
+            detach: request.detach,
+        };
+        let mut messages = Vec::new();
+        match request.image {
+            ImageSource::Path(path) => {
+                let path = absolute(&path);
+                first.name = path.display().to_string();
+                first.image = Some(v1::generate_request::Image::Path(
+                    path.display().to_string(),
+                ));
+                messages.push(first);
+            }
+            ImageSource::Bytes { name, bytes } => {
+                first.name = name;
+                let mut chunks = bytes.chunks(CHUNK_BYTES);
+                first.image = Some(v1::generate_request::Image::Chunk(
+                    chunks.next().unwrap_or_default().to_vec(),
+                ));
+                messages.push(first);
+                for chunk in chunks {
+                    messages.push(v1::GenerateRequest {
+                        image: Some(v1::generate_request::Image::Chunk(chunk.to_vec())),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+        let response = GeneratorClient::new(self.channel.clone())
+            .max_decoding_message_size(64 << 20)
+            .generate(tokio_stream::iter(messages))
+            .await?;
+        Ok(JobStream {
+            inner: response.into_inner(),
+            ended: false,
+        })
+    }
+
+    /// Re-attaches to a job: its latest event, then everything that follows.
+    pub async fn watch(&self, job_id: &str) -> Result<JobStream> {
+        let response = GeneratorClient::new(self.channel.clone())
+            .watch(v1::WatchRequest {
+                job_id: job_id.to_owned(),
+            })
+            .await?;
+        Ok(JobStream {
+            inner: response.into_inner(),
+            ended: false,
+        })
+    }
+
+    /// Cancels a job; `false` when it had already ended.
+    pub async fn cancel(&self, job_id: &str) -> Result<bool> {
+        let response = GeneratorClient::new(self.channel.clone())
+            .cancel(v1::CancelRequest {
+                job_id: job_id.to_owned(),
+            })
+            .await?;
+        Ok(response.into_inner().was_active)
+    }
+
+    /// Queued, running and recently ended jobs.
+    pub async fn list_jobs(&self) -> Result<Vec<JobSummary>> {
+        let response = GeneratorClient::new(self.channel.clone())
+            .list_jobs(v1::ListJobsRequest {})
+            .await?;
+        Ok(response
+            .into_inner()
+            .jobs
+            .into_iter()
+            .map(JobSummary::from_proto)
+            .collect())
+    }
+
+    /// The reconstruction models the daemon knows.
+    pub async fn models(&self) -> Result<Vec<ModelInfo>> {
+        let response = ModelsClient::new(self.channel.clone())
+            .list(v1::ListModelsRequest {})
+            .await?;
+        Ok(response
+            .into_inner()
+            .models
+            .into_iter()
+            .map(|model| ModelInfo {
+                name: model.name,
+                kind: model.kind,
+                installed: model.installed,
+                size_bytes: model.size_bytes,
+                provider: model.provider,
+                description: model.description,
+            })
+            .collect())
+    }
+
+    /// What the daemon says about itself.
+    pub async fn info(&self) -> Result<DaemonInfo> {
+        let info = SystemClient::new(self.channel.clone())
+            .info(v1::InfoRequest {})
+            .await?
+            .into_inner();
+        Ok(DaemonInfo {
+            version: info.version,
+            api_version: info.api_version,
+            devices: info.devices,
+            execution_providers: info.execution_providers,
+            queue_length: info.queue_length,
+            running_jobs: info.running_jobs,
+            store_path: info.store_path.into(),
+            socket_path: info.socket_path.into(),
+            pid: info.pid,
+        })
+    }
+
+    /// Stops the daemon; its running jobs are cancelled cleanly.
+    pub async fn shutdown(&self) -> Result<()> {
+        SystemClient::new(self.channel.clone())
+            .shutdown(v1::ShutdownRequest {})
+            .await?;
+        Ok(())
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn daemon_program(options: &ConnectOptions) -> Result<PathBuf> {
+    if let Some(program) = &options.daemon_program {
+        return Ok(program.clone());
+    }
+    if let Some(program) = std::env::var_os("THREEDGPT_DAEMON") {
+        return Ok(program.into());
+    }
+    if let Ok(current) = std::env::current_exe() {
+        let beside = current.with_file_name("3dgpt");
+        if beside.is_file() {
+            return Ok(beside);
+        }
+    }
+    Ok(PathBuf::from("3dgpt"))
+}
+
+/// Waits for the started daemon on a thread of its own so it never lingers as a zombie while this
+/// client lives on.
+fn reap_in_background(mut child: std::process::Child) {
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+}

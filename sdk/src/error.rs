@@ -1,0 +1,120 @@
+//! The SDK's errors: the daemon could not be reached, or it refused a request with a reason.
+
+use std::path::PathBuf;
+
+/// What kind of failure the daemon reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request or its image was bad.
+    InvalidInput,
+    /// Something named does not exist (a job, a file).
+    NotFound,
+    /// The picture holds no usable object.
+    NoObject,
+    /// The queue is full or the disk is.
+    ResourceExhausted,
+    /// Not allowed (wrong user, unwritable folder).
+    PermissionDenied,
+    /// The job was cancelled.
+    Cancelled,
+    /// The daemon is stopping or unreachable.
+    Unavailable,
+    /// Anything else.
+    Internal,
+}
+
+impl ErrorKind {
+    pub(crate) fn from_code(code: tonic::Code) -> ErrorKind {
+        match code {
+            tonic::Code::InvalidArgument | tonic::Code::OutOfRange => ErrorKind::InvalidInput,
+            tonic::Code::NotFound => ErrorKind::NotFound,
+            tonic::Code::FailedPrecondition => ErrorKind::NoObject,
+            tonic::Code::ResourceExhausted => ErrorKind::ResourceExhausted,
+            tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => {
+                ErrorKind::PermissionDenied
+            }
+            tonic::Code::Cancelled => ErrorKind::Cancelled,
+            tonic::Code::Unavailable => ErrorKind::Unavailable,
+            _ => ErrorKind::Internal,
+        }
+    }
+
+    /// The kind for a code name as carried in a `Failed` event ("INVALID_ARGUMENT" or "Client
+    /// specified an invalid argument").
+    pub fn from_code_name(name: &str) -> ErrorKind {
+        let code = (0..=16)
+            .map(tonic::Code::from_i32)
+            .find(|code| {
+                code.description() == name
+                    || format!("{code:?}").eq_ignore_ascii_case(&name.replace('_', ""))
+            })
+            .unwrap_or(tonic::Code::Unknown);
+        ErrorKind::from_code(code)
+    }
+}
+
+/// Errors of the SDK.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SdkError {
+    /// No daemon answers and none could be started.
+    #[error("the 3D GPT daemon is not running at {} and could not be started: {reason}; start it with `3dgpt serve` and check its log with `3dgpt serve --foreground`", socket.display())]
+    DaemonUnavailable {
+        /// The socket tried.
+        socket: PathBuf,
+        /// Why it failed.
+        reason: String,
+    },
+    /// The daemon refused or failed a request.
+    #[error("{message}")]
+    Daemon {
+        /// The kind of failure.
+        kind: ErrorKind,
+        /// The daemon's sentence about it.
+        message: String,
+    },
+    /// The connection broke mid-request.
+    #[error("the connection to the daemon broke: {0}; the daemon may have stopped")]
+    Disconnected(String),
+    /// A local file could not be read.
+    #[error("could not read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl SdkError {
+    /// The kind of failure, for callers that branch on it.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            SdkError::DaemonUnavailable { .. } | SdkError::Disconnected(_) => {
+                ErrorKind::Unavailable
+            }
+            SdkError::Daemon { kind, .. } => *kind,
+            SdkError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                ErrorKind::NotFound
+            }
+            SdkError::Read { .. } => ErrorKind::InvalidInput,
+        }
+    }
+}
+
+impl From<tonic::Status> for SdkError {
+    fn from(status: tonic::Status) -> Self {
+        if status.code() == tonic::Code::Unavailable && status.message().contains("transport") {
+            return SdkError::Disconnected(status.message().to_owned());
+        }
+        SdkError::Daemon {
+            kind: ErrorKind::from_code(status.code()),
+            message: status.message().to_owned(),
+        }
+    }
+}
+
+/// Shorthand for SDK results.
+pub type Result<T, E = SdkError> = std::result::Result<T, E>;

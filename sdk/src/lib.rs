@@ -1,0 +1,16 @@
+//! The Rust SDK for the 3D GPT daemon, and the only client of its API: connect (starting the
+//! daemon when none runs), generate with a stream of typed events, watch, cancel, list, and ask the
+//! daemon about itself. No gRPC type appears in its public API.
+#![deny(missing_docs)]
+
+mod client;
+mod error;
+pub mod paths;
+mod types;
+
+pub use client::{Client, ConnectOptions, JobStream};
+pub use error::{ErrorKind, Result, SdkError};
+pub use types::{
+    Background, DaemonInfo, Format, GenerateOptions, GenerateRequest, ImageSource, JobEvent,
+    JobState, JobSummary, ModelInfo, Stage,
+};

@@ -1,0 +1,507 @@
+//! The SDK's own types for requests and events, so no gRPC type leaks into clients.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use threedgpt_proto::v1;
+
+/// Where the image comes from.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ImageSource {
+    /// A file the daemon reads directly (it runs as the same user).
+    Path(PathBuf),
+    /// The image's bytes, streamed to the daemon in chunks.
+    Bytes {
+        /// A name for records and errors, such as the file name.
+        name: String,
+        /// The encoded image.
+        bytes: Vec<u8>,
+    },
+}
+
+/// How the object is separated from the background.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub enum Background {
+    /// The alpha channel, else automatic removal of a plain background.
+    #[default]
+    Auto,
+    /// The whole picture is the object.
+    Keep,
+    /// A mask image's bytes (white or opaque = object).
+    Mask(Vec<u8>),
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// Binary glTF.
+    Glb,
+    /// glTF with side files.
+    Gltf,
+    /// OBJ with MTL and texture.
+    Obj,
+    /// Binary STL.
+    Stl,
+    /// Binary PLY.
+    Ply,
+}
+
+impl Format {
+    /// Every format.
+    pub const ALL: [Format; 5] = [
+        Format::Glb,
+        Format::Gltf,
+        Format::Obj,
+        Format::Stl,
+        Format::Ply,
+    ];
+
+    /// The file extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Glb => "glb",
+            Format::Gltf => "gltf",
+            Format::Obj => "obj",
+            Format::Stl => "stl",
+            Format::Ply => "ply",
+        }
+    }
+
+    /// The format an extension names, case-insensitive.
+    pub fn from_extension(extension: &str) -> Option<Format> {
+        Format::ALL
+            .into_iter()
+            .find(|format| format.extension().eq_ignore_ascii_case(extension))
+    }
+
+    pub(crate) fn to_proto(self) -> v1::Format {
+        match self {
+            Format::Glb => v1::Format::Glb,
+            Format::Gltf => v1::Format::Gltf,
+            Format::Obj => v1::Format::Obj,
+            Format::Stl => v1::Format::Stl,
+            Format::Ply => v1::Format::Ply,
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.extension())
+    }
+}
+
+/// Options of a generation; `None` means the daemon's default.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct GenerateOptions {
+    /// Target triangle count.
+    pub faces: Option<u32>,
+    /// Texture side in pixels.
+    pub texture_size: Option<u32>,
+    /// Share of the frame the object fills.
+    pub foreground_ratio: Option<f32>,
+    /// How the object is found.
+    pub background: Background,
+    /// Depth scale.
+    pub thickness: Option<f32>,
+    /// Longest side in metres.
+    pub size_m: Option<f32>,
+    /// Reconstruction grid.
+    pub grid: Option<u32>,
+    /// Reconstructor name.
+    pub model: Option<String>,
+    /// Output format; by default from the output's extension.
+    pub format: Option<Format>,
+    /// Byte-identical output for equal inputs.
+    pub reproducible: bool,
+}
+
+impl GenerateOptions {
+    /// Sets the target triangle count.
+    pub fn with_faces(mut self, faces: u32) -> Self {
+        self.faces = Some(faces);
+        self
+    }
+
+    /// Sets the texture side.
+    pub fn with_texture_size(mut self, texture_size: u32) -> Self {
+        self.texture_size = Some(texture_size);
+        self
+    }
+
+    /// Sets the foreground ratio.
+    pub fn with_foreground_ratio(mut self, ratio: f32) -> Self {
+        self.foreground_ratio = Some(ratio);
+        self
+    }
+
+    /// Sets how the object is found.
+    pub fn with_background(mut self, background: Background) -> Self {
+        self.background = background;
+        self
+    }
+
+    /// Sets the depth scale.
+    pub fn with_thickness(mut self, thickness: f32) -> Self {
+        self.thickness = Some(thickness);
+        self
+    }
+
+    /// Sets the longest side in metres.
+    pub fn with_size_m(mut self, size_m: f32) -> Self {
+        self.size_m = Some(size_m);
+        self
+    }
+
+    /// Sets the reconstruction grid.
+    pub fn with_grid(mut self, grid: u32) -> Self {
+        self.grid = Some(grid);
+        self
+    }
+
+    /// Chooses the reconstructor.
+    pub fn with_model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// Chooses the output format.
+    pub fn with_format(mut self, format: Format) -> Self {
+        self.format = Some(format);
+        self
+    }
+
+    /// Asks for byte-identical output.
+    pub fn with_reproducible(mut self, reproducible: bool) -> Self {
+        self.reproducible = reproducible;
+        self
+    }
+
+    pub(crate) fn to_proto(&self) -> v1::GenerateOptions {
+        let (background, mask) = match &self.background {
+            Background::Auto => (v1::Background::Auto, Vec::new()),
+            Background::Keep => (v1::Background::Keep, Vec::new()),
+            Background::Mask(bytes) => (v1::Background::Mask, bytes.clone()),
+        };
+        v1::GenerateOptions {
+            faces: self.faces.unwrap_or(0),
+            texture_size: self.texture_size.unwrap_or(0),
+            foreground_ratio: self.foreground_ratio.unwrap_or(0.0),
+            background: background as i32,
+            mask,
+            thickness: self.thickness.unwrap_or(0.0),
+            size_m: self.size_m.unwrap_or(0.0),
+            grid: self.grid.unwrap_or(0),
+            model: self.model.clone().unwrap_or_default(),
+            format: self
+                .format
+                .map_or(v1::Format::Unspecified, Format::to_proto) as i32,
+            reproducible: self.reproducible,
+        }
+    }
+}
+
+/// One generation to run.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct GenerateRequest {
+    /// The picture.
+    pub image: ImageSource,
+    /// Where the asset goes (made absolute against the current folder).
+    pub output: PathBuf,
+    /// Options.
+    pub options: GenerateOptions,
+    /// Keep running if this client goes away.
+    pub detach: bool,
+}
+
+impl GenerateRequest {
+    /// A request with default options.
+    pub fn new(image: ImageSource, output: impl Into<PathBuf>) -> Self {
+        Self {
+            image,
+            output: output.into(),
+            options: GenerateOptions::default(),
+            detach: false,
+        }
+    }
+
+    /// Sets the options.
+    pub fn with_options(mut self, options: GenerateOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Keeps the job running when the client disconnects.
+    pub fn with_detach(mut self, detach: bool) -> Self {
+        self.detach = detach;
+        self
+    }
+}
+
+/// The stages of a generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stage {
+    /// Reading the image.
+    Decode,
+    /// Finding the object.
+    Foreground,
+    /// Building the shape.
+    Reconstruct,
+    /// Simplifying the mesh.
+    Mesh,
+    /// Baking the texture.
+    Texture,
+    /// Writing files.
+    Export,
+}
+
+impl Stage {
+    /// The stage's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Decode => "decode",
+            Stage::Foreground => "foreground",
+            Stage::Reconstruct => "reconstruct",
+            Stage::Mesh => "mesh",
+            Stage::Texture => "texture",
+            Stage::Export => "export",
+        }
+    }
+
+    fn from_proto(value: i32) -> Stage {
+        match v1::Stage::try_from(value).unwrap_or_default() {
+            v1::Stage::Foreground => Stage::Foreground,
+            v1::Stage::Reconstruct => Stage::Reconstruct,
+            v1::Stage::Mesh => Stage::Mesh,
+            v1::Stage::Texture => Stage::Texture,
+            v1::Stage::Export => Stage::Export,
+            _ => Stage::Decode,
+        }
+    }
+}
+
+/// Something that happened to a job.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum JobEvent {
+    /// Waiting; position 1 runs next.
+    Queued {
+        /// The job.
+        job_id: String,
+        /// Place in the queue.
+        position: u32,
+    },
+    /// Running.
+    Started {
+        /// The job.
+        job_id: String,
+        /// Where it runs ("cpu").
+        device: String,
+    },
+    /// Progress.
+    Progress {
+        /// The job.
+        job_id: String,
+        /// The stage.
+        stage: Stage,
+        /// Share of the stage done.
+        stage_fraction: f32,
+        /// Share of the job done.
+        fraction: f32,
+        /// Estimated time left.
+        eta: Option<Duration>,
+    },
+    /// Done; the files are written.
+    Finished {
+        /// The job.
+        job_id: String,
+        /// The generation record.
+        record: serde_json::Value,
+        /// Files written, the main file last.
+        files: Vec<PathBuf>,
+    },
+    /// Failed.
+    Failed {
+        /// The job.
+        job_id: String,
+        /// The gRPC code name of the failure kind.
+        code: String,
+        /// What went wrong and what to do.
+        message: String,
+    },
+    /// Cancelled.
+    Cancelled {
+        /// The job.
+        job_id: String,
+    },
+}
+
+impl JobEvent {
+    /// The job this event is about.
+    pub fn job_id(&self) -> &str {
+        match self {
+            JobEvent::Queued { job_id, .. }
+            | JobEvent::Started { job_id, .. }
+            | JobEvent::Progress { job_id, .. }
+            | JobEvent::Finished { job_id, .. }
+            | JobEvent::Failed { job_id, .. }
+            | JobEvent::Cancelled { job_id } => job_id,
+        }
+    }
+
+    /// Whether the job has ended with this event.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            JobEvent::Finished { .. } | JobEvent::Failed { .. } | JobEvent::Cancelled { .. }
+        )
+    }
+
+    pub(crate) fn from_proto(event: v1::JobEvent) -> Option<JobEvent> {
+        use v1::job_event::Kind;
+        let job_id = event.job_id;
+        Some(match event.kind? {
+            Kind::Queued(queued) => JobEvent::Queued {
+                job_id,
+                position: queued.position,
+            },
+            Kind::Started(started) => JobEvent::Started {
+                job_id,
+                device: started.device,
+            },
+            Kind::Progress(progress) => JobEvent::Progress {
+                job_id,
+                stage: Stage::from_proto(progress.stage),
+                stage_fraction: progress.stage_fraction,
+                fraction: progress.fraction,
+                eta: (progress.eta_ms > 0).then(|| Duration::from_millis(progress.eta_ms)),
+            },
+            Kind::Finished(finished) => JobEvent::Finished {
+                job_id,
+                record: serde_json::from_str(&finished.record_json).unwrap_or_default(),
+                files: finished.files.into_iter().map(PathBuf::from).collect(),
+            },
+            Kind::Failed(failed) => JobEvent::Failed {
+                job_id,
+                code: failed.code,
+                message: failed.message,
+            },
+            Kind::Cancelled(_) => JobEvent::Cancelled { job_id },
+        })
+    }
+}
+
+/// A job's state in a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JobState {
+    /// Waiting.
+    Queued,
+    /// Running.
+    Running,
+    /// Done.
+    Finished,
+    /// Failed.
+    Failed,
+    /// Cancelled.
+    Cancelled,
+}
+
+impl JobState {
+    /// The state's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Finished => "finished",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A job in a listing.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct JobSummary {
+    /// The job.
+    pub job_id: String,
+    /// Its state.
+    pub state: JobState,
+    /// The image's name.
+    pub source: String,
+    /// Queue position while queued.
+    pub position: Option<u32>,
+    /// Share done.
+    pub fraction: f32,
+    /// Failure message.
+    pub error: Option<String>,
+}
+
+impl JobSummary {
+    pub(crate) fn from_proto(summary: v1::JobSummary) -> JobSummary {
+        let state = match v1::JobState::try_from(summary.state).unwrap_or_default() {
+            v1::JobState::Running => JobState::Running,
+            v1::JobState::Finished => JobState::Finished,
+            v1::JobState::Failed => JobState::Failed,
+            v1::JobState::Cancelled => JobState::Cancelled,
+            _ => JobState::Queued,
+        };
+        JobSummary {
+            job_id: summary.job_id,
+            state,
+            source: summary.source,
+            position: (summary.position > 0).then_some(summary.position),
+            fraction: summary.fraction,
+            error: (!summary.error.is_empty()).then_some(summary.error),
+        }
+    }
+}
+
+/// What the daemon says about itself.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct DaemonInfo {
+    /// Daemon version.
+    pub version: String,
+    /// API version.
+    pub api_version: String,
+    /// Devices found.
+    pub devices: Vec<String>,
+    /// Execution providers for neural models.
+    pub execution_providers: Vec<String>,
+    /// Jobs waiting.
+    pub queue_length: u32,
+    /// Jobs running.
+    pub running_jobs: u32,
+    /// Where it keeps data.
+    pub store_path: PathBuf,
+    /// Its socket.
+    pub socket_path: PathBuf,
+    /// Its process id.
+    pub pid: u32,
+}
+
+/// A reconstruction model.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ModelInfo {
+    /// Name, as `GenerateOptions::model` takes it.
+    pub name: String,
+    /// Kind.
+    pub kind: String,
+    /// Whether its files are present.
+    pub installed: bool,
+    /// Size of its files.
+    pub size_bytes: u64,
+    /// Where it runs.
+    pub provider: String,
+    /// One line about it.
+    pub description: String,
+}
