@@ -225,3 +225,200 @@ pub(crate) fn models(args: ModelsArgs) -> anyhow::Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     })
 }
+
+/// `3dgpt history`.
+#[derive(Debug, Args)]
+pub(crate) struct HistoryArgs {
+    #[command(subcommand)]
+    command: Option<HistoryCommand>,
+    /// Print JSON for scripts.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum HistoryCommand {
+    /// Recent generations, newest first (the default).
+    List {
+        /// How many to show.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// One generation's record.
+    Show {
+        /// The generation id (`3dgpt history list` shows them).
+        id: String,
+    },
+    /// Write a generation's asset to a GLB file.
+    Export {
+        /// The generation id.
+        id: String,
+        /// The GLB file to write.
+        #[arg(short, long, value_name = "FILE")]
+        output: std::path::PathBuf,
+    },
+    /// Save one of a generation's files: the asset (GLB), the input picture or the thumbnail (PNG).
+    Download {
+        /// The generation id.
+        id: String,
+        /// Which file.
+        #[arg(long, value_parser = ["asset", "input", "thumbnail"], default_value = "asset")]
+        what: String,
+        /// Where to save it.
+        #[arg(short, long, value_name = "FILE")]
+        output: std::path::PathBuf,
+    },
+    /// Delete a generation and its files.
+    Delete {
+        /// The generation id.
+        id: String,
+    },
+    /// Delete the whole history.
+    Clear {
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// `3dgpt settings`.
+#[derive(Debug, Args)]
+pub(crate) struct SettingsArgs {
+    #[command(subcommand)]
+    command: Option<SettingsCommand>,
+    /// Print JSON for scripts.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum SettingsCommand {
+    /// Every setting (the default).
+    Show,
+    /// Change a setting: `history true|false`.
+    Set {
+        /// The setting's name.
+        #[arg(value_parser = ["history"])]
+        key: String,
+        /// Its new value.
+        #[arg(action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+        value: bool,
+    },
+}
+
+pub(crate) fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
+    crate::runtime()?.block_on(async {
+        let client = crate::connect(true).await?;
+        match args.command.unwrap_or(HistoryCommand::List { limit: 20 }) {
+            HistoryCommand::List { limit } => {
+                let page = client.history(limit, None).await?;
+                if args.json {
+                    let rows: Vec<_> = page
+                        .entries
+                        .iter()
+                        .map(|entry| {
+                            serde_json::json!({"id": entry.id, "created_unix_ms": entry.created_unix_ms, "source": entry.source, "record": entry.record})
+                        })
+                        .collect();
+                    println!("{}", serde_json::json!({"total": page.total, "generations": rows}));
+                } else if page.entries.is_empty() {
+                    println!("the history is empty");
+                } else {
+                    for entry in &page.entries {
+                        let faces = entry.record.get("faces").and_then(|faces| faces.as_u64()).unwrap_or(0);
+                        println!("{}\t{}\t{faces} faces", entry.id, entry.source);
+                    }
+                    if page.total as usize > page.entries.len() {
+                        println!("({} of {}; --limit shows more)", page.entries.len(), page.total);
+                    }
+                }
+            }
+            HistoryCommand::Show { id } => {
+                let entry = client.history_entry(&id).await?;
+                let shown = serde_json::json!({"id": entry.id, "created_unix_ms": entry.created_unix_ms, "source": entry.source, "record": entry.record});
+                if args.json {
+                    println!("{shown}");
+                } else {
+                    println!("{}", serde_json::to_string_pretty(&shown)?);
+                }
+            }
+            HistoryCommand::Export { id, output } => {
+                let files = client.export(&id, &output).await?;
+                for file in files {
+                    println!("{}", file.display());
+                }
+            }
+            HistoryCommand::Download { id, what, output } => {
+                let artifact = match what.as_str() {
+                    "input" => threedgpt_sdk::Artifact::Input,
+                    "thumbnail" => threedgpt_sdk::Artifact::Thumbnail,
+                    _ => threedgpt_sdk::Artifact::Asset,
+                };
+                let bytes = client.download(&id, artifact).await?;
+                threedgpt_engine::export::write_atomic(&output, &bytes)?;
+                println!("{}", output.display());
+            }
+            HistoryCommand::Delete { id } => {
+                let existed = client.delete(&id).await?;
+                if !existed {
+                    eprintln!("error: no generation {id} in the history");
+                    return Ok(ExitCode::from(1));
+                }
+                println!("deleted {id}");
+            }
+            HistoryCommand::Clear { yes } => {
+                let total = client.history(1, None).await?.total;
+                if !yes && !confirm(&format!("Delete all {total} generations and their files?"))? {
+                    println!("nothing deleted");
+                    return Ok(ExitCode::SUCCESS);
+                }
+                let deleted = client.delete_all().await?;
+                println!("deleted {deleted} generations");
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("{question} Pass --yes to confirm when not on a terminal");
+    }
+    print!("{question} [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+pub(crate) fn settings(args: SettingsArgs) -> anyhow::Result<ExitCode> {
+    crate::runtime()?.block_on(async {
+        let client = crate::connect(true).await?;
+        let settings = match args.command.unwrap_or(SettingsCommand::Show) {
+            SettingsCommand::Show => client.settings().await?,
+            SettingsCommand::Set { value, .. } => {
+                let settings = client.set_history_enabled(value).await?;
+                if !value && !args.json {
+                    let kept = client.history(1, None).await.map(|page| page.total).unwrap_or(0);
+                    if kept > 0 {
+                        println!(
+                            "History is off: new generations are not kept. {kept} earlier ones still are; delete them with `3dgpt history clear`."
+                        );
+                    }
+                }
+                settings
+            }
+        };
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({"history": settings.history_enabled, "history_available": settings.history_available, "history_status": settings.history_status})
+            );
+        } else {
+            println!("history\t{}", settings.history_enabled);
+            println!("history store\t{}", settings.history_status);
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -4,6 +4,7 @@
 
 mod commands;
 mod generate;
+mod history;
 mod serve;
 
 use std::process::ExitCode;
@@ -31,6 +32,10 @@ enum Command {
     Daemon(commands::DaemonArgs),
     /// The reconstruction models the daemon can run.
     Models(commands::ModelsArgs),
+    /// Past generations kept by the daemon (encrypted on disk): list, show, export, delete, clear.
+    History(commands::HistoryArgs),
+    /// Show or change settings (`3dgpt settings set history false`).
+    Settings(commands::SettingsArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +55,8 @@ fn main() -> ExitCode {
                 Command::Jobs(args) => commands::jobs(args),
                 Command::Daemon(args) => commands::daemon(args),
                 Command::Models(args) => commands::models(args),
+                Command::History(args) => commands::history(args),
+                Command::Settings(args) => commands::settings(args),
                 Command::Serve(_) => unreachable!("handled above"),
             }
         }
@@ -79,4 +86,14 @@ pub(crate) async fn connect(autostart: bool) -> anyhow::Result<threedgpt_sdk::Cl
         Err(_) => options,
     };
     Ok(threedgpt_sdk::Client::connect(&options).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests of `3dgpt serve` through its real socket: the real binary, the SDK as client
 //! (and a raw gRPC client for malformed requests).
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -18,19 +19,33 @@ fn example(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A daemon on a private runtime folder, killed when dropped.
+/// A daemon on a private runtime folder and data folder, killed when dropped.
 struct Daemon {
     child: Option<Child>,
     dir: tempfile::TempDir,
+    data: PathBuf,
+    _data_holder: Option<tempfile::TempDir>,
 }
 
 impl Daemon {
     fn start(extra: &[&str]) -> Daemon {
+        let data = tempfile::tempdir().unwrap();
+        let path = data.path().to_path_buf();
+        let mut daemon = Daemon::start_with_data(&path, extra);
+        daemon._data_holder = Some(data);
+        daemon
+    }
+
+    /// A daemon keeping its history in `data`, with its key in a file there.
+    fn start_with_data(data: &Path, extra: &[&str]) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
+        let key_file = data.join("history.key");
         let child = Command::new(BINARY)
-            .args(["serve", "--foreground", "--idle-timeout", "0"])
+            .args(["serve", "--foreground", "--idle-timeout", "0", "--key-file"])
+            .arg(&key_file)
             .args(extra)
             .env("THREEDGPT_RUNTIME_DIR", dir.path())
+            .env("THREEDGPT_DATA_DIR", data)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -38,7 +53,25 @@ impl Daemon {
         Daemon {
             child: Some(child),
             dir,
+            data: data.to_path_buf(),
+            _data_holder: None,
         }
+    }
+
+    fn blob_files(&self) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut pending = vec![self.data.join("history").join("blobs")];
+        while let Some(folder) = pending.pop() {
+            for entry in std::fs::read_dir(folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path)
+                } else {
+                    found.push(path)
+                }
+            }
+        }
+        found
     }
 
     fn socket(&self) -> PathBuf {
@@ -490,4 +523,157 @@ fn another_user_cannot_reach_the_daemon() {
     }
 }
 
-use std::os::unix::process::CommandExt;
+async fn finish(client: &Client, request: GenerateRequest) -> (Option<String>, Vec<PathBuf>) {
+    let mut events = client.generate(request).await.unwrap();
+    match last_event(&mut events).await.pop() {
+        Some(JobEvent::Finished {
+            generation_id,
+            files,
+            ..
+        }) => (generation_id, files),
+        other => panic!("did not finish: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_history_keeps_generations_encrypted_and_delete_removes_their_bytes() {
+    let daemon = Daemon::start(&[]);
+    let client = daemon.client().await;
+    let folder = tempfile::tempdir().unwrap();
+    let output = folder.path().join("duck.glb");
+    let (id, _) = finish(&client, request(&output, fast().with_reproducible(true))).await;
+    let id = id.expect("history is on by default");
+    let page = client.history(10, None).await.unwrap();
+    assert_eq!(page.total, 1);
+    assert_eq!(page.entries[0].id, id);
+    assert_eq!(page.entries[0].record["faces"], 1000);
+
+    let glb = std::fs::read(&output).unwrap();
+    assert_eq!(
+        client
+            .download(&id, threedgpt_sdk::Artifact::Asset)
+            .await
+            .unwrap(),
+        glb
+    );
+    let thumbnail = client
+        .download(&id, threedgpt_sdk::Artifact::Thumbnail)
+        .await
+        .unwrap();
+    assert_eq!(&thumbnail[1..4], b"PNG");
+    let input = client
+        .download(&id, threedgpt_sdk::Artifact::Input)
+        .await
+        .unwrap();
+    assert_eq!(input, std::fs::read(example("duck.png")).unwrap());
+
+    // Nothing on disk holds the GLB, the picture or any recognisable part of them.
+    let blobs = daemon.blob_files();
+    assert_eq!(blobs.len(), 3);
+    for blob in &blobs {
+        let bytes = std::fs::read(blob).unwrap();
+        for plaintext in [&glb, &input] {
+            assert!(
+                !bytes.windows(32).any(|window| window == &plaintext[64..96]),
+                "{} holds plaintext",
+                blob.display()
+            );
+        }
+        assert!(!bytes.windows(4).any(|window| window == b"glTF"));
+    }
+
+    let exported = folder.path().join("again.glb");
+    client.export(&id, &exported).await.unwrap();
+    assert_eq!(std::fs::read(&exported).unwrap(), glb);
+
+    assert!(client.delete(&id).await.unwrap());
+    assert!(
+        daemon.blob_files().is_empty(),
+        "the deleted generation's bytes are still on disk"
+    );
+    assert_eq!(client.history(10, None).await.unwrap().total, 0);
+    let error = client
+        .download(&id, threedgpt_sdk::Artifact::Asset)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound);
+
+    finish(&client, request(&folder.path().join("a.glb"), fast())).await;
+    finish(
+        &client,
+        request(&folder.path().join("b.glb"), fast().with_faces(900)),
+    )
+    .await;
+    assert_eq!(client.delete_all().await.unwrap(), 2);
+    assert!(daemon.blob_files().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_history_off_nothing_is_kept_and_the_setting_survives_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    {
+        let daemon = Daemon::start_with_data(data.path(), &[]);
+        let client = daemon.client().await;
+        let settings = client.set_history_enabled(false).await.unwrap();
+        assert!(!settings.history_enabled && settings.history_available);
+        let (id, files) = finish(&client, request(&folder.path().join("off.glb"), fast())).await;
+        assert_eq!(id, None);
+        assert!(files[0].exists(), "the asset itself is still written");
+        assert_eq!(client.history(10, None).await.unwrap().total, 0);
+        assert!(daemon.blob_files().is_empty());
+    }
+    let daemon = Daemon::start_with_data(data.path(), &[]);
+    assert!(
+        !daemon
+            .client()
+            .await
+            .settings()
+            .await
+            .unwrap()
+            .history_enabled
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_killed_mid_generation_leaves_a_consistent_history() {
+    let data = tempfile::tempdir().unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let kept_id;
+    {
+        let mut daemon = Daemon::start_with_data(data.path(), &[]);
+        let client = daemon.client().await;
+        kept_id = finish(&client, request(&folder.path().join("kept.glb"), fast()))
+            .await
+            .0
+            .unwrap();
+        let mut events = client
+            .generate(request(&folder.path().join("killed.glb"), slow()))
+            .await
+            .unwrap();
+        wait_for_stage(&mut events, Stage::Reconstruct).await;
+        let mut child = daemon.child.take().unwrap();
+        child.kill().unwrap(); // SIGKILL: no chance to clean up.
+        child.wait().unwrap();
+    }
+    let daemon = Daemon::start_with_data(data.path(), &[]);
+    let client = daemon.client().await;
+    let page = client.history(10, None).await.unwrap();
+    assert_eq!(
+        page.entries
+            .iter()
+            .map(|entry| entry.id.clone())
+            .collect::<Vec<_>>(),
+        vec![kept_id.clone()]
+    );
+    assert!(
+        client
+            .download(&kept_id, threedgpt_sdk::Artifact::Asset)
+            .await
+            .is_ok()
+    );
+    assert_eq!(daemon.blob_files().len(), 3, "orphaned or missing blobs");
+    assert!(!folder.path().join("killed.glb").exists());
+    let (id, _) = finish(&client, request(&folder.path().join("after.glb"), fast())).await;
+    assert!(id.is_some());
+}

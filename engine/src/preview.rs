@@ -140,3 +140,12 @@ fn normalise(v: [f32; 3]) -> [f32; 3] {
         .max(f32::MIN_POSITIVE);
     [v[0] / length, v[1] / length, v[2] / length]
 }
+
+/// [`render`] encoded as PNG, for thumbnails.
+pub fn render_png(asset: &Asset, size_px: u32, view: View) -> crate::Result<Vec<u8>> {
+    let mut png = Vec::new();
+    render(asset, size_px, view)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|source| crate::EngineError::TextureEncode { source })?;
+    Ok(png)
+}

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use hyper_util::rt::TokioIo;
 use threedgpt_proto::v1;
 use threedgpt_proto::v1::generator_client::GeneratorClient;
+use threedgpt_proto::v1::history_client::HistoryClient;
 use threedgpt_proto::v1::models_client::ModelsClient;
 use threedgpt_proto::v1::system_client::SystemClient;
 use tokio::net::UnixStream;
@@ -14,7 +15,10 @@ use tonic::transport::{Channel, Endpoint, Uri};
 
 use crate::error::{Result, SdkError};
 use crate::paths;
-use crate::types::{DaemonInfo, GenerateRequest, ImageSource, JobEvent, JobSummary, ModelInfo};
+use crate::types::{
+    Artifact, DaemonInfo, GenerateRequest, HistoryEntry, HistoryPage, ImageSource, JobEvent,
+    JobSummary, ModelInfo, Settings,
+};
 
 /// Images are streamed to the daemon in chunks of this size.
 const CHUNK_BYTES: usize = 1 << 20;
@@ -305,6 +309,103 @@ impl Client {
             socket_path: info.socket_path.into(),
             pid: info.pid,
         })
+    }
+
+    /// A page of the history, newest first; pass the previous page's `next_page` to continue.
+    pub async fn history(&self, page_size: u32, page: Option<&str>) -> Result<HistoryPage> {
+        let response = HistoryClient::new(self.channel.clone())
+            .list(v1::ListHistoryRequest {
+                page_size,
+                page_token: page.unwrap_or_default().to_owned(),
+            })
+            .await?
+            .into_inner();
+        Ok(HistoryPage {
+            entries: response
+                .generations
+                .into_iter()
+                .map(HistoryEntry::from_proto)
+                .collect(),
+            total: response.total,
+            next_page: (!response.next_page_token.is_empty()).then_some(response.next_page_token),
+        })
+    }
+
+    /// One generation from the history.
+    pub async fn history_entry(&self, id: &str) -> Result<HistoryEntry> {
+        let generation = HistoryClient::new(self.channel.clone())
+            .get(v1::GetGenerationRequest { id: id.to_owned() })
+            .await?
+            .into_inner();
+        Ok(HistoryEntry::from_proto(generation))
+    }
+
+    /// The bytes of one of a generation's files.
+    pub async fn download(&self, id: &str, artifact: Artifact) -> Result<Vec<u8>> {
+        let mut stream = HistoryClient::new(self.channel.clone())
+            .max_decoding_message_size(64 << 20)
+            .download(v1::DownloadRequest {
+                id: id.to_owned(),
+                artifact: artifact.to_proto() as i32,
+            })
+            .await?
+            .into_inner();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = stream.message().await? {
+            if bytes.is_empty() {
+                bytes.reserve(chunk.total_size as usize);
+            }
+            bytes.extend_from_slice(&chunk.data);
+        }
+        Ok(bytes)
+    }
+
+    /// Has the daemon write a generation's asset (GLB) to `path`.
+    pub async fn export(&self, id: &str, path: &Path) -> Result<Vec<PathBuf>> {
+        let response = HistoryClient::new(self.channel.clone())
+            .export(v1::ExportRequest {
+                id: id.to_owned(),
+                path: absolute(path).display().to_string(),
+            })
+            .await?
+            .into_inner();
+        Ok(response.files.into_iter().map(PathBuf::from).collect())
+    }
+
+    /// Deletes a generation and its files; `false` when there was none.
+    pub async fn delete(&self, id: &str) -> Result<bool> {
+        let response = HistoryClient::new(self.channel.clone())
+            .delete(v1::DeleteGenerationRequest { id: id.to_owned() })
+            .await?;
+        Ok(response.into_inner().existed)
+    }
+
+    /// Deletes the whole history; returns how many generations it held.
+    pub async fn delete_all(&self) -> Result<u32> {
+        let response = HistoryClient::new(self.channel.clone())
+            .delete_all(v1::DeleteAllRequest {})
+            .await?;
+        Ok(response.into_inner().deleted)
+    }
+
+    /// The daemon's settings.
+    pub async fn settings(&self) -> Result<Settings> {
+        let settings = SystemClient::new(self.channel.clone())
+            .get_settings(v1::GetSettingsRequest {})
+            .await?
+            .into_inner();
+        Ok(Settings::from_proto(settings))
+    }
+
+    /// Switches the history on or off; returns the new settings.
+    pub async fn set_history_enabled(&self, enabled: bool) -> Result<Settings> {
+        let settings = SystemClient::new(self.channel.clone())
+            .update_settings(v1::UpdateSettingsRequest {
+                history_enabled: Some(enabled),
+            })
+            .await?
+            .into_inner();
+        Ok(Settings::from_proto(settings))
     }
 
     /// Stops the daemon; its running jobs are cancelled cleanly.

@@ -11,6 +11,6 @@ mod types;
 pub use client::{Client, ConnectOptions, JobStream};
 pub use error::{ErrorKind, Result, SdkError};
 pub use types::{
-    Background, DaemonInfo, Format, GenerateOptions, GenerateRequest, ImageSource, JobEvent,
-    JobState, JobSummary, ModelInfo, Stage,
+    Artifact, Background, DaemonInfo, Format, GenerateOptions, GenerateRequest, HistoryEntry,
+    HistoryPage, ImageSource, JobEvent, JobState, JobSummary, ModelInfo, Settings, Stage,
 };

@@ -325,6 +325,8 @@ pub enum JobEvent {
         record: serde_json::Value,
         /// Files written, the main file last.
         files: Vec<PathBuf>,
+        /// The generation's id in the history, when history is on.
+        generation_id: Option<String>,
     },
     /// Failed.
     Failed {
@@ -386,6 +388,8 @@ impl JobEvent {
                 job_id,
                 record: serde_json::from_str(&finished.record_json).unwrap_or_default(),
                 files: finished.files.into_iter().map(PathBuf::from).collect(),
+                generation_id: (!finished.generation_id.is_empty())
+                    .then_some(finished.generation_id),
             },
             Kind::Failed(failed) => JobEvent::Failed {
                 job_id,
@@ -504,4 +508,85 @@ pub struct ModelInfo {
     pub provider: String,
     /// One line about it.
     pub description: String,
+}
+
+/// A generation kept in the daemon's history.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct HistoryEntry {
+    /// Its id.
+    pub id: String,
+    /// When it was made, milliseconds since the Unix epoch.
+    pub created_unix_ms: i64,
+    /// The image's name.
+    pub source: String,
+    /// The generation record.
+    pub record: serde_json::Value,
+}
+
+impl HistoryEntry {
+    pub(crate) fn from_proto(generation: v1::Generation) -> HistoryEntry {
+        HistoryEntry {
+            id: generation.id,
+            created_unix_ms: generation.created_unix_ms,
+            source: generation.source,
+            record: serde_json::from_str(&generation.record_json).unwrap_or_default(),
+        }
+    }
+}
+
+/// A page of the history.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct HistoryPage {
+    /// Generations, newest first.
+    pub entries: Vec<HistoryEntry>,
+    /// How many there are in all.
+    pub total: u32,
+    /// Pass to the next call for the following page; `None` after the last.
+    pub next_page: Option<String>,
+}
+
+/// One of a generation's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Artifact {
+    /// The asset as GLB.
+    Asset,
+    /// The picture it was made from.
+    Input,
+    /// A PNG of the model from the front.
+    Thumbnail,
+}
+
+impl Artifact {
+    pub(crate) fn to_proto(self) -> v1::Artifact {
+        match self {
+            Artifact::Asset => v1::Artifact::Asset,
+            Artifact::Input => v1::Artifact::Input,
+            Artifact::Thumbnail => v1::Artifact::Thumbnail,
+        }
+    }
+}
+
+/// The daemon's settings.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Settings {
+    /// Keep a history of generations.
+    pub history_enabled: bool,
+    /// Whether a history can be kept at all (its key is available).
+    pub history_available: bool,
+    /// Where the history lives, or why it is unavailable.
+    pub history_status: String,
+}
+
+impl Settings {
+    pub(crate) fn from_proto(settings: v1::Settings) -> Settings {
+        Settings {
+            history_enabled: settings.history_enabled,
+            history_available: settings.history_available,
+            history_status: settings.history_status,
+        }
+    }
 }

@@ -23,8 +23,8 @@ def binary(tmp_path_factory) -> Path:
     path = Path(os.environ.get("THREEDGPT_BIN", ROOT / "target" / "debug" / "3dgpt"))
     if not path.exists():
         raise RuntimeError(f"{path} does not exist: build it with `cargo build -p threedgpt-daemon`")
-    runtime = tmp_path_factory.mktemp("runtime")
-    os.environ["THREEDGPT_RUNTIME_DIR"] = str(runtime)
+    os.environ["THREEDGPT_RUNTIME_DIR"] = str(tmp_path_factory.mktemp("runtime"))
+    os.environ["THREEDGPT_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
     yield path
     subprocess.run([str(path), "daemon", "stop"], capture_output=True, timeout=60)
 

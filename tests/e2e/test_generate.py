@@ -187,3 +187,39 @@ def test_help_documents_every_option(binary):
         "--reproducible",
     ):
         assert option in result.stdout, f"{option} missing from --help"
+
+
+def test_history_commands_list_export_and_clear(binary, tmp_path):
+    output = tmp_path / "duck.glb"
+    result = run_cli(binary, "generate", str(EXAMPLES / "duck.png"), "-o", str(output), "--reproducible")
+    assert result.returncode == 0, result.stderr
+    listing = json.loads(run_cli(binary, "history", "list", "--json").stdout)
+    assert listing["total"] >= 1
+    newest = listing["generations"][0]
+    assert newest["source"].endswith("duck.png")
+    exported = tmp_path / "exported.glb"
+    result = run_cli(binary, "history", "export", newest["id"], "-o", str(exported))
+    assert result.returncode == 0, result.stderr
+    assert exported.read_bytes() == output.read_bytes()
+    thumbnail = tmp_path / "thumb.png"
+    assert (
+        run_cli(binary, "history", "download", newest["id"], "--what", "thumbnail", "-o", str(thumbnail)).returncode
+        == 0
+    )
+    from PIL import Image
+
+    assert Image.open(thumbnail).size == (256, 256)
+    result = run_cli(binary, "history", "clear")
+    assert result.returncode == 2 and "--yes" in result.stderr, "clearing must ask first"
+    result = run_cli(binary, "history", "clear", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(run_cli(binary, "history", "list", "--json").stdout)["total"] == 0
+
+
+def test_daemon_commands(binary):
+    status = json.loads(run_cli(binary, "daemon", "status", "--json").stdout)
+    assert status["running"] is True and status["api_version"] == "v1"
+    models = json.loads(run_cli(binary, "models", "list", "--json").stdout)
+    assert [model["name"] for model in models] == ["relief"]
+    settings = json.loads(run_cli(binary, "settings", "--json").stdout)
+    assert settings["history"] is True and settings["history_available"] is True

@@ -11,6 +11,7 @@ use threedgpt_engine::{CancelFlag, EngineError, Format, Options, Stage};
 use threedgpt_proto::v1::{self, JobEvent, JobState, job_event::Kind};
 use tokio::sync::{Notify, Semaphore, broadcast};
 
+use super::recorder::Recorder;
 use super::status;
 
 /// Jobs kept after they end, so clients can still watch them and list their outcome.
@@ -45,6 +46,7 @@ pub(crate) struct JobQueue {
 
 struct Inner {
     state: Mutex<State>,
+    recorder: Arc<Recorder>,
     workers: Arc<Semaphore>,
     max_queued: usize,
     idle: Notify,
@@ -73,9 +75,10 @@ struct Job {
 
 impl JobQueue {
     /// A queue running at most `workers` jobs at once and holding at most `max_queued` waiting.
-    pub(crate) fn new(workers: usize, max_queued: usize) -> Self {
+    pub(crate) fn new(workers: usize, max_queued: usize, recorder: Arc<Recorder>) -> Self {
         Self {
             inner: Arc::new(Inner {
+                recorder,
                 state: Mutex::new(State {
                     last_activity: Some(Instant::now()),
                     ..State::default()
@@ -189,9 +192,13 @@ impl JobQueue {
         let mut state = self.state();
         state.running -= 1;
         let (job_state, kind, error) = match outcome {
-            Ok(Ok((record_json, files))) => (
+            Ok(Ok((record_json, files, generation_id))) => (
                 JobState::Finished,
-                Kind::Finished(v1::Finished { record_json, files }),
+                Kind::Finished(v1::Finished {
+                    record_json,
+                    files,
+                    generation_id: generation_id.unwrap_or_default(),
+                }),
                 String::new(),
             ),
             Ok(Err(EngineError::Cancelled)) => (
@@ -238,7 +245,7 @@ impl JobQueue {
         id: &str,
         work: JobWork,
         cancel: &CancelFlag,
-    ) -> Result<(String, Vec<String>), EngineError> {
+    ) -> Result<(String, Vec<String>, Option<String>), EngineError> {
         let started = Instant::now();
         let last_sent = Mutex::new((Stage::Decode, -1.0f32));
         let progress = |stage: Stage, stage_fraction: f32| {
@@ -281,7 +288,6 @@ impl JobQueue {
         };
         let mut asset =
             threedgpt_engine::generate(&work.name, &work.bytes, &work.options, &progress, cancel)?;
-        drop(work.bytes);
         let files = threedgpt_engine::export_asset(
             &mut asset,
             &work.output,
@@ -290,14 +296,16 @@ impl JobQueue {
             &progress,
             cancel,
         )?;
+        let generation_id =
+            self.inner
+                .recorder
+                .record(&work.name, &work.bytes, &asset, work.options.reproducible);
         let record_json = serde_json::to_string(&asset.record).unwrap_or_default();
-        Ok((
-            record_json,
-            files
-                .iter()
-                .map(|path| path.display().to_string())
-                .collect(),
-        ))
+        let files = files
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect();
+        Ok((record_json, files, generation_id))
     }
 
     fn end(&self, state: &mut State, id: &str, job_state: JobState, kind: Kind, error: String) {

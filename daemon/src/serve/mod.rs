@@ -1,7 +1,9 @@
 //! `3dgpt serve`: one daemon per user on a private Unix socket, running the engine for every client
 //! through the job queue.
 
+mod history_service;
 mod jobs;
+mod recorder;
 mod service;
 mod status;
 
@@ -14,6 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 use threedgpt_proto::v1::generator_server::GeneratorServer;
+use threedgpt_proto::v1::history_server::HistoryServer;
 use threedgpt_proto::v1::models_server::ModelsServer;
 use threedgpt_proto::v1::system_server::SystemServer;
 use tokio::net::UnixListener;
@@ -42,6 +45,11 @@ pub(crate) struct ServeArgs {
     /// Jobs that may wait in the queue before new ones are refused.
     #[arg(long = "max-queue", value_name = "N", default_value_t = 64)]
     max_queue: usize,
+
+    /// Keep the history's encryption key in this file (created 0600) instead of the OS keychain.
+    /// Only for machines without a usable keychain: anyone who can read the file can read the history.
+    #[arg(long = "key-file", value_name = "PATH")]
+    key_file: Option<std::path::PathBuf>,
 }
 
 /// Runs the daemon until it is stopped (Shutdown, SIGTERM, Ctrl-C or the idle timeout).
@@ -80,24 +88,71 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
+    let data_dir = data_dir();
+    let recorder = Arc::new(open_history(&data_dir, args.key_file.as_deref()));
     let result = runtime.block_on(serve(
         &socket_path,
-        &runtime_dir,
         workers,
         args.max_queue,
         args.idle_timeout,
+        recorder,
+        &data_dir,
     ));
     let _ = fs::remove_file(&socket_path);
     drop(lock);
     result
 }
 
+/// The folder for the history and settings: `THREEDGPT_DATA_DIR`, else `$XDG_DATA_HOME/3dgpt`, else
+/// `~/.local/share/3dgpt`.
+fn data_dir() -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("THREEDGPT_DATA_DIR").filter(|dir| !dir.is_empty()) {
+        return dir.into();
+    }
+    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|dir| !dir.is_empty()) {
+        return std::path::PathBuf::from(dir).join("3dgpt");
+    }
+    let home = std::env::var_os("HOME").map_or_else(std::env::temp_dir, std::path::PathBuf::from);
+    home.join(".local").join("share").join("3dgpt")
+}
+
+/// Opens the encrypted history. Without a key the daemon still runs and generates; it says why
+/// history is off instead of keeping anything in the clear.
+fn open_history(data_dir: &Path, key_file: Option<&Path>) -> recorder::Recorder {
+    use crate::history::key::{KeyFile, KeySource, Keychain};
+    let source: Result<Box<dyn KeySource>, _> = match key_file {
+        Some(path) => Ok(Box::new(KeyFile(path.to_path_buf()))),
+        None => Keychain::install().map(|keychain| Box::new(keychain) as Box<dyn KeySource>),
+    };
+    let opened = source
+        .map_err(crate::history::StoreError::from)
+        .and_then(|source| {
+            crate::history::HistoryStore::open(&data_dir.join("history"), source.as_ref())
+        });
+    match opened {
+        Ok(store) => {
+            let status = format!(
+                "kept in {}, key in the {}",
+                store.folder().display(),
+                store.key_description()
+            );
+            tracing::info!(%status, "history");
+            recorder::Recorder::new(Some(Arc::new(store)), status, data_dir)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "history is unavailable");
+            recorder::Recorder::new(None, error.to_string(), data_dir)
+        }
+    }
+}
+
 async fn serve(
     socket_path: &Path,
-    runtime_dir: &Path,
     workers: usize,
     max_queue: usize,
     idle_timeout_s: u64,
+    recorder: Arc<recorder::Recorder>,
+    data_dir: &Path,
 ) -> anyhow::Result<()> {
     let listener = UnixListener::bind(socket_path)
         .with_context(|| format!("could not listen on {}", socket_path.display()))?;
@@ -123,13 +178,14 @@ async fn serve(
             None
         }
     });
-    let queue = JobQueue::new(workers, max_queue);
+    let queue = JobQueue::new(workers, max_queue, recorder.clone());
     let shutdown = Arc::new(Notify::new());
     let daemon = Daemon {
         queue: queue.clone(),
+        recorder,
         shutdown: shutdown.clone(),
         socket_path: socket_path.to_path_buf(),
-        store_path: runtime_dir.to_path_buf(),
+        store_path: data_dir.to_path_buf(),
     };
     tracing::info!(socket = %socket_path.display(), workers, max_queue, "daemon listening");
     let stop = async move {
@@ -141,6 +197,7 @@ async fn serve(
     tonic::transport::Server::builder()
         .add_service(GeneratorServer::new(daemon.clone()).max_decoding_message_size(8 << 20))
         .add_service(ModelsServer::new(daemon.clone()))
+        .add_service(HistoryServer::new(daemon.clone()))
         .add_service(SystemServer::new(daemon))
         .serve_with_incoming_shutdown(incoming, stop)
         .await

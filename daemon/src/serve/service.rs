@@ -17,6 +17,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::jobs::{JobQueue, JobWork};
+use super::recorder::Recorder;
 use super::status;
 
 /// The largest image accepted as streamed bytes.
@@ -28,6 +29,7 @@ type EventStream = Pin<Box<dyn Stream<Item = Result<JobEvent, Status>> + Send>>;
 #[derive(Clone)]
 pub(crate) struct Daemon {
     pub(crate) queue: JobQueue,
+    pub(crate) recorder: Arc<Recorder>,
     pub(crate) shutdown: Arc<Notify>,
     pub(crate) socket_path: PathBuf,
     pub(crate) store_path: PathBuf,
@@ -331,5 +333,29 @@ impl System for Daemon {
         tracing::info!("shutdown requested by a client");
         self.shutdown.notify_one();
         Ok(Response::new(v1::ShutdownResponse {}))
+    }
+
+    async fn get_settings(
+        &self,
+        _request: Request<v1::GetSettingsRequest>,
+    ) -> Result<Response<v1::Settings>, Status> {
+        self.queue.touch();
+        Ok(Response::new(self.settings_message()))
+    }
+
+    async fn update_settings(
+        &self,
+        request: Request<v1::UpdateSettingsRequest>,
+    ) -> Result<Response<v1::Settings>, Status> {
+        self.queue.touch();
+        let request = request.into_inner();
+        self.recorder
+            .update(|settings| {
+                if let Some(enabled) = request.history_enabled {
+                    settings.history_enabled = enabled;
+                }
+            })
+            .map_err(|error| Status::internal(format!("could not save the settings: {error}")))?;
+        Ok(Response::new(self.settings_message()))
     }
 }

@@ -1,0 +1,510 @@
+//! The local history: generation records in SQLite (WAL) and their files — input image, GLB,
+//! thumbnail — as content-addressed blobs, each encrypted under the user's data key. Blobs are
+//! written (temporary file, rename) before the row that refers to them, and blobs no row refers
+//! to are swept at open, so a daemon killed at any moment leaves a consistent store.
+
+mod crypto;
+pub(crate) mod key;
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use chacha20poly1305::aead::OsRng;
+use chacha20poly1305::aead::rand_core::RngCore;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crypto::DataKey;
+use key::{KeyError, KeySource};
+
+/// What can go wrong with the history.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StoreError {
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("the history was encrypted with a key this daemon no longer has ({}); its files cannot be read. Restore the key, or run `3dgpt history clear` to start afresh", .0)]
+    KeyMismatch(String),
+    #[error(
+        "the history database failed: {0}; if this persists, move {1} aside and restart the daemon"
+    )]
+    Database(rusqlite::Error, String),
+    #[error("could not access {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the stored file {0} is damaged or was altered and cannot be decrypted")]
+    Damaged(String),
+}
+
+/// A generation's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Artifact {
+    Input,
+    Asset,
+    Thumbnail,
+}
+
+/// A stored generation.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Generation {
+    pub(crate) id: String,
+    pub(crate) created_ms: i64,
+    pub(crate) source: String,
+    pub(crate) record_json: String,
+    input_blob: String,
+    asset_blob: String,
+    thumbnail_blob: String,
+}
+
+/// What to store for a new generation.
+pub(crate) struct NewGeneration<'a> {
+    pub(crate) source: &'a str,
+    pub(crate) record_json: &'a str,
+    pub(crate) input: &'a [u8],
+    pub(crate) asset_glb: &'a [u8],
+    pub(crate) thumbnail_png: &'a [u8],
+}
+
+/// The history store.
+pub(crate) struct HistoryStore {
+    connection: Mutex<Connection>,
+    folder: PathBuf,
+    blobs: PathBuf,
+    key: DataKey,
+    key_description: String,
+}
+
+impl std::fmt::Debug for HistoryStore {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("HistoryStore")
+            .field("folder", &self.folder)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HistoryStore {
+    /// Opens (creating if needed) the store in `folder` with the key from `key_source`.
+    pub(crate) fn open(
+        folder: &Path,
+        key_source: &dyn KeySource,
+    ) -> Result<HistoryStore, StoreError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StoreError::Io { path, source }
+        };
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(folder)
+            .map_err(io(folder))?;
+        let blobs = folder.join("blobs");
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&blobs)
+            .map_err(io(&blobs))?;
+        let database = folder.join("history.db");
+        let db_error = |error| StoreError::Database(error, database.display().to_string());
+        let connection = Connection::open(&database).map_err(db_error)?;
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 CREATE TABLE IF NOT EXISTS generations (
+                     id TEXT PRIMARY KEY,
+                     created_ms INTEGER NOT NULL,
+                     source TEXT NOT NULL,
+                     record_json TEXT NOT NULL,
+                     input_blob TEXT NOT NULL,
+                     asset_blob TEXT NOT NULL,
+                     thumbnail_blob TEXT NOT NULL
+                 );
+                 CREATE INDEX IF NOT EXISTS generations_by_time ON generations (created_ms DESC, id DESC);",
+            )
+            .map_err(db_error)?;
+        let (key, _created) = key_source.load_or_create()?;
+        let stored_check: Option<String> = connection
+            .query_row(
+                "SELECT value FROM meta WHERE name = 'key_check'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(db_error)?;
+        match stored_check {
+            Some(check) if check != key.check_value() => {
+                return Err(StoreError::KeyMismatch(key_source.describe()));
+            }
+            Some(_) => {}
+            None => {
+                connection
+                    .execute(
+                        "INSERT INTO meta (name, value) VALUES ('key_check', ?1)",
+                        params![key.check_value()],
+                    )
+                    .map_err(db_error)?;
+            }
+        }
+        let store = HistoryStore {
+            connection: Mutex::new(connection),
+            folder: folder.to_path_buf(),
+            blobs,
+            key,
+            key_description: key_source.describe(),
+        };
+        store.sweep()?;
+        Ok(store)
+    }
+
+    /// Where the store lives.
+    pub(crate) fn folder(&self) -> &Path {
+        &self.folder
+    }
+
+    /// Where the key comes from, for logs.
+    pub(crate) fn key_description(&self) -> &str {
+        &self.key_description
+    }
+
+    fn connection(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn db_error(&self, error: rusqlite::Error) -> StoreError {
+        StoreError::Database(error, self.folder.join("history.db").display().to_string())
+    }
+
+    /// Stores a generation: blobs first, then the row.
+    pub(crate) fn add(&self, new: &NewGeneration<'_>) -> Result<Generation, StoreError> {
+        let input_blob = self.put_blob(new.input)?;
+        let asset_blob = self.put_blob(new.asset_glb)?;
+        let thumbnail_blob = self.put_blob(new.thumbnail_png)?;
+        let created_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis() as i64);
+        let id = format!("gen-{created_ms:013}-{:08x}", OsRng.next_u32());
+        let generation = Generation {
+            id,
+            created_ms,
+            source: new.source.to_owned(),
+            record_json: new.record_json.to_owned(),
+            input_blob,
+            asset_blob,
+            thumbnail_blob,
+        };
+        self.connection()
+            .execute(
+                "INSERT INTO generations (id, created_ms, source, record_json, input_blob, asset_blob, thumbnail_blob)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    generation.id,
+                    generation.created_ms,
+                    generation.source,
+                    generation.record_json,
+                    generation.input_blob,
+                    generation.asset_blob,
+                    generation.thumbnail_blob
+                ],
+            )
+            .map_err(|error| self.db_error(error))?;
+        Ok(generation)
+    }
+
+    /// A page of generations, newest first, and the total count.
+    pub(crate) fn list(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<Generation>, usize), StoreError> {
+        let connection = self.connection();
+        let total: i64 = connection
+            .query_row("SELECT COUNT(*) FROM generations", [], |row| row.get(0))
+            .map_err(|error| self.db_error(error))?;
+        let mut statement = connection
+            .prepare(
+                "SELECT id, created_ms, source, record_json, input_blob, asset_blob, thumbnail_blob
+                 FROM generations ORDER BY created_ms DESC, id DESC LIMIT ?1 OFFSET ?2",
+            )
+            .map_err(|error| self.db_error(error))?;
+        let rows = statement
+            .query_map(params![limit as i64, offset as i64], row_to_generation)
+            .map_err(|error| self.db_error(error))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| self.db_error(error))?;
+        Ok((rows, total as usize))
+    }
+
+    /// One generation.
+    pub(crate) fn get(&self, id: &str) -> Result<Option<Generation>, StoreError> {
+        self.connection()
+            .query_row(
+                "SELECT id, created_ms, source, record_json, input_blob, asset_blob, thumbnail_blob
+                 FROM generations WHERE id = ?1",
+                params![id],
+                row_to_generation,
+            )
+            .optional()
+            .map_err(|error| self.db_error(error))
+    }
+
+    /// The decrypted bytes of one of a generation's files.
+    pub(crate) fn read(
+        &self,
+        generation: &Generation,
+        artifact: Artifact,
+    ) -> Result<Vec<u8>, StoreError> {
+        let name = match artifact {
+            Artifact::Input => &generation.input_blob,
+            Artifact::Asset => &generation.asset_blob,
+            Artifact::Thumbnail => &generation.thumbnail_blob,
+        };
+        let path = self.blob_path(name);
+        let sealed = fs::read(&path).map_err(|source| StoreError::Io { path, source })?;
+        self.key
+            .open(name, &sealed)
+            .ok_or_else(|| StoreError::Damaged(name.clone()))
+    }
+
+    /// Deletes a generation and every file only it used. `false` when there was none.
+    pub(crate) fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        let removed = self
+            .connection()
+            .execute("DELETE FROM generations WHERE id = ?1", params![id])
+            .map_err(|error| self.db_error(error))?;
+        if removed > 0 {
+            self.sweep()?;
+        }
+        Ok(removed > 0)
+    }
+
+    /// Deletes every generation and file. Returns how many generations there were.
+    pub(crate) fn delete_all(&self) -> Result<usize, StoreError> {
+        let removed = self
+            .connection()
+            .execute("DELETE FROM generations", [])
+            .map_err(|error| self.db_error(error))?;
+        self.sweep()?;
+        Ok(removed)
+    }
+
+    fn blob_path(&self, name: &str) -> PathBuf {
+        self.blobs.join(&name[..2.min(name.len())]).join(name)
+    }
+
+    /// Encrypts and writes a blob (if not already there) and returns its name.
+    fn put_blob(&self, plaintext: &[u8]) -> Result<String, StoreError> {
+        let name = self.key.content_name(plaintext);
+        let path = self.blob_path(&name);
+        if path.exists() {
+            return Ok(name);
+        }
+        let io = |source| StoreError::Io {
+            path: path.clone(),
+            source,
+        };
+        let folder = path.parent().unwrap_or(&self.blobs);
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(folder)
+            .map_err(io)?;
+        let temporary = folder.join(format!(".{name}.{}.partial", std::process::id()));
+        let result = (|| {
+            let mut file = fs::File::create(&temporary)?;
+            file.write_all(&self.key.seal(&name, plaintext))?;
+            file.sync_all()?;
+            fs::rename(&temporary, &path)
+        })();
+        if let Err(source) = result {
+            let _ = fs::remove_file(&temporary);
+            return Err(io(source));
+        }
+        Ok(name)
+    }
+
+    /// Removes blob files no generation refers to, and temporary files of interrupted writes.
+    fn sweep(&self) -> Result<(), StoreError> {
+        let referenced: std::collections::HashSet<String> = {
+            let connection = self.connection();
+            let mut statement = connection
+                .prepare("SELECT input_blob, asset_blob, thumbnail_blob FROM generations")
+                .map_err(|error| self.db_error(error))?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok([row.get::<_, String>(0)?, row.get(1)?, row.get(2)?])
+                })
+                .map_err(|error| self.db_error(error))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|error| self.db_error(error))?;
+            rows.into_iter().flatten().collect()
+        };
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StoreError::Io { path, source }
+        };
+        for shard in fs::read_dir(&self.blobs).map_err(io(&self.blobs))? {
+            let shard = shard.map_err(io(&self.blobs))?.path();
+            if !shard.is_dir() {
+                // Blobs live in shard folders; a file here can only be left over from an interruption.
+                fs::remove_file(&shard).map_err(io(&shard))?;
+                continue;
+            }
+            for entry in fs::read_dir(&shard).map_err(io(&shard))? {
+                let path = entry.map_err(io(&shard))?.path();
+                let name = path
+                    .file_name()
+                    .map(|name| name.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if !referenced.contains(&name) {
+                    fs::remove_file(&path).map_err(io(&path))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn row_to_generation(row: &rusqlite::Row<'_>) -> rusqlite::Result<Generation> {
+    Ok(Generation {
+        id: row.get(0)?,
+        created_ms: row.get(1)?,
+        source: row.get(2)?,
+        record_json: row.get(3)?,
+        input_blob: row.get(4)?,
+        asset_blob: row.get(5)?,
+        thumbnail_blob: row.get(6)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use key::Fixed;
+
+    fn files_under(folder: &Path) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut pending = vec![folder.to_path_buf()];
+        while let Some(next) = pending.pop() {
+            for entry in fs::read_dir(next).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path)
+                } else {
+                    found.push(path)
+                }
+            }
+        }
+        found
+    }
+
+    fn sample(tag: u8) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        let glb: Vec<u8> = b"glTF"
+            .iter()
+            .copied()
+            .chain((0..4000u32).map(|i| (i as u8) ^ tag))
+            .collect();
+        (vec![tag; 500], glb, vec![tag.wrapping_add(1); 300])
+    }
+
+    fn add(store: &HistoryStore, tag: u8) -> Generation {
+        let (input, glb, thumbnail) = sample(tag);
+        store
+            .add(&NewGeneration {
+                source: "duck.png",
+                record_json: "{}",
+                input: &input,
+                asset_glb: &glb,
+                thumbnail_png: &thumbnail,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn generations_round_trip_newest_first_and_are_encrypted_on_disk() {
+        let folder = tempfile::tempdir().unwrap();
+        let store = HistoryStore::open(folder.path(), &Fixed(DataKey::generate())).unwrap();
+        let first = add(&store, 1);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = add(&store, 2);
+        let (page, total) = store.list(0, 10).unwrap();
+        assert_eq!(total, 2);
+        assert_eq!(
+            page.iter().map(|g| g.id.clone()).collect::<Vec<_>>(),
+            vec![second.id.clone(), first.id.clone()]
+        );
+        let (_, glb, _) = sample(2);
+        assert_eq!(store.read(&second, Artifact::Asset).unwrap(), glb);
+        // No file on disk contains the plaintext.
+        for path in files_under(folder.path()) {
+            let bytes = fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(64).any(|window| window == &glb[100..164]),
+                "{} holds plaintext",
+                path.display()
+            );
+        }
+    }
+
+    #[test]
+    fn delete_removes_the_bytes_from_disk() {
+        let folder = tempfile::tempdir().unwrap();
+        let store = HistoryStore::open(folder.path(), &Fixed(DataKey::generate())).unwrap();
+        let keep = add(&store, 1);
+        let gone = add(&store, 2);
+        let blobs_before = files_under(&folder.path().join("blobs")).len();
+        assert!(store.delete(&gone.id).unwrap());
+        assert!(!store.delete(&gone.id).unwrap());
+        assert_eq!(
+            files_under(&folder.path().join("blobs")).len(),
+            blobs_before - 3
+        );
+        assert!(store.get(&gone.id).unwrap().is_none());
+        assert!(store.read(&keep, Artifact::Input).is_ok());
+        assert_eq!(store.delete_all().unwrap(), 1);
+        assert!(files_under(&folder.path().join("blobs")).is_empty());
+    }
+
+    #[test]
+    fn an_interrupted_write_leaves_nothing_behind_after_reopening() {
+        let folder = tempfile::tempdir().unwrap();
+        let key = DataKey::generate();
+        {
+            let store = HistoryStore::open(folder.path(), &Fixed(key.clone())).unwrap();
+            add(&store, 1);
+            // A blob written whose row never was (the daemon killed in between), and a partial file.
+            store.put_blob(b"orphan").unwrap();
+            fs::write(folder.path().join("blobs").join(".x.partial"), b"half").unwrap();
+        }
+        let store = HistoryStore::open(folder.path(), &Fixed(key)).unwrap();
+        assert_eq!(store.list(0, 10).unwrap().1, 1);
+        assert_eq!(files_under(&folder.path().join("blobs")).len(), 3);
+    }
+
+    #[test]
+    fn another_key_is_refused_and_altered_blobs_are_detected() {
+        let folder = tempfile::tempdir().unwrap();
+        let store = HistoryStore::open(folder.path(), &Fixed(DataKey::generate())).unwrap();
+        let generation = add(&store, 1);
+        let error = HistoryStore::open(folder.path(), &Fixed(DataKey::generate())).unwrap_err();
+        assert!(matches!(error, StoreError::KeyMismatch(_)), "{error:?}");
+        assert!(error.to_string().contains("history clear"));
+        let path = store.blob_path(&generation.asset_blob);
+        let mut bytes = fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        fs::write(&path, bytes).unwrap();
+        assert!(matches!(
+            store.read(&generation, Artifact::Asset),
+            Err(StoreError::Damaged(_))
+        ));
+    }
+}

@@ -1,0 +1,215 @@
+//! The `History` service over the encrypted store, and the settings RPCs of `System`. Store calls
+//! touch SQLite and the disk, so they run on blocking threads.
+
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use threedgpt_proto::v1::history_server::History;
+use threedgpt_proto::v1::{self};
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+
+use super::service::Daemon;
+use crate::history::{Artifact, Generation, HistoryStore, StoreError};
+
+const DEFAULT_PAGE: usize = 50;
+const MAX_PAGE: usize = 500;
+const CHUNK_BYTES: usize = 1 << 20;
+
+type ChunkStream = Pin<Box<dyn Stream<Item = Result<v1::DownloadChunk, Status>> + Send>>;
+
+impl Daemon {
+    fn store(&self) -> Result<Arc<HistoryStore>, Status> {
+        self.recorder.store.clone().ok_or_else(|| {
+            Status::failed_precondition(format!("history is unavailable: {}", self.recorder.status))
+        })
+    }
+}
+
+fn store_status(error: StoreError) -> Status {
+    match error {
+        StoreError::Damaged(_) => Status::data_loss(error.to_string()),
+        StoreError::Io { ref source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
+            Status::resource_exhausted(error.to_string())
+        }
+        _ => Status::internal(error.to_string()),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, Status> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| Status::internal(format!("history task failed: {error}")))?
+        .map_err(store_status)
+}
+
+fn to_proto(generation: &Generation) -> v1::Generation {
+    v1::Generation {
+        id: generation.id.clone(),
+        created_unix_ms: generation.created_ms,
+        source: generation.source.clone(),
+        record_json: generation.record_json.clone(),
+    }
+}
+
+fn not_found(id: &str) -> Status {
+    Status::not_found(format!(
+        "no generation {id:?} in the history (`3dgpt history list` shows them)"
+    ))
+}
+
+async fn find(store: &Arc<HistoryStore>, id: &str) -> Result<Generation, Status> {
+    let (store, key) = (store.clone(), id.to_owned());
+    blocking(move || store.get(&key))
+        .await?
+        .ok_or_else(|| not_found(id))
+}
+
+#[tonic::async_trait]
+impl History for Daemon {
+    type DownloadStream = ChunkStream;
+
+    async fn list(
+        &self,
+        request: Request<v1::ListHistoryRequest>,
+    ) -> Result<Response<v1::ListHistoryResponse>, Status> {
+        self.queue.touch();
+        let request = request.into_inner();
+        let store = self.store()?;
+        let limit = match request.page_size as usize {
+            0 => DEFAULT_PAGE,
+            size => size.min(MAX_PAGE),
+        };
+        let offset: usize = if request.page_token.is_empty() {
+            0
+        } else {
+            request.page_token.parse().map_err(|_| {
+                Status::invalid_argument("page_token is not one this daemon handed out")
+            })?
+        };
+        let (page, total) = blocking(move || store.list(offset, limit)).await?;
+        let next = offset + page.len();
+        Ok(Response::new(v1::ListHistoryResponse {
+            generations: page.iter().map(to_proto).collect(),
+            total: total as u32,
+            next_page_token: if next < total {
+                next.to_string()
+            } else {
+                String::new()
+            },
+        }))
+    }
+
+    async fn get(
+        &self,
+        request: Request<v1::GetGenerationRequest>,
+    ) -> Result<Response<v1::Generation>, Status> {
+        self.queue.touch();
+        let id = request.into_inner().id;
+        let generation = find(&self.store()?, &id).await?;
+        Ok(Response::new(to_proto(&generation)))
+    }
+
+    async fn download(
+        &self,
+        request: Request<v1::DownloadRequest>,
+    ) -> Result<Response<ChunkStream>, Status> {
+        self.queue.touch();
+        let request = request.into_inner();
+        let store = self.store()?;
+        let generation = find(&store, &request.id).await?;
+        let artifact = match v1::Artifact::try_from(request.artifact) {
+            Ok(v1::Artifact::Asset) => Artifact::Asset,
+            Ok(v1::Artifact::Input) => Artifact::Input,
+            Ok(v1::Artifact::Thumbnail) => Artifact::Thumbnail,
+            Err(_) => {
+                return Err(Status::invalid_argument(format!(
+                    "unknown artifact {}",
+                    request.artifact
+                )));
+            }
+        };
+        let bytes = blocking(move || store.read(&generation, artifact)).await?;
+        let total_size = bytes.len() as u64;
+        let chunks: Vec<Result<v1::DownloadChunk, Status>> = bytes
+            .chunks(CHUNK_BYTES)
+            .map(|chunk| {
+                Ok(v1::DownloadChunk {
+                    data: chunk.to_vec(),
+                    total_size,
+                })
+            })
+            .collect();
+        Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
+    }
+
+    async fn export(
+        &self,
+        request: Request<v1::ExportRequest>,
+    ) -> Result<Response<v1::ExportResponse>, Status> {
+        self.queue.touch();
+        let request = request.into_inner();
+        let path = PathBuf::from(&request.path);
+        let is_glb = path
+            .extension()
+            .is_some_and(|extension| extension.eq_ignore_ascii_case("glb"));
+        if !path.is_absolute() || !is_glb {
+            return Err(Status::invalid_argument(format!(
+                "export needs an absolute path ending in .glb, got {:?} (other formats: generate again with -o)",
+                request.path
+            )));
+        }
+        let store = self.store()?;
+        let generation = find(&store, &request.id).await?;
+        let target = path.clone();
+        blocking(move || {
+            let bytes = store.read(&generation, Artifact::Asset)?;
+            threedgpt_engine::export::write_atomic(&target, &bytes).map_err(|error| {
+                StoreError::Io {
+                    path: target.clone(),
+                    source: std::io::Error::other(error.to_string()),
+                }
+            })
+        })
+        .await?;
+        Ok(Response::new(v1::ExportResponse {
+            files: vec![path.display().to_string()],
+        }))
+    }
+
+    async fn delete(
+        &self,
+        request: Request<v1::DeleteGenerationRequest>,
+    ) -> Result<Response<v1::DeleteGenerationResponse>, Status> {
+        self.queue.touch();
+        let id = request.into_inner().id;
+        let store = self.store()?;
+        let existed = blocking(move || store.delete(&id)).await?;
+        Ok(Response::new(v1::DeleteGenerationResponse { existed }))
+    }
+
+    async fn delete_all(
+        &self,
+        _request: Request<v1::DeleteAllRequest>,
+    ) -> Result<Response<v1::DeleteAllResponse>, Status> {
+        self.queue.touch();
+        let store = self.store()?;
+        let deleted = blocking(move || store.delete_all()).await?;
+        Ok(Response::new(v1::DeleteAllResponse {
+            deleted: deleted as u32,
+        }))
+    }
+}
+
+impl Daemon {
+    pub(crate) fn settings_message(&self) -> v1::Settings {
+        v1::Settings {
+            history_enabled: self.recorder.settings().history_enabled,
+            history_available: self.recorder.store.is_some(),
+            history_status: self.recorder.status.clone(),
+        }
+    }
+}

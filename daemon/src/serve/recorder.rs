@@ -1,0 +1,114 @@
+//! Keeps finished generations in the history when the user wants that, and the daemon's settings
+//! that decide it (kept in `settings.json` in the data folder).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use threedgpt_engine::Asset;
+use threedgpt_engine::preview::{View, render_png};
+
+use crate::history::{HistoryStore, NewGeneration};
+
+/// Side of the thumbnails kept with each generation.
+const THUMBNAIL_PX: u32 = 256;
+
+/// User settings.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Settings {
+    pub(crate) history_enabled: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            history_enabled: true,
+        }
+    }
+}
+
+/// The history (when one could be opened) and the settings.
+pub(crate) struct Recorder {
+    pub(crate) store: Option<Arc<HistoryStore>>,
+    /// Why there is no store, or where its key lives.
+    pub(crate) status: String,
+    settings: Mutex<Settings>,
+    settings_path: PathBuf,
+}
+
+impl Recorder {
+    /// Reads the settings from `data_dir` (defaults when absent or unreadable).
+    pub(crate) fn new(
+        store: Option<Arc<HistoryStore>>,
+        status: String,
+        data_dir: &Path,
+    ) -> Recorder {
+        let settings_path = data_dir.join("settings.json");
+        let settings = std::fs::read(&settings_path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        Recorder {
+            store,
+            status,
+            settings: Mutex::new(settings),
+            settings_path,
+        }
+    }
+
+    pub(crate) fn settings(&self) -> Settings {
+        self.settings
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Changes and saves the settings (written to a temporary file and renamed).
+    pub(crate) fn update(&self, change: impl FnOnce(&mut Settings)) -> std::io::Result<Settings> {
+        let mut settings = self
+            .settings
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut next = settings.clone();
+        change(&mut next);
+        let text = serde_json::to_vec_pretty(&next).unwrap_or_default();
+        threedgpt_engine::export::write_atomic(&self.settings_path, &text)
+            .map_err(std::io::Error::other)?;
+        *settings = next.clone();
+        Ok(next)
+    }
+
+    /// Stores a finished generation; returns its id, or `None` when history is off or unavailable.
+    /// A failure to store is logged, never fails the job: the asset is already written.
+    pub(crate) fn record(
+        &self,
+        source: &str,
+        input: &[u8],
+        asset: &Asset,
+        reproducible: bool,
+    ) -> Option<String> {
+        let store = self.store.as_ref()?;
+        if !self.settings().history_enabled {
+            return None;
+        }
+        let stored = (|| -> anyhow::Result<String> {
+            let glb = threedgpt_engine::export::glb_bytes(asset, reproducible)?;
+            let thumbnail = render_png(asset, THUMBNAIL_PX, View::FRONT)?;
+            let record_json = serde_json::to_string(&asset.record)?;
+            let generation = store.add(&NewGeneration {
+                source,
+                record_json: &record_json,
+                input,
+                asset_glb: &glb,
+                thumbnail_png: &thumbnail,
+            })?;
+            Ok(generation.id)
+        })();
+        match stored {
+            Ok(id) => Some(id),
+            Err(error) => {
+                tracing::error!(%error, "could not keep the generation in the history");
+                None
+            }
+        }
+    }
+}
