@@ -677,3 +677,67 @@ async fn a_daemon_killed_mid_generation_leaves_a_consistent_history() {
     let (id, _) = finish(&client, request(&folder.path().join("after.glb"), fast())).await;
     assert!(id.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loopback_tcp_needs_the_token_and_refuses_web_pages() {
+    let daemon = Daemon::start(&["--tcp", "127.0.0.1:0"]);
+    daemon.client().await;
+    let address_file = daemon.dir.path().join("tcp-address");
+    for _ in 0..200 {
+        if address_file.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let address: std::net::SocketAddr = std::fs::read_to_string(&address_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let token = std::fs::read_to_string(daemon.dir.path().join("tcp-token")).unwrap();
+    let mode = std::fs::metadata(daemon.dir.path().join("tcp-token")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+        0o600
+    );
+
+    let client = Client::connect(&ConnectOptions::default().with_tcp(address, token.clone()))
+        .await
+        .unwrap();
+    assert_eq!(client.info().await.unwrap().api_version, "v1");
+    let folder = tempfile::tempdir().unwrap();
+    let (_, files) = finish(&client, request(&folder.path().join("tcp.glb"), fast())).await;
+    assert!(files[0].exists());
+
+    let wrong = Client::connect(&ConnectOptions::default().with_tcp(address, "0".repeat(64)))
+        .await
+        .unwrap();
+    let error = wrong.info().await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::PermissionDenied, "{error}");
+    assert!(error.to_string().contains("tcp-token"), "{error}");
+
+    // A browser-originated request, even with the right token, is refused.
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut raw = threedgpt_proto::v1::system_client::SystemClient::new(channel);
+    let mut request = tonic::Request::new(threedgpt_proto::v1::InfoRequest {});
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+        .metadata_mut()
+        .insert("origin", "http://example.com".parse().unwrap());
+    let status = raw.info(request).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::PermissionDenied);
+
+    let refused = Command::new(BINARY)
+        .args(["serve", "--foreground", "--tcp", "0.0.0.0:0"])
+        .env("THREEDGPT_RUNTIME_DIR", tempfile::tempdir().unwrap().path())
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not a loopback address"));
+}

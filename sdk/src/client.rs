@@ -1,5 +1,6 @@
 //! Connecting to the daemon over its Unix socket, starting it when none runs, and the typed calls.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -11,6 +12,9 @@ use threedgpt_proto::v1::history_client::HistoryClient;
 use threedgpt_proto::v1::models_client::ModelsClient;
 use threedgpt_proto::v1::system_client::SystemClient;
 use tokio::net::UnixStream;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint, Uri};
 
 use crate::error::{Result, SdkError};
@@ -36,6 +40,8 @@ pub struct ConnectOptions {
     pub daemon_program: Option<PathBuf>,
     /// How long to wait for a started daemon to answer.
     pub start_timeout: Duration,
+    /// Connect over loopback TCP with a token instead of the socket (no autostart then).
+    pub tcp: Option<TcpTarget>,
 }
 
 impl Default for ConnectOptions {
@@ -45,6 +51,7 @@ impl Default for ConnectOptions {
             autostart: true,
             daemon_program: None,
             start_timeout: Duration::from_secs(15),
+            tcp: None,
         }
     }
 }
@@ -67,12 +74,51 @@ impl ConnectOptions {
         self.daemon_program = Some(program.into());
         self
     }
+
+    /// Connects over loopback TCP with the daemon's token instead of the socket.
+    pub fn with_tcp(mut self, address: SocketAddr, token: impl Into<String>) -> Self {
+        self.tcp = Some(TcpTarget {
+            address,
+            token: token.into(),
+        });
+        self
+    }
 }
 
 /// A connection to the daemon. Cheap to clone; clones share the connection.
 #[derive(Debug, Clone)]
 pub struct Client {
-    channel: Channel,
+    channel: Transport,
+}
+
+/// The channel with the bearer token (for loopback TCP) added to every request.
+type Transport = InterceptedService<Channel, BearerToken>;
+
+#[derive(Debug, Clone)]
+struct BearerToken(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for BearerToken {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> std::result::Result<tonic::Request<()>, tonic::Status> {
+        if let Some(token) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", token.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// The daemon's optional loopback TCP endpoint and its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TcpTarget {
+    /// A loopback address such as `127.0.0.1:50570`.
+    pub address: SocketAddr,
+    /// The token from the daemon's `tcp-token` file.
+    pub token: String,
 }
 
 /// The events of one job, in order, ending with `Finished`, `Failed` or `Cancelled`.
@@ -113,6 +159,9 @@ impl JobStream {
 impl Client {
     /// Connects to the daemon, starting it first when `options.autostart` is set and none answers.
     pub async fn connect(options: &ConnectOptions) -> Result<Client> {
+        if let Some(tcp) = &options.tcp {
+            return Self::connect_tcp(tcp).await;
+        }
         let socket = &options.socket_path;
         match Self::connect_socket(socket).await {
             Ok(client) => return Ok(client),
@@ -175,6 +224,29 @@ impl Client {
         }
     }
 
+    async fn connect_tcp(target: &TcpTarget) -> Result<Client> {
+        let unavailable = |reason: String| SdkError::DaemonUnavailable {
+            socket: target.address.to_string().into(),
+            reason,
+        };
+        if !target.address.ip().is_loopback() {
+            return Err(unavailable(
+                "only loopback addresses are allowed".to_owned(),
+            ));
+        }
+        let bearer = format!("Bearer {}", target.token.trim())
+            .parse::<MetadataValue<Ascii>>()
+            .map_err(|_| unavailable("the token is not valid text".to_owned()))?;
+        let channel = Endpoint::from_shared(format!("http://{}", target.address))
+            .map_err(|error| unavailable(error.to_string()))?
+            .connect()
+            .await
+            .map_err(|error| unavailable(error.to_string()))?;
+        Ok(Client {
+            channel: InterceptedService::new(channel, BearerToken(Some(bearer))),
+        })
+    }
+
     async fn connect_socket(socket: &Path) -> std::result::Result<Client, tonic::transport::Error> {
         let socket = socket.to_path_buf();
         // The URI is required by the API but unused: every connection goes to the socket.
@@ -187,7 +259,9 @@ impl Client {
                     }
                 }))
                 .await?;
-        Ok(Client { channel })
+        Ok(Client {
+            channel: InterceptedService::new(channel, BearerToken(None)),
+        })
     }
 
     /// Queues a generation and returns its events. Dropping the stream cancels the job unless the

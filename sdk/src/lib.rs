@@ -8,7 +8,7 @@ mod error;
 pub mod paths;
 mod types;
 
-pub use client::{Client, ConnectOptions, JobStream};
+pub use client::{Client, ConnectOptions, JobStream, TcpTarget};
 pub use error::{ErrorKind, Result, SdkError};
 pub use types::{
     Artifact, Background, DaemonInfo, Format, GenerateOptions, GenerateRequest, HistoryEntry,

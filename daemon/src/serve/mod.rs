@@ -6,6 +6,7 @@ mod jobs;
 mod recorder;
 mod service;
 mod status;
+mod tcp;
 
 use std::fs;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
@@ -46,6 +47,11 @@ pub(crate) struct ServeArgs {
     #[arg(long = "max-queue", value_name = "N", default_value_t = 64)]
     max_queue: usize,
 
+    /// Also listen on this loopback address (e.g. 127.0.0.1:50570; port 0 picks one), for clients
+    /// that cannot use the socket. Requests need the token from `tcp-token` in the runtime folder.
+    #[arg(long, value_name = "ADDR")]
+    tcp: Option<std::net::SocketAddr>,
+
     /// Keep the history's encryption key in this file (created 0600) instead of the OS keychain.
     /// Only for machines without a usable keychain: anyone who can read the file can read the history.
     #[arg(long = "key-file", value_name = "PATH")]
@@ -54,6 +60,13 @@ pub(crate) struct ServeArgs {
 
 /// Runs the daemon until it is stopped (Shutdown, SIGTERM, Ctrl-C or the idle timeout).
 pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
+    if let Some(address) = args.tcp
+        && !address.ip().is_loopback()
+    {
+        bail!(
+            "--tcp {address} is not a loopback address; the daemon only listens on 127.0.0.1 or [::1]"
+        );
+    }
     let runtime_dir = threedgpt_sdk::paths::runtime_dir();
     prepare_runtime_dir(&runtime_dir)?;
     init_logging(&runtime_dir, args.foreground)?;
@@ -97,6 +110,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.idle_timeout,
         recorder,
         &data_dir,
+        args.tcp,
     ));
     let _ = fs::remove_file(&socket_path);
     drop(lock);
@@ -153,6 +167,7 @@ async fn serve(
     idle_timeout_s: u64,
     recorder: Arc<recorder::Recorder>,
     data_dir: &Path,
+    tcp: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<()> {
     let listener = UnixListener::bind(socket_path)
         .with_context(|| format!("could not listen on {}", socket_path.display()))?;
@@ -188,20 +203,45 @@ async fn serve(
         store_path: data_dir.to_path_buf(),
     };
     tracing::info!(socket = %socket_path.display(), workers, max_queue, "daemon listening");
-    let stop = async move {
+    let (stopped_sender, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
         wait_for_stop(&queue, &shutdown, idle_timeout_s).await;
         // Cancel the work first so every client's stream ends with its job's last event.
         queue.shut_down().await;
         tracing::info!("daemon stopped");
+        let _ = stopped_sender.send(true);
+    });
+    let unix = tonic::transport::Server::builder()
+        .add_service(GeneratorServer::new(daemon.clone()).max_decoding_message_size(8 << 20))
+        .add_service(ModelsServer::new(daemon.clone()))
+        .add_service(HistoryServer::new(daemon.clone()))
+        .add_service(SystemServer::new(daemon.clone()))
+        .serve_with_incoming_shutdown(incoming, until_stopped(stopped.clone()));
+    let Some(address) = tcp else {
+        return unix.await.context("the gRPC server failed");
     };
-    tonic::transport::Server::builder()
+    let runtime_dir = socket_path.parent().unwrap_or(Path::new("."));
+    let (listener, token) = tcp::listen(address, runtime_dir).await?;
+    let tcp = tonic::transport::Server::builder()
+        .layer(tonic::service::InterceptorLayer::new(tcp::TokenGuard::new(
+            &token,
+            runtime_dir,
+        )))
         .add_service(GeneratorServer::new(daemon.clone()).max_decoding_message_size(8 << 20))
         .add_service(ModelsServer::new(daemon.clone()))
         .add_service(HistoryServer::new(daemon.clone()))
         .add_service(SystemServer::new(daemon))
-        .serve_with_incoming_shutdown(incoming, stop)
-        .await
-        .context("the gRPC server failed")
+        .serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            until_stopped(stopped),
+        );
+    let (unix, tcp) = tokio::join!(unix, tcp);
+    unix.context("the gRPC server failed")?;
+    tcp.context("the loopback TCP server failed")
+}
+
+async fn until_stopped(mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stopped| *stopped).await;
 }
 
 /// Resolves on Shutdown, SIGTERM, Ctrl-C, or after `idle_timeout_s` without clients or jobs.

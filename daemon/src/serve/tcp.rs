@@ -1,0 +1,149 @@
+//! The optional loopback TCP listener: every request must carry the daemon's bearer token (kept in
+//! a 0600 file, compared in constant time), and requests from web pages (an `Origin` header:
+//! browsers, DNS rebinding) are refused. Tonic serves HTTP/2 only, so plain HTTP/1 requests from a
+//! browser never reach a service.
+
+use std::fs;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use chacha20poly1305::aead::OsRng;
+use chacha20poly1305::aead::rand_core::RngCore;
+use subtle::ConstantTimeEq;
+use tokio::net::TcpListener;
+use tonic::{Request, Status};
+
+/// Binds `address`, writes the actual address to `tcp-address` and makes sure a token exists in
+/// `tcp-token` (both in the runtime folder); returns the listener and the token.
+pub(crate) async fn listen(
+    address: SocketAddr,
+    runtime_dir: &Path,
+) -> anyhow::Result<(TcpListener, String)> {
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("could not listen on {address}"))?;
+    let bound = listener.local_addr()?;
+    let token = load_or_create_token(&runtime_dir.join("tcp-token"))?;
+    threedgpt_engine::export::write_atomic(
+        &runtime_dir.join("tcp-address"),
+        bound.to_string().as_bytes(),
+    )?;
+    tracing::info!(address = %bound, "also listening on loopback TCP");
+    Ok((listener, token))
+}
+
+fn load_or_create_token(path: &Path) -> anyhow::Result<String> {
+    if let Ok(existing) = fs::read_to_string(path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() == 64 && existing.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+            return Ok(existing);
+        }
+    }
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    let token: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    let _ = fs::remove_file(path);
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("could not create the token file {}", path.display()))?;
+    file.write_all(token.as_bytes())?;
+    Ok(token)
+}
+
+/// Checks every TCP request's token and refuses browser requests.
+#[derive(Clone)]
+pub(crate) struct TokenGuard {
+    expected: Vec<u8>,
+    token_path: PathBuf,
+}
+
+impl TokenGuard {
+    pub(crate) fn new(token: &str, runtime_dir: &Path) -> TokenGuard {
+        TokenGuard {
+            expected: format!("Bearer {token}").into_bytes(),
+            token_path: runtime_dir.join("tcp-token"),
+        }
+    }
+}
+
+impl tonic::service::Interceptor for TokenGuard {
+    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
+        if request.metadata().contains_key("origin") {
+            tracing::warn!("refused a loopback request from a web page (Origin header)");
+            return Err(Status::permission_denied(
+                "requests from web pages are refused",
+            ));
+        }
+        let offered = request
+            .metadata()
+            .get("authorization")
+            .map(|value| value.as_bytes())
+            .unwrap_or_default();
+        if offered.len() != self.expected.len() || !bool::from(offered.ct_eq(&self.expected)) {
+            return Err(Status::unauthenticated(format!(
+                "missing or wrong token; send `authorization: Bearer <token>` with the token from {}",
+                self.token_path.display()
+            )));
+        }
+        Ok(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic::service::Interceptor;
+
+    fn request(headers: &[(&'static str, &str)]) -> Request<()> {
+        let mut request = Request::new(());
+        for (name, value) in headers {
+            request.metadata_mut().insert(*name, value.parse().unwrap());
+        }
+        request
+    }
+
+    #[test]
+    fn only_the_right_token_without_an_origin_passes() {
+        let mut guard = TokenGuard::new("abc123", Path::new("/run/3dgpt"));
+        assert!(
+            guard
+                .call(request(&[("authorization", "Bearer abc123")]))
+                .is_ok()
+        );
+        for headers in [
+            vec![],
+            vec![("authorization", "Bearer abc124")],
+            vec![("authorization", "Bearer abc1234")],
+            vec![("authorization", "abc123")],
+        ] {
+            let status = guard.call(request(&headers)).unwrap_err();
+            assert_eq!(status.code(), tonic::Code::Unauthenticated, "{headers:?}");
+            assert!(status.message().contains("/run/3dgpt/tcp-token"));
+        }
+        let status = guard
+            .call(request(&[
+                ("authorization", "Bearer abc123"),
+                ("origin", "http://evil.example"),
+            ]))
+            .unwrap_err();
+        assert_eq!(status.code(), tonic::Code::PermissionDenied);
+    }
+
+    #[test]
+    fn the_token_file_is_private_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tcp-token");
+        let first = load_or_create_token(&path).unwrap();
+        assert_eq!(first.len(), 64);
+        assert_eq!(load_or_create_token(&path).unwrap(), first);
+        let mode =
+            std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&path).unwrap().permissions());
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
