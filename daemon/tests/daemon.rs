@@ -741,3 +741,60 @@ async fn loopback_tcp_needs_the_token_and_refuses_web_pages() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not a loopback address"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_are_shared_fairly_between_clients() {
+    let daemon = Daemon::start(&["--workers", "1"]);
+    let observer = daemon.client().await;
+    let folder = tempfile::tempdir().unwrap();
+    // Each `3dgpt generate --detach` is its own process, so its own client.
+    let detach = |outputs: &[&str], grid: &str| {
+        let mut command = Command::new(BINARY);
+        command
+            .args(["generate", "--detach", "--grid", grid, "-o"])
+            .arg(folder.path());
+        for _ in outputs {
+            command.arg(example("duck.png"));
+        }
+        let output = command
+            .env("THREEDGPT_RUNTIME_DIR", daemon.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    // Client A queues a batch of three slow jobs; then client B queues one.
+    let batch = detach(&["a1", "a2", "a3"], "2048");
+    let single = detach(&["b1"], "2048");
+    let jobs = observer.list_jobs().await.unwrap();
+    let position = |id: &str| {
+        jobs.iter()
+            .find(|job| job.job_id == id)
+            .and_then(|job| job.position)
+    };
+    assert_eq!(
+        jobs.iter()
+            .find(|job| job.job_id == batch[0])
+            .unwrap()
+            .state,
+        JobState::Running
+    );
+    assert_eq!(
+        position(&single[0]),
+        Some(1),
+        "the other client's job should run next: {jobs:?}"
+    );
+    assert_eq!(position(&batch[1]), Some(2));
+    assert_eq!(position(&batch[2]), Some(3));
+    for id in batch.iter().chain(&single) {
+        observer.cancel(id).await.unwrap();
+    }
+}

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use threedgpt_engine::{CancelFlag, EngineError, Format, Options, Stage};
 use threedgpt_proto::v1::{self, JobEvent, JobState, job_event::Kind};
-use tokio::sync::{Notify, Semaphore, broadcast};
+use tokio::sync::{Notify, broadcast};
 
 use super::recorder::Recorder;
 use super::status;
@@ -22,6 +22,8 @@ const EVENT_BUFFER: usize = 256;
 /// What a job does: one image through the engine into one output file.
 #[derive(Debug)]
 pub(crate) struct JobWork {
+    /// Who asked: jobs are shared out fairly between clients.
+    pub(crate) client: String,
     pub(crate) name: String,
     pub(crate) bytes: Vec<u8>,
     pub(crate) options: Options,
@@ -47,7 +49,7 @@ pub(crate) struct JobQueue {
 struct Inner {
     state: Mutex<State>,
     recorder: Arc<Recorder>,
-    workers: Arc<Semaphore>,
+    workers: usize,
     max_queued: usize,
     idle: Notify,
 }
@@ -59,11 +61,17 @@ struct State {
     ended: VecDeque<String>,
     running: usize,
     next_id: u64,
+    /// When each client last had a job started (a counter), for round-robin between clients.
+    last_started: HashMap<String, u64>,
+    starts: u64,
     shutting_down: bool,
     last_activity: Option<Instant>,
 }
 
 struct Job {
+    client: String,
+    /// The work, until the job starts.
+    work: Option<JobWork>,
     source: String,
     state: JobState,
     fraction: f32,
@@ -83,7 +91,7 @@ impl JobQueue {
                     last_activity: Some(Instant::now()),
                     ..State::default()
                 }),
-                workers: Arc::new(Semaphore::new(workers.max(1))),
+                workers: workers.max(1),
                 max_queued,
                 idle: Notify::new(),
             }),
@@ -129,57 +137,63 @@ impl JobQueue {
         let id = format!("job-{}-{}", std::process::id(), state.next_id);
         let (events, receiver) = broadcast::channel(EVENT_BUFFER);
         state.queue.push_back(id.clone());
-        let position = state.queue.len() as u32;
-        let queued = event(&id, Kind::Queued(v1::Queued { position }));
-        let _ = events.send(queued.clone());
-        let cancel = CancelFlag::new();
         state.jobs.insert(
             id.clone(),
             Job {
+                client: work.client.clone(),
                 source: work.name.clone(),
+                work: Some(work),
                 state: JobState::Queued,
                 fraction: 0.0,
                 error: String::new(),
-                last_event: queued,
+                last_event: event(&id, Kind::Queued(v1::Queued { position: 0 })),
                 events,
-                cancel: cancel.clone(),
+                cancel: CancelFlag::new(),
             },
         );
         state.last_activity = Some(Instant::now());
-        drop(state);
-        let queue = self.clone();
-        let job_id = id.clone();
-        tokio::spawn(async move { queue.run(job_id, work, cancel).await });
+        announce_positions(&mut state);
+        self.dispatch(&mut state);
         Ok((id, receiver))
     }
 
-    async fn run(self, id: String, work: JobWork, cancel: CancelFlag) {
-        let Ok(permit) = self.inner.workers.clone().acquire_owned().await else {
-            return;
-        };
-        {
-            let mut state = self.state();
-            let still_queued = state
-                .jobs
-                .get(&id)
-                .is_some_and(|job| job.state == JobState::Queued);
-            if !still_queued {
-                return; // Cancelled while waiting.
-            }
+    /// Starts waiting jobs while workers are free, in the fair order of [`dispatch_order`].
+    fn dispatch(&self, state: &mut State) {
+        let mut started_any = false;
+        while state.running < self.inner.workers {
+            let Some(id) = dispatch_order(state).into_iter().next() else {
+                break;
+            };
             state.queue.retain(|queued| queued != &id);
+            let Some(job) = state.jobs.get_mut(&id) else {
+                continue;
+            };
+            job.state = JobState::Running;
+            let (work, cancel) = (job.work.take(), job.cancel.clone());
+            let client = job.client.clone();
             state.running += 1;
+            state.starts += 1;
+            let starts = state.starts;
+            state.last_started.insert(client, starts);
             publish(
-                &mut state,
+                state,
                 &id,
                 Kind::Started(v1::Started {
                     device: "cpu".to_owned(),
                 }),
             );
-            if let Some(job) = state.jobs.get_mut(&id) {
-                job.state = JobState::Running;
+            started_any = true;
+            if let Some(work) = work {
+                let queue = self.clone();
+                tokio::spawn(async move { queue.run(id, work, cancel).await });
             }
-            announce_positions(&mut state);
         }
+        if started_any {
+            announce_positions(state);
+        }
+    }
+
+    async fn run(self, id: String, work: JobWork, cancel: CancelFlag) {
         let span = tracing::info_span!("job", id = %id, source = %work.name);
         let queue = self.clone();
         let job_id = id.clone();
@@ -188,7 +202,6 @@ impl JobQueue {
             queue.generate(&job_id, work, &cancel)
         })
         .await;
-        drop(permit);
         let mut state = self.state();
         state.running -= 1;
         let (job_state, kind, error) = match outcome {
@@ -234,6 +247,9 @@ impl JobQueue {
         };
         self.end(&mut state, &id, job_state, kind, error);
         state.last_activity = Some(Instant::now());
+        if !state.shutting_down {
+            self.dispatch(&mut state);
+        }
         if state.running == 0 {
             self.inner.idle.notify_waiters();
         }
@@ -361,6 +377,7 @@ impl JobQueue {
     /// Every known job, queued first (in order), then running, then ended (newest last).
     pub(crate) fn list(&self) -> Vec<v1::JobSummary> {
         let state = self.state();
+        let order = dispatch_order(&state);
         let mut summaries: Vec<v1::JobSummary> = state
             .jobs
             .iter()
@@ -368,8 +385,7 @@ impl JobQueue {
                 job_id: id.clone(),
                 state: job.state as i32,
                 source: job.source.clone(),
-                position: state
-                    .queue
+                position: order
                     .iter()
                     .position(|queued| queued == id)
                     .map_or(0, |index| index as u32 + 1),
@@ -389,7 +405,8 @@ impl JobQueue {
                 .next()
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(0);
-            (order, sequence)
+            // Waiting jobs in the order they will start; the others in the order they came.
+            (order, summary.position, sequence)
         });
         summaries
     }
@@ -438,8 +455,7 @@ fn publish(state: &mut State, id: &str, kind: Kind) {
 
 /// Tells every waiting job its new place in the queue.
 fn announce_positions(state: &mut State) {
-    let queue: Vec<String> = state.queue.iter().cloned().collect();
-    for (index, id) in queue.iter().enumerate() {
+    for (index, id) in dispatch_order(state).iter().enumerate() {
         publish(
             state,
             id,
@@ -448,6 +464,45 @@ fn announce_positions(state: &mut State) {
             }),
         );
     }
+}
+
+/// The order waiting jobs will start in: round-robin between clients, so one client's batch of a
+/// hundred images does not hold up another's single image. Clients take turns, the one whose last
+/// start is oldest first; each client's own jobs keep their order.
+fn dispatch_order(state: &State) -> Vec<String> {
+    let mut clients: Vec<(u64, usize, &str)> = Vec::new();
+    let mut per_client: HashMap<&str, Vec<&String>> = HashMap::new();
+    for (arrival, id) in state.queue.iter().enumerate() {
+        let Some(job) = state.jobs.get(id) else {
+            continue;
+        };
+        let client = job.client.as_str();
+        let jobs = per_client.entry(client).or_default();
+        if jobs.is_empty() {
+            clients.push((
+                state.last_started.get(client).copied().unwrap_or(0),
+                arrival,
+                client,
+            ));
+        }
+        jobs.push(id);
+    }
+    clients.sort_unstable();
+    let mut order = Vec::with_capacity(state.queue.len());
+    let mut round = 0;
+    while order.len() < state.queue.len() {
+        let before = order.len();
+        for &(_, _, client) in &clients {
+            if let Some(id) = per_client.get(client).and_then(|jobs| jobs.get(round)) {
+                order.push((*id).clone());
+            }
+        }
+        if order.len() == before {
+            break;
+        }
+        round += 1;
+    }
+    order
 }
 
 /// The API's name for an engine stage.

@@ -45,6 +45,7 @@ impl Generator for Daemon {
         request: Request<Streaming<v1::GenerateRequest>>,
     ) -> Result<Response<EventStream>, Status> {
         self.queue.touch();
+        let client = client_of(&request);
         let mut incoming = request.into_inner();
         let first = incoming.message().await?.ok_or_else(|| {
             status::invalid("the request stream was empty; send options and an image")
@@ -93,7 +94,9 @@ impl Generator for Daemon {
         options
             .validate()
             .map_err(|error| status::engine_status(&error))?;
+        let client_key = client.clone();
         let work = JobWork {
+            client,
             name,
             bytes,
             options,
@@ -104,7 +107,7 @@ impl Generator for Daemon {
             .queue
             .submit(work)
             .map_err(|error| status::submit_status(&error))?;
-        tracing::info!(job = %id, detach, "queued");
+        tracing::info!(job = %id, detach, client = %client_key, "queued");
         Ok(Response::new(forward(
             self.queue.clone(),
             id,
@@ -155,6 +158,20 @@ impl Generator for Daemon {
             jobs: self.queue.list(),
         }))
     }
+}
+
+/// Who sent a request: the peer process on the socket, or the peer address on loopback TCP.
+fn client_of<T>(request: &Request<T>) -> String {
+    if let Some(info) = request
+        .extensions()
+        .get::<tonic::transport::server::UdsConnectInfo>()
+        && let Some(pid) = info.peer_cred.and_then(|credentials| credentials.pid())
+    {
+        return format!("pid {pid}");
+    }
+    request
+        .remote_addr()
+        .map_or_else(|| "unknown".to_owned(), |address| format!("tcp {address}"))
 }
 
 /// Streams a job's events to one client until the job ends. When the client goes away first and
