@@ -373,6 +373,12 @@ impl HistoryStore {
     }
 }
 
+/// A fresh key for tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) fn test_key() -> crypto::DataKey {
+    crypto::DataKey::generate()
+}
+
 fn row_to_generation(row: &rusqlite::Row<'_>) -> rusqlite::Result<Generation> {
     Ok(Generation {
         id: row.get(0)?,

@@ -7,6 +7,8 @@ mod recorder;
 mod service;
 mod status;
 mod tcp;
+#[cfg(test)]
+mod tests;
 
 use std::fs;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
