@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Produces the README's performance table: `cargo bench` per stage (divan, medians), then the
-# side-by-side comparisons and peak-memory runs of scripts/bench.py, all in one run.
+# Produces the README's performance tables: `cargo bench` per stage (divan, medians), the
+# side-by-side comparisons and peak-memory runs of scripts/bench.py, and the daemon's own
+# measurements (daemon/examples/bench_daemon.rs), all in one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
@@ -8,3 +9,5 @@ cd "$(dirname "$0")/.."
 cargo build --release --locked -p threedgpt-daemon -p threedgpt-engine --examples --bins --quiet
 cargo bench --locked -p threedgpt-engine --bench stages
 .venv/bin/python scripts/bench.py
+# The daemons the daemon benchmark starts keep their (throwaway) history here.
+THREEDGPT_DATA_DIR="$(mktemp -d)" ./target/release/examples/bench_daemon

@@ -239,6 +239,9 @@ impl Client {
             .map_err(|_| unavailable("the token is not valid text".to_owned()))?;
         let channel = Endpoint::from_shared(format!("http://{}", target.address))
             .map_err(|error| unavailable(error.to_string()))?
+            .initial_stream_window_size(Some(8 << 20))
+            .initial_connection_window_size(Some(16 << 20))
+            .max_frame_size(Some(1 << 20))
             .connect()
             .await
             .map_err(|error| unavailable(error.to_string()))?;
@@ -252,6 +255,9 @@ impl Client {
         // The URI is required by the API but unused: every connection goes to the socket.
         let channel =
             Endpoint::from_static("http://localhost")
+                .initial_stream_window_size(Some(8 << 20))
+                .initial_connection_window_size(Some(16 << 20))
+                .max_frame_size(Some(1 << 20))
                 .connect_with_connector(tower::service_fn(move |_: Uri| {
                     let socket = socket.clone();
                     async move {

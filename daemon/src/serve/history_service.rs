@@ -15,7 +15,7 @@ use crate::history::{Artifact, Generation, HistoryStore, StoreError};
 
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 500;
-const CHUNK_BYTES: usize = 1 << 20;
+const CHUNK_BYTES: usize = 4 << 20;
 
 type ChunkStream = Pin<Box<dyn Stream<Item = Result<v1::DownloadChunk, Status>> + Send>>;
 
@@ -132,15 +132,14 @@ impl History for Daemon {
                 )));
             }
         };
-        let bytes = blocking(move || store.read(&generation, artifact)).await?;
+        let bytes =
+            prost::bytes::Bytes::from(blocking(move || store.read(&generation, artifact)).await?);
         let total_size = bytes.len() as u64;
-        let chunks: Vec<Result<v1::DownloadChunk, Status>> = bytes
-            .chunks(CHUNK_BYTES)
-            .map(|chunk| {
-                Ok(v1::DownloadChunk {
-                    data: chunk.to_vec(),
-                    total_size,
-                })
+        let chunks: Vec<Result<v1::DownloadChunk, Status>> = (0..bytes.len())
+            .step_by(CHUNK_BYTES)
+            .map(|start| {
+                let data = bytes.slice(start..(start + CHUNK_BYTES).min(bytes.len()));
+                Ok(v1::DownloadChunk { data, total_size })
             })
             .collect();
         Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))

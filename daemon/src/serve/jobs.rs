@@ -312,10 +312,18 @@ impl JobQueue {
             &progress,
             cancel,
         )?;
-        let generation_id =
-            self.inner
-                .recorder
-                .record(&work.name, &work.bytes, &asset, work.options.reproducible);
+        // The history keeps the asset as GLB: when that is what was just written, keep those very
+        // bytes rather than encode the texture and the buffers a second time.
+        let written_glb = (work.format == threedgpt_engine::Format::Glb)
+            .then(|| std::fs::read(&work.output).ok())
+            .flatten();
+        let generation_id = self.inner.recorder.record(
+            &work.name,
+            &work.bytes,
+            &asset,
+            written_glb,
+            work.options.reproducible,
+        );
         let record_json = serde_json::to_string(&asset.record).unwrap_or_default();
         let files = files
             .iter()

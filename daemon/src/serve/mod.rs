@@ -214,6 +214,10 @@ async fn serve(
         let _ = stopped_sender.send(true);
     });
     let unix = tonic::transport::Server::builder()
+        // Large HTTP/2 windows: artifacts of tens of MiB stream without flow-control stalls.
+        .initial_stream_window_size(Some(8 << 20))
+        .initial_connection_window_size(Some(16 << 20))
+        .max_frame_size(Some(1 << 20))
         .add_service(GeneratorServer::new(daemon.clone()).max_decoding_message_size(8 << 20))
         .add_service(ModelsServer::new(daemon.clone()))
         .add_service(HistoryServer::new(daemon.clone()))
@@ -225,6 +229,10 @@ async fn serve(
     let runtime_dir = socket_path.parent().unwrap_or(Path::new("."));
     let (listener, token) = tcp::listen(address, runtime_dir).await?;
     let tcp = tonic::transport::Server::builder()
+        // Large HTTP/2 windows: artifacts of tens of MiB stream without flow-control stalls.
+        .initial_stream_window_size(Some(8 << 20))
+        .initial_connection_window_size(Some(16 << 20))
+        .max_frame_size(Some(1 << 20))
         .layer(tonic::service::InterceptorLayer::new(tcp::TokenGuard::new(
             &token,
             runtime_dir,

@@ -84,6 +84,7 @@ impl Recorder {
         source: &str,
         input: &[u8],
         asset: &Asset,
+        glb: Option<Vec<u8>>,
         reproducible: bool,
     ) -> Option<String> {
         let store = self.store.as_ref()?;
@@ -91,7 +92,10 @@ impl Recorder {
             return None;
         }
         let stored = (|| -> anyhow::Result<String> {
-            let glb = threedgpt_engine::export::glb_bytes(asset, reproducible)?;
+            let glb = match glb {
+                Some(glb) => glb,
+                None => threedgpt_engine::export::glb_bytes(asset, reproducible)?,
+            };
             let thumbnail = render_png(asset, THUMBNAIL_PX, View::FRONT)?;
             let record_json = serde_json::to_string(&asset.record)?;
             let generation = store.add(&NewGeneration {

@@ -1,0 +1,266 @@
+//! Measures the daemon for the README's performance table (run by `scripts/bench.sh` after a
+//! release build): unary round trip, 64 MiB download, end-to-end overhead against the engine
+//! in-process, idle memory, and cold auto-start to the first progress event. Prints Markdown rows.
+#![allow(clippy::print_stdout)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use threedgpt_sdk::{
+    Artifact, Background, Client, ConnectOptions, GenerateOptions, GenerateRequest, ImageSource,
+    JobEvent,
+};
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn daemon_binary() -> PathBuf {
+    let me = std::env::current_exe().expect("own path");
+    me.parent()
+        .and_then(Path::parent)
+        .expect("target folder")
+        .join("3dgpt")
+}
+
+struct Daemon {
+    child: std::process::Child,
+    runtime: tempfile::TempDir,
+    _data: tempfile::TempDir,
+}
+
+impl Daemon {
+    fn start() -> Daemon {
+        let runtime = tempfile::tempdir().unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let child = Command::new(daemon_binary())
+            .args(["serve", "--idle-timeout", "0", "--key-file"])
+            .arg(data.path().join("key"))
+            .env("THREEDGPT_RUNTIME_DIR", runtime.path())
+            .env("THREEDGPT_DATA_DIR", data.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Daemon {
+            child,
+            runtime,
+            _data: data,
+        }
+    }
+
+    async fn client(&self) -> Client {
+        let options = ConnectOptions::default()
+            .with_socket_path(self.runtime.path().join("daemon.sock"))
+            .with_autostart(false);
+        loop {
+            if let Ok(client) = Client::connect(&options).await {
+                return client;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn run(client: &Client, request: GenerateRequest) -> (Option<String>, Duration) {
+    let started = Instant::now();
+    let mut events = client.generate(request).await.unwrap();
+    while let Some(event) = events.next().await {
+        if let JobEvent::Finished { generation_id, .. } = event.unwrap() {
+            return (generation_id, started.elapsed());
+        }
+    }
+    panic!("the job did not finish");
+}
+
+fn rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|line| line.starts_with("VmRSS:"))
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let folder = tempfile::tempdir().unwrap();
+    let duck = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/duck.png");
+    let picture =
+        image::open(&duck)
+            .unwrap()
+            .resize_exact(1024, 1024, image::imageops::FilterType::Triangle);
+    let picture_path = folder.path().join("duck1024.png");
+    picture.save(&picture_path).unwrap();
+    let mut rows = Vec::new();
+
+    // Idle memory and unary round trip.
+    let daemon = Daemon::start();
+    let client = daemon.client().await;
+    client.info().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    rows.push((
+        "daemon idle memory (RSS)",
+        "≤ 30 MB",
+        format!("{:.1} MB", rss_mb(daemon.child.id())),
+    ));
+    let mut round_trips = Vec::new();
+    for _ in 0..2000 {
+        let started = Instant::now();
+        client.info().await.unwrap();
+        round_trips.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    rows.push((
+        "unary round trip over the socket (`System.Info`)",
+        "≤ 0.3 ms",
+        format!("{:.0} µs", median(round_trips)),
+    ));
+
+    // End to end through the warm daemon against the engine in-process, same picture and options.
+    let bytes = std::fs::read(&picture_path).unwrap();
+    let mut in_process = Vec::new();
+    let mut through_daemon = Vec::new();
+    for index in 0..7 {
+        let started = Instant::now();
+        let cancel = threedgpt_engine::CancelFlag::new();
+        let options = threedgpt_engine::Options::default();
+        let mut asset = threedgpt_engine::generate(
+            "duck.png",
+            &bytes,
+            &options,
+            &threedgpt_engine::NoProgress,
+            &cancel,
+        )
+        .unwrap();
+        threedgpt_engine::export_asset(
+            &mut asset,
+            &folder.path().join("local.glb"),
+            threedgpt_engine::Format::Glb,
+            false,
+            &threedgpt_engine::NoProgress,
+            &cancel,
+        )
+        .unwrap();
+        in_process.push(started.elapsed().as_secs_f64() * 1e3);
+        let request = GenerateRequest::new(
+            ImageSource::Path(picture_path.clone()),
+            folder.path().join(format!("d{index}.glb")),
+        );
+        through_daemon.push(run(&client, request).await.1.as_secs_f64() * 1e3);
+    }
+    client.set_history_enabled(false).await.unwrap();
+    let mut without_history = Vec::new();
+    for index in 0..7 {
+        let request = GenerateRequest::new(
+            ImageSource::Path(picture_path.clone()),
+            folder.path().join(format!("h{index}.glb")),
+        );
+        without_history.push(run(&client, request).await.1.as_secs_f64() * 1e3);
+    }
+    client.set_history_enabled(true).await.unwrap();
+    let local = median(in_process);
+    for (label, remote) in [
+        ("history off", median(without_history)),
+        ("history on", median(through_daemon)),
+    ] {
+        rows.push((
+            if label == "history off" {
+                "1024² picture → GLB through the warm daemon, history off, against the engine in-process"
+            } else {
+                "the same with history on (thumbnail, encryption, three fsynced blobs)"
+            },
+            "overhead ≤ 5% + 5 ms",
+            format!("{local:.0} ms → {remote:.0} ms (overhead {:.0} ms, {:.1}%)", remote - local, (remote - local) / local * 100.0),
+        ));
+    }
+
+    // A 64 MiB artifact: the input of a generation from a 4096² noise picture kept whole.
+    let mut state = 0x2545_f491u32;
+    let noise = image::RgbaImage::from_fn(4096, 4096, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        image::Rgba(state.to_le_bytes())
+    });
+    let noise_path = folder.path().join("noise.png");
+    noise.save(&noise_path).unwrap();
+    let size_mib = std::fs::metadata(&noise_path).unwrap().len() as f64 / (1 << 20) as f64;
+    let request = GenerateRequest::new(
+        ImageSource::Path(noise_path),
+        folder.path().join("noise.glb"),
+    )
+    .with_options(
+        GenerateOptions::default()
+            .with_background(Background::Keep)
+            .with_grid(64)
+            .with_faces(1000)
+            .with_texture_size(256),
+    );
+    let (generation_id, _) = run(&client, request).await;
+    let generation_id = generation_id.expect("history is on");
+    let mut speeds = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let downloaded = client
+            .download(&generation_id, Artifact::Input)
+            .await
+            .unwrap();
+        speeds.push(downloaded.len() as f64 / started.elapsed().as_secs_f64() / 1e6);
+    }
+    rows.push((
+        "download of a stored artifact (decrypt + stream)",
+        "≥ 500 MB/s at 64 MiB",
+        format!("{:.0} MB/s ({size_mib:.0} MiB)", median(speeds)),
+    ));
+    drop(daemon);
+
+    // Cold start: no daemon; the client starts one and waits for the first progress event.
+    let mut cold = Vec::new();
+    for _ in 0..5 {
+        // The started daemon keeps its history where THREEDGPT_DATA_DIR says (scripts/bench.sh
+        // points it at a temporary folder).
+        let runtime = tempfile::tempdir().unwrap();
+        let options = ConnectOptions::default()
+            .with_socket_path(runtime.path().join("daemon.sock"))
+            .with_daemon_program(daemon_binary());
+        let started = Instant::now();
+        let client = Client::connect(&options).await.unwrap();
+        let mut events = client
+            .generate(GenerateRequest::new(
+                ImageSource::Path(picture_path.clone()),
+                folder.path().join("cold.glb"),
+            ))
+            .await
+            .unwrap();
+        while let Some(event) = events.next().await {
+            if matches!(event.unwrap(), JobEvent::Progress { .. }) {
+                break;
+            }
+        }
+        cold.push(started.elapsed().as_secs_f64() * 1e3);
+        drop(events);
+        client.shutdown().await.ok();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    rows.push((
+        "cold auto-start to the first progress event",
+        "≤ 300 ms",
+        format!("{:.0} ms", median(cold)),
+    ));
+
+    println!("| measurement | target | result |");
+    println!("|---|---|---|");
+    for (name, target, result) in rows {
+        println!("| {name} | {target} | {result} |");
+    }
+}
