@@ -23,6 +23,8 @@ use threedgpt_proto::v1::history_server::HistoryServer;
 use threedgpt_proto::v1::models_server::ModelsServer;
 use threedgpt_proto::v1::system_server::SystemServer;
 use tokio::net::UnixListener;
+
+use crate::history::key::KeySource;
 use tokio::sync::Notify;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::UnixListenerStream;
@@ -104,7 +106,10 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         .build()
         .context("could not start the async runtime")?;
     let data_dir = data_dir();
-    let recorder = Arc::new(open_history(&data_dir, args.key_file.as_deref()));
+    let recorder = Arc::new(open_history(
+        &data_dir,
+        key_source(args.key_file.as_deref()),
+    ));
     let result = runtime.block_on(serve(
         &socket_path,
         workers,
@@ -132,14 +137,23 @@ fn data_dir() -> std::path::PathBuf {
     home.join(".local").join("share").join("3dgpt")
 }
 
-/// Opens the encrypted history. Without a key the daemon still runs and generates; it says why
-/// history is off instead of keeping anything in the clear.
-fn open_history(data_dir: &Path, key_file: Option<&Path>) -> recorder::Recorder {
-    use crate::history::key::{KeyFile, KeySource, Keychain};
-    let source: Result<Box<dyn KeySource>, _> = match key_file {
+/// The key file when the user chose one, else the OS keychain.
+fn key_source(
+    key_file: Option<&Path>,
+) -> Result<Box<dyn KeySource>, crate::history::key::KeyError> {
+    use crate::history::key::{KeyFile, Keychain};
+    match key_file {
         Some(path) => Ok(Box::new(KeyFile(path.to_path_buf()))),
         None => Keychain::install().map(|keychain| Box::new(keychain) as Box<dyn KeySource>),
-    };
+    }
+}
+
+/// Opens the encrypted history. Without a key the daemon still runs and generates; it says why
+/// history is off instead of keeping anything in the clear.
+fn open_history(
+    data_dir: &Path,
+    source: Result<Box<dyn KeySource>, crate::history::key::KeyError>,
+) -> recorder::Recorder {
     let opened = source
         .map_err(crate::history::StoreError::from)
         .and_then(|source| {

@@ -391,3 +391,78 @@ async fn models_system_and_settings_answer() {
     .await
     .ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_keychain_history_is_off_and_says_why_and_generation_still_works() {
+    let folder = tempfile::tempdir().unwrap();
+    let no_keychain = Err(crate::history::key::KeyError::NoKeychain(
+        "no secret service on the session bus".to_owned(),
+    ));
+    let recorder = Arc::new(super::open_history(folder.path(), no_keychain));
+    assert!(recorder.store.is_none());
+    assert!(
+        recorder.status.contains("--key-file"),
+        "{}",
+        recorder.status
+    );
+    assert!(
+        !folder.path().join("history").exists(),
+        "nothing may be stored without a key"
+    );
+
+    let mut harness = harness().await;
+    let daemon = Daemon {
+        queue: JobQueue::new(1, 4, recorder.clone()),
+        recorder,
+        shutdown: Arc::new(Notify::new()),
+        socket_path: folder.path().join("daemon.sock"),
+        store_path: folder.path().to_path_buf(),
+    };
+    let (client_end, server_end) = tokio::io::duplex(1 << 20);
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(v1::generator_server::GeneratorServer::new(daemon.clone()))
+            .add_service(v1::history_server::HistoryServer::new(daemon.clone()))
+            .add_service(v1::system_server::SystemServer::new(daemon))
+            .serve_with_incoming(tokio_stream::once(Ok::<_, std::io::Error>(Pipe(
+                server_end,
+            )))),
+    );
+    let mut client_end = Some(client_end);
+    harness.channel = Endpoint::from_static("http://in-process")
+        .connect_with_connector(tower::service_fn(move |_: Uri| {
+            let end = client_end.take();
+            async move {
+                end.map(TokioIo::new)
+                    .ok_or_else(|| std::io::Error::other("the pipe is already in use"))
+            }
+        }))
+        .await
+        .unwrap();
+    let settings = SystemClient::new(harness.channel.clone())
+        .get_settings(v1::GetSettingsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!settings.history_available);
+    assert!(
+        settings.history_status.contains("no usable OS keychain"),
+        "{}",
+        settings.history_status
+    );
+    let events = run_to_end(&harness, generate_request(&harness, "nokey.glb", small())).await;
+    let Some(v1::job_event::Kind::Finished(finished)) = &events.last().unwrap().kind else {
+        panic!("{events:?}")
+    };
+    assert!(finished.generation_id.is_empty());
+    let status = HistoryClient::new(harness.channel.clone())
+        .list(v1::ListHistoryRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+    assert!(
+        status.message().contains("--key-file"),
+        "{}",
+        status.message()
+    );
+}
