@@ -11,10 +11,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Downloaded artifacts are sent as slices of one buffer, without a copy per chunk.
     config.bytes([".threedgpt.v1.DownloadChunk.data"]);
     println!("cargo:rerun-if-changed=threedgpt/v1/api.proto");
-    tonic_prost_build::configure().compile_with_config(
-        config,
-        &["threedgpt/v1/api.proto"],
-        &["."],
-    )?;
+    tonic_prost_build::configure().compile_with_config(config, &["threedgpt/v1/api.proto"], &["."])?;
     Ok(())
 }

@@ -8,8 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use threedgpt_sdk::{
-    Artifact, Background, Client, ConnectOptions, GenerateOptions, GenerateRequest, ImageSource,
-    JobEvent,
+    Artifact, Background, Client, ConnectOptions, GenerateOptions, GenerateRequest, ImageSource, JobEvent,
 };
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -19,10 +18,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 fn daemon_binary() -> PathBuf {
     let me = std::env::current_exe().expect("own path");
-    me.parent()
-        .and_then(Path::parent)
-        .expect("target folder")
-        .join("3dgpt")
+    me.parent().and_then(Path::parent).expect("target folder").join("3dgpt")
 }
 
 struct Daemon {
@@ -44,17 +40,12 @@ impl Daemon {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        Daemon {
-            child,
-            runtime,
-            _data: data,
-        }
+        Daemon { child, runtime, _data: data }
     }
 
     async fn client(&self) -> Client {
-        let options = ConnectOptions::default()
-            .with_socket_path(self.runtime.path().join("daemon.sock"))
-            .with_autostart(false);
+        let options =
+            ConnectOptions::default().with_socket_path(self.runtime.path().join("daemon.sock")).with_autostart(false);
         loop {
             if let Ok(client) = Client::connect(&options).await {
                 return client;
@@ -96,10 +87,7 @@ fn rss_mb(pid: u32) -> f64 {
 async fn main() {
     let folder = tempfile::tempdir().unwrap();
     let duck = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/duck.png");
-    let picture =
-        image::open(&duck)
-            .unwrap()
-            .resize_exact(1024, 1024, image::imageops::FilterType::Triangle);
+    let picture = image::open(&duck).unwrap().resize_exact(1024, 1024, image::imageops::FilterType::Triangle);
     let picture_path = folder.path().join("duck1024.png");
     picture.save(&picture_path).unwrap();
     let mut rows = Vec::new();
@@ -109,11 +97,7 @@ async fn main() {
     let client = daemon.client().await;
     client.info().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    rows.push((
-        "daemon idle memory (RSS)",
-        "≤ 30 MB",
-        format!("{:.1} MB", rss_mb(daemon.child.id())),
-    ));
+    rows.push(("daemon idle memory (RSS)", "≤ 30 MB", format!("{:.1} MB", rss_mb(daemon.child.id()))));
     let mut round_trips = Vec::new();
     for _ in 0..2000 {
         let started = Instant::now();
@@ -134,14 +118,8 @@ async fn main() {
         let started = Instant::now();
         let cancel = threedgpt_engine::CancelFlag::new();
         let options = threedgpt_engine::Options::default();
-        let mut asset = threedgpt_engine::generate(
-            "duck.png",
-            &bytes,
-            &options,
-            &threedgpt_engine::NoProgress,
-            &cancel,
-        )
-        .unwrap();
+        let mut asset =
+            threedgpt_engine::generate("duck.png", &bytes, &options, &threedgpt_engine::NoProgress, &cancel).unwrap();
         threedgpt_engine::export_asset(
             &mut asset,
             &folder.path().join("local.glb"),
@@ -152,27 +130,20 @@ async fn main() {
         )
         .unwrap();
         in_process.push(started.elapsed().as_secs_f64() * 1e3);
-        let request = GenerateRequest::new(
-            ImageSource::Path(picture_path.clone()),
-            folder.path().join(format!("d{index}.glb")),
-        );
+        let request =
+            GenerateRequest::new(ImageSource::Path(picture_path.clone()), folder.path().join(format!("d{index}.glb")));
         through_daemon.push(run(&client, request).await.1.as_secs_f64() * 1e3);
     }
     client.set_history_enabled(false).await.unwrap();
     let mut without_history = Vec::new();
     for index in 0..7 {
-        let request = GenerateRequest::new(
-            ImageSource::Path(picture_path.clone()),
-            folder.path().join(format!("h{index}.glb")),
-        );
+        let request =
+            GenerateRequest::new(ImageSource::Path(picture_path.clone()), folder.path().join(format!("h{index}.glb")));
         without_history.push(run(&client, request).await.1.as_secs_f64() * 1e3);
     }
     client.set_history_enabled(true).await.unwrap();
     let local = median(in_process);
-    for (label, remote) in [
-        ("history off", median(without_history)),
-        ("history on", median(through_daemon)),
-    ] {
+    for (label, remote) in [("history off", median(without_history)), ("history on", median(through_daemon))] {
         rows.push((
             if label == "history off" {
                 "1024² picture → GLB through the warm daemon, history off, against the engine in-process"
@@ -180,7 +151,11 @@ async fn main() {
                 "the same with history on (thumbnail, encryption, three fsynced blobs)"
             },
             "overhead ≤ 5% + 5 ms",
-            format!("{local:.0} ms → {remote:.0} ms (overhead {:.0} ms, {:.1}%)", remote - local, (remote - local) / local * 100.0),
+            format!(
+                "{local:.0} ms → {remote:.0} ms (overhead {:.0} ms, {:.1}%)",
+                remote - local,
+                (remote - local) / local * 100.0
+            ),
         ));
     }
 
@@ -195,11 +170,7 @@ async fn main() {
     let noise_path = folder.path().join("noise.png");
     noise.save(&noise_path).unwrap();
     let size_mib = std::fs::metadata(&noise_path).unwrap().len() as f64 / (1 << 20) as f64;
-    let request = GenerateRequest::new(
-        ImageSource::Path(noise_path),
-        folder.path().join("noise.glb"),
-    )
-    .with_options(
+    let request = GenerateRequest::new(ImageSource::Path(noise_path), folder.path().join("noise.glb")).with_options(
         GenerateOptions::default()
             .with_background(Background::Keep)
             .with_grid(64)
@@ -211,10 +182,7 @@ async fn main() {
     let mut speeds = Vec::new();
     for _ in 0..5 {
         let started = Instant::now();
-        let downloaded = client
-            .download(&generation_id, Artifact::Input)
-            .await
-            .unwrap();
+        let downloaded = client.download(&generation_id, Artifact::Input).await.unwrap();
         speeds.push(downloaded.len() as f64 / started.elapsed().as_secs_f64() / 1e6);
     }
     rows.push((
@@ -236,10 +204,7 @@ async fn main() {
         let started = Instant::now();
         let client = Client::connect(&options).await.unwrap();
         let mut events = client
-            .generate(GenerateRequest::new(
-                ImageSource::Path(picture_path.clone()),
-                folder.path().join("cold.glb"),
-            ))
+            .generate(GenerateRequest::new(ImageSource::Path(picture_path.clone()), folder.path().join("cold.glb")))
             .await
             .unwrap();
         while let Some(event) = events.next().await {
@@ -252,11 +217,7 @@ async fn main() {
         client.shutdown().await.ok();
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    rows.push((
-        "cold auto-start to the first progress event",
-        "≤ 300 ms",
-        format!("{:.0} ms", median(cold)),
-    ));
+    rows.push(("cold auto-start to the first progress event", "≤ 300 ms", format!("{:.0} ms", median(cold))));
 
     println!("| measurement | target | result |");
     println!("|---|---|---|");

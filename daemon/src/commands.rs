@@ -107,7 +107,10 @@ pub(crate) fn jobs(args: JobsArgs) -> anyhow::Result<ExitCode> {
                 match outcome {
                     Ok((record, files)) => {
                         if args.json {
-                            println!("{}", serde_json::json!({"job_id": id, "ok": true, "files": files, "record": record}));
+                            println!(
+                                "{}",
+                                serde_json::json!({"job_id": id, "ok": true, "files": files, "record": record})
+                            );
                         } else {
                             for file in files {
                                 println!("{}", file.display());
@@ -195,9 +198,7 @@ pub(crate) fn daemon(args: DaemonArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn is_not_running(error: &anyhow::Error) -> bool {
-    error
-        .downcast_ref::<threedgpt_sdk::SdkError>()
-        .is_some_and(|error| error.kind() == ErrorKind::Unavailable)
+    error.downcast_ref::<threedgpt_sdk::SdkError>().is_some_and(|error| error.kind() == ErrorKind::Unavailable)
 }
 
 pub(crate) fn models(args: ModelsArgs) -> anyhow::Result<ExitCode> {
@@ -249,11 +250,12 @@ enum HistoryCommand {
         /// The generation id (`3dgpt history list` shows them).
         id: String,
     },
-    /// Write a generation's asset to a GLB file.
+    /// Write a generation's asset to a file, in the format its extension names (.glb, .gltf, .obj,
+    /// .stl, .ply).
     Export {
         /// The generation id.
         id: String,
-        /// The GLB file to write.
+        /// The file to write.
         #[arg(short, long, value_name = "FILE")]
         output: std::path::PathBuf,
     },
@@ -264,6 +266,9 @@ enum HistoryCommand {
         /// Which file.
         #[arg(long, value_parser = ["asset", "input", "thumbnail"], default_value = "asset")]
         what: String,
+        /// The asset's format: glb, stl or ply (glTF and OBJ: use export).
+        #[arg(long, value_parser = ["glb", "stl", "ply"], default_value = "glb")]
+        format: String,
         /// Where to save it.
         #[arg(short, long, value_name = "FILE")]
         output: std::path::PathBuf,
@@ -348,13 +353,14 @@ pub(crate) fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
                     println!("{}", file.display());
                 }
             }
-            HistoryCommand::Download { id, what, output } => {
+            HistoryCommand::Download { id, what, format, output } => {
                 let artifact = match what.as_str() {
                     "input" => threedgpt_sdk::Artifact::Input,
                     "thumbnail" => threedgpt_sdk::Artifact::Thumbnail,
                     _ => threedgpt_sdk::Artifact::Asset,
                 };
-                let bytes = client.download(&id, artifact).await?;
+                let format = threedgpt_sdk::Format::from_extension(&format).unwrap_or(threedgpt_sdk::Format::Glb);
+                let bytes = client.download_as(&id, artifact, format).await?;
                 threedgpt_engine::export::write_atomic(&output, &bytes)?;
                 println!("{}", output.display());
             }

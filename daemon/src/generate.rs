@@ -84,24 +84,16 @@ pub(crate) struct GenerateArgs {
 /// Runs the command; the exit code is 0 when every asset was written, 1 when some failed.
 pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let inputs = expand_inputs(&args.images)?;
-    let format_option = args
-        .format
-        .as_deref()
-        .map(|name| name.parse::<Format>())
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
+    let format_option =
+        args.format.as_deref().map(|name| name.parse::<Format>()).transpose().map_err(anyhow::Error::msg)?;
     let single = inputs.len() == 1 && args.images.iter().all(|path| !path.is_dir());
     let background = match (&args.mask, args.keep_background) {
         (Some(mask), _) => {
             if !single {
                 bail!("--mask applies to one image; pass a single IMAGE with it");
             }
-            let bytes = std::fs::read(mask)
-                .with_context(|| format!("could not read the mask {}", mask.display()))?;
-            Background::Mask {
-                name: mask.display().to_string(),
-                bytes,
-            }
+            let bytes = std::fs::read(mask).with_context(|| format!("could not read the mask {}", mask.display()))?;
+            Background::Mask { name: mask.display().to_string(), bytes }
         }
         (None, true) => Background::Keep,
         (None, false) => Background::Auto,
@@ -125,13 +117,7 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The SDK request for one image.
-fn request_for(
-    input: &Path,
-    output: &Path,
-    format: Format,
-    args: &GenerateArgs,
-    options: &Options,
-) -> GenerateRequest {
+fn request_for(input: &Path, output: &Path, format: Format, args: &GenerateArgs, options: &Options) -> GenerateRequest {
     let background = match &options.background {
         Background::Keep => threedgpt_sdk::Background::Keep,
         Background::Mask { bytes, .. } => threedgpt_sdk::Background::Mask(bytes.clone()),
@@ -191,11 +177,7 @@ async fn detach_all(
             }
         }
     }
-    Ok(if failures == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(if failures == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 async fn generate_all(
@@ -231,15 +213,8 @@ async fn generate_all(
                     });
                     println!("{line}");
                 } else {
-                    let faces = record
-                        .get("faces")
-                        .and_then(|faces| faces.as_u64())
-                        .unwrap_or(0);
-                    eprintln!(
-                        "{} -> {} ({faces} faces)",
-                        input.display(),
-                        output.display()
-                    );
+                    let faces = record.get("faces").and_then(|faces| faces.as_u64()).unwrap_or(0);
+                    eprintln!("{} -> {} ({faces} faces)", input.display(), output.display());
                 }
             }
             Err(message) => {
@@ -254,19 +229,12 @@ async fn generate_all(
             inputs.len()
         );
     }
-    Ok(if failures == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(if failures == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn report_failure(input: &Path, message: &str, json: bool) {
     if json {
-        println!(
-            "{}",
-            serde_json::json!({"input": input.display().to_string(), "ok": false, "error": message})
-        );
+        println!("{}", serde_json::json!({"input": input.display().to_string(), "ok": false, "error": message}));
     } else {
         eprintln!("error: {}: {message}", input.display());
     }
@@ -282,12 +250,7 @@ pub(crate) fn progress_bar(input: &Path, show: bool) -> ProgressBar {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    bar.set_prefix(
-        input
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-    );
+    bar.set_prefix(input.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default());
     bar.enable_steady_tick(Duration::from_millis(100));
     bar
 }
@@ -319,13 +282,9 @@ pub(crate) async fn follow(
             Some(Ok(event)) => {
                 job_id = event.job_id().to_owned();
                 match event {
-                    JobEvent::Queued { position, .. } => {
-                        bar.set_message(format!("queued, position {position}"))
-                    }
+                    JobEvent::Queued { position, .. } => bar.set_message(format!("queued, position {position}")),
                     JobEvent::Started { .. } => bar.set_message("started"),
-                    JobEvent::Progress {
-                        stage, fraction, ..
-                    } => {
+                    JobEvent::Progress { stage, fraction, .. } => {
                         bar.set_position((fraction * 1000.0) as u64);
                         bar.set_message(stage.name());
                     }
@@ -353,10 +312,7 @@ fn expand_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
                 .collect();
             found.sort();
             if found.is_empty() {
-                bail!(
-                    "the folder {} holds no PNG, JPEG or WebP images",
-                    path.display()
-                );
+                bail!("the folder {} holds no PNG, JPEG or WebP images", path.display());
             }
             inputs.extend(found);
         } else {
@@ -368,13 +324,9 @@ fn expand_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 fn is_image_name(path: &Path) -> bool {
-    path.extension()
-        .and_then(|extension| extension.to_str())
-        .is_some_and(|extension| {
-            ["png", "jpg", "jpeg", "webp"]
-                .iter()
-                .any(|known| known.eq_ignore_ascii_case(extension))
-        })
+    path.extension().and_then(|extension| extension.to_str()).is_some_and(|extension| {
+        ["png", "jpg", "jpeg", "webp"].iter().any(|known| known.eq_ignore_ascii_case(extension))
+    })
 }
 
 /// Where each input's asset goes and in which format.
@@ -385,19 +337,13 @@ fn plan_outputs(
     format_option: Option<Format>,
 ) -> anyhow::Result<Vec<(PathBuf, Format)>> {
     let stem = |input: &Path| {
-        input
-            .file_stem()
-            .map(|stem| stem.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "asset".to_owned())
+        input.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_else(|| "asset".to_owned())
     };
-    let output_file =
-        output.filter(|path| !path.is_dir() && !path.to_string_lossy().ends_with('/'));
+    let output_file = output.filter(|path| !path.is_dir() && !path.to_string_lossy().ends_with('/'));
     if single && let Some(output) = output_file {
         {
-            let from_extension = output
-                .extension()
-                .and_then(|extension| extension.to_str())
-                .and_then(Format::from_extension);
+            let from_extension =
+                output.extension().and_then(|extension| extension.to_str()).and_then(Format::from_extension);
             let format = match (format_option, from_extension) {
                 (Some(chosen), Some(named)) if chosen != named => {
                     bail!(
@@ -409,18 +355,13 @@ fn plan_outputs(
                 (None, Some(named)) => named,
                 (None, None) => Format::Glb,
             };
-            let path = if from_extension.is_some() {
-                output.to_path_buf()
-            } else {
-                output.with_extension(format.extension())
-            };
+            let path =
+                if from_extension.is_some() { output.to_path_buf() } else { output.with_extension(format.extension()) };
             return Ok(vec![(path, format)]);
         }
     }
     let format = format_option.unwrap_or_default();
-    let folder = output
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
+    let folder = output.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
     std::fs::create_dir_all(&folder)
         .with_context(|| format!("could not create the output folder {}", folder.display()))?;
     let mut used = HashSet::new();
@@ -430,17 +371,11 @@ fn plan_outputs(
             let mut name = stem(input);
             if !used.insert(name.clone()) {
                 // Two inputs with the same stem (photo.png, photo.jpg) must not overwrite each other.
-                let extension = input
-                    .extension()
-                    .map(|e| e.to_string_lossy().into_owned())
-                    .unwrap_or_default();
+                let extension = input.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
                 name = format!("{name}-{extension}");
                 used.insert(name.clone());
             }
-            (
-                folder.join(format!("{name}.{}", format.extension())),
-                format,
-            )
+            (folder.join(format!("{name}.{}", format.extension())), format)
         })
         .collect())
 }

@@ -72,10 +72,7 @@ fn main() -> ExitCode {
 
 /// A small runtime for a client command.
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")
+    tokio::runtime::Builder::new_current_thread().enable_all().build().context("could not start the async runtime")
 }
 
 /// Connects to this user's daemon, starting it when `autostart` is set and none runs.

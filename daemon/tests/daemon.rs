@@ -7,16 +7,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use threedgpt_sdk::{
-    Client, ConnectOptions, ErrorKind, GenerateOptions, GenerateRequest, ImageSource, JobEvent,
-    JobState, Stage,
+    Client, ConnectOptions, ErrorKind, GenerateOptions, GenerateRequest, ImageSource, JobEvent, JobState, Stage,
 };
 
 const BINARY: &str = env!("CARGO_BIN_EXE_3dgpt");
 
 fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name)
 }
 
 /// A daemon on a private runtime folder and data folder, killed when dropped.
@@ -50,12 +47,7 @@ impl Daemon {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        Daemon {
-            child: Some(child),
-            dir,
-            data: data.to_path_buf(),
-            _data_holder: None,
-        }
+        Daemon { child: Some(child), dir, data: data.to_path_buf(), _data_holder: None }
     }
 
     fn blob_files(&self) -> Vec<PathBuf> {
@@ -64,11 +56,7 @@ impl Daemon {
         while let Some(folder) = pending.pop() {
             for entry in std::fs::read_dir(folder).unwrap() {
                 let path = entry.unwrap().path();
-                if path.is_dir() {
-                    pending.push(path)
-                } else {
-                    found.push(path)
-                }
+                if path.is_dir() { pending.push(path) } else { found.push(path) }
             }
         }
         found
@@ -79,9 +67,7 @@ impl Daemon {
     }
 
     async fn client(&self) -> Client {
-        let options = ConnectOptions::default()
-            .with_socket_path(self.socket())
-            .with_autostart(false);
+        let options = ConnectOptions::default().with_socket_path(self.socket()).with_autostart(false);
         for _ in 0..200 {
             if let Ok(client) = Client::connect(&options).await {
                 return client;
@@ -106,10 +92,7 @@ impl Drop for Daemon {
 }
 
 fn fast() -> GenerateOptions {
-    GenerateOptions::default()
-        .with_grid(64)
-        .with_faces(1000)
-        .with_texture_size(256)
+    GenerateOptions::default().with_grid(64).with_faces(1000).with_texture_size(256)
 }
 
 /// Options that keep the reconstruct stage busy for seconds, so there is time to cancel.
@@ -129,9 +112,7 @@ async fn last_event(events: &mut threedgpt_sdk::JobStream) -> Vec<JobEvent> {
             seen.push(event.expect("event"));
         }
     };
-    tokio::time::timeout(Duration::from_secs(120), read)
-        .await
-        .expect("the job never ended");
+    tokio::time::timeout(Duration::from_secs(120), read).await.expect("the job never ended");
     seen
 }
 
@@ -147,38 +128,22 @@ async fn wait_for_stage(events: &mut threedgpt_sdk::JobStream, wanted: Stage) ->
         {
             return event.job_id().to_owned();
         }
-        assert!(
-            !event.is_terminal(),
-            "job ended before reaching {wanted:?}: {event:?}"
-        );
+        assert!(!event.is_terminal(), "job ended before reaching {wanted:?}: {event:?}");
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cold_client_starts_the_daemon_and_generates() {
     let dir = tempfile::tempdir().unwrap();
-    let options = ConnectOptions::default()
-        .with_socket_path(dir.path().join("daemon.sock"))
-        .with_daemon_program(BINARY);
+    let options =
+        ConnectOptions::default().with_socket_path(dir.path().join("daemon.sock")).with_daemon_program(BINARY);
     let client = Client::connect(&options).await.expect("autostart");
     let output = dir.path().join("duck.glb");
     let mut events = client.generate(request(&output, fast())).await.unwrap();
     let seen = last_event(&mut events).await;
-    assert!(
-        matches!(seen.first(), Some(JobEvent::Queued { position: 1, .. })),
-        "{seen:?}"
-    );
-    assert!(
-        seen.iter()
-            .any(|event| matches!(event, JobEvent::Started { .. }))
-    );
-    assert!(seen.iter().any(|event| matches!(
-        event,
-        JobEvent::Progress {
-            stage: Stage::Export,
-            ..
-        }
-    )));
+    assert!(matches!(seen.first(), Some(JobEvent::Queued { position: 1, .. })), "{seen:?}");
+    assert!(seen.iter().any(|event| matches!(event, JobEvent::Started { .. })));
+    assert!(seen.iter().any(|event| matches!(event, JobEvent::Progress { stage: Stage::Export, .. })));
     let Some(JobEvent::Finished { files, record, .. }) = seen.last() else {
         panic!("did not finish: {seen:?}");
     };
@@ -194,9 +159,8 @@ async fn a_cold_client_starts_the_daemon_and_generates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_clients_racing_to_start_the_daemon_share_one() {
     let dir = tempfile::tempdir().unwrap();
-    let options = ConnectOptions::default()
-        .with_socket_path(dir.path().join("daemon.sock"))
-        .with_daemon_program(BINARY);
+    let options =
+        ConnectOptions::default().with_socket_path(dir.path().join("daemon.sock")).with_daemon_program(BINARY);
     let (first, second) = tokio::join!(Client::connect(&options), Client::connect(&options));
     let (first, second) = (first.expect("first client"), second.expect("second client"));
     let (a, b) = (first.info().await.unwrap(), second.info().await.unwrap());
@@ -216,18 +180,12 @@ async fn three_clients_with_five_jobs_each_all_finish() {
             let mut streams = Vec::new();
             for job in 0..5 {
                 let output = folder.join(format!("c{client_index}-j{job}.glb"));
-                streams.push((
-                    output.clone(),
-                    client.generate(request(&output, fast())).await.unwrap(),
-                ));
+                streams.push((output.clone(), client.generate(request(&output, fast())).await.unwrap()));
             }
             let mut finished = 0;
             for (output, mut events) in streams {
                 let seen = last_event(&mut events).await;
-                assert!(
-                    matches!(seen.last(), Some(JobEvent::Finished { .. })),
-                    "{seen:?}"
-                );
+                assert!(matches!(seen.last(), Some(JobEvent::Finished { .. })), "{seen:?}");
                 assert!(output.exists());
                 finished += 1;
             }
@@ -240,12 +198,7 @@ async fn three_clients_with_five_jobs_each_all_finish() {
     }
     assert_eq!(total, 15);
     let jobs = daemon.client().await.list_jobs().await.unwrap();
-    assert_eq!(
-        jobs.iter()
-            .filter(|job| job.state == JobState::Finished)
-            .count(),
-        15
-    );
+    assert_eq!(jobs.iter().filter(|job| job.state == JobState::Finished).count(), 15);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -258,29 +211,13 @@ async fn a_cancel_mid_stage_stops_the_work_and_writes_nothing() {
     let id = wait_for_stage(&mut events, Stage::Reconstruct).await;
     assert!(client.cancel(&id).await.unwrap());
     let seen = last_event(&mut events).await;
-    assert!(
-        matches!(seen.last(), Some(JobEvent::Cancelled { .. })),
-        "{seen:?}"
-    );
+    assert!(matches!(seen.last(), Some(JobEvent::Cancelled { .. })), "{seen:?}");
     assert!(!output.exists());
-    assert_eq!(
-        std::fs::read_dir(folder.path()).unwrap().count(),
-        0,
-        "something was left behind"
-    );
-    assert!(
-        !client.cancel(&id).await.unwrap(),
-        "an ended job is not active"
-    );
+    assert_eq!(std::fs::read_dir(folder.path()).unwrap().count(), 0, "something was left behind");
+    assert!(!client.cancel(&id).await.unwrap(), "an ended job is not active");
     // The daemon is healthy and takes new work.
-    let mut events = client
-        .generate(request(&folder.path().join("next.glb"), fast()))
-        .await
-        .unwrap();
-    assert!(matches!(
-        last_event(&mut events).await.last(),
-        Some(JobEvent::Finished { .. })
-    ));
+    let mut events = client.generate(request(&folder.path().join("next.glb"), fast())).await.unwrap();
+    assert!(matches!(last_event(&mut events).await.last(), Some(JobEvent::Finished { .. })));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -289,24 +226,14 @@ async fn a_client_that_goes_away_cancels_its_job_unless_it_detached() {
     let folder = tempfile::tempdir().unwrap();
     let id = {
         let client = daemon.client().await;
-        let mut events = client
-            .generate(request(&folder.path().join("gone.glb"), slow()))
-            .await
-            .unwrap();
+        let mut events = client.generate(request(&folder.path().join("gone.glb"), slow())).await.unwrap();
         wait_for_stage(&mut events, Stage::Reconstruct).await
         // The client and its stream are dropped here: the connection closes.
     };
     let observer = daemon.client().await;
     let mut state = JobState::Running;
     for _ in 0..400 {
-        state = observer
-            .list_jobs()
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|job| job.job_id == id)
-            .unwrap()
-            .state;
+        state = observer.list_jobs().await.unwrap().into_iter().find(|job| job.job_id == id).unwrap().state;
         if state != JobState::Running {
             break;
         }
@@ -318,19 +245,13 @@ async fn a_client_that_goes_away_cancels_its_job_unless_it_detached() {
     let output = folder.path().join("detached.glb");
     let id = {
         let client = daemon.client().await;
-        let mut events = client
-            .generate(request(&output, fast()).with_detach(true))
-            .await
-            .unwrap();
+        let mut events = client.generate(request(&output, fast()).with_detach(true)).await.unwrap();
         events.next().await.unwrap().unwrap().job_id().to_owned()
     };
     let client = daemon.client().await;
     let mut events = client.watch(&id).await.unwrap();
     let seen = last_event(&mut events).await;
-    assert!(
-        matches!(seen.last(), Some(JobEvent::Finished { .. })),
-        "{seen:?}"
-    );
+    assert!(matches!(seen.last(), Some(JobEvent::Finished { .. })), "{seen:?}");
     assert!(output.exists());
     let error = client.watch("job-0-0").await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound);
@@ -341,26 +262,13 @@ async fn a_full_queue_refuses_with_resource_exhausted() {
     let daemon = Daemon::start(&["--workers", "1", "--max-queue", "1"]);
     let client = daemon.client().await;
     let folder = tempfile::tempdir().unwrap();
-    let mut running = client
-        .generate(request(&folder.path().join("a.glb"), slow()))
-        .await
-        .unwrap();
+    let mut running = client.generate(request(&folder.path().join("a.glb"), slow())).await.unwrap();
     let running_id = wait_for_stage(&mut running, Stage::Reconstruct).await;
-    let mut waiting = client
-        .generate(request(&folder.path().join("b.glb"), slow()))
-        .await
-        .unwrap();
-    let Some(Ok(JobEvent::Queued {
-        position: 1,
-        job_id: waiting_id,
-    })) = waiting.next().await
-    else {
+    let mut waiting = client.generate(request(&folder.path().join("b.glb"), slow())).await.unwrap();
+    let Some(Ok(JobEvent::Queued { position: 1, job_id: waiting_id })) = waiting.next().await else {
         panic!("the second job should wait at position 1");
     };
-    let error = match client
-        .generate(request(&folder.path().join("c.glb"), fast()))
-        .await
-    {
+    let error = match client.generate(request(&folder.path().join("c.glb"), fast())).await {
         Err(error) => error,
         Ok(mut refused) => match refused.next().await {
             Some(Err(error)) => error,
@@ -371,14 +279,8 @@ async fn a_full_queue_refuses_with_resource_exhausted() {
     assert!(error.to_string().contains("queue is full"), "{error}");
     client.cancel(&waiting_id).await.unwrap();
     client.cancel(&running_id).await.unwrap();
-    assert!(matches!(
-        last_event(&mut waiting).await.last(),
-        Some(JobEvent::Cancelled { .. })
-    ));
-    assert!(matches!(
-        last_event(&mut running).await.last(),
-        Some(JobEvent::Cancelled { .. })
-    ));
+    assert!(matches!(last_event(&mut waiting).await.last(), Some(JobEvent::Cancelled { .. })));
+    assert!(matches!(last_event(&mut running).await.last(), Some(JobEvent::Cancelled { .. })));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -397,30 +299,18 @@ async fn bad_inputs_fail_their_job_and_the_daemon_lives_on() {
     let Some(JobEvent::Failed { code, message, .. }) = last_event(&mut events).await.pop() else {
         panic!("a corrupt image should fail");
     };
-    assert!(
-        message.contains("broken.png") && message.contains("corrupt or truncated"),
-        "{message}"
-    );
-    assert_eq!(
-        ErrorKind::from_code_name(&code),
-        ErrorKind::InvalidInput,
-        "{code}"
-    );
+    assert!(message.contains("broken.png") && message.contains("corrupt or truncated"), "{message}");
+    assert_eq!(ErrorKind::from_code_name(&code), ErrorKind::InvalidInput, "{code}");
 
-    let missing = GenerateRequest::new(
-        ImageSource::Path(folder.path().join("missing.png")),
-        folder.path().join("y.glb"),
-    );
+    let missing =
+        GenerateRequest::new(ImageSource::Path(folder.path().join("missing.png")), folder.path().join("y.glb"));
     let error = match client.generate(missing).await {
         Err(error) => error,
         Ok(mut events) => events.next().await.unwrap().unwrap_err(),
     };
     assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
 
-    let bad_option = request(
-        &folder.path().join("z.glb"),
-        GenerateOptions::default().with_texture_size(1000),
-    );
+    let bad_option = request(&folder.path().join("z.glb"), GenerateOptions::default().with_texture_size(1000));
     let error = match client.generate(bad_option).await {
         Err(error) => error,
         Ok(mut events) => events.next().await.unwrap().unwrap_err(),
@@ -428,10 +318,7 @@ async fn bad_inputs_fail_their_job_and_the_daemon_lives_on() {
     assert_eq!(error.kind(), ErrorKind::InvalidInput);
     assert!(error.to_string().contains("--texture-size"), "{error}");
 
-    let unknown_model = request(
-        &folder.path().join("m.glb"),
-        GenerateOptions::default().with_model("nope"),
-    );
+    let unknown_model = request(&folder.path().join("m.glb"), GenerateOptions::default().with_model("nope"));
     let error = match client.generate(unknown_model).await {
         Err(error) => error,
         Ok(mut events) => events.next().await.unwrap().unwrap_err(),
@@ -445,29 +332,16 @@ async fn sigterm_cancels_running_work_cleanly_and_removes_the_socket() {
     let mut daemon = Daemon::start(&[]);
     let client = daemon.client().await;
     let folder = tempfile::tempdir().unwrap();
-    let mut events = client
-        .generate(request(&folder.path().join("slow.glb"), slow()))
-        .await
-        .unwrap();
+    let mut events = client.generate(request(&folder.path().join("slow.glb"), slow())).await.unwrap();
     wait_for_stage(&mut events, Stage::Reconstruct).await;
-    let status = Command::new("kill")
-        .args(["-TERM", &daemon.pid().to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-TERM", &daemon.pid().to_string()]).status().unwrap();
     assert!(status.success());
     let seen = last_event(&mut events).await;
-    assert!(
-        matches!(seen.last(), Some(JobEvent::Cancelled { .. })),
-        "{seen:?}"
-    );
+    assert!(matches!(seen.last(), Some(JobEvent::Cancelled { .. })), "{seen:?}");
     let exit = daemon.child.take().unwrap().wait().unwrap();
     assert!(exit.success(), "daemon exited with {exit}");
     assert!(!daemon.socket().exists(), "the socket was left behind");
-    assert_eq!(
-        std::fs::read_dir(folder.path()).unwrap().count(),
-        0,
-        "a partial file was left behind"
-    );
+    assert_eq!(std::fs::read_dir(folder.path()).unwrap().count(), 0, "a partial file was left behind");
 }
 
 #[test]
@@ -484,11 +358,7 @@ fn a_second_daemon_for_the_same_user_refuses_to_start() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("already running"), "{stderr}");
     // The first one still answers.
-    assert!(
-        runtime
-            .block_on(async { daemon.client().await.info().await })
-            .is_ok()
-    );
+    assert!(runtime.block_on(async { daemon.client().await.info().await }).is_ok());
 }
 
 #[test]
@@ -497,15 +367,9 @@ fn another_user_cannot_reach_the_daemon() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(daemon.client());
     let mode = std::fs::metadata(daemon.dir.path()).unwrap();
-    assert_eq!(
-        std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
-        0o700
-    );
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777, 0o700);
     let socket_mode = std::fs::metadata(daemon.socket()).unwrap();
-    assert_eq!(
-        std::os::unix::fs::PermissionsExt::mode(&socket_mode.permissions()) & 0o777,
-        0o600
-    );
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&socket_mode.permissions()) & 0o777, 0o600);
     if rustix::process::getuid().is_root() {
         // Run a client as `nobody`: it must not get an answer from this user's daemon.
         let output = Command::new(BINARY)
@@ -516,21 +380,14 @@ fn another_user_cannot_reach_the_daemon() {
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            !stdout.contains("\"running\":true"),
-            "another user reached the daemon: {stdout}"
-        );
+        assert!(!stdout.contains("\"running\":true"), "another user reached the daemon: {stdout}");
     }
 }
 
 async fn finish(client: &Client, request: GenerateRequest) -> (Option<String>, Vec<PathBuf>) {
     let mut events = client.generate(request).await.unwrap();
     match last_event(&mut events).await.pop() {
-        Some(JobEvent::Finished {
-            generation_id,
-            files,
-            ..
-        }) => (generation_id, files),
+        Some(JobEvent::Finished { generation_id, files, .. }) => (generation_id, files),
         other => panic!("did not finish: {other:?}"),
     }
 }
@@ -549,22 +406,10 @@ async fn the_history_keeps_generations_encrypted_and_delete_removes_their_bytes(
     assert_eq!(page.entries[0].record["faces"], 1000);
 
     let glb = std::fs::read(&output).unwrap();
-    assert_eq!(
-        client
-            .download(&id, threedgpt_sdk::Artifact::Asset)
-            .await
-            .unwrap(),
-        glb
-    );
-    let thumbnail = client
-        .download(&id, threedgpt_sdk::Artifact::Thumbnail)
-        .await
-        .unwrap();
+    assert_eq!(client.download(&id, threedgpt_sdk::Artifact::Asset).await.unwrap(), glb);
+    let thumbnail = client.download(&id, threedgpt_sdk::Artifact::Thumbnail).await.unwrap();
     assert_eq!(&thumbnail[1..4], b"PNG");
-    let input = client
-        .download(&id, threedgpt_sdk::Artifact::Input)
-        .await
-        .unwrap();
+    let input = client.download(&id, threedgpt_sdk::Artifact::Input).await.unwrap();
     assert_eq!(input, std::fs::read(example("duck.png")).unwrap());
 
     // Nothing on disk holds the GLB, the picture or any recognisable part of them.
@@ -585,25 +430,23 @@ async fn the_history_keeps_generations_encrypted_and_delete_removes_their_bytes(
     let exported = folder.path().join("again.glb");
     client.export(&id, &exported).await.unwrap();
     assert_eq!(std::fs::read(&exported).unwrap(), glb);
+    // Any other format, from the stored asset.
+    let files = client.export(&id, &folder.path().join("again.obj")).await.unwrap();
+    let names: Vec<_> = files.iter().map(|file| file.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["again.png", "again.mtl", "again.obj"]);
+    let stl = client.download_as(&id, threedgpt_sdk::Artifact::Asset, threedgpt_sdk::Format::Stl).await.unwrap();
+    assert_eq!(stl.len(), 84 + 50 * 1000, "an STL of the 1000-face asset");
+    let error = client.download_as(&id, threedgpt_sdk::Artifact::Asset, threedgpt_sdk::Format::Obj).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidInput);
 
     assert!(client.delete(&id).await.unwrap());
-    assert!(
-        daemon.blob_files().is_empty(),
-        "the deleted generation's bytes are still on disk"
-    );
+    assert!(daemon.blob_files().is_empty(), "the deleted generation's bytes are still on disk");
     assert_eq!(client.history(10, None).await.unwrap().total, 0);
-    let error = client
-        .download(&id, threedgpt_sdk::Artifact::Asset)
-        .await
-        .unwrap_err();
+    let error = client.download(&id, threedgpt_sdk::Artifact::Asset).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound);
 
     finish(&client, request(&folder.path().join("a.glb"), fast())).await;
-    finish(
-        &client,
-        request(&folder.path().join("b.glb"), fast().with_faces(900)),
-    )
-    .await;
+    finish(&client, request(&folder.path().join("b.glb"), fast().with_faces(900))).await;
     assert_eq!(client.delete_all().await.unwrap(), 2);
     assert!(daemon.blob_files().is_empty());
 }
@@ -624,15 +467,7 @@ async fn with_history_off_nothing_is_kept_and_the_setting_survives_a_restart() {
         assert!(daemon.blob_files().is_empty());
     }
     let daemon = Daemon::start_with_data(data.path(), &[]);
-    assert!(
-        !daemon
-            .client()
-            .await
-            .settings()
-            .await
-            .unwrap()
-            .history_enabled
-    );
+    assert!(!daemon.client().await.settings().await.unwrap().history_enabled);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -643,14 +478,8 @@ async fn a_daemon_killed_mid_generation_leaves_a_consistent_history() {
     {
         let mut daemon = Daemon::start_with_data(data.path(), &[]);
         let client = daemon.client().await;
-        kept_id = finish(&client, request(&folder.path().join("kept.glb"), fast()))
-            .await
-            .0
-            .unwrap();
-        let mut events = client
-            .generate(request(&folder.path().join("killed.glb"), slow()))
-            .await
-            .unwrap();
+        kept_id = finish(&client, request(&folder.path().join("kept.glb"), fast())).await.0.unwrap();
+        let mut events = client.generate(request(&folder.path().join("killed.glb"), slow())).await.unwrap();
         wait_for_stage(&mut events, Stage::Reconstruct).await;
         let mut child = daemon.child.take().unwrap();
         child.kill().unwrap(); // SIGKILL: no chance to clean up.
@@ -659,19 +488,8 @@ async fn a_daemon_killed_mid_generation_leaves_a_consistent_history() {
     let daemon = Daemon::start_with_data(data.path(), &[]);
     let client = daemon.client().await;
     let page = client.history(10, None).await.unwrap();
-    assert_eq!(
-        page.entries
-            .iter()
-            .map(|entry| entry.id.clone())
-            .collect::<Vec<_>>(),
-        vec![kept_id.clone()]
-    );
-    assert!(
-        client
-            .download(&kept_id, threedgpt_sdk::Artifact::Asset)
-            .await
-            .is_ok()
-    );
+    assert_eq!(page.entries.iter().map(|entry| entry.id.clone()).collect::<Vec<_>>(), vec![kept_id.clone()]);
+    assert!(client.download(&kept_id, threedgpt_sdk::Artifact::Asset).await.is_ok());
     assert_eq!(daemon.blob_files().len(), 3, "orphaned or missing blobs");
     assert!(!folder.path().join("killed.glb").exists());
     let (id, _) = finish(&client, request(&folder.path().join("after.glb"), fast())).await;
@@ -689,47 +507,29 @@ async fn loopback_tcp_needs_the_token_and_refuses_web_pages() {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    let address: std::net::SocketAddr = std::fs::read_to_string(&address_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let address: std::net::SocketAddr = std::fs::read_to_string(&address_file).unwrap().trim().parse().unwrap();
     let token = std::fs::read_to_string(daemon.dir.path().join("tcp-token")).unwrap();
     let mode = std::fs::metadata(daemon.dir.path().join("tcp-token")).unwrap();
-    assert_eq!(
-        std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
-        0o600
-    );
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777, 0o600);
 
-    let client = Client::connect(&ConnectOptions::default().with_tcp(address, token.clone()))
-        .await
-        .unwrap();
+    let client = Client::connect(&ConnectOptions::default().with_tcp(address, token.clone())).await.unwrap();
     assert_eq!(client.info().await.unwrap().api_version, "v1");
     let folder = tempfile::tempdir().unwrap();
     let (_, files) = finish(&client, request(&folder.path().join("tcp.glb"), fast())).await;
     assert!(files[0].exists());
 
-    let wrong = Client::connect(&ConnectOptions::default().with_tcp(address, "0".repeat(64)))
-        .await
-        .unwrap();
+    let wrong = Client::connect(&ConnectOptions::default().with_tcp(address, "0".repeat(64))).await.unwrap();
     let error = wrong.info().await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::PermissionDenied, "{error}");
     assert!(error.to_string().contains("tcp-token"), "{error}");
 
     // A browser-originated request, even with the right token, is refused.
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel =
+        tonic::transport::Endpoint::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
     let mut raw = threedgpt_proto::v1::system_client::SystemClient::new(channel);
     let mut request = tonic::Request::new(threedgpt_proto::v1::InfoRequest {});
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-        .metadata_mut()
-        .insert("origin", "http://example.com".parse().unwrap());
+    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request.metadata_mut().insert("origin", "http://example.com".parse().unwrap());
     let status = raw.info(request).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::PermissionDenied);
 
@@ -750,48 +550,21 @@ async fn jobs_are_shared_fairly_between_clients() {
     // Each `3dgpt generate --detach` is its own process, so its own client.
     let detach = |outputs: &[&str], grid: &str| {
         let mut command = Command::new(BINARY);
-        command
-            .args(["generate", "--detach", "--grid", grid, "-o"])
-            .arg(folder.path());
+        command.args(["generate", "--detach", "--grid", grid, "-o"]).arg(folder.path());
         for _ in outputs {
             command.arg(example("duck.png"));
         }
-        let output = command
-            .env("THREEDGPT_RUNTIME_DIR", daemon.dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .map(str::to_owned)
-            .collect::<Vec<_>>()
+        let output = command.env("THREEDGPT_RUNTIME_DIR", daemon.dir.path()).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap().lines().map(str::to_owned).collect::<Vec<_>>()
     };
     // Client A queues a batch of three slow jobs; then client B queues one.
     let batch = detach(&["a1", "a2", "a3"], "2048");
     let single = detach(&["b1"], "2048");
     let jobs = observer.list_jobs().await.unwrap();
-    let position = |id: &str| {
-        jobs.iter()
-            .find(|job| job.job_id == id)
-            .and_then(|job| job.position)
-    };
-    assert_eq!(
-        jobs.iter()
-            .find(|job| job.job_id == batch[0])
-            .unwrap()
-            .state,
-        JobState::Running
-    );
-    assert_eq!(
-        position(&single[0]),
-        Some(1),
-        "the other client's job should run next: {jobs:?}"
-    );
+    let position = |id: &str| jobs.iter().find(|job| job.job_id == id).and_then(|job| job.position);
+    assert_eq!(jobs.iter().find(|job| job.job_id == batch[0]).unwrap().state, JobState::Running);
+    assert_eq!(position(&single[0]), Some(1), "the other client's job should run next: {jobs:?}");
     assert_eq!(position(&batch[1]), Some(2));
     assert_eq!(position(&batch[2]), Some(3));
     for id in batch.iter().chain(&single) {

@@ -20,11 +20,7 @@ async fn channel(socket: PathBuf) -> Channel {
         let connected = Endpoint::from_static("http://localhost")
             .connect_with_connector(tower::service_fn(move |_: Uri| {
                 let socket = socket.clone();
-                async move {
-                    Ok::<_, std::io::Error>(TokioIo::new(
-                        tokio::net::UnixStream::connect(socket).await?,
-                    ))
-                }
+                async move { Ok::<_, std::io::Error>(TokioIo::new(tokio::net::UnixStream::connect(socket).await?)) }
             }))
             .await;
         if let Ok(channel) = connected {
@@ -39,13 +35,7 @@ fn request_strategy() -> impl Strategy<Value = Vec<v1::GenerateRequest>> {
     let options = (
         any::<u32>(),
         prop_oneof![Just(0u32), Just(256), Just(1024), any::<u32>()],
-        prop_oneof![
-            Just(0.0f32),
-            Just(f32::NAN),
-            Just(-1.0),
-            Just(0.85),
-            any::<f32>()
-        ],
+        prop_oneof![Just(0.0f32), Just(f32::NAN), Just(-1.0), Just(0.85), any::<f32>()],
         -2i32..5,
         proptest::collection::vec(any::<u8>(), 0..64),
         prop_oneof![Just(0.0f32), Just(f32::INFINITY), any::<f32>()],
@@ -53,33 +43,21 @@ fn request_strategy() -> impl Strategy<Value = Vec<v1::GenerateRequest>> {
         prop_oneof![Just(String::new()), Just("relief".to_owned()), ".*"],
         -2i32..8,
     )
-        .prop_map(
-            |(
+        .prop_map(|(faces, texture_size, foreground_ratio, background, mask, thickness, grid, model, format)| {
+            v1::GenerateOptions {
                 faces,
                 texture_size,
                 foreground_ratio,
                 background,
                 mask,
                 thickness,
-                grid,
+                size_m: 0.0,
+                grid: grid % 200,
                 model,
                 format,
-            )| {
-                v1::GenerateOptions {
-                    faces,
-                    texture_size,
-                    foreground_ratio,
-                    background,
-                    mask,
-                    thickness,
-                    size_m: 0.0,
-                    grid: grid % 200,
-                    model,
-                    format,
-                    reproducible: false,
-                }
-            },
-        );
+                reproducible: false,
+            }
+        });
     let image = prop_oneof![
         Just(None),
         ".*".prop_map(|path| Some(v1::generate_request::Image::Path(path))),
@@ -92,25 +70,14 @@ fn request_strategy() -> impl Strategy<Value = Vec<v1::GenerateRequest>> {
         Just("/nonexistent-dir/x.glb".to_owned()),
         ".*"
     ];
-    (
-        proptest::option::of(options),
-        image,
-        output,
-        any::<bool>(),
-        0usize..3,
-    )
-        .prop_map(|(options, image, output_path, detach, extra)| {
-            let first = v1::GenerateRequest {
-                options,
-                image,
-                name: "fuzz".to_owned(),
-                output_path,
-                detach,
-            };
+    (proptest::option::of(options), image, output, any::<bool>(), 0usize..3).prop_map(
+        |(options, image, output_path, detach, extra)| {
+            let first = v1::GenerateRequest { options, image, name: "fuzz".to_owned(), output_path, detach };
             let mut messages = vec![first.clone(); extra + 1];
             messages.truncate(extra + 1);
             messages
-        })
+        },
+    )
 }
 
 proptest! {

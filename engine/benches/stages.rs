@@ -33,35 +33,19 @@ fn picture(side: u32) -> RgbaImage {
 fn on_white(image: &RgbaImage) -> RgbaImage {
     RgbaImage::from_fn(image.width(), image.height(), |x, y| {
         let pixel = image.get_pixel(x, y);
-        if pixel[3] == 0 {
-            Rgba([245, 245, 245, 255])
-        } else {
-            *pixel
-        }
+        if pixel[3] == 0 { Rgba([245, 245, 245, 255]) } else { *pixel }
     })
 }
 
 fn png(image: &RgbaImage) -> Vec<u8> {
     let mut bytes = Vec::new();
-    image
-        .write_to(
-            &mut std::io::Cursor::new(&mut bytes),
-            image::ImageFormat::Png,
-        )
-        .unwrap();
+    image.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).unwrap();
     bytes
 }
 
 fn cutout() -> Cutout {
-    extract_foreground(
-        &picture(1024),
-        true,
-        &Background::Auto,
-        &DecodeLimits::default(),
-        0.85,
-        &CancelFlag::new(),
-    )
-    .unwrap()
+    extract_foreground(&picture(1024), true, &Background::Auto, &DecodeLimits::default(), 0.85, &CancelFlag::new())
+        .unwrap()
 }
 
 /// The whole job: 1024² RGBA PNG bytes to GLB bytes with 20k faces and a 1024 px texture.
@@ -70,14 +54,7 @@ fn end_to_end_1024_to_glb(bencher: divan::Bencher) {
     let bytes = png(&picture(1024));
     let options = Options::default();
     bencher.bench(|| {
-        let asset = generate(
-            "bench.png",
-            black_box(&bytes),
-            &options,
-            &NoProgress,
-            &CancelFlag::new(),
-        )
-        .unwrap();
+        let asset = generate("bench.png", black_box(&bytes), &options, &NoProgress, &CancelFlag::new()).unwrap();
         threedgpt_engine::export::glb_bytes(&asset, false).unwrap()
     });
 }
@@ -85,32 +62,15 @@ fn end_to_end_1024_to_glb(bencher: divan::Bencher) {
 #[divan::bench(sample_count = 20)]
 fn decode_png_1024(bencher: divan::Bencher) {
     let bytes = png(&picture(1024));
-    bencher.bench(|| {
-        threedgpt_engine::decode::decode_image(
-            black_box(&bytes),
-            "bench.png",
-            &DecodeLimits::default(),
-        )
-    });
+    bencher.bench(|| threedgpt_engine::decode::decode_image(black_box(&bytes), "bench.png", &DecodeLimits::default()));
 }
 
 #[divan::bench(sample_count = 20, args = ["alpha", "plain_background"])]
 fn foreground_1024(bencher: divan::Bencher, source: &str) {
-    let (image, has_alpha) = if source == "alpha" {
-        (picture(1024), true)
-    } else {
-        (on_white(&picture(1024)), false)
-    };
+    let (image, has_alpha) = if source == "alpha" { (picture(1024), true) } else { (on_white(&picture(1024)), false) };
     bencher.bench(|| {
-        extract_foreground(
-            &image,
-            has_alpha,
-            &Background::Auto,
-            &DecodeLimits::default(),
-            0.85,
-            &CancelFlag::new(),
-        )
-        .unwrap()
+        extract_foreground(&image, has_alpha, &Background::Auto, &DecodeLimits::default(), 0.85, &CancelFlag::new())
+            .unwrap()
     });
 }
 
@@ -118,30 +78,14 @@ fn foreground_1024(bencher: divan::Bencher, source: &str) {
 fn reconstruct_relief_256(bencher: divan::Bencher) {
     let cutout = cutout();
     bencher.bench(|| {
-        inflate(
-            &cutout.coverage,
-            cutout.side() as usize,
-            256,
-            1.0,
-            &CancelFlag::new(),
-            &mut |_| {},
-        )
-        .unwrap()
+        inflate(&cutout.coverage, cutout.side() as usize, 256, 1.0, &CancelFlag::new(), &mut |_| {}).unwrap()
     });
 }
 
 #[divan::bench(sample_count = 20)]
 fn mesh_simplify_to_20k(bencher: divan::Bencher) {
     let cutout = cutout();
-    let relief = inflate(
-        &cutout.coverage,
-        cutout.side() as usize,
-        256,
-        1.0,
-        &CancelFlag::new(),
-        &mut |_| {},
-    )
-    .unwrap();
+    let relief = inflate(&cutout.coverage, cutout.side() as usize, 256, 1.0, &CancelFlag::new(), &mut |_| {}).unwrap();
     bencher.bench(|| relief.mesh.simplified(20_000));
 }
 
@@ -154,17 +98,13 @@ fn texture_bake_1024(bencher: divan::Bencher) {
 /// Signed distance of a sphere on a 256³ grid, the field the comparison script also uses.
 pub fn sphere_field(samples: usize) -> ScalarGrid {
     let spacing = 2.0 / (samples - 1) as f32;
-    ScalarGrid::from_fn([samples; 3], [-1.0; 3], [spacing; 3], |[x, y, z]| {
-        (x * x + y * y + z * z).sqrt() - 0.7
-    })
+    ScalarGrid::from_fn([samples; 3], [-1.0; 3], [spacing; 3], |[x, y, z]| (x * x + y * y + z * z).sqrt() - 0.7)
 }
 
 #[divan::bench(sample_count = 10)]
 fn isosurface_256(bencher: divan::Bencher) {
     let field = sphere_field(256);
-    bencher.bench(|| {
-        extract_isosurface(black_box(&field), 0.0, Inside::Below, &CancelFlag::new()).unwrap()
-    });
+    bencher.bench(|| extract_isosurface(black_box(&field), 0.0, Inside::Below, &CancelFlag::new()).unwrap());
 }
 
 #[divan::bench(sample_count = 10)]
@@ -176,20 +116,12 @@ fn export_glb_1m_triangles(bencher: divan::Bencher) {
 /// An asset with about `triangles` triangles (a finely tessellated grid sheet closed as a pillow).
 fn big_asset(triangles: usize) -> threedgpt_engine::Asset {
     let options = Options::default().with_texture_px(256);
-    let mut asset = generate(
-        "big.png",
-        &png(&picture(256)),
-        &options,
-        &NoProgress,
-        &CancelFlag::new(),
-    )
-    .unwrap();
+    let mut asset = generate("big.png", &png(&picture(256)), &options, &NoProgress, &CancelFlag::new()).unwrap();
     let side = ((triangles / 2) as f64).sqrt() as u32;
     let mut mesh = TriMesh::default();
     for y in 0..=side {
         for x in 0..=side {
-            mesh.positions
-                .push([x as f32 / side as f32, y as f32 / side as f32, 0.0]);
+            mesh.positions.push([x as f32 / side as f32, y as f32 / side as f32, 0.0]);
         }
     }
     for y in 0..side {

@@ -30,19 +30,11 @@ fn median(mut seconds: Vec<f64>) -> f64 {
 }
 
 fn floats(path: &str) -> anyhow::Result<Vec<f32>> {
-    Ok(std::fs::read(path)?
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect())
+    Ok(std::fs::read(path)?.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
 }
 
 fn isosurface(path: &str, samples: usize) -> anyhow::Result<()> {
-    let field = ScalarGrid {
-        dims: [samples; 3],
-        values: floats(path)?,
-        origin: [0.0; 3],
-        spacing: [1.0; 3],
-    };
+    let field = ScalarGrid { dims: [samples; 3], values: floats(path)?, origin: [0.0; 3], spacing: [1.0; 3] };
     let mut times = Vec::new();
     let mut triangles = 0;
     for _ in 0..RUNS {
@@ -51,47 +43,29 @@ fn isosurface(path: &str, samples: usize) -> anyhow::Result<()> {
         times.push(started.elapsed().as_secs_f64());
         triangles = mesh.triangles.len();
     }
-    println!(
-        "{}",
-        serde_json::json!({"median_s": median(times), "triangles": triangles})
-    );
+    println!("{}", serde_json::json!({"median_s": median(times), "triangles": triangles}));
     Ok(())
 }
 
 fn export(vertices: &str, faces: &str, out: &str) -> anyhow::Result<()> {
-    let positions: Vec<[f32; 3]> = floats(vertices)?
-        .chunks_exact(3)
-        .map(|c| [c[0], c[1], c[2]])
-        .collect();
+    let positions: Vec<[f32; 3]> = floats(vertices)?.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
     let triangles: Vec<[u32; 3]> = std::fs::read(faces)?
         .chunks_exact(12)
         .map(|c| {
-            let at = |offset: usize| {
-                u32::from_le_bytes([c[offset], c[offset + 1], c[offset + 2], c[offset + 3]])
-            };
+            let at = |offset: usize| u32::from_le_bytes([c[offset], c[offset + 1], c[offset + 2], c[offset + 3]]);
             [at(0), at(4), at(8)]
         })
         .collect();
     // A real asset (record, texture) with its mesh swapped for the given one.
     let picture = image::RgbaImage::from_fn(64, 64, |x, y| {
         let inside = (x as i32 - 32).pow(2) + (y as i32 - 32).pow(2) < 400;
-        image::Rgba(if inside {
-            [200, 60, 60, 255]
-        } else {
-            [0, 0, 0, 0]
-        })
+        image::Rgba(if inside { [200, 60, 60, 255] } else { [0, 0, 0, 0] })
     });
     let mut png = Vec::new();
     picture.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
-    let options = Options::default()
-        .with_texture_px(256)
-        .with_grid_px(32)
-        .with_target_faces(100);
+    let options = Options::default().with_texture_px(256).with_grid_px(32).with_target_faces(100);
     let mut asset = generate("bench.png", &png, &options, &NoProgress, &CancelFlag::new())?;
-    asset.mesh = TriMesh {
-        positions,
-        triangles,
-    };
+    asset.mesh = TriMesh { positions, triangles };
     asset.normals = asset.mesh.smooth_normals();
     asset.uvs = asset.mesh.positions.iter().map(|p| [p[0], p[1]]).collect();
     let mut in_memory = Vec::new();
@@ -101,12 +75,7 @@ fn export(vertices: &str, faces: &str, out: &str) -> anyhow::Result<()> {
         black_box(threedgpt_engine::export::glb_bytes(&asset, true)?);
         in_memory.push(started.elapsed().as_secs_f64());
         let started = Instant::now();
-        threedgpt_engine::export::write(
-            &asset,
-            std::path::Path::new(out),
-            threedgpt_engine::Format::Glb,
-            true,
-        )?;
+        threedgpt_engine::export::write(&asset, std::path::Path::new(out), threedgpt_engine::Format::Glb, true)?;
         to_file.push(started.elapsed().as_secs_f64());
     }
     let triangles = asset.mesh.triangles.len();

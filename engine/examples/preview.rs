@@ -9,18 +9,8 @@ fn main() -> anyhow::Result<()> {
     let [image, prefix] = args.as_slice() else {
         anyhow::bail!("usage: preview IMAGE OUT_PREFIX");
     };
-    let asset = generate(
-        image,
-        &std::fs::read(image)?,
-        &Options::default(),
-        &NoProgress,
-        &CancelFlag::new(),
-    )?;
-    for (name, view) in [
-        ("front", View::FRONT),
-        ("three-quarter", View::THREE_QUARTER),
-        ("back", View::BACK),
-    ] {
+    let asset = generate(image, &std::fs::read(image)?, &Options::default(), &NoProgress, &CancelFlag::new())?;
+    for (name, view) in [("front", View::FRONT), ("three-quarter", View::THREE_QUARTER), ("back", View::BACK)] {
         render(&asset, 512, view).save(format!("{prefix}-{name}.png"))?;
     }
     Ok(())

@@ -14,31 +14,15 @@ pub fn decode_image(bytes: &[u8], name: &str, limits: &DecodeLimits) -> Result<R
 }
 
 /// Decodes into whatever layout the file has, so callers can look at the alpha channel's presence.
-pub(crate) fn decode_dynamic(
-    bytes: &[u8],
-    name: &str,
-    limits: &DecodeLimits,
-) -> Result<DynamicImage> {
+pub(crate) fn decode_dynamic(bytes: &[u8], name: &str, limits: &DecodeLimits) -> Result<DynamicImage> {
     if bytes.is_empty() {
-        return Err(EngineError::EmptyInput {
-            name: name.to_owned(),
-        });
+        return Err(EngineError::EmptyInput { name: name.to_owned() });
     }
-    let format = image::guess_format(bytes).map_err(|_| EngineError::UnsupportedFormat {
-        name: name.to_owned(),
-    })?;
-    if !matches!(
-        format,
-        ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP
-    ) {
-        return Err(EngineError::UnsupportedFormat {
-            name: name.to_owned(),
-        });
+    let format = image::guess_format(bytes).map_err(|_| EngineError::UnsupportedFormat { name: name.to_owned() })?;
+    if !matches!(format, ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP) {
+        return Err(EngineError::UnsupportedFormat { name: name.to_owned() });
     }
-    let corrupt = |source| EngineError::Corrupt {
-        name: name.to_owned(),
-        source,
-    };
+    let corrupt = |source| EngineError::Corrupt { name: name.to_owned(), source };
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut decoder_limits = image::Limits::default();
     decoder_limits.max_image_width = Some(limits.max_side_px);
@@ -48,9 +32,9 @@ pub(crate) fn decode_dynamic(
     reader.limits(decoder_limits);
     let mut decoder = reader.into_decoder().map_err(|error| match error {
         image::ImageError::Limits(_) => match header_dimensions(bytes, format) {
-            Some((width, height)) => check_dimensions(name, width, height, limits)
-                .err()
-                .unwrap_or_else(|| corrupt(error)),
+            Some((width, height)) => {
+                check_dimensions(name, width, height, limits).err().unwrap_or_else(|| corrupt(error))
+            }
             None => corrupt(error),
         },
         other => corrupt(other),
@@ -65,19 +49,10 @@ pub(crate) fn decode_dynamic(
 
 fn check_dimensions(name: &str, width: u32, height: u32, limits: &DecodeLimits) -> Result<()> {
     if width == 0 || height == 0 {
-        return Err(EngineError::ZeroSized {
-            name: name.to_owned(),
-            width,
-            height,
-        });
+        return Err(EngineError::ZeroSized { name: name.to_owned(), width, height });
     }
     if width > limits.max_side_px || height > limits.max_side_px {
-        return Err(EngineError::TooLarge {
-            name: name.to_owned(),
-            width,
-            height,
-            max_side_px: limits.max_side_px,
-        });
+        return Err(EngineError::TooLarge { name: name.to_owned(), width, height, max_side_px: limits.max_side_px });
     }
     let pixels = u64::from(width) * u64::from(height);
     if pixels > limits.max_pixels {
@@ -111,18 +86,10 @@ pub(crate) fn to_working_rgba(image: DynamicImage, max_side_px: u32) -> RgbaImag
     let factor = (longest / max_side_px.max(1)) as usize;
     let shrunk = match (&image, factor) {
         (_, 0 | 1) => None,
-        (DynamicImage::ImageRgb8(rgb), _) => Some(box_shrink::<3>(
-            rgb.as_raw(),
-            rgb.width(),
-            rgb.height(),
-            factor,
-        )),
-        (DynamicImage::ImageRgba8(rgba), _) => Some(box_shrink::<4>(
-            rgba.as_raw(),
-            rgba.width(),
-            rgba.height(),
-            factor,
-        )),
+        (DynamicImage::ImageRgb8(rgb), _) => Some(box_shrink::<3>(rgb.as_raw(), rgb.width(), rgb.height(), factor)),
+        (DynamicImage::ImageRgba8(rgba), _) => {
+            Some(box_shrink::<4>(rgba.as_raw(), rgba.width(), rgba.height(), factor))
+        }
         _ => None,
     };
     let rgba = match shrunk {
@@ -136,12 +103,7 @@ pub(crate) fn to_working_rgba(image: DynamicImage, max_side_px: u32) -> RgbaImag
 }
 
 /// Averages `factor` x `factor` blocks of an 8-bit image with `CHANNELS` channels (3 or 4) into RGBA.
-fn box_shrink<const CHANNELS: usize>(
-    raw: &[u8],
-    width: u32,
-    height: u32,
-    factor: usize,
-) -> RgbaImage {
+fn box_shrink<const CHANNELS: usize>(raw: &[u8], width: u32, height: u32, factor: usize) -> RgbaImage {
     let (width, height) = (width as usize, height as usize);
     let (out_width, out_height) = ((width / factor).max(1), (height / factor).max(1));
     let mut out = RgbaImage::new(out_width as u32, out_height as u32);
@@ -154,9 +116,8 @@ fn box_shrink<const CHANNELS: usize>(
             let row = &raw[y * width * CHANNELS..(y + 1) * width * CHANNELS];
             for out_x in 0..out_width {
                 let sum = &mut sums[out_x * 4..out_x * 4 + 4];
-                for pixel in row
-                    [out_x * factor * CHANNELS..((out_x + 1) * factor).min(width) * CHANNELS]
-                    .chunks_exact(CHANNELS)
+                for pixel in
+                    row[out_x * factor * CHANNELS..((out_x + 1) * factor).min(width) * CHANNELS].chunks_exact(CHANNELS)
                 {
                     for channel in 0..CHANNELS {
                         sum[channel] += u32::from(pixel[channel]);
@@ -174,9 +135,7 @@ fn box_shrink<const CHANNELS: usize>(
             out.put_pixel(
                 out_x as u32,
                 out_y as u32,
-                image::Rgba(std::array::from_fn(|channel| {
-                    ((sum[channel] + count / 2) / count) as u8
-                })),
+                image::Rgba(std::array::from_fn(|channel| ((sum[channel] + count / 2) / count) as u8)),
             );
         }
     }
@@ -194,12 +153,7 @@ pub(crate) fn shrink_to(image: RgbaImage, max_side_px: u32) -> RgbaImage {
     let scale = f64::from(max_side_px) / f64::from(longest);
     let new_width = ((f64::from(width) * scale).round() as u32).max(1);
     let new_height = ((f64::from(height) * scale).round() as u32).max(1);
-    image::imageops::resize(
-        &image,
-        new_width,
-        new_height,
-        image::imageops::FilterType::Triangle,
-    )
+    image::imageops::resize(&image, new_width, new_height, image::imageops::FilterType::Triangle)
 }
 
 #[cfg(test)]
@@ -218,9 +172,7 @@ mod tests {
         assert_eq!(working.get_pixel(10, 10).0, [0, 0, 0, 255]);
         assert_eq!(working.get_pixel(2000, 100).0, [255, 255, 255, 255]);
         // The two source pixels straddling the middle average to grey.
-        let odd = image::RgbaImage::from_fn(6, 2, |x, _| {
-            image::Rgba([if x % 2 == 0 { 0 } else { 200 }, 0, 0, 255])
-        });
+        let odd = image::RgbaImage::from_fn(6, 2, |x, _| image::Rgba([if x % 2 == 0 { 0 } else { 200 }, 0, 0, 255]));
         let halved = to_working_rgba(DynamicImage::ImageRgba8(odd), 3);
         assert_eq!(halved.get_pixel(1, 0).0, [100, 0, 0, 255]);
     }

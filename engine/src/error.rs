@@ -22,9 +22,7 @@ pub enum EngineError {
         name: String,
     },
     /// The image is wider or taller than the configured limit.
-    #[error(
-        "{name}: image is {width}x{height} px; the limit is {max_side_px} px per side; downscale it and try again"
-    )]
+    #[error("{name}: image is {width}x{height} px; the limit is {max_side_px} px per side; downscale it and try again")]
     TooLarge {
         /// The file name.
         name: String,
@@ -115,6 +113,12 @@ pub enum EngineError {
         /// The underlying I/O error.
         #[source]
         source: std::io::Error,
+    },
+    /// A GLB could not be read back (only files this engine wrote are read).
+    #[error("could not read the stored asset: {reason}; it may be damaged or from another program")]
+    UnreadableAsset {
+        /// What was wrong.
+        reason: String,
     },
     /// Encoding the texture image failed.
     #[error("could not encode the texture: {source}")]

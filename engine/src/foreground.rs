@@ -28,7 +28,7 @@ impl Cutout {
 }
 
 /// Where a foreground mask came from, recorded in the generation record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MaskSource {
     /// The image's own alpha channel.
@@ -57,16 +57,10 @@ pub fn extract_foreground(
 ) -> Result<Cutout> {
     let (coverage, source) = match background {
         Background::Keep => (vec![1.0; pixel_count(image)], MaskSource::WholeImage),
-        Background::Mask { name, bytes } => (
-            mask_coverage(image, name, bytes, limits)?,
-            MaskSource::MaskImage,
-        ),
+        Background::Mask { name, bytes } => (mask_coverage(image, name, bytes, limits)?, MaskSource::MaskImage),
         Background::Auto => match alpha_coverage(image, has_alpha) {
             Some(coverage) => (coverage, MaskSource::Alpha),
-            None => (
-                remove_background(image, cancel)?,
-                MaskSource::BackgroundRemoval,
-            ),
+            None => (remove_background(image, cancel)?, MaskSource::BackgroundRemoval),
         },
     };
     cancel.check()?;
@@ -99,24 +93,13 @@ fn alpha_coverage(image: &RgbaImage, has_alpha: bool) -> Option<Vec<f32>> {
         image
             .pixels()
             .zip(&kept.cells)
-            .map(|(pixel, &keep)| {
-                if keep {
-                    f32::from(pixel[3]) / 255.0
-                } else {
-                    0.0
-                }
-            })
+            .map(|(pixel, &keep)| if keep { f32::from(pixel[3]) / 255.0 } else { 0.0 })
             .collect(),
     )
 }
 
 /// Coverage from a mask image: its alpha channel if that carries a mask, else its brightness.
-fn mask_coverage(
-    image: &RgbaImage,
-    name: &str,
-    bytes: &[u8],
-    limits: &DecodeLimits,
-) -> Result<Vec<f32>> {
+fn mask_coverage(image: &RgbaImage, name: &str, bytes: &[u8], limits: &DecodeLimits) -> Result<Vec<f32>> {
     let mask = decode_dynamic(bytes, name, limits)?;
     let has_alpha = mask.color().has_alpha();
     let mask_rgba = mask.to_rgba8();
@@ -133,25 +116,15 @@ fn mask_coverage(
     let grey = if (mask_width, mask_height) == (width, height) {
         grey
     } else {
-        let aspect_difference = (f64::from(mask_width) * f64::from(height)
-            - f64::from(mask_height) * f64::from(width))
-        .abs()
+        let aspect_difference = (f64::from(mask_width) * f64::from(height) - f64::from(mask_height) * f64::from(width))
+            .abs()
             / (f64::from(mask_height) * f64::from(width));
         if aspect_difference > 0.01 {
-            return Err(EngineError::MaskMismatch {
-                name: name.to_owned(),
-                mask_width,
-                mask_height,
-                width,
-                height,
-            });
+            return Err(EngineError::MaskMismatch { name: name.to_owned(), mask_width, mask_height, width, height });
         }
         image::imageops::resize(&grey, width, height, image::imageops::FilterType::Triangle)
     };
-    Ok(grey
-        .pixels()
-        .map(|pixel| f32::from(pixel[0]) / 255.0)
-        .collect())
+    Ok(grey.pixels().map(|pixel| f32::from(pixel[0]) / 255.0).collect())
 }
 
 /// Removes a plain or near-uniform background: a colour model of the image border, a flood fill
@@ -161,39 +134,23 @@ fn remove_background(image: &RgbaImage, cancel: &CancelFlag) -> Result<Vec<f32>>
     let (width, height) = (small.width() as usize, small.height() as usize);
     if width < 8 || height < 8 {
         return Err(EngineError::NoObject {
-            reason: format!(
-                "the image is only {width}x{height} px, too small to find an object in"
-            ),
+            reason: format!("the image is only {width}x{height} px, too small to find an object in"),
         });
     }
-    let lab: Vec<[f32; 3]> = small
-        .pixels()
-        .map(|pixel| srgb_to_lab([pixel[0], pixel[1], pixel[2]]))
-        .collect();
+    let lab: Vec<[f32; 3]> = small.pixels().map(|pixel| srgb_to_lab([pixel[0], pixel[1], pixel[2]])).collect();
     let border_with_sides = border_pixels(width, height, (width.min(height) / 100).max(2));
     let border: Vec<usize> = border_with_sides.iter().map(|&(index, _)| index).collect();
-    let model = BackgroundModel::fit(
-        &border_with_sides
-            .iter()
-            .map(|&(index, sides)| (lab[index], sides))
-            .collect::<Vec<_>>(),
-    )
-    .ok_or_else(|| EngineError::NoObject {
-        reason: "the background is not plain (its border has no dominant colour)".to_owned(),
-    })?;
+    let model =
+        BackgroundModel::fit(&border_with_sides.iter().map(|&(index, sides)| (lab[index], sides)).collect::<Vec<_>>())
+            .ok_or_else(|| EngineError::NoObject {
+                reason: "the background is not plain (its border has no dominant colour)".to_owned(),
+            })?;
     cancel.check()?;
-    let near_background: Vec<bool> = lab
-        .iter()
-        .map(|&colour| model.distance(colour) < model.tolerance)
-        .collect();
+    let near_background: Vec<bool> = lab.iter().map(|&colour| model.distance(colour) < model.tolerance).collect();
 
     // Flood fill from the border through background-coloured pixels.
     let mut background = vec![false; lab.len()];
-    let mut stack: Vec<usize> = border
-        .iter()
-        .copied()
-        .filter(|&index| near_background[index])
-        .collect();
+    let mut stack: Vec<usize> = border.iter().copied().filter(|&index| near_background[index]).collect();
     for &index in &stack {
         background[index] = true;
     }
@@ -215,22 +172,13 @@ fn remove_background(image: &RgbaImage, cancel: &CancelFlag) -> Result<Vec<f32>>
     cancel.check()?;
 
     let radius = (width.max(height) / 256).max(1);
-    let object = Mask {
-        width,
-        height,
-        cells: background
-            .iter()
-            .map(|&is_background| !is_background)
-            .collect(),
-    }
-    .opened(radius)
-    .closed(radius)
-    .largest_component();
+    let object = Mask { width, height, cells: background.iter().map(|&is_background| !is_background).collect() }
+        .opened(radius)
+        .closed(radius)
+        .largest_component();
     let object_area = object.area();
     if object_area < (width * height) / 2000 + 16 {
-        return Err(EngineError::NoObject {
-            reason: "everything looks like background".to_owned(),
-        });
+        return Err(EngineError::NoObject { reason: "everything looks like background".to_owned() });
     }
     if object_area * 1000 > width * height * 995 {
         return Err(EngineError::NoObject {
@@ -244,12 +192,7 @@ fn remove_background(image: &RgbaImage, cancel: &CancelFlag) -> Result<Vec<f32>>
     let candidates = Mask {
         width,
         height,
-        cells: object
-            .cells
-            .iter()
-            .zip(&near_background)
-            .map(|(&inside, &plain)| inside && plain)
-            .collect(),
+        cells: object.cells.iter().zip(&near_background).map(|(&inside, &plain)| inside && plain).collect(),
     };
     let (labels, areas) = candidates.components();
     let mut reaches_outside = vec![false; areas.len()];
@@ -270,21 +213,14 @@ fn remove_background(image: &RgbaImage, cancel: &CancelFlag) -> Result<Vec<f32>>
     }
     let min_hole_area = (object_area / 400).max(9);
     for (cell, &label) in object.cells.iter_mut().zip(&labels) {
-        if label != 0
-            && !reaches_outside[label as usize - 1]
-            && areas[label as usize - 1] >= min_hole_area
-        {
+        if label != 0 && !reaches_outside[label as usize - 1] && areas[label as usize - 1] >= min_hole_area {
             *cell = false;
         }
     }
     // The hole test above works on the cleaned mask; fill what was not a real hole too.
     let object = object.opened(radius).largest_component();
     cancel.check()?;
-    Ok(upsample_mask(
-        &object,
-        image.width() as usize,
-        image.height() as usize,
-    ))
+    Ok(upsample_mask(&object, image.width() as usize, image.height() as usize))
 }
 
 /// Resamples a binary mask to a larger size with bilinear weights, so the outline comes out soft.
@@ -375,21 +311,10 @@ impl BackgroundModel {
                     *count += 1;
                     add_sides(&mut side_counts[index], sides);
                     let count = *count as f64;
-                    centres[index] = [
-                        (sum[0] / count) as f32,
-                        (sum[1] / count) as f32,
-                        (sum[2] / count) as f32,
-                    ];
+                    centres[index] = [(sum[0] / count) as f32, (sum[1] / count) as f32, (sum[2] / count) as f32];
                 }
                 _ if centres.len() < 32 => {
-                    sums.push((
-                        [
-                            f64::from(colour[0]),
-                            f64::from(colour[1]),
-                            f64::from(colour[2]),
-                        ],
-                        1,
-                    ));
+                    sums.push(([f64::from(colour[0]), f64::from(colour[1]), f64::from(colour[2])], 1));
                     let mut counts = [0; 4];
                     add_sides(&mut counts, sides);
                     side_counts.push(counts);
@@ -399,12 +324,8 @@ impl BackgroundModel {
             }
         }
         let total = samples.len().max(1);
-        let along_two_sides = |counts: &[usize; 4]| {
-            (0..4)
-                .filter(|&side| counts[side] * 10 >= side_totals[side].max(1))
-                .count()
-                >= 2
-        };
+        let along_two_sides =
+            |counts: &[usize; 4]| (0..4).filter(|&side| counts[side] * 10 >= side_totals[side].max(1)).count() >= 2;
         let mut kept: Vec<([f32; 3], usize)> = centres
             .into_iter()
             .zip(sums.iter().map(|(_, count)| *count))
@@ -422,12 +343,7 @@ impl BackgroundModel {
         // The tolerance grows with the border's own spread (noise, gradients), within bounds.
         let mut spread: Vec<f32> = colours
             .iter()
-            .map(|&colour| {
-                centres
-                    .iter()
-                    .map(|&centre| delta_e(colour, centre))
-                    .fold(f32::MAX, f32::min)
-            })
+            .map(|&colour| centres.iter().map(|&centre| delta_e(colour, centre)).fold(f32::MAX, f32::min))
             .collect();
         spread.sort_by(f32::total_cmp);
         let p90 = spread[(spread.len() * 9 / 10).min(spread.len() - 1)];
@@ -436,10 +352,7 @@ impl BackgroundModel {
     }
 
     fn distance(&self, colour: [f32; 3]) -> f32 {
-        self.centres
-            .iter()
-            .map(|&centre| delta_e(colour, centre))
-            .fold(f32::MAX, f32::min)
+        self.centres.iter().map(|&centre| delta_e(colour, centre)).fold(f32::MAX, f32::min)
     }
 }
 
@@ -451,39 +364,22 @@ fn delta_e(a: [f32; 3], b: [f32; 3]) -> f32 {
 fn srgb_to_lab(rgb: [u8; 3]) -> [f32; 3] {
     let linear = rgb.map(|channel| {
         let value = f32::from(channel) / 255.0;
-        if value <= 0.04045 {
-            value / 12.92
-        } else {
-            ((value + 0.055) / 1.055).powf(2.4)
-        }
+        if value <= 0.04045 { value / 12.92 } else { ((value + 0.055) / 1.055).powf(2.4) }
     });
     let x = (0.4124 * linear[0] + 0.3576 * linear[1] + 0.1805 * linear[2]) / 0.950_47;
     let y = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2];
     let z = (0.0193 * linear[0] + 0.1192 * linear[1] + 0.9505 * linear[2]) / 1.088_83;
     let f = |t: f32| {
-        if t > 0.008_856 {
-            t.cbrt()
-        } else {
-            7.787 * t + 16.0 / 116.0
-        }
+        if t > 0.008_856 { t.cbrt() } else { 7.787 * t + 16.0 / 116.0 }
     };
     let (fx, fy, fz) = (f(x), f(y), f(z));
     [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
 }
 
 /// Crops a square around the object so its longer side fills `foreground_ratio` of the frame.
-fn recentre(
-    image: &RgbaImage,
-    coverage: &[f32],
-    foreground_ratio: f32,
-    source: MaskSource,
-) -> Result<Cutout> {
+fn recentre(image: &RgbaImage, coverage: &[f32], foreground_ratio: f32, source: MaskSource) -> Result<Cutout> {
     let (width, height) = (image.width() as usize, image.height() as usize);
-    let solid = Mask {
-        width,
-        height,
-        cells: coverage.iter().map(|&value| value >= 0.5).collect(),
-    };
+    let solid = Mask { width, height, cells: coverage.iter().map(|&value| value >= 0.5).collect() };
     let area = solid.area();
     let Some((x0, y0, x1, y1)) = solid.bounding_box().filter(|_| area >= 16) else {
         return Err(EngineError::NoObject {
@@ -495,9 +391,7 @@ fn recentre(
         });
     };
     let longest = (x1 - x0).max(y1 - y0) as f32;
-    let side = ((longest / foreground_ratio).ceil() as usize)
-        .max(longest as usize)
-        .max(8);
+    let side = ((longest / foreground_ratio).ceil() as usize).max(longest as usize).max(8);
     // Centre of the bounding box in doubled pixel units keeps the crop exact and deterministic.
     let left = (x0 + x1) as isize / 2 - side as isize / 2;
     let top = (y0 + y1) as isize / 2 - side as isize / 2;
@@ -519,9 +413,5 @@ fn recentre(
             cut_coverage[y * side + x] = coverage[source_index];
         }
     }
-    Ok(Cutout {
-        rgba,
-        coverage: cut_coverage,
-        source,
-    })
+    Ok(Cutout { rgba, coverage: cut_coverage, source })
 }

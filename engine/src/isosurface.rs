@@ -25,12 +25,7 @@ pub struct ScalarGrid {
 
 impl ScalarGrid {
     /// Samples `field` on a grid of `dims` points from `origin` with `spacing`.
-    pub fn from_fn(
-        dims: [usize; 3],
-        origin: [f32; 3],
-        spacing: [f32; 3],
-        field: impl Fn([f32; 3]) -> f32,
-    ) -> Self {
+    pub fn from_fn(dims: [usize; 3], origin: [f32; 3], spacing: [f32; 3], field: impl Fn([f32; 3]) -> f32) -> Self {
         let mut values = Vec::with_capacity(dims[0] * dims[1] * dims[2]);
         for z in 0..dims[2] {
             for y in 0..dims[1] {
@@ -43,12 +38,7 @@ impl ScalarGrid {
                 }
             }
         }
-        Self {
-            dims,
-            values,
-            origin,
-            spacing,
-        }
+        Self { dims, values, origin, spacing }
     }
 }
 
@@ -63,33 +53,13 @@ pub enum Inside {
 
 /// The seven edge directions leaving a grid point towards higher coordinates; every tetrahedron
 /// edge of the Kuhn triangulation is one of these from its lower end.
-const DIRECTIONS: [[usize; 3]; 7] = [
-    [1, 0, 0],
-    [0, 1, 0],
-    [1, 1, 0],
-    [0, 0, 1],
-    [1, 0, 1],
-    [0, 1, 1],
-    [1, 1, 1],
-];
+const DIRECTIONS: [[usize; 3]; 7] = [[1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 1], [1, 0, 1], [0, 1, 1], [1, 1, 1]];
 
 /// The six tetrahedra of a unit cube, as corner bit masks (bit 0 = +x, bit 1 = +y, bit 2 = +z).
-const TETRAHEDRA: [[u8; 4]; 6] = [
-    [0, 1, 3, 7],
-    [0, 1, 5, 7],
-    [0, 2, 3, 7],
-    [0, 2, 6, 7],
-    [0, 4, 5, 7],
-    [0, 4, 6, 7],
-];
+const TETRAHEDRA: [[u8; 4]; 6] = [[0, 1, 3, 7], [0, 1, 5, 7], [0, 2, 3, 7], [0, 2, 6, 7], [0, 4, 5, 7], [0, 4, 6, 7]];
 
 /// Extracts the surface where the field crosses `level`, with triangles facing out of the solid.
-pub fn extract_isosurface(
-    grid: &ScalarGrid,
-    level: f32,
-    inside: Inside,
-    cancel: &CancelFlag,
-) -> Result<TriMesh> {
+pub fn extract_isosurface(grid: &ScalarGrid, level: f32, inside: Inside, cancel: &CancelFlag) -> Result<TriMesh> {
     let [nx, ny, nz] = grid.dims;
     let mut mesh = TriMesh::default();
     if nx < 2 || ny < 2 || nz < 2 || grid.values.len() != nx * ny * nz {
@@ -102,11 +72,7 @@ pub fn extract_isosurface(
     let slice = nx * ny;
     // Comparisons with NaN are false, so NaN counts as outside, which keeps the surface closed
     // around whatever is finite.
-    let inside_bits: Vec<u8> = grid
-        .values
-        .iter()
-        .map(|&value| u8::from(is_inside(value)))
-        .collect();
+    let inside_bits: Vec<u8> = grid.values.iter().map(|&value| u8::from(is_inside(value))).collect();
     // Per row of samples: 0 all outside, 1 all inside, 2 mixed. A row of cells whose four bounding
     // sample rows agree and are not mixed holds no surface and is skipped whole.
     let row_states: Vec<u8> = inside_bits
@@ -123,12 +89,8 @@ pub fn extract_isosurface(
         })
         .collect();
 
-    let mut extractor = Extractor {
-        grid,
-        level,
-        caches: [EdgeCache::new(slice), EdgeCache::new(slice)],
-        mesh: &mut mesh,
-    };
+    let mut extractor =
+        Extractor { grid, level, caches: [EdgeCache::new(slice), EdgeCache::new(slice)], mesh: &mut mesh };
     for z in 0..nz - 1 {
         if z % 8 == 0 {
             cancel.check()?;
@@ -146,9 +108,8 @@ pub fn extract_isosurface(
             let row = z * slice + y * nx;
             for x in 0..nx - 1 {
                 let base = row + x;
-                let corner = |bits: usize| -> usize {
-                    base + (bits & 1) + ((bits >> 1) & 1) * nx + ((bits >> 2) & 1) * slice
-                };
+                let corner =
+                    |bits: usize| -> usize { base + (bits & 1) + ((bits >> 1) & 1) * nx + ((bits >> 2) & 1) * slice };
                 let mut code = 0u8;
                 for bits in 0..8 {
                     code |= inside_bits[corner(bits)] << bits;
@@ -185,10 +146,7 @@ struct EdgeCache {
 
 impl EdgeCache {
     fn new(slice: usize) -> Self {
-        Self {
-            ids: vec![u32::MAX; slice * DIRECTIONS.len()],
-            touched: Vec::new(),
-        }
+        Self { ids: vec![u32::MAX; slice * DIRECTIONS.len()], touched: Vec::new() }
     }
 
     fn clear(&mut self) {
@@ -222,17 +180,9 @@ impl Extractor<'_> {
         }
         match inside_count {
             1 | 3 => {
-                let (lone, others) = if inside_count == 1 {
-                    (inside[0], outside)
-                } else {
-                    (outside[0], inside)
-                };
+                let (lone, others) = if inside_count == 1 { (inside[0], outside) } else { (outside[0], inside) };
                 let ids = [0, 1, 2].map(|k| self.crossing(points[lone], points[others[k]], layer));
-                let (from, to) = if states[lone] {
-                    (lone, others[0])
-                } else {
-                    (others[0], lone)
-                };
+                let (from, to) = if states[lone] { (lone, others[0]) } else { (others[0], lone) };
                 self.emit(ids, points[from], points[to]);
             }
             _ => {
@@ -252,13 +202,8 @@ impl Extractor<'_> {
         let [p, q, r] = ids.map(|id| self.mesh.positions[id as usize]);
         let u = [q[0] - p[0], q[1] - p[1], q[2] - p[2]];
         let v = [r[0] - p[0], r[1] - p[1], r[2] - p[2]];
-        let normal = [
-            u[1] * v[2] - u[2] * v[1],
-            u[2] * v[0] - u[0] * v[2],
-            u[0] * v[1] - u[1] * v[0],
-        ];
-        let direction =
-            [0, 1, 2].map(|axis| (to[axis] as f32 - from[axis] as f32) * self.grid.spacing[axis]);
+        let normal = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
+        let direction = [0, 1, 2].map(|axis| (to[axis] as f32 - from[axis] as f32) * self.grid.spacing[axis]);
         let facing = normal[0] * direction[0] + normal[1] * direction[1] + normal[2] * direction[2];
         if facing >= 0.0 {
             self.mesh.triangles.push(ids);
@@ -269,11 +214,7 @@ impl Extractor<'_> {
 
     /// The shared vertex where the field crosses the level on the edge between two grid points.
     fn crossing(&mut self, a: [usize; 3], b: [usize; 3], layer: usize) -> u32 {
-        let (low, high) = if (a[2], a[1], a[0]) < (b[2], b[1], b[0]) {
-            (a, b)
-        } else {
-            (b, a)
-        };
+        let (low, high) = if (a[2], a[1], a[0]) < (b[2], b[1], b[0]) { (a, b) } else { (b, a) };
         let step = [high[0] - low[0], high[1] - low[1], high[2] - low[2]];
         // DIRECTIONS is ordered so the index follows from the step's bits.
         let direction = match (step[0], step[1], step[2]) {
@@ -298,10 +239,8 @@ impl Extractor<'_> {
         let (value_low, value_high) = (value(low), value(high));
         let t = ((self.level - value_low) / (value_high - value_low)).clamp(0.0, 1.0);
         let t = if t.is_finite() { t } else { 0.5 };
-        let position = [0, 1, 2].map(|axis| {
-            self.grid.origin[axis]
-                + (low[axis] as f32 + t * step[axis] as f32) * self.grid.spacing[axis]
-        });
+        let position = [0, 1, 2]
+            .map(|axis| self.grid.origin[axis] + (low[axis] as f32 + t * step[axis] as f32) * self.grid.spacing[axis]);
         self.mesh.positions.push(position);
         let id = (self.mesh.positions.len() - 1) as u32;
         cache.ids[key] = id;

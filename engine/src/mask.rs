@@ -15,30 +15,18 @@ pub struct Mask {
 impl Mask {
     /// A mask of the given size with every cell set to `value`.
     pub fn filled(width: usize, height: usize, value: bool) -> Self {
-        Self {
-            width,
-            height,
-            cells: vec![value; width * height],
-        }
+        Self { width, height, cells: vec![value; width * height] }
     }
 
     /// Builds a mask by evaluating `inside(x, y)` on every cell.
-    pub fn from_fn(
-        width: usize,
-        height: usize,
-        mut inside: impl FnMut(usize, usize) -> bool,
-    ) -> Self {
+    pub fn from_fn(width: usize, height: usize, mut inside: impl FnMut(usize, usize) -> bool) -> Self {
         let mut cells = Vec::with_capacity(width * height);
         for y in 0..height {
             for x in 0..width {
                 cells.push(inside(x, y));
             }
         }
-        Self {
-            width,
-            height,
-            cells,
-        }
+        Self { width, height, cells }
     }
 
     /// Whether the cell at (x, y) is set.
@@ -70,11 +58,7 @@ impl Mask {
 
     /// The cells set in either `self` or its complement, swapped.
     pub fn inverted(&self) -> Self {
-        Self {
-            width: self.width,
-            height: self.height,
-            cells: self.cells.iter().map(|&cell| !cell).collect(),
-        }
+        Self { width: self.width, height: self.height, cells: self.cells.iter().map(|&cell| !cell).collect() }
     }
 
     /// Dilation by a (2r+1)-square, done as two running-window passes.
@@ -84,11 +68,7 @@ impl Mask {
         }
         let rows = sweep(&self.cells, self.width, self.height, radius, true);
         let cells = sweep(&rows, self.width, self.height, radius, false);
-        Self {
-            width: self.width,
-            height: self.height,
-            cells,
-        }
+        Self { width: self.width, height: self.height, cells }
     }
 
     /// Erosion by a (2r+1)-square; cells outside the image count as unset.
@@ -97,11 +77,7 @@ impl Mask {
             return self.clone();
         }
         // Erosion is the complement of dilating the complement, with the outside counted as background.
-        let padded = self
-            .padded(radius, false)
-            .inverted()
-            .dilated(radius)
-            .inverted();
+        let padded = self.padded(radius, false).inverted().dilated(radius).inverted();
         padded.cropped(radius, radius, self.width, self.height)
     }
 
@@ -113,10 +89,7 @@ impl Mask {
     /// Closing: fills cracks and pinholes smaller than the square.
     pub fn closed(&self, radius: usize) -> Self {
         // Pad so a closing never glues the object to the image border.
-        self.padded(radius, false)
-            .dilated(radius)
-            .eroded(radius)
-            .cropped(radius, radius, self.width, self.height)
+        self.padded(radius, false).dilated(radius).eroded(radius).cropped(radius, radius, self.width, self.height)
     }
 
     /// A copy with `pad` cells of `value` on every side.
@@ -129,11 +102,7 @@ impl Mask {
             let start = (y + pad) * width + pad;
             cells[start..start + self.width].copy_from_slice(source);
         }
-        Self {
-            width,
-            height,
-            cells,
-        }
+        Self { width, height, cells }
     }
 
     /// The `width` x `height` window starting at (x0, y0), which must lie inside.
@@ -142,11 +111,7 @@ impl Mask {
         for y in y0..y0 + height {
             cells.extend_from_slice(&self.cells[y * self.width + x0..y * self.width + x0 + width]);
         }
-        Self {
-            width,
-            height,
-            cells,
-        }
+        Self { width, height, cells }
     }
 
     /// Labels the 4-connected components of set cells. Returns one label per cell (0 = unset,
@@ -192,8 +157,7 @@ impl Mask {
     /// Keeps the largest connected component only (the first one found on a tie).
     pub fn largest_component(&self) -> Self {
         let (labels, areas) = self.components();
-        let Some(best) = (0..areas.len()).max_by_key(|&index| (areas[index], usize::MAX - index))
-        else {
+        let Some(best) = (0..areas.len()).max_by_key(|&index| (areas[index], usize::MAX - index)) else {
             return self.clone();
         };
         let best_label = best as u32 + 1;
@@ -210,10 +174,7 @@ impl Mask {
         Self {
             width: self.width,
             height: self.height,
-            cells: labels
-                .iter()
-                .map(|&label| label != 0 && areas[label as usize - 1] >= min_area)
-                .collect(),
+            cells: labels.iter().map(|&label| label != 0 && areas[label as usize - 1] >= min_area).collect(),
         }
     }
 
@@ -254,24 +215,10 @@ fn mark_border(labels: &[u32], touches_border: &mut [bool], index: usize) {
 
 /// One pass of a box dilation along rows (`horizontal`) or columns: a cell is set when any cell
 /// within `radius` along that axis is set. Runs in time independent of the radius.
-fn sweep(
-    cells: &[bool],
-    width: usize,
-    height: usize,
-    radius: usize,
-    horizontal: bool,
-) -> Vec<bool> {
-    let (lines, length) = if horizontal {
-        (height, width)
-    } else {
-        (width, height)
-    };
+fn sweep(cells: &[bool], width: usize, height: usize, radius: usize, horizontal: bool) -> Vec<bool> {
+    let (lines, length) = if horizontal { (height, width) } else { (width, height) };
     let at = |line: usize, position: usize| {
-        if horizontal {
-            line * width + position
-        } else {
-            position * width + line
-        }
+        if horizontal { line * width + position } else { position * width + line }
     };
     let mut out = vec![false; cells.len()];
     for line in 0..lines {
@@ -299,9 +246,7 @@ mod tests {
     use super::*;
 
     fn square(size: usize, x0: usize, y0: usize, side: usize) -> Mask {
-        Mask::from_fn(size, size, |x, y| {
-            (x0..x0 + side).contains(&x) && (y0..y0 + side).contains(&y)
-        })
+        Mask::from_fn(size, size, |x, y| (x0..x0 + side).contains(&x) && (y0..y0 + side).contains(&y))
     }
 
     #[test]

@@ -67,10 +67,7 @@ impl TriMesh {
         let mut edge_count = 0i64;
         for group in directed.chunk_by(|x, y| x.0 == y.0) {
             edge_count += 1;
-            let forward = group
-                .iter()
-                .filter(|&&(_, low_to_high)| low_to_high)
-                .count();
+            let forward = group.iter().filter(|&&(_, low_to_high)| low_to_high).count();
             match group.len() {
                 1 => boundary_edges += 1,
                 2 if forward == 1 => {}
@@ -162,8 +159,7 @@ impl TriMesh {
         self.triangles
             .iter()
             .map(|&[a, b, c]| {
-                let [p, q, r] =
-                    [a, b, c].map(|index| self.positions[index as usize].map(f64::from));
+                let [p, q, r] = [a, b, c].map(|index| self.positions[index as usize].map(f64::from));
                 p[0] * (q[1] * r[2] - q[2] * r[1]) - p[1] * (q[0] * r[2] - q[2] * r[0])
                     + p[2] * (q[0] * r[1] - q[1] * r[0])
             })
@@ -199,11 +195,7 @@ impl TriMesh {
             let [p, q, r] = [a, b, c].map(|index| positions[index as usize]);
             let u = [q[0] - p[0], q[1] - p[1], q[2] - p[2]];
             let v = [r[0] - p[0], r[1] - p[1], r[2] - p[2]];
-            let cross = [
-                u[1] * v[2] - u[2] * v[1],
-                u[2] * v[0] - u[0] * v[2],
-                u[0] * v[1] - u[1] * v[0],
-            ];
+            let cross = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
             if cross.iter().all(|&component| component == 0.0) {
                 return false;
             }
@@ -258,19 +250,13 @@ impl TriMesh {
             );
             let mut mesh = TriMesh {
                 positions: self.positions.clone(),
-                triangles: simplified
-                    .chunks_exact(3)
-                    .map(|t| [t[0], t[1], t[2]])
-                    .collect(),
+                triangles: simplified.chunks_exact(3).map(|t| [t[0], t[1], t[2]]).collect(),
             };
             mesh.clean();
             if mesh.topology().is_watertight_manifold() {
                 return mesh;
             }
-            tracing::debug!(
-                target,
-                "simplified mesh was not watertight; retrying gentler"
-            );
+            tracing::debug!(target, "simplified mesh was not watertight; retrying gentler");
             target = target * 3 / 2 + 1;
         }
         let mut copy = self.clone();
@@ -285,11 +271,7 @@ impl TriMesh {
             let [p, q, r] = [a, b, c].map(|index| self.positions[index as usize].map(f64::from));
             let u = [q[0] - p[0], q[1] - p[1], q[2] - p[2]];
             let v = [r[0] - p[0], r[1] - p[1], r[2] - p[2]];
-            let cross = [
-                u[1] * v[2] - u[2] * v[1],
-                u[2] * v[0] - u[0] * v[2],
-                u[0] * v[1] - u[1] * v[0],
-            ];
+            let cross = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
             for vertex in [a, b, c] {
                 for axis in 0..3 {
                     sums[vertex as usize][axis] += cross[axis];
@@ -300,11 +282,7 @@ impl TriMesh {
             .map(|sum| {
                 let length = (sum[0] * sum[0] + sum[1] * sum[1] + sum[2] * sum[2]).sqrt();
                 if length > 1.0e-20 {
-                    [
-                        (sum[0] / length) as f32,
-                        (sum[1] / length) as f32,
-                        (sum[2] / length) as f32,
-                    ]
+                    [(sum[0] / length) as f32, (sum[1] / length) as f32, (sum[2] / length) as f32]
                 } else {
                     [0.0, 0.0, 1.0]
                 }
@@ -319,12 +297,7 @@ mod tests {
 
     fn tetrahedron() -> TriMesh {
         TriMesh {
-            positions: vec![
-                [0.0, 0.0, 0.0],
-                [1.0, 0.0, 0.0],
-                [0.0, 1.0, 0.0],
-                [0.0, 0.0, 1.0],
-            ],
+            positions: vec![[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
             triangles: vec![[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]],
         }
     }
@@ -350,12 +323,8 @@ mod tests {
 
         // Two tetrahedra sharing one vertex: every edge is fine but the shared vertex is a pinch.
         let mut pinched = tetrahedron();
-        pinched
-            .positions
-            .extend([[-1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]]);
-        pinched
-            .triangles
-            .extend([[0, 4, 5], [0, 6, 4], [0, 5, 6], [4, 6, 5]]);
+        pinched.positions.extend([[-1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]]);
+        pinched.triangles.extend([[0, 4, 5], [0, 6, 4], [0, 5, 6], [4, 6, 5]]);
         let topology = pinched.topology();
         assert_eq!(topology.non_manifold_vertices, 1);
         assert!(!topology.is_watertight_manifold());

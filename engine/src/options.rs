@@ -14,10 +14,7 @@ pub struct DecodeLimits {
 
 impl Default for DecodeLimits {
     fn default() -> Self {
-        Self {
-            max_side_px: 16_384,
-            max_pixels: 100_000_000,
-        }
+        Self { max_side_px: 16_384, max_pixels: 100_000_000 }
     }
 }
 
@@ -72,13 +69,7 @@ pub enum Format {
 
 impl Format {
     /// Every format, for help texts.
-    pub const ALL: [Format; 5] = [
-        Format::Glb,
-        Format::Gltf,
-        Format::Obj,
-        Format::Stl,
-        Format::Ply,
-    ];
+    pub const ALL: [Format; 5] = [Format::Glb, Format::Gltf, Format::Obj, Format::Stl, Format::Ply];
 
     /// The usual file extension, without the dot.
     pub fn extension(self) -> &'static str {
@@ -93,9 +84,7 @@ impl Format {
 
     /// The format a file extension names (case-insensitive), if any.
     pub fn from_extension(extension: &str) -> Option<Format> {
-        Format::ALL
-            .into_iter()
-            .find(|format| format.extension().eq_ignore_ascii_case(extension))
+        Format::ALL.into_iter().find(|format| format.extension().eq_ignore_ascii_case(extension))
     }
 }
 
@@ -217,24 +206,15 @@ impl Options {
         }
         let ratio = self.foreground_ratio;
         if !(ratio.is_finite() && ratio > 0.05 && ratio <= 1.0) {
-            return invalid(
-                "--foreground-ratio",
-                format!("{ratio} is outside 0.05..=1.0"),
-            );
+            return invalid("--foreground-ratio", format!("{ratio} is outside 0.05..=1.0"));
         }
         if !(100..=5_000_000).contains(&self.target_faces) {
-            return invalid(
-                "--faces",
-                format!("{} is outside 100..=5000000", self.target_faces),
-            );
+            return invalid("--faces", format!("{} is outside 100..=5000000", self.target_faces));
         }
         if !(256..=4096).contains(&self.texture_px) || !self.texture_px.is_power_of_two() {
             return invalid(
                 "--texture-size",
-                format!(
-                    "{} must be a power of two between 256 and 4096 (256, 512, 1024, 2048, 4096)",
-                    self.texture_px
-                ),
+                format!("{} must be a power of two between 256 and 4096 (256, 512, 1024, 2048, 4096)", self.texture_px),
             );
         }
         let thickness = self.thickness;

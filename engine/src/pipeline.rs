@@ -43,7 +43,7 @@ pub struct Asset {
 }
 
 /// What a generation did: written into every asset's extras and printed by `--json`.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct GenerationRecord {
     /// The program and version that made the asset.
     pub generator: String,
@@ -67,15 +67,16 @@ pub struct GenerationRecord {
     pub watertight: bool,
     /// Size of the asset's bounding box in metres (x, y, z).
     pub size_m: [f64; 3],
-    /// Milliseconds per stage.
+    /// Milliseconds per stage (absent from reproducible files).
+    #[serde(default)]
     pub timings_ms: StageTimings,
 }
 
 /// The options in a generation record.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RecordedOptions {
     /// `auto`, `keep` or `mask`.
-    pub background: &'static str,
+    pub background: String,
     /// Share of the frame the object fills.
     pub foreground_ratio: f64,
     /// Target triangle count.
@@ -91,7 +92,7 @@ pub struct RecordedOptions {
 }
 
 /// Milliseconds spent in each stage; `export` is filled in once the files are written.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[allow(missing_docs)]
 pub struct StageTimings {
     pub decode: f64,
@@ -111,9 +112,7 @@ impl GenerationRecord {
         if let Some(object) = value.as_object_mut() {
             if reproducible {
                 object.remove("timings_ms");
-            } else if let Some(timings) =
-                object.get_mut("timings_ms").and_then(|t| t.as_object_mut())
-            {
+            } else if let Some(timings) = object.get_mut("timings_ms").and_then(|t| t.as_object_mut()) {
                 timings.remove("export");
             }
         }
@@ -146,14 +145,8 @@ pub fn generate(
 
     let started = Instant::now();
     progress.report(Stage::Foreground, 0.0);
-    let cutout = extract_foreground(
-        &image,
-        has_alpha,
-        &options.background,
-        &options.limits,
-        options.foreground_ratio,
-        cancel,
-    )?;
+    let cutout =
+        extract_foreground(&image, has_alpha, &options.background, &options.limits, options.foreground_ratio, cancel)?;
     drop(image);
     progress.report(Stage::Foreground, 1.0);
     timings.foreground = elapsed_ms(started);
@@ -161,14 +154,10 @@ pub fn generate(
     let started = Instant::now();
     progress.report(Stage::Reconstruct, 0.0);
     let grid_px = options.grid_px as usize;
-    let relief = inflate(
-        &cutout.coverage,
-        cutout.side() as usize,
-        grid_px,
-        options.thickness,
-        cancel,
-        &mut |fraction| progress.report(Stage::Reconstruct, fraction),
-    )?;
+    let relief =
+        inflate(&cutout.coverage, cutout.side() as usize, grid_px, options.thickness, cancel, &mut |fraction| {
+            progress.report(Stage::Reconstruct, fraction)
+        })?;
     timings.reconstruct = elapsed_ms(started);
     cancel.check()?;
 
@@ -176,17 +165,11 @@ pub fn generate(
     progress.report(Stage::Mesh, 0.0);
     let mut mesh = relief.mesh.simplified(options.target_faces as usize);
     if mesh.triangles.is_empty() {
-        return Err(EngineError::NoObject {
-            reason: "the object is too thin to build a solid from".to_owned(),
-        });
+        return Err(EngineError::NoObject { reason: "the object is too thin to build a solid from".to_owned() });
     }
     cancel.check()?;
     // Texture coordinates are the front-view projection, taken before the mesh moves into place.
-    let uvs: Vec<[f32; 2]> = mesh
-        .positions
-        .iter()
-        .map(|&[x, y, _]| [x / grid_px as f32, y / grid_px as f32])
-        .collect();
+    let uvs: Vec<[f32; 2]> = mesh.positions.iter().map(|&[x, y, _]| [x / grid_px as f32, y / grid_px as f32]).collect();
     let size = place(&mut mesh, options.size_m);
     let normals = mesh.smooth_normals();
     let topology = mesh.topology();
@@ -211,7 +194,8 @@ pub fn generate(
                 Background::Auto => "auto",
                 Background::Keep => "keep",
                 Background::Mask { .. } => "mask",
-            },
+            }
+            .to_owned(),
             foreground_ratio: tidy(options.foreground_ratio),
             target_faces: options.target_faces,
             texture_px: options.texture_px,
@@ -226,19 +210,8 @@ pub fn generate(
         size_m: size.map(tidy),
         timings_ms: timings,
     };
-    tracing::info!(
-        faces = record.faces,
-        vertices = record.vertices,
-        "generated"
-    );
-    Ok(Asset {
-        name: asset_name(name),
-        mesh,
-        normals,
-        uvs,
-        texture,
-        record,
-    })
+    tracing::info!(faces = record.faces, vertices = record.vertices, "generated");
+    Ok(Asset { name: asset_name(name), mesh, normals, uvs, texture, record })
 }
 
 /// Writes `asset` to `path` in `format`, reporting the export stage; returns every file written.
@@ -274,15 +247,8 @@ fn elapsed_ms(started: Instant) -> f64 {
 }
 
 fn asset_name(source: &str) -> String {
-    let stem = Path::new(source)
-        .file_stem()
-        .and_then(|stem| stem.to_str())
-        .unwrap_or("asset");
-    if stem.is_empty() {
-        "asset".to_owned()
-    } else {
-        stem.to_owned()
-    }
+    let stem = Path::new(source).file_stem().and_then(|stem| stem.to_str()).unwrap_or("asset");
+    if stem.is_empty() { "asset".to_owned() } else { stem.to_owned() }
 }
 
 /// Moves a grid-space mesh (x right, y down, z to the viewer) into glTF space: +Y up, the front
@@ -291,18 +257,11 @@ fn place(mesh: &mut TriMesh, size_m: f32) -> [f32; 3] {
     let (min, max) = mesh.bounds();
     let centre = [0, 1, 2].map(|axis| (min[axis] + max[axis]) / 2.0);
     let extent = [0, 1, 2].map(|axis| max[axis] - min[axis]);
-    let longest = extent
-        .iter()
-        .copied()
-        .fold(0.0f32, f32::max)
-        .max(f32::MIN_POSITIVE);
+    let longest = extent.iter().copied().fold(0.0f32, f32::max).max(f32::MIN_POSITIVE);
     let scale = size_m / longest;
     for position in &mut mesh.positions {
-        *position = [
-            (position[0] - centre[0]) * scale,
-            (centre[1] - position[1]) * scale,
-            (position[2] - centre[2]) * scale,
-        ];
+        *position =
+            [(position[0] - centre[0]) * scale, (centre[1] - position[1]) * scale, (position[2] - centre[2]) * scale];
     }
     extent.map(|length| length * scale)
 }

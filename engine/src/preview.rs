@@ -17,20 +17,11 @@ pub struct View {
 
 impl View {
     /// Straight at the front.
-    pub const FRONT: View = View {
-        yaw_deg: 0.0,
-        pitch_deg: 0.0,
-    };
+    pub const FRONT: View = View { yaw_deg: 0.0, pitch_deg: 0.0 };
     /// A three-quarter view from the front right, a little above.
-    pub const THREE_QUARTER: View = View {
-        yaw_deg: 35.0,
-        pitch_deg: 20.0,
-    };
+    pub const THREE_QUARTER: View = View { yaw_deg: 35.0, pitch_deg: 20.0 };
     /// Straight at the back.
-    pub const BACK: View = View {
-        yaw_deg: 180.0,
-        pitch_deg: 0.0,
-    };
+    pub const BACK: View = View { yaw_deg: 180.0, pitch_deg: 0.0 };
 }
 
 /// Renders `asset` into a `size_px` square image, fitted with a small margin.
@@ -41,10 +32,7 @@ pub fn render(asset: &Asset, size_px: u32, view: View) -> RgbaImage {
     // Turn the object so the camera, which looks down -Z, sees it from the chosen direction.
     let turn = |[x, y, z]: [f32; 3]| {
         let (x, z) = (x * cos_yaw - z * sin_yaw, x * sin_yaw + z * cos_yaw);
-        let (y, z) = (
-            y * cos_pitch + z * sin_pitch,
-            -y * sin_pitch + z * cos_pitch,
-        );
+        let (y, z) = (y * cos_pitch + z * sin_pitch, -y * sin_pitch + z * cos_pitch);
         [x, y, z]
     };
     let positions: Vec<[f32; 3]> = asset.mesh.positions.iter().map(|&p| turn(p)).collect();
@@ -60,20 +48,12 @@ pub fn render(asset: &Asset, size_px: u32, view: View) -> RgbaImage {
             max[axis] = max[axis].max(p[axis]);
         }
     }
-    let extent = (max[0] - min[0])
-        .max(max[1] - min[1])
-        .max(f32::MIN_POSITIVE);
+    let extent = (max[0] - min[0]).max(max[1] - min[1]).max(f32::MIN_POSITIVE);
     let scale = size as f32 * 0.92 / extent;
     let centre = [(min[0] + max[0]) / 2.0, (min[1] + max[1]) / 2.0];
     let screen: Vec<[f32; 3]> = positions
         .iter()
-        .map(|p| {
-            [
-                (p[0] - centre[0]) * scale + size as f32 / 2.0,
-                (centre[1] - p[1]) * scale + size as f32 / 2.0,
-                p[2],
-            ]
-        })
+        .map(|p| [(p[0] - centre[0]) * scale + size as f32 / 2.0, (centre[1] - p[1]) * scale + size as f32 / 2.0, p[2]])
         .collect();
 
     let light = normalise([-0.4, 0.5, 0.75]);
@@ -111,23 +91,15 @@ pub fn render(asset: &Asset, size_px: u32, view: View) -> RgbaImage {
                 };
                 let normal = normalise(blend(&normals));
                 let [ua, ub, uc] = [a, b, c].map(|index| asset.uvs[index as usize]);
-                let uv = [
-                    wa * ua[0] + wb * ub[0] + wc * uc[0],
-                    wa * ua[1] + wb * ub[1] + wc * uc[1],
-                ];
+                let uv = [wa * ua[0] + wb * ub[0] + wc * uc[0], wa * ua[1] + wb * ub[1] + wc * uc[1]];
                 let texel = asset.texture.get_pixel(
                     ((uv[0] * texture_width as f32) as u32).min(texture_width - 1),
                     ((uv[1] * texture_height as f32) as u32).min(texture_height - 1),
                 );
                 let diffuse = normal[0] * light[0] + normal[1] * light[1] + normal[2] * light[2];
                 let shade = 0.35 + 0.65 * diffuse.max(0.0);
-                let colour =
-                    [0, 1, 2].map(|channel| (f32::from(texel[channel]) * shade).min(255.0) as u8);
-                image.put_pixel(
-                    x as u32,
-                    y as u32,
-                    Rgba([colour[0], colour[1], colour[2], 255]),
-                );
+                let colour = [0, 1, 2].map(|channel| (f32::from(texel[channel]) * shade).min(255.0) as u8);
+                image.put_pixel(x as u32, y as u32, Rgba([colour[0], colour[1], colour[2], 255]));
             }
         }
     }
@@ -135,9 +107,7 @@ pub fn render(asset: &Asset, size_px: u32, view: View) -> RgbaImage {
 }
 
 fn normalise(v: [f32; 3]) -> [f32; 3] {
-    let length = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
-        .sqrt()
-        .max(f32::MIN_POSITIVE);
+    let length = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt().max(f32::MIN_POSITIVE);
     [v[0] / length, v[1] / length, v[2] / length]
 }
 

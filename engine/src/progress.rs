@@ -25,14 +25,8 @@ pub enum Stage {
 
 impl Stage {
     /// All stages in pipeline order.
-    pub const ALL: [Stage; 6] = [
-        Stage::Decode,
-        Stage::Foreground,
-        Stage::Reconstruct,
-        Stage::Mesh,
-        Stage::Texture,
-        Stage::Export,
-    ];
+    pub const ALL: [Stage; 6] =
+        [Stage::Decode, Stage::Foreground, Stage::Reconstruct, Stage::Mesh, Stage::Texture, Stage::Export];
 
     /// The stage's name as shown to users and written into records.
     pub fn name(self) -> &'static str {
@@ -90,10 +84,6 @@ impl CancelFlag {
 
     /// Returns [`EngineError::Cancelled`] once a cancel was asked for.
     pub fn check(&self) -> Result<()> {
-        if self.is_cancelled() {
-            Err(EngineError::Cancelled)
-        } else {
-            Ok(())
-        }
+        if self.is_cancelled() { Err(EngineError::Cancelled) } else { Ok(()) }
     }
 }

@@ -36,10 +36,8 @@ pub fn inflate(
     progress(0.1);
     let potential = solve_poisson(&grid, grid_px, cancel)?;
     progress(0.8);
-    let heights: Vec<f32> = potential
-        .iter()
-        .map(|&value| (thickness as f64 * 2.0 * value.max(0.0).sqrt()) as f32)
-        .collect();
+    let heights: Vec<f32> =
+        potential.iter().map(|&value| (thickness as f64 * 2.0 * value.max(0.0).sqrt()) as f32).collect();
     let mesh = lift(&grid, &heights, grid_px);
     progress(1.0);
     Ok(Relief { mesh, grid_px })
@@ -137,10 +135,8 @@ fn solve_poisson(coverage: &[f32], n: usize, cancel: &CancelFlag) -> Result<Vec<
             break;
         }
         let step = residual_norm / curvature;
-        for ((value, residual_value), (direction_value, product_value)) in solution
-            .iter_mut()
-            .zip(residual.iter_mut())
-            .zip(direction.iter().zip(&product))
+        for ((value, residual_value), (direction_value, product_value)) in
+            solution.iter_mut().zip(residual.iter_mut()).zip(direction.iter().zip(&product))
         {
             *value += step * direction_value;
             *residual_value -= step * product_value;
@@ -165,11 +161,7 @@ fn lift(coverage: &[f32], heights: &[f32], grid_px: usize) -> TriMesh {
     // Grid vertex (i, j) of the padded grid sits at the centre of cutout cell (i - 1, j - 1).
     let n = grid_px + 2;
     let value = |i: usize, j: usize| -> f32 {
-        if i == 0 || j == 0 || i > grid_px || j > grid_px {
-            0.0
-        } else {
-            coverage[(j - 1) * grid_px + (i - 1)]
-        }
+        if i == 0 || j == 0 || i > grid_px || j > grid_px { 0.0 } else { coverage[(j - 1) * grid_px + (i - 1)] }
     };
     let height = |i: usize, j: usize| -> f32 { heights[(j - 1) * grid_px + (i - 1)].max(1.0e-3) };
     let position = |i: usize, j: usize| -> [f32; 2] { [i as f32 - 0.5, j as f32 - 0.5] };
@@ -182,9 +174,7 @@ fn lift(coverage: &[f32], heights: &[f32], grid_px: usize) -> TriMesh {
         back: vec![u32::MAX; n * n],
         crossing: vec![u32::MAX; n * n * 3],
     };
-    let inside: Vec<bool> = (0..n * n)
-        .map(|index| is_inside(value(index % n, index / n)))
-        .collect();
+    let inside: Vec<bool> = (0..n * n).map(|index| is_inside(value(index % n, index / n))).collect();
     for j in 0..n {
         for i in 0..n {
             if inside[j * n + i] {
@@ -200,11 +190,7 @@ fn lift(coverage: &[f32], heights: &[f32], grid_px: usize) -> TriMesh {
         // Keep the crossing off the grid vertices so no two outline vertices coincide.
         let t = (value_a / (value_a - value_b)).clamp(0.05, 0.95);
         let (pa, pb) = (position(a.0, a.1), position(b.0, b.1));
-        [
-            pa[0] + t * (pb[0] - pa[0]),
-            pa[1] + t * (pb[1] - pa[1]),
-            0.0,
-        ]
+        [pa[0] + t * (pb[0] - pa[0]), pa[1] + t * (pb[1] - pa[1]), 0.0]
     };
 
     for j in 0..n - 1 {
@@ -219,10 +205,7 @@ fn lift(coverage: &[f32], heights: &[f32], grid_px: usize) -> TriMesh {
             }
         }
     }
-    TriMesh {
-        positions: builder.positions,
-        triangles: builder.triangles,
-    }
+    TriMesh { positions: builder.positions, triangles: builder.triangles }
 }
 
 struct LiftBuilder {
@@ -248,11 +231,7 @@ impl LiftBuilder {
         b: (usize, usize),
         point: &dyn Fn((usize, usize), (usize, usize)) -> [f32; 3],
     ) -> u32 {
-        let (first, second) = if (a.1, a.0) < (b.1, b.0) {
-            (a, b)
-        } else {
-            (b, a)
-        };
+        let (first, second) = if (a.1, a.0) < (b.1, b.0) { (a, b) } else { (b, a) };
         let direction = match (second.0 > first.0, second.1 > first.1) {
             (true, false) => 0,
             (false, true) => 1,
@@ -284,10 +263,8 @@ impl LiftBuilder {
         let index = |(x, y): (usize, usize)| y * n + x;
         if count == 3 {
             let [a, b, c] = triangle.map(index);
-            self.triangles
-                .push([self.front[a], self.front[b], self.front[c]]);
-            self.triangles
-                .push([self.back[c], self.back[b], self.back[a]]);
+            self.triangles.push([self.front[a], self.front[b], self.front[c]]);
+            self.triangles.push([self.back[c], self.back[b], self.back[a]]);
             return;
         }
         // Rotate (keeping orientation) so the lone vertex, inside or outside, comes first/last.

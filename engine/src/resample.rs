@@ -64,10 +64,7 @@ fn axis_footprints(source: usize, target: usize) -> Vec<Vec<(usize, f32)>> {
                 let lower = centre.floor();
                 let fraction = centre - lower;
                 let clamp = |cell: f32| (cell.max(0.0) as usize).min(source - 1);
-                vec![
-                    (clamp(lower), 1.0 - fraction),
-                    (clamp(lower + 1.0), fraction),
-                ]
+                vec![(clamp(lower), 1.0 - fraction), (clamp(lower + 1.0), fraction)]
             }
         })
         .collect()

@@ -24,11 +24,7 @@ pub fn bake_texture(cutout: &Cutout, texture_px: u32) -> RgbImage {
     let trusted = Mask {
         width: side,
         height: side,
-        cells: cutout
-            .coverage
-            .iter()
-            .map(|&coverage| coverage >= TRUSTED_COVERAGE)
-            .collect(),
+        cells: cutout.coverage.iter().map(|&coverage| coverage >= TRUSTED_COVERAGE).collect(),
     }
     .eroded((side / 256).max(1));
     let mut premultiplied = Vec::with_capacity(side * side * 4);
@@ -43,9 +39,7 @@ pub fn bake_texture(cutout: &Cutout, texture_px: u32) -> RgbImage {
     let filled = push_pull(resampled, texture_px);
     // A fine table of the sRGB curve; its steps are far below one 8-bit level.
     const STEPS: usize = 8192;
-    let to_srgb: Vec<u8> = (0..=STEPS)
-        .map(|step| linear_to_srgb(step as f32 / STEPS as f32))
-        .collect();
+    let to_srgb: Vec<u8> = (0..=STEPS).map(|step| linear_to_srgb(step as f32 / STEPS as f32)).collect();
     let encode = |value: f32| to_srgb[(value.clamp(0.0, 1.0) * STEPS as f32 + 0.5) as usize];
     let mut texture = RgbImage::new(texture_px as u32, texture_px as u32);
     for (pixel, colour) in texture.pixels_mut().zip(filled.chunks_exact(3)) {
@@ -99,20 +93,12 @@ fn push_pull(level: Vec<f32>, side: usize) -> Vec<f32> {
 
 fn srgb_to_linear(channel: u8) -> f32 {
     let value = f32::from(channel) / 255.0;
-    if value <= 0.04045 {
-        value / 12.92
-    } else {
-        ((value + 0.055) / 1.055).powf(2.4)
-    }
+    if value <= 0.04045 { value / 12.92 } else { ((value + 0.055) / 1.055).powf(2.4) }
 }
 
 fn linear_to_srgb(value: f32) -> u8 {
     let value = value.clamp(0.0, 1.0);
-    let encoded = if value <= 0.003_130_8 {
-        value * 12.92
-    } else {
-        1.055 * value.powf(1.0 / 2.4) - 0.055
-    };
+    let encoded = if value <= 0.003_130_8 { value * 12.92 } else { 1.055 * value.powf(1.0 / 2.4) - 0.055 };
     (encoded * 255.0 + 0.5) as u8
 }
 
@@ -127,32 +113,14 @@ mod tests {
         let side = 64u32;
         let inside = |x: u32, y: u32| (16..48).contains(&x) && (16..48).contains(&y);
         let rgba = image::RgbaImage::from_fn(side, side, |x, y| {
-            if inside(x, y) {
-                image::Rgba([200, 20, 20, 255])
-            } else {
-                image::Rgba([0, 255, 0, 255])
-            }
+            if inside(x, y) { image::Rgba([200, 20, 20, 255]) } else { image::Rgba([0, 255, 0, 255]) }
         });
-        let coverage = (0..side * side)
-            .map(|index| {
-                if inside(index % side, index / side) {
-                    1.0
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let cutout = Cutout {
-            rgba,
-            coverage,
-            source: MaskSource::Alpha,
-        };
+        let coverage =
+            (0..side * side).map(|index| if inside(index % side, index / side) { 1.0 } else { 0.0 }).collect();
+        let cutout = Cutout { rgba, coverage, source: MaskSource::Alpha };
         let texture = bake_texture(&cutout, 256);
         for pixel in texture.pixels() {
-            assert!(
-                pixel[1] < 40 && pixel[0] > 150,
-                "background bled into {pixel:?}"
-            );
+            assert!(pixel[1] < 40 && pixel[0] > 150, "background bled into {pixel:?}");
         }
     }
 }

@@ -24,10 +24,7 @@ fn a_sphere_field_gives_a_closed_sphere_of_the_right_radius() {
     }
     let expected = 4.0 / 3.0 * std::f64::consts::PI * f64::from(radius).powi(3);
     let volume = mesh.volume();
-    assert!(
-        (volume - expected).abs() / expected < 0.02,
-        "volume {volume} vs {expected}"
-    );
+    assert!((volume - expected).abs() / expected < 0.02, "volume {volume} vs {expected}");
 }
 
 #[test]
@@ -43,18 +40,13 @@ fn a_torus_field_gives_genus_one() {
     assert_eq!(topology.genus(), 1);
     let expected = 2.0 * std::f64::consts::PI.powi(2) * f64::from(major) * f64::from(minor).powi(2);
     let volume = mesh.volume();
-    assert!(
-        (volume - expected).abs() / expected < 0.03,
-        "volume {volume} vs {expected}"
-    );
+    assert!((volume - expected).abs() / expected < 0.03, "volume {volume} vs {expected}");
 }
 
 #[test]
 fn densities_above_the_level_are_inside_and_the_surface_faces_out() {
     // A density like the triplane decoder's: high inside a ball, with the surface at 25.
-    let field = grid(48, |[x, y, z]| {
-        50.0 * (1.0 - (x * x + y * y + z * z).sqrt() / 0.5)
-    });
+    let field = grid(48, |[x, y, z]| 50.0 * (1.0 - (x * x + y * y + z * z).sqrt() / 0.5));
     let mesh = extract_isosurface(&field, 25.0, Inside::Above, &CancelFlag::new()).unwrap();
     assert!(mesh.topology().is_watertight_manifold());
     assert!(mesh.volume() > 0.0, "surface faces inward");
@@ -76,19 +68,10 @@ fn noisy_fields_and_solids_touching_the_grid_edge_stay_closed_where_inside() {
         .enumerate()
         .map(|(index, &value)| {
             let (x, y, z) = (index % 20, index / 20 % 20, index / 400);
-            if [x, y, z].iter().any(|&c| c == 0 || c == 19) {
-                1.0
-            } else {
-                value
-            }
+            if [x, y, z].iter().any(|&c| c == 0 || c == 19) { 1.0 } else { value }
         })
         .collect();
-    let field = ScalarGrid {
-        dims: [20; 3],
-        values,
-        origin: [0.0; 3],
-        spacing: [1.0; 3],
-    };
+    let field = ScalarGrid { dims: [20; 3], values, origin: [0.0; 3], spacing: [1.0; 3] };
     let mesh = extract_isosurface(&field, 0.0, Inside::Below, &CancelFlag::new()).unwrap();
     let topology = mesh.topology();
     assert!(topology.is_watertight_manifold(), "{topology:?}");

@@ -8,10 +8,7 @@ use threedgpt_engine::relief::inflate;
 use threedgpt_engine::{CancelFlag, NoProgress, Options, generate};
 
 fn small() -> Options {
-    Options::default()
-        .with_grid_px(48)
-        .with_texture_px(256)
-        .with_target_faces(500)
+    Options::default().with_grid_px(48).with_texture_px(256).with_target_faces(500)
 }
 
 fn check_result(bytes: &[u8]) {
@@ -20,14 +17,7 @@ fn check_result(bytes: &[u8]) {
         let topology = asset.mesh.topology();
         assert!(topology.is_watertight_manifold(), "{topology:?}");
         assert!(asset.mesh.volume() > 0.0);
-        assert!(
-            asset
-                .mesh
-                .positions
-                .iter()
-                .flatten()
-                .all(|value| value.is_finite())
-        );
+        assert!(asset.mesh.positions.iter().flatten().all(|value| value.is_finite()));
     }
 }
 
@@ -44,28 +34,14 @@ fn image_strategy() -> impl Strategy<Value = image::RgbaImage> {
             let noise = next();
             match style {
                 // Random blobs of opaque colour on transparency.
-                0 => image::Rgba([
-                    noise as u8,
-                    (noise >> 8) as u8,
-                    90,
-                    if noise % 3 == 0 { 255 } else { 0 },
-                ]),
+                0 => image::Rgba([noise as u8, (noise >> 8) as u8, 90, if noise % 3 == 0 { 255 } else { 0 }]),
                 // A shape on a plain background with noise.
                 1 => {
                     let inside = (x * 7 + y * 3 + (noise % 5) as u32) % 11 < 5;
-                    image::Rgba(if inside {
-                        [200, 40, 40, 255]
-                    } else {
-                        [240, 240, 240, 255]
-                    })
+                    image::Rgba(if inside { [200, 40, 40, 255] } else { [240, 240, 240, 255] })
                 }
                 // Pure noise.
-                _ => image::Rgba([
-                    noise as u8,
-                    (noise >> 8) as u8,
-                    (noise >> 16) as u8,
-                    (noise >> 24) as u8,
-                ]),
+                _ => image::Rgba([noise as u8, (noise >> 8) as u8, (noise >> 16) as u8, (noise >> 24) as u8]),
             }
         })
     })

@@ -20,8 +20,8 @@ use tonic::transport::{Channel, Endpoint, Uri};
 use crate::error::{Result, SdkError};
 use crate::paths;
 use crate::types::{
-    Artifact, DaemonInfo, GenerateRequest, HistoryEntry, HistoryPage, ImageSource, JobEvent,
-    JobSummary, ModelInfo, Settings,
+    Artifact, DaemonInfo, Format, GenerateRequest, HistoryEntry, HistoryPage, ImageSource, JobEvent, JobSummary,
+    ModelInfo, Settings,
 };
 
 /// Images are streamed to the daemon in chunks of this size.
@@ -77,10 +77,7 @@ impl ConnectOptions {
 
     /// Connects over loopback TCP with the daemon's token instead of the socket.
     pub fn with_tcp(mut self, address: SocketAddr, token: impl Into<String>) -> Self {
-        self.tcp = Some(TcpTarget {
-            address,
-            token: token.into(),
-        });
+        self.tcp = Some(TcpTarget { address, token: token.into() });
         self
     }
 }
@@ -98,14 +95,9 @@ type Transport = InterceptedService<Channel, BearerToken>;
 struct BearerToken(Option<MetadataValue<Ascii>>);
 
 impl Interceptor for BearerToken {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> std::result::Result<tonic::Request<()>, tonic::Status> {
+    fn call(&mut self, mut request: tonic::Request<()>) -> std::result::Result<tonic::Request<()>, tonic::Status> {
         if let Some(token) = &self.0 {
-            request
-                .metadata_mut()
-                .insert("authorization", token.clone());
+            request.metadata_mut().insert("authorization", token.clone());
         }
         Ok(request)
     }
@@ -166,32 +158,23 @@ impl Client {
         match Self::connect_socket(socket).await {
             Ok(client) => return Ok(client),
             Err(error) if !options.autostart => {
-                return Err(SdkError::DaemonUnavailable {
-                    socket: socket.clone(),
-                    reason: error.to_string(),
-                });
+                return Err(SdkError::DaemonUnavailable { socket: socket.clone(), reason: error.to_string() });
             }
             Err(_) => {}
         }
         let program = daemon_program(options)?;
         tracing::info!(program = %program.display(), "starting the daemon");
         let mut command = std::process::Command::new(&program);
-        command
-            .arg("serve")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        command.arg("serve").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
         if let Some(runtime_dir) = socket.parent() {
             command.env("THREEDGPT_RUNTIME_DIR", runtime_dir);
         }
         // Its own process group, so a Ctrl-C meant for this client does not stop the daemon.
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let mut child = command
-            .spawn()
-            .map_err(|error| SdkError::DaemonUnavailable {
-                socket: socket.clone(),
-                reason: format!("could not run {}: {error}", program.display()),
-            })?;
+        let mut child = command.spawn().map_err(|error| SdkError::DaemonUnavailable {
+            socket: socket.clone(),
+            reason: format!("could not run {}: {error}", program.display()),
+        })?;
         // Another client may be starting one at the same moment; whichever daemon wins the lock
         // serves both, and the loser exits. Keep trying the socket until one answers.
         let started = Instant::now();
@@ -225,14 +208,10 @@ impl Client {
     }
 
     async fn connect_tcp(target: &TcpTarget) -> Result<Client> {
-        let unavailable = |reason: String| SdkError::DaemonUnavailable {
-            socket: target.address.to_string().into(),
-            reason,
-        };
+        let unavailable =
+            |reason: String| SdkError::DaemonUnavailable { socket: target.address.to_string().into(), reason };
         if !target.address.ip().is_loopback() {
-            return Err(unavailable(
-                "only loopback addresses are allowed".to_owned(),
-            ));
+            return Err(unavailable("only loopback addresses are allowed".to_owned()));
         }
         let bearer = format!("Bearer {}", target.token.trim())
             .parse::<MetadataValue<Ascii>>()
@@ -245,29 +224,22 @@ impl Client {
             .connect()
             .await
             .map_err(|error| unavailable(error.to_string()))?;
-        Ok(Client {
-            channel: InterceptedService::new(channel, BearerToken(Some(bearer))),
-        })
+        Ok(Client { channel: InterceptedService::new(channel, BearerToken(Some(bearer))) })
     }
 
     async fn connect_socket(socket: &Path) -> std::result::Result<Client, tonic::transport::Error> {
         let socket = socket.to_path_buf();
         // The URI is required by the API but unused: every connection goes to the socket.
-        let channel =
-            Endpoint::from_static("http://localhost")
-                .initial_stream_window_size(Some(8 << 20))
-                .initial_connection_window_size(Some(16 << 20))
-                .max_frame_size(Some(1 << 20))
-                .connect_with_connector(tower::service_fn(move |_: Uri| {
-                    let socket = socket.clone();
-                    async move {
-                        Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(socket).await?))
-                    }
-                }))
-                .await?;
-        Ok(Client {
-            channel: InterceptedService::new(channel, BearerToken(None)),
-        })
+        let channel = Endpoint::from_static("http://localhost")
+            .initial_stream_window_size(Some(8 << 20))
+            .initial_connection_window_size(Some(16 << 20))
+            .max_frame_size(Some(1 << 20))
+            .connect_with_connector(tower::service_fn(move |_: Uri| {
+                let socket = socket.clone();
+                async move { Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(socket).await?)) }
+            }))
+            .await?;
+        Ok(Client { channel: InterceptedService::new(channel, BearerToken(None)) })
     }
 
     /// Queues a generation and returns its events. Dropping the stream cancels the job unless the
@@ -286,17 +258,13 @@ impl Client {
             ImageSource::Path(path) => {
                 let path = absolute(&path);
                 first.name = path.display().to_string();
-                first.image = Some(v1::generate_request::Image::Path(
-                    path.display().to_string(),
-                ));
+                first.image = Some(v1::generate_request::Image::Path(path.display().to_string()));
                 messages.push(first);
             }
             ImageSource::Bytes { name, bytes } => {
                 first.name = name;
                 let mut chunks = bytes.chunks(CHUNK_BYTES);
-                first.image = Some(v1::generate_request::Image::Chunk(
-                    chunks.next().unwrap_or_default().to_vec(),
-                ));
+                first.image = Some(v1::generate_request::Image::Chunk(chunks.next().unwrap_or_default().to_vec()));
                 messages.push(first);
                 for chunk in chunks {
                     messages.push(v1::GenerateRequest {
@@ -310,53 +278,32 @@ impl Client {
             .max_decoding_message_size(64 << 20)
             .generate(tokio_stream::iter(messages))
             .await?;
-        Ok(JobStream {
-            inner: response.into_inner(),
-            ended: false,
-        })
+        Ok(JobStream { inner: response.into_inner(), ended: false })
     }
 
     /// Re-attaches to a job: its latest event, then everything that follows.
     pub async fn watch(&self, job_id: &str) -> Result<JobStream> {
-        let response = GeneratorClient::new(self.channel.clone())
-            .watch(v1::WatchRequest {
-                job_id: job_id.to_owned(),
-            })
-            .await?;
-        Ok(JobStream {
-            inner: response.into_inner(),
-            ended: false,
-        })
+        let response =
+            GeneratorClient::new(self.channel.clone()).watch(v1::WatchRequest { job_id: job_id.to_owned() }).await?;
+        Ok(JobStream { inner: response.into_inner(), ended: false })
     }
 
     /// Cancels a job; `false` when it had already ended.
     pub async fn cancel(&self, job_id: &str) -> Result<bool> {
-        let response = GeneratorClient::new(self.channel.clone())
-            .cancel(v1::CancelRequest {
-                job_id: job_id.to_owned(),
-            })
-            .await?;
+        let response =
+            GeneratorClient::new(self.channel.clone()).cancel(v1::CancelRequest { job_id: job_id.to_owned() }).await?;
         Ok(response.into_inner().was_active)
     }
 
     /// Queued, running and recently ended jobs.
     pub async fn list_jobs(&self) -> Result<Vec<JobSummary>> {
-        let response = GeneratorClient::new(self.channel.clone())
-            .list_jobs(v1::ListJobsRequest {})
-            .await?;
-        Ok(response
-            .into_inner()
-            .jobs
-            .into_iter()
-            .map(JobSummary::from_proto)
-            .collect())
+        let response = GeneratorClient::new(self.channel.clone()).list_jobs(v1::ListJobsRequest {}).await?;
+        Ok(response.into_inner().jobs.into_iter().map(JobSummary::from_proto).collect())
     }
 
     /// The reconstruction models the daemon knows.
     pub async fn models(&self) -> Result<Vec<ModelInfo>> {
-        let response = ModelsClient::new(self.channel.clone())
-            .list(v1::ListModelsRequest {})
-            .await?;
+        let response = ModelsClient::new(self.channel.clone()).list(v1::ListModelsRequest {}).await?;
         Ok(response
             .into_inner()
             .models
@@ -374,10 +321,7 @@ impl Client {
 
     /// What the daemon says about itself.
     pub async fn info(&self) -> Result<DaemonInfo> {
-        let info = SystemClient::new(self.channel.clone())
-            .info(v1::InfoRequest {})
-            .await?
-            .into_inner();
+        let info = SystemClient::new(self.channel.clone()).info(v1::InfoRequest {}).await?.into_inner();
         Ok(DaemonInfo {
             version: info.version,
             api_version: info.api_version,
@@ -394,18 +338,11 @@ impl Client {
     /// A page of the history, newest first; pass the previous page's `next_page` to continue.
     pub async fn history(&self, page_size: u32, page: Option<&str>) -> Result<HistoryPage> {
         let response = HistoryClient::new(self.channel.clone())
-            .list(v1::ListHistoryRequest {
-                page_size,
-                page_token: page.unwrap_or_default().to_owned(),
-            })
+            .list(v1::ListHistoryRequest { page_size, page_token: page.unwrap_or_default().to_owned() })
             .await?
             .into_inner();
         Ok(HistoryPage {
-            entries: response
-                .generations
-                .into_iter()
-                .map(HistoryEntry::from_proto)
-                .collect(),
+            entries: response.generations.into_iter().map(HistoryEntry::from_proto).collect(),
             total: response.total,
             next_page: (!response.next_page_token.is_empty()).then_some(response.next_page_token),
         })
@@ -420,14 +357,21 @@ impl Client {
         Ok(HistoryEntry::from_proto(generation))
     }
 
-    /// The bytes of one of a generation's files.
+    /// The bytes of one of a generation's files (the asset as GLB).
     pub async fn download(&self, id: &str, artifact: Artifact) -> Result<Vec<u8>> {
+        self.download_as(id, artifact, Format::Glb).await
+    }
+
+    /// The bytes of one of a generation's files, the asset in a single-file format (GLB, STL, PLY).
+    pub async fn download_as(&self, id: &str, artifact: Artifact, format: Format) -> Result<Vec<u8>> {
+        let request = v1::DownloadRequest {
+            id: id.to_owned(),
+            artifact: artifact.to_proto() as i32,
+            format: format.to_proto() as i32,
+        };
         let mut stream = HistoryClient::new(self.channel.clone())
             .max_decoding_message_size(64 << 20)
-            .download(v1::DownloadRequest {
-                id: id.to_owned(),
-                artifact: artifact.to_proto() as i32,
-            })
+            .download(request)
             .await?
             .into_inner();
         let mut bytes = Vec::new();
@@ -440,13 +384,11 @@ impl Client {
         Ok(bytes)
     }
 
-    /// Has the daemon write a generation's asset (GLB) to `path`.
+    /// Has the daemon write a generation's asset to `path`, in the format its extension names; returns
+    /// the files written (glTF and OBJ come with side files).
     pub async fn export(&self, id: &str, path: &Path) -> Result<Vec<PathBuf>> {
         let response = HistoryClient::new(self.channel.clone())
-            .export(v1::ExportRequest {
-                id: id.to_owned(),
-                path: absolute(path).display().to_string(),
-            })
+            .export(v1::ExportRequest { id: id.to_owned(), path: absolute(path).display().to_string() })
             .await?
             .into_inner();
         Ok(response.files.into_iter().map(PathBuf::from).collect())
@@ -454,35 +396,28 @@ impl Client {
 
     /// Deletes a generation and its files; `false` when there was none.
     pub async fn delete(&self, id: &str) -> Result<bool> {
-        let response = HistoryClient::new(self.channel.clone())
-            .delete(v1::DeleteGenerationRequest { id: id.to_owned() })
-            .await?;
+        let response =
+            HistoryClient::new(self.channel.clone()).delete(v1::DeleteGenerationRequest { id: id.to_owned() }).await?;
         Ok(response.into_inner().existed)
     }
 
     /// Deletes the whole history; returns how many generations it held.
     pub async fn delete_all(&self) -> Result<u32> {
-        let response = HistoryClient::new(self.channel.clone())
-            .delete_all(v1::DeleteAllRequest {})
-            .await?;
+        let response = HistoryClient::new(self.channel.clone()).delete_all(v1::DeleteAllRequest {}).await?;
         Ok(response.into_inner().deleted)
     }
 
     /// The daemon's settings.
     pub async fn settings(&self) -> Result<Settings> {
-        let settings = SystemClient::new(self.channel.clone())
-            .get_settings(v1::GetSettingsRequest {})
-            .await?
-            .into_inner();
+        let settings =
+            SystemClient::new(self.channel.clone()).get_settings(v1::GetSettingsRequest {}).await?.into_inner();
         Ok(Settings::from_proto(settings))
     }
 
     /// Switches the history on or off; returns the new settings.
     pub async fn set_history_enabled(&self, enabled: bool) -> Result<Settings> {
         let settings = SystemClient::new(self.channel.clone())
-            .update_settings(v1::UpdateSettingsRequest {
-                history_enabled: Some(enabled),
-            })
+            .update_settings(v1::UpdateSettingsRequest { history_enabled: Some(enabled) })
             .await?
             .into_inner();
         Ok(Settings::from_proto(settings))
@@ -490,9 +425,7 @@ impl Client {
 
     /// Stops the daemon; its running jobs are cancelled cleanly.
     pub async fn shutdown(&self) -> Result<()> {
-        SystemClient::new(self.channel.clone())
-            .shutdown(v1::ShutdownRequest {})
-            .await?;
+        SystemClient::new(self.channel.clone()).shutdown(v1::ShutdownRequest {}).await?;
         Ok(())
     }
 }

@@ -31,9 +31,7 @@ impl ErrorKind {
             tonic::Code::NotFound => ErrorKind::NotFound,
             tonic::Code::FailedPrecondition => ErrorKind::NoObject,
             tonic::Code::ResourceExhausted => ErrorKind::ResourceExhausted,
-            tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => {
-                ErrorKind::PermissionDenied
-            }
+            tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => ErrorKind::PermissionDenied,
             tonic::Code::Cancelled => ErrorKind::Cancelled,
             tonic::Code::Unavailable => ErrorKind::Unavailable,
             _ => ErrorKind::Internal,
@@ -45,10 +43,7 @@ impl ErrorKind {
     pub fn from_code_name(name: &str) -> ErrorKind {
         let code = (0..=16)
             .map(tonic::Code::from_i32)
-            .find(|code| {
-                code.description() == name
-                    || format!("{code:?}").eq_ignore_ascii_case(&name.replace('_', ""))
-            })
+            .find(|code| code.description() == name || format!("{code:?}").eq_ignore_ascii_case(&name.replace('_', "")))
             .unwrap_or(tonic::Code::Unknown);
         ErrorKind::from_code(code)
     }
@@ -92,13 +87,9 @@ impl SdkError {
     /// The kind of failure, for callers that branch on it.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            SdkError::DaemonUnavailable { .. } | SdkError::Disconnected(_) => {
-                ErrorKind::Unavailable
-            }
+            SdkError::DaemonUnavailable { .. } | SdkError::Disconnected(_) => ErrorKind::Unavailable,
             SdkError::Daemon { kind, .. } => *kind,
-            SdkError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-                ErrorKind::NotFound
-            }
+            SdkError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => ErrorKind::NotFound,
             SdkError::Read { .. } => ErrorKind::InvalidInput,
         }
     }
@@ -109,10 +100,7 @@ impl From<tonic::Status> for SdkError {
         if status.code() == tonic::Code::Unavailable && status.message().contains("transport") {
             return SdkError::Disconnected(status.message().to_owned());
         }
-        SdkError::Daemon {
-            kind: ErrorKind::from_code(status.code()),
-            message: status.message().to_owned(),
-        }
+        SdkError::Daemon { kind: ErrorKind::from_code(status.code()), message: status.message().to_owned() }
     }
 }
 

@@ -51,13 +51,7 @@ pub enum Format {
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 5] = [
-        Format::Glb,
-        Format::Gltf,
-        Format::Obj,
-        Format::Stl,
-        Format::Ply,
-    ];
+    pub const ALL: [Format; 5] = [Format::Glb, Format::Gltf, Format::Obj, Format::Stl, Format::Ply];
 
     /// The file extension, without the dot.
     pub fn extension(self) -> &'static str {
@@ -72,9 +66,7 @@ impl Format {
 
     /// The format an extension names, case-insensitive.
     pub fn from_extension(extension: &str) -> Option<Format> {
-        Format::ALL
-            .into_iter()
-            .find(|format| format.extension().eq_ignore_ascii_case(extension))
+        Format::ALL.into_iter().find(|format| format.extension().eq_ignore_ascii_case(extension))
     }
 
     pub(crate) fn to_proto(self) -> v1::Format {
@@ -197,9 +189,7 @@ impl GenerateOptions {
             size_m: self.size_m.unwrap_or(0.0),
             grid: self.grid.unwrap_or(0),
             model: self.model.clone().unwrap_or_default(),
-            format: self
-                .format
-                .map_or(v1::Format::Unspecified, Format::to_proto) as i32,
+            format: self.format.map_or(v1::Format::Unspecified, Format::to_proto) as i32,
             reproducible: self.reproducible,
         }
     }
@@ -222,12 +212,7 @@ pub struct GenerateRequest {
 impl GenerateRequest {
     /// A request with default options.
     pub fn new(image: ImageSource, output: impl Into<PathBuf>) -> Self {
-        Self {
-            image,
-            output: output.into(),
-            options: GenerateOptions::default(),
-            detach: false,
-        }
+        Self { image, output: output.into(), options: GenerateOptions::default(), detach: false }
     }
 
     /// Sets the options.
@@ -359,24 +344,15 @@ impl JobEvent {
 
     /// Whether the job has ended with this event.
     pub fn is_terminal(&self) -> bool {
-        matches!(
-            self,
-            JobEvent::Finished { .. } | JobEvent::Failed { .. } | JobEvent::Cancelled { .. }
-        )
+        matches!(self, JobEvent::Finished { .. } | JobEvent::Failed { .. } | JobEvent::Cancelled { .. })
     }
 
     pub(crate) fn from_proto(event: v1::JobEvent) -> Option<JobEvent> {
         use v1::job_event::Kind;
         let job_id = event.job_id;
         Some(match event.kind? {
-            Kind::Queued(queued) => JobEvent::Queued {
-                job_id,
-                position: queued.position,
-            },
-            Kind::Started(started) => JobEvent::Started {
-                job_id,
-                device: started.device,
-            },
+            Kind::Queued(queued) => JobEvent::Queued { job_id, position: queued.position },
+            Kind::Started(started) => JobEvent::Started { job_id, device: started.device },
             Kind::Progress(progress) => JobEvent::Progress {
                 job_id,
                 stage: Stage::from_proto(progress.stage),
@@ -388,14 +364,9 @@ impl JobEvent {
                 job_id,
                 record: serde_json::from_str(&finished.record_json).unwrap_or_default(),
                 files: finished.files.into_iter().map(PathBuf::from).collect(),
-                generation_id: (!finished.generation_id.is_empty())
-                    .then_some(finished.generation_id),
+                generation_id: (!finished.generation_id.is_empty()).then_some(finished.generation_id),
             },
-            Kind::Failed(failed) => JobEvent::Failed {
-                job_id,
-                code: failed.code,
-                message: failed.message,
-            },
+            Kind::Failed(failed) => JobEvent::Failed { job_id, code: failed.code, message: failed.message },
             Kind::Cancelled(_) => JobEvent::Cancelled { job_id },
         })
     }

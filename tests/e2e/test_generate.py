@@ -223,3 +223,18 @@ def test_daemon_commands(binary):
     assert [model["name"] for model in models] == ["relief"]
     settings = json.loads(run_cli(binary, "settings", "--json").stdout)
     assert settings["history"] is True and settings["history_available"] is True
+
+
+def test_history_exports_every_format_from_the_stored_asset(binary, tmp_path):
+    result = run_cli(
+        binary, "generate", str(EXAMPLES / "ring.jpg"), "-o", str(tmp_path / "ring.glb"), "--faces", "4000"
+    )
+    assert result.returncode == 0, result.stderr
+    newest = json.loads(run_cli(binary, "history", "list", "--json").stdout)["generations"][0]["id"]
+    for extension in ("obj", "stl", "ply", "gltf"):
+        target = tmp_path / f"again.{extension}"
+        result = run_cli(binary, "history", "export", newest, "-o", str(target))
+        assert result.returncode == 0, result.stderr
+        mesh = trimesh.load(str(target), force="mesh", process=True)
+        assert mesh.is_watertight and mesh.euler_number == 0, extension
+        assert len(mesh.faces) == pytest.approx(4000, rel=0.01)

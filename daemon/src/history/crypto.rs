@@ -36,17 +36,13 @@ impl DataKey {
 
     /// A name for content that reveals nothing about it without the key (keyed BLAKE3).
     pub(crate) fn content_name(&self, plaintext: &[u8]) -> String {
-        blake3::keyed_hash(&self.subkey("3dgpt blob names v1"), plaintext)
-            .to_hex()
-            .to_string()
+        blake3::keyed_hash(&self.subkey("3dgpt blob names v1"), plaintext).to_hex().to_string()
     }
 
     /// A value that identifies the key without revealing it, kept in the store to notice a
     /// different key.
     pub(crate) fn check_value(&self) -> String {
-        blake3::keyed_hash(&self.subkey("3dgpt key check v1"), b"check")
-            .to_hex()
-            .to_string()
+        blake3::keyed_hash(&self.subkey("3dgpt key check v1"), b"check").to_hex().to_string()
     }
 
     fn subkey(&self, context: &str) -> [u8; 32] {
@@ -60,16 +56,8 @@ impl DataKey {
     /// Encrypts `plaintext`, bound to `name`.
     pub(crate) fn seal(&self, name: &str, plaintext: &[u8]) -> Vec<u8> {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let ciphertext = self
-            .cipher()
-            .encrypt(
-                &nonce,
-                Payload {
-                    msg: plaintext,
-                    aad: name.as_bytes(),
-                },
-            )
-            .unwrap_or_default();
+        let ciphertext =
+            self.cipher().encrypt(&nonce, Payload { msg: plaintext, aad: name.as_bytes() }).unwrap_or_default();
         let mut sealed = Vec::with_capacity(MAGIC.len() + NONCE_BYTES + ciphertext.len());
         sealed.extend_from_slice(MAGIC);
         sealed.extend_from_slice(&nonce);
@@ -85,15 +73,7 @@ impl DataKey {
             return None;
         }
         let (nonce, ciphertext) = rest.split_at(NONCE_BYTES);
-        self.cipher()
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: name.as_bytes(),
-                },
-            )
-            .ok()
+        self.cipher().decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: name.as_bytes() }).ok()
     }
 }
 

@@ -46,40 +46,31 @@ impl Keychain {
     pub(crate) fn install() -> Result<Keychain, KeyError> {
         #[cfg(target_os = "linux")]
         {
-            linux_keyutils::KeyRing::from_special_id(
-                linux_keyutils::KeyRingIdentifier::Session,
-                true,
-            )
-            .map_err(|error| KeyError::NoKeychain(format!("no session keyring: {error:?}")))?;
-            let store = linux_keyutils_keyring_store::Store::new()
-                .map_err(|error| KeyError::NoKeychain(error.to_string()))?;
+            linux_keyutils::KeyRing::from_special_id(linux_keyutils::KeyRingIdentifier::Session, true)
+                .map_err(|error| KeyError::NoKeychain(format!("no session keyring: {error:?}")))?;
+            let store =
+                linux_keyutils_keyring_store::Store::new().map_err(|error| KeyError::NoKeychain(error.to_string()))?;
             keyring_core::set_default_store(store);
             Ok(Keychain)
         }
         #[cfg(not(target_os = "linux"))]
         {
-            Err(KeyError::NoKeychain(
-                "this platform's keychain is not wired up yet".to_owned(),
-            ))
+            Err(KeyError::NoKeychain("this platform's keychain is not wired up yet".to_owned()))
         }
     }
 }
 
 impl KeySource for Keychain {
     fn load_or_create(&self) -> Result<(DataKey, bool), KeyError> {
-        let entry = keyring_core::Entry::new(SERVICE, ACCOUNT)
-            .map_err(|error| KeyError::NoKeychain(error.to_string()))?;
+        let entry =
+            keyring_core::Entry::new(SERVICE, ACCOUNT).map_err(|error| KeyError::NoKeychain(error.to_string()))?;
         match entry.get_secret() {
             Ok(secret) => DataKey::from_bytes(&secret)
                 .map(|key| (key, false))
-                .ok_or_else(|| {
-                    KeyError::NoKeychain("the keychain holds a damaged history key".to_owned())
-                }),
+                .ok_or_else(|| KeyError::NoKeychain("the keychain holds a damaged history key".to_owned())),
             Err(keyring_core::Error::NoEntry) => {
                 let key = DataKey::generate();
-                entry
-                    .set_secret(key.bytes())
-                    .map_err(|error| KeyError::NoKeychain(error.to_string()))?;
+                entry.set_secret(key.bytes()).map_err(|error| KeyError::NoKeychain(error.to_string()))?;
                 Ok((key, true))
             }
             Err(error) => Err(KeyError::NoKeychain(error.to_string())),
@@ -97,14 +88,11 @@ pub(crate) struct KeyFile(pub(crate) PathBuf);
 impl KeySource for KeyFile {
     fn load_or_create(&self) -> Result<(DataKey, bool), KeyError> {
         let path = &self.0;
-        let failed = |source| KeyError::KeyFile {
-            path: path.clone(),
-            source,
-        };
+        let failed = |source| KeyError::KeyFile { path: path.clone(), source };
         match fs::read(path) {
-            Ok(bytes) => DataKey::from_bytes(&bytes)
-                .map(|key| (key, false))
-                .ok_or_else(|| KeyError::BadKeyFile(path.clone())),
+            Ok(bytes) => {
+                DataKey::from_bytes(&bytes).map(|key| (key, false)).ok_or_else(|| KeyError::BadKeyFile(path.clone()))
+            }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 let key = DataKey::generate();
                 write_private(path, key.bytes()).map_err(failed)?;
@@ -123,11 +111,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent)?;
     }
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
 }
@@ -160,15 +144,10 @@ mod tests {
         let (second, created) = source.load_or_create().unwrap();
         assert!(!created);
         assert_eq!(first.bytes(), second.bytes());
-        let mode = std::os::unix::fs::PermissionsExt::mode(
-            &fs::metadata(&source.0).unwrap().permissions(),
-        );
+        let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&source.0).unwrap().permissions());
         assert_eq!(mode & 0o777, 0o600);
         fs::write(&source.0, b"short").unwrap();
-        assert!(matches!(
-            source.load_or_create(),
-            Err(KeyError::BadKeyFile(_))
-        ));
+        assert!(matches!(source.load_or_create(), Err(KeyError::BadKeyFile(_))));
     }
 
     #[test]

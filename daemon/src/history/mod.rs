@@ -27,9 +27,7 @@ pub(crate) enum StoreError {
     Key(#[from] KeyError),
     #[error("the history was encrypted with a key this daemon no longer has ({}); its files cannot be read. Restore the key, or run `3dgpt history clear` to start afresh", .0)]
     KeyMismatch(String),
-    #[error(
-        "the history database failed: {0}; if this persists, move {1} aside and restart the daemon"
-    )]
+    #[error("the history database failed: {0}; if this persists, move {1} aside and restart the daemon")]
     Database(rusqlite::Error, String),
     #[error("could not access {}: {source}", path.display())]
     Io {
@@ -81,34 +79,20 @@ pub(crate) struct HistoryStore {
 
 impl std::fmt::Debug for HistoryStore {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter
-            .debug_struct("HistoryStore")
-            .field("folder", &self.folder)
-            .finish_non_exhaustive()
+        formatter.debug_struct("HistoryStore").field("folder", &self.folder).finish_non_exhaustive()
     }
 }
 
 impl HistoryStore {
     /// Opens (creating if needed) the store in `folder` with the key from `key_source`.
-    pub(crate) fn open(
-        folder: &Path,
-        key_source: &dyn KeySource,
-    ) -> Result<HistoryStore, StoreError> {
+    pub(crate) fn open(folder: &Path, key_source: &dyn KeySource) -> Result<HistoryStore, StoreError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| StoreError::Io { path, source }
         };
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(folder)
-            .map_err(io(folder))?;
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(folder).map_err(io(folder))?;
         let blobs = folder.join("blobs");
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&blobs)
-            .map_err(io(&blobs))?;
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&blobs).map_err(io(&blobs))?;
         let database = folder.join("history.db");
         let db_error = |error| StoreError::Database(error, database.display().to_string());
         let connection = Connection::open(&database).map_err(db_error)?;
@@ -131,11 +115,7 @@ impl HistoryStore {
             .map_err(db_error)?;
         let (key, _created) = key_source.load_or_create()?;
         let stored_check: Option<String> = connection
-            .query_row(
-                "SELECT value FROM meta WHERE name = 'key_check'",
-                [],
-                |row| row.get(0),
-            )
+            .query_row("SELECT value FROM meta WHERE name = 'key_check'", [], |row| row.get(0))
             .optional()
             .map_err(db_error)?;
         match stored_check {
@@ -145,10 +125,7 @@ impl HistoryStore {
             Some(_) => {}
             None => {
                 connection
-                    .execute(
-                        "INSERT INTO meta (name, value) VALUES ('key_check', ?1)",
-                        params![key.check_value()],
-                    )
+                    .execute("INSERT INTO meta (name, value) VALUES ('key_check', ?1)", params![key.check_value()])
                     .map_err(db_error)?;
             }
         }
@@ -174,9 +151,7 @@ impl HistoryStore {
     }
 
     fn connection(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn db_error(&self, error: rusqlite::Error) -> StoreError {
@@ -188,9 +163,7 @@ impl HistoryStore {
         let input_blob = self.put_blob(new.input)?;
         let asset_blob = self.put_blob(new.asset_glb)?;
         let thumbnail_blob = self.put_blob(new.thumbnail_png)?;
-        let created_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| since.as_millis() as i64);
+        let created_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis() as i64);
         let id = format!("gen-{created_ms:013}-{:08x}", OsRng.next_u32());
         let generation = Generation {
             id,
@@ -220,11 +193,7 @@ impl HistoryStore {
     }
 
     /// A page of generations, newest first, and the total count.
-    pub(crate) fn list(
-        &self,
-        offset: usize,
-        limit: usize,
-    ) -> Result<(Vec<Generation>, usize), StoreError> {
+    pub(crate) fn list(&self, offset: usize, limit: usize) -> Result<(Vec<Generation>, usize), StoreError> {
         let connection = self.connection();
         let total: i64 = connection
             .query_row("SELECT COUNT(*) FROM generations", [], |row| row.get(0))
@@ -257,11 +226,7 @@ impl HistoryStore {
     }
 
     /// The decrypted bytes of one of a generation's files.
-    pub(crate) fn read(
-        &self,
-        generation: &Generation,
-        artifact: Artifact,
-    ) -> Result<Vec<u8>, StoreError> {
+    pub(crate) fn read(&self, generation: &Generation, artifact: Artifact) -> Result<Vec<u8>, StoreError> {
         let name = match artifact {
             Artifact::Input => &generation.input_blob,
             Artifact::Asset => &generation.asset_blob,
@@ -269,9 +234,7 @@ impl HistoryStore {
         };
         let path = self.blob_path(name);
         let sealed = fs::read(&path).map_err(|source| StoreError::Io { path, source })?;
-        self.key
-            .open(name, &sealed)
-            .ok_or_else(|| StoreError::Damaged(name.clone()))
+        self.key.open(name, &sealed).ok_or_else(|| StoreError::Damaged(name.clone()))
     }
 
     /// Deletes a generation and every file only it used. `false` when there was none.
@@ -288,10 +251,7 @@ impl HistoryStore {
 
     /// Deletes every generation and file. Returns how many generations there were.
     pub(crate) fn delete_all(&self) -> Result<usize, StoreError> {
-        let removed = self
-            .connection()
-            .execute("DELETE FROM generations", [])
-            .map_err(|error| self.db_error(error))?;
+        let removed = self.connection().execute("DELETE FROM generations", []).map_err(|error| self.db_error(error))?;
         self.sweep()?;
         Ok(removed)
     }
@@ -307,16 +267,9 @@ impl HistoryStore {
         if path.exists() {
             return Ok(name);
         }
-        let io = |source| StoreError::Io {
-            path: path.clone(),
-            source,
-        };
+        let io = |source| StoreError::Io { path: path.clone(), source };
         let folder = path.parent().unwrap_or(&self.blobs);
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(folder)
-            .map_err(io)?;
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(folder).map_err(io)?;
         let temporary = folder.join(format!(".{name}.{}.partial", std::process::id()));
         let result = (|| {
             let mut file = fs::File::create(&temporary)?;
@@ -339,9 +292,7 @@ impl HistoryStore {
                 .prepare("SELECT input_blob, asset_blob, thumbnail_blob FROM generations")
                 .map_err(|error| self.db_error(error))?;
             let rows = statement
-                .query_map([], |row| {
-                    Ok([row.get::<_, String>(0)?, row.get(1)?, row.get(2)?])
-                })
+                .query_map([], |row| Ok([row.get::<_, String>(0)?, row.get(1)?, row.get(2)?]))
                 .map_err(|error| self.db_error(error))?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|error| self.db_error(error))?;
@@ -360,10 +311,7 @@ impl HistoryStore {
             }
             for entry in fs::read_dir(&shard).map_err(io(&shard))? {
                 let path = entry.map_err(io(&shard))?.path();
-                let name = path
-                    .file_name()
-                    .map(|name| name.to_string_lossy().into_owned())
-                    .unwrap_or_default();
+                let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
                 if !referenced.contains(&name) {
                     fs::remove_file(&path).map_err(io(&path))?;
                 }
@@ -402,22 +350,14 @@ mod tests {
         while let Some(next) = pending.pop() {
             for entry in fs::read_dir(next).unwrap() {
                 let path = entry.unwrap().path();
-                if path.is_dir() {
-                    pending.push(path)
-                } else {
-                    found.push(path)
-                }
+                if path.is_dir() { pending.push(path) } else { found.push(path) }
             }
         }
         found
     }
 
     fn sample(tag: u8) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
-        let glb: Vec<u8> = b"glTF"
-            .iter()
-            .copied()
-            .chain((0..4000u32).map(|i| (i as u8) ^ tag))
-            .collect();
+        let glb: Vec<u8> = b"glTF".iter().copied().chain((0..4000u32).map(|i| (i as u8) ^ tag)).collect();
         (vec![tag; 500], glb, vec![tag.wrapping_add(1); 300])
     }
 
@@ -443,20 +383,13 @@ mod tests {
         let second = add(&store, 2);
         let (page, total) = store.list(0, 10).unwrap();
         assert_eq!(total, 2);
-        assert_eq!(
-            page.iter().map(|g| g.id.clone()).collect::<Vec<_>>(),
-            vec![second.id.clone(), first.id.clone()]
-        );
+        assert_eq!(page.iter().map(|g| g.id.clone()).collect::<Vec<_>>(), vec![second.id.clone(), first.id.clone()]);
         let (_, glb, _) = sample(2);
         assert_eq!(store.read(&second, Artifact::Asset).unwrap(), glb);
         // No file on disk contains the plaintext.
         for path in files_under(folder.path()) {
             let bytes = fs::read(&path).unwrap();
-            assert!(
-                !bytes.windows(64).any(|window| window == &glb[100..164]),
-                "{} holds plaintext",
-                path.display()
-            );
+            assert!(!bytes.windows(64).any(|window| window == &glb[100..164]), "{} holds plaintext", path.display());
         }
     }
 
@@ -469,10 +402,7 @@ mod tests {
         let blobs_before = files_under(&folder.path().join("blobs")).len();
         assert!(store.delete(&gone.id).unwrap());
         assert!(!store.delete(&gone.id).unwrap());
-        assert_eq!(
-            files_under(&folder.path().join("blobs")).len(),
-            blobs_before - 3
-        );
+        assert_eq!(files_under(&folder.path().join("blobs")).len(), blobs_before - 3);
         assert!(store.get(&gone.id).unwrap().is_none());
         assert!(store.read(&keep, Artifact::Input).is_ok());
         assert_eq!(store.delete_all().unwrap(), 1);
@@ -508,9 +438,6 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 0xff;
         fs::write(&path, bytes).unwrap();
-        assert!(matches!(
-            store.read(&generation, Artifact::Asset),
-            Err(StoreError::Damaged(_))
-        ));
+        assert!(matches!(store.read(&generation, Artifact::Asset), Err(StoreError::Damaged(_))));
     }
 }

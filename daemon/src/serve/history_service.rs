@@ -11,6 +11,8 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use super::service::Daemon;
+use threedgpt_engine::Format;
+
 use crate::history::{Artifact, Generation, HistoryStore, StoreError};
 
 const DEFAULT_PAGE: usize = 50;
@@ -21,9 +23,27 @@ type ChunkStream = Pin<Box<dyn Stream<Item = Result<v1::DownloadChunk, Status>> 
 
 impl Daemon {
     fn store(&self) -> Result<Arc<HistoryStore>, Status> {
-        self.recorder.store.clone().ok_or_else(|| {
-            Status::failed_precondition(format!("history is unavailable: {}", self.recorder.status))
-        })
+        self.recorder
+            .store
+            .clone()
+            .ok_or_else(|| Status::failed_precondition(format!("history is unavailable: {}", self.recorder.status)))
+    }
+}
+
+/// Re-encodes a stored GLB in another single-file format.
+fn convert(glb: &[u8], format: Format) -> Result<Vec<u8>, StoreError> {
+    let asset = threedgpt_engine::export::asset_from_glb(glb).map_err(engine_failure)?;
+    threedgpt_engine::export::single_file_bytes(&asset, format, false)
+        .unwrap_or_else(|| Ok(glb.to_vec()))
+        .map_err(engine_failure)
+}
+
+/// An engine failure while exporting from the history, as a store error the caller can read.
+fn engine_failure(error: threedgpt_engine::EngineError) -> StoreError {
+    match error {
+        threedgpt_engine::EngineError::UnreadableAsset { .. } => StoreError::Damaged(error.to_string()),
+        threedgpt_engine::EngineError::Write { path, source } => StoreError::Io { path, source },
+        other => StoreError::Io { path: PathBuf::new(), source: std::io::Error::other(other.to_string()) },
     }
 }
 
@@ -56,16 +76,12 @@ fn to_proto(generation: &Generation) -> v1::Generation {
 }
 
 fn not_found(id: &str) -> Status {
-    Status::not_found(format!(
-        "no generation {id:?} in the history (`3dgpt history list` shows them)"
-    ))
+    Status::not_found(format!("no generation {id:?} in the history (`3dgpt history list` shows them)"))
 }
 
 async fn find(store: &Arc<HistoryStore>, id: &str) -> Result<Generation, Status> {
     let (store, key) = (store.clone(), id.to_owned());
-    blocking(move || store.get(&key))
-        .await?
-        .ok_or_else(|| not_found(id))
+    blocking(move || store.get(&key)).await?.ok_or_else(|| not_found(id))
 }
 
 #[tonic::async_trait]
@@ -86,37 +102,28 @@ impl History for Daemon {
         let offset: usize = if request.page_token.is_empty() {
             0
         } else {
-            request.page_token.parse().map_err(|_| {
-                Status::invalid_argument("page_token is not one this daemon handed out")
-            })?
+            request
+                .page_token
+                .parse()
+                .map_err(|_| Status::invalid_argument("page_token is not one this daemon handed out"))?
         };
         let (page, total) = blocking(move || store.list(offset, limit)).await?;
         let next = offset + page.len();
         Ok(Response::new(v1::ListHistoryResponse {
             generations: page.iter().map(to_proto).collect(),
             total: total as u32,
-            next_page_token: if next < total {
-                next.to_string()
-            } else {
-                String::new()
-            },
+            next_page_token: if next < total { next.to_string() } else { String::new() },
         }))
     }
 
-    async fn get(
-        &self,
-        request: Request<v1::GetGenerationRequest>,
-    ) -> Result<Response<v1::Generation>, Status> {
+    async fn get(&self, request: Request<v1::GetGenerationRequest>) -> Result<Response<v1::Generation>, Status> {
         self.queue.touch();
         let id = request.into_inner().id;
         let generation = find(&self.store()?, &id).await?;
         Ok(Response::new(to_proto(&generation)))
     }
 
-    async fn download(
-        &self,
-        request: Request<v1::DownloadRequest>,
-    ) -> Result<Response<ChunkStream>, Status> {
+    async fn download(&self, request: Request<v1::DownloadRequest>) -> Result<Response<ChunkStream>, Status> {
         self.queue.touch();
         let request = request.into_inner();
         let store = self.store()?;
@@ -126,14 +133,27 @@ impl History for Daemon {
             Ok(v1::Artifact::Input) => Artifact::Input,
             Ok(v1::Artifact::Thumbnail) => Artifact::Thumbnail,
             Err(_) => {
-                return Err(Status::invalid_argument(format!(
-                    "unknown artifact {}",
-                    request.artifact
-                )));
+                return Err(Status::invalid_argument(format!("unknown artifact {}", request.artifact)));
             }
         };
-        let bytes =
-            prost::bytes::Bytes::from(blocking(move || store.read(&generation, artifact)).await?);
+        let format = match v1::Format::try_from(request.format) {
+            Ok(v1::Format::Unspecified | v1::Format::Glb) => Format::Glb,
+            Ok(v1::Format::Stl) => Format::Stl,
+            Ok(v1::Format::Ply) => Format::Ply,
+            Ok(v1::Format::Gltf | v1::Format::Obj) => {
+                return Err(Status::invalid_argument("glTF and OBJ assets are several files; use Export with a path"));
+            }
+            Err(_) => return Err(Status::invalid_argument(format!("unknown format {}", request.format))),
+        };
+        let bytes = blocking(move || {
+            let stored = store.read(&generation, artifact)?;
+            if artifact != Artifact::Asset || format == Format::Glb {
+                return Ok(stored);
+            }
+            convert(&stored, format)
+        })
+        .await?;
+        let bytes = prost::bytes::Bytes::from(bytes);
         let total_size = bytes.len() as u64;
         let chunks: Vec<Result<v1::DownloadChunk, Status>> = (0..bytes.len())
             .step_by(CHUNK_BYTES)
@@ -145,38 +165,31 @@ impl History for Daemon {
         Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
     }
 
-    async fn export(
-        &self,
-        request: Request<v1::ExportRequest>,
-    ) -> Result<Response<v1::ExportResponse>, Status> {
+    async fn export(&self, request: Request<v1::ExportRequest>) -> Result<Response<v1::ExportResponse>, Status> {
         self.queue.touch();
         let request = request.into_inner();
         let path = PathBuf::from(&request.path);
-        let is_glb = path
-            .extension()
-            .is_some_and(|extension| extension.eq_ignore_ascii_case("glb"));
-        if !path.is_absolute() || !is_glb {
+        let format = path.extension().and_then(|extension| extension.to_str()).and_then(Format::from_extension);
+        let Some(format) = format.filter(|_| path.is_absolute()) else {
             return Err(Status::invalid_argument(format!(
-                "export needs an absolute path ending in .glb, got {:?} (other formats: generate again with -o)",
+                "export needs an absolute path ending in .glb, .gltf, .obj, .stl or .ply, got {:?}",
                 request.path
             )));
-        }
+        };
         let store = self.store()?;
         let generation = find(&store, &request.id).await?;
         let target = path.clone();
-        blocking(move || {
-            let bytes = store.read(&generation, Artifact::Asset)?;
-            threedgpt_engine::export::write_atomic(&target, &bytes).map_err(|error| {
-                StoreError::Io {
-                    path: target.clone(),
-                    source: std::io::Error::other(error.to_string()),
-                }
-            })
+        let files = blocking(move || {
+            let stored = store.read(&generation, Artifact::Asset)?;
+            if format == Format::Glb {
+                threedgpt_engine::export::write_atomic(&target, &stored).map_err(engine_failure)?;
+                return Ok(vec![target]);
+            }
+            let asset = threedgpt_engine::export::asset_from_glb(&stored).map_err(engine_failure)?;
+            threedgpt_engine::export::write(&asset, &target, format, false).map_err(engine_failure)
         })
         .await?;
-        Ok(Response::new(v1::ExportResponse {
-            files: vec![path.display().to_string()],
-        }))
+        Ok(Response::new(v1::ExportResponse { files: files.iter().map(|file| file.display().to_string()).collect() }))
     }
 
     async fn delete(
@@ -197,9 +210,7 @@ impl History for Daemon {
         self.queue.touch();
         let store = self.store()?;
         let deleted = blocking(move || store.delete_all()).await?;
-        Ok(Response::new(v1::DeleteAllResponse {
-            deleted: deleted as u32,
-        }))
+        Ok(Response::new(v1::DeleteAllResponse { deleted: deleted as u32 }))
     }
 }
 

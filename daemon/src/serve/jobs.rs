@@ -87,10 +87,7 @@ impl JobQueue {
         Self {
             inner: Arc::new(Inner {
                 recorder,
-                state: Mutex::new(State {
-                    last_activity: Some(Instant::now()),
-                    ..State::default()
-                }),
+                state: Mutex::new(State { last_activity: Some(Instant::now()), ..State::default() }),
                 workers: workers.max(1),
                 max_queued,
                 idle: Notify::new(),
@@ -101,10 +98,7 @@ impl JobQueue {
     fn state(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the state half-changed in a way that matters
         // more than stopping the daemon would, so carry on with it.
-        self.inner
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Records client activity for the idle timer.
@@ -122,10 +116,7 @@ impl JobQueue {
     }
 
     /// Queues a job; returns its id and a receiver that gets every event from `Queued` on.
-    pub(crate) fn submit(
-        &self,
-        work: JobWork,
-    ) -> Result<(String, broadcast::Receiver<JobEvent>), SubmitError> {
+    pub(crate) fn submit(&self, work: JobWork) -> Result<(String, broadcast::Receiver<JobEvent>), SubmitError> {
         let mut state = self.state();
         if state.shutting_down {
             return Err(SubmitError::ShuttingDown);
@@ -175,13 +166,7 @@ impl JobQueue {
             state.starts += 1;
             let starts = state.starts;
             state.last_started.insert(client, starts);
-            publish(
-                state,
-                &id,
-                Kind::Started(v1::Started {
-                    device: "cpu".to_owned(),
-                }),
-            );
+            publish(state, &id, Kind::Started(v1::Started { device: "cpu".to_owned() }));
             started_any = true;
             if let Some(work) = work {
                 let queue = self.clone();
@@ -207,18 +192,10 @@ impl JobQueue {
         let (job_state, kind, error) = match outcome {
             Ok(Ok((record_json, files, generation_id))) => (
                 JobState::Finished,
-                Kind::Finished(v1::Finished {
-                    record_json,
-                    files,
-                    generation_id: generation_id.unwrap_or_default(),
-                }),
+                Kind::Finished(v1::Finished { record_json, files, generation_id: generation_id.unwrap_or_default() }),
                 String::new(),
             ),
-            Ok(Err(EngineError::Cancelled)) => (
-                JobState::Cancelled,
-                Kind::Cancelled(v1::Cancelled {}),
-                String::new(),
-            ),
+            Ok(Err(EngineError::Cancelled)) => (JobState::Cancelled, Kind::Cancelled(v1::Cancelled {}), String::new()),
             Ok(Err(error)) => {
                 let message = error.to_string();
                 tracing::warn!(%message, "job failed");
@@ -232,8 +209,7 @@ impl JobQueue {
                 )
             }
             Err(join_error) => {
-                let message =
-                    format!("the job stopped unexpectedly ({join_error}); please report this");
+                let message = format!("the job stopped unexpectedly ({join_error}); please report this");
                 tracing::error!(%message);
                 (
                     JobState::Failed,
@@ -265,28 +241,18 @@ impl JobQueue {
         let started = Instant::now();
         let last_sent = Mutex::new((Stage::Decode, -1.0f32));
         let progress = |stage: Stage, stage_fraction: f32| {
-            let index = Stage::ALL
-                .iter()
-                .position(|&candidate| candidate == stage)
-                .unwrap_or(0);
-            let fraction = ((index as f32 + stage_fraction.clamp(0.0, 1.0))
-                / Stage::ALL.len() as f32)
-                .min(1.0);
+            let index = Stage::ALL.iter().position(|&candidate| candidate == stage).unwrap_or(0);
+            let fraction = ((index as f32 + stage_fraction.clamp(0.0, 1.0)) / Stage::ALL.len() as f32).min(1.0);
             {
-                let mut last = last_sent
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut last = last_sent.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 if last.0 == stage && fraction - last.1 < 0.01 && stage_fraction < 1.0 {
                     return;
                 }
                 *last = (stage, fraction);
             }
             let elapsed_ms = started.elapsed().as_millis() as f64;
-            let eta_ms = if fraction > 0.05 {
-                (elapsed_ms / f64::from(fraction) * f64::from(1.0 - fraction)) as u64
-            } else {
-                0
-            };
+            let eta_ms =
+                if fraction > 0.05 { (elapsed_ms / f64::from(fraction) * f64::from(1.0 - fraction)) as u64 } else { 0 };
             let mut state = self.state();
             if let Some(job) = state.jobs.get_mut(id) {
                 job.fraction = fraction;
@@ -294,16 +260,10 @@ impl JobQueue {
             publish(
                 &mut state,
                 id,
-                Kind::Progress(v1::Progress {
-                    stage: proto_stage(stage) as i32,
-                    stage_fraction,
-                    fraction,
-                    eta_ms,
-                }),
+                Kind::Progress(v1::Progress { stage: proto_stage(stage) as i32, stage_fraction, fraction, eta_ms }),
             );
         };
-        let mut asset =
-            threedgpt_engine::generate(&work.name, &work.bytes, &work.options, &progress, cancel)?;
+        let mut asset = threedgpt_engine::generate(&work.name, &work.bytes, &work.options, &progress, cancel)?;
         let files = threedgpt_engine::export_asset(
             &mut asset,
             &work.output,
@@ -314,21 +274,12 @@ impl JobQueue {
         )?;
         // The history keeps the asset as GLB: when that is what was just written, keep those very
         // bytes rather than encode the texture and the buffers a second time.
-        let written_glb = (work.format == threedgpt_engine::Format::Glb)
-            .then(|| std::fs::read(&work.output).ok())
-            .flatten();
-        let generation_id = self.inner.recorder.record(
-            &work.name,
-            &work.bytes,
-            &asset,
-            written_glb,
-            work.options.reproducible,
-        );
+        let written_glb =
+            (work.format == threedgpt_engine::Format::Glb).then(|| std::fs::read(&work.output).ok()).flatten();
+        let generation_id =
+            self.inner.recorder.record(&work.name, &work.bytes, &asset, written_glb, work.options.reproducible);
         let record_json = serde_json::to_string(&asset.record).unwrap_or_default();
-        let files = files
-            .iter()
-            .map(|path| path.display().to_string())
-            .collect();
+        let files = files.iter().map(|path| path.display().to_string()).collect();
         Ok((record_json, files, generation_id))
     }
 
@@ -357,13 +308,7 @@ impl JobQueue {
         match job_state {
             JobState::Queued => {
                 state.queue.retain(|queued| queued != id);
-                self.end(
-                    &mut state,
-                    id,
-                    JobState::Cancelled,
-                    Kind::Cancelled(v1::Cancelled {}),
-                    String::new(),
-                );
+                self.end(&mut state, id, JobState::Cancelled, Kind::Cancelled(v1::Cancelled {}), String::new());
                 announce_positions(&mut state);
                 Some(true)
             }
@@ -393,10 +338,7 @@ impl JobQueue {
                 job_id: id.clone(),
                 state: job.state as i32,
                 source: job.source.clone(),
-                position: order
-                    .iter()
-                    .position(|queued| queued == id)
-                    .map_or(0, |index| index as u32 + 1),
+                position: order.iter().position(|queued| queued == id).map_or(0, |index| index as u32 + 1),
                 fraction: job.fraction,
                 error: job.error.clone(),
             })
@@ -407,12 +349,7 @@ impl JobQueue {
                 JobState::Running => 1,
                 _ => 2,
             };
-            let sequence: u64 = summary
-                .job_id
-                .rsplit('-')
-                .next()
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0);
+            let sequence: u64 = summary.job_id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
             // Waiting jobs in the order they will start; the others in the order they came.
             (order, summary.position, sequence)
         });
@@ -446,10 +383,7 @@ impl JobQueue {
 }
 
 fn event(id: &str, kind: Kind) -> JobEvent {
-    JobEvent {
-        job_id: id.to_owned(),
-        kind: Some(kind),
-    }
+    JobEvent { job_id: id.to_owned(), kind: Some(kind) }
 }
 
 /// Sends an event to the job's watchers and remembers it as the job's latest.
@@ -464,13 +398,7 @@ fn publish(state: &mut State, id: &str, kind: Kind) {
 /// Tells every waiting job its new place in the queue.
 fn announce_positions(state: &mut State) {
     for (index, id) in dispatch_order(state).iter().enumerate() {
-        publish(
-            state,
-            id,
-            Kind::Queued(v1::Queued {
-                position: index as u32 + 1,
-            }),
-        );
+        publish(state, id, Kind::Queued(v1::Queued { position: index as u32 + 1 }));
     }
 }
 
@@ -487,11 +415,7 @@ fn dispatch_order(state: &State) -> Vec<String> {
         let client = job.client.as_str();
         let jobs = per_client.entry(client).or_default();
         if jobs.is_empty() {
-            clients.push((
-                state.last_started.get(client).copied().unwrap_or(0),
-                arrival,
-                client,
-            ));
+            clients.push((state.last_started.get(client).copied().unwrap_or(0), arrival, client));
         }
         jobs.push(id);
     }

@@ -67,9 +67,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(address) = args.tcp
         && !address.ip().is_loopback()
     {
-        bail!(
-            "--tcp {address} is not a loopback address; the daemon only listens on 127.0.0.1 or [::1]"
-        );
+        bail!("--tcp {address} is not a loopback address; the daemon only listens on 127.0.0.1 or [::1]");
     }
     let runtime_dir = threedgpt_sdk::paths::runtime_dir();
     prepare_runtime_dir(&runtime_dir)?;
@@ -90,26 +88,17 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     // Holding the lock, any socket file left behind is stale: a crashed daemon's.
     if socket_path.exists() {
-        fs::remove_file(&socket_path).with_context(|| {
-            format!(
-                "could not remove the stale socket {}",
-                socket_path.display()
-            )
-        })?;
+        fs::remove_file(&socket_path)
+            .with_context(|| format!("could not remove the stale socket {}", socket_path.display()))?;
     }
-    let workers = args
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |cores| cores.get()));
+    let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |cores| cores.get()));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
     let data_dir = data_dir();
-    let recorder = Arc::new(open_history(
-        &data_dir,
-        key_source(args.key_file.as_deref()),
-    ));
+    let recorder = Arc::new(open_history(&data_dir, key_source(args.key_file.as_deref())));
     let result = runtime.block_on(serve(
         &socket_path,
         workers,
@@ -138,9 +127,7 @@ fn data_dir() -> std::path::PathBuf {
 }
 
 /// The key file when the user chose one, else the OS keychain.
-fn key_source(
-    key_file: Option<&Path>,
-) -> Result<Box<dyn KeySource>, crate::history::key::KeyError> {
+fn key_source(key_file: Option<&Path>) -> Result<Box<dyn KeySource>, crate::history::key::KeyError> {
     use crate::history::key::{KeyFile, Keychain};
     match key_file {
         Some(path) => Ok(Box::new(KeyFile(path.to_path_buf()))),
@@ -156,16 +143,10 @@ fn open_history(
 ) -> recorder::Recorder {
     let opened = source
         .map_err(crate::history::StoreError::from)
-        .and_then(|source| {
-            crate::history::HistoryStore::open(&data_dir.join("history"), source.as_ref())
-        });
+        .and_then(|source| crate::history::HistoryStore::open(&data_dir.join("history"), source.as_ref()));
     match opened {
         Ok(store) => {
-            let status = format!(
-                "kept in {}, key in the {}",
-                store.folder().display(),
-                store.key_description()
-            );
+            let status = format!("kept in {}, key in the {}", store.folder().display(), store.key_description());
             tracing::info!(%status, "history");
             recorder::Recorder::new(Some(Arc::new(store)), status, data_dir)
         }
@@ -185,8 +166,8 @@ async fn serve(
     data_dir: &Path,
     tcp: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<()> {
-    let listener = UnixListener::bind(socket_path)
-        .with_context(|| format!("could not listen on {}", socket_path.display()))?;
+    let listener =
+        UnixListener::bind(socket_path).with_context(|| format!("could not listen on {}", socket_path.display()))?;
     fs::set_permissions(socket_path, fs::Permissions::from_mode(0o600))
         .with_context(|| format!("could not make {} private", socket_path.display()))?;
     let own_uid = rustix::process::getuid().as_raw();
@@ -247,18 +228,12 @@ async fn serve(
         .initial_stream_window_size(Some(8 << 20))
         .initial_connection_window_size(Some(16 << 20))
         .max_frame_size(Some(1 << 20))
-        .layer(tonic::service::InterceptorLayer::new(tcp::TokenGuard::new(
-            &token,
-            runtime_dir,
-        )))
+        .layer(tonic::service::InterceptorLayer::new(tcp::TokenGuard::new(&token, runtime_dir)))
         .add_service(GeneratorServer::new(daemon.clone()).max_decoding_message_size(8 << 20))
         .add_service(ModelsServer::new(daemon.clone()))
         .add_service(HistoryServer::new(daemon.clone()))
         .add_service(SystemServer::new(daemon))
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
-            until_stopped(stopped),
-        );
+        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), until_stopped(stopped));
     let (unix, tcp) = tokio::join!(unix, tcp);
     unix.context("the gRPC server failed")?;
     tcp.context("the loopback TCP server failed")
@@ -305,8 +280,7 @@ fn prepare_runtime_dir(dir: &Path) -> anyhow::Result<()> {
         .mode(0o700)
         .create(dir)
         .with_context(|| format!("could not create the runtime folder {}", dir.display()))?;
-    let metadata =
-        fs::metadata(dir).with_context(|| format!("could not read {}", dir.display()))?;
+    let metadata = fs::metadata(dir).with_context(|| format!("could not read {}", dir.display()))?;
     let uid = rustix::process::getuid().as_raw();
     if metadata.uid() != uid {
         bail!(
@@ -326,10 +300,7 @@ fn init_logging(runtime_dir: &Path, foreground: bool) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     if foreground {
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .init();
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     } else {
         let path = runtime_dir.join("daemon.log");
         let file = fs::OpenOptions::new()

@@ -20,9 +20,7 @@ pub(crate) struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self {
-            history_enabled: true,
-        }
+        Self { history_enabled: true }
     }
 }
 
@@ -37,42 +35,26 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     /// Reads the settings from `data_dir` (defaults when absent or unreadable).
-    pub(crate) fn new(
-        store: Option<Arc<HistoryStore>>,
-        status: String,
-        data_dir: &Path,
-    ) -> Recorder {
+    pub(crate) fn new(store: Option<Arc<HistoryStore>>, status: String, data_dir: &Path) -> Recorder {
         let settings_path = data_dir.join("settings.json");
         let settings = std::fs::read(&settings_path)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default();
-        Recorder {
-            store,
-            status,
-            settings: Mutex::new(settings),
-            settings_path,
-        }
+        Recorder { store, status, settings: Mutex::new(settings), settings_path }
     }
 
     pub(crate) fn settings(&self) -> Settings {
-        self.settings
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.settings.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     /// Changes and saves the settings (written to a temporary file and renamed).
     pub(crate) fn update(&self, change: impl FnOnce(&mut Settings)) -> std::io::Result<Settings> {
-        let mut settings = self
-            .settings
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut settings = self.settings.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut next = settings.clone();
         change(&mut next);
         let text = serde_json::to_vec_pretty(&next).unwrap_or_default();
-        threedgpt_engine::export::write_atomic(&self.settings_path, &text)
-            .map_err(std::io::Error::other)?;
+        threedgpt_engine::export::write_atomic(&self.settings_path, &text).map_err(std::io::Error::other)?;
         *settings = next.clone();
         Ok(next)
     }

@@ -47,22 +47,18 @@ impl Generator for Daemon {
         self.queue.touch();
         let client = client_of(&request);
         let mut incoming = request.into_inner();
-        let first = incoming.message().await?.ok_or_else(|| {
-            status::invalid("the request stream was empty; send options and an image")
-        })?;
+        let first = incoming
+            .message()
+            .await?
+            .ok_or_else(|| status::invalid("the request stream was empty; send options and an image"))?;
         let detach = first.detach;
         let output = PathBuf::from(&first.output_path);
         if first.output_path.is_empty() || !output.is_absolute() {
-            return Err(status::invalid(format!(
-                "output_path must be an absolute path, got {:?}",
-                first.output_path
-            )));
+            return Err(status::invalid(format!("output_path must be an absolute path, got {:?}", first.output_path)));
         }
         let (name, bytes) = match first.image {
             Some(v1::generate_request::Image::Path(path)) => {
-                let bytes = tokio::fs::read(&path)
-                    .await
-                    .map_err(|error| status::unreadable(&path, &error))?;
+                let bytes = tokio::fs::read(&path).await.map_err(|error| status::unreadable(&path, &error))?;
                 (path, bytes)
             }
             Some(v1::generate_request::Image::Chunk(mut bytes)) => {
@@ -77,75 +73,33 @@ impl Generator for Daemon {
                         bytes.extend_from_slice(&chunk);
                     }
                 }
-                let name = if first.name.is_empty() {
-                    "image".to_owned()
-                } else {
-                    first.name
-                };
+                let name = if first.name.is_empty() { "image".to_owned() } else { first.name };
                 (name, bytes)
             }
             None => {
-                return Err(status::invalid(
-                    "the first message must carry the image: a path or a first chunk",
-                ));
+                return Err(status::invalid("the first message must carry the image: a path or a first chunk"));
             }
         };
         let (options, format) = engine_options(first.options.unwrap_or_default(), &output)?;
-        options
-            .validate()
-            .map_err(|error| status::engine_status(&error))?;
+        options.validate().map_err(|error| status::engine_status(&error))?;
         let client_key = client.clone();
-        let work = JobWork {
-            client,
-            name,
-            bytes,
-            options,
-            output,
-            format,
-        };
-        let (id, events) = self
-            .queue
-            .submit(work)
-            .map_err(|error| status::submit_status(&error))?;
+        let work = JobWork { client, name, bytes, options, output, format };
+        let (id, events) = self.queue.submit(work).map_err(|error| status::submit_status(&error))?;
         tracing::info!(job = %id, detach, client = %client_key, "queued");
-        Ok(Response::new(forward(
-            self.queue.clone(),
-            id,
-            None,
-            events,
-            !detach,
-        )))
+        Ok(Response::new(forward(self.queue.clone(), id, None, events, !detach)))
     }
 
-    async fn watch(
-        &self,
-        request: Request<v1::WatchRequest>,
-    ) -> Result<Response<EventStream>, Status> {
+    async fn watch(&self, request: Request<v1::WatchRequest>) -> Result<Response<EventStream>, Status> {
         self.queue.touch();
         let id = request.into_inner().job_id;
-        let (latest, events) = self
-            .queue
-            .watch(&id)
-            .ok_or_else(|| status::unknown_job(&id))?;
-        Ok(Response::new(forward(
-            self.queue.clone(),
-            id,
-            Some(latest),
-            events,
-            false,
-        )))
+        let (latest, events) = self.queue.watch(&id).ok_or_else(|| status::unknown_job(&id))?;
+        Ok(Response::new(forward(self.queue.clone(), id, Some(latest), events, false)))
     }
 
-    async fn cancel(
-        &self,
-        request: Request<v1::CancelRequest>,
-    ) -> Result<Response<v1::CancelResponse>, Status> {
+    async fn cancel(&self, request: Request<v1::CancelRequest>) -> Result<Response<v1::CancelResponse>, Status> {
         self.queue.touch();
         let id = request.into_inner().job_id;
-        let was_active = self
-            .queue
-            .cancel(&id)
-            .ok_or_else(|| status::unknown_job(&id))?;
+        let was_active = self.queue.cancel(&id).ok_or_else(|| status::unknown_job(&id))?;
         Ok(Response::new(v1::CancelResponse { was_active }))
     }
 
@@ -154,24 +108,18 @@ impl Generator for Daemon {
         _request: Request<v1::ListJobsRequest>,
     ) -> Result<Response<v1::ListJobsResponse>, Status> {
         self.queue.touch();
-        Ok(Response::new(v1::ListJobsResponse {
-            jobs: self.queue.list(),
-        }))
+        Ok(Response::new(v1::ListJobsResponse { jobs: self.queue.list() }))
     }
 }
 
 /// Who sent a request: the peer process on the socket, or the peer address on loopback TCP.
 fn client_of<T>(request: &Request<T>) -> String {
-    if let Some(info) = request
-        .extensions()
-        .get::<tonic::transport::server::UdsConnectInfo>()
+    if let Some(info) = request.extensions().get::<tonic::transport::server::UdsConnectInfo>()
         && let Some(pid) = info.peer_cred.and_then(|credentials| credentials.pid())
     {
         return format!("pid {pid}");
     }
-    request
-        .remote_addr()
-        .map_or_else(|| "unknown".to_owned(), |address| format!("tcp {address}"))
+    request.remote_addr().map_or_else(|| "unknown".to_owned(), |address| format!("tcp {address}"))
 }
 
 /// Streams a job's events to one client until the job ends. When the client goes away first and
@@ -228,16 +176,9 @@ fn forward(
 }
 
 /// Turns request options (zero = default) into validated engine options and the output format.
-pub(crate) fn engine_options(
-    request: v1::GenerateOptions,
-    output: &Path,
-) -> Result<(Options, Format), Status> {
+pub(crate) fn engine_options(request: v1::GenerateOptions, output: &Path) -> Result<(Options, Format), Status> {
     let defaults = Options::default();
-    let model = if request.model.is_empty() {
-        threedgpt_engine::RELIEF_MODEL
-    } else {
-        &request.model
-    };
+    let model = if request.model.is_empty() { threedgpt_engine::RELIEF_MODEL } else { &request.model };
     if model != threedgpt_engine::RELIEF_MODEL {
         return Err(Status::not_found(format!(
             "unknown model {model:?}; `3dgpt models list` shows the models this daemon can run"
@@ -248,20 +189,12 @@ pub(crate) fn engine_options(
         Ok(v1::Background::Keep) => Background::Keep,
         Ok(v1::Background::Mask) => {
             if request.mask.is_empty() {
-                return Err(status::invalid(
-                    "background is MASK but no mask image was sent",
-                ));
+                return Err(status::invalid("background is MASK but no mask image was sent"));
             }
-            Background::Mask {
-                name: "mask".to_owned(),
-                bytes: request.mask,
-            }
+            Background::Mask { name: "mask".to_owned(), bytes: request.mask }
         }
         Err(_) => {
-            return Err(status::invalid(format!(
-                "unknown background value {}",
-                request.background
-            )));
+            return Err(status::invalid(format!("unknown background value {}", request.background)));
         }
     };
     let pick = |value: u32, default: u32| if value == 0 { default } else { value };
@@ -271,18 +204,12 @@ pub(crate) fn engine_options(
         .with_background(background)
         .with_target_faces(pick(request.faces, defaults.target_faces))
         .with_texture_px(pick(request.texture_size, defaults.texture_px))
-        .with_foreground_ratio(pick_float(
-            request.foreground_ratio,
-            defaults.foreground_ratio,
-        ))
+        .with_foreground_ratio(pick_float(request.foreground_ratio, defaults.foreground_ratio))
         .with_thickness(pick_float(request.thickness, defaults.thickness))
         .with_size_m(pick_float(request.size_m, defaults.size_m))
         .with_grid_px(pick(request.grid, defaults.grid_px))
         .with_reproducible(request.reproducible);
-    let from_extension = output
-        .extension()
-        .and_then(|extension| extension.to_str())
-        .and_then(Format::from_extension);
+    let from_extension = output.extension().and_then(|extension| extension.to_str()).and_then(Format::from_extension);
     let format = match v1::Format::try_from(request.format) {
         Ok(v1::Format::Unspecified) => from_extension.unwrap_or_default(),
         Ok(v1::Format::Glb) => Format::Glb,
@@ -291,10 +218,7 @@ pub(crate) fn engine_options(
         Ok(v1::Format::Stl) => Format::Stl,
         Ok(v1::Format::Ply) => Format::Ply,
         Err(_) => {
-            return Err(status::invalid(format!(
-                "unknown format value {}",
-                request.format
-            )));
+            return Err(status::invalid(format!("unknown format value {}", request.format)));
         }
     };
     Ok((options, format))
@@ -302,10 +226,7 @@ pub(crate) fn engine_options(
 
 #[tonic::async_trait]
 impl Models for Daemon {
-    async fn list(
-        &self,
-        _request: Request<v1::ListModelsRequest>,
-    ) -> Result<Response<v1::ListModelsResponse>, Status> {
+    async fn list(&self, _request: Request<v1::ListModelsRequest>) -> Result<Response<v1::ListModelsResponse>, Status> {
         self.queue.touch();
         Ok(Response::new(v1::ListModelsResponse {
             models: vec![v1::ModelInfo {
@@ -323,10 +244,7 @@ impl Models for Daemon {
 
 #[tonic::async_trait]
 impl System for Daemon {
-    async fn info(
-        &self,
-        _request: Request<v1::InfoRequest>,
-    ) -> Result<Response<v1::InfoResponse>, Status> {
+    async fn info(&self, _request: Request<v1::InfoRequest>) -> Result<Response<v1::InfoResponse>, Status> {
         self.queue.touch();
         let (queued, running) = self.queue.counts();
         let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
@@ -343,19 +261,13 @@ impl System for Daemon {
         }))
     }
 
-    async fn shutdown(
-        &self,
-        _request: Request<v1::ShutdownRequest>,
-    ) -> Result<Response<v1::ShutdownResponse>, Status> {
+    async fn shutdown(&self, _request: Request<v1::ShutdownRequest>) -> Result<Response<v1::ShutdownResponse>, Status> {
         tracing::info!("shutdown requested by a client");
         self.shutdown.notify_one();
         Ok(Response::new(v1::ShutdownResponse {}))
     }
 
-    async fn get_settings(
-        &self,
-        _request: Request<v1::GetSettingsRequest>,
-    ) -> Result<Response<v1::Settings>, Status> {
+    async fn get_settings(&self, _request: Request<v1::GetSettingsRequest>) -> Result<Response<v1::Settings>, Status> {
         self.queue.touch();
         Ok(Response::new(self.settings_message()))
     }

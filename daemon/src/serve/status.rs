@@ -20,15 +20,12 @@ pub(crate) fn engine_code(error: &EngineError) -> Code {
         EngineError::Cancelled => Code::Cancelled,
         EngineError::Write { source, .. } => match source.kind() {
             std::io::ErrorKind::NotFound => Code::NotFound,
-            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
-                Code::PermissionDenied
-            }
-            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
-                Code::ResourceExhausted
-            }
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => Code::PermissionDenied,
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => Code::ResourceExhausted,
             _ => Code::Internal,
         },
         EngineError::TextureEncode { .. } => Code::Internal,
+        EngineError::UnreadableAsset { .. } => Code::DataLoss,
         _ => Code::Unknown,
     }
 }
@@ -75,38 +72,20 @@ mod tests {
     #[test]
     fn engine_errors_map_to_precise_codes() {
         let cases = [
-            (
-                EngineError::EmptyInput { name: "a".into() },
-                Code::InvalidArgument,
-            ),
-            (
-                EngineError::NoObject { reason: "r".into() },
-                Code::FailedPrecondition,
-            ),
+            (EngineError::EmptyInput { name: "a".into() }, Code::InvalidArgument),
+            (EngineError::NoObject { reason: "r".into() }, Code::FailedPrecondition),
             (EngineError::Cancelled, Code::Cancelled),
             (
-                EngineError::Write {
-                    path: "/x".into(),
-                    source: std::io::ErrorKind::StorageFull.into(),
-                },
+                EngineError::Write { path: "/x".into(), source: std::io::ErrorKind::StorageFull.into() },
                 Code::ResourceExhausted,
             ),
-            (
-                EngineError::Write {
-                    path: "/x".into(),
-                    source: std::io::ErrorKind::NotFound.into(),
-                },
-                Code::NotFound,
-            ),
+            (EngineError::Write { path: "/x".into(), source: std::io::ErrorKind::NotFound.into() }, Code::NotFound),
         ];
         for (error, code) in cases {
             let status = engine_status(&error);
             assert_eq!(status.code(), code);
             assert_eq!(status.message(), error.to_string());
         }
-        assert_eq!(
-            submit_status(&SubmitError::QueueFull(3)).code(),
-            Code::ResourceExhausted
-        );
+        assert_eq!(submit_status(&SubmitError::QueueFull(3)).code(), Code::ResourceExhausted);
     }
 }

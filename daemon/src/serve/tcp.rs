@@ -18,19 +18,11 @@ use tonic::{Request, Status};
 
 /// Binds `address`, writes the actual address to `tcp-address` and makes sure a token exists in
 /// `tcp-token` (both in the runtime folder); returns the listener and the token.
-pub(crate) async fn listen(
-    address: SocketAddr,
-    runtime_dir: &Path,
-) -> anyhow::Result<(TcpListener, String)> {
-    let listener = TcpListener::bind(address)
-        .await
-        .with_context(|| format!("could not listen on {address}"))?;
+pub(crate) async fn listen(address: SocketAddr, runtime_dir: &Path) -> anyhow::Result<(TcpListener, String)> {
+    let listener = TcpListener::bind(address).await.with_context(|| format!("could not listen on {address}"))?;
     let bound = listener.local_addr()?;
     let token = load_or_create_token(&runtime_dir.join("tcp-token"))?;
-    threedgpt_engine::export::write_atomic(
-        &runtime_dir.join("tcp-address"),
-        bound.to_string().as_bytes(),
-    )?;
+    threedgpt_engine::export::write_atomic(&runtime_dir.join("tcp-address"), bound.to_string().as_bytes())?;
     tracing::info!(address = %bound, "also listening on loopback TCP");
     Ok((listener, token))
 }
@@ -65,10 +57,7 @@ pub(crate) struct TokenGuard {
 
 impl TokenGuard {
     pub(crate) fn new(token: &str, runtime_dir: &Path) -> TokenGuard {
-        TokenGuard {
-            expected: format!("Bearer {token}").into_bytes(),
-            token_path: runtime_dir.join("tcp-token"),
-        }
+        TokenGuard { expected: format!("Bearer {token}").into_bytes(), token_path: runtime_dir.join("tcp-token") }
     }
 }
 
@@ -76,15 +65,9 @@ impl tonic::service::Interceptor for TokenGuard {
     fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
         if request.metadata().contains_key("origin") {
             tracing::warn!("refused a loopback request from a web page (Origin header)");
-            return Err(Status::permission_denied(
-                "requests from web pages are refused",
-            ));
+            return Err(Status::permission_denied("requests from web pages are refused"));
         }
-        let offered = request
-            .metadata()
-            .get("authorization")
-            .map(|value| value.as_bytes())
-            .unwrap_or_default();
+        let offered = request.metadata().get("authorization").map(|value| value.as_bytes()).unwrap_or_default();
         if offered.len() != self.expected.len() || !bool::from(offered.ct_eq(&self.expected)) {
             return Err(Status::unauthenticated(format!(
                 "missing or wrong token; send `authorization: Bearer <token>` with the token from {}",
@@ -111,11 +94,7 @@ mod tests {
     #[test]
     fn only_the_right_token_without_an_origin_passes() {
         let mut guard = TokenGuard::new("abc123", Path::new("/run/3dgpt"));
-        assert!(
-            guard
-                .call(request(&[("authorization", "Bearer abc123")]))
-                .is_ok()
-        );
+        assert!(guard.call(request(&[("authorization", "Bearer abc123")])).is_ok());
         for headers in [
             vec![],
             vec![("authorization", "Bearer abc124")],
@@ -126,12 +105,8 @@ mod tests {
             assert_eq!(status.code(), tonic::Code::Unauthenticated, "{headers:?}");
             assert!(status.message().contains("/run/3dgpt/tcp-token"));
         }
-        let status = guard
-            .call(request(&[
-                ("authorization", "Bearer abc123"),
-                ("origin", "http://evil.example"),
-            ]))
-            .unwrap_err();
+        let status =
+            guard.call(request(&[("authorization", "Bearer abc123"), ("origin", "http://evil.example")])).unwrap_err();
         assert_eq!(status.code(), tonic::Code::PermissionDenied);
     }
 
@@ -142,8 +117,7 @@ mod tests {
         let first = load_or_create_token(&path).unwrap();
         assert_eq!(first.len(), 64);
         assert_eq!(load_or_create_token(&path).unwrap(), first);
-        let mode =
-            std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&path).unwrap().permissions());
+        let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&path).unwrap().permissions());
         assert_eq!(mode & 0o777, 0o600);
     }
 }

@@ -40,23 +40,13 @@ impl AsyncRead for Pipe {
 }
 
 impl AsyncWrite for Pipe {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        context: &mut Context<'_>,
-        bytes: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
+    fn poll_write(mut self: Pin<&mut Self>, context: &mut Context<'_>, bytes: &[u8]) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.0).poll_write(context, bytes)
     }
-    fn poll_flush(
-        mut self: Pin<&mut Self>,
-        context: &mut Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_flush(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.0).poll_flush(context)
     }
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        context: &mut Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_shutdown(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.0).poll_shutdown(context)
     }
 }
@@ -69,16 +59,8 @@ struct Harness {
 
 async fn harness() -> Harness {
     let folder = tempfile::tempdir().unwrap();
-    let store = HistoryStore::open(
-        &folder.path().join("history"),
-        &Fixed(crate::history::test_key()),
-    )
-    .unwrap();
-    let recorder = Arc::new(Recorder::new(
-        Some(Arc::new(store)),
-        "test store".to_owned(),
-        folder.path(),
-    ));
+    let store = HistoryStore::open(&folder.path().join("history"), &Fixed(crate::history::test_key())).unwrap();
+    let recorder = Arc::new(Recorder::new(Some(Arc::new(store)), "test store".to_owned(), folder.path()));
     let shutdown = Arc::new(Notify::new());
     let daemon = Daemon {
         queue: JobQueue::new(2, 8, recorder.clone()),
@@ -94,37 +76,24 @@ async fn harness() -> Harness {
             .add_service(v1::models_server::ModelsServer::new(daemon.clone()))
             .add_service(v1::history_server::HistoryServer::new(daemon.clone()))
             .add_service(v1::system_server::SystemServer::new(daemon))
-            .serve_with_incoming(tokio_stream::once(Ok::<_, std::io::Error>(Pipe(
-                server_end,
-            )))),
+            .serve_with_incoming(tokio_stream::once(Ok::<_, std::io::Error>(Pipe(server_end)))),
     );
     let mut client_end = Some(client_end);
     let channel = Endpoint::from_static("http://in-process")
         .connect_with_connector(tower::service_fn(move |_: Uri| {
             let end = client_end.take();
-            async move {
-                end.map(TokioIo::new)
-                    .ok_or_else(|| std::io::Error::other("the pipe is already in use"))
-            }
+            async move { end.map(TokioIo::new).ok_or_else(|| std::io::Error::other("the pipe is already in use")) }
         }))
         .await
         .unwrap();
-    Harness {
-        channel,
-        folder,
-        shutdown,
-    }
+    Harness { channel, folder, shutdown }
 }
 
 fn duck() -> Vec<u8> {
     std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/duck.png")).unwrap()
 }
 
-fn generate_request(
-    harness: &Harness,
-    name: &str,
-    options: v1::GenerateOptions,
-) -> Vec<v1::GenerateRequest> {
+fn generate_request(harness: &Harness, name: &str, options: v1::GenerateOptions) -> Vec<v1::GenerateRequest> {
     let bytes = duck();
     let (first, rest) = bytes.split_at(bytes.len() / 2);
     vec![
@@ -135,20 +104,12 @@ fn generate_request(
             output_path: harness.folder.path().join(name).display().to_string(),
             detach: false,
         },
-        v1::GenerateRequest {
-            image: Some(v1::generate_request::Image::Chunk(rest.to_vec())),
-            ..Default::default()
-        },
+        v1::GenerateRequest { image: Some(v1::generate_request::Image::Chunk(rest.to_vec())), ..Default::default() },
     ]
 }
 
 fn small() -> v1::GenerateOptions {
-    v1::GenerateOptions {
-        faces: 800,
-        texture_size: 256,
-        grid: 64,
-        ..Default::default()
-    }
+    v1::GenerateOptions { faces: 800, texture_size: 256, grid: 64, ..Default::default() }
 }
 
 async fn run_to_end(harness: &Harness, messages: Vec<v1::GenerateRequest>) -> Vec<v1::JobEvent> {
@@ -181,37 +142,24 @@ async fn generate_streams_chunks_in_and_events_out_and_keeps_the_result() {
     assert_eq!(kinds.first(), Some(&"queued"));
     assert_eq!(kinds.last(), Some(&"finished"));
     assert!(kinds.contains(&"started") && kinds.contains(&"progress"));
-    let Some(v1::job_event::Kind::Finished(finished)) = &events.last().unwrap().kind else {
-        unreachable!()
-    };
+    let Some(v1::job_event::Kind::Finished(finished)) = &events.last().unwrap().kind else { unreachable!() };
     assert!(harness.folder.path().join("duck.glb").exists());
     let record: serde_json::Value = serde_json::from_str(&finished.record_json).unwrap();
     assert_eq!(record["faces"], 800);
 
     // History: List, Get, Download, Export, Delete.
     let mut history = HistoryClient::new(harness.channel.clone());
-    let listed = history
-        .list(v1::ListHistoryRequest {
-            page_size: 10,
-            page_token: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let listed =
+        history.list(v1::ListHistoryRequest { page_size: 10, page_token: String::new() }).await.unwrap().into_inner();
     assert_eq!(listed.total, 1);
     assert_eq!(listed.generations[0].id, finished.generation_id);
-    let got = history
-        .get(v1::GetGenerationRequest {
-            id: finished.generation_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let got = history.get(v1::GetGenerationRequest { id: finished.generation_id.clone() }).await.unwrap().into_inner();
     assert_eq!(got.source, "duck.png");
     let mut chunks = history
         .download(v1::DownloadRequest {
             id: finished.generation_id.clone(),
             artifact: v1::Artifact::Input as i32,
+            format: 0,
         })
         .await
         .unwrap()
@@ -223,98 +171,45 @@ async fn generate_streams_chunks_in_and_events_out_and_keeps_the_result() {
     assert_eq!(input, duck());
     let exported = harness.folder.path().join("exported.glb");
     history
-        .export(v1::ExportRequest {
-            id: finished.generation_id.clone(),
-            path: exported.display().to_string(),
-        })
+        .export(v1::ExportRequest { id: finished.generation_id.clone(), path: exported.display().to_string() })
         .await
         .unwrap();
     assert_eq!(&std::fs::read(&exported).unwrap()[..4], b"glTF");
     let status = history
-        .export(v1::ExportRequest {
-            id: finished.generation_id.clone(),
-            path: "relative.obj".to_owned(),
-        })
+        .export(v1::ExportRequest { id: finished.generation_id.clone(), path: "relative.obj".to_owned() })
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
-    let deleted = history
-        .delete(v1::DeleteGenerationRequest {
-            id: finished.generation_id.clone(),
-        })
-        .await
-        .unwrap();
+    let deleted = history.delete(v1::DeleteGenerationRequest { id: finished.generation_id.clone() }).await.unwrap();
     assert!(deleted.into_inner().existed);
-    let status = history
-        .get(v1::GetGenerationRequest {
-            id: finished.generation_id.clone(),
-        })
-        .await
-        .unwrap_err();
+    let status = history.get(v1::GetGenerationRequest { id: finished.generation_id.clone() }).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::NotFound);
-    assert_eq!(
-        history
-            .delete_all(v1::DeleteAllRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .deleted,
-        0
-    );
+    assert_eq!(history.delete_all(v1::DeleteAllRequest {}).await.unwrap().into_inner().deleted, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_cancel_and_list_jobs_work_on_a_running_job() {
     let harness = harness().await;
     let mut generator = GeneratorClient::new(harness.channel.clone());
-    let slow = v1::GenerateOptions {
-        grid: 2048,
-        ..Default::default()
-    };
+    let slow = v1::GenerateOptions { grid: 2048, ..Default::default() };
     let mut stream = generator
-        .generate(tokio_stream::iter(generate_request(
-            &harness, "slow.glb", slow,
-        )))
+        .generate(tokio_stream::iter(generate_request(&harness, "slow.glb", slow)))
         .await
         .unwrap()
         .into_inner();
     let first = stream.message().await.unwrap().unwrap();
     let id = first.job_id.clone();
-    let mut watcher = generator
-        .watch(v1::WatchRequest { job_id: id.clone() })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut watcher = generator.watch(v1::WatchRequest { job_id: id.clone() }).await.unwrap().into_inner();
     assert_eq!(watcher.message().await.unwrap().unwrap().job_id, id);
-    let jobs = generator
-        .list_jobs(v1::ListJobsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .jobs;
+    let jobs = generator.list_jobs(v1::ListJobsRequest {}).await.unwrap().into_inner().jobs;
     assert!(jobs.iter().any(|job| job.job_id == id));
-    assert!(
-        generator
-            .cancel(v1::CancelRequest { job_id: id.clone() })
-            .await
-            .unwrap()
-            .into_inner()
-            .was_active
-    );
+    assert!(generator.cancel(v1::CancelRequest { job_id: id.clone() }).await.unwrap().into_inner().was_active);
     let mut last = None;
     while let Some(event) = watcher.message().await.unwrap() {
         last = Some(event);
     }
-    assert!(matches!(
-        last.and_then(|event| event.kind),
-        Some(v1::job_event::Kind::Cancelled(_))
-    ));
-    let status = generator
-        .cancel(v1::CancelRequest {
-            job_id: "job-0-0".to_owned(),
-        })
-        .await
-        .unwrap_err();
+    assert!(matches!(last.and_then(|event| event.kind), Some(v1::job_event::Kind::Cancelled(_))));
+    let status = generator.cancel(v1::CancelRequest { job_id: "job-0-0".to_owned() }).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::NotFound);
 }
 
@@ -329,21 +224,11 @@ async fn malformed_generate_requests_get_invalid_argument() {
     relative[0].output_path = "x.glb".to_owned();
     let mut bad_enum = generate_request(&harness, "x.glb", small());
     bad_enum[0].options.as_mut().unwrap().background = 42;
-    for (name, messages) in [
-        ("empty", Vec::new()),
-        ("no image", no_image),
-        ("relative", relative),
-        ("bad enum", bad_enum),
-    ] {
-        let status = generator
-            .generate(tokio_stream::iter(messages))
-            .await
-            .unwrap_err();
-        assert_eq!(
-            status.code(),
-            tonic::Code::InvalidArgument,
-            "{name}: {status:?}"
-        );
+    for (name, messages) in
+        [("empty", Vec::new()), ("no image", no_image), ("relative", relative), ("bad enum", bad_enum)]
+    {
+        let status = generator.generate(tokio_stream::iter(messages)).await.unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{name}: {status:?}");
         assert!(!status.message().is_empty());
     }
 }
@@ -351,64 +236,32 @@ async fn malformed_generate_requests_get_invalid_argument() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn models_system_and_settings_answer() {
     let harness = harness().await;
-    let models = ModelsClient::new(harness.channel.clone())
-        .list(v1::ListModelsRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let models = ModelsClient::new(harness.channel.clone()).list(v1::ListModelsRequest {}).await.unwrap().into_inner();
     assert_eq!(models.models[0].name, "relief");
     let mut system = SystemClient::new(harness.channel.clone());
     let info = system.info(v1::InfoRequest {}).await.unwrap().into_inner();
     assert_eq!(info.api_version, "v1");
     assert!(info.devices[0].starts_with("cpu"));
-    let settings = system
-        .get_settings(v1::GetSettingsRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let settings = system.get_settings(v1::GetSettingsRequest {}).await.unwrap().into_inner();
     assert!(settings.history_enabled && settings.history_available);
-    let settings = system
-        .update_settings(v1::UpdateSettingsRequest {
-            history_enabled: Some(false),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let settings =
+        system.update_settings(v1::UpdateSettingsRequest { history_enabled: Some(false) }).await.unwrap().into_inner();
     assert!(!settings.history_enabled);
     let events = run_to_end(&harness, generate_request(&harness, "off.glb", small())).await;
-    let Some(v1::job_event::Kind::Finished(finished)) = &events.last().unwrap().kind else {
-        panic!("{events:?}")
-    };
-    assert!(
-        finished.generation_id.is_empty(),
-        "history is off, nothing may be kept"
-    );
+    let Some(v1::job_event::Kind::Finished(finished)) = &events.last().unwrap().kind else { panic!("{events:?}") };
+    assert!(finished.generation_id.is_empty(), "history is off, nothing may be kept");
     system.shutdown(v1::ShutdownRequest {}).await.unwrap();
-    tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        harness.shutdown.notified(),
-    )
-    .await
-    .ok();
+    tokio::time::timeout(std::time::Duration::from_secs(5), harness.shutdown.notified()).await.ok();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_keychain_history_is_off_and_says_why_and_generation_still_works() {
     let folder = tempfile::tempdir().unwrap();
-    let no_keychain = Err(crate::history::key::KeyError::NoKeychain(
-        "no secret service on the session bus".to_owned(),
-    ));
+    let no_keychain = Err(crate::history::key::KeyError::NoKeychain("no secret service on the session bus".to_owned()));
     let recorder = Arc::new(super::open_history(folder.path(), no_keychain));
     assert!(recorder.store.is_none());
-    assert!(
-        recorder.status.contains("--key-file"),
-        "{}",
-        recorder.status
-    );
-    assert!(
-        !folder.path().join("history").exists(),
-        "nothing may be stored without a key"
-    );
+    assert!(recorder.status.contains("--key-file"), "{}", recorder.status);
+    assert!(!folder.path().join("history").exists(), "nothing may be stored without a key");
 
     let mut harness = harness().await;
     let daemon = Daemon {
@@ -424,45 +277,24 @@ async fn without_a_keychain_history_is_off_and_says_why_and_generation_still_wor
             .add_service(v1::generator_server::GeneratorServer::new(daemon.clone()))
             .add_service(v1::history_server::HistoryServer::new(daemon.clone()))
             .add_service(v1::system_server::SystemServer::new(daemon))
-            .serve_with_incoming(tokio_stream::once(Ok::<_, std::io::Error>(Pipe(
-                server_end,
-            )))),
+            .serve_with_incoming(tokio_stream::once(Ok::<_, std::io::Error>(Pipe(server_end)))),
     );
     let mut client_end = Some(client_end);
     harness.channel = Endpoint::from_static("http://in-process")
         .connect_with_connector(tower::service_fn(move |_: Uri| {
             let end = client_end.take();
-            async move {
-                end.map(TokioIo::new)
-                    .ok_or_else(|| std::io::Error::other("the pipe is already in use"))
-            }
+            async move { end.map(TokioIo::new).ok_or_else(|| std::io::Error::other("the pipe is already in use")) }
         }))
         .await
         .unwrap();
-    let settings = SystemClient::new(harness.channel.clone())
-        .get_settings(v1::GetSettingsRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let settings =
+        SystemClient::new(harness.channel.clone()).get_settings(v1::GetSettingsRequest {}).await.unwrap().into_inner();
     assert!(!settings.history_available);
-    assert!(
-        settings.history_status.contains("no usable OS keychain"),
-        "{}",
-        settings.history_status
-    );
+    assert!(settings.history_status.contains("no usable OS keychain"), "{}", settings.history_status);
     let events = run_to_end(&harness, generate_request(&harness, "nokey.glb", small())).await;
-    let Some(v1::job_event::Kind::Finished(finished)) = &events.last().unwrap().kind else {
-        panic!("{events:?}")
-    };
+    let Some(v1::job_event::Kind::Finished(finished)) = &events.last().unwrap().kind else { panic!("{events:?}") };
     assert!(finished.generation_id.is_empty());
-    let status = HistoryClient::new(harness.channel.clone())
-        .list(v1::ListHistoryRequest::default())
-        .await
-        .unwrap_err();
+    let status = HistoryClient::new(harness.channel.clone()).list(v1::ListHistoryRequest::default()).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::FailedPrecondition);
-    assert!(
-        status.message().contains("--key-file"),
-        "{}",
-        status.message()
-    );
+    assert!(status.message().contains("--key-file"), "{}", status.message());
 }

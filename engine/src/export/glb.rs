@@ -14,22 +14,14 @@ use crate::pipeline::Asset;
 pub fn glb_bytes(asset: &Asset, reproducible: bool) -> Result<Vec<u8>> {
     // Room for the arrays, the texture and the JSON, so the buffer never grows by copying.
     let vertices = asset.mesh.positions.len();
-    let estimate =
-        vertices * 32 + asset.mesh.triangles.len() * 12 + asset.texture.as_raw().len() + (1 << 16);
+    let estimate = vertices * 32 + asset.mesh.triangles.len() * 12 + asset.texture.as_raw().len() + (1 << 16);
     let mut out = Vec::with_capacity(estimate);
-    write_glb(asset, reproducible, &mut out).map_err(|source| EngineError::Write {
-        path: "memory".into(),
-        source,
-    })?;
+    write_glb(asset, reproducible, &mut out).map_err(|source| EngineError::Write { path: "memory".into(), source })?;
     Ok(out)
 }
 
 /// Streams the asset as GLB into `out`, copying each array once.
-pub(crate) fn write_glb(
-    asset: &Asset,
-    reproducible: bool,
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
+pub(crate) fn write_glb(asset: &Asset, reproducible: bool, out: &mut dyn Write) -> std::io::Result<()> {
     let png = super::texture_png(asset).map_err(std::io::Error::other)?;
     let (json, binary) = gltf_document(asset, reproducible, None, &png);
     let json_length = json.len().next_multiple_of(4);
@@ -88,10 +80,7 @@ pub fn gltf_document<'a>(
     png: &'a [u8],
 ) -> (Vec<u8>, BinaryBuffer<'a>) {
     let vertex_count = asset.mesh.positions.len();
-    let mut bin = BinaryBuffer {
-        pieces: Vec::new(),
-        length: 0,
-    };
+    let mut bin = BinaryBuffer { pieces: Vec::new(), length: 0 };
     let mut root = json::Root::default();
 
     let push_view = |bin: &mut BinaryBuffer<'a>,
@@ -118,80 +107,35 @@ pub fn gltf_document<'a>(
     let indices = little_endian_bytes(&asset.mesh.triangles);
     let (min, max) = asset.mesh.bounds();
 
-    let position_view = push_view(
-        &mut bin,
-        &mut root,
-        positions,
-        Some(json::buffer::Target::ArrayBuffer),
-    );
-    let normal_view = push_view(
-        &mut bin,
-        &mut root,
-        normals,
-        Some(json::buffer::Target::ArrayBuffer),
-    );
-    let uv_view = push_view(
-        &mut bin,
-        &mut root,
-        uvs,
-        Some(json::buffer::Target::ArrayBuffer),
-    );
-    let index_view = push_view(
-        &mut bin,
-        &mut root,
-        indices,
-        Some(json::buffer::Target::ElementArrayBuffer),
-    );
+    let position_view = push_view(&mut bin, &mut root, positions, Some(json::buffer::Target::ArrayBuffer));
+    let normal_view = push_view(&mut bin, &mut root, normals, Some(json::buffer::Target::ArrayBuffer));
+    let uv_view = push_view(&mut bin, &mut root, uvs, Some(json::buffer::Target::ArrayBuffer));
+    let index_view = push_view(&mut bin, &mut root, indices, Some(json::buffer::Target::ElementArrayBuffer));
 
-    let accessor = |view,
-                    count: usize,
-                    component: json::accessor::ComponentType,
-                    kind,
-                    bounds: Option<([f32; 3], [f32; 3])>| {
-        json::Accessor {
-            buffer_view: Some(view),
-            byte_offset: None,
-            count: USize64::from(count),
-            component_type: Valid(json::accessor::GenericComponentType(component)),
-            extensions: None,
-            extras: None,
-            type_: Valid(kind),
-            min: bounds.map(|(min, _)| serde_json::json!(min)),
-            max: bounds.map(|(_, max)| serde_json::json!(max)),
-            name: None,
-            normalized: false,
-            sparse: None,
-        }
-    };
+    let accessor =
+        |view, count: usize, component: json::accessor::ComponentType, kind, bounds: Option<([f32; 3], [f32; 3])>| {
+            json::Accessor {
+                buffer_view: Some(view),
+                byte_offset: None,
+                count: USize64::from(count),
+                component_type: Valid(json::accessor::GenericComponentType(component)),
+                extensions: None,
+                extras: None,
+                type_: Valid(kind),
+                min: bounds.map(|(min, _)| serde_json::json!(min)),
+                max: bounds.map(|(_, max)| serde_json::json!(max)),
+                name: None,
+                normalized: false,
+                sparse: None,
+            }
+        };
     use json::accessor::{ComponentType, Type};
-    let position_accessor = root.push(accessor(
-        position_view,
-        vertex_count,
-        ComponentType::F32,
-        Type::Vec3,
-        Some((min, max)),
-    ));
-    let normal_accessor = root.push(accessor(
-        normal_view,
-        vertex_count,
-        ComponentType::F32,
-        Type::Vec3,
-        None,
-    ));
-    let uv_accessor = root.push(accessor(
-        uv_view,
-        vertex_count,
-        ComponentType::F32,
-        Type::Vec2,
-        None,
-    ));
-    let index_accessor = root.push(accessor(
-        index_view,
-        asset.mesh.triangles.len() * 3,
-        ComponentType::U32,
-        Type::Scalar,
-        None,
-    ));
+    let position_accessor =
+        root.push(accessor(position_view, vertex_count, ComponentType::F32, Type::Vec3, Some((min, max))));
+    let normal_accessor = root.push(accessor(normal_view, vertex_count, ComponentType::F32, Type::Vec3, None));
+    let uv_accessor = root.push(accessor(uv_view, vertex_count, ComponentType::F32, Type::Vec2, None));
+    let index_accessor =
+        root.push(accessor(index_view, asset.mesh.triangles.len() * 3, ComponentType::U32, Type::Scalar, None));
 
     let image = match side_files {
         Some((_, image_uri)) => json::Image {
@@ -222,13 +166,8 @@ pub fn gltf_document<'a>(
         wrap_t: Valid(json::texture::WrappingMode::ClampToEdge),
         ..Default::default()
     });
-    let texture = root.push(json::Texture {
-        name: None,
-        sampler: Some(sampler),
-        source: image,
-        extensions: None,
-        extras: None,
-    });
+    let texture =
+        root.push(json::Texture { name: None, sampler: Some(sampler), source: image, extensions: None, extras: None });
     let material = root.push(json::Material {
         name: Some(format!("{}_material", asset.name)),
         pbr_metallic_roughness: json::material::PbrMetallicRoughness {
@@ -263,18 +202,10 @@ pub fn gltf_document<'a>(
         }],
         weights: None,
     });
-    let node = root.push(json::Node {
-        mesh: Some(mesh),
-        name: Some(asset.name.clone()),
-        ..Default::default()
-    });
+    let node = root.push(json::Node { mesh: Some(mesh), name: Some(asset.name.clone()), ..Default::default() });
     let record = serde_json::value::to_raw_value(&asset.record.for_file(reproducible)).ok();
-    let scene = root.push(json::Scene {
-        extensions: None,
-        extras: record,
-        name: Some(asset.name.clone()),
-        nodes: vec![node],
-    });
+    let scene =
+        root.push(json::Scene { extensions: None, extras: record, name: Some(asset.name.clone()), nodes: vec![node] });
     root.scene = Some(scene);
     root.push(json::Buffer {
         byte_length: USize64::from(bin.length.next_multiple_of(4)),
@@ -283,10 +214,7 @@ pub fn gltf_document<'a>(
         extensions: None,
         extras: None,
     });
-    root.asset = json::Asset {
-        generator: Some(crate::pipeline::generator_name()),
-        ..Default::default()
-    };
+    root.asset = json::Asset { generator: Some(crate::pipeline::generator_name()), ..Default::default() };
     let text = json::serialize::to_vec(&root).unwrap_or_default();
     (text, bin)
 }
@@ -299,11 +227,6 @@ fn little_endian_bytes<T: bytemuck::Pod>(values: &[T]) -> Cow<'_, [u8]> {
     } else {
         // Every component type written (f32, u32) is four bytes wide.
         let bytes: &[u8] = bytemuck::cast_slice(values);
-        Cow::Owned(
-            bytes
-                .chunks_exact(4)
-                .flat_map(|word| [word[3], word[2], word[1], word[0]])
-                .collect(),
-        )
+        Cow::Owned(bytes.chunks_exact(4).flat_map(|word| [word[3], word[2], word[1], word[0]]).collect())
     }
 }

@@ -5,22 +5,12 @@ use std::fmt::Write;
 use crate::pipeline::Asset;
 
 /// The OBJ text and the MTL text for `asset`, naming the given side files.
-pub(crate) fn obj_and_mtl(
-    asset: &Asset,
-    mtl_name: &str,
-    png_name: &str,
-    reproducible: bool,
-) -> (String, String) {
+pub(crate) fn obj_and_mtl(asset: &Asset, mtl_name: &str, png_name: &str, reproducible: bool) -> (String, String) {
     let material = format!("{}_material", asset.name);
-    let mut obj =
-        String::with_capacity(asset.mesh.positions.len() * 96 + asset.mesh.triangles.len() * 40);
+    let mut obj = String::with_capacity(asset.mesh.positions.len() * 96 + asset.mesh.triangles.len() * 40);
     let _ = writeln!(obj, "# {}", crate::pipeline::generator_name());
     if !reproducible {
-        let _ = writeln!(
-            obj,
-            "# timings_ms {}",
-            serde_json::to_string(&asset.record.timings_ms).unwrap_or_default()
-        );
+        let _ = writeln!(obj, "# timings_ms {}", serde_json::to_string(&asset.record.timings_ms).unwrap_or_default());
     }
     let _ = writeln!(obj, "mtllib {mtl_name}\no {}", asset.name);
     for [x, y, z] in &asset.mesh.positions {

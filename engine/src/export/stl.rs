@@ -16,21 +16,9 @@ pub(crate) fn stl_bytes(asset: &Asset) -> Vec<u8> {
         let [p, q, r] = [a, b, c].map(|index| asset.mesh.positions[index as usize]);
         let u = [q[0] - p[0], q[1] - p[1], q[2] - p[2]];
         let v = [r[0] - p[0], r[1] - p[1], r[2] - p[2]];
-        let n = [
-            u[1] * v[2] - u[2] * v[1],
-            u[2] * v[0] - u[0] * v[2],
-            u[0] * v[1] - u[1] * v[0],
-        ];
-        let length = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2])
-            .sqrt()
-            .max(f32::MIN_POSITIVE);
-        for value in n
-            .map(|component| component / length)
-            .iter()
-            .chain(p.iter())
-            .chain(q.iter())
-            .chain(r.iter())
-        {
+        let n = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
+        let length = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt().max(f32::MIN_POSITIVE);
+        for value in n.map(|component| component / length).iter().chain(p.iter()).chain(q.iter()).chain(r.iter()) {
             out.extend_from_slice(&value.to_le_bytes());
         }
         out.extend_from_slice(&0u16.to_le_bytes());

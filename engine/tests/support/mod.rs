@@ -64,21 +64,14 @@ pub fn silhouette_iou(mesh: &TriMesh, side: usize, inside: impl Fn(f32, f32) -> 
 /// Encodes an RGBA image as PNG bytes.
 pub fn png_bytes(image: &image::RgbaImage) -> Vec<u8> {
     let mut bytes = Vec::new();
-    image
-        .write_to(
-            &mut std::io::Cursor::new(&mut bytes),
-            image::ImageFormat::Png,
-        )
-        .expect("encode png");
+    image.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).expect("encode png");
     bytes
 }
 
 /// Encodes any dynamic image in the given format.
 pub fn encode(image: &image::DynamicImage, format: image::ImageFormat) -> Vec<u8> {
     let mut bytes = Vec::new();
-    image
-        .write_to(&mut std::io::Cursor::new(&mut bytes), format)
-        .expect("encode");
+    image.write_to(&mut std::io::Cursor::new(&mut bytes), format).expect("encode");
     bytes
 }
 
@@ -86,8 +79,7 @@ pub fn encode(image: &image::DynamicImage, format: image::ImageFormat) -> Vec<u8
 pub fn disc_on(side: u32, radius: f32, colour: [u8; 4], background: [u8; 4]) -> image::RgbaImage {
     let centre = side as f32 / 2.0;
     image::RgbaImage::from_fn(side, side, |x, y| {
-        let inside = ((x as f32 + 0.5 - centre).powi(2) + (y as f32 + 0.5 - centre).powi(2)).sqrt()
-            <= radius;
+        let inside = ((x as f32 + 0.5 - centre).powi(2) + (y as f32 + 0.5 - centre).powi(2)).sqrt() <= radius;
         image::Rgba(if inside { colour } else { background })
     })
 }
