@@ -1,8 +1,8 @@
 //! Encryption at rest for history blobs: XChaCha20-Poly1305 with a random nonce per blob and the
 //! blob's name as associated data, so a blob cannot be swapped for another undetected.
 
-use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use chacha20poly1305::aead::{Aead, AeadCore, AeadInPlace, KeyInit, OsRng, Payload};
+use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
 
 /// Marks a file as a 3D GPT encrypted blob, format version 1.
 const MAGIC: &[u8; 8] = b"3DGPTB1\0";
@@ -66,7 +66,8 @@ impl DataKey {
     }
 
     /// Decrypts what [`DataKey::seal`] made for `name`; `None` if it was altered, belongs to another
-    /// name, or was sealed under another key.
+    /// name, or was sealed under another key. (The store uses [`DataKey::open_owned`].)
+    #[cfg(test)]
     pub(crate) fn open(&self, name: &str, sealed: &[u8]) -> Option<Vec<u8>> {
         let rest = sealed.strip_prefix(MAGIC.as_slice())?;
         if rest.len() < NONCE_BYTES {
@@ -74,6 +75,22 @@ impl DataKey {
         }
         let (nonce, ciphertext) = rest.split_at(NONCE_BYTES);
         self.cipher().decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: name.as_bytes() }).ok()
+    }
+
+    /// Like [`DataKey::open`], decrypting in the buffer it is given: no second copy of a large blob.
+    pub(crate) fn open_owned(&self, name: &str, mut sealed: Vec<u8>) -> Option<Vec<u8>> {
+        const TAG_BYTES: usize = 16;
+        let header = MAGIC.len() + NONCE_BYTES;
+        if sealed.len() < header + TAG_BYTES || !sealed.starts_with(MAGIC) {
+            return None;
+        }
+        let nonce = *XNonce::from_slice(&sealed[MAGIC.len()..header]);
+        let tag_start = sealed.len() - TAG_BYTES;
+        let tag = *Tag::from_slice(&sealed[tag_start..]);
+        self.cipher().decrypt_in_place_detached(&nonce, name.as_bytes(), &mut sealed[header..tag_start], &tag).ok()?;
+        sealed.truncate(tag_start);
+        sealed.drain(..header);
+        Some(sealed)
     }
 }
 
@@ -88,6 +105,8 @@ mod tests {
             let key = DataKey::generate();
             let sealed = key.seal("name", &plaintext);
             prop_assert_eq!(key.open("name", &sealed), Some(plaintext.clone()));
+            prop_assert_eq!(key.open_owned("name", sealed.clone()), Some(plaintext.clone()));
+            prop_assert_eq!(key.open_owned("other", sealed.clone()), None);
             if plaintext.len() >= 16 {
                 prop_assert!(!sealed.windows(16).any(|window| window == &plaintext[..16]));
             }

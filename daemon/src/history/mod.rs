@@ -234,7 +234,7 @@ impl HistoryStore {
         };
         let path = self.blob_path(name);
         let sealed = fs::read(&path).map_err(|source| StoreError::Io { path, source })?;
-        self.key.open(name, &sealed).ok_or_else(|| StoreError::Damaged(name.clone()))
+        self.key.open_owned(name, sealed).ok_or_else(|| StoreError::Damaged(name.clone()))
     }
 
     /// Deletes a generation and every file only it used. `false` when there was none.
