@@ -61,6 +61,11 @@ async fn harness() -> Harness {
     let folder = tempfile::tempdir().unwrap();
     let store = HistoryStore::open(&folder.path().join("history"), &Fixed(crate::history::test_key())).unwrap();
     let recorder = Arc::new(Recorder::new(Some(Arc::new(store)), "test store".to_owned(), folder.path()));
+    harness_with(folder, recorder).await
+}
+
+/// The services on `recorder`, served over an in-memory pipe.
+async fn harness_with(folder: tempfile::TempDir, recorder: Arc<Recorder>) -> Harness {
     let shutdown = Arc::new(Notify::new());
     let daemon = Daemon {
         queue: JobQueue::new(2, 8, recorder.clone()),
@@ -263,30 +268,7 @@ async fn without_a_keychain_history_is_off_and_says_why_and_generation_still_wor
     assert!(recorder.status.contains("--key-file"), "{}", recorder.status);
     assert!(!folder.path().join("history").exists(), "nothing may be stored without a key");
 
-    let mut harness = harness().await;
-    let daemon = Daemon {
-        queue: JobQueue::new(1, 4, recorder.clone()),
-        recorder,
-        shutdown: Arc::new(Notify::new()),
-        socket_path: folder.path().join("daemon.sock"),
-        store_path: folder.path().to_path_buf(),
-    };
-    let (client_end, server_end) = tokio::io::duplex(1 << 20);
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(v1::generator_server::GeneratorServer::new(daemon.clone()))
-            .add_service(v1::history_server::HistoryServer::new(daemon.clone()))
-            .add_service(v1::system_server::SystemServer::new(daemon))
-            .serve_with_incoming(tokio_stream::once(Ok::<_, std::io::Error>(Pipe(server_end)))),
-    );
-    let mut client_end = Some(client_end);
-    harness.channel = Endpoint::from_static("http://in-process")
-        .connect_with_connector(tower::service_fn(move |_: Uri| {
-            let end = client_end.take();
-            async move { end.map(TokioIo::new).ok_or_else(|| std::io::Error::other("the pipe is already in use")) }
-        }))
-        .await
-        .unwrap();
+    let harness = harness_with(tempfile::tempdir().unwrap(), recorder).await;
     let settings =
         SystemClient::new(harness.channel.clone()).get_settings(v1::GetSettingsRequest {}).await.unwrap().into_inner();
     assert!(!settings.history_available);
