@@ -114,7 +114,7 @@ async fn main() {
     let bytes = std::fs::read(&picture_path).unwrap();
     let mut in_process = Vec::new();
     let mut through_daemon = Vec::new();
-    for index in 0..7 {
+    for index in 0..15 {
         let started = Instant::now();
         let cancel = threedgpt_engine::CancelFlag::new();
         let options = threedgpt_engine::Options::default();
@@ -136,7 +136,7 @@ async fn main() {
     }
     client.set_history_enabled(false).await.unwrap();
     let mut without_history = Vec::new();
-    for index in 0..7 {
+    for index in 0..15 {
         let request =
             GenerateRequest::new(ImageSource::Path(picture_path.clone()), folder.path().join(format!("h{index}.glb")));
         without_history.push(run(&client, request).await.1.as_secs_f64() * 1e3);

@@ -1,12 +1,20 @@
-//! Encryption at rest for history blobs: XChaCha20-Poly1305 with a random nonce per blob and the
-//! blob's name as associated data, so a blob cannot be swapped for another undetected.
+//! Encryption at rest for history blobs: XChaCha20-Poly1305 over chunks of 1 MiB, each sealed
+//! under its own nonce (the blob's random nonce with the chunk's index and a last-chunk flag mixed
+//! in) with the blob's name as associated data. A blob cannot be swapped, reordered, truncated or
+//! extended undetected, and a large blob can be decrypted and sent chunk by chunk.
 
-use chacha20poly1305::aead::{Aead, AeadCore, AeadInPlace, KeyInit, OsRng, Payload};
+use std::io::Read;
+
+use chacha20poly1305::aead::{AeadCore, AeadInPlace, KeyInit, OsRng};
 use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
 
-/// Marks a file as a 3D GPT encrypted blob, format version 1.
-const MAGIC: &[u8; 8] = b"3DGPTB1\0";
+/// Marks a file as a 3D GPT encrypted blob, format version 2 (chunked).
+const MAGIC: &[u8; 8] = b"3DGPTB2\0";
 const NONCE_BYTES: usize = 24;
+const TAG_BYTES: usize = 16;
+const HEADER_BYTES: usize = MAGIC.len() + NONCE_BYTES;
+/// Plaintext bytes per chunk.
+pub(crate) const CHUNK_BYTES: usize = 1 << 20;
 
 /// A 256-bit data key.
 #[derive(Clone)]
@@ -55,43 +63,99 @@ impl DataKey {
 
     /// Encrypts `plaintext`, bound to `name`.
     pub(crate) fn seal(&self, name: &str, plaintext: &[u8]) -> Vec<u8> {
-        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let ciphertext =
-            self.cipher().encrypt(&nonce, Payload { msg: plaintext, aad: name.as_bytes() }).unwrap_or_default();
-        let mut sealed = Vec::with_capacity(MAGIC.len() + NONCE_BYTES + ciphertext.len());
+        self.seal_chunked(name, plaintext, CHUNK_BYTES)
+    }
+
+    fn seal_chunked(&self, name: &str, plaintext: &[u8], chunk_bytes: usize) -> Vec<u8> {
+        let base = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let chunks = plaintext.len().div_ceil(chunk_bytes).max(1);
+        let mut sealed = Vec::with_capacity(HEADER_BYTES + plaintext.len() + chunks * TAG_BYTES);
         sealed.extend_from_slice(MAGIC);
-        sealed.extend_from_slice(&nonce);
-        sealed.extend_from_slice(&ciphertext);
+        sealed.extend_from_slice(&base);
+        let cipher = self.cipher();
+        for index in 0..chunks {
+            let start = sealed.len();
+            let piece = plaintext.get(index * chunk_bytes..((index + 1) * chunk_bytes).min(plaintext.len()));
+            sealed.extend_from_slice(piece.unwrap_or_default());
+            let nonce = chunk_nonce(&base, index, index + 1 == chunks);
+            // Encryption with a fresh key-nonce pair cannot fail for inputs this size.
+            let tag =
+                cipher.encrypt_in_place_detached(&nonce, name.as_bytes(), &mut sealed[start..]).unwrap_or_default();
+            sealed.extend_from_slice(&tag);
+        }
         sealed
     }
 
-    /// Decrypts what [`DataKey::seal`] made for `name`; `None` if it was altered, belongs to another
-    /// name, or was sealed under another key. (The store uses [`DataKey::open_owned`].)
-    #[cfg(test)]
-    pub(crate) fn open(&self, name: &str, sealed: &[u8]) -> Option<Vec<u8>> {
-        let rest = sealed.strip_prefix(MAGIC.as_slice())?;
-        if rest.len() < NONCE_BYTES {
-            return None;
-        }
-        let (nonce, ciphertext) = rest.split_at(NONCE_BYTES);
-        self.cipher().decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: name.as_bytes() }).ok()
+    /// Decrypts a whole blob sealed for `name`; `None` if it was altered, belongs to another name,
+    /// was sealed under another key, or was cut short.
+    pub(crate) fn open_owned(&self, name: &str, sealed: Vec<u8>) -> Option<Vec<u8>> {
+        let length = sealed.len() as u64;
+        let mut plaintext = Vec::with_capacity(sealed.len());
+        self.open_stream(name, &mut sealed.as_slice(), length, CHUNK_BYTES, |chunk| {
+            plaintext.extend_from_slice(&chunk);
+            true
+        })?;
+        Some(plaintext)
     }
 
-    /// Like [`DataKey::open`], decrypting in the buffer it is given: no second copy of a large blob.
-    pub(crate) fn open_owned(&self, name: &str, mut sealed: Vec<u8>) -> Option<Vec<u8>> {
-        const TAG_BYTES: usize = 16;
-        let header = MAGIC.len() + NONCE_BYTES;
-        if sealed.len() < header + TAG_BYTES || !sealed.starts_with(MAGIC) {
+    /// Decrypts a blob of `length` bytes from `reader` chunk by chunk, handing each chunk to `sink`
+    /// (which returns `false` to stop early). Returns the plaintext size, or `None` as
+    /// [`DataKey::open_owned`] does.
+    pub(crate) fn open_stream(
+        &self,
+        name: &str,
+        reader: &mut dyn Read,
+        length: u64,
+        chunk_bytes: usize,
+        mut sink: impl FnMut(Vec<u8>) -> bool,
+    ) -> Option<u64> {
+        let mut header = [0u8; HEADER_BYTES];
+        reader.read_exact(&mut header).ok()?;
+        if !header.starts_with(MAGIC) {
             return None;
         }
-        let nonce = *XNonce::from_slice(&sealed[MAGIC.len()..header]);
-        let tag_start = sealed.len() - TAG_BYTES;
-        let tag = *Tag::from_slice(&sealed[tag_start..]);
-        self.cipher().decrypt_in_place_detached(&nonce, name.as_bytes(), &mut sealed[header..tag_start], &tag).ok()?;
-        sealed.truncate(tag_start);
-        sealed.drain(..header);
-        Some(sealed)
+        let base = *XNonce::from_slice(&header[MAGIC.len()..]);
+        let body = (length as usize).checked_sub(HEADER_BYTES)?;
+        let sealed_chunk = chunk_bytes + TAG_BYTES;
+        let chunks = body.div_ceil(sealed_chunk).max(1);
+        if body < chunks * TAG_BYTES {
+            return None;
+        }
+        let cipher = self.cipher();
+        let mut total = 0u64;
+        for index in 0..chunks {
+            let size = (body - index * sealed_chunk).min(sealed_chunk);
+            let mut buffer = vec![0u8; size];
+            reader.read_exact(&mut buffer).ok()?;
+            let tag = *Tag::from_slice(&buffer[size - TAG_BYTES..]);
+            buffer.truncate(size - TAG_BYTES);
+            let nonce = chunk_nonce(&base, index, index + 1 == chunks);
+            cipher.decrypt_in_place_detached(&nonce, name.as_bytes(), &mut buffer, &tag).ok()?;
+            total += buffer.len() as u64;
+            if !sink(buffer) {
+                break;
+            }
+        }
+        Some(total)
     }
+
+    /// The plaintext size of a blob of `length` sealed bytes.
+    pub(crate) fn plaintext_size(length: u64) -> u64 {
+        let body = length.saturating_sub(HEADER_BYTES as u64);
+        let chunks = body.div_ceil((CHUNK_BYTES + TAG_BYTES) as u64).max(1);
+        body.saturating_sub(chunks * TAG_BYTES as u64)
+    }
+}
+
+/// The nonce of chunk `index`: the blob's nonce with the index and the last-chunk flag mixed into
+/// its final five bytes, so chunks cannot be reordered and a cut-short blob fails.
+fn chunk_nonce(base: &XNonce, index: usize, last: bool) -> XNonce {
+    let mut nonce = *base;
+    for (byte, counter) in nonce[19..23].iter_mut().zip((index as u32).to_be_bytes()) {
+        *byte ^= counter;
+    }
+    nonce[23] ^= u8::from(last);
+    nonce
 }
 
 #[cfg(test)]
@@ -99,23 +163,38 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn open_small(key: &DataKey, name: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+        let mut plaintext = Vec::new();
+        key.open_stream(name, &mut &sealed[..], sealed.len() as u64, 64, |chunk| {
+            plaintext.extend_from_slice(&chunk);
+            true
+        })?;
+        Some(plaintext)
+    }
+
     proptest! {
         #[test]
-        fn sealing_round_trips_and_hides_the_plaintext(plaintext in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        fn sealing_round_trips_and_hides_the_plaintext(plaintext in proptest::collection::vec(any::<u8>(), 0..600)) {
             let key = DataKey::generate();
-            let sealed = key.seal("name", &plaintext);
-            prop_assert_eq!(key.open("name", &sealed), Some(plaintext.clone()));
-            prop_assert_eq!(key.open_owned("name", sealed.clone()), Some(plaintext.clone()));
-            prop_assert_eq!(key.open_owned("other", sealed.clone()), None);
+            // Small chunks so the cases cross many chunk boundaries.
+            let sealed = key.seal_chunked("name", &plaintext, 64);
+            prop_assert_eq!(open_small(&key, "name", &sealed), Some(plaintext.clone()));
             if plaintext.len() >= 16 {
                 prop_assert!(!sealed.windows(16).any(|window| window == &plaintext[..16]));
             }
-            prop_assert_eq!(key.open("other", &sealed), None);
-            prop_assert_eq!(DataKey::generate().open("name", &sealed), None);
+            prop_assert_eq!(open_small(&key, "other", &sealed), None);
+            prop_assert_eq!(open_small(&DataKey::generate(), "name", &sealed), None);
             let mut altered = sealed.clone();
             let last = altered.len() - 1;
             altered[last] ^= 1;
-            prop_assert_eq!(key.open("name", &altered), None);
+            prop_assert_eq!(open_small(&key, "name", &altered), None);
+            // Cutting whole chunks off the end is noticed too.
+            if plaintext.len() > 64 {
+                prop_assert_eq!(open_small(&key, "name", &sealed[..HEADER_BYTES + 64 + TAG_BYTES]), None);
+            }
+            let whole = key.seal("name", &plaintext);
+            prop_assert_eq!(DataKey::plaintext_size(whole.len() as u64), plaintext.len() as u64);
+            prop_assert_eq!(key.open_owned("name", whole), Some(plaintext.clone()));
         }
     }
 

@@ -227,14 +227,40 @@ impl HistoryStore {
 
     /// The decrypted bytes of one of a generation's files.
     pub(crate) fn read(&self, generation: &Generation, artifact: Artifact) -> Result<Vec<u8>, StoreError> {
-        let name = match artifact {
-            Artifact::Input => &generation.input_blob,
-            Artifact::Asset => &generation.asset_blob,
-            Artifact::Thumbnail => &generation.thumbnail_blob,
-        };
+        let name = self.blob_name(generation, artifact);
         let path = self.blob_path(name);
         let sealed = fs::read(&path).map_err(|source| StoreError::Io { path, source })?;
         self.key.open_owned(name, sealed).ok_or_else(|| StoreError::Damaged(name.clone()))
+    }
+
+    /// Decrypts one of a generation's files chunk by chunk into `sink` (which returns `false` to stop),
+    /// after reporting the plaintext size to `size`.
+    pub(crate) fn read_chunks(
+        &self,
+        generation: &Generation,
+        artifact: Artifact,
+        size: impl FnOnce(u64),
+        sink: impl FnMut(Vec<u8>) -> bool,
+    ) -> Result<(), StoreError> {
+        let name = self.blob_name(generation, artifact);
+        let path = self.blob_path(name);
+        let io = |source| StoreError::Io { path: path.clone(), source };
+        let file = fs::File::open(&path).map_err(io)?;
+        let length = file.metadata().map_err(io)?.len();
+        size(DataKey::plaintext_size(length));
+        let mut reader = std::io::BufReader::with_capacity(crypto::CHUNK_BYTES + 64, file);
+        self.key
+            .open_stream(name, &mut reader, length, crypto::CHUNK_BYTES, sink)
+            .map(|_| ())
+            .ok_or_else(|| StoreError::Damaged(name.clone()))
+    }
+
+    fn blob_name<'a>(&self, generation: &'a Generation, artifact: Artifact) -> &'a String {
+        match artifact {
+            Artifact::Input => &generation.input_blob,
+            Artifact::Asset => &generation.asset_blob,
+            Artifact::Thumbnail => &generation.thumbnail_blob,
+        }
     }
 
     /// Deletes a generation and every file only it used. `false` when there was none.

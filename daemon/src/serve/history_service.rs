@@ -145,14 +145,27 @@ impl History for Daemon {
             }
             Err(_) => return Err(Status::invalid_argument(format!("unknown format {}", request.format))),
         };
-        let bytes = blocking(move || {
-            let stored = store.read(&generation, artifact)?;
-            if artifact != Artifact::Asset || format == Format::Glb {
-                return Ok(stored);
-            }
-            convert(&stored, format)
-        })
-        .await?;
+        if artifact != Artifact::Asset || format == Format::Glb {
+            // Stored as is: decrypt and send chunk by chunk, the two overlapping on two threads.
+            let (sender, receiver) = tokio::sync::mpsc::channel::<Result<v1::DownloadChunk, Status>>(4);
+            tokio::task::spawn_blocking(move || {
+                let total_size = std::cell::Cell::new(0);
+                let result = store.read_chunks(
+                    &generation,
+                    artifact,
+                    |size| total_size.set(size),
+                    |data| {
+                        let chunk = v1::DownloadChunk { data: data.into(), total_size: total_size.get() };
+                        sender.blocking_send(Ok(chunk)).is_ok()
+                    },
+                );
+                if let Err(error) = result {
+                    let _ = sender.blocking_send(Err(store_status(error)));
+                }
+            });
+            return Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(receiver))));
+        }
+        let bytes = blocking(move || convert(&store.read(&generation, Artifact::Asset)?, format)).await?;
         let bytes = prost::bytes::Bytes::from(bytes);
         let total_size = bytes.len() as u64;
         let chunks: Vec<Result<v1::DownloadChunk, Status>> = (0..bytes.len())
