@@ -11,6 +11,7 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use super::service::Daemon;
+use super::status;
 use threedgpt_engine::Format;
 
 use crate::history::{Artifact, Generation, HistoryStore, StoreError};
@@ -47,23 +48,13 @@ fn engine_failure(error: threedgpt_engine::EngineError) -> StoreError {
     }
 }
 
-fn store_status(error: StoreError) -> Status {
-    match error {
-        StoreError::Damaged(_) => Status::data_loss(error.to_string()),
-        StoreError::Io { ref source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
-            Status::resource_exhausted(error.to_string())
-        }
-        _ => Status::internal(error.to_string()),
-    }
-}
-
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, Status> {
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|error| Status::internal(format!("history task failed: {error}")))?
-        .map_err(store_status)
+        .map_err(status::store_status)
 }
 
 fn to_proto(generation: &Generation) -> v1::Generation {
@@ -75,13 +66,9 @@ fn to_proto(generation: &Generation) -> v1::Generation {
     }
 }
 
-fn not_found(id: &str) -> Status {
-    Status::not_found(format!("no generation {id:?} in the history (`3dgpt history list` shows them)"))
-}
-
 async fn find(store: &Arc<HistoryStore>, id: &str) -> Result<Generation, Status> {
     let (store, key) = (store.clone(), id.to_owned());
-    blocking(move || store.get(&key)).await?.ok_or_else(|| not_found(id))
+    blocking(move || store.get(&key)).await?.ok_or_else(|| status::unknown_generation(id))
 }
 
 #[tonic::async_trait]
@@ -160,7 +147,7 @@ impl History for Daemon {
                     },
                 );
                 if let Err(error) = result {
-                    let _ = sender.blocking_send(Err(store_status(error)));
+                    let _ = sender.blocking_send(Err(status::store_status(error)));
                 }
             });
             return Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(receiver))));

@@ -5,6 +5,7 @@ use threedgpt_engine::EngineError;
 use tonic::{Code, Status};
 
 use super::jobs::SubmitError;
+use crate::history::StoreError;
 
 /// The status code for an engine error.
 pub(crate) fn engine_code(error: &EngineError) -> Code {
@@ -43,6 +44,20 @@ pub(crate) fn submit_status(error: &SubmitError) -> Status {
     }
 }
 
+/// A history store failure as a status.
+pub(crate) fn store_status(error: StoreError) -> Status {
+    match error {
+        StoreError::Damaged(_) | StoreError::KeyMismatch(_) => Status::data_loss(error.to_string()),
+        StoreError::Io { ref source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
+            Status::resource_exhausted(error.to_string())
+        }
+        StoreError::Io { ref source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            Status::not_found(error.to_string())
+        }
+        _ => Status::internal(error.to_string()),
+    }
+}
+
 /// A malformed request.
 pub(crate) fn invalid(message: impl Into<String>) -> Status {
     Status::invalid_argument(message)
@@ -53,6 +68,11 @@ pub(crate) fn unknown_job(id: &str) -> Status {
     Status::not_found(format!(
         "no job {id:?}; it may have ended long ago or belong to a daemon that was restarted (see `3dgpt jobs list`)"
     ))
+}
+
+/// A generation id the history does not hold.
+pub(crate) fn unknown_generation(id: &str) -> Status {
+    Status::not_found(format!("no generation {id:?} in the history (`3dgpt history list` shows them)"))
 }
 
 /// An input file the daemon could not read.
