@@ -91,6 +91,18 @@ impl Drop for Daemon {
     }
 }
 
+/// A program that starts the real daemon with its history in `dir` (the SDK starts it as it would
+/// start `3dgpt`), so auto-started daemons never touch the user's own history.
+fn launcher(dir: &tempfile::TempDir) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.path().join("launch-3dgpt");
+    let data = dir.path().join("data");
+    std::fs::write(&path, format!("#!/bin/sh\nTHREEDGPT_DATA_DIR='{}' exec '{BINARY}' \"$@\"\n", data.display()))
+        .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
 fn fast() -> GenerateOptions {
     GenerateOptions::default().with_grid(64).with_faces(1000).with_texture_size(256)
 }
@@ -136,7 +148,7 @@ async fn wait_for_stage(events: &mut threedgpt_sdk::JobStream, wanted: Stage) ->
 async fn a_cold_client_starts_the_daemon_and_generates() {
     let dir = tempfile::tempdir().unwrap();
     let options =
-        ConnectOptions::default().with_socket_path(dir.path().join("daemon.sock")).with_daemon_program(BINARY);
+        ConnectOptions::default().with_socket_path(dir.path().join("daemon.sock")).with_daemon_program(launcher(&dir));
     let client = Client::connect(&options).await.expect("autostart");
     let output = dir.path().join("duck.glb");
     let mut events = client.generate(request(&output, fast())).await.unwrap();
@@ -160,7 +172,7 @@ async fn a_cold_client_starts_the_daemon_and_generates() {
 async fn two_clients_racing_to_start_the_daemon_share_one() {
     let dir = tempfile::tempdir().unwrap();
     let options =
-        ConnectOptions::default().with_socket_path(dir.path().join("daemon.sock")).with_daemon_program(BINARY);
+        ConnectOptions::default().with_socket_path(dir.path().join("daemon.sock")).with_daemon_program(launcher(&dir));
     let (first, second) = tokio::join!(Client::connect(&options), Client::connect(&options));
     let (first, second) = (first.expect("first client"), second.expect("second client"));
     let (a, b) = (first.info().await.unwrap(), second.info().await.unwrap());

@@ -89,6 +89,7 @@ proptest! {
         let mut child = Command::new(BINARY)
             .args(["serve", "--foreground", "--idle-timeout", "0"])
             .env("THREEDGPT_RUNTIME_DIR", dir.path())
+            .env("THREEDGPT_DATA_DIR", dir.path().join("data"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

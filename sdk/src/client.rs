@@ -245,7 +245,8 @@ impl Client {
     /// Queues a generation and returns its events. Dropping the stream cancels the job unless the
     /// request asked to detach.
     pub async fn generate(&self, request: GenerateRequest) -> Result<JobStream> {
-        let output = absolute(&request.output);
+        // An empty output keeps the asset in the history only.
+        let output = if request.output.as_os_str().is_empty() { PathBuf::new() } else { absolute(&request.output) };
         let mut first = v1::GenerateRequest {
             options: Some(request.options.to_proto()),
             image: None,

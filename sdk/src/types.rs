@@ -201,7 +201,8 @@ impl GenerateOptions {
 pub struct GenerateRequest {
     /// The picture.
     pub image: ImageSource,
-    /// Where the asset goes (made absolute against the current folder).
+    /// Where the asset goes (made absolute against the current folder); empty keeps it in the
+    /// history only.
     pub output: PathBuf,
     /// Options.
     pub options: GenerateOptions,
@@ -213,6 +214,12 @@ impl GenerateRequest {
     /// A request with default options.
     pub fn new(image: ImageSource, output: impl Into<PathBuf>) -> Self {
         Self { image, output: output.into(), options: GenerateOptions::default(), detach: false }
+    }
+
+    /// A request whose asset is kept only in the daemon's history (download it from there); the
+    /// daemon refuses it when history is off.
+    pub fn into_history(image: ImageSource) -> Self {
+        Self::new(image, PathBuf::new())
     }
 
     /// Sets the options.

@@ -19,7 +19,7 @@ const ENDED_JOBS_KEPT: usize = 200;
 /// Events buffered per watcher; a slow watcher skips progress events rather than stall the job.
 const EVENT_BUFFER: usize = 256;
 
-/// What a job does: one image through the engine into one output file.
+/// What a job does: one image through the engine into one output file, or only into the history.
 #[derive(Debug)]
 pub(crate) struct JobWork {
     /// Who asked: jobs are shared out fairly between clients.
@@ -27,7 +27,8 @@ pub(crate) struct JobWork {
     pub(crate) name: String,
     pub(crate) bytes: Vec<u8>,
     pub(crate) options: Options,
-    pub(crate) output: PathBuf,
+    /// Where the asset goes; `None` keeps it in the history only.
+    pub(crate) output: Option<PathBuf>,
     pub(crate) format: Format,
 }
 
@@ -264,20 +265,34 @@ impl JobQueue {
             );
         };
         let mut asset = threedgpt_engine::generate(&work.name, &work.bytes, &work.options, &progress, cancel)?;
-        let files = threedgpt_engine::export_asset(
-            &mut asset,
-            &work.output,
-            work.format,
-            work.options.reproducible,
-            &progress,
-            cancel,
-        )?;
-        // The history keeps the asset as GLB: when that is what was just written, keep those very
-        // bytes rather than encode the texture and the buffers a second time.
-        let written_glb =
-            (work.format == threedgpt_engine::Format::Glb).then(|| std::fs::read(&work.output).ok()).flatten();
+        let (files, written_glb) = match &work.output {
+            Some(output) => {
+                let files = threedgpt_engine::export_asset(
+                    &mut asset,
+                    output,
+                    work.format,
+                    work.options.reproducible,
+                    &progress,
+                    cancel,
+                )?;
+                // The history keeps the asset as GLB: when that is what was just written, keep those
+                // very bytes rather than encode the texture and the buffers a second time.
+                let glb = (work.format == threedgpt_engine::Format::Glb).then(|| std::fs::read(output).ok()).flatten();
+                (files, glb)
+            }
+            None => (Vec::new(), None),
+        };
         let generation_id =
             self.inner.recorder.record(&work.name, &work.bytes, &asset, written_glb, work.options.reproducible);
+        if work.output.is_none() && generation_id.is_none() {
+            // History was switched off (or failed) while the job ran: there is nowhere left to put it.
+            return Err(EngineError::Write {
+                path: "history".into(),
+                source: std::io::Error::other(
+                    "the asset was to be kept in the history only, but the history is off or failed; generate again with an output path",
+                ),
+            });
+        }
         let record_json = serde_json::to_string(&asset.record).unwrap_or_default();
         let files = files.iter().map(|path| path.display().to_string()).collect();
         Ok((record_json, files, generation_id))

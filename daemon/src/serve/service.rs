@@ -52,9 +52,20 @@ impl Generator for Daemon {
             .await?
             .ok_or_else(|| status::invalid("the request stream was empty; send options and an image"))?;
         let detach = first.detach;
-        let output = PathBuf::from(&first.output_path);
-        if first.output_path.is_empty() || !output.is_absolute() {
-            return Err(status::invalid(format!("output_path must be an absolute path, got {:?}", first.output_path)));
+        let output = (!first.output_path.is_empty()).then(|| PathBuf::from(&first.output_path));
+        match &output {
+            Some(path) if !path.is_absolute() => {
+                return Err(status::invalid(format!(
+                    "output_path must be an absolute path, got {:?}",
+                    first.output_path
+                )));
+            }
+            None if self.recorder.store.is_none() || !self.recorder.settings().history_enabled => {
+                return Err(status::invalid(
+                    "no output_path and the history is off, so the asset would go nowhere; send an output path",
+                ));
+            }
+            _ => {}
         }
         let (name, bytes) = match first.image {
             Some(v1::generate_request::Image::Path(path)) => {
@@ -80,7 +91,8 @@ impl Generator for Daemon {
                 return Err(status::invalid("the first message must carry the image: a path or a first chunk"));
             }
         };
-        let (options, format) = engine_options(first.options.unwrap_or_default(), &output)?;
+        let (options, format) =
+            engine_options(first.options.unwrap_or_default(), output.as_deref().unwrap_or(Path::new("")))?;
         options.validate().map_err(|error| status::engine_status(&error))?;
         let client_key = client.clone();
         let work = JobWork { client, name, bytes, options, output, format };

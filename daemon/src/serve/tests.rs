@@ -280,3 +280,30 @@ async fn without_a_keychain_history_is_off_and_says_why_and_generation_still_wor
     assert_eq!(status.code(), tonic::Code::FailedPrecondition);
     assert!(status.message().contains("--key-file"), "{}", status.message());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_output_path_the_asset_lives_in_the_history_only() {
+    let harness = harness().await;
+    let mut messages = generate_request(&harness, "unused.glb", small());
+    messages[0].output_path = String::new();
+    let events = run_to_end(&harness, messages.clone()).await;
+    let Some(v1::job_event::Kind::Finished(finished)) = &events.last().unwrap().kind else { panic!("{events:?}") };
+    assert!(finished.files.is_empty());
+    assert!(!finished.generation_id.is_empty());
+    let mut chunks = HistoryClient::new(harness.channel.clone())
+        .download(v1::DownloadRequest { id: finished.generation_id.clone(), artifact: 0, format: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = chunks.message().await.unwrap().unwrap();
+    assert_eq!(&first.data[..4], b"glTF");
+    // With history off, such a request would lose the asset, so it is refused up front.
+    SystemClient::new(harness.channel.clone())
+        .update_settings(v1::UpdateSettingsRequest { history_enabled: Some(false) })
+        .await
+        .unwrap();
+    let status =
+        GeneratorClient::new(harness.channel.clone()).generate(tokio_stream::iter(messages)).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(status.message().contains("history is off"), "{}", status.message());
+}
