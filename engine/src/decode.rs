@@ -145,15 +145,21 @@ fn box_shrink<const CHANNELS: usize>(raw: &[u8], width: u32, height: u32, factor
 /// Shrinks `image` so its longer side is at most `max_side_px`, keeping the aspect ratio. Large photos
 /// carry more detail than the texture can show; working smaller keeps memory and time bounded.
 pub(crate) fn shrink_to(image: RgbaImage, max_side_px: u32) -> RgbaImage {
+    if image.width().max(image.height()) <= max_side_px { image } else { shrunk(&image, max_side_px) }
+}
+
+/// A copy of `image` no larger than `max_side_px` on its longer side, resampled straight from the
+/// borrowed image (no full-size copy first).
+pub(crate) fn shrunk(image: &RgbaImage, max_side_px: u32) -> RgbaImage {
     let (width, height) = image.dimensions();
     let longest = width.max(height);
     if longest <= max_side_px {
-        return image;
+        return image.clone();
     }
     let scale = f64::from(max_side_px) / f64::from(longest);
     let new_width = ((f64::from(width) * scale).round() as u32).max(1);
     let new_height = ((f64::from(height) * scale).round() as u32).max(1);
-    image::imageops::resize(&image, new_width, new_height, image::imageops::FilterType::Triangle)
+    image::imageops::resize(image, new_width, new_height, image::imageops::FilterType::Triangle)
 }
 
 #[cfg(test)]

@@ -130,7 +130,7 @@ fn mask_coverage(image: &RgbaImage, name: &str, bytes: &[u8], limits: &DecodeLim
 /// Removes a plain or near-uniform background: a colour model of the image border, a flood fill
 /// from the border with a tolerance, morphological clean-up, the largest object, and real holes.
 fn remove_background(image: &RgbaImage, cancel: &CancelFlag) -> Result<Vec<f32>> {
-    let small = crate::decode::shrink_to(image.clone(), ANALYSIS_PX);
+    let small = crate::decode::shrunk(image, ANALYSIS_PX);
     let (width, height) = (small.width() as usize, small.height() as usize);
     if width < 8 || height < 8 {
         return Err(EngineError::NoObject {
