@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the tests need on a fresh machine, then runs every test:
-# formatting and lints, the Rust workspace tests, and the end-to-end tests of the real binary
-# (pytest, with the Khronos glTF validator from npm and trimesh from PyPI).
+# formatting and lints, the Rust workspace tests, the end-to-end tests of the real binary
+# (pytest, with the Khronos glTF validator from npm and trimesh from PyPI), the Python module's
+# tests (its wheel built with maturin), and the Blender extension's tests in real Blender (bpy from
+# PyPI, in its own venv because it needs CPython 3.11 and pins its own numpy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,14 +25,22 @@ step "python test environment (.venv)"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 
+step "blender test environment (.venv-blender)"
+python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || {
+  echo "bpy 4.5 (the Blender tests) needs CPython 3.11 as python3; this is $(python3 --version)" >&2
+  exit 1
+}
+[ -x .venv-blender/bin/python ] || python3 -m venv .venv-blender
+.venv-blender/bin/python -m pip install --quiet --disable-pip-version-check -r plugins/blender/tests/requirements.txt
+
 step "glTF validator (npm)"
 (cd tests/gltf && npm ci --no-audit --no-fund --loglevel=error)
 
 step "format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
-.venv/bin/ruff format --check scripts tests
-.venv/bin/ruff check scripts tests
+.venv/bin/ruff format --check scripts tests sdk/python plugins/blender
+.venv/bin/ruff check scripts tests sdk/python plugins/blender
 
 step "rust tests"
 cargo test --workspace --locked
@@ -38,3 +48,13 @@ cargo test --workspace --locked
 step "end-to-end tests"
 cargo build --locked -p threedgpt-daemon --quiet
 THREEDGPT_BIN="$PWD/target/debug/3dgpt" .venv/bin/python -m pytest tests/e2e -q
+
+step "python module: wheel (maturin) and tests"
+rm -rf target/wheels
+.venv/bin/maturin build --quiet -m sdk/python/Cargo.toml -o target/wheels
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels/threedgpt-*.whl
+THREEDGPT_BIN="$PWD/target/debug/3dgpt" .venv/bin/python -m pytest sdk/python/tests -q
+
+step "blender extension: zip and tests in real Blender"
+.venv-blender/bin/python plugins/blender/build.py --wheel target/wheels/threedgpt-*.whl
+THREEDGPT_BIN="$PWD/target/debug/3dgpt" .venv-blender/bin/python -m pytest plugins/blender/tests -q -p no:cacheprovider

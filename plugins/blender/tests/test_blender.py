@@ -1,0 +1,247 @@
+"""The Blender extension in real Blender against the real daemon: generate, cancel, errors, history,
+texture storage, the Image Editor entry, and a clean unregister."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import bmesh
+import bpy
+import pytest
+
+from conftest import EXAMPLES, drive
+
+MODULE = "bl_ext.user_default.threedgpt"
+
+
+@pytest.fixture
+def session(extension):
+    """An empty scene, default preferences, and the extension's session idle."""
+    session = extension.session.SESSION
+    session.wait_idle(timeout=60)
+    drive(extension)
+    for obj in list(bpy.data.objects):
+        bpy.data.objects.remove(obj)
+    for collection in (bpy.data.meshes, bpy.data.materials, bpy.data.images):
+        for block in list(collection):
+            collection.remove(block)
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    prefs.connection = "AUTO"
+    prefs.autostart = True
+    prefs.daemon_path = ""
+    prefs.texture_storage = "PACK"
+    options = bpy.context.scene.threedgpt
+    options.source = "FILE"
+    options.filepath = str(EXAMPLES / "duck.png")
+    options.faces = 3000
+    options.texture_size = "512"
+    options.detail = 0
+    bpy.context.scene.cursor.location = (0.0, 0.0, 0.0)
+    session.reports.clear()
+    return session
+
+
+def generate(extension, **kwargs) -> None:
+    assert bpy.ops.threedgpt.generate(**kwargs) == {"FINISHED"}
+    drive(extension)
+
+
+def only_mesh() -> bpy.types.Object:
+    meshes = [obj for obj in bpy.data.objects if obj.type == "MESH"]
+    assert len(meshes) == 1, [obj.name for obj in bpy.data.objects]
+    return meshes[0]
+
+
+def base_colour_image(obj: bpy.types.Object) -> bpy.types.Image:
+    material = obj.active_material
+    assert material is not None and material.use_nodes
+    principled = next(node for node in material.node_tree.nodes if node.type == "BSDF_PRINCIPLED")
+    link = principled.inputs["Base Color"].links[0]
+    assert link.from_node.type == "TEX_IMAGE" and link.from_node.image is not None
+    return link.from_node.image
+
+
+def is_watertight(mesh: bpy.types.Mesh) -> bool:
+    bm = bmesh.new()
+    try:
+        bm.from_mesh(mesh)
+        return all(edge.is_manifold for edge in bm.edges) and all(len(edge.link_faces) == 2 for edge in bm.edges)
+    finally:
+        bm.free()
+
+
+def test_generate_imports_one_textured_watertight_mesh_at_the_cursor(extension, session):
+    bpy.context.scene.cursor.location = (1.0, 2.0, 3.0)
+    assert bpy.ops.threedgpt.generate() == {"FINISHED"}
+    assert session.status().busy
+    assert not bpy.ops.threedgpt.generate.poll(), "a second generation waits for the first"
+    drive(extension)
+
+    status = session.status()
+    assert status.state == "FINISHED", status
+    obj = only_mesh()
+    assert obj.name == "duck" and status.imported == ["duck"]
+    assert tuple(obj.location) == pytest.approx((1.0, 2.0, 3.0))
+    assert abs(len(obj.data.polygons) - 3000) <= 30
+    assert obj.select_get() and bpy.context.view_layer.objects.active == obj
+    image = base_colour_image(obj)
+    assert image.packed_file is not None and tuple(image.size) == (512, 512)
+    assert is_watertight(obj.data)
+    assert session.reports[-1] == ("INFO", status.message) and "faces" in status.message
+
+
+def test_the_bundled_module_is_the_one_in_use(extension):
+    import threedgpt
+
+    assert "extensions" in Path(threedgpt.__file__).parts, threedgpt.__file__
+
+
+def test_an_image_open_in_blender_packed_or_from_the_image_editor(extension, session):
+    image = bpy.data.images.load(str(EXAMPLES / "ring.jpg"))
+    image.pack()
+    options = bpy.context.scene.threedgpt
+    options.source = "IMAGE"
+    options.image = image
+    generate(extension)
+    assert session.status().state == "FINISHED", session.status()
+    assert only_mesh().name == "ring"
+
+    bpy.data.objects.remove(only_mesh())
+    options.source = "FILE"
+    generated = bpy.data.images.new("painted", 128, 128, alpha=True)
+    pixels = [0.0] * (128 * 128 * 4)
+    for y in range(32, 96):
+        for x in range(32, 96):
+            pixels[(y * 128 + x) * 4 : (y * 128 + x) * 4 + 4] = [0.8, 0.2, 0.1, 1.0]
+    generated.pixels = pixels
+    with bpy.context.temp_override(edit_image=generated):
+        generate(extension, use_active_image=True)
+    assert session.status().state == "FINISHED", session.status()
+    assert only_mesh().name == "painted"
+
+
+def test_cancel_mid_generation_leaves_the_scene_unchanged_and_the_daemon_healthy(extension, session):
+    bpy.context.scene.threedgpt.detail = 2048  # Seconds of reconstruction: time to cancel.
+    assert bpy.ops.threedgpt.generate() == {"FINISHED"}
+    deadline = time.monotonic() + 60
+    while session.status().stage != "reconstruct":
+        assert time.monotonic() < deadline, session.status()
+        session.tick()
+        time.sleep(0.02)
+    assert session.status().label().startswith("Reconstruct")
+    assert bpy.ops.threedgpt.cancel() == {"FINISHED"}
+    drive(extension, timeout=10)
+
+    assert session.status().state == "CANCELLED"
+    assert not bpy.data.objects and not bpy.data.meshes
+    import threedgpt
+
+    assert threedgpt.Client().info().running_jobs == 0
+    bpy.context.scene.threedgpt.detail = 0
+    generate(extension)
+    assert session.status().state == "FINISHED"
+
+
+def test_a_queued_generation_shows_its_position_and_can_be_cancelled(extension, session, tmp_path):
+    import threedgpt
+
+    client = threedgpt.Client()
+    blocker = client.submit(EXAMPLES / "duck.png", tmp_path / "blocker.glb", grid=2048)
+    try:
+        assert bpy.ops.threedgpt.generate() == {"FINISHED"}
+        deadline = time.monotonic() + 30
+        while session.status().state != "QUEUED":
+            assert time.monotonic() < deadline, session.status()
+            session.tick()
+            time.sleep(0.02)
+        assert session.status().label() == "Queued (position 1)"
+        assert bpy.ops.threedgpt.cancel() == {"FINISHED"}
+        drive(extension, timeout=10)
+        assert session.status().state == "CANCELLED" and not bpy.data.objects
+    finally:
+        blocker.cancel()
+
+
+def test_a_corrupt_image_gives_an_error_report_not_an_exception(extension, session, tmp_path):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    bpy.context.scene.threedgpt.filepath = str(broken)
+    generate(extension)
+
+    status = session.status()
+    assert status.state == "FAILED"
+    assert "could not decode the image" in status.message and "Traceback" not in status.message
+    assert session.reports[-1] == ("ERROR", status.message)
+    assert not bpy.data.objects
+
+
+def test_a_missing_picture_is_refused_by_the_operator_with_a_report(extension, session, tmp_path):
+    bpy.context.scene.threedgpt.filepath = str(tmp_path / "nowhere.png")
+    # An operator's error report reaches a Python caller as RuntimeError("Error: ...").
+    with pytest.raises(RuntimeError, match=r"Error: The picture .*nowhere.png does not exist"):
+        bpy.ops.threedgpt.generate()
+    assert not session.status().busy
+
+
+def test_a_stopped_daemon_gives_an_error_report(extension, session, tmp_path):
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    prefs.connection = "SOCKET"
+    prefs.socket_path = str(tmp_path / "stopped.sock")
+    prefs.autostart = False
+    generate(extension)
+    status = session.status()
+    assert status.state == "FAILED" and "not running" in status.message and "3dgpt serve" in status.message
+    assert session.reports[-1] == ("ERROR", status.message)
+
+    prefs.autostart = True
+    prefs.daemon_path = str(tmp_path / "no-such-3dgpt")
+    generate(extension)
+    assert session.status().state == "FAILED" and "could not run" in session.status().message
+    assert not bpy.data.objects
+
+
+def test_history_lists_the_generation_and_reimports_and_deletes_it(extension, session):
+    generate(extension)
+    assert session.status().state == "FINISHED"
+    first = only_mesh()
+    faces = len(first.data.polygons)
+
+    assert bpy.ops.threedgpt.history_refresh() == {"FINISHED"}
+    entry = session.history[0]
+    assert Path(entry.source).name == "duck.png" and entry.faces == faces
+    assert session.previews is not None and entry.id in session.previews
+
+    bpy.context.scene.cursor.location = (5.0, 0.0, 0.0)
+    assert bpy.ops.threedgpt.history_import(id=entry.id) == {"FINISHED"}
+    again = [obj for obj in bpy.data.objects if obj != first]
+    assert len(again) == 1 and again[0].name.startswith("duck") and len(again[0].data.polygons) == faces
+    assert tuple(again[0].location) == pytest.approx((5.0, 0.0, 0.0))
+
+    assert bpy.ops.threedgpt.history_delete(id=entry.id) == {"FINISHED"}
+    assert entry.id not in [item.id for item in session.history]
+    with pytest.raises(RuntimeError, match="Error:"):
+        bpy.ops.threedgpt.history_import(id=entry.id)
+
+
+def test_textures_can_be_saved_beside_the_blend(extension, session, tmp_path):
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "scene.blend"))
+    bpy.context.preferences.addons[MODULE].preferences.texture_storage = "SAVE"
+    generate(extension)
+    image = base_colour_image(only_mesh())
+    assert image.packed_file is None and image.filepath.startswith("//textures")
+    assert Path(bpy.path.abspath(image.filepath)).is_file()
+
+
+def test_the_extension_unregisters_and_registers_cleanly(extension, session):
+    import addon_utils
+
+    addon_utils.disable(MODULE, default_set=True, handle_error=_raise)
+    assert not hasattr(bpy.types, "VIEW3D_PT_threedgpt") and not hasattr(bpy.types.Scene, "threedgpt")
+    assert not hasattr(bpy.ops.threedgpt, "generate") or "threedgpt.generate" not in dir(bpy.ops.threedgpt)
+    addon_utils.enable(MODULE, default_set=True, handle_error=_raise)
+    assert hasattr(bpy.types, "VIEW3D_PT_threedgpt") and bpy.context.scene.threedgpt is not None
+
+
+def _raise(error):
+    raise error

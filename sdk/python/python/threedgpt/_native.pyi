@@ -1,0 +1,265 @@
+"""Type stubs for the native part of the 3D GPT module (see ``threedgpt``)."""
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any, Literal, final
+
+__version__: str
+
+StrPath = str | os.PathLike[str]
+ImageInput = StrPath | bytes | bytearray
+EventKind = Literal["queued", "started", "progress", "finished", "failed", "cancelled"]
+StageName = Literal["decode", "foreground", "reconstruct", "mesh", "texture", "export"]
+FormatName = Literal["glb", "gltf", "obj", "stl", "ply"]
+
+class ThreeDGptError(Exception):
+    """Base class of every 3D GPT error; ``str(error)`` is the daemon's sentence about it."""
+
+class DaemonUnavailable(ThreeDGptError):
+    """The daemon is not running and could not be started, or the connection to it broke."""
+
+class InvalidInput(ThreeDGptError):
+    """The request or its image was bad."""
+
+class NoObject(InvalidInput):
+    """The picture holds no object that could be separated from its background."""
+
+class NotFound(ThreeDGptError):
+    """A job, generation or file does not exist."""
+
+class QueueFull(ThreeDGptError):
+    """The daemon's queue (or its disk) is full; retry later."""
+
+class PermissionDenied(ThreeDGptError):
+    """Not allowed: a wrong token or an unwritable folder."""
+
+class Cancelled(ThreeDGptError):
+    """The job was cancelled."""
+
+@final
+class Generation:
+    """A finished generation."""
+
+    @property
+    def id(self) -> str | None:
+        """Its id in the history, or None when the history is off."""
+    @property
+    def job_id(self) -> str: ...
+    @property
+    def files(self) -> list[str]:
+        """Every file written, the main file last."""
+    @property
+    def path(self) -> str | None:
+        """The main file, or None when the asset was kept in the history only."""
+    @property
+    def faces(self) -> int | None: ...
+    @property
+    def vertices(self) -> int | None: ...
+    @property
+    def watertight(self) -> bool | None: ...
+    @property
+    def record(self) -> dict[str, Any]:
+        """The generation record: model, options, counts, size in metres, timings."""
+
+@final
+class Event:
+    """Something that happened to a job; fields not belonging to its kind are None."""
+
+    @property
+    def kind(self) -> EventKind: ...
+    @property
+    def job_id(self) -> str: ...
+    @property
+    def position(self) -> int | None:
+        """Place in the queue (queued; 1 runs next)."""
+    @property
+    def device(self) -> str | None:
+        """Where the job runs (started), e.g. "cpu"."""
+    @property
+    def stage(self) -> StageName | None: ...
+    @property
+    def stage_fraction(self) -> float | None: ...
+    @property
+    def fraction(self) -> float | None:
+        """Share of the whole job done (progress), 0 to 1."""
+    @property
+    def eta(self) -> float | None:
+        """Estimated seconds left (progress), when known."""
+    @property
+    def generation(self) -> Generation | None:
+        """The result (finished)."""
+    @property
+    def code(self) -> str | None:
+        """The failure's kind as a gRPC code name (failed)."""
+    @property
+    def message(self) -> str | None:
+        """What went wrong and what to do (failed)."""
+
+@final
+class Events(Iterator[Event]):
+    def __iter__(self) -> Events: ...
+    def __next__(self) -> Event: ...
+
+@final
+class Job:
+    """A generation queued or running in the daemon. Dropping the last reference to a job not
+    submitted with ``detach=True`` cancels it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def done(self) -> bool: ...
+    @property
+    def latest(self) -> Event | None:
+        """The newest event read so far."""
+    def events(self) -> Events:
+        """The job's events, ending after the finished, failed or cancelled one."""
+    def cancel(self) -> bool:
+        """Cancels the job; False when it had already ended."""
+    def wait(self, timeout: float | None = None) -> Generation:
+        """Waits for the result; raises Cancelled, the failure's exception, or TimeoutError."""
+
+@final
+class HistoryEntry:
+    @property
+    def id(self) -> str: ...
+    @property
+    def created(self) -> float:
+        """Seconds since the Unix epoch."""
+    @property
+    def source(self) -> str: ...
+    @property
+    def faces(self) -> int | None: ...
+    @property
+    def record(self) -> dict[str, Any]: ...
+
+@final
+class JobInfo:
+    @property
+    def id(self) -> str: ...
+    @property
+    def state(self) -> Literal["queued", "running", "finished", "failed", "cancelled"]: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def position(self) -> int | None: ...
+    @property
+    def fraction(self) -> float: ...
+    @property
+    def error(self) -> str | None: ...
+
+@final
+class Model:
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def installed(self) -> bool: ...
+    @property
+    def size_bytes(self) -> int: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+
+@final
+class Settings:
+    @property
+    def history_enabled(self) -> bool: ...
+    @property
+    def history_available(self) -> bool: ...
+    @property
+    def history_status(self) -> str: ...
+
+@final
+class DaemonInfo:
+    @property
+    def version(self) -> str: ...
+    @property
+    def api_version(self) -> str: ...
+    @property
+    def devices(self) -> list[str]: ...
+    @property
+    def execution_providers(self) -> list[str]: ...
+    @property
+    def queue_length(self) -> int: ...
+    @property
+    def running_jobs(self) -> int: ...
+    @property
+    def store_path(self) -> str: ...
+    @property
+    def socket_path(self) -> str: ...
+    @property
+    def pid(self) -> int: ...
+
+@final
+class Client:
+    """A connection to the 3D GPT daemon, started when none runs (unless ``autostart=False``)."""
+
+    def __init__(
+        self,
+        socket: StrPath | None = None,
+        *,
+        tcp: str | None = None,
+        token: str | None = None,
+        autostart: bool = True,
+        daemon: StrPath | None = None,
+        start_timeout: float = 15.0,
+    ) -> None: ...
+    def generate(
+        self,
+        image: ImageInput,
+        output: StrPath | None = None,
+        *,
+        progress: Callable[[Event], object] | None = None,
+        faces: int | None = None,
+        texture_size: int | None = None,
+        foreground_ratio: float | None = None,
+        background: Literal["auto", "keep"] | None = None,
+        mask: ImageInput | None = None,
+        thickness: float | None = None,
+        size: float | None = None,
+        grid: int | None = None,
+        model: str | None = None,
+        format: FormatName | None = None,
+        reproducible: bool = False,
+        name: str | None = None,
+    ) -> Generation:
+        """Generates an asset and blocks until it is written; None as output keeps it in the history only."""
+    def submit(
+        self,
+        image: ImageInput,
+        output: StrPath | None = None,
+        *,
+        detach: bool = False,
+        faces: int | None = None,
+        texture_size: int | None = None,
+        foreground_ratio: float | None = None,
+        background: Literal["auto", "keep"] | None = None,
+        mask: ImageInput | None = None,
+        thickness: float | None = None,
+        size: float | None = None,
+        grid: int | None = None,
+        model: str | None = None,
+        format: FormatName | None = None,
+        reproducible: bool = False,
+        name: str | None = None,
+    ) -> Job:
+        """Queues a generation and returns its Job at once."""
+    def watch(self, job_id: str) -> Job: ...
+    def cancel(self, job_id: str) -> bool: ...
+    def jobs(self) -> list[JobInfo]: ...
+    def history(self, limit: int = 50) -> list[HistoryEntry]: ...
+    def get(self, id: str) -> HistoryEntry: ...
+    def download(
+        self, id: str, artifact: Literal["asset", "input", "thumbnail"] = "asset", format: FormatName = "glb"
+    ) -> bytes: ...
+    def export(self, id: str, path: StrPath) -> list[str]: ...
+    def delete(self, id: str) -> bool: ...
+    def delete_all(self) -> int: ...
+    def settings(self) -> Settings: ...
+    def set_history_enabled(self, enabled: bool) -> Settings: ...
+    def models(self) -> list[Model]: ...
+    def info(self) -> DaemonInfo: ...
+    def shutdown(self) -> None: ...

@@ -1,0 +1,327 @@
+//! `threedgpt.Client`: a connection to the user's daemon (started when none runs) and a method per
+//! call of the API.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyDict};
+use threedgpt_sdk as sdk;
+
+use crate::error::{self, InvalidInput};
+use crate::job::{Job, outcome_result};
+use crate::types::{DaemonInfo, Event, Generation, HistoryEntry, JobInfo, Model, Settings};
+use crate::wait;
+
+/// A connection to the 3D GPT daemon.
+///
+/// `Client()` connects to the user's daemon over its local socket and starts it (`3dgpt serve`)
+/// when none runs. `Client(tcp="127.0.0.1:50570")` connects over loopback TCP with the token from
+/// the daemon's `tcp-token` file (or `token=`). Clients are cheap; share one between threads.
+#[pyclass(frozen, module = "threedgpt")]
+pub(crate) struct Client {
+    inner: sdk::Client,
+}
+
+#[pymethods]
+impl Client {
+    #[new]
+    #[pyo3(signature = (socket = None, *, tcp = None, token = None, autostart = true, daemon = None, start_timeout = 15.0))]
+    fn new(
+        py: Python<'_>,
+        socket: Option<PathBuf>,
+        tcp: Option<String>,
+        token: Option<String>,
+        autostart: bool,
+        daemon: Option<PathBuf>,
+        start_timeout: f64,
+    ) -> PyResult<Client> {
+        let mut options = sdk::ConnectOptions::default().with_autostart(autostart);
+        if let Some(socket) = socket {
+            options = options.with_socket_path(socket);
+        }
+        if let Some(daemon) = daemon {
+            options = options.with_daemon_program(daemon);
+        }
+        if !(start_timeout.is_finite() && start_timeout > 0.0) {
+            return Err(PyValueError::new_err("start_timeout must be a positive number of seconds"));
+        }
+        options.start_timeout = Duration::from_secs_f64(start_timeout.min(3600.0));
+        if let Some(address) = tcp {
+            let address: SocketAddr = address.parse().map_err(|_| {
+                PyValueError::new_err(format!("tcp must be an address like 127.0.0.1:50570, not {address:?}"))
+            })?;
+            let token = match token {
+                Some(token) => token,
+                None => read_token()?,
+            };
+            options = options.with_tcp(address, token);
+        }
+        let inner = wait(py, sdk::Client::connect(&options))?.map_err(error::to_py)?;
+        Ok(Client { inner })
+    }
+
+    /// Generates a 3D asset from `image` (a path or the image's bytes) and returns its
+    /// `Generation`, blocking until it is done. `output` is the file to write (the format follows
+    /// its extension); None keeps the asset in the daemon's history only. `progress`, if given, is
+    /// called with every `Event`; an exception it raises cancels the job and propagates.
+    /// Options: faces, texture_size, foreground_ratio, background ("auto" or "keep"), mask (path
+    /// or bytes), thickness, size (metres), grid, model, format, reproducible, name.
+    #[pyo3(signature = (image, output = None, *, progress = None, **options))]
+    fn generate(
+        &self,
+        py: Python<'_>,
+        image: &Bound<'_, PyAny>,
+        output: Option<PathBuf>,
+        progress: Option<&Bound<'_, PyAny>>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<Generation>> {
+        let request = build_request(image, output, options, false)?;
+        let stream = wait(py, self.inner.generate(request))?.map_err(error::to_py)?;
+        let job = Job::start(py, self.inner.clone(), stream)?;
+        let job = Py::new(py, job)?;
+        let events = Job::events(job.clone_ref(py));
+        loop {
+            let Some(event) = events.__next__(py)? else { break };
+            if let Some(callback) = progress
+                && let Err(raised) = callback.call1((event.clone_ref(py),))
+            {
+                let _ = wait(py, self.inner.cancel(job.get().id()));
+                return Err(raised);
+            }
+            let event: &Event = event.get();
+            if event.is_terminal() {
+                return outcome_result(py, job.get().id(), event);
+            }
+        }
+        Err(error::ThreeDGptError::new_err("the job ended without a result"))
+    }
+
+    /// Queues a generation and returns its `Job` at once (same arguments as `generate`). With
+    /// `detach=True` the job keeps running when this client goes away.
+    #[pyo3(signature = (image, output = None, *, detach = false, **options))]
+    fn submit(
+        &self,
+        py: Python<'_>,
+        image: &Bound<'_, PyAny>,
+        output: Option<PathBuf>,
+        detach: bool,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Job> {
+        let request = build_request(image, output, options, detach)?;
+        let stream = wait(py, self.inner.generate(request))?.map_err(error::to_py)?;
+        Job::start(py, self.inner.clone(), stream)
+    }
+
+    /// Re-attaches to a job by id (after a reconnect, or from another process).
+    fn watch(&self, py: Python<'_>, job_id: &str) -> PyResult<Job> {
+        let stream = wait(py, self.inner.watch(job_id))?.map_err(error::to_py)?;
+        Job::start(py, self.inner.clone(), stream)
+    }
+
+    /// Cancels a job by id; False when it had already ended.
+    fn cancel(&self, py: Python<'_>, job_id: &str) -> PyResult<bool> {
+        wait(py, self.inner.cancel(job_id))?.map_err(error::to_py)
+    }
+
+    /// Queued, running and recently ended jobs.
+    fn jobs(&self, py: Python<'_>) -> PyResult<Vec<JobInfo>> {
+        let jobs = wait(py, self.inner.list_jobs())?.map_err(error::to_py)?;
+        Ok(jobs.into_iter().map(JobInfo::from_sdk).collect())
+    }
+
+    /// The generations in the history, newest first, at most `limit` of them.
+    #[pyo3(signature = (limit = 50))]
+    fn history(&self, py: Python<'_>, limit: u32) -> PyResult<Vec<HistoryEntry>> {
+        let mut entries = Vec::new();
+        let mut page: Option<String> = None;
+        while (entries.len() as u32) < limit {
+            let size = (limit - entries.len() as u32).min(200);
+            let result = wait(py, self.inner.history(size, page.as_deref()))?.map_err(error::to_py)?;
+            entries.extend(result.entries.into_iter().map(HistoryEntry::from_sdk));
+            match result.next_page {
+                Some(next) => page = Some(next),
+                None => break,
+            }
+        }
+        entries.truncate(limit as usize);
+        Ok(entries)
+    }
+
+    /// One generation from the history; raises `NotFound` when there is none with this id.
+    fn get(&self, py: Python<'_>, id: &str) -> PyResult<HistoryEntry> {
+        let entry = wait(py, self.inner.history_entry(id))?.map_err(error::to_py)?;
+        Ok(HistoryEntry::from_sdk(entry))
+    }
+
+    /// The bytes of one of a generation's files: artifact "asset" (in `format`: glb, stl or ply),
+    /// "input" (the picture) or "thumbnail" (a PNG of the model from the front).
+    #[pyo3(signature = (id, artifact = "asset", format = "glb"))]
+    fn download<'py>(&self, py: Python<'py>, id: &str, artifact: &str, format: &str) -> PyResult<Bound<'py, PyBytes>> {
+        let artifact = match artifact {
+            "asset" => sdk::Artifact::Asset,
+            "input" => sdk::Artifact::Input,
+            "thumbnail" => sdk::Artifact::Thumbnail,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "artifact must be \"asset\", \"input\" or \"thumbnail\", not {other:?}"
+                )));
+            }
+        };
+        let format = parse_format(format)?;
+        let bytes = wait(py, self.inner.download_as(id, artifact, format))?.map_err(error::to_py)?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// Writes a generation's asset to `path` in the format its extension names (glb, gltf, obj,
+    /// stl, ply); returns the files written, the main file last.
+    fn export(&self, py: Python<'_>, id: &str, path: PathBuf) -> PyResult<Vec<String>> {
+        let files = wait(py, self.inner.export(id, &path))?.map_err(error::to_py)?;
+        Ok(files.into_iter().map(|file| file.display().to_string()).collect())
+    }
+
+    /// Deletes a generation and its files from the history; False when there was none.
+    fn delete(&self, py: Python<'_>, id: &str) -> PyResult<bool> {
+        wait(py, self.inner.delete(id))?.map_err(error::to_py)
+    }
+
+    /// Deletes the whole history; returns how many generations it held.
+    fn delete_all(&self, py: Python<'_>) -> PyResult<u32> {
+        wait(py, self.inner.delete_all())?.map_err(error::to_py)
+    }
+
+    /// The daemon's settings.
+    fn settings(&self, py: Python<'_>) -> PyResult<Settings> {
+        Ok(Settings::from_sdk(wait(py, self.inner.settings())?.map_err(error::to_py)?))
+    }
+
+    /// Switches the history on or off; returns the new settings.
+    fn set_history_enabled(&self, py: Python<'_>, enabled: bool) -> PyResult<Settings> {
+        Ok(Settings::from_sdk(wait(py, self.inner.set_history_enabled(enabled))?.map_err(error::to_py)?))
+    }
+
+    /// The reconstruction models the daemon knows.
+    fn models(&self, py: Python<'_>) -> PyResult<Vec<Model>> {
+        let models = wait(py, self.inner.models())?.map_err(error::to_py)?;
+        Ok(models.into_iter().map(Model::from_sdk).collect())
+    }
+
+    /// What the daemon says about itself: version, devices, queue, where it stores things.
+    fn info(&self, py: Python<'_>) -> PyResult<DaemonInfo> {
+        Ok(DaemonInfo::from_sdk(wait(py, self.inner.info())?.map_err(error::to_py)?))
+    }
+
+    /// Stops the daemon; its running jobs are cancelled cleanly.
+    fn shutdown(&self, py: Python<'_>) -> PyResult<()> {
+        wait(py, self.inner.shutdown())?.map_err(error::to_py)
+    }
+}
+
+/// The token of the daemon's loopback TCP endpoint, from its file in the runtime folder.
+fn read_token() -> PyResult<String> {
+    let path = sdk::paths::runtime_dir().join("tcp-token");
+    std::fs::read_to_string(&path).map(|token| token.trim().to_owned()).map_err(|source| {
+        error::DaemonUnavailable::new_err(format!(
+            "could not read the daemon's TCP token from {}: {source}; pass token= or start the daemon with --tcp",
+            path.display()
+        ))
+    })
+}
+
+fn parse_format(format: &str) -> PyResult<sdk::Format> {
+    sdk::Format::from_extension(format.trim_start_matches('.'))
+        .ok_or_else(|| PyValueError::new_err(format!("format must be one of glb, gltf, obj, stl, ply, not {format:?}")))
+}
+
+/// Bytes, or the contents of the file a path names.
+fn bytes_or_file(value: &Bound<'_, PyAny>, what: &str) -> PyResult<(Option<PathBuf>, Vec<u8>)> {
+    if is_bytes(value) {
+        return Ok((None, value.extract()?));
+    }
+    let path: PathBuf = value.extract().map_err(|_| {
+        PyTypeError::new_err(format!("{what} must be a path (str or os.PathLike) or bytes, not {}", type_name(value)))
+    })?;
+    let bytes = std::fs::read(&path)
+        .map_err(|source| InvalidInput::new_err(format!("could not read the {what} {}: {source}", path.display())))?;
+    Ok((Some(path), bytes))
+}
+
+fn is_bytes(value: &Bound<'_, PyAny>) -> bool {
+    value.is_instance_of::<PyBytes>() || value.is_instance_of::<PyByteArray>()
+}
+
+fn type_name(value: &Bound<'_, PyAny>) -> String {
+    value.get_type().name().map_or_else(|_| "?".to_owned(), |name| name.to_string())
+}
+
+/// The request for `generate` and `submit` from their arguments.
+fn build_request(
+    image: &Bound<'_, PyAny>,
+    output: Option<PathBuf>,
+    options: Option<&Bound<'_, PyDict>>,
+    detach: bool,
+) -> PyResult<sdk::GenerateRequest> {
+    let mut settings = sdk::GenerateOptions::default();
+    let mut name: Option<String> = None;
+    for (key, value) in options.into_iter().flat_map(|options| options.iter()) {
+        let key: String = key.extract()?;
+        if value.is_none() {
+            continue;
+        }
+        let invalid = |expected: &str| PyValueError::new_err(format!("{key} must be {expected}"));
+        match key.as_str() {
+            "faces" => settings.faces = Some(value.extract().map_err(|_| invalid("a positive whole number"))?),
+            "texture_size" => {
+                settings.texture_size = Some(value.extract().map_err(|_| invalid("a positive whole number"))?)
+            }
+            "foreground_ratio" => {
+                settings.foreground_ratio = Some(value.extract().map_err(|_| invalid("a number in (0, 1]"))?)
+            }
+            "thickness" => settings.thickness = Some(value.extract().map_err(|_| invalid("a positive number"))?),
+            "size" => settings.size_m = Some(value.extract().map_err(|_| invalid("a size in metres"))?),
+            "grid" => settings.grid = Some(value.extract().map_err(|_| invalid("a positive whole number"))?),
+            "model" => settings.model = Some(value.extract().map_err(|_| invalid("a model name"))?),
+            "format" => {
+                let format: String = value.extract().map_err(|_| invalid("a format name"))?;
+                settings.format = Some(parse_format(&format)?);
+            }
+            "reproducible" => settings.reproducible = value.extract().map_err(|_| invalid("True or False"))?,
+            "name" => name = Some(value.extract().map_err(|_| invalid("a string"))?),
+            "background" => {
+                let background: String = value.extract().map_err(|_| invalid("\"auto\" or \"keep\""))?;
+                settings.background = match background.as_str() {
+                    "auto" => sdk::Background::Auto,
+                    "keep" => sdk::Background::Keep,
+                    _ => return Err(invalid("\"auto\" or \"keep\" (pass mask= for a mask image)")),
+                };
+            }
+            "mask" => settings.background = sdk::Background::Mask(bytes_or_file(&value, "mask")?.1),
+            _ => {
+                return Err(PyTypeError::new_err(format!(
+                    "got an unexpected keyword argument '{key}'; the options are faces, texture_size, foreground_ratio, background, \
+                     mask, thickness, size, grid, model, format, reproducible, name"
+                )));
+            }
+        }
+    }
+    // A path is read by the daemon itself (same user, no copy); bytes are streamed.
+    let source = if is_bytes(image) {
+        let bytes: Vec<u8> = image.extract()?;
+        sdk::ImageSource::Bytes { name: name.unwrap_or_else(|| "image".to_owned()), bytes }
+    } else {
+        let path: PathBuf = image.extract().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "image must be a path (str or os.PathLike) or bytes, not {}",
+                type_name(image)
+            ))
+        })?;
+        sdk::ImageSource::Path(path)
+    };
+    let request = match output {
+        Some(output) => sdk::GenerateRequest::new(source, output),
+        None => sdk::GenerateRequest::into_history(source),
+    };
+    Ok(request.with_options(settings).with_detach(detach))
+}
