@@ -408,9 +408,13 @@ pub(crate) fn settings(args: SettingsArgs) -> anyhow::Result<ExitCode> {
                 if !value && !args.json {
                     let kept = client.history(1, None).await.map(|page| page.total).unwrap_or(0);
                     if kept > 0 {
-                        println!(
-                            "History is off: new generations are not kept. {kept} earlier ones still are; delete them with `3dgpt history clear`."
-                        );
+                        println!("History is off: new generations are not kept. {kept} earlier ones still are.");
+                        if offer_to_delete(kept)? {
+                            let deleted = client.delete_all().await?;
+                            println!("Deleted {deleted} generations and their files.");
+                        } else {
+                            println!("Delete them any time with `3dgpt history clear`.");
+                        }
                     }
                 }
                 settings
@@ -427,4 +431,17 @@ pub(crate) fn settings(args: SettingsArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Asks on the terminal whether to delete what the history holds; `false` when not on a terminal.
+fn offer_to_delete(kept: u32) -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    print!("Delete those {kept} now? [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
 }

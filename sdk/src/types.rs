@@ -216,8 +216,9 @@ impl GenerateRequest {
         Self { image, output: output.into(), options: GenerateOptions::default(), detach: false }
     }
 
-    /// A request whose asset is kept only in the daemon's history (download it from there); the
-    /// daemon refuses it when history is off.
+    /// A request whose asset is kept only in the daemon's history (download it from there). With
+    /// the history off, the daemon holds the asset in memory, never listed, until it is downloaded
+    /// or exported once (or 10 minutes pass); `Finished::generation_id` names it either way.
     pub fn into_history(image: ImageSource) -> Self {
         Self::new(image, PathBuf::new())
     }
@@ -317,7 +318,8 @@ pub enum JobEvent {
         record: serde_json::Value,
         /// Files written, the main file last.
         files: Vec<PathBuf>,
-        /// The generation's id in the history, when history is on.
+        /// The generation's id in the history, or of a result held until downloaded (no output
+        /// path with the history off); `None` when the asset went to the output path only.
         generation_id: Option<String>,
     },
     /// Failed.

@@ -10,6 +10,7 @@ use threedgpt_proto::v1::{self};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
+use super::held::HeldResult;
 use super::service::Daemon;
 use super::status;
 use threedgpt_engine::Format;
@@ -66,6 +67,25 @@ fn to_proto(generation: &Generation) -> v1::Generation {
     }
 }
 
+fn held_to_proto(held: &HeldResult) -> v1::Generation {
+    v1::Generation {
+        id: held.id.clone(),
+        created_unix_ms: held.created_ms,
+        source: held.source.clone(),
+        record_json: held.record_json.clone(),
+    }
+}
+
+/// Bytes as a download stream in chunks.
+fn chunked(bytes: Vec<u8>) -> Vec<v1::DownloadChunk> {
+    let bytes = prost::bytes::Bytes::from(bytes);
+    let total_size = bytes.len() as u64;
+    (0..bytes.len())
+        .step_by(CHUNK_BYTES)
+        .map(|start| v1::DownloadChunk { data: bytes.slice(start..(start + CHUNK_BYTES).min(bytes.len())), total_size })
+        .collect()
+}
+
 async fn find(store: &Arc<HistoryStore>, id: &str) -> Result<Generation, Status> {
     let (store, key) = (store.clone(), id.to_owned());
     blocking(move || store.get(&key)).await?.ok_or_else(|| status::unknown_generation(id))
@@ -106,6 +126,9 @@ impl History for Daemon {
     async fn get(&self, request: Request<v1::GetGenerationRequest>) -> Result<Response<v1::Generation>, Status> {
         self.queue.touch();
         let id = request.into_inner().id;
+        if let Some(held) = self.recorder.held.get(&id) {
+            return Ok(Response::new(held_to_proto(&held)));
+        }
         let generation = find(&self.store()?, &id).await?;
         Ok(Response::new(to_proto(&generation)))
     }
@@ -113,8 +136,6 @@ impl History for Daemon {
     async fn download(&self, request: Request<v1::DownloadRequest>) -> Result<Response<ChunkStream>, Status> {
         self.queue.touch();
         let request = request.into_inner();
-        let store = self.store()?;
-        let generation = find(&store, &request.id).await?;
         let artifact = match v1::Artifact::try_from(request.artifact) {
             Ok(v1::Artifact::Asset) => Artifact::Asset,
             Ok(v1::Artifact::Input) => Artifact::Input,
@@ -132,6 +153,11 @@ impl History for Daemon {
             }
             Err(_) => return Err(Status::invalid_argument(format!("unknown format {}", request.format))),
         };
+        if let Some(held) = self.recorder.held.get(&request.id) {
+            return self.download_held(held, artifact, format).await;
+        }
+        let store = self.store()?;
+        let generation = find(&store, &request.id).await?;
         if artifact != Artifact::Asset || format == Format::Glb {
             // Stored as is: decrypt and send chunk by chunk, the two overlapping on two threads.
             let (sender, receiver) = tokio::sync::mpsc::channel::<Result<v1::DownloadChunk, Status>>(4);
@@ -153,16 +179,7 @@ impl History for Daemon {
             return Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(receiver))));
         }
         let bytes = blocking(move || convert(&store.read(&generation, Artifact::Asset)?, format)).await?;
-        let bytes = prost::bytes::Bytes::from(bytes);
-        let total_size = bytes.len() as u64;
-        let chunks: Vec<Result<v1::DownloadChunk, Status>> = (0..bytes.len())
-            .step_by(CHUNK_BYTES)
-            .map(|start| {
-                let data = bytes.slice(start..(start + CHUNK_BYTES).min(bytes.len()));
-                Ok(v1::DownloadChunk { data, total_size })
-            })
-            .collect();
-        Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
+        Ok(Response::new(Box::pin(tokio_stream::iter(chunked(bytes).into_iter().map(Ok)))))
     }
 
     async fn export(&self, request: Request<v1::ExportRequest>) -> Result<Response<v1::ExportResponse>, Status> {
@@ -176,19 +193,17 @@ impl History for Daemon {
                 request.path
             )));
         };
+        if let Some(held) = self.recorder.held.get(&request.id) {
+            let files = blocking(move || write_glb_as(&held.glb, &path, format)).await?;
+            self.recorder.held.remove(&request.id);
+            return Ok(Response::new(v1::ExportResponse {
+                files: files.iter().map(|file| file.display().to_string()).collect(),
+            }));
+        }
         let store = self.store()?;
         let generation = find(&store, &request.id).await?;
         let target = path.clone();
-        let files = blocking(move || {
-            let stored = store.read(&generation, Artifact::Asset)?;
-            if format == Format::Glb {
-                threedgpt_engine::export::write_atomic(&target, &stored).map_err(engine_failure)?;
-                return Ok(vec![target]);
-            }
-            let asset = threedgpt_engine::export::asset_from_glb(&stored).map_err(engine_failure)?;
-            threedgpt_engine::export::write(&asset, &target, format, false).map_err(engine_failure)
-        })
-        .await?;
+        let files = blocking(move || write_glb_as(&store.read(&generation, Artifact::Asset)?, &target, format)).await?;
         Ok(Response::new(v1::ExportResponse { files: files.iter().map(|file| file.display().to_string()).collect() }))
     }
 
@@ -198,6 +213,9 @@ impl History for Daemon {
     ) -> Result<Response<v1::DeleteGenerationResponse>, Status> {
         self.queue.touch();
         let id = request.into_inner().id;
+        if self.recorder.held.remove(&id) {
+            return Ok(Response::new(v1::DeleteGenerationResponse { existed: true }));
+        }
         let store = self.store()?;
         let existed = blocking(move || store.delete(&id)).await?;
         Ok(Response::new(v1::DeleteGenerationResponse { existed }))
@@ -208,13 +226,56 @@ impl History for Daemon {
         _request: Request<v1::DeleteAllRequest>,
     ) -> Result<Response<v1::DeleteAllResponse>, Status> {
         self.queue.touch();
-        let store = self.store()?;
-        let deleted = blocking(move || store.delete_all()).await?;
-        Ok(Response::new(v1::DeleteAllResponse { deleted: deleted as u32 }))
+        let held = self.recorder.held.clear();
+        let deleted = match self.recorder.store.clone() {
+            Some(store) => blocking(move || store.delete_all()).await?,
+            None if held > 0 => 0,
+            None => return Err(self.store().err().unwrap_or_else(|| Status::internal("no history"))),
+        };
+        Ok(Response::new(v1::DeleteAllResponse { deleted: (deleted + held) as u32 }))
     }
 }
 
+/// Writes a GLB's asset to `path` in `format` (the GLB itself when that is the format).
+fn write_glb_as(glb: &[u8], path: &std::path::Path, format: Format) -> Result<Vec<PathBuf>, StoreError> {
+    if format == Format::Glb {
+        threedgpt_engine::export::write_atomic(path, glb).map_err(engine_failure)?;
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let asset = threedgpt_engine::export::asset_from_glb(glb).map_err(engine_failure)?;
+    threedgpt_engine::export::write(&asset, path, format, false).map_err(engine_failure)
+}
+
 impl Daemon {
+    /// Sends a held result's asset, then lets it go: it was held only until its client took it.
+    async fn download_held(
+        &self,
+        held: HeldResult,
+        artifact: Artifact,
+        format: Format,
+    ) -> Result<Response<ChunkStream>, Status> {
+        if artifact != Artifact::Asset {
+            return Err(Status::not_found(format!(
+                "{} was made with the history off: only its asset is held, until it is downloaded",
+                held.id
+            )));
+        }
+        let glb = held.glb.clone();
+        let bytes =
+            blocking(move || if format == Format::Glb { Ok(glb.to_vec()) } else { convert(&glb, format) }).await?;
+        let (sender, receiver) = tokio::sync::mpsc::channel::<Result<v1::DownloadChunk, Status>>(2);
+        let recorder = self.recorder.clone();
+        tokio::spawn(async move {
+            for chunk in chunked(bytes) {
+                if sender.send(Ok(chunk)).await.is_err() {
+                    return; // The client went away: keep the result for another try.
+                }
+            }
+            recorder.held.remove(&held.id);
+        });
+        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(receiver))))
+    }
+
     pub(crate) fn settings_message(&self) -> v1::Settings {
         v1::Settings {
             history_enabled: self.recorder.settings().history_enabled,

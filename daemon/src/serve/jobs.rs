@@ -282,17 +282,15 @@ impl JobQueue {
             }
             None => (Vec::new(), None),
         };
+        let recorder = &self.inner.recorder;
         let generation_id =
-            self.inner.recorder.record(&work.name, &work.bytes, &asset, written_glb, work.options.reproducible);
-        if work.output.is_none() && generation_id.is_none() {
-            // History was switched off (or failed) while the job ran: there is nowhere left to put it.
-            return Err(EngineError::Write {
-                path: "history".into(),
-                source: std::io::Error::other(
-                    "the asset was to be kept in the history only, but the history is off or failed; generate again with an output path",
-                ),
-            });
-        }
+            match recorder.record(&work.name, &work.bytes, &asset, written_glb, work.options.reproducible) {
+                Some(id) => Some(id),
+                // No output path and no history (off, unavailable, or it failed to store): hold the
+                // asset in memory until its client downloads it.
+                None if work.output.is_none() => Some(recorder.hold(&work.name, &asset, work.options.reproducible)?),
+                None => None,
+            };
         let record_json = serde_json::to_string(&asset.record).unwrap_or_default();
         let files = files.iter().map(|path| path.display().to_string()).collect();
         Ok((record_json, files, generation_id))

@@ -1,6 +1,7 @@
 //! `3dgpt serve`: one daemon per user on a private Unix socket, running the engine for every client
 //! through the job queue.
 
+mod held;
 mod history_service;
 mod jobs;
 mod recorder;
@@ -192,6 +193,14 @@ async fn serve(
     });
     let queue = JobQueue::new(workers, max_queue, recorder.clone());
     let shutdown = Arc::new(Notify::new());
+    // Held results (history off) whose time is up are dropped even when nobody asks for them.
+    let holder = recorder.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            holder.held.prune();
+        }
+    });
     let daemon = Daemon {
         queue: queue.clone(),
         recorder,

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use threedgpt_engine::Asset;
 use threedgpt_engine::preview::{View, render_png};
 
+use super::held::{HOLD_FOR, Held};
 use crate::history::{HistoryStore, NewGeneration};
 
 /// Side of the thumbnails kept with each generation.
@@ -31,6 +32,8 @@ pub(crate) struct Recorder {
     pub(crate) status: String,
     settings: Mutex<Settings>,
     settings_path: PathBuf,
+    /// Results of history-only generations that could not go to the history.
+    pub(crate) held: Held,
 }
 
 impl Recorder {
@@ -41,7 +44,7 @@ impl Recorder {
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default();
-        Recorder { store, status, settings: Mutex::new(settings), settings_path }
+        Recorder { store, status, settings: Mutex::new(settings), settings_path, held: Held::new(HOLD_FOR) }
     }
 
     pub(crate) fn settings(&self) -> Settings {
@@ -57,6 +60,14 @@ impl Recorder {
         threedgpt_engine::export::write_atomic(&self.settings_path, &text).map_err(std::io::Error::other)?;
         *settings = next.clone();
         Ok(next)
+    }
+
+    /// Holds a history-only generation's asset in memory for its client (history off or
+    /// unavailable); returns the id to download it by.
+    pub(crate) fn hold(&self, source: &str, asset: &Asset, reproducible: bool) -> threedgpt_engine::Result<String> {
+        let glb = threedgpt_engine::export::glb_bytes(asset, reproducible)?;
+        let record_json = serde_json::to_string(&asset.record).unwrap_or_default();
+        Ok(self.held.hold(source, record_json, glb))
     }
 
     /// Stores a finished generation; returns its id, or `None` when history is off or unavailable.

@@ -60,11 +60,6 @@ impl Generator for Daemon {
                     first.output_path
                 )));
             }
-            None if self.recorder.store.is_none() || !self.recorder.settings().history_enabled => {
-                return Err(status::invalid(
-                    "no output_path and the history is off, so the asset would go nowhere; send an output path",
-                ));
-            }
             _ => {}
         }
         let (name, bytes) = match first.image {

@@ -297,13 +297,69 @@ async fn without_an_output_path_the_asset_lives_in_the_history_only() {
         .into_inner();
     let first = chunks.message().await.unwrap().unwrap();
     assert_eq!(&first.data[..4], b"glTF");
-    // With history off, such a request would lose the asset, so it is refused up front.
+}
+
+/// Downloads a whole artifact, or the status that refused it.
+async fn download_all(
+    harness: &Harness,
+    id: &str,
+    artifact: v1::Artifact,
+    format: v1::Format,
+) -> Result<Vec<u8>, tonic::Status> {
+    let request = v1::DownloadRequest { id: id.to_owned(), artifact: artifact as i32, format: format as i32 };
+    let mut chunks = HistoryClient::new(harness.channel.clone()).download(request).await?.into_inner();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = chunks.message().await? {
+        bytes.extend_from_slice(&chunk.data);
+    }
+    Ok(bytes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_history_off_a_result_without_output_path_is_held_until_downloaded_and_never_listed() {
+    let harness = harness().await;
     SystemClient::new(harness.channel.clone())
         .update_settings(v1::UpdateSettingsRequest { history_enabled: Some(false) })
         .await
         .unwrap();
-    let status =
-        GeneratorClient::new(harness.channel.clone()).generate(tokio_stream::iter(messages)).await.unwrap_err();
-    assert_eq!(status.code(), tonic::Code::InvalidArgument);
-    assert!(status.message().contains("history is off"), "{}", status.message());
+    let mut messages = generate_request(&harness, "unused.glb", small());
+    messages[0].output_path = String::new();
+    let finished = |events: Vec<v1::JobEvent>| match events.last().and_then(|event| event.kind.clone()) {
+        Some(v1::job_event::Kind::Finished(finished)) => finished,
+        other => panic!("{other:?}"),
+    };
+    let held = finished(run_to_end(&harness, messages.clone()).await);
+    assert!(held.files.is_empty() && held.generation_id.starts_with("held-"), "{held:?}");
+    let mut history = HistoryClient::new(harness.channel.clone());
+    let listed = history.list(v1::ListHistoryRequest::default()).await.unwrap().into_inner();
+    assert_eq!(listed.total, 0, "a held result is never listed");
+    let entry = history.get(v1::GetGenerationRequest { id: held.generation_id.clone() }).await.unwrap().into_inner();
+    assert!(entry.record_json.contains("\"faces\""));
+    assert!(!harness.folder.path().join("history").join("blobs").read_dir().is_ok_and(|mut dir| dir.next().is_some()));
+
+    // Only the asset is held; downloading it lets it go.
+    let thumbnail = download_all(&harness, &held.generation_id, v1::Artifact::Thumbnail, v1::Format::Glb).await;
+    assert_eq!(thumbnail.unwrap_err().code(), tonic::Code::NotFound);
+    let stl = download_all(&harness, &held.generation_id, v1::Artifact::Asset, v1::Format::Stl).await.unwrap();
+    assert!(stl.len() > 84);
+    let again = download_all(&harness, &held.generation_id, v1::Artifact::Asset, v1::Format::Glb).await;
+    assert_eq!(again.unwrap_err().code(), tonic::Code::NotFound, "downloaded once, then gone");
+
+    // Export takes it too; delete and delete-all drop it.
+    let exported = finished(run_to_end(&harness, messages.clone()).await);
+    let target = harness.folder.path().join("exported.obj");
+    let files = history
+        .export(v1::ExportRequest { id: exported.generation_id.clone(), path: target.display().to_string() })
+        .await
+        .unwrap()
+        .into_inner()
+        .files;
+    assert!(files.last().unwrap().ends_with("exported.obj") && target.exists());
+    assert!(history.get(v1::GetGenerationRequest { id: exported.generation_id }).await.is_err());
+    let deleted = finished(run_to_end(&harness, messages.clone()).await);
+    let request = v1::DeleteGenerationRequest { id: deleted.generation_id.clone() };
+    assert!(history.delete(request.clone()).await.unwrap().into_inner().existed);
+    assert!(!history.delete(request).await.unwrap().into_inner().existed);
+    finished(run_to_end(&harness, messages).await);
+    assert_eq!(history.delete_all(v1::DeleteAllRequest {}).await.unwrap().into_inner().deleted, 1);
 }

@@ -65,8 +65,9 @@ impl Client {
 
     /// Generates a 3D asset from `image` (a path or the image's bytes) and returns its
     /// `Generation`, blocking until it is done. `output` is the file to write (the format follows
-    /// its extension); None keeps the asset in the daemon's history only. `progress`, if given, is
-    /// called with every `Event`; an exception it raises cancels the job and propagates.
+    /// its extension); None keeps the asset in the daemon's history only (with the history off,
+    /// the daemon holds it until it is downloaded once: `Generation.id` names it). `progress`, if
+    /// given, is called with every `Event`; an exception it raises cancels the job and propagates.
     /// Options: faces, texture_size, foreground_ratio, background ("auto" or "keep"), mask (path
     /// or bytes), thickness, size (metres), grid, model, format, reproducible, name.
     #[pyo3(signature = (image, output = None, *, progress = None, **options))]

@@ -195,6 +195,13 @@ def test_history_download_export_delete_and_settings(client, tmp_path):
         assert not client.set_history_enabled(False).history_enabled
         off = client.generate(EXAMPLES / "duck.png", tmp_path / "off.glb", **FAST)
         assert off.id is None and Path(off.path).exists()
+        # No output and no history: held in memory for this client, never listed, gone once taken.
+        held = client.generate(EXAMPLES / "duck.png", **FAST)
+        assert held.path is None and held.id.startswith("held-")
+        assert held.id not in [entry.id for entry in client.history(limit=500)]
+        assert client.download(held.id)[:4] == b"glTF"
+        with pytest.raises(threedgpt.NotFound):
+            client.download(held.id)
     finally:
         assert client.set_history_enabled(True).history_enabled
 

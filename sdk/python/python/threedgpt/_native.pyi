@@ -226,7 +226,8 @@ class Client:
         reproducible: bool = False,
         name: str | None = None,
     ) -> Generation:
-        """Generates an asset and blocks until it is written; None as output keeps it in the history only."""
+        """Generates an asset and blocks until it is written. None as output keeps it in the history
+        only; with the history off the daemon holds it until it is downloaded once (by ``id``)."""
     def submit(
         self,
         image: ImageInput,
