@@ -37,7 +37,7 @@ def daemon(tmp_path_factory):
     os.environ["THREEDGPT_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
     os.environ["THREEDGPT_DAEMON"] = str(binary)
     process = subprocess.Popen(
-        [str(binary), "serve", "--workers", "1", "--idle-timeout", "0"],
+        [str(binary), "serve", "--workers", "1", "--idle-timeout", "0", "--tcp", "127.0.0.1:0"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

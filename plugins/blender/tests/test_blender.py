@@ -3,6 +3,7 @@ texture storage, the Image Editor entry, and a clean unregister."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -231,6 +232,135 @@ def test_textures_can_be_saved_beside_the_blend(extension, session, tmp_path):
     image = base_colour_image(only_mesh())
     assert image.packed_file is None and image.filepath.startswith("//textures")
     assert Path(bpy.path.abspath(image.filepath)).is_file()
+
+
+def test_loopback_tcp_with_the_token_file(extension, session):
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    prefs.connection = "TCP"
+    prefs.tcp_address = (Path(os.environ["THREEDGPT_RUNTIME_DIR"]) / "tcp-address").read_text().strip()
+    prefs.tcp_token = ""  # Read from the daemon's tcp-token file.
+    generate(extension)
+    assert session.status().state == "FINISHED", session.status()
+
+    bpy.data.objects.remove(only_mesh())
+    prefs.tcp_token = "not-the-token"
+    generate(extension)
+    assert session.status().state == "FAILED" and not bpy.data.objects
+
+
+def test_new_scenes_take_the_default_options_from_the_preferences(extension, session):
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    prefs.default_faces = 4321
+    prefs.default_texture_size = "2048"
+    prefs.default_remove_background = False
+    scene = bpy.data.scenes.new("fresh")
+    try:
+        extension.properties.apply_defaults(scene)
+        options = scene.threedgpt
+        assert (options.faces, options.texture_size, options.remove_background) == (4321, "2048", False)
+        options.faces = 777
+        extension.properties.apply_defaults(scene)
+        assert options.faces == 777, "defaults apply once; the user's choice stays"
+    finally:
+        bpy.data.scenes.remove(scene)
+        prefs.default_faces, prefs.default_texture_size, prefs.default_remove_background = 20000, "1024", True
+
+
+class RecordingLayout:
+    """Stands in for `UILayout` (which only exists in a window) and checks what panels draw: every
+    property exists on its data, every operator is registered, and progress bars are fractions."""
+
+    def __init__(self, calls: list) -> None:
+        self.calls = calls
+        self.use_property_split = False
+        self.use_property_decorate = True
+
+    def _child(self, *args, **kwargs):
+        return RecordingLayout(self.calls)
+
+    row = column = box = split = _child
+
+    def prop(self, data, name, **kwargs):
+        assert name in data.bl_rna.properties.keys(), f"{type(data).__name__} has no property {name!r}"
+        self.calls.append(("prop", name))
+
+    def operator(self, idname, **kwargs):
+        category, name = idname.split(".")
+        assert name in dir(getattr(bpy.ops, category)), f"no operator {idname}"
+        self.calls.append(("operator", idname))
+        return _Properties()
+
+    def progress(self, *, factor, type, text):
+        assert 0.0 <= factor <= 1.0 and text
+        self.calls.append(("progress", text))
+
+    def label(self, *, text="", icon="NONE"):
+        self.calls.append(("label", text))
+
+    def template_ID(self, data, name, **kwargs):
+        assert name in data.bl_rna.properties.keys()
+        self.calls.append(("template_ID", name))
+
+    def template_icon(self, *, icon_value, scale):
+        self.calls.append(("icon", icon_value))
+
+    def separator(self):
+        pass
+
+
+class _Properties:
+    """Accepts the operator properties a panel sets on its buttons."""
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+
+
+class _PanelStandIn:
+    def __init__(self, calls):
+        self.layout = RecordingLayout(calls)
+
+
+def draw(panel_class) -> list:
+    """What a panel's draw method asks of its layout."""
+    calls: list = []
+    panel_class.draw(_PanelStandIn(calls), bpy.context)
+    return calls
+
+
+def test_the_panels_draw_in_every_state(extension, session, tmp_path):
+    panels = extension.panels
+    idle = draw(panels.VIEW3D_PT_threedgpt)
+    assert ("operator", "threedgpt.generate") in idle and ("prop", "filepath") in idle
+    assert ("prop", "faces") in idle and ("prop", "model") in idle
+    assert {("prop", "detail"), ("prop", "texture_storage")} <= set(draw(panels.VIEW3D_PT_threedgpt_advanced))
+    bpy.context.scene.threedgpt.source = "IMAGE"
+    assert ("template_ID", "image") in draw(panels.VIEW3D_PT_threedgpt)
+    bpy.context.scene.threedgpt.source = "FILE"
+
+    bpy.context.scene.threedgpt.detail = 2048
+    assert bpy.ops.threedgpt.generate() == {"FINISHED"}
+    deadline = time.monotonic() + 60
+    while session.status().state != "RUNNING":
+        assert time.monotonic() < deadline, session.status()
+        session.tick()
+        time.sleep(0.02)
+    busy = draw(panels.VIEW3D_PT_threedgpt)
+    assert ("operator", "threedgpt.cancel") in busy and any(call[0] == "progress" for call in busy)
+    bpy.ops.threedgpt.cancel()
+    drive(extension)
+    bpy.context.scene.threedgpt.detail = 0
+
+    bpy.context.scene.threedgpt.filepath = str(tmp_path / "gone.png")
+    (tmp_path / "gone.png").write_bytes(b"no picture")
+    generate(extension)
+    failed = draw(panels.VIEW3D_PT_threedgpt)
+    assert any(call[0] == "label" and "PNG" in call[1] for call in failed), failed
+
+    bpy.context.scene.threedgpt.filepath = str(EXAMPLES / "duck.png")
+    generate(extension)
+    bpy.ops.threedgpt.history_refresh()
+    history = draw(panels.VIEW3D_PT_threedgpt_history)
+    assert ("operator", "threedgpt.history_import") in history and ("label", "duck.png") in history
 
 
 def test_the_extension_unregisters_and_registers_cleanly(extension, session):
