@@ -33,14 +33,17 @@ python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || {
 [ -x .venv-blender/bin/python ] || python3 -m venv .venv-blender
 .venv-blender/bin/python -m pip install --quiet --disable-pip-version-check -r plugins/blender/tests/requirements.txt
 
+step "ONNX Runtime (the CPU library from the PyPI wheel, into target/onnxruntime)"
+PYTHON=.venv/bin/python ./scripts/install_onnxruntime.sh target/onnxruntime
+
 step "glTF validator (npm)"
 (cd tests/gltf && npm ci --no-audit --no-fund --loglevel=error)
 
 step "format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
-.venv/bin/ruff format --check scripts tests sdk/python plugins/blender
-.venv/bin/ruff check scripts tests sdk/python plugins/blender
+.venv/bin/ruff format --check scripts tests sdk/python plugins/blender models
+.venv/bin/ruff check scripts tests sdk/python plugins/blender models
 
 step "rust tests"
 cargo test --workspace --locked

@@ -64,6 +64,24 @@ pub(crate) struct ModelsArgs {
 enum ModelsCommand {
     /// The models and whether they are installed (the default).
     List,
+    /// Install a model from its manifest (a .toml file) and its files.
+    Install {
+        /// The model's manifest file.
+        manifest: std::path::PathBuf,
+        /// A folder holding the model's files, or for a one-file model the file itself.
+        #[arg(long, value_name = "FILE_OR_FOLDER")]
+        from: std::path::PathBuf,
+    },
+    /// Check an installed model's files against the sizes and SHA-256s in its manifest.
+    Verify {
+        /// The model's name.
+        name: String,
+    },
+    /// Remove an installed model and its files.
+    Remove {
+        /// The model's name.
+        name: String,
+    },
 }
 
 pub(crate) fn jobs(args: JobsArgs) -> anyhow::Result<ExitCode> {
@@ -157,12 +175,18 @@ pub(crate) fn daemon(args: DaemonArgs) -> anyhow::Result<ExitCode> {
                             "pid": info.pid, "socket": info.socket_path, "store": info.store_path,
                             "devices": info.devices, "execution_providers": info.execution_providers,
                             "queue_length": info.queue_length, "running_jobs": info.running_jobs,
+                            "onnxruntime": info.onnxruntime.as_ref().map(|(path, version)| serde_json::json!({"path": path, "version": version})),
+                            "onnxruntime_status": info.onnxruntime_status,
                         })
                     );
                 } else {
                     println!("running (pid {}, version {}, API {})", info.pid, info.version, info.api_version);
                     println!("socket: {}", info.socket_path.display());
                     println!("devices: {}", info.devices.join(", "));
+                    println!("neural models: {}", info.onnxruntime_status);
+                    if !info.execution_providers.is_empty() {
+                        println!("execution providers: {}", info.execution_providers.join(", "));
+                    }
                     println!("jobs: {} queued, {} running", info.queue_length, info.running_jobs);
                 }
                 Ok(ExitCode::SUCCESS)
@@ -202,9 +226,46 @@ fn is_not_running(error: &anyhow::Error) -> bool {
 }
 
 pub(crate) fn models(args: ModelsArgs) -> anyhow::Result<ExitCode> {
+    let store = crate::serve::neural::model_store(&crate::serve::data_dir());
+    let json = args.json;
+    match args.command.unwrap_or(ModelsCommand::List) {
+        ModelsCommand::List => {}
+        ModelsCommand::Install { manifest, from } => {
+            let bar = indicatif::ProgressBar::new(0);
+            if json || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            }
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar.set_message("installing");
+            let installed = store.install(&manifest, &from, &mut |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            });
+            bar.finish_and_clear();
+            let installed = installed?;
+            report_model(json, "installed", &installed);
+            return Ok(ExitCode::SUCCESS);
+        }
+        ModelsCommand::Verify { name } => {
+            let installed = store.verify(&name)?;
+            report_model(json, "verified", &installed);
+            return Ok(ExitCode::SUCCESS);
+        }
+        ModelsCommand::Remove { name } => {
+            store.remove(&name)?;
+            if json {
+                println!("{}", serde_json::json!({"removed": name}));
+            } else {
+                println!("removed {name}");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     crate::runtime()?.block_on(async {
         let client = crate::connect(true).await?;
-        let ModelsCommand::List = args.command.unwrap_or(ModelsCommand::List);
         let models = client.models().await?;
         if args.json {
             let rows: Vec<_> = models
@@ -444,4 +505,26 @@ fn offer_to_delete(kept: u32) -> anyhow::Result<bool> {
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+}
+
+fn report_model(json: bool, what: &str, installed: &threedgpt_neural::Installed) {
+    let manifest = &installed.manifest;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                what: manifest.name, "kind": manifest.kind.name(), "size_bytes": manifest.size(),
+                "folder": installed.folder,
+            })
+        );
+    } else {
+        println!(
+            "{what} {} ({} model, {} files, {} bytes) in {}",
+            manifest.name,
+            manifest.kind.name(),
+            manifest.files.len(),
+            manifest.size(),
+            installed.folder.display()
+        );
+    }
 }

@@ -583,3 +583,106 @@ async fn jobs_are_shared_fairly_between_clients() {
         observer.cancel(id).await.unwrap();
     }
 }
+
+/// ONNX Runtime's CPU library, installed into target/onnxruntime by the set-up script when missing.
+fn onnxruntime() -> PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let folder = workspace.join("target").join("onnxruntime");
+    let library = folder.join(threedgpt_neural::runtime::LIBRARY);
+    if !library.exists() {
+        let status = Command::new(workspace.join("scripts/install_onnxruntime.sh")).arg(&folder).status();
+        assert!(status.is_ok_and(|status| status.success()), "scripts/install_onnxruntime.sh failed");
+    }
+    library
+}
+
+/// The tiny ONNX test models and their manifests (models/tools/make_test_models.py, run with the
+/// test venv's Python, which has `onnx`).
+fn tiny_models(folder: &Path) {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let python = std::env::var_os("THREEDGPT_PYTHON").map_or_else(|| workspace.join(".venv/bin/python"), PathBuf::from);
+    let output = Command::new(&python)
+        .arg(workspace.join("models/tools/make_test_models.py"))
+        .arg(folder)
+        .output()
+        .unwrap_or_else(|error| panic!("{} (made by scripts/test.sh) could not run: {error}", python.display()));
+    assert!(output.status.success(), "make_test_models.py failed: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_install_verify_remove_and_onnx_runtime_shows_in_info() {
+    let library = onnxruntime();
+    let data = tempfile::tempdir().unwrap();
+    let models = tempfile::tempdir().unwrap();
+    tiny_models(models.path());
+    let runtime_dir = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        Command::new(BINARY)
+            .args(args)
+            .env("THREEDGPT_DATA_DIR", data.path())
+            .env("THREEDGPT_RUNTIME_DIR", runtime_dir.path())
+            .output()
+            .unwrap()
+    };
+    let manifest = models.path().join("tiny-segmentation.toml");
+    let model_file = models.path().join("tiny-segmentation/model.onnx");
+
+    // A manifest whose SHA-256 does not match the file: refused, nothing left behind.
+    let wrong = models.path().join("wrong.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let sha = text.lines().find_map(|line| line.strip_prefix("sha256 = ")).unwrap().trim_matches('"').to_owned();
+    std::fs::write(&wrong, text.replace(&sha, &"0".repeat(64))).unwrap();
+    let refused = cli(&["models", "install", wrong.to_str().unwrap(), "--from", model_file.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("SHA-256"), "{refused:?}");
+    assert_eq!(std::fs::read_dir(data.path().join("models")).unwrap().count(), 0);
+
+    let installed = cli(&["models", "install", manifest.to_str().unwrap(), "--from", model_file.to_str().unwrap()]);
+    assert!(installed.status.success(), "{installed:?}");
+    assert!(String::from_utf8_lossy(&installed.stdout).contains("installed tiny-segmentation"));
+    assert!(cli(&["models", "verify", "tiny-segmentation"]).status.success());
+
+    let daemon = Daemon::start_with_data(data.path(), &["--onnxruntime", library.to_str().unwrap()]);
+    let client = daemon.client().await;
+    let info = client.info().await.unwrap();
+    let (path, version) = info.onnxruntime.clone().expect("ONNX Runtime loaded");
+    assert_eq!((path, version.as_str()), (library.clone(), threedgpt_neural::runtime::VERSION));
+    assert_eq!(info.execution_providers, ["CPU"], "the CPU library offers the CPU provider only");
+    let listed = client.models().await.unwrap();
+    let tiny = listed.iter().find(|model| model.name == "tiny-segmentation").expect("listed");
+    assert_eq!((tiny.kind.as_str(), tiny.provider.as_str(), tiny.installed), ("segmentation", "CPU", true));
+    assert!(tiny.size_bytes > 0);
+
+    let output = daemon.dir.path().join("seg.glb");
+    let neural = GenerateRequest::new(ImageSource::Path(example("duck.png")), &output)
+        .with_options(fast().with_model("tiny-segmentation"));
+    let error = client.generate(neural).await.expect_err("refused");
+    assert!(error.to_string().contains("cannot run segmentation models yet"), "{error}");
+    assert!(matches!(
+        last_event(&mut client.generate(request(&output, fast())).await.unwrap()).await.last(),
+        Some(JobEvent::Finished { .. })
+    ));
+
+    // A damaged installed file fails verification; remove takes the model away.
+    std::fs::write(data.path().join("models/tiny-segmentation/model.onnx"), b"damaged").unwrap();
+    let verify = cli(&["models", "verify", "tiny-segmentation"]);
+    assert!(!verify.status.success() && String::from_utf8_lossy(&verify.stderr).contains("download it again"));
+    assert!(cli(&["models", "remove", "tiny-segmentation"]).status.success());
+    assert!(!client.models().await.unwrap().iter().any(|model| model.name == "tiny-segmentation"));
+    drop(daemon);
+
+    // A library that is not ONNX Runtime: the daemon says so and the built-in reconstructor works.
+    let fake = data.path().join("libonnxruntime.so.1.31.1");
+    std::fs::write(&fake, b"not a shared library").unwrap();
+    let daemon = Daemon::start_with_data(data.path(), &["--onnxruntime", fake.to_str().unwrap()]);
+    let client = daemon.client().await;
+    let info = client.info().await.unwrap();
+    assert!(info.onnxruntime.is_none() && info.execution_providers.is_empty());
+    assert!(info.onnxruntime_status.contains("could not load ONNX Runtime"), "{}", info.onnxruntime_status);
+    assert!(info.onnxruntime_status.contains("install_onnxruntime.sh"), "{}", info.onnxruntime_status);
+    let output = daemon.dir.path().join("relief.glb");
+    assert!(matches!(
+        last_event(&mut client.generate(request(&output, fast())).await.unwrap()).await.last(),
+        Some(JobEvent::Finished { .. })
+    ));
+}

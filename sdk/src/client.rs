@@ -333,6 +333,9 @@ impl Client {
             store_path: info.store_path.into(),
             socket_path: info.socket_path.into(),
             pid: info.pid,
+            onnxruntime: (!info.onnxruntime_path.is_empty())
+                .then(|| (info.onnxruntime_path.into(), info.onnxruntime_version)),
+            onnxruntime_status: info.onnxruntime_status,
         })
     }
 

@@ -470,6 +470,10 @@ pub struct DaemonInfo {
     pub socket_path: PathBuf,
     /// Its process id.
     pub pid: u32,
+    /// ONNX Runtime's library and version, when loaded.
+    pub onnxruntime: Option<(PathBuf, String)>,
+    /// Where ONNX Runtime was loaded from, or why it is unavailable and how to install it.
+    pub onnxruntime_status: String,
 }
 
 /// A reconstruction model.

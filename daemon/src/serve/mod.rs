@@ -4,6 +4,7 @@
 mod held;
 mod history_service;
 mod jobs;
+pub(crate) mod neural;
 mod recorder;
 mod service;
 mod status;
@@ -61,6 +62,11 @@ pub(crate) struct ServeArgs {
     /// Only for machines without a usable keychain: anyone who can read the file can read the history.
     #[arg(long = "key-file", value_name = "PATH")]
     key_file: Option<std::path::PathBuf>,
+
+    /// ONNX Runtime's library for neural models (libonnxruntime.so.1.31.1); by default
+    /// ORT_DYLIB_PATH, else the one scripts/install_onnxruntime.sh put in the data folder.
+    #[arg(long, value_name = "PATH")]
+    onnxruntime: Option<std::path::PathBuf>,
 }
 
 /// Runs the daemon until it is stopped (Shutdown, SIGTERM, Ctrl-C or the idle timeout).
@@ -100,15 +106,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         .context("could not start the async runtime")?;
     let data_dir = data_dir();
     let recorder = Arc::new(open_history(&data_dir, key_source(args.key_file.as_deref())));
-    let result = runtime.block_on(serve(
-        &socket_path,
-        workers,
-        args.max_queue,
-        args.idle_timeout,
-        recorder,
-        &data_dir,
-        args.tcp,
-    ));
+    let neural = Arc::new(neural::Neural::new(args.onnxruntime.as_deref(), &data_dir));
+    let limits = Limits { workers, max_queue: args.max_queue, idle_timeout_s: args.idle_timeout };
+    let result = runtime.block_on(serve(&socket_path, limits, recorder, neural, &data_dir, args.tcp));
     let _ = fs::remove_file(&socket_path);
     drop(lock);
     result
@@ -116,7 +116,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 /// The folder for the history and settings: `THREEDGPT_DATA_DIR`, else `$XDG_DATA_HOME/3dgpt`, else
 /// `~/.local/share/3dgpt`.
-fn data_dir() -> std::path::PathBuf {
+pub(crate) fn data_dir() -> std::path::PathBuf {
     if let Some(dir) = std::env::var_os("THREEDGPT_DATA_DIR").filter(|dir| !dir.is_empty()) {
         return dir.into();
     }
@@ -158,15 +158,22 @@ fn open_history(
     }
 }
 
-async fn serve(
-    socket_path: &Path,
+/// How much work the daemon takes on, and when it stops by itself.
+struct Limits {
     workers: usize,
     max_queue: usize,
     idle_timeout_s: u64,
+}
+
+async fn serve(
+    socket_path: &Path,
+    limits: Limits,
     recorder: Arc<recorder::Recorder>,
+    neural: Arc<neural::Neural>,
     data_dir: &Path,
     tcp: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<()> {
+    let Limits { workers, max_queue, idle_timeout_s } = limits;
     let listener =
         UnixListener::bind(socket_path).with_context(|| format!("could not listen on {}", socket_path.display()))?;
     fs::set_permissions(socket_path, fs::Permissions::from_mode(0o600))
@@ -204,6 +211,7 @@ async fn serve(
     let daemon = Daemon {
         queue: queue.clone(),
         recorder,
+        neural,
         shutdown: shutdown.clone(),
         socket_path: socket_path.to_path_buf(),
         store_path: data_dir.to_path_buf(),

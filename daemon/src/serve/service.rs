@@ -17,6 +17,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::jobs::{JobQueue, JobWork};
+use super::neural::Neural;
 use super::recorder::Recorder;
 use super::status;
 
@@ -30,6 +31,7 @@ type EventStream = Pin<Box<dyn Stream<Item = Result<JobEvent, Status>> + Send>>;
 pub(crate) struct Daemon {
     pub(crate) queue: JobQueue,
     pub(crate) recorder: Arc<Recorder>,
+    pub(crate) neural: Arc<Neural>,
     pub(crate) shutdown: Arc<Notify>,
     pub(crate) socket_path: PathBuf,
     pub(crate) store_path: PathBuf,
@@ -86,6 +88,21 @@ impl Generator for Daemon {
                 return Err(status::invalid("the first message must carry the image: a path or a first chunk"));
             }
         };
+        let requested = first.options.as_ref().map(|options| options.model.clone()).unwrap_or_default();
+        if !requested.is_empty() && requested != threedgpt_engine::RELIEF_MODEL {
+            let neural = self.neural.clone();
+            let installed = tokio::task::spawn_blocking(move || neural.store.get(&requested).ok())
+                .await
+                .map_err(|error| Status::internal(error.to_string()))?;
+            if let Some(model) = installed {
+                return Err(Status::failed_precondition(format!(
+                    "{} is an installed {} model, but this daemon cannot run {} models yet; use the built-in \"relief\"",
+                    model.manifest.name,
+                    model.manifest.kind.name(),
+                    model.manifest.kind.name()
+                )));
+            }
+        }
         let (options, format) =
             engine_options(first.options.unwrap_or_default(), output.as_deref().unwrap_or(Path::new("")))?;
         options.validate().map_err(|error| status::engine_status(&error))?;
@@ -235,17 +252,32 @@ pub(crate) fn engine_options(request: v1::GenerateOptions, output: &Path) -> Res
 impl Models for Daemon {
     async fn list(&self, _request: Request<v1::ListModelsRequest>) -> Result<Response<v1::ListModelsResponse>, Status> {
         self.queue.touch();
-        Ok(Response::new(v1::ListModelsResponse {
-            models: vec![v1::ModelInfo {
-                name: threedgpt_engine::RELIEF_MODEL.to_owned(),
-                kind: "reconstruction".to_owned(),
-                installed: true,
-                size_bytes: 0,
-                provider: "cpu".to_owned(),
-                description: "built-in: inflates the silhouette into a rounded solid; no model files, works offline"
-                    .to_owned(),
-            }],
-        }))
+        let neural = self.neural.clone();
+        let (installed, runtime) = tokio::task::spawn_blocking(move || (neural.installed(), neural.runtime()))
+            .await
+            .map_err(|error| Status::internal(error.to_string()))?;
+        let provider = match &runtime {
+            Ok(runtime) => runtime.providers.first().map_or_else(|| "CPU".to_owned(), Clone::clone),
+            Err(_) => "unavailable (ONNX Runtime is not installed)".to_owned(),
+        };
+        let mut models = vec![v1::ModelInfo {
+            name: threedgpt_engine::RELIEF_MODEL.to_owned(),
+            kind: "reconstruction".to_owned(),
+            installed: true,
+            size_bytes: 0,
+            provider: "cpu".to_owned(),
+            description: "built-in: inflates the silhouette into a rounded solid; no model files, works offline"
+                .to_owned(),
+        }];
+        models.extend(installed.into_iter().map(|model| v1::ModelInfo {
+            size_bytes: model.manifest.size(),
+            kind: model.manifest.kind.name().to_owned(),
+            installed: true,
+            provider: provider.clone(),
+            description: model.manifest.description.clone(),
+            name: model.manifest.name,
+        }));
+        Ok(Response::new(v1::ListModelsResponse { models }))
     }
 }
 
@@ -255,11 +287,27 @@ impl System for Daemon {
         self.queue.touch();
         let (queued, running) = self.queue.counts();
         let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+        let neural = self.neural.clone();
+        let runtime = tokio::task::spawn_blocking(move || neural.runtime())
+            .await
+            .map_err(|error| Status::internal(error.to_string()))?;
+        let (onnxruntime_path, onnxruntime_version, onnxruntime_status, execution_providers) = match runtime {
+            Ok(runtime) => (
+                runtime.path.display().to_string(),
+                runtime.version.clone(),
+                format!("ONNX Runtime {} loaded from {}", runtime.version, runtime.path.display()),
+                runtime.providers,
+            ),
+            Err(error) => (String::new(), String::new(), error.to_string(), Vec::new()),
+        };
         Ok(Response::new(v1::InfoResponse {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             api_version: threedgpt_proto::API_VERSION.to_owned(),
             devices: vec![format!("cpu ({cores} cores)")],
-            execution_providers: Vec::new(),
+            execution_providers,
+            onnxruntime_path,
+            onnxruntime_version,
+            onnxruntime_status,
             queue_length: queued as u32,
             running_jobs: running as u32,
             store_path: self.store_path.display().to_string(),

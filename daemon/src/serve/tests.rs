@@ -70,6 +70,7 @@ async fn harness_with(folder: tempfile::TempDir, recorder: Arc<Recorder>) -> Har
     let daemon = Daemon {
         queue: JobQueue::new(2, 8, recorder.clone()),
         recorder,
+        neural: Arc::new(super::neural::Neural::new(Some(&folder.path().join("no-onnxruntime.so")), folder.path())),
         shutdown: shutdown.clone(),
         socket_path: folder.path().join("daemon.sock"),
         store_path: folder.path().to_path_buf(),

@@ -188,7 +188,9 @@ class Session:
         except Exception:
             return
         items = [BUILTIN_ITEM] + [
-            (model.name, model.name, model.description or model.kind) for model in models if model.kind != "builtin"
+            (model.name, model.name, model.description or model.kind)
+            for model in models
+            if model.name != "relief"  # The built-in one is BUILTIN_ITEM.
         ]
         # Replace the list only when it changed, so Blender's pointers into it stay valid meanwhile.
         if [item[0] for item in items] != [item[0] for item in self._models]:

@@ -381,6 +381,12 @@ pub(crate) struct DaemonInfo {
     socket_path: String,
     /// Its process id.
     pid: u32,
+    /// ONNX Runtime's library, when loaded.
+    onnxruntime_path: Option<String>,
+    /// ONNX Runtime's version, when loaded.
+    onnxruntime_version: Option<String>,
+    /// Where ONNX Runtime was loaded from, or why it is unavailable and how to install it.
+    onnxruntime_status: String,
 }
 
 impl DaemonInfo {
@@ -395,6 +401,9 @@ impl DaemonInfo {
             store_path: info.store_path.display().to_string(),
             socket_path: info.socket_path.display().to_string(),
             pid: info.pid,
+            onnxruntime_path: info.onnxruntime.as_ref().map(|(path, _)| path.display().to_string()),
+            onnxruntime_version: info.onnxruntime.map(|(_, version)| version),
+            onnxruntime_status: info.onnxruntime_status,
         }
     }
 }

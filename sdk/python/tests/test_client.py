@@ -211,6 +211,7 @@ def test_models_info_and_jobs(client):
     assert [model.name for model in models if model.installed] and all(model.kind for model in models)
     info = client.info()
     assert info.version == threedgpt.__version__ and info.api_version and "cpu" in " ".join(info.devices).lower()
+    assert info.onnxruntime_status and (info.onnxruntime_version is None) == (info.onnxruntime_path is None)
     assert all(isinstance(job, threedgpt.JobInfo) for job in client.jobs())
 
 

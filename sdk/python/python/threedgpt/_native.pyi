@@ -192,6 +192,14 @@ class DaemonInfo:
     def socket_path(self) -> str: ...
     @property
     def pid(self) -> int: ...
+    @property
+    def onnxruntime_path(self) -> str | None:
+        """ONNX Runtime's library, when loaded (neural models)."""
+    @property
+    def onnxruntime_version(self) -> str | None: ...
+    @property
+    def onnxruntime_status(self) -> str:
+        """Where ONNX Runtime was loaded from, or why it is unavailable and how to install it."""
 
 @final
 class Client:

@@ -1,0 +1,16 @@
+//! Learned models for 3D GPT through ONNX Runtime: finding and loading the runtime
+//! ([`runtime`]), model manifests ([`manifest`]), the model store ([`store`]) and loading a model
+//! file checked against its manifest ([`session`]).
+//!
+//! The runtime library is loaded at run time, never linked: without it every function here
+//! returns an error that says how to install it, and the built-in reconstructor carries on.
+#![deny(missing_docs)]
+
+pub mod manifest;
+pub mod runtime;
+pub mod session;
+pub mod store;
+
+pub use manifest::{Kind, Manifest};
+pub use runtime::{RuntimeError, RuntimeInfo};
+pub use store::{Installed, ModelStore, StoreError};

@@ -1,0 +1,87 @@
+//! Loading one ONNX file of a model and checking it against its manifest: every input and output
+//! the manifest names must exist with the same element type and shape, or the file is refused with
+//! a message that names the tensor that differs.
+
+use std::path::{Path, PathBuf};
+
+use ort::session::Session;
+use ort::value::{TensorElementType, ValueType};
+
+use crate::manifest::{DType, FileSpec, TensorSpec};
+use crate::runtime;
+
+/// A model file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// ONNX Runtime is not loaded.
+    #[error("ONNX Runtime is not loaded; {}", runtime::INSTALL_ADVICE)]
+    NoRuntime,
+    /// ONNX Runtime could not read the file.
+    #[error("{} is not a model ONNX Runtime can load ({reason}); reinstall it with `3dgpt models install`", path.display())]
+    Unloadable {
+        /// The file.
+        path: PathBuf,
+        /// ONNX Runtime's reason.
+        reason: String,
+    },
+    /// The file loads but its tensors differ from the manifest.
+    #[error("{} does not match its manifest: {difference}; it is not the model the manifest describes", path.display())]
+    Mismatch {
+        /// The file.
+        path: PathBuf,
+        /// Which tensor differs and how.
+        difference: String,
+    },
+}
+
+/// Loads a model file with at most `threads` intra-op threads and checks it against `spec`.
+pub fn load(path: &Path, spec: &FileSpec, threads: usize) -> Result<Session, ModelError> {
+    let environment = runtime::environment().ok_or(ModelError::NoRuntime)?;
+    let unloadable = |error: ort::Error| ModelError::Unloadable { path: path.to_path_buf(), reason: error.to_string() };
+    let session = Session::builder(&environment)
+        .map_err(unloadable)?
+        .with_intra_threads(threads.max(1))
+        .map_err(|error| unloadable(error.into()))?
+        .commit_from_file(path)
+        .map_err(unloadable)?;
+    check(&session, spec).map_err(|difference| ModelError::Mismatch { path: path.to_path_buf(), difference })?;
+    Ok(session)
+}
+
+/// The first difference between the session's tensors and the manifest's, as a sentence.
+fn check(session: &Session, spec: &FileSpec) -> Result<(), String> {
+    let actual = |outlets: &[ort::value::Outlet]| -> Vec<(String, ValueType)> {
+        outlets.iter().map(|outlet| (outlet.name().to_owned(), outlet.dtype().clone())).collect()
+    };
+    compare("input", &spec.inputs, &actual(session.inputs()))?;
+    compare("output", &spec.outputs, &actual(session.outputs()))
+}
+
+fn compare(what: &str, expected: &[TensorSpec], actual: &[(String, ValueType)]) -> Result<(), String> {
+    for tensor in expected {
+        let Some((_, value_type)) = actual.iter().find(|(name, _)| *name == tensor.name) else {
+            let names: Vec<&str> = actual.iter().map(|(name, _)| name.as_str()).collect();
+            return Err(format!("it has no {what} {:?} (its {what}s are {names:?})", tensor.name));
+        };
+        let ValueType::Tensor { ty, shape, .. } = value_type else {
+            return Err(format!("{what} {:?} is not a tensor", tensor.name));
+        };
+        if *ty != element_type(tensor.dtype) {
+            return Err(format!("{what} {:?} holds {ty}, the manifest says {:?}", tensor.name, tensor.dtype));
+        }
+        let dims: Vec<i64> = shape.iter().copied().collect();
+        if dims != tensor.shape {
+            return Err(format!("{what} {:?} has shape {dims:?}, the manifest says {:?}", tensor.name, tensor.shape));
+        }
+    }
+    Ok(())
+}
+
+fn element_type(dtype: DType) -> TensorElementType {
+    match dtype {
+        DType::F32 => TensorElementType::Float32,
+        DType::F16 => TensorElementType::Float16,
+        DType::I64 => TensorElementType::Int64,
+        DType::U8 => TensorElementType::Uint8,
+    }
+}

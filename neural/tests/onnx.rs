@@ -1,0 +1,186 @@
+//! The real ONNX Runtime (the CPU library from the PyPI wheel) with tiny models made by
+//! `models/tools/make_test_models.py`: loading, manifest checks, running, and the model store.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use threedgpt_neural::manifest::Manifest;
+use threedgpt_neural::session::{self, ModelError};
+use threedgpt_neural::store::{ModelStore, StoreError};
+use threedgpt_neural::{RuntimeInfo, runtime};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// ONNX Runtime's library, installed into target/onnxruntime by the set-up script when missing.
+fn runtime() -> RuntimeInfo {
+    static LIBRARY: OnceLock<PathBuf> = OnceLock::new();
+    let library = LIBRARY.get_or_init(|| {
+        if let Some(path) = std::env::var_os("THREEDGPT_TEST_ORT") {
+            return PathBuf::from(path);
+        }
+        let folder = workspace().join("target").join("onnxruntime");
+        let library = folder.join(runtime::LIBRARY);
+        if !library.exists() {
+            let status = Command::new(workspace().join("scripts/install_onnxruntime.sh")).arg(&folder).status();
+            assert!(status.is_ok_and(|status| status.success()), "scripts/install_onnxruntime.sh failed");
+        }
+        library
+    });
+    runtime::load(std::slice::from_ref(library)).expect("ONNX Runtime loads")
+}
+
+/// The tiny test models with their manifests, made once per test process.
+fn models() -> &'static Path {
+    static MODELS: OnceLock<tempfile::TempDir> = OnceLock::new();
+    MODELS
+        .get_or_init(|| {
+            let folder = tempfile::tempdir().unwrap();
+            let python = std::env::var_os("THREEDGPT_PYTHON")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| workspace().join(".venv/bin/python"));
+            let output = Command::new(&python)
+                .arg(workspace().join("models/tools/make_test_models.py"))
+                .arg(folder.path())
+                .output()
+                .unwrap_or_else(|error| {
+                    panic!("{} (from scripts/test.sh, with onnx) could not run: {error}", python.display())
+                });
+            assert!(output.status.success(), "make_test_models.py failed: {}", String::from_utf8_lossy(&output.stderr));
+            folder
+        })
+        .path()
+}
+
+fn manifest(name: &str) -> Manifest {
+    Manifest::read(&models().join(format!("{name}.toml"))).unwrap()
+}
+
+#[test]
+fn the_runtime_reports_its_library_version_and_providers() {
+    let info = runtime();
+    assert_eq!(info.version, runtime::VERSION);
+    assert!(info.path.ends_with(runtime::LIBRARY));
+    assert_eq!(info.providers.last().map(String::as_str), Some("CPU"), "{:?}", info.providers);
+    // The CPU-only library offers no GPU provider.
+    assert!(!info.providers.iter().any(|provider| provider == "CUDA"), "{:?}", info.providers);
+    assert_eq!(runtime::loaded(), Some(info));
+}
+
+#[test]
+fn a_model_matching_its_manifest_loads_and_runs() {
+    runtime();
+    let manifest = manifest("tiny-segmentation");
+    let spec = manifest.file("model").unwrap();
+    let mut session = session::load(&models().join("tiny-segmentation/model.onnx"), spec, 1).unwrap();
+    let image = ort::value::Tensor::from_array(([1usize, 3, 64, 64], vec![0.5f32; 3 * 64 * 64])).unwrap();
+    let outputs = session.run(ort::inputs!["image" => image]).unwrap();
+    let (shape, mask) = outputs["mask"].try_extract_tensor::<f32>().unwrap();
+    assert_eq!(shape.iter().copied().collect::<Vec<i64>>(), vec![1, 1, 64, 64]);
+    let inside = mask.iter().filter(|value| **value > 0.5).count();
+    // A disc of radius 0.6 of the half-side: π·(0.6·32)² ≈ 1158 pixels.
+    assert!((1100..1220).contains(&inside), "{inside}");
+
+    let triplane = manifest_with_both("tiny-sphere");
+    for role in ["encoder", "decoder"] {
+        let path = models().join("tiny-sphere").join(&triplane.file(role).unwrap().path);
+        session::load(&path, triplane.file(role).unwrap(), 1).unwrap();
+    }
+}
+
+fn manifest_with_both(name: &str) -> Manifest {
+    let manifest = manifest(name);
+    assert!(manifest.file("encoder").is_some() && manifest.file("decoder").is_some());
+    manifest
+}
+
+#[test]
+fn a_file_that_differs_from_its_manifest_is_refused_naming_the_tensor() {
+    runtime();
+    let path = models().join("tiny-segmentation/model.onnx");
+    let mut spec = manifest("tiny-segmentation").file("model").unwrap().clone();
+    spec.inputs[0].shape = vec![1, 3, 1024, 1024];
+    let error = session::load(&path, &spec, 1).unwrap_err();
+    assert!(matches!(error, ModelError::Mismatch { .. }), "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains("\"image\"") && message.contains("[1, 3, 64, 64]") && message.contains("1024"),
+        "{message}"
+    );
+
+    let mut renamed = manifest("tiny-segmentation").file("model").unwrap().clone();
+    renamed.outputs[0].name = "alpha".to_owned();
+    let message = session::load(&path, &renamed, 1).unwrap_err().to_string();
+    assert!(message.contains("no output \"alpha\"") && message.contains("mask"), "{message}");
+
+    let garbage = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(garbage.path(), b"this is not an ONNX model").unwrap();
+    let error = session::load(garbage.path(), &spec, 1).unwrap_err();
+    assert!(matches!(error, ModelError::Unloadable { .. }), "{error}");
+}
+
+#[test]
+fn install_verify_and_remove_check_every_byte_and_leave_nothing_half_done() {
+    let store_folder = tempfile::tempdir().unwrap();
+    let store = ModelStore::new(store_folder.path().join("models"));
+    let mut seen = Vec::new();
+    let installed = store
+        .install(&models().join("tiny-sphere.toml"), &models().join("tiny-sphere"), &mut |done, total| {
+            seen.push((done, total))
+        })
+        .unwrap();
+    assert_eq!(installed.manifest.name, "tiny-sphere");
+    assert_eq!(seen.last().map(|(done, total)| done == total), Some(true));
+    assert_eq!(store.list().len(), 1);
+    store.verify("tiny-sphere").unwrap();
+
+    // A one-file model installs from the file itself.
+    store
+        .install(
+            &models().join("tiny-segmentation.toml"),
+            &models().join("tiny-segmentation/model.onnx"),
+            &mut |_, _| {},
+        )
+        .unwrap();
+    assert_eq!(
+        store.list().iter().map(|model| model.manifest.name.as_str()).collect::<Vec<_>>(),
+        ["tiny-segmentation", "tiny-sphere"]
+    );
+
+    // A damaged installed file fails verification.
+    let (decoder, _) = store.get("tiny-sphere").unwrap().file("decoder").unwrap();
+    let mut bytes = std::fs::read(&decoder).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&decoder, &bytes).unwrap();
+    let error = store.verify("tiny-sphere").unwrap_err();
+    assert!(matches!(error, StoreError::Checksum { .. }) && error.to_string().contains("SHA-256"), "{error}");
+
+    // A truncated or wrong source is refused and leaves no trace, the installed copy untouched.
+    let source = tempfile::tempdir().unwrap();
+    for name in ["encoder.onnx", "decoder.onnx"] {
+        std::fs::copy(models().join("tiny-sphere").join(name), source.path().join(name)).unwrap();
+    }
+    let encoder = source.path().join("encoder.onnx");
+    let full = std::fs::read(&encoder).unwrap();
+    std::fs::write(&encoder, &full[..full.len() / 2]).unwrap();
+    let error = store.install(&models().join("tiny-sphere.toml"), source.path(), &mut |_, _| {}).unwrap_err();
+    assert!(error.to_string().contains("bytes where the manifest says"), "{error}");
+    let leftovers: Vec<_> = std::fs::read_dir(store.root())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+    assert!(std::fs::read(&decoder).unwrap() == bytes, "a failed install keeps the installed model");
+
+    std::fs::remove_file(source.path().join("decoder.onnx")).unwrap();
+    std::fs::write(&encoder, &full).unwrap();
+    let error = store.install(&models().join("tiny-sphere.toml"), source.path(), &mut |_, _| {}).unwrap_err();
+    assert!(matches!(error, StoreError::MissingSource { .. }) && error.to_string().contains("decoder.onnx"), "{error}");
+
+    store.remove("tiny-sphere").unwrap();
+    assert!(matches!(store.remove("tiny-sphere"), Err(StoreError::NotInstalled(_))));
+    assert!(!store.root().join("tiny-sphere").exists());
+}
