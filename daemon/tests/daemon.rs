@@ -653,11 +653,55 @@ async fn models_install_verify_remove_and_onnx_runtime_shows_in_info() {
     assert_eq!((tiny.kind.as_str(), tiny.provider.as_str(), tiny.installed), ("segmentation", "CPU", true));
     assert!(tiny.size_bytes > 0);
 
+    // The segmentation model finds the object (its disc), the built-in reconstructor builds it.
     let output = daemon.dir.path().join("seg.glb");
-    let neural = GenerateRequest::new(ImageSource::Path(example("duck.png")), &output)
+    let segmented = GenerateRequest::new(ImageSource::Path(example("ring.jpg")), &output)
         .with_options(fast().with_model("tiny-segmentation"));
-    let error = client.generate(neural).await.expect_err("refused");
-    assert!(error.to_string().contains("cannot run segmentation models yet"), "{error}");
+    let events = last_event(&mut client.generate(segmented).await.unwrap()).await;
+    let Some(JobEvent::Finished { record, .. }) = events.last() else { panic!("{events:?}") };
+    // No GPU here: the model was tried on CUDA and runs on the CPU, and the job says so.
+    let device = events.iter().find_map(|event| match event {
+        JobEvent::Started { device, .. } => Some(device.clone()),
+        _ => None,
+    });
+    let device = device.expect("a started event");
+    assert!(device.contains("segmentation on CPU (CUDA unavailable"), "{device}");
+    assert_eq!(record["mask"], "segmentation", "{record}");
+    assert_eq!(record["segmentation_model"], "tiny-segmentation");
+    assert_eq!(record["model"], "relief");
+    assert!(record["watertight"].as_bool().unwrap() && output.exists());
+    // The ring's hole is gone: the model saw a disc.
+    assert_eq!(record["genus"], 0, "{record}");
+
+    let sphere = models.path().join("tiny-sphere.toml");
+    let sphere_files = models.path().join("tiny-sphere");
+    assert!(
+        cli(&["models", "install", sphere.to_str().unwrap(), "--from", sphere_files.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let triplane = GenerateRequest::new(ImageSource::Path(example("duck.png")), daemon.dir.path().join("t.glb"))
+        .with_options(fast().with_model("tiny-sphere"));
+    let error = client.generate(triplane).await.expect_err("refused");
+    assert!(error.to_string().contains("cannot run triplane models yet"), "{error}");
+    assert!(cli(&["models", "remove", "tiny-sphere"]).status.success());
+
+    drop(daemon);
+
+    // Without ONNX Runtime, choosing the model says what is missing; the built-in still works.
+    let fake = data.path().join("libonnxruntime.so.1.31.1");
+    std::fs::write(&fake, b"not a shared library").unwrap();
+    let daemon = Daemon::start_with_data(data.path(), &["--onnxruntime", fake.to_str().unwrap()]);
+    let client = daemon.client().await;
+    let info = client.info().await.unwrap();
+    assert!(info.onnxruntime.is_none() && info.execution_providers.is_empty());
+    assert!(info.onnxruntime_status.contains("could not load ONNX Runtime"), "{}", info.onnxruntime_status);
+    assert!(info.onnxruntime_status.contains("install_onnxruntime.sh"), "{}", info.onnxruntime_status);
+    let segmented = GenerateRequest::new(ImageSource::Path(example("duck.png")), daemon.dir.path().join("s.glb"))
+        .with_options(fast().with_model("tiny-segmentation"));
+    let error = client.generate(segmented).await.expect_err("refused");
+    assert!(error.to_string().contains("needs ONNX Runtime"), "{error}");
+    let output = daemon.dir.path().join("relief.glb");
     assert!(matches!(
         last_event(&mut client.generate(request(&output, fast())).await.unwrap()).await.last(),
         Some(JobEvent::Finished { .. })
@@ -669,20 +713,4 @@ async fn models_install_verify_remove_and_onnx_runtime_shows_in_info() {
     assert!(!verify.status.success() && String::from_utf8_lossy(&verify.stderr).contains("download it again"));
     assert!(cli(&["models", "remove", "tiny-segmentation"]).status.success());
     assert!(!client.models().await.unwrap().iter().any(|model| model.name == "tiny-segmentation"));
-    drop(daemon);
-
-    // A library that is not ONNX Runtime: the daemon says so and the built-in reconstructor works.
-    let fake = data.path().join("libonnxruntime.so.1.31.1");
-    std::fs::write(&fake, b"not a shared library").unwrap();
-    let daemon = Daemon::start_with_data(data.path(), &["--onnxruntime", fake.to_str().unwrap()]);
-    let client = daemon.client().await;
-    let info = client.info().await.unwrap();
-    assert!(info.onnxruntime.is_none() && info.execution_providers.is_empty());
-    assert!(info.onnxruntime_status.contains("could not load ONNX Runtime"), "{}", info.onnxruntime_status);
-    assert!(info.onnxruntime_status.contains("install_onnxruntime.sh"), "{}", info.onnxruntime_status);
-    let output = daemon.dir.path().join("relief.glb");
-    assert!(matches!(
-        last_event(&mut client.generate(request(&output, fast())).await.unwrap()).await.last(),
-        Some(JobEvent::Finished { .. })
-    ));
 }

@@ -114,6 +114,14 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    /// A learned segmentation model failed on this picture.
+    #[error("the segmentation model {model} failed: {reason}; try again without it (the built-in background removal)")]
+    Segmentation {
+        /// The model.
+        model: String,
+        /// Why.
+        reason: String,
+    },
     /// A GLB could not be read back (only files this engine wrote are read).
     #[error("could not read the stored asset: {reason}; it may be damaged or from another program")]
     UnreadableAsset {

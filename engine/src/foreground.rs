@@ -39,6 +39,56 @@ pub enum MaskSource {
     MaskImage,
     /// The whole picture.
     WholeImage,
+    /// A learned segmentation model.
+    Segmentation,
+}
+
+/// A learned foreground model, run by the caller's inference runtime (the engine runs none): the
+/// object's probability at each pixel of the picture stretched to the mask's size.
+pub trait Segmenter: Send + Sync + std::fmt::Debug {
+    /// The model's name, for the generation record.
+    fn name(&self) -> &str;
+    /// The probabilities for `image` (0 = background, 1 = object).
+    fn segment(&self, image: &RgbaImage) -> std::result::Result<SoftMask, String>;
+}
+
+/// Per-pixel object probabilities, row by row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SoftMask {
+    /// Columns.
+    pub width: u32,
+    /// Rows.
+    pub height: u32,
+    /// `width × height` probabilities in 0..=1.
+    pub values: Vec<f32>,
+}
+
+/// Coverage from a segmentation model: its probabilities stretched back to the picture, thresholded
+/// at one half and cleaned like the built-in removal (small specks and all but the largest object
+/// dropped); soft values are kept along the outline.
+fn segmented_coverage(image: &RgbaImage, segmenter: &dyn Segmenter) -> Result<Vec<f32>> {
+    let failed = |reason: String| EngineError::Segmentation { model: segmenter.name().to_owned(), reason };
+    let soft = segmenter.segment(image).map_err(failed)?;
+    if soft.width == 0 || soft.height == 0 || soft.values.len() != soft.width as usize * soft.height as usize {
+        return Err(failed(format!(
+            "it returned {} values for a {}x{} mask",
+            soft.values.len(),
+            soft.width,
+            soft.height
+        )));
+    }
+    let probabilities: image::ImageBuffer<image::Luma<f32>, Vec<f32>> = image::ImageBuffer::from_raw(
+        soft.width,
+        soft.height,
+        soft.values.iter().map(|value| if value.is_finite() { value.clamp(0.0, 1.0) } else { 0.0 }).collect(),
+    )
+    .ok_or_else(|| failed("its mask has the wrong size".to_owned()))?;
+    let (width, height) = image.dimensions();
+    let stretched = image::imageops::resize(&probabilities, width, height, image::imageops::FilterType::Triangle);
+    let values: Vec<f32> = stretched.into_raw();
+    let solid = Mask::from_fn(width as usize, height as usize, |x, y| values[y * width as usize + x] >= 0.5);
+    let object = solid.opened(1).largest_component().dilated(1);
+    Ok(values.iter().zip(&object.cells).map(|(&value, &kept)| if kept { value } else { 0.0 }).collect())
 }
 
 /// Longest side of the image the automatic background removal looks at. Finer detail is restored
@@ -55,16 +105,43 @@ pub fn extract_foreground(
     foreground_ratio: f32,
     cancel: &CancelFlag,
 ) -> Result<Cutout> {
-    let (coverage, source) = match background {
+    extract_foreground_with(image, has_alpha, background, None, limits, foreground_ratio, cancel)
+}
+
+/// [`extract_foreground`], with a segmentation model finding the object when the background is
+/// `Auto` (an explicit mask or `Keep` still wins).
+pub fn extract_foreground_with(
+    image: &RgbaImage,
+    has_alpha: bool,
+    background: &Background,
+    segmenter: Option<&dyn Segmenter>,
+    limits: &DecodeLimits,
+    foreground_ratio: f32,
+    cancel: &CancelFlag,
+) -> Result<Cutout> {
+    let (coverage, source) = match (background, segmenter) {
+        (Background::Auto, Some(segmenter)) => (segmented_coverage(image, segmenter)?, MaskSource::Segmentation),
+        _ => plain_coverage(image, has_alpha, background, limits, cancel)?,
+    };
+    cancel.check()?;
+    recentre(image, &coverage, foreground_ratio, source)
+}
+
+fn plain_coverage(
+    image: &RgbaImage,
+    has_alpha: bool,
+    background: &Background,
+    limits: &DecodeLimits,
+    cancel: &CancelFlag,
+) -> Result<(Vec<f32>, MaskSource)> {
+    Ok(match background {
         Background::Keep => (vec![1.0; pixel_count(image)], MaskSource::WholeImage),
         Background::Mask { name, bytes } => (mask_coverage(image, name, bytes, limits)?, MaskSource::MaskImage),
         Background::Auto => match alpha_coverage(image, has_alpha) {
             Some(coverage) => (coverage, MaskSource::Alpha),
             None => (remove_background(image, cancel)?, MaskSource::BackgroundRemoval),
         },
-    };
-    cancel.check()?;
-    recentre(image, &coverage, foreground_ratio, source)
+    })
 }
 
 fn pixel_count(image: &RgbaImage) -> usize {

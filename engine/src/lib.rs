@@ -21,6 +21,9 @@ mod resample;
 pub mod texture;
 
 pub use error::{EngineError, Result};
+pub use foreground::{Segmenter, SoftMask};
 pub use options::{Background, DecodeLimits, Format, Options};
-pub use pipeline::{Asset, GenerationRecord, RELIEF_MODEL, export_asset, generate, generator_name};
+pub use pipeline::{
+    Asset, GenerationRecord, Models, RELIEF_MODEL, export_asset, generate, generate_with, generator_name,
+};
 pub use progress::{CancelFlag, NoProgress, ProgressSink, Stage};

@@ -9,7 +9,7 @@ use image::RgbImage;
 use crate::decode::{decode_dynamic, to_working_rgba};
 use crate::error::{EngineError, Result};
 use crate::export;
-use crate::foreground::{MaskSource, extract_foreground};
+use crate::foreground::{MaskSource, Segmenter, extract_foreground_with};
 use crate::mesh::TriMesh;
 use crate::options::Format;
 use crate::options::{Background, Options};
@@ -55,6 +55,9 @@ pub struct GenerationRecord {
     pub source_size_px: [u32; 2],
     /// Where the foreground mask came from.
     pub mask: MaskSource,
+    /// The segmentation model that found the object, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segmentation_model: Option<String>,
     /// The options that shaped the result.
     pub options: RecordedOptions,
     /// Vertex count of the final mesh.
@@ -120,11 +123,30 @@ impl GenerationRecord {
     }
 }
 
+/// Learned models the caller runs for the engine (the engine itself runs none).
+#[derive(Default, Clone, Copy)]
+pub struct Models<'a> {
+    /// Finds the object instead of the built-in background removal.
+    pub segmenter: Option<&'a dyn Segmenter>,
+}
+
 /// Runs decode, foreground, reconstruct, mesh and texture on one image.
 pub fn generate(
     name: &str,
     bytes: &[u8],
     options: &Options,
+    progress: &dyn ProgressSink,
+    cancel: &CancelFlag,
+) -> Result<Asset> {
+    generate_with(name, bytes, options, Models::default(), progress, cancel)
+}
+
+/// [`generate`] with learned models helping.
+pub fn generate_with(
+    name: &str,
+    bytes: &[u8],
+    options: &Options,
+    models: Models<'_>,
     progress: &dyn ProgressSink,
     cancel: &CancelFlag,
 ) -> Result<Asset> {
@@ -145,8 +167,15 @@ pub fn generate(
 
     let started = Instant::now();
     progress.report(Stage::Foreground, 0.0);
-    let cutout =
-        extract_foreground(&image, has_alpha, &options.background, &options.limits, options.foreground_ratio, cancel)?;
+    let cutout = extract_foreground_with(
+        &image,
+        has_alpha,
+        &options.background,
+        models.segmenter,
+        &options.limits,
+        options.foreground_ratio,
+        cancel,
+    )?;
     drop(image);
     progress.report(Stage::Foreground, 1.0);
     timings.foreground = elapsed_ms(started);
@@ -189,6 +218,9 @@ pub fn generate(
         source: name.to_owned(),
         source_size_px,
         mask: cutout.source,
+        segmentation_model: (cutout.source == MaskSource::Segmentation)
+            .then(|| models.segmenter.map(|segmenter| segmenter.name().to_owned()))
+            .flatten(),
         options: RecordedOptions {
             background: match options.background {
                 Background::Auto => "auto",

@@ -343,3 +343,59 @@ fn a_written_glb_reads_back_into_the_same_asset() {
         assert!(matches!(error, EngineError::UnreadableAsset { .. }), "{error:?}");
     }
 }
+
+/// A stand-in for a learned segmentation model: a centred disc (or a failure), at 64x64.
+#[derive(Debug)]
+struct DiscModel {
+    fail: bool,
+}
+
+impl threedgpt_engine::Segmenter for DiscModel {
+    fn name(&self) -> &str {
+        "disc-model"
+    }
+
+    fn segment(&self, image: &RgbaImage) -> Result<threedgpt_engine::SoftMask, String> {
+        assert!(image.width() > 0, "the model sees the picture");
+        if self.fail {
+            return Err("out of memory".to_owned());
+        }
+        // Pixel units: a disc of radius 0.6 of the half-side around the centre (32, 32).
+        let values = support::coverage(64, |x, y| (x - 32.0).powi(2) + (y - 32.0).powi(2) <= (0.6f32 * 32.0).powi(2));
+        Ok(threedgpt_engine::SoftMask { width: 64, height: 64, values })
+    }
+}
+
+#[test]
+fn a_segmentation_model_finds_the_object_where_the_built_in_removal_cannot() {
+    // Stripes everywhere: no plain background for the built-in removal to find.
+    let busy = RgbaImage::from_fn(300, 200, |x, y| {
+        if (x / 7 + y / 5) % 2 == 0 { Rgba([200, 30, 30, 255]) } else { Rgba([20, 90, 220, 255]) }
+    });
+    let bytes = support::png_bytes(&busy);
+    assert!(matches!(run(&bytes, &fast()), Err(EngineError::NoObject { .. })));
+
+    let model = DiscModel { fail: false };
+    let models = threedgpt_engine::Models { segmenter: Some(&model) };
+    let asset =
+        threedgpt_engine::generate_with("busy.png", &bytes, &fast(), models, &NoProgress, &CancelFlag::new()).unwrap();
+    assert_sound(&asset);
+    assert_eq!(asset.record.mask, MaskSource::Segmentation);
+    assert_eq!(asset.record.segmentation_model.as_deref(), Some("disc-model"));
+    // The disc was stretched back over the 3:2 picture: an ellipse 1.5 times wider than tall.
+    let [width, height, _] = asset.record.size_m;
+    assert!((width / height - 1.5).abs() < 0.08, "{width} x {height}");
+
+    // An explicit choice of the whole picture still wins over the model.
+    let keep = fast().with_background(threedgpt_engine::Background::Keep);
+    let asset =
+        threedgpt_engine::generate_with("busy.png", &bytes, &keep, models, &NoProgress, &CancelFlag::new()).unwrap();
+    assert_eq!(asset.record.mask, MaskSource::WholeImage);
+    assert_eq!(asset.record.segmentation_model, None);
+
+    let failing = DiscModel { fail: true };
+    let models = threedgpt_engine::Models { segmenter: Some(&failing) };
+    let error = threedgpt_engine::generate_with("busy.png", &bytes, &fast(), models, &NoProgress, &CancelFlag::new())
+        .unwrap_err();
+    assert!(matches!(error, EngineError::Segmentation { .. }) && error.to_string().contains("disc-model"), "{error}");
+}

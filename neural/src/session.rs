@@ -34,18 +34,54 @@ pub enum ModelError {
     },
 }
 
-/// Loads a model file with at most `threads` intra-op threads and checks it against `spec`.
+/// Where a session runs: the execution provider, and why a preferred one was not used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// "CUDA" or "CPU".
+    pub provider: String,
+    /// Why the GPU provider is not in use, when one was tried.
+    pub fallback: Option<String>,
+}
+
+impl std::fmt::Display for Placement {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.fallback {
+            Some(reason) => write!(formatter, "{} ({reason})", self.provider),
+            None => formatter.write_str(&self.provider),
+        }
+    }
+}
+
+/// Loads a model file on the CPU with at most `threads` intra-op threads and checks it against
+/// `spec`.
 pub fn load(path: &Path, spec: &FileSpec, threads: usize) -> Result<Session, ModelError> {
+    load_on(path, spec, threads, false).map(|(session, _)| session)
+}
+
+/// Loads a model file, on the GPU when `gpu` is asked and a GPU provider registers (CUDA on Linux
+/// and Windows), else on the CPU, saying why; checks it against `spec`.
+pub fn load_on(path: &Path, spec: &FileSpec, threads: usize, gpu: bool) -> Result<(Session, Placement), ModelError> {
     let environment = runtime::environment().ok_or(ModelError::NoRuntime)?;
     let unloadable = |error: ort::Error| ModelError::Unloadable { path: path.to_path_buf(), reason: error.to_string() };
-    let session = Session::builder(&environment)
+    let mut builder = Session::builder(&environment)
         .map_err(unloadable)?
         .with_intra_threads(threads.max(1))
-        .map_err(|error| unloadable(error.into()))?
-        .commit_from_file(path)
-        .map_err(unloadable)?;
+        .map_err(|error| unloadable(error.into()))?;
+    let mut placement = Placement { provider: "CPU".to_owned(), fallback: None };
+    if gpu {
+        use ort::ep::ExecutionProvider;
+        match ort::ep::CUDA::default().register(&mut builder) {
+            Ok(()) => placement.provider = "CUDA".to_owned(),
+            Err(error) => {
+                let reason = format!("CUDA unavailable: {error}; running on the CPU");
+                tracing::warn!(model = %path.display(), %reason, "GPU provider not used");
+                placement.fallback = Some(reason);
+            }
+        }
+    }
+    let session = builder.commit_from_file(path).map_err(unloadable)?;
     check(&session, spec).map_err(|difference| ModelError::Mismatch { path: path.to_path_buf(), difference })?;
-    Ok(session)
+    Ok((session, placement))
 }
 
 /// The first difference between the session's tensors and the manifest's, as a sentence.

@@ -184,3 +184,26 @@ fn install_verify_and_remove_check_every_byte_and_leave_nothing_half_done() {
     assert!(matches!(store.remove("tiny-sphere"), Err(StoreError::NotInstalled(_))));
     assert!(!store.root().join("tiny-sphere").exists());
 }
+
+#[test]
+fn a_segmentation_model_runs_for_the_engine_and_other_kinds_are_refused() {
+    use threedgpt_engine::Segmenter;
+    use threedgpt_neural::segmentation::OnnxSegmenter;
+    runtime();
+    let store_folder = tempfile::tempdir().unwrap();
+    let store = ModelStore::new(store_folder.path());
+    let installed = store
+        .install(&models().join("tiny-segmentation.toml"), &models().join("tiny-segmentation"), &mut |_, _| {})
+        .unwrap();
+    let segmenter = OnnxSegmenter::load(&installed, 1).unwrap();
+    let picture = image::RgbaImage::from_pixel(120, 80, image::Rgba([10, 200, 30, 255]));
+    let mask = segmenter.segment(&picture).unwrap();
+    assert_eq!((mask.width, mask.height, segmenter.name()), (64, 64, "tiny-segmentation"));
+    let inside = mask.values.iter().filter(|value| **value > 0.5).count();
+    assert!((1100..1220).contains(&inside), "{inside}");
+
+    let sphere =
+        store.install(&models().join("tiny-sphere.toml"), &models().join("tiny-sphere"), &mut |_, _| {}).unwrap();
+    let error = OnnxSegmenter::load(&sphere, 1).unwrap_err();
+    assert!(error.to_string().contains("not a segmentation model"), "{error}");
+}

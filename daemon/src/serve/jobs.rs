@@ -30,6 +30,10 @@ pub(crate) struct JobWork {
     /// Where the asset goes; `None` keeps it in the history only.
     pub(crate) output: Option<PathBuf>,
     pub(crate) format: Format,
+    /// A learned segmentation model finding the object, when the client chose one.
+    pub(crate) segmenter: Option<std::sync::Arc<dyn threedgpt_engine::Segmenter>>,
+    /// Where the job runs, for its `Started` event ("cpu", or with a model's provider).
+    pub(crate) device: String,
 }
 
 /// Why a job was not accepted.
@@ -167,7 +171,8 @@ impl JobQueue {
             state.starts += 1;
             let starts = state.starts;
             state.last_started.insert(client, starts);
-            publish(state, &id, Kind::Started(v1::Started { device: "cpu".to_owned() }));
+            let device = work.as_ref().map_or_else(|| "cpu".to_owned(), |work| work.device.clone());
+            publish(state, &id, Kind::Started(v1::Started { device }));
             started_any = true;
             if let Some(work) = work {
                 let queue = self.clone();
@@ -264,7 +269,9 @@ impl JobQueue {
                 Kind::Progress(v1::Progress { stage: proto_stage(stage) as i32, stage_fraction, fraction, eta_ms }),
             );
         };
-        let mut asset = threedgpt_engine::generate(&work.name, &work.bytes, &work.options, &progress, cancel)?;
+        let models = threedgpt_engine::Models { segmenter: work.segmenter.as_deref() };
+        let mut asset =
+            threedgpt_engine::generate_with(&work.name, &work.bytes, &work.options, models, &progress, cancel)?;
         let (files, written_glb) = match &work.output {
             Some(output) => {
                 let files = threedgpt_engine::export_asset(

@@ -2,15 +2,24 @@
 //! start-up, so an idle daemon stays small and starts fast), and the model store in the data
 //! folder.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use threedgpt_neural::segmentation::OnnxSegmenter;
 use threedgpt_neural::{Installed, ModelStore, RuntimeError, RuntimeInfo, runtime};
 
 pub(crate) struct Neural {
     candidates: Vec<PathBuf>,
     pub(crate) store: ModelStore,
     runtime: OnceLock<Result<RuntimeInfo, RuntimeError>>,
+    /// Loaded segmentation models, kept for the next job (loading costs more than running).
+    segmenters: Mutex<HashMap<String, Arc<OnnxSegmenter>>>,
+}
+
+/// Intra-op threads per inference: a share of the cores, so CPU jobs running beside it still move.
+fn inference_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |cores| cores.get()).div_ceil(2)
 }
 
 impl Neural {
@@ -20,6 +29,7 @@ impl Neural {
             candidates: runtime::candidates(configured, data_dir),
             store: model_store(data_dir),
             runtime: OnceLock::new(),
+            segmenters: Mutex::new(HashMap::new()),
         }
     }
 
@@ -35,6 +45,22 @@ impl Neural {
                 loaded
             })
             .clone()
+    }
+
+    /// The installed segmentation model `name`, loaded once and reused (blocking). The error says
+    /// what to do: install ONNX Runtime, or reinstall a damaged model.
+    pub(crate) fn segmenter(&self, model: &Installed) -> Result<Arc<OnnxSegmenter>, String> {
+        let name = &model.manifest.name;
+        if let Some(loaded) = self.segmenters.lock().unwrap_or_else(PoisonError::into_inner).get(name) {
+            return Ok(loaded.clone());
+        }
+        self.runtime().map_err(|error| format!("{name} needs ONNX Runtime: {error}"))?;
+        // The GPU when there is one (falling back to the CPU, with the reason, when it fails).
+        let loaded =
+            Arc::new(OnnxSegmenter::load_on(model, inference_threads(), true).map_err(|error| error.to_string())?);
+        tracing::info!(model = %name, placement = %loaded.placement(), "segmentation model loaded");
+        self.segmenters.lock().unwrap_or_else(PoisonError::into_inner).insert(name.clone(), loaded.clone());
+        Ok(loaded)
     }
 
     /// The installed models (blocking: reads the store's folder).

@@ -88,26 +88,21 @@ impl Generator for Daemon {
                 return Err(status::invalid("the first message must carry the image: a path or a first chunk"));
             }
         };
-        let requested = first.options.as_ref().map(|options| options.model.clone()).unwrap_or_default();
-        if !requested.is_empty() && requested != threedgpt_engine::RELIEF_MODEL {
-            let neural = self.neural.clone();
-            let installed = tokio::task::spawn_blocking(move || neural.store.get(&requested).ok())
-                .await
-                .map_err(|error| Status::internal(error.to_string()))?;
-            if let Some(model) = installed {
-                return Err(Status::failed_precondition(format!(
-                    "{} is an installed {} model, but this daemon cannot run {} models yet; use the built-in \"relief\"",
-                    model.manifest.name,
-                    model.manifest.kind.name(),
-                    model.manifest.kind.name()
-                )));
-            }
+        let mut request_options = first.options.unwrap_or_default();
+        let segmenter = self.neural_model(&request_options.model).await?;
+        if segmenter.is_some() {
+            // The model finds the object; the built-in reconstructor builds the shape.
+            request_options.model.clear();
         }
-        let (options, format) =
-            engine_options(first.options.unwrap_or_default(), output.as_deref().unwrap_or(Path::new("")))?;
+        let (options, format) = engine_options(request_options, output.as_deref().unwrap_or(Path::new("")))?;
         options.validate().map_err(|error| status::engine_status(&error))?;
         let client_key = client.clone();
-        let work = JobWork { client, name, bytes, options, output, format };
+        let device = match &segmenter {
+            Some((_, placement)) => format!("cpu; segmentation on {placement}"),
+            None => "cpu".to_owned(),
+        };
+        let segmenter = segmenter.map(|(segmenter, _)| segmenter);
+        let work = JobWork { client, name, bytes, options, output, format, segmenter, device };
         let (id, events) = self.queue.submit(work).map_err(|error| status::submit_status(&error))?;
         tracing::info!(job = %id, detach, client = %client_key, "queued");
         Ok(Response::new(forward(self.queue.clone(), id, None, events, !detach)))
@@ -246,6 +241,38 @@ pub(crate) fn engine_options(request: v1::GenerateOptions, output: &Path) -> Res
         }
     };
     Ok((options, format))
+}
+
+impl Daemon {
+    /// The learned model a request names, loaded: `None` for the built-in reconstructor or a name
+    /// that is not installed (which `engine_options` refuses); an error for a model that cannot run.
+    async fn neural_model(
+        &self,
+        requested: &str,
+    ) -> Result<Option<(Arc<dyn threedgpt_engine::Segmenter>, threedgpt_neural::session::Placement)>, Status> {
+        if requested.is_empty() || requested == threedgpt_engine::RELIEF_MODEL {
+            return Ok(None);
+        }
+        let (neural, requested) = (self.neural.clone(), requested.to_owned());
+        let loaded = tokio::task::spawn_blocking(move || {
+            let Ok(model) = neural.store.get(&requested) else { return Ok(None) };
+            match model.manifest.kind {
+                threedgpt_neural::Kind::Segmentation => neural.segmenter(&model).map(Some).map_err(Status::failed_precondition),
+                kind => Err(Status::failed_precondition(format!(
+                    "{} is an installed {} model, but this daemon cannot run {} models yet; use the built-in \"relief\" or a segmentation model",
+                    model.manifest.name,
+                    kind.name(),
+                    kind.name()
+                ))),
+            }
+        })
+        .await
+        .map_err(|error| Status::internal(error.to_string()))??;
+        Ok(loaded.map(|segmenter| {
+            let placement = segmenter.placement().clone();
+            (segmenter as Arc<dyn threedgpt_engine::Segmenter>, placement)
+        }))
+    }
 }
 
 #[tonic::async_trait]

@@ -25,7 +25,7 @@ pub(crate) fn engine_code(error: &EngineError) -> Code {
             std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => Code::ResourceExhausted,
             _ => Code::Internal,
         },
-        EngineError::TextureEncode { .. } => Code::Internal,
+        EngineError::TextureEncode { .. } | EngineError::Segmentation { .. } => Code::Internal,
         EngineError::UnreadableAsset { .. } => Code::DataLoss,
         _ => Code::Unknown,
     }
