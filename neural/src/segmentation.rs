@@ -110,7 +110,7 @@ impl Segmenter for OnnxSegmenter {
 
 /// The picture as the model's input: composited over the contract's grey, stretched to its square,
 /// scaled to its range, normalised with its mean and std, channels first.
-fn to_tensor(image: &RgbaImage, contract: &InputContract) -> Vec<f32> {
+pub(crate) fn to_tensor(image: &RgbaImage, contract: &InputContract) -> Vec<f32> {
     let side = contract.size;
     let resized = image::imageops::resize(image, side, side, image::imageops::FilterType::Triangle);
     let plane = (side * side) as usize;

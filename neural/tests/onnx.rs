@@ -207,3 +207,50 @@ fn a_segmentation_model_runs_for_the_engine_and_other_kinds_are_refused() {
     let error = OnnxSegmenter::load(&sphere, 1).unwrap_err();
     assert!(error.to_string().contains("not a segmentation model"), "{error}");
 }
+
+#[test]
+fn a_triplane_model_gives_a_closed_surface_where_its_density_says_and_coarse_to_fine_saves_queries() {
+    use threedgpt_neural::triplane::{Sampling, TriplaneModel};
+    runtime();
+    let store_folder = tempfile::tempdir().unwrap();
+    let store = ModelStore::new(store_folder.path());
+    let installed =
+        store.install(&models().join("tiny-sphere.toml"), &models().join("tiny-sphere"), &mut |_, _| {}).unwrap();
+    let model = TriplaneModel::load(&installed, 2).unwrap();
+    let picture = image::RgbaImage::from_pixel(300, 300, image::Rgba([200, 120, 40, 255]));
+    let planes = model.encode(&picture).unwrap();
+    assert_eq!(planes.len(), 3 * 40 * 64 * 64);
+
+    let cancel = threedgpt_engine::CancelFlag::new();
+    let mut surfaces = Vec::new();
+    for (grid, coarse_to_fine) in [(64, false), (64, true), (128, true)] {
+        let mut last = 0.0;
+        let surface = model
+            .surface(&planes, Sampling { grid, coarse_to_fine }, &cancel, &mut |fraction| {
+                assert!(fraction >= last - 1e-6, "progress goes forward");
+                last = fraction;
+            })
+            .unwrap();
+        assert!(surface.mesh.topology().is_watertight_manifold(), "{grid} {coarse_to_fine}");
+        let cell = 2.0 * model.radius / grid as f32;
+        for [x, y, z] in &surface.mesh.positions {
+            let radius = (x * x + y * y + z * z).sqrt();
+            assert!((radius - 0.5).abs() <= cell, "a vertex at radius {radius} with cells of {cell}");
+        }
+        surfaces.push(surface);
+    }
+    let dense = &surfaces[0];
+    assert_eq!(dense.queries, 65 * 65 * 65);
+    assert_eq!(surfaces[1].mesh.triangles.len(), dense.mesh.triangles.len(), "same surface either way");
+    // At 128³ coarse-to-fine asks the decoder far less than the 129³ points of a dense grid.
+    let ratio = (129.0f64 * 129.0 * 129.0) / surfaces[2].queries as f64;
+    assert!(ratio >= 4.0, "only {ratio:.1}x fewer queries");
+
+    cancel.cancel();
+    let error = model.surface(&planes, Sampling { grid: 64, coarse_to_fine: true }, &cancel, &mut |_| {}).unwrap_err();
+    assert_eq!(error, "cancelled");
+    let segmentation = store
+        .install(&models().join("tiny-segmentation.toml"), &models().join("tiny-segmentation"), &mut |_, _| {})
+        .unwrap();
+    assert!(TriplaneModel::load(&segmentation, 1).unwrap_err().to_string().contains("not a triplane model"));
+}
