@@ -34,6 +34,8 @@ pub(crate) struct JobWork {
     pub(crate) segmenter: Option<std::sync::Arc<dyn threedgpt_engine::Segmenter>>,
     /// Where the job runs, for its `Started` event ("cpu", or with a model's provider).
     pub(crate) device: String,
+    /// It runs a model on the GPU: GPU jobs run one at a time, whatever the CPU workers.
+    pub(crate) gpu: bool,
 }
 
 /// Why a job was not accepted.
@@ -65,6 +67,8 @@ struct State {
     queue: VecDeque<String>,
     ended: VecDeque<String>,
     running: usize,
+    /// A GPU job is running (they run one at a time).
+    gpu_busy: bool,
     next_id: u64,
     /// When each client last had a job started (a counter), for round-robin between clients.
     last_started: HashMap<String, u64>,
@@ -157,7 +161,12 @@ impl JobQueue {
     fn dispatch(&self, state: &mut State) {
         let mut started_any = false;
         while state.running < self.inner.workers {
-            let Some(id) = dispatch_order(state).into_iter().next() else {
+            // The first in fair order that can start: a GPU job waits while another holds the GPU.
+            let gpu_busy = state.gpu_busy;
+            let startable = dispatch_order(state).into_iter().find(|id| {
+                !gpu_busy || !state.jobs.get(id).and_then(|job| job.work.as_ref()).is_some_and(|work| work.gpu)
+            });
+            let Some(id) = startable else {
                 break;
             };
             state.queue.retain(|queued| queued != &id);
@@ -171,6 +180,7 @@ impl JobQueue {
             state.starts += 1;
             let starts = state.starts;
             state.last_started.insert(client, starts);
+            state.gpu_busy |= work.as_ref().is_some_and(|work| work.gpu);
             let device = work.as_ref().map_or_else(|| "cpu".to_owned(), |work| work.device.clone());
             publish(state, &id, Kind::Started(v1::Started { device }));
             started_any = true;
@@ -188,6 +198,7 @@ impl JobQueue {
         let span = tracing::info_span!("job", id = %id, source = %work.name);
         let queue = self.clone();
         let job_id = id.clone();
+        let gpu = work.gpu;
         let outcome = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
             queue.generate(&job_id, work, &cancel)
@@ -195,6 +206,9 @@ impl JobQueue {
         .await;
         let mut state = self.state();
         state.running -= 1;
+        if gpu {
+            state.gpu_busy = false;
+        }
         let (job_state, kind, error) = match outcome {
             Ok(Ok((record_json, files, generation_id))) => (
                 JobState::Finished,
@@ -466,5 +480,55 @@ pub(crate) fn proto_stage(stage: Stage) -> v1::Stage {
         Stage::Mesh => v1::Stage::Mesh,
         Stage::Texture => v1::Stage::Texture,
         Stage::Export => v1::Stage::Export,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn work(client: &str, gpu: bool) -> JobWork {
+        let duck = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/duck.png")).unwrap();
+        JobWork {
+            client: client.to_owned(),
+            name: "duck.png".to_owned(),
+            bytes: duck,
+            // Seconds of reconstruction: the jobs are still running when the test looks.
+            options: Options::default().with_grid_px(2048),
+            output: None,
+            format: Format::Glb,
+            segmenter: None,
+            device: if gpu { "gpu".to_owned() } else { "cpu".to_owned() },
+            gpu,
+        }
+    }
+
+    fn states(queue: &JobQueue, ids: &[&String]) -> Vec<JobState> {
+        let state = queue.state();
+        ids.iter().map(|id| state.jobs[id.as_str()].state).collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn gpu_jobs_run_one_at_a_time_while_cpu_jobs_use_the_free_workers() {
+        let folder = tempfile::tempdir().unwrap();
+        let recorder = Arc::new(Recorder::new(None, "no history".to_owned(), folder.path()));
+        let queue = JobQueue::new(3, 8, recorder);
+        let (first, _) = queue.submit(work("a", true)).unwrap();
+        let (second, _) = queue.submit(work("b", true)).unwrap();
+        let (cpu, _) = queue.submit(work("c", false)).unwrap();
+        assert_eq!(
+            states(&queue, &[&first, &second, &cpu]),
+            [JobState::Running, JobState::Queued, JobState::Running],
+            "the second GPU job waits although a worker is free"
+        );
+        queue.cancel(&first).unwrap();
+        for _ in 0..200 {
+            if states(&queue, &[&second])[0] == JobState::Running {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert_eq!(states(&queue, &[&first, &second]), [JobState::Cancelled, JobState::Running]);
+        queue.shut_down().await;
     }
 }

@@ -45,7 +45,8 @@ pub(crate) struct ServeArgs {
     #[arg(long = "idle-timeout", value_name = "SECONDS", default_value_t = 600)]
     idle_timeout: u64,
 
-    /// Jobs run at once (CPU); by default the number of cores.
+    /// Jobs run at once (CPU); by default the number of cores. Jobs whose model runs on the GPU
+    /// also run one at a time.
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
 

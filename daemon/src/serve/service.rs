@@ -101,8 +101,9 @@ impl Generator for Daemon {
             Some((_, placement)) => format!("cpu; segmentation on {placement}"),
             None => "cpu".to_owned(),
         };
+        let gpu = segmenter.as_ref().is_some_and(|(_, placement)| placement.provider != "CPU");
         let segmenter = segmenter.map(|(segmenter, _)| segmenter);
-        let work = JobWork { client, name, bytes, options, output, format, segmenter, device };
+        let work = JobWork { client, name, bytes, options, output, format, segmenter, device, gpu };
         let (id, events) = self.queue.submit(work).map_err(|error| status::submit_status(&error))?;
         tracing::info!(job = %id, detach, client = %client_key, "queued");
         Ok(Response::new(forward(self.queue.clone(), id, None, events, !detach)))
