@@ -680,10 +680,22 @@ async fn models_install_verify_remove_and_onnx_runtime_shows_in_info() {
             .status
             .success()
     );
-    let triplane = GenerateRequest::new(ImageSource::Path(example("duck.png")), daemon.dir.path().join("t.glb"))
+    // The triplane model builds the shape and its colours: the test model's sphere.
+    let output = daemon.dir.path().join("sphere.glb");
+    let triplane = GenerateRequest::new(ImageSource::Path(example("duck.png")), &output)
         .with_options(fast().with_model("tiny-sphere"));
-    let error = client.generate(triplane).await.expect_err("refused");
-    assert!(error.to_string().contains("cannot run triplane models yet"), "{error}");
+    let events = last_event(&mut client.generate(triplane).await.unwrap()).await;
+    let Some(JobEvent::Finished { record, .. }) = events.last() else { panic!("{events:?}") };
+    assert_eq!(record["model"], "tiny-sphere", "{record}");
+    assert!(record["watertight"].as_bool().unwrap() && record["genus"] == 0, "{record}");
+    let device = events.iter().find_map(|event| match event {
+        JobEvent::Started { device, .. } => Some(device.clone()),
+        _ => None,
+    });
+    assert!(device.unwrap().contains("triplane on CPU (CUDA unavailable"));
+    let size = record["size_m"].as_array().unwrap();
+    assert!(size.iter().all(|side| (side.as_f64().unwrap() - 1.0).abs() < 0.02), "a sphere: {record}");
+    assert!(std::fs::metadata(&output).unwrap().len() > 1000);
     assert!(cli(&["models", "remove", "tiny-sphere"]).status.success());
 
     drop(daemon);

@@ -114,6 +114,14 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    /// A learned volumetric model failed on this picture.
+    #[error("the model {model} failed: {reason}; try again with the built-in \"relief\" reconstructor")]
+    Reconstruction {
+        /// The model.
+        model: String,
+        /// Why.
+        reason: String,
+    },
     /// A learned segmentation model failed on this picture.
     #[error("the segmentation model {model} failed: {reason}; try again without it (the built-in background removal)")]
     Segmentation {

@@ -19,6 +19,7 @@ pub mod progress;
 pub mod relief;
 mod resample;
 pub mod texture;
+pub mod volume;
 
 pub use error::{EngineError, Result};
 pub use foreground::{Segmenter, SoftMask};
@@ -27,3 +28,4 @@ pub use pipeline::{
     Asset, GenerationRecord, Models, RELIEF_MODEL, export_asset, generate, generate_with, generator_name,
 };
 pub use progress::{CancelFlag, NoProgress, ProgressSink, Stage};
+pub use volume::{Field, Reconstructor};

@@ -9,13 +9,14 @@ use image::RgbImage;
 use crate::decode::{decode_dynamic, to_working_rgba};
 use crate::error::{EngineError, Result};
 use crate::export;
-use crate::foreground::{MaskSource, Segmenter, extract_foreground_with};
+use crate::foreground::{Cutout, MaskSource, Segmenter, extract_foreground_with};
 use crate::mesh::TriMesh;
 use crate::options::Format;
 use crate::options::{Background, Options};
 use crate::progress::{CancelFlag, ProgressSink, Stage};
 use crate::relief::inflate;
 use crate::texture::bake_texture;
+use crate::volume::{Reconstructor, Sampling, bake_atlas, sample_surface};
 
 /// The name of the built-in reconstructor, as recorded and as clients choose it.
 pub const RELIEF_MODEL: &str = "relief";
@@ -128,6 +129,8 @@ impl GenerationRecord {
 pub struct Models<'a> {
     /// Finds the object instead of the built-in background removal.
     pub segmenter: Option<&'a dyn Segmenter>,
+    /// Builds the shape and its colours instead of the built-in relief.
+    pub reconstructor: Option<&'a dyn Reconstructor>,
 }
 
 /// Runs decode, foreground, reconstruct, mesh and texture on one image.
@@ -179,6 +182,36 @@ pub fn generate_with(
     drop(image);
     progress.report(Stage::Foreground, 1.0);
     timings.foreground = elapsed_ms(started);
+    let segmentation_model = (cutout.source == MaskSource::Segmentation)
+        .then(|| models.segmenter.map(|segmenter| segmenter.name().to_owned()))
+        .flatten();
+    if let Some(reconstructor) = models.reconstructor {
+        let shaped = volumetric(reconstructor, &cutout, options, &mut timings, progress, cancel)?;
+        let record = GenerationRecord {
+            generator: generator_name(),
+            model: reconstructor.name().to_owned(),
+            source: name.to_owned(),
+            source_size_px,
+            mask: cutout.source,
+            segmentation_model,
+            options: recorded_options(options),
+            vertices: shaped.mesh.positions.len(),
+            faces: shaped.mesh.triangles.len(),
+            genus: shaped.topology.genus(),
+            watertight: shaped.topology.is_watertight_manifold(),
+            size_m: shaped.size.map(tidy),
+            timings_ms: timings,
+        };
+        tracing::info!(faces = record.faces, model = %record.model, "generated");
+        return Ok(Asset {
+            name: asset_name(name),
+            mesh: shaped.mesh,
+            normals: shaped.normals,
+            uvs: shaped.uvs,
+            texture: shaped.texture,
+            record,
+        });
+    }
 
     let started = Instant::now();
     progress.report(Stage::Reconstruct, 0.0);
@@ -218,23 +251,8 @@ pub fn generate_with(
         source: name.to_owned(),
         source_size_px,
         mask: cutout.source,
-        segmentation_model: (cutout.source == MaskSource::Segmentation)
-            .then(|| models.segmenter.map(|segmenter| segmenter.name().to_owned()))
-            .flatten(),
-        options: RecordedOptions {
-            background: match options.background {
-                Background::Auto => "auto",
-                Background::Keep => "keep",
-                Background::Mask { .. } => "mask",
-            }
-            .to_owned(),
-            foreground_ratio: tidy(options.foreground_ratio),
-            target_faces: options.target_faces,
-            texture_px: options.texture_px,
-            thickness: tidy(options.thickness),
-            size_m: tidy(options.size_m),
-            grid_px: options.grid_px,
-        },
+        segmentation_model,
+        options: recorded_options(options),
         vertices: mesh.positions.len(),
         faces: mesh.triangles.len(),
         genus: topology.genus(),
@@ -281,6 +299,99 @@ fn elapsed_ms(started: Instant) -> f64 {
 fn asset_name(source: &str) -> String {
     let stem = Path::new(source).file_stem().and_then(|stem| stem.to_str()).unwrap_or("asset");
     if stem.is_empty() { "asset".to_owned() } else { stem.to_owned() }
+}
+
+fn recorded_options(options: &Options) -> RecordedOptions {
+    RecordedOptions {
+        background: match options.background {
+            Background::Auto => "auto",
+            Background::Keep => "keep",
+            Background::Mask { .. } => "mask",
+        }
+        .to_owned(),
+        foreground_ratio: tidy(options.foreground_ratio),
+        target_faces: options.target_faces,
+        texture_px: options.texture_px,
+        thickness: tidy(options.thickness),
+        size_m: tidy(options.size_m),
+        grid_px: options.grid_px,
+    }
+}
+
+/// A volumetric model's result, ready for the asset.
+struct Shaped {
+    mesh: TriMesh,
+    normals: Vec<[f32; 3]>,
+    uvs: Vec<[f32; 2]>,
+    texture: RgbImage,
+    /// Of the welded mesh (the file's mesh is split per triangle for the atlas).
+    topology: crate::mesh::Topology,
+    size: [f32; 3],
+}
+
+/// Reconstruct, mesh and texture with a volumetric model: the cutout (its coverage as alpha) is
+/// encoded, the density sampled coarse-to-fine on the options' grid, the surface simplified, its
+/// colours baked into an atlas, and the mesh placed like the relief's.
+fn volumetric(
+    reconstructor: &dyn Reconstructor,
+    cutout: &Cutout,
+    options: &Options,
+    timings: &mut StageTimings,
+    progress: &dyn ProgressSink,
+    cancel: &CancelFlag,
+) -> Result<Shaped> {
+    let started = Instant::now();
+    progress.report(Stage::Reconstruct, 0.0);
+    let mut picture = cutout.rgba.clone();
+    for (pixel, coverage) in picture.pixels_mut().zip(&cutout.coverage) {
+        pixel[3] = (f32::from(pixel[3]) * coverage.clamp(0.0, 1.0)).round() as u8;
+    }
+    let field = reconstructor.encode(&picture)?;
+    cancel.check()?;
+    let grid = (options.grid_px as usize).next_multiple_of(4).max(8);
+    let sampling = Sampling { grid, coarse_to_fine: true };
+    let surface = sample_surface(
+        field.as_ref(),
+        reconstructor.radius(),
+        reconstructor.level(),
+        sampling,
+        cancel,
+        &mut |fraction| progress.report(Stage::Reconstruct, fraction),
+    )?;
+    timings.reconstruct = elapsed_ms(started);
+    let started = Instant::now();
+    progress.report(Stage::Mesh, 0.0);
+    let welded = surface.mesh.simplified(options.target_faces as usize);
+    if welded.triangles.is_empty() {
+        return Err(EngineError::NoObject {
+            reason: format!("the model {} found no surface for this picture", reconstructor.name()),
+        });
+    }
+    let topology = welded.topology();
+    cancel.check()?;
+    progress.report(Stage::Mesh, 1.0);
+    timings.mesh = elapsed_ms(started);
+    let started = Instant::now();
+    progress.report(Stage::Texture, 0.0);
+    let baked = bake_atlas(&welded, field.as_ref(), options.texture_px, cancel)?;
+    progress.report(Stage::Texture, 1.0);
+    timings.texture = elapsed_ms(started);
+    let mut mesh = baked.mesh;
+    let (min, max) = welded.bounds();
+    let centre = [0, 1, 2].map(|axis| (min[axis] + max[axis]) / 2.0);
+    let extent = [0, 1, 2].map(|axis| max[axis] - min[axis]);
+    let scale = options.size_m / extent.iter().copied().fold(0.0f32, f32::max).max(f32::MIN_POSITIVE);
+    for position in &mut mesh.positions {
+        *position = [0, 1, 2].map(|axis| (position[axis] - centre[axis]) * scale);
+    }
+    Ok(Shaped {
+        mesh,
+        normals: baked.normals,
+        uvs: baked.uvs,
+        texture: baked.texture,
+        topology,
+        size: extent.map(|length| length * scale),
+    })
 }
 
 /// Moves a grid-space mesh (x right, y down, z to the viewer) into glTF space: +Y up, the front

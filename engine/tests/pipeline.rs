@@ -376,7 +376,7 @@ fn a_segmentation_model_finds_the_object_where_the_built_in_removal_cannot() {
     assert!(matches!(run(&bytes, &fast()), Err(EngineError::NoObject { .. })));
 
     let model = DiscModel { fail: false };
-    let models = threedgpt_engine::Models { segmenter: Some(&model) };
+    let models = threedgpt_engine::Models { segmenter: Some(&model), reconstructor: None };
     let asset =
         threedgpt_engine::generate_with("busy.png", &bytes, &fast(), models, &NoProgress, &CancelFlag::new()).unwrap();
     assert_sound(&asset);
@@ -394,8 +394,83 @@ fn a_segmentation_model_finds_the_object_where_the_built_in_removal_cannot() {
     assert_eq!(asset.record.segmentation_model, None);
 
     let failing = DiscModel { fail: true };
-    let models = threedgpt_engine::Models { segmenter: Some(&failing) };
+    let models = threedgpt_engine::Models { segmenter: Some(&failing), reconstructor: None };
     let error = threedgpt_engine::generate_with("busy.png", &bytes, &fast(), models, &NoProgress, &CancelFlag::new())
         .unwrap_err();
     assert!(matches!(error, EngineError::Segmentation { .. }) && error.to_string().contains("disc-model"), "{error}");
+}
+
+/// A stand-in for a triplane model: the density of a sphere of radius 0.5 (surface at 25) and a
+/// colour gradient, in a cube of half-side 0.87.
+#[derive(Debug)]
+struct SphereModel;
+
+struct SphereField;
+
+impl threedgpt_engine::Field for SphereField {
+    fn densities(&self, points: &[[f32; 3]], cancel: &CancelFlag) -> Result<Vec<f32>, EngineError> {
+        cancel.check()?;
+        Ok(points.iter().map(|[x, y, z]| 25.0 + 100.0 * (0.5 - (x * x + y * y + z * z).sqrt())).collect())
+    }
+
+    fn colours(&self, points: &[[f32; 3]], _cancel: &CancelFlag) -> Result<Vec<[f32; 3]>, EngineError> {
+        Ok(points.iter().map(|p| p.map(|value| (value + 0.5).clamp(0.0, 1.0))).collect())
+    }
+}
+
+impl threedgpt_engine::Reconstructor for SphereModel {
+    fn name(&self) -> &str {
+        "sphere-model"
+    }
+
+    fn radius(&self) -> f32 {
+        0.87
+    }
+
+    fn level(&self) -> f32 {
+        25.0
+    }
+
+    fn encode<'a>(&'a self, image: &RgbaImage) -> Result<Box<dyn threedgpt_engine::Field + 'a>, EngineError> {
+        assert_eq!(image.width(), image.height(), "the model sees the square cutout");
+        Ok(Box::new(SphereField))
+    }
+}
+
+#[test]
+fn a_volumetric_model_gives_a_closed_textured_surface_with_its_colours() {
+    let bytes = support::png_bytes(&support::disc_on(200, 70.0, RED, CLEAR));
+    let model = SphereModel;
+    let models = threedgpt_engine::Models { segmenter: None, reconstructor: Some(&model) };
+    let options = fast().with_target_faces(3000).with_texture_px(512);
+    let asset =
+        threedgpt_engine::generate_with("disc.png", &bytes, &options, models, &NoProgress, &CancelFlag::new()).unwrap();
+    let record = &asset.record;
+    assert_eq!(record.model, "sphere-model");
+    assert!(record.watertight && record.genus == 0, "the welded surface is closed: {record:?}");
+    assert!((record.faces as i64 - 3000).abs() <= 60, "{}", record.faces);
+    assert_eq!(asset.mesh.positions.len(), record.faces * 3, "vertices are split per triangle for the atlas");
+    for [x, y, z] in &asset.mesh.positions {
+        let radius = (x * x + y * y + z * z).sqrt();
+        assert!((radius - 0.5).abs() < 0.02, "a vertex at radius {radius}");
+    }
+    // Each vertex's texel holds the field's colour there (the placed sphere is the model's).
+    let side = asset.texture.width() as f32;
+    let mut worst = 0.0f32;
+    for (position, uv) in asset.mesh.positions.iter().zip(&asset.uvs).step_by(7) {
+        let texel = asset.texture.get_pixel(
+            ((uv[0] * side) as u32).min(asset.texture.width() - 1),
+            ((uv[1] * side) as u32).min(asset.texture.height() - 1),
+        );
+        for axis in 0..3 {
+            let expected = (position[axis] + 0.5).clamp(0.0, 1.0);
+            worst = worst.max((f32::from(texel[axis]) / 255.0 - expected).abs());
+        }
+    }
+    assert!(worst < 0.08, "a texel is {worst} off its colour");
+
+    // Written and read back as GLB, the mesh welds into a closed surface.
+    let glb = threedgpt_engine::export::glb_bytes(&asset, true).unwrap();
+    let back = threedgpt_engine::export::asset_from_glb(&glb).unwrap();
+    assert_eq!(back.mesh.triangles.len(), record.faces);
 }

@@ -1,32 +1,23 @@
-//! Triplane models (the TripoSR contract): an encoder turns the picture into a triplane, a decoder
-//! gives density and colour at points. The surface is where the density crosses the manifest's
-//! threshold, sampled on a grid over the model's cube and extracted with the engine's isosurface.
-//!
-//! Dense sampling queries the decoder at every grid point; coarse-to-fine samples a grid four times
-//! coarser first and queries the fine grid only in (and next to) coarse cells the surface crosses,
-//! filling the rest by trilinear interpolation of the coarse samples, whose sign is right away from
-//! the surface. Thin parts that fit between coarse samples can be missed; the dilation by one
-//! coarse cell keeps that to features under about one coarse cell.
+//! Triplane models (the TripoSR contract) as the engine's [`Reconstructor`]: the encoder turns the
+//! picture into a triplane, the decoder gives density and colour at points, in chunks. The engine
+//! samples the density (coarse-to-fine), extracts the surface where it crosses the manifest's
+//! threshold and bakes the colours.
 
 use std::sync::Mutex;
 
 use image::RgbaImage;
 use ort::session::Session;
 use ort::value::Tensor;
-use threedgpt_engine::isosurface::{Inside, ScalarGrid, extract_isosurface};
-use threedgpt_engine::mesh::TriMesh;
-use threedgpt_engine::{CancelFlag, EngineError};
+use threedgpt_engine::{CancelFlag, EngineError, Field, Reconstructor};
 
 use crate::manifest::{InputContract, Kind};
-use crate::session::{self, ModelError};
+use crate::session::{self, ModelError, Placement};
 use crate::store::Installed;
-
-/// Fine cells per coarse cell along each axis in coarse-to-fine sampling.
-const COARSE_STEP: usize = 4;
 
 /// A loaded triplane model.
 pub struct TriplaneModel {
     name: String,
+    placement: Placement,
     contract: InputContract,
     encoder: Mutex<Session>,
     decoder: Mutex<Session>,
@@ -49,24 +40,6 @@ impl std::fmt::Debug for TriplaneModel {
     }
 }
 
-/// How to sample the density.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sampling {
-    /// Cells along each axis of the cube (a multiple of 4).
-    pub grid: usize,
-    /// Query the fine grid only near the surface.
-    pub coarse_to_fine: bool,
-}
-
-/// A surface and what it cost.
-#[derive(Debug, Clone)]
-pub struct Surface {
-    /// The closed mesh, in the model's coordinates.
-    pub mesh: TriMesh,
-    /// Decoder queries made.
-    pub queries: usize,
-}
-
 fn mismatch(model: &Installed, difference: String) -> ModelError {
     ModelError::Mismatch { path: model.folder.clone(), difference }
 }
@@ -79,6 +52,16 @@ impl TriplaneModel {
     /// Loads an installed triplane model's encoder and decoder on the CPU, checked against its
     /// manifest.
     pub fn load(model: &Installed, threads: usize) -> Result<TriplaneModel, ModelError> {
+        Self::load_on(model, threads, false)
+    }
+
+    /// Where the decoder (which does most of the work) runs.
+    pub fn placement(&self) -> &Placement {
+        &self.placement
+    }
+
+    /// [`TriplaneModel::load`], on the GPU when `gpu` and a GPU provider registers.
+    pub fn load_on(model: &Installed, threads: usize, gpu: bool) -> Result<TriplaneModel, ModelError> {
         let manifest = &model.manifest;
         if manifest.kind != Kind::Triplane {
             return Err(mismatch(
@@ -108,10 +91,11 @@ impl TriplaneModel {
         let planes_shape = planes_spec
             .and_then(|shape| positive(shape))
             .ok_or_else(|| mismatch(model, "the decoder's triplane input needs a fixed shape".into()))?;
-        let encoder = session::load(&encoder_path, encoder_spec, threads)?;
-        let decoder = session::load(&decoder_path, decoder_spec, threads)?;
+        let (encoder, _) = session::load_on(&encoder_path, encoder_spec, threads, gpu)?;
+        let (decoder, placement) = session::load_on(&decoder_path, decoder_spec, threads, gpu)?;
         let parameter = |name: &str, default: f64| manifest.parameters.get(name).copied().unwrap_or(default);
         Ok(TriplaneModel {
+            placement,
             name: manifest.name.clone(),
             contract: manifest.input.clone(),
             encoder: Mutex::new(encoder),
@@ -131,7 +115,7 @@ impl TriplaneModel {
     }
 
     /// Encodes a square picture of the object (transparent around it) into a triplane.
-    pub fn encode(&self, image: &RgbaImage) -> Result<Vec<f32>, String> {
+    pub fn encode_planes(&self, image: &RgbaImage) -> Result<Vec<f32>, String> {
         let side = self.contract.size as usize;
         let data = crate::segmentation::to_tensor(image, &self.contract);
         let input = Tensor::from_array(([1usize, 3, side, side], data)).map_err(|error| error.to_string())?;
@@ -182,156 +166,55 @@ impl TriplaneModel {
         }
         Ok((densities, colours))
     }
+}
 
-    /// The surface of an encoded object.
-    pub fn surface(
-        &self,
-        planes: &[f32],
-        sampling: Sampling,
-        cancel: &CancelFlag,
-        progress: &mut dyn FnMut(f32),
-    ) -> Result<Surface, String> {
-        let grid = sampling.grid;
-        if grid < COARSE_STEP * 2 || !grid.is_multiple_of(COARSE_STEP) {
-            return Err(format!("the grid must be a multiple of {COARSE_STEP} of at least {}", COARSE_STEP * 2));
-        }
-        let points_per_axis = grid + 1;
-        let spacing = 2.0 * self.radius / grid as f32;
-        let origin = -self.radius;
-        let position = |x: usize, y: usize, z: usize| {
-            [origin + x as f32 * spacing, origin + y as f32 * spacing, origin + z as f32 * spacing]
-        };
-        let index = |x: usize, y: usize, z: usize| (z * points_per_axis + y) * points_per_axis + x;
-        let mut values = vec![f32::NAN; points_per_axis.pow(3)];
-        let mut wanted: Vec<usize> = Vec::new();
-        if sampling.coarse_to_fine {
-            let coarse_axis = grid / COARSE_STEP + 1;
-            let coarse_points: Vec<[f32; 3]> = (0..coarse_axis.pow(3))
-                .map(|i| {
-                    let (x, y, z) = (i % coarse_axis, i / coarse_axis % coarse_axis, i / coarse_axis / coarse_axis);
-                    position(x * COARSE_STEP, y * COARSE_STEP, z * COARSE_STEP)
-                })
-                .collect();
-            let total = coarse_points.len();
-            let (coarse, _) =
-                self.query(planes, &coarse_points, cancel, &mut |done| progress(0.2 * done as f32 / total as f32))?;
-            let coarse_at = |x: usize, y: usize, z: usize| coarse[(z * coarse_axis + y) * coarse_axis + x];
-            let cells = coarse_axis - 1;
-            let inside = |value: f32| value > self.threshold;
-            let mut crossed = vec![false; cells.pow(3)];
-            for z in 0..cells {
-                for y in 0..cells {
-                    for x in 0..cells {
-                        let corners = (0..8).map(|c| coarse_at(x + (c & 1), y + (c >> 1 & 1), z + (c >> 2)));
-                        let count = corners.filter(|value| inside(*value)).count();
-                        crossed[(z * cells + y) * cells + x] = count != 0 && count != 8;
-                    }
-                }
-            }
-            let mut near = vec![false; cells.pow(3)];
-            for z in 0..cells {
-                for y in 0..cells {
-                    for x in 0..cells {
-                        if !crossed[(z * cells + y) * cells + x] {
-                            continue;
-                        }
-                        for dz in z.saturating_sub(1)..=(z + 1).min(cells - 1) {
-                            for dy in y.saturating_sub(1)..=(y + 1).min(cells - 1) {
-                                for dx in x.saturating_sub(1)..=(x + 1).min(cells - 1) {
-                                    near[(dz * cells + dy) * cells + dx] = true;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            // Fine points on a near cell (a point on a cell face belongs to the cells either side)
-            // are queried; the rest interpolate the coarse samples.
-            let owners = |v: usize| {
-                let upper = (v / COARSE_STEP).min(cells - 1);
-                let lower = if v.is_multiple_of(COARSE_STEP) && v > 0 { v / COARSE_STEP - 1 } else { upper };
-                [lower, upper]
-            };
-            for z in 0..points_per_axis {
-                for y in 0..points_per_axis {
-                    for x in 0..points_per_axis {
-                        let (ox, oy, oz) = (owners(x), owners(y), owners(z));
-                        let on_near = ox
-                            .iter()
-                            .any(|&cx| oy.iter().any(|&cy| oz.iter().any(|&cz| near[(cz * cells + cy) * cells + cx])));
-                        if on_near {
-                            wanted.push(index(x, y, z));
-                            continue;
-                        }
-                        let [(cx, fx), (cy, fy), (cz, fz)] = [x, y, z].map(|v| {
-                            let cell = (v / COARSE_STEP).min(cells - 1);
-                            (cell, v as f32 / COARSE_STEP as f32 - cell as f32)
-                        });
-                        let mut value = 0.0;
-                        for corner in 0..8 {
-                            let (dx, dy, dz) = (corner & 1, corner >> 1 & 1, corner >> 2);
-                            let weight = if dx == 1 { fx } else { 1.0 - fx }
-                                * if dy == 1 { fy } else { 1.0 - fy }
-                                * if dz == 1 { fz } else { 1.0 - fz };
-                            value += weight * coarse_at(cx + dx, cy + dy, cz + dz);
-                        }
-                        values[index(x, y, z)] = value;
-                    }
-                }
-            }
-            let queried = coarse_points.len();
-            let surface = self.fill(planes, &mut values, &wanted, &position, points_per_axis, cancel, progress)?;
-            let mesh = self.mesh(values, points_per_axis, origin, spacing, cancel)?;
-            return Ok(Surface { mesh, queries: queried + surface });
-        }
-        wanted.extend(0..values.len());
-        let queries = self.fill(planes, &mut values, &wanted, &position, points_per_axis, cancel, progress)?;
-        let mesh = self.mesh(values, points_per_axis, origin, spacing, cancel)?;
-        Ok(Surface { mesh, queries })
+impl Reconstructor for TriplaneModel {
+    fn name(&self) -> &str {
+        &self.name
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn fill(
-        &self,
-        planes: &[f32],
-        values: &mut [f32],
-        wanted: &[usize],
-        position: &dyn Fn(usize, usize, usize) -> [f32; 3],
-        points_per_axis: usize,
-        cancel: &CancelFlag,
-        progress: &mut dyn FnMut(f32),
-    ) -> Result<usize, String> {
-        let points: Vec<[f32; 3]> = wanted
-            .iter()
-            .map(|&i| {
-                position(
-                    i % points_per_axis,
-                    i / points_per_axis % points_per_axis,
-                    i / points_per_axis / points_per_axis,
-                )
-            })
-            .collect();
-        let total = points.len().max(1);
-        let (densities, _) =
-            self.query(planes, &points, cancel, &mut |done| progress(0.2 + 0.8 * done as f32 / total as f32))?;
-        for (&i, density) in wanted.iter().zip(densities) {
-            values[i] = density;
-        }
-        Ok(points.len())
+    fn radius(&self) -> f32 {
+        self.radius
     }
 
-    fn mesh(
+    fn level(&self) -> f32 {
+        self.threshold
+    }
+
+    fn encode<'a>(&'a self, image: &RgbaImage) -> Result<Box<dyn Field + 'a>, EngineError> {
+        let planes = self.encode_planes(image).map_err(|reason| self.failure(reason))?;
+        Ok(Box::new(TriplaneField { model: self, planes }))
+    }
+}
+
+impl TriplaneModel {
+    fn failure(&self, reason: String) -> EngineError {
+        EngineError::Reconstruction { model: self.name.clone(), reason }
+    }
+
+    fn query_for_engine(
         &self,
-        values: Vec<f32>,
-        points_per_axis: usize,
-        origin: f32,
-        spacing: f32,
+        planes: &[f32],
+        points: &[[f32; 3]],
         cancel: &CancelFlag,
-    ) -> Result<TriMesh, String> {
-        let grid = ScalarGrid { dims: [points_per_axis; 3], values, origin: [origin; 3], spacing: [spacing; 3] };
-        extract_isosurface(&grid, self.threshold, Inside::Above, cancel).map_err(|error| match error {
-            EngineError::Cancelled => "cancelled".to_owned(),
-            other => other.to_string(),
-        })
+    ) -> Result<(Vec<f32>, Vec<[f32; 3]>), EngineError> {
+        self.query(planes, points, cancel, &mut |_| {})
+            .map_err(|reason| if cancel.is_cancelled() { EngineError::Cancelled } else { self.failure(reason) })
+    }
+}
+
+/// One encoded object: the decoder with its triplane.
+struct TriplaneField<'a> {
+    model: &'a TriplaneModel,
+    planes: Vec<f32>,
+}
+
+impl Field for TriplaneField<'_> {
+    fn densities(&self, points: &[[f32; 3]], cancel: &CancelFlag) -> Result<Vec<f32>, EngineError> {
+        Ok(self.model.query_for_engine(&self.planes, points, cancel)?.0)
+    }
+
+    fn colours(&self, points: &[[f32; 3]], cancel: &CancelFlag) -> Result<Vec<[f32; 3]>, EngineError> {
+        Ok(self.model.query_for_engine(&self.planes, points, cancel)?.1)
     }
 }

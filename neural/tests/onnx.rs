@@ -210,7 +210,9 @@ fn a_segmentation_model_runs_for_the_engine_and_other_kinds_are_refused() {
 
 #[test]
 fn a_triplane_model_gives_a_closed_surface_where_its_density_says_and_coarse_to_fine_saves_queries() {
-    use threedgpt_neural::triplane::{Sampling, TriplaneModel};
+    use threedgpt_engine::Reconstructor;
+    use threedgpt_engine::volume::{Sampling, sample_surface};
+    use threedgpt_neural::triplane::TriplaneModel;
     runtime();
     let store_folder = tempfile::tempdir().unwrap();
     let store = ModelStore::new(store_folder.path());
@@ -218,21 +220,22 @@ fn a_triplane_model_gives_a_closed_surface_where_its_density_says_and_coarse_to_
         store.install(&models().join("tiny-sphere.toml"), &models().join("tiny-sphere"), &mut |_, _| {}).unwrap();
     let model = TriplaneModel::load(&installed, 2).unwrap();
     let picture = image::RgbaImage::from_pixel(300, 300, image::Rgba([200, 120, 40, 255]));
-    let planes = model.encode(&picture).unwrap();
-    assert_eq!(planes.len(), 3 * 40 * 64 * 64);
+    assert_eq!(model.encode_planes(&picture).unwrap().len(), 3 * 40 * 64 * 64);
+    let field = model.encode(&picture).unwrap();
 
     let cancel = threedgpt_engine::CancelFlag::new();
     let mut surfaces = Vec::new();
     for (grid, coarse_to_fine) in [(64, false), (64, true), (128, true)] {
         let mut last = 0.0;
-        let surface = model
-            .surface(&planes, Sampling { grid, coarse_to_fine }, &cancel, &mut |fraction| {
+        let sampling = Sampling { grid, coarse_to_fine };
+        let surface =
+            sample_surface(field.as_ref(), model.radius(), model.level(), sampling, &cancel, &mut |fraction| {
                 assert!(fraction >= last - 1e-6, "progress goes forward");
                 last = fraction;
             })
             .unwrap();
         assert!(surface.mesh.topology().is_watertight_manifold(), "{grid} {coarse_to_fine}");
-        let cell = 2.0 * model.radius / grid as f32;
+        let cell = 2.0 * model.radius() / grid as f32;
         for [x, y, z] in &surface.mesh.positions {
             let radius = (x * x + y * y + z * z).sqrt();
             assert!((radius - 0.5).abs() <= cell, "a vertex at radius {radius} with cells of {cell}");
@@ -247,8 +250,10 @@ fn a_triplane_model_gives_a_closed_surface_where_its_density_says_and_coarse_to_
     assert!(ratio >= 4.0, "only {ratio:.1}x fewer queries");
 
     cancel.cancel();
-    let error = model.surface(&planes, Sampling { grid: 64, coarse_to_fine: true }, &cancel, &mut |_| {}).unwrap_err();
-    assert_eq!(error, "cancelled");
+    let sampling = Sampling { grid: 64, coarse_to_fine: true };
+    let error =
+        sample_surface(field.as_ref(), model.radius(), model.level(), sampling, &cancel, &mut |_| {}).unwrap_err();
+    assert!(matches!(error, threedgpt_engine::EngineError::Cancelled), "{error}");
     let segmentation = store
         .install(&models().join("tiny-segmentation.toml"), &models().join("tiny-segmentation"), &mut |_, _| {})
         .unwrap();

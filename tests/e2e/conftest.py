@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,25 @@ def binary(tmp_path_factory) -> Path:
     if not path.exists():
         raise RuntimeError(f"{path} does not exist: build it with `cargo build -p threedgpt-daemon`")
     os.environ["THREEDGPT_RUNTIME_DIR"] = str(tmp_path_factory.mktemp("runtime"))
-    os.environ["THREEDGPT_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    data = tmp_path_factory.mktemp("data")
+    os.environ["THREEDGPT_DATA_DIR"] = str(data)
+    # ONNX Runtime where the set-up script puts it for users: in the daemon's data folder.
+    subprocess.run(
+        [str(ROOT / "scripts" / "install_onnxruntime.sh"), str(data / "onnxruntime")],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYTHON": sys.executable},
+    )
     yield path
     subprocess.run([str(path), "daemon", "stop"], capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> Path:
+    """Tiny ONNX models with manifests (models/tools/make_test_models.py)."""
+    folder = tmp_path_factory.mktemp("models")
+    subprocess.run([sys.executable, str(ROOT / "models" / "tools" / "make_test_models.py"), str(folder)], check=True)
+    return folder
 
 
 @pytest.fixture(scope="session")

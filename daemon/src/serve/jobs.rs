@@ -32,6 +32,8 @@ pub(crate) struct JobWork {
     pub(crate) format: Format,
     /// A learned segmentation model finding the object, when the client chose one.
     pub(crate) segmenter: Option<std::sync::Arc<dyn threedgpt_engine::Segmenter>>,
+    /// A learned volumetric model building the shape, when the client chose one.
+    pub(crate) reconstructor: Option<std::sync::Arc<dyn threedgpt_engine::Reconstructor>>,
     /// Where the job runs, for its `Started` event ("cpu", or with a model's provider).
     pub(crate) device: String,
     /// It runs a model on the GPU: GPU jobs run one at a time, whatever the CPU workers.
@@ -283,7 +285,10 @@ impl JobQueue {
                 Kind::Progress(v1::Progress { stage: proto_stage(stage) as i32, stage_fraction, fraction, eta_ms }),
             );
         };
-        let models = threedgpt_engine::Models { segmenter: work.segmenter.as_deref() };
+        let models = threedgpt_engine::Models {
+            segmenter: work.segmenter.as_deref(),
+            reconstructor: work.reconstructor.as_deref(),
+        };
         let mut asset =
             threedgpt_engine::generate_with(&work.name, &work.bytes, &work.options, models, &progress, cancel)?;
         let (files, written_glb) = match &work.output {
@@ -498,6 +503,7 @@ mod tests {
             output: None,
             format: Format::Glb,
             segmenter: None,
+            reconstructor: None,
             device: if gpu { "gpu".to_owned() } else { "cpu".to_owned() },
             gpu,
         }

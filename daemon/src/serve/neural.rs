@@ -7,14 +7,16 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use threedgpt_neural::segmentation::OnnxSegmenter;
+use threedgpt_neural::triplane::TriplaneModel;
 use threedgpt_neural::{Installed, ModelStore, RuntimeError, RuntimeInfo, runtime};
 
 pub(crate) struct Neural {
     candidates: Vec<PathBuf>,
     pub(crate) store: ModelStore,
     runtime: OnceLock<Result<RuntimeInfo, RuntimeError>>,
-    /// Loaded segmentation models, kept for the next job (loading costs more than running).
+    /// Loaded models, kept for the next job (loading costs more than running).
     segmenters: Mutex<HashMap<String, Arc<OnnxSegmenter>>>,
+    reconstructors: Mutex<HashMap<String, Arc<TriplaneModel>>>,
 }
 
 /// Intra-op threads per inference: a share of the cores, so CPU jobs running beside it still move.
@@ -30,6 +32,7 @@ impl Neural {
             store: model_store(data_dir),
             runtime: OnceLock::new(),
             segmenters: Mutex::new(HashMap::new()),
+            reconstructors: Mutex::new(HashMap::new()),
         }
     }
 
@@ -60,6 +63,20 @@ impl Neural {
             Arc::new(OnnxSegmenter::load_on(model, inference_threads(), true).map_err(|error| error.to_string())?);
         tracing::info!(model = %name, placement = %loaded.placement(), "segmentation model loaded");
         self.segmenters.lock().unwrap_or_else(PoisonError::into_inner).insert(name.clone(), loaded.clone());
+        Ok(loaded)
+    }
+
+    /// The installed triplane model `name`, loaded once and reused (blocking).
+    pub(crate) fn reconstructor(&self, model: &Installed) -> Result<Arc<TriplaneModel>, String> {
+        let name = &model.manifest.name;
+        if let Some(loaded) = self.reconstructors.lock().unwrap_or_else(PoisonError::into_inner).get(name) {
+            return Ok(loaded.clone());
+        }
+        self.runtime().map_err(|error| format!("{name} needs ONNX Runtime: {error}"))?;
+        let loaded =
+            Arc::new(TriplaneModel::load_on(model, inference_threads(), true).map_err(|error| error.to_string())?);
+        tracing::info!(model = %name, placement = %loaded.placement(), "triplane model loaded");
+        self.reconstructors.lock().unwrap_or_else(PoisonError::into_inner).insert(name.clone(), loaded.clone());
         Ok(loaded)
     }
 

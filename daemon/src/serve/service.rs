@@ -89,21 +89,23 @@ impl Generator for Daemon {
             }
         };
         let mut request_options = first.options.unwrap_or_default();
-        let segmenter = self.neural_model(&request_options.model).await?;
-        if segmenter.is_some() {
-            // The model finds the object; the built-in reconstructor builds the shape.
+        let model = self.neural_model(&request_options.model).await?;
+        if model.is_some() {
+            // A learned model helps the engine; its options are the built-in pipeline's.
             request_options.model.clear();
         }
         let (options, format) = engine_options(request_options, output.as_deref().unwrap_or(Path::new("")))?;
         options.validate().map_err(|error| status::engine_status(&error))?;
         let client_key = client.clone();
-        let device = match &segmenter {
-            Some((_, placement)) => format!("cpu; segmentation on {placement}"),
-            None => "cpu".to_owned(),
+        let (device, gpu) = match &model {
+            Some(model) => (format!("cpu; {} on {}", model.kind, model.placement), model.placement.provider != "CPU"),
+            None => ("cpu".to_owned(), false),
         };
-        let gpu = segmenter.as_ref().is_some_and(|(_, placement)| placement.provider != "CPU");
-        let segmenter = segmenter.map(|(segmenter, _)| segmenter);
-        let work = JobWork { client, name, bytes, options, output, format, segmenter, device, gpu };
+        let (segmenter, reconstructor) = match model {
+            Some(LoadedModel { segmenter, reconstructor, .. }) => (segmenter, reconstructor),
+            None => (None, None),
+        };
+        let work = JobWork { client, name, bytes, options, output, format, segmenter, reconstructor, device, gpu };
         let (id, events) = self.queue.submit(work).map_err(|error| status::submit_status(&error))?;
         tracing::info!(job = %id, detach, client = %client_key, "queued");
         Ok(Response::new(forward(self.queue.clone(), id, None, events, !detach)))
@@ -244,35 +246,44 @@ pub(crate) fn engine_options(request: v1::GenerateOptions, output: &Path) -> Res
     Ok((options, format))
 }
 
+/// A learned model loaded for a job.
+struct LoadedModel {
+    kind: &'static str,
+    placement: threedgpt_neural::session::Placement,
+    segmenter: Option<Arc<dyn threedgpt_engine::Segmenter>>,
+    reconstructor: Option<Arc<dyn threedgpt_engine::Reconstructor>>,
+}
+
 impl Daemon {
     /// The learned model a request names, loaded: `None` for the built-in reconstructor or a name
     /// that is not installed (which `engine_options` refuses); an error for a model that cannot run.
-    async fn neural_model(
-        &self,
-        requested: &str,
-    ) -> Result<Option<(Arc<dyn threedgpt_engine::Segmenter>, threedgpt_neural::session::Placement)>, Status> {
+    async fn neural_model(&self, requested: &str) -> Result<Option<LoadedModel>, Status> {
         if requested.is_empty() || requested == threedgpt_engine::RELIEF_MODEL {
             return Ok(None);
         }
         let (neural, requested) = (self.neural.clone(), requested.to_owned());
-        let loaded = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let Ok(model) = neural.store.get(&requested) else { return Ok(None) };
+            let kind = model.manifest.kind.name();
             match model.manifest.kind {
-                threedgpt_neural::Kind::Segmentation => neural.segmenter(&model).map(Some).map_err(Status::failed_precondition),
-                kind => Err(Status::failed_precondition(format!(
-                    "{} is an installed {} model, but this daemon cannot run {} models yet; use the built-in \"relief\" or a segmentation model",
-                    model.manifest.name,
-                    kind.name(),
-                    kind.name()
+                threedgpt_neural::Kind::Segmentation => {
+                    let loaded = neural.segmenter(&model).map_err(Status::failed_precondition)?;
+                    let placement = loaded.placement().clone();
+                    Ok(Some(LoadedModel { kind, placement, segmenter: Some(loaded), reconstructor: None }))
+                }
+                threedgpt_neural::Kind::Triplane => {
+                    let loaded = neural.reconstructor(&model).map_err(Status::failed_precondition)?;
+                    let placement = loaded.placement().clone();
+                    Ok(Some(LoadedModel { kind, placement, segmenter: None, reconstructor: Some(loaded) }))
+                }
+                threedgpt_neural::Kind::Depth => Err(Status::failed_precondition(format!(
+                    "{} is an installed depth model, but this daemon cannot run depth models yet; use the built-in \"relief\", a segmentation or a triplane model",
+                    model.manifest.name
                 ))),
             }
         })
         .await
-        .map_err(|error| Status::internal(error.to_string()))??;
-        Ok(loaded.map(|segmenter| {
-            let placement = segmenter.placement().clone();
-            (segmenter as Arc<dyn threedgpt_engine::Segmenter>, placement)
-        }))
+        .map_err(|error| Status::internal(error.to_string()))?
     }
 }
 

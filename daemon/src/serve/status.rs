@@ -25,7 +25,9 @@ pub(crate) fn engine_code(error: &EngineError) -> Code {
             std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => Code::ResourceExhausted,
             _ => Code::Internal,
         },
-        EngineError::TextureEncode { .. } | EngineError::Segmentation { .. } => Code::Internal,
+        EngineError::TextureEncode { .. } | EngineError::Segmentation { .. } | EngineError::Reconstruction { .. } => {
+            Code::Internal
+        }
         EngineError::UnreadableAsset { .. } => Code::DataLoss,
         _ => Code::Unknown,
     }
