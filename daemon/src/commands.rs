@@ -68,9 +68,11 @@ enum ModelsCommand {
     Install {
         /// The model's manifest file.
         manifest: std::path::PathBuf,
-        /// A folder holding the model's files, or for a one-file model the file itself.
-        #[arg(long, value_name = "FILE_OR_FOLDER")]
-        from: std::path::PathBuf,
+        /// A folder holding the model's files, for a one-file model the file itself, or an
+        /// http(s) URL of the file or of a folder; by default the URLs in the manifest. An
+        /// interrupted download resumes when the command is run again.
+        #[arg(long, value_name = "FILE_FOLDER_OR_URL")]
+        from: Option<String>,
     },
     /// Check an installed model's files against the sizes and SHA-256s in its manifest.
     Verify {
@@ -240,10 +242,17 @@ pub(crate) fn models(args: ModelsArgs) -> anyhow::Result<ExitCode> {
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
             bar.set_message("installing");
-            let installed = store.install(&manifest, &from, &mut |done, total| {
+            let mut report = |done, total| {
                 bar.set_length(total);
                 bar.set_position(done);
-            });
+            };
+            let installed = match from.as_deref() {
+                Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                    store.install_from_url(&manifest, Some(url), &mut report)
+                }
+                Some(path) => store.install(&manifest, std::path::Path::new(path), &mut report),
+                None => store.install_from_url(&manifest, None, &mut report),
+            };
             bar.finish_and_clear();
             let installed = installed?;
             report_model(json, "installed", &installed);

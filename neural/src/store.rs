@@ -41,6 +41,14 @@ pub enum StoreError {
         /// What differs.
         difference: String,
     },
+    /// A download failed or was cut off.
+    #[error("could not download {url}: {reason}")]
+    Download {
+        /// What was being downloaded.
+        url: String,
+        /// Why, and what to do.
+        reason: String,
+    },
     /// The disk failed.
     #[error("could not write {}: {source}; check the disk has room", path.display())]
     Io {
@@ -163,6 +171,54 @@ impl ModelStore {
         result
     }
 
+    /// Installs the model a manifest describes by downloading its files: from `source` (a file's
+    /// URL for a one-file model, else a folder URL the files' names are appended to), or from each
+    /// file's own `url` in the manifest. Downloads go to `<store>/.downloads/` and an interrupted
+    /// one resumes where it stopped (HTTP range requests) when the command is run again; they are
+    /// checked and installed like local files, then removed.
+    pub fn install_from_url(
+        &self,
+        manifest_path: &Path,
+        source: Option<&str>,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Installed, StoreError> {
+        let manifest = Manifest::read(manifest_path)?;
+        let downloads = self.root.join(".downloads");
+        fs::create_dir_all(&downloads).map_err(|source| StoreError::Io { path: downloads.clone(), source })?;
+        let folder = downloads.join(format!("{}-{}", manifest.name, &manifest.files[0].sha256[..16]));
+        fs::create_dir_all(&folder).map_err(|source| StoreError::Io { path: folder.clone(), source })?;
+        let total = manifest.size();
+        let mut done = 0;
+        for file in &manifest.files {
+            let url = match (source, &file.url) {
+                (Some(source), _) if manifest.files.len() == 1 && !source.ends_with('/') => source.to_owned(),
+                (Some(source), _) => format!("{}/{}", source.trim_end_matches('/'), file.path),
+                (None, Some(url)) => url.clone(),
+                (None, None) => {
+                    return Err(StoreError::Download {
+                        url: file.path.clone(),
+                        reason: "the manifest gives no URL for it; pass --from with a folder, file or URL".to_owned(),
+                    });
+                }
+            };
+            let target = folder.join(&file.path);
+            download(&url, &target, file.size, &mut |got| progress(done + got, total))?;
+            done += file.size;
+        }
+        let installed = self.install(manifest_path, &folder, &mut |_, _| {});
+        match &installed {
+            Ok(_) => {
+                let _ = fs::remove_dir_all(&folder);
+            }
+            // A bad file will not get better by resuming: start afresh next time.
+            Err(StoreError::Checksum { .. }) => {
+                let _ = fs::remove_dir_all(&folder);
+            }
+            Err(_) => {}
+        }
+        installed
+    }
+
     /// Checks every file of an installed model against its manifest's size and SHA-256.
     pub fn verify(&self, name: &str) -> Result<Installed, StoreError> {
         let installed = self.get(name)?;
@@ -181,6 +237,65 @@ impl ModelStore {
         fs::rename(&installed.folder, &doomed).map_err(|source| StoreError::Io { path: installed.folder, source })?;
         fs::remove_dir_all(&doomed).map_err(|source| StoreError::Io { path: doomed, source })
     }
+}
+
+/// Downloads `url` to `target`, resuming from what is already there.
+fn download(url: &str, target: &Path, expected: u64, progress: &mut dyn FnMut(u64)) -> Result<(), StoreError> {
+    let failed = |reason: String| StoreError::Download { url: url.to_owned(), reason };
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(failed("only http:// and https:// URLs can be downloaded".to_owned()));
+    }
+    let mut have = fs::metadata(target).map_or(0, |metadata| metadata.len());
+    if have >= expected && expected > 0 {
+        progress(have);
+        return Ok(());
+    }
+    let mut request = ureq::get(url);
+    if have > 0 {
+        request = request.header("Range", format!("bytes={have}-"));
+    }
+    let response = request.call().map_err(|error| match error {
+        ureq::Error::StatusCode(code) => failed(format!("the server answered HTTP {code}; check the URL")),
+        other => failed(format!("{other}; check the connection and run the same command again to resume")),
+    })?;
+    let resumed = response.status().as_u16() == 206;
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(resumed)
+        .truncate(!resumed)
+        .open(target)
+        .map_err(|source| StoreError::Io { path: target.to_path_buf(), source })?;
+    if !resumed {
+        have = 0; // The server sent the whole file.
+    }
+    let mut reader = response.into_body().into_reader();
+    let mut buffer = vec![0; 1 << 16];
+    loop {
+        let read = match reader.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) => {
+                let _ = file.sync_all();
+                return Err(failed(format!(
+                    "the download stopped after {have} of {expected} bytes ({error}); run the same command again to resume"
+                )));
+            }
+        };
+        file.write_all(&buffer[..read]).map_err(|source| StoreError::Io { path: target.to_path_buf(), source })?;
+        have += read as u64;
+        progress(have);
+        if have > expected {
+            break;
+        }
+    }
+    file.sync_all().map_err(|source| StoreError::Io { path: target.to_path_buf(), source })?;
+    if have < expected {
+        return Err(failed(format!(
+            "the download stopped after {have} of {expected} bytes; run the same command again to resume"
+        )));
+    }
+    Ok(())
 }
 
 fn copy_checked(

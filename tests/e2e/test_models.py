@@ -3,8 +3,11 @@ triplane model (a closed, textured, valid GLB of its sphere) and with a segmenta
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import math
+import threading
 
 import numpy as np
 import trimesh
@@ -81,3 +84,20 @@ def test_models_list_and_daemon_status_show_onnx_runtime(binary, tiny_models):
     assert models["tiny-depth"]["kind"] == "depth" and models["tiny-depth"]["provider"] == "CPU"
     refused = run_cli(binary, "generate", str(EXAMPLES / "duck.png"), "-o", "/tmp/never.glb", "--model", "tiny-depth")
     assert refused.returncode != 0 and "cannot run depth models yet" in refused.stderr
+
+
+def test_models_install_downloads_from_a_url(binary, tiny_models):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tiny_models))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/tiny-segmentation/model.onnx"
+        manifest = str(tiny_models / "tiny-segmentation.toml")
+        result = run_cli(binary, "models", "install", manifest, "--from", url, "--json")
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["installed"] == "tiny-segmentation"
+        missing = run_cli(binary, "models", "install", manifest, "--from", url.replace("model.onnx", "gone.onnx"))
+        assert missing.returncode != 0 and "HTTP 404" in missing.stderr
+    finally:
+        server.shutdown()
+    assert run_cli(binary, "models", "verify", "tiny-segmentation").returncode == 0
