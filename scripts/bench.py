@@ -2,7 +2,11 @@
 
 - isosurface on the same 256³ field: ours vs scikit-image's marching_cubes and PyMCubes;
 - GLB export of the same 1M-triangle mesh: ours vs trimesh;
-- `3dgpt generate` on a 1024² RGBA picture and an 8192² photo: wall time and peak memory.
+- `3dgpt generate` on a 1024² RGBA picture and an 8192² photo: wall time and peak memory;
+- the triplane path end to end on the same tiny ONNX files (models/tools/make_test_models.py):
+  `3dgpt generate --model tiny-sphere` through a warm daemon (coarse-to-fine, atlas bake, GLB) vs a
+  plain Python pipeline (onnxruntime, a dense grid, scikit-image marching cubes, vertex colours,
+  trimesh GLB) at 128³ and 256³.
 
 Run through scripts/bench.sh, which builds the release binaries first. Prints a Markdown table."""
 
@@ -20,6 +24,7 @@ from pathlib import Path
 
 import mcubes
 import numpy as np
+import onnxruntime
 import trimesh
 from PIL import Image
 from skimage import measure
@@ -115,9 +120,75 @@ def generation(folder: Path) -> list[tuple[str, str]]:
     return rows
 
 
+def reference_triplane(models: Path, picture: Path, output: Path, grid: int) -> None:
+    """The plain Python pipeline: encode, decode a dense grid, marching cubes, colours, GLB."""
+    options = onnxruntime.SessionOptions()
+    encoder = onnxruntime.InferenceSession(str(models / "tiny-sphere" / "encoder.onnx"), options)
+    decoder = onnxruntime.InferenceSession(str(models / "tiny-sphere" / "decoder.onnx"), options)
+    rgba = np.asarray(Image.open(picture).convert("RGBA").resize((512, 512)), dtype=np.float32) / 255.0
+    rgb = rgba[..., :3] * rgba[..., 3:] + 0.5 * (1.0 - rgba[..., 3:])
+    image = ((rgb - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]).astype(np.float32).transpose(2, 0, 1)[None]
+    planes = encoder.run(None, {"image": image})[0][0]
+    axis = np.linspace(-0.87, 0.87, grid + 1, dtype=np.float32)
+    points = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), axis=-1).reshape(-1, 3)
+    density = np.concatenate(
+        [
+            decoder.run(["density"], {"triplane": planes, "points": points[start : start + 65536]})[0]
+            for start in range(0, len(points), 65536)
+        ]
+    )
+    spacing = float(axis[1] - axis[0])
+    vertices, faces, _, _ = measure.marching_cubes(density.reshape(grid + 1, grid + 1, grid + 1), 25.0)
+    vertices = (vertices * spacing - 0.87).astype(np.float32)
+    colours = decoder.run(["color"], {"triplane": planes, "points": vertices})[0]
+    mesh = trimesh.Trimesh(vertices=vertices, faces=faces, vertex_colors=(colours * 255).astype(np.uint8))
+    mesh.export(output)
+
+
+def triplane(folder: Path) -> list[tuple[str, str]]:
+    models = folder / "models"
+    subprocess.run([sys.executable, str(ROOT / "models/tools/make_test_models.py"), str(models)], check=True)
+    env = {**os.environ, "THREEDGPT_DATA_DIR": str(folder / "data"), "THREEDGPT_RUNTIME_DIR": str(folder / "run")}
+    subprocess.run(
+        [str(ROOT / "scripts/install_onnxruntime.sh"), str(folder / "data" / "onnxruntime")],
+        check=True,
+        env={**env, "PYTHON": sys.executable},
+        stdout=subprocess.DEVNULL,
+    )
+    cli = [str(RELEASE / "3dgpt")]
+    manifest, files = str(models / "tiny-sphere.toml"), str(models / "tiny-sphere")
+    subprocess.run([*cli, "models", "install", manifest, "--from", files], check=True, env=env, capture_output=True)
+    picture = ROOT / "examples" / "duck.png"
+    rows = []
+    try:
+        for grid in (128, 256):
+            command = [*cli, "generate", str(picture), "-o", str(folder / "t.glb"), "--model", "tiny-sphere"]
+            command += ["--grid", str(grid)]
+            subprocess.run(command, check=True, env=env, capture_output=True)  # Loads the model once.
+            our = median_seconds(
+                lambda command=command: subprocess.run(command, check=True, env=env, capture_output=True)
+            )
+            theirs = median_seconds(lambda grid=grid: reference_triplane(models, picture, folder / "r.glb", grid))
+            rows.append(
+                (
+                    f"triplane {grid}³ end to end, `3dgpt generate --model` (coarse-to-fine, warm daemon)",
+                    f"{our * 1e3:.0f} ms",
+                )
+            )
+            rows.append(
+                (
+                    f"  plain Python: onnxruntime + dense grid + scikit-image, {grid}³",
+                    f"{theirs * 1e3:.0f} ms ({theirs / our:.1f}x ours)",
+                )
+            )
+    finally:
+        subprocess.run([*cli, "daemon", "stop"], env=env, capture_output=True)
+    return rows
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
-        rows = generation(Path(folder)) + isosurface(Path(folder)) + export(Path(folder))
+        rows = generation(Path(folder)) + isosurface(Path(folder)) + export(Path(folder)) + triplane(Path(folder))
     print("| measurement | result |")
     print("|---|---|")
     for name, value in rows:
