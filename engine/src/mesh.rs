@@ -206,6 +206,20 @@ impl TriMesh {
         self.compact()
     }
 
+    /// Removes every copy of a triangle whose three vertices appear in more than one triangle.
+    pub fn remove_fins(&mut self) {
+        let mut copies: std::collections::HashMap<[u32; 3], u32> = std::collections::HashMap::new();
+        let key = |&[a, b, c]: &[u32; 3]| {
+            let mut key = [a, b, c];
+            key.sort_unstable();
+            key
+        };
+        for triangle in &self.triangles {
+            *copies.entry(key(triangle)).or_insert(0) += 1;
+        }
+        self.triangles.retain(|triangle| copies[&key(triangle)] == 1);
+    }
+
     /// Drops vertices no triangle uses, keeping the order of the rest.
     pub fn compact(&mut self) -> Vec<u32> {
         let mut remap = vec![u32::MAX; self.positions.len()];
@@ -248,13 +262,19 @@ impl TriMesh {
                 meshopt::SimplifyOptions::None,
                 None,
             );
-            let mut mesh = TriMesh {
-                positions: self.positions.clone(),
-                triangles: simplified.chunks_exact(3).map(|t| [t[0], t[1], t[2]]).collect(),
-            };
+            let triangles: Vec<[u32; 3]> = simplified.chunks_exact(3).map(|t| [t[0], t[1], t[2]]).collect();
+            let mut mesh = TriMesh { positions: self.positions.clone(), triangles: triangles.clone() };
             mesh.clean();
             if mesh.topology().is_watertight_manifold() {
                 return mesh;
+            }
+            // Folding a thin region can leave back-to-back triangle pairs ("fins"); keeping one of
+            // a pair opens the surface, dropping both closes it.
+            let mut without_fins = TriMesh { positions: self.positions.clone(), triangles };
+            without_fins.remove_fins();
+            without_fins.clean();
+            if !without_fins.triangles.is_empty() && without_fins.topology().is_watertight_manifold() {
+                return without_fins;
             }
             tracing::debug!(target, "simplified mesh was not watertight; retrying gentler");
             target = target * 3 / 2 + 1;
@@ -328,6 +348,19 @@ mod tests {
         let topology = pinched.topology();
         assert_eq!(topology.non_manifold_vertices, 1);
         assert!(!topology.is_watertight_manifold());
+    }
+
+    #[test]
+    fn fins_are_removed_whole() {
+        let mut mesh = tetrahedron();
+        mesh.positions.push([5.0, 5.0, 5.0]);
+        mesh.triangles.push([0, 1, 4]);
+        mesh.triangles.push([4, 1, 0]);
+        assert!(!mesh.topology().is_watertight_manifold());
+        mesh.remove_fins();
+        mesh.clean();
+        assert_eq!(mesh.triangles.len(), 4);
+        assert!(mesh.topology().is_watertight_manifold());
     }
 
     #[test]

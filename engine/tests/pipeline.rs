@@ -442,13 +442,15 @@ fn a_volumetric_model_gives_a_closed_textured_surface_with_its_colours() {
     let bytes = support::png_bytes(&support::disc_on(200, 70.0, RED, CLEAR));
     let model = SphereModel;
     let models = threedgpt_engine::Models { segmenter: None, reconstructor: Some(&model) };
-    let options = fast().with_target_faces(3000).with_texture_px(512);
+    // 128³ makes 152k triangles; simplifying them to 20k folded a few back-to-back pairs
+    // ("fins") that used to fail the watertightness check and leave the mesh unsimplified.
+    let options = fast().with_target_faces(20_000).with_texture_px(1024);
     let asset =
         threedgpt_engine::generate_with("disc.png", &bytes, &options, models, &NoProgress, &CancelFlag::new()).unwrap();
     let record = &asset.record;
     assert_eq!(record.model, "sphere-model");
     assert!(record.watertight && record.genus == 0, "the welded surface is closed: {record:?}");
-    assert!((record.faces as i64 - 3000).abs() <= 60, "{}", record.faces);
+    assert!((record.faces as i64 - 20_000).abs() <= 200, "{}", record.faces);
     assert_eq!(asset.mesh.positions.len(), record.faces * 3, "vertices are split per triangle for the atlas");
     for [x, y, z] in &asset.mesh.positions {
         let radius = (x * x + y * y + z * z).sqrt();
