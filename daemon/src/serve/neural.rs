@@ -50,33 +50,44 @@ impl Neural {
             .clone()
     }
 
-    /// The installed segmentation model `name`, loaded once and reused (blocking). The error says
-    /// what to do: install ONNX Runtime, or reinstall a damaged model.
+    /// The installed segmentation model, loaded once and reused (blocking). The error says what to
+    /// do: install ONNX Runtime, or reinstall a damaged model.
     pub(crate) fn segmenter(&self, model: &Installed) -> Result<Arc<OnnxSegmenter>, String> {
-        let name = &model.manifest.name;
-        if let Some(loaded) = self.segmenters.lock().unwrap_or_else(PoisonError::into_inner).get(name) {
-            return Ok(loaded.clone());
-        }
-        self.runtime().map_err(|error| format!("{name} needs ONNX Runtime: {error}"))?;
-        // The GPU when there is one (falling back to the CPU, with the reason, when it fails).
-        let loaded =
-            Arc::new(OnnxSegmenter::load_on(model, inference_threads(), true).map_err(|error| error.to_string())?);
-        tracing::info!(model = %name, placement = %loaded.placement(), "segmentation model loaded");
-        self.segmenters.lock().unwrap_or_else(PoisonError::into_inner).insert(name.clone(), loaded.clone());
-        Ok(loaded)
+        self.cached(
+            &self.segmenters,
+            model,
+            |model, threads| OnnxSegmenter::load_on(model, threads, true),
+            |loaded| loaded.placement().to_string(),
+        )
     }
 
-    /// The installed triplane model `name`, loaded once and reused (blocking).
+    /// The installed triplane model, loaded once and reused (blocking).
     pub(crate) fn reconstructor(&self, model: &Installed) -> Result<Arc<TriplaneModel>, String> {
+        self.cached(
+            &self.reconstructors,
+            model,
+            |model, threads| TriplaneModel::load_on(model, threads, true),
+            |loaded| loaded.placement().to_string(),
+        )
+    }
+
+    /// A model from `cache`, or loaded (on the GPU when there is one, falling back to the CPU with
+    /// the reason) and kept there.
+    fn cached<T>(
+        &self,
+        cache: &Mutex<HashMap<String, Arc<T>>>,
+        model: &Installed,
+        load: impl FnOnce(&Installed, usize) -> Result<T, threedgpt_neural::session::ModelError>,
+        placement: impl FnOnce(&T) -> String,
+    ) -> Result<Arc<T>, String> {
         let name = &model.manifest.name;
-        if let Some(loaded) = self.reconstructors.lock().unwrap_or_else(PoisonError::into_inner).get(name) {
+        if let Some(loaded) = cache.lock().unwrap_or_else(PoisonError::into_inner).get(name) {
             return Ok(loaded.clone());
         }
         self.runtime().map_err(|error| format!("{name} needs ONNX Runtime: {error}"))?;
-        let loaded =
-            Arc::new(TriplaneModel::load_on(model, inference_threads(), true).map_err(|error| error.to_string())?);
-        tracing::info!(model = %name, placement = %loaded.placement(), "triplane model loaded");
-        self.reconstructors.lock().unwrap_or_else(PoisonError::into_inner).insert(name.clone(), loaded.clone());
+        let loaded = Arc::new(load(model, inference_threads()).map_err(|error| error.to_string())?);
+        tracing::info!(model = %name, kind = model.manifest.kind.name(), placement = %placement(&loaded), "model loaded");
+        cache.lock().unwrap_or_else(PoisonError::into_inner).insert(name.clone(), loaded.clone());
         Ok(loaded)
     }
 
