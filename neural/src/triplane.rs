@@ -145,15 +145,16 @@ impl TriplaneModel {
         let mut densities = Vec::with_capacity(points.len());
         let mut colours = Vec::with_capacity(points.len());
         let mut decoder = self.decoder.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The triplane is the same for every chunk: one tensor, lent to each run.
+        let planes = Tensor::from_array((self.planes_shape.clone(), planes.to_vec())).map_err(|e| e.to_string())?;
         for chunk in points.chunks(self.chunk) {
             if cancel.is_cancelled() {
                 return Err("cancelled".to_owned());
             }
-            let planes = Tensor::from_array((self.planes_shape.clone(), planes.to_vec())).map_err(|e| e.to_string())?;
             let flat: Vec<f32> = chunk.iter().flatten().copied().collect();
             let points = Tensor::from_array(([chunk.len(), 3usize], flat)).map_err(|error| error.to_string())?;
             let outputs = decoder
-                .run(ort::inputs![planes_name.as_str() => planes, points_name.as_str() => points])
+                .run(ort::inputs![planes_name.as_str() => &planes, points_name.as_str() => points])
                 .map_err(|error| format!("the decoder failed: {error}"))?;
             let (_, density) = outputs[density_name.as_str()].try_extract_tensor::<f32>().map_err(|e| e.to_string())?;
             let (_, colour) = outputs[color_name.as_str()].try_extract_tensor::<f32>().map_err(|e| e.to_string())?;
