@@ -3,7 +3,9 @@ texture storage, the Image Editor entry, and a clean unregister."""
 
 from __future__ import annotations
 
+import importlib
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -116,8 +118,26 @@ def test_an_image_open_in_blender_packed_or_from_the_image_editor(extension, ses
         for x in range(32, 96):
             pixels[(y * 128 + x) * 4 : (y * 128 + x) * 4 + 4] = [0.8, 0.2, 0.1, 1.0]
     generated.pixels = pixels
-    with bpy.context.temp_override(edit_image=generated):
-        generate(extension, use_active_image=True)
+    # Blender on Python 3.11 reads a temp_override dictionary without the GIL while an operator
+    # runs; another Python thread holding the GIL then corrupts the interpreter (a segfault in CI).
+    # So the worker must not exist during the operator, nor during the import operator.
+    importer = importlib.import_module(f"{extension.__name__}.importer")
+    import_asset = importer.import_asset
+    overlapping = []
+
+    def checked_import(*args, **kwargs):
+        overlapping.extend(thread.name for thread in threading.enumerate() if thread.name == "3dgpt-generate")
+        return import_asset(*args, **kwargs)
+
+    importer.import_asset = checked_import
+    try:
+        with bpy.context.temp_override(edit_image=generated):
+            assert bpy.ops.threedgpt.generate(use_active_image=True) == {"FINISHED"}
+            assert not any(thread.name == "3dgpt-generate" for thread in threading.enumerate())
+            drive(extension)
+    finally:
+        importer.import_asset = import_asset
+    assert overlapping == []
     assert session.status().state == "FINISHED", session.status()
     assert only_mesh().name == "painted"
 

@@ -63,13 +63,16 @@ def _store_textures(images, stem: str, storage: str, report) -> None:
 
 class _context_for:
     """A context override with a window (and its scene) when Blender has one, so importers that look
-    at the window work from a timer too."""
+    at the window work from a timer too. None when the context already has both (an operator run
+    from the UI): an override while another Python thread runs is unsafe (see session.py)."""
 
     def __init__(self, scene) -> None:
         self.scene = scene
         self.override = None
 
     def __enter__(self):
+        if bpy.context.window is not None and bpy.context.scene == self.scene:
+            return self
         window_manager = bpy.context.window_manager
         windows = list(window_manager.windows) if window_manager else []
         if windows:

@@ -4,6 +4,12 @@ A worker thread connects to the daemon, submits the job and reads its events int
 `bpy.app.timers` callback on the main thread copies the snapshot to the UI (progress bar, stage,
 queue position), reports errors, and imports the finished asset. Blender data is only touched on
 the main thread.
+
+The worker is started by the timer, never inside the operator, and joined before the main thread
+calls another operator (the report, the glTF import). Blender builds on Python 3.11 read a
+`temp_override` context dictionary without the GIL while an operator runs whenever another Python
+thread holds it (`PyC_IsInterpreterActive` sees that thread's state), which corrupts the
+interpreter: an operator called from a script inside `temp_override` must not overlap our thread.
 """
 
 from __future__ import annotations
@@ -69,6 +75,7 @@ class Session:
         self._lock = threading.Lock()
         self._status = Status()
         self._worker: threading.Thread | None = None
+        self._pending: Request | None = None  # Started by the next tick, outside any operator.
         self._job = None
         self._cancel_requested = False
         self._ended_reported = False
@@ -98,10 +105,9 @@ class Session:
             self._cancel_requested = False
             self._job = None
             self._result = None
-        self._worker = threading.Thread(target=self._run, args=(request,), name="3dgpt-generate", daemon=True)
-        self._worker.start()
+            self._pending = request
         if not bpy.app.timers.is_registered(self._tick):
-            bpy.app.timers.register(self._tick, first_interval=TICK_SECONDS)
+            bpy.app.timers.register(self._tick, first_interval=0.0)
 
     def cancel(self) -> bool:
         """Asks the daemon to cancel the running generation; False when none runs."""
@@ -121,9 +127,20 @@ class Session:
         """The timer callback: updates the UI, and on the job's end reports or imports. Returns the
         delay to the next call, or None once the generation is over."""
         with self._lock:
+            request, self._pending = self._pending, None
+            if request is not None and self._cancel_requested:
+                request = None
+                self._status = Status(state="CANCELLED", message="Generation cancelled")
+        if request is not None:
+            self._worker = threading.Thread(target=self._run, args=(request,), name="3dgpt-generate", daemon=True)
+            self._worker.start()
+        with self._lock:
             result, self._result = self._result, None
             status = self._status
             busy = status.busy
+        if not busy or result is not None:
+            # The worker has nothing left to do but return: let it, before any operator runs.
+            self.wait_idle()
         if result is not None:
             self._import(*result)
             busy = False
