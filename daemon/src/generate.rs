@@ -72,6 +72,11 @@ pub(crate) struct GenerateArgs {
     #[arg(long, value_name = "NAME", default_value = "relief")]
     model: String,
 
+    /// Where a learned model runs: auto (the GPU when one is usable, else the CPU), cpu, or gpu
+    /// (fail when no GPU is usable).
+    #[arg(long, value_name = "DEVICE", default_value = "auto", value_parser = parse_device)]
+    device: threedgpt_sdk::Device,
+
     /// Queue the work and print the job ids instead of waiting (follow them with `3dgpt jobs watch`).
     #[arg(long)]
     detach: bool,
@@ -132,9 +137,14 @@ fn request_for(input: &Path, output: &Path, format: Format, args: &GenerateArgs,
         .with_size_m(args.size_m)
         .with_grid(args.grid)
         .with_model(args.model.clone())
+        .with_device(args.device)
         .with_format(sdk_format(format))
         .with_reproducible(args.reproducible);
     GenerateRequest::new(ImageSource::Path(input.to_path_buf()), output).with_options(sdk_options)
+}
+
+fn parse_device(name: &str) -> Result<threedgpt_sdk::Device, String> {
+    threedgpt_sdk::Device::from_name(name).ok_or_else(|| format!("{name:?} is not a device; use auto, cpu or gpu"))
 }
 
 fn sdk_format(format: Format) -> threedgpt_sdk::Format {
@@ -291,6 +301,7 @@ pub(crate) async fn follow(
                     JobEvent::Finished { record, files, .. } => return Ok((record, files)),
                     JobEvent::Failed { message, .. } => return Err(message),
                     JobEvent::Cancelled { .. } => return Err("generation was cancelled".to_owned()),
+                    JobEvent::Warning { message, .. } => bar.println(format!("warning: {message}")),
                     _ => {}
                 }
             }

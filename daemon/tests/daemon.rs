@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use threedgpt_sdk::{
-    Client, ConnectOptions, ErrorKind, GenerateOptions, GenerateRequest, ImageSource, JobEvent, JobState, Stage,
+    Client, ConnectOptions, Device, ErrorKind, GenerateOptions, GenerateRequest, ImageSource, JobEvent, JobState, Stage,
 };
 
 const BINARY: &str = env!("CARGO_BIN_EXE_3dgpt");
@@ -665,13 +665,42 @@ async fn models_install_verify_remove_and_onnx_runtime_shows_in_info() {
         _ => None,
     });
     let device = device.expect("a started event");
-    assert!(device.contains("segmentation on CPU (CUDA unavailable"), "{device}");
+    assert!(device.contains("segmentation on CPU (") && device.contains("CUDA is unavailable"), "{device}");
     assert_eq!(record["mask"], "segmentation", "{record}");
     assert_eq!(record["segmentation_model"], "tiny-segmentation");
     assert_eq!(record["model"], "relief");
     assert!(record["watertight"].as_bool().unwrap() && output.exists());
     // The ring's hole is gone: the model saw a disc.
     assert_eq!(record["genus"], 0, "{record}");
+
+    // The CPU when asked: no GPU attempt, no reason given. The GPU when required: a clear refusal.
+    let on_cpu = GenerateRequest::new(ImageSource::Path(example("ring.jpg")), daemon.dir.path().join("cpu.glb"))
+        .with_options(fast().with_model("tiny-segmentation").with_device(Device::Cpu));
+    let events = last_event(&mut client.generate(on_cpu).await.unwrap()).await;
+    let started = events.iter().find_map(|event| match event {
+        JobEvent::Started { device, .. } => Some(device.clone()),
+        _ => None,
+    });
+    assert_eq!(started.as_deref(), Some("cpu; segmentation on CPU"), "{events:?}");
+    let on_gpu = GenerateRequest::new(ImageSource::Path(example("ring.jpg")), daemon.dir.path().join("gpu.glb"))
+        .with_options(fast().with_model("tiny-segmentation").with_device(Device::Gpu));
+    let error = client.generate(on_gpu).await.expect_err("no GPU here");
+    assert!(error.to_string().contains("cannot run on the GPU here") && error.to_string().contains("\"cpu\""));
+    assert!(!daemon.dir.path().join("gpu.glb").exists());
+
+    // A depth model shapes the built-in relief's front (the test model's left-to-right ramp).
+    let depth = models.path().join("tiny-depth.toml");
+    let depth_files = models.path().join("tiny-depth");
+    assert!(
+        cli(&["models", "install", depth.to_str().unwrap(), "--from", depth_files.to_str().unwrap()]).status.success()
+    );
+    let shaped = GenerateRequest::new(ImageSource::Path(example("duck.png")), daemon.dir.path().join("depth.glb"))
+        .with_options(fast().with_model("tiny-depth"));
+    let events = last_event(&mut client.generate(shaped).await.unwrap()).await;
+    let Some(JobEvent::Finished { record, .. }) = events.last() else { panic!("{events:?}") };
+    assert_eq!((record["model"].as_str(), record["depth_model"].as_str()), (Some("relief"), Some("tiny-depth")));
+    assert!(record["watertight"].as_bool().unwrap(), "{record}");
+    assert!(cli(&["models", "remove", "tiny-depth"]).status.success());
 
     let sphere = models.path().join("tiny-sphere.toml");
     let sphere_files = models.path().join("tiny-sphere");
@@ -692,7 +721,7 @@ async fn models_install_verify_remove_and_onnx_runtime_shows_in_info() {
         JobEvent::Started { device, .. } => Some(device.clone()),
         _ => None,
     });
-    assert!(device.unwrap().contains("triplane on CPU (CUDA unavailable"));
+    assert!(device.unwrap().contains("triplane on CPU (TensorRT is unavailable"));
     let size = record["size_m"].as_array().unwrap();
     assert!(size.iter().all(|side| (side.as_f64().unwrap() - 1.0).abs() < 0.02), "a sphere: {record}");
     assert!(std::fs::metadata(&output).unwrap().len() > 1000);

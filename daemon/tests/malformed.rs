@@ -54,6 +54,8 @@ fn request_strategy() -> impl Strategy<Value = Vec<v1::GenerateRequest>> {
                 size_m: 0.0,
                 grid: grid % 200,
                 model,
+                // Unknown values too (negative, 3, 4).
+                device: format % 5,
                 format,
                 reproducible: false,
             }

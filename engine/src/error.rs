@@ -130,6 +130,14 @@ pub enum EngineError {
         /// Why.
         reason: String,
     },
+    /// A learned depth model failed on this picture.
+    #[error("the depth model {model} failed: {reason}; try again with the built-in \"relief\" reconstructor")]
+    Depth {
+        /// The model.
+        model: String,
+        /// Why.
+        reason: String,
+    },
     /// A GLB could not be read back (only files this engine wrote are read).
     #[error("could not read the stored asset: {reason}; it may be damaged or from another program")]
     UnreadableAsset {

@@ -28,4 +28,5 @@ pub use pipeline::{
     Asset, GenerationRecord, Models, RELIEF_MODEL, export_asset, generate, generate_with, generator_name,
 };
 pub use progress::{CancelFlag, NoProgress, ProgressSink, Stage};
+pub use relief::{DepthEstimator, DepthMap};
 pub use volume::{Field, Reconstructor};

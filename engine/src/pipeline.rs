@@ -14,7 +14,7 @@ use crate::mesh::TriMesh;
 use crate::options::Format;
 use crate::options::{Background, Options};
 use crate::progress::{CancelFlag, ProgressSink, Stage};
-use crate::relief::inflate;
+use crate::relief::{DepthEstimator, inflate_shaped};
 use crate::texture::bake_texture;
 use crate::volume::{Reconstructor, Sampling, bake_atlas, sample_surface};
 
@@ -59,6 +59,9 @@ pub struct GenerationRecord {
     /// The segmentation model that found the object, when one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segmentation_model: Option<String>,
+    /// The depth model that shaped the front, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depth_model: Option<String>,
     /// The options that shaped the result.
     pub options: RecordedOptions,
     /// Vertex count of the final mesh.
@@ -129,6 +132,8 @@ impl GenerationRecord {
 pub struct Models<'a> {
     /// Finds the object instead of the built-in background removal.
     pub segmenter: Option<&'a dyn Segmenter>,
+    /// Shapes the built-in relief's front (unused with a `reconstructor`).
+    pub depth: Option<&'a dyn DepthEstimator>,
     /// Builds the shape and its colours instead of the built-in relief.
     pub reconstructor: Option<&'a dyn Reconstructor>,
 }
@@ -194,6 +199,7 @@ pub fn generate_with(
             source_size_px,
             mask: cutout.source,
             segmentation_model,
+            depth_model: None,
             options: recorded_options(options),
             vertices: shaped.mesh.positions.len(),
             faces: shaped.mesh.triangles.len(),
@@ -216,10 +222,34 @@ pub fn generate_with(
     let started = Instant::now();
     progress.report(Stage::Reconstruct, 0.0);
     let grid_px = options.grid_px as usize;
-    let relief =
-        inflate(&cutout.coverage, cutout.side() as usize, grid_px, options.thickness, cancel, &mut |fraction| {
-            progress.report(Stage::Reconstruct, fraction)
-        })?;
+    let depth = match models.depth {
+        Some(model) => {
+            let failed = |reason: String| EngineError::Depth { model: model.name().to_owned(), reason };
+            let map = model.estimate(&cutout.rgba).map_err(failed)?;
+            if map.width == 0 || map.height == 0 || map.values.len() != map.width as usize * map.height as usize {
+                return Err(failed(format!(
+                    "it returned {} values for a {}x{} depth map",
+                    map.values.len(),
+                    map.width,
+                    map.height
+                )));
+            }
+            cancel.check()?;
+            Some(map)
+        }
+        None => None,
+    };
+    let (depth_start, depth_share) = if depth.is_some() { (0.3, 0.7) } else { (0.0, 1.0) };
+    progress.report(Stage::Reconstruct, depth_start);
+    let relief = inflate_shaped(
+        &cutout.coverage,
+        cutout.side() as usize,
+        grid_px,
+        options.thickness,
+        depth.as_ref(),
+        cancel,
+        &mut |fraction| progress.report(Stage::Reconstruct, depth_start + depth_share * fraction),
+    )?;
     timings.reconstruct = elapsed_ms(started);
     cancel.check()?;
 
@@ -252,6 +282,7 @@ pub fn generate_with(
         source_size_px,
         mask: cutout.source,
         segmentation_model,
+        depth_model: models.depth.map(|model| model.name().to_owned()),
         options: recorded_options(options),
         vertices: mesh.positions.len(),
         faces: mesh.triangles.len(),

@@ -6,6 +6,12 @@
 //! pixels with sub-pixel accuracy. The front surface (`z = +h`) and back surface (`z = -h`) share the
 //! outline's vertices (`h = 0`), which makes one closed 2-manifold: every region of the mask becomes a
 //! closed shell and every hole in it a tunnel.
+//!
+//! A learned depth model can shape the front: its relative nearness, normalised over the object,
+//! scales the front heights between half and one and a half times the inflation (the back keeps
+//! the inflation). Heights still vanish on the outline, so the guarantees above hold unchanged.
+
+use image::RgbaImage;
 
 use crate::error::Result;
 use crate::mesh::TriMesh;
@@ -22,6 +28,30 @@ pub struct Relief {
     pub grid_px: usize,
 }
 
+/// A learned depth model (Depth-Anything / MiDaS style), run by the caller's inference runtime
+/// (the engine runs none): relative inverse depth, larger nearer, in any units.
+pub trait DepthEstimator: Send + Sync + std::fmt::Debug {
+    /// The model's name, for the generation record.
+    fn name(&self) -> &str;
+    /// Nearness at each pixel of `image` (the square cutout) stretched to the map's size.
+    fn estimate(&self, image: &RgbaImage) -> std::result::Result<DepthMap, String>;
+}
+
+/// Relative inverse depth per pixel, row by row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DepthMap {
+    /// Columns.
+    pub width: u32,
+    /// Rows.
+    pub height: u32,
+    /// `width × height` values, larger nearer.
+    pub values: Vec<f32>,
+}
+
+/// How far depth moves the front: its scale runs from `1 - DEPTH_STRENGTH` (the farthest part of
+/// the object) to `1 + DEPTH_STRENGTH` (the nearest) times the inflation.
+const DEPTH_STRENGTH: f32 = 0.5;
+
 /// Inflates the coverage of a square cutout (`side` x `side` values in `0..=1`) into a closed solid
 /// built on a `grid_px` grid. `thickness` scales the depth.
 pub fn inflate(
@@ -32,15 +62,65 @@ pub fn inflate(
     cancel: &CancelFlag,
     progress: &mut dyn FnMut(f32),
 ) -> Result<Relief> {
+    inflate_shaped(coverage, side, grid_px, thickness, None, cancel, progress)
+}
+
+/// [`inflate`] with the front shaped by a depth map over the same square (any size).
+pub fn inflate_shaped(
+    coverage: &[f32],
+    side: usize,
+    grid_px: usize,
+    thickness: f32,
+    depth: Option<&DepthMap>,
+    cancel: &CancelFlag,
+    progress: &mut dyn FnMut(f32),
+) -> Result<Relief> {
     let grid = resample(coverage, 1, (side, side), (grid_px, grid_px));
     progress(0.1);
     let potential = solve_poisson(&grid, grid_px, cancel)?;
     progress(0.8);
-    let heights: Vec<f32> =
+    let back: Vec<f32> =
         potential.iter().map(|&value| (thickness as f64 * 2.0 * value.max(0.0).sqrt()) as f32).collect();
-    let mesh = lift(&grid, &heights, grid_px);
+    let front = match depth {
+        Some(depth) => {
+            let scale = front_scale(depth, &grid, grid_px);
+            back.iter().zip(&scale).map(|(height, scale)| height * scale).collect()
+        }
+        None => back.clone(),
+    };
+    let mesh = lift(&grid, &front, &back, grid_px);
     progress(1.0);
     Ok(Relief { mesh, grid_px })
+}
+
+/// The factor on the front height at each grid vertex: nearness stretched over the grid and
+/// normalised over the inside between its 2nd and 98th percentiles (robust to a few wild values),
+/// mapped to `1 ± DEPTH_STRENGTH`. A flat or unusable map leaves the inflation as it is.
+fn front_scale(depth: &DepthMap, coverage: &[f32], grid_px: usize) -> Vec<f32> {
+    let (width, height) = (depth.width as usize, depth.height as usize);
+    if width == 0 || height == 0 || depth.values.len() != width * height {
+        return vec![1.0; grid_px * grid_px];
+    }
+    let finite: Vec<f32> = depth.values.iter().map(|value| if value.is_finite() { *value } else { 0.0 }).collect();
+    let nearness = resample(&finite, 1, (width, height), (grid_px, grid_px));
+    let mut inside: Vec<f32> =
+        nearness.iter().zip(coverage).filter(|(_, coverage)| is_inside(**coverage)).map(|(value, _)| *value).collect();
+    if inside.len() < 4 {
+        return vec![1.0; grid_px * grid_px];
+    }
+    inside.sort_by(f32::total_cmp);
+    let at = |fraction: f32| inside[((inside.len() - 1) as f32 * fraction).round() as usize];
+    let (low, high) = (at(0.02), at(0.98));
+    if high - low <= f32::EPSILON * high.abs().max(1.0) {
+        return vec![1.0; grid_px * grid_px];
+    }
+    nearness
+        .iter()
+        .map(|value| {
+            let normalised = ((value - low) / (high - low)).clamp(0.0, 1.0);
+            1.0 + DEPTH_STRENGTH * (2.0 * normalised - 1.0)
+        })
+        .collect()
 }
 
 /// Whether a grid vertex is inside the object. Coverage exactly at the threshold counts as outside so
@@ -157,13 +237,13 @@ fn solve_poisson(coverage: &[f32], n: usize, cancel: &CancelFlag) -> Result<Vec<
 }
 
 /// Builds the closed two-sided mesh with marching triangles over a one-cell frame of empty cells.
-fn lift(coverage: &[f32], heights: &[f32], grid_px: usize) -> TriMesh {
+fn lift(coverage: &[f32], front_heights: &[f32], back_heights: &[f32], grid_px: usize) -> TriMesh {
     // Grid vertex (i, j) of the padded grid sits at the centre of cutout cell (i - 1, j - 1).
     let n = grid_px + 2;
     let value = |i: usize, j: usize| -> f32 {
         if i == 0 || j == 0 || i > grid_px || j > grid_px { 0.0 } else { coverage[(j - 1) * grid_px + (i - 1)] }
     };
-    let height = |i: usize, j: usize| -> f32 { heights[(j - 1) * grid_px + (i - 1)].max(1.0e-3) };
+    let height = |heights: &[f32], i: usize, j: usize| -> f32 { heights[(j - 1) * grid_px + (i - 1)].max(1.0e-3) };
     let position = |i: usize, j: usize| -> [f32; 2] { [i as f32 - 0.5, j as f32 - 0.5] };
 
     let mut builder = LiftBuilder {
@@ -179,9 +259,8 @@ fn lift(coverage: &[f32], heights: &[f32], grid_px: usize) -> TriMesh {
         for i in 0..n {
             if inside[j * n + i] {
                 let [x, y] = position(i, j);
-                let h = height(i, j);
-                builder.front[j * n + i] = builder.push([x, y, h]);
-                builder.back[j * n + i] = builder.push([x, y, -h]);
+                builder.front[j * n + i] = builder.push([x, y, height(front_heights, i, j)]);
+                builder.back[j * n + i] = builder.push([x, y, -height(back_heights, i, j)]);
             }
         }
     }

@@ -376,7 +376,7 @@ fn a_segmentation_model_finds_the_object_where_the_built_in_removal_cannot() {
     assert!(matches!(run(&bytes, &fast()), Err(EngineError::NoObject { .. })));
 
     let model = DiscModel { fail: false };
-    let models = threedgpt_engine::Models { segmenter: Some(&model), reconstructor: None };
+    let models = threedgpt_engine::Models { segmenter: Some(&model), ..Default::default() };
     let asset =
         threedgpt_engine::generate_with("busy.png", &bytes, &fast(), models, &NoProgress, &CancelFlag::new()).unwrap();
     assert_sound(&asset);
@@ -394,10 +394,74 @@ fn a_segmentation_model_finds_the_object_where_the_built_in_removal_cannot() {
     assert_eq!(asset.record.segmentation_model, None);
 
     let failing = DiscModel { fail: true };
-    let models = threedgpt_engine::Models { segmenter: Some(&failing), reconstructor: None };
+    let models = threedgpt_engine::Models { segmenter: Some(&failing), ..Default::default() };
     let error = threedgpt_engine::generate_with("busy.png", &bytes, &fast(), models, &NoProgress, &CancelFlag::new())
         .unwrap_err();
     assert!(matches!(error, EngineError::Segmentation { .. }) && error.to_string().contains("disc-model"), "{error}");
+}
+
+/// A stand-in for a learned depth model: nearness rising from left to right (a ramp), or a
+/// failure, or a map of the wrong size.
+#[derive(Debug)]
+enum RampDepth {
+    Ramp,
+    Fails,
+    Broken,
+}
+
+impl threedgpt_engine::DepthEstimator for RampDepth {
+    fn name(&self) -> &str {
+        "ramp-depth"
+    }
+
+    fn estimate(&self, image: &RgbaImage) -> Result<threedgpt_engine::DepthMap, String> {
+        assert_eq!(image.width(), image.height(), "the model sees the square cutout");
+        let values = (0..48 * 48).map(|index| (index % 48) as f32 * 0.1).collect();
+        match self {
+            RampDepth::Ramp => Ok(threedgpt_engine::DepthMap { width: 48, height: 48, values }),
+            RampDepth::Fails => Err("out of memory".to_owned()),
+            RampDepth::Broken => Ok(threedgpt_engine::DepthMap { width: 48, height: 47, values }),
+        }
+    }
+}
+
+/// The highest front point among vertices left (`side < 0`) or right of the middle third.
+fn front_peak(asset: &Asset, side: f32) -> f32 {
+    let (min, max) = asset.mesh.bounds();
+    let third = (max[0] - min[0]) / 6.0;
+    asset.mesh.positions.iter().filter(|p| p[0] * side > third).map(|p| p[2]).fold(f32::MIN, f32::max)
+}
+
+#[test]
+fn a_depth_model_shapes_the_front_and_keeps_the_solid_closed() {
+    let bytes = support::png_bytes(&support::disc_on(256, 90.0, RED, WHITE));
+    let plain = run(&bytes, &fast()).unwrap();
+    assert!((front_peak(&plain, 1.0) - front_peak(&plain, -1.0)).abs() < 0.01, "a disc inflates symmetrically");
+
+    let model = RampDepth::Ramp;
+    let models = threedgpt_engine::Models { depth: Some(&model), ..Default::default() };
+    let shaped =
+        threedgpt_engine::generate_with("disc.png", &bytes, &fast(), models, &NoProgress, &CancelFlag::new()).unwrap();
+    assert_sound(&shaped);
+    assert_eq!(shaped.record.depth_model.as_deref(), Some("ramp-depth"));
+    assert_eq!(shaped.record.model, "relief");
+    // Nearer on the right: the front bulges there and flattens on the left; the back is unchanged.
+    let (right, left) = (front_peak(&shaped, 1.0), front_peak(&shaped, -1.0));
+    assert!(right - left > 0.1, "right {right}, left {left}");
+    let depth_ratio = |asset: &Asset| {
+        let (min, max) = asset.mesh.bounds();
+        (max[2] - min[2]) / (max[0] - min[0])
+    };
+    assert!(depth_ratio(&shaped) > 1.03 * depth_ratio(&plain), "the nearest part stands out beyond the inflation");
+
+    for (broken, says) in [(RampDepth::Fails, "out of memory"), (RampDepth::Broken, "2304 values for a 48x47")] {
+        let models = threedgpt_engine::Models { depth: Some(&broken), ..Default::default() };
+        let error =
+            threedgpt_engine::generate_with("disc.png", &bytes, &fast(), models, &NoProgress, &CancelFlag::new())
+                .unwrap_err();
+        assert!(matches!(error, EngineError::Depth { .. }), "{error:?}");
+        assert!(error.to_string().contains("ramp-depth") && error.to_string().contains(says), "{error}");
+    }
 }
 
 /// A stand-in for a triplane model: the density of a sphere of radius 0.5 (surface at 25) and a
@@ -441,7 +505,7 @@ impl threedgpt_engine::Reconstructor for SphereModel {
 fn a_volumetric_model_gives_a_closed_textured_surface_with_its_colours() {
     let bytes = support::png_bytes(&support::disc_on(200, 70.0, RED, CLEAR));
     let model = SphereModel;
-    let models = threedgpt_engine::Models { segmenter: None, reconstructor: Some(&model) };
+    let models = threedgpt_engine::Models { reconstructor: Some(&model), ..Default::default() };
     // 128³ makes 152k triangles; simplifying them to 20k folded a few back-to-back pairs
     // ("fins") that used to fail the watertightness check and leave the mesh unsimplified.
     let options = fast().with_target_faces(20_000).with_texture_px(1024);

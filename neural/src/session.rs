@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use ort::ep::ExecutionProviderDispatch;
 use ort::session::Session;
+use ort::session::builder::SessionBuilder;
 use ort::value::{TensorElementType, ValueType};
 
 use crate::manifest::{DType, FileSpec, TensorSpec};
@@ -58,30 +60,83 @@ pub fn load(path: &Path, spec: &FileSpec, threads: usize) -> Result<Session, Mod
     load_on(path, spec, threads, false).map(|(session, _)| session)
 }
 
-/// Loads a model file, on the GPU when `gpu` is asked and a GPU provider registers (CUDA on Linux
-/// and Windows), else on the CPU, saying why; checks it against `spec`.
+/// Loads a model file, on the GPU when `gpu` is asked and a GPU provider registers and starts
+/// (see [`gpu_providers`]), else on the CPU, saying why; checks it against `spec`.
 pub fn load_on(path: &Path, spec: &FileSpec, threads: usize, gpu: bool) -> Result<(Session, Placement), ModelError> {
     let environment = runtime::environment().ok_or(ModelError::NoRuntime)?;
     let unloadable = |error: ort::Error| ModelError::Unloadable { path: path.to_path_buf(), reason: error.to_string() };
-    let mut builder = Session::builder(&environment)
-        .map_err(unloadable)?
-        .with_intra_threads(threads.max(1))
-        .map_err(|error| unloadable(error.into()))?;
-    let mut placement = Placement { provider: "CPU".to_owned(), fallback: None };
+    let builder = || -> Result<SessionBuilder, ModelError> {
+        Session::builder(&environment)
+            .map_err(unloadable)?
+            .with_intra_threads(threads.max(1))
+            .map_err(|error| unloadable(error.into()))
+    };
+    let mut fallback = None;
     if gpu {
-        use ort::ep::ExecutionProvider;
-        match ort::ep::CUDA::default().register(&mut builder) {
-            Ok(()) => placement.provider = "CUDA".to_owned(),
-            Err(error) => {
-                let reason = format!("CUDA unavailable: {error}; running on the CPU");
-                tracing::warn!(model = %path.display(), %reason, "GPU provider not used");
-                placement.fallback = Some(reason);
+        let mut gpu_builder = builder()?;
+        let mut registered = Vec::new();
+        let mut refused = Vec::new();
+        for (name, provider) in gpu_providers(path) {
+            match provider.register(&mut gpu_builder) {
+                Ok(()) => registered.push(name),
+                Err(error) => refused.push(format!("{name} is unavailable: {error}")),
             }
         }
+        let reason = if registered.is_empty() {
+            refused.join("; ")
+        } else {
+            match gpu_builder.commit_from_file(path) {
+                Ok(session) => {
+                    check(&session, spec)
+                        .map_err(|difference| ModelError::Mismatch { path: path.to_path_buf(), difference })?;
+                    return Ok((session, Placement { provider: registered.join("+"), fallback: None }));
+                }
+                Err(error) => format!("{} could not start the model: {error}", registered.join("+")),
+            }
+        };
+        tracing::warn!(model = %path.display(), %reason, "GPU providers not used; running on the CPU");
+        fallback = Some(format!("{reason}; running on the CPU"));
     }
-    let session = builder.commit_from_file(path).map_err(unloadable)?;
+    let session = builder()?.commit_from_file(path).map_err(unloadable)?;
     check(&session, spec).map_err(|difference| ModelError::Mismatch { path: path.to_path_buf(), difference })?;
-    Ok((session, placement))
+    Ok((session, Placement { provider: "CPU".to_owned(), fallback }))
+}
+
+/// The GPU execution providers to try for a model file, in order of preference for this platform:
+/// TensorRT then CUDA on Linux and Windows (TensorRT keeps its built engines beside the model, as
+/// building them takes minutes), DirectML on Windows, CoreML on macOS. All that register are used;
+/// ONNX Runtime gives each operator to the first that supports it and the rest to the CPU.
+fn gpu_providers(path: &Path) -> Vec<(&'static str, ExecutionProviderDispatch)> {
+    let mut providers = Vec::new();
+    if cfg!(any(target_os = "linux", target_os = "windows")) {
+        let cache = path.with_extension("tensorrt");
+        providers.push((
+            "TensorRT",
+            ort::ep::TensorRT::default()
+                .with_engine_cache(true)
+                .with_engine_cache_path(cache.display())
+                .with_timing_cache(true)
+                .with_timing_cache_path(cache.display())
+                .build(),
+        ));
+        providers.push(("CUDA", ort::ep::CUDA::default().build()));
+    }
+    if cfg!(target_os = "windows") {
+        providers.push(("DirectML", ort::ep::DirectML::default().build()));
+    }
+    if cfg!(target_os = "macos") {
+        providers.push(("CoreML", ort::ep::CoreML::default().build()));
+    }
+    providers
+}
+
+/// Whether an inference error says the device ran out of memory (CUDA, TensorRT, DirectML and
+/// ONNX Runtime's own arena word it differently), so the job can move to the CPU.
+pub fn is_out_of_memory(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    ["out of memory", "failed to allocate memory", "cudaerrormemoryallocation", "bfcarena", "e_outofmemory"]
+        .iter()
+        .any(|needle| message.contains(needle))
 }
 
 /// The first difference between the session's tensors and the manifest's, as a sentence.

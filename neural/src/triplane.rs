@@ -117,7 +117,7 @@ impl TriplaneModel {
     /// Encodes a square picture of the object (transparent around it) into a triplane.
     pub fn encode_planes(&self, image: &RgbaImage) -> Result<Vec<f32>, String> {
         let side = self.contract.size as usize;
-        let data = crate::segmentation::to_tensor(image, &self.contract);
+        let data = crate::plane::to_tensor(image, &self.contract);
         let input = Tensor::from_array(([1usize, 3, side, side], data)).map_err(|error| error.to_string())?;
         let mut encoder = self.encoder.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let outputs = encoder

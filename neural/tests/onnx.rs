@@ -209,6 +209,55 @@ fn a_segmentation_model_runs_for_the_engine_and_other_kinds_are_refused() {
 }
 
 #[test]
+fn a_depth_model_shapes_the_relief_through_the_real_runtime() {
+    use threedgpt_engine::DepthEstimator;
+    use threedgpt_neural::depth::OnnxDepth;
+    runtime();
+    let store_folder = tempfile::tempdir().unwrap();
+    let store = ModelStore::new(store_folder.path());
+    let installed =
+        store.install(&models().join("tiny-depth.toml"), &models().join("tiny-depth"), &mut |_, _| {}).unwrap();
+    let depth = OnnxDepth::load_on(&installed, 1, false).unwrap();
+    assert_eq!(depth.placement().provider, "CPU");
+    let picture = image::RgbaImage::from_pixel(90, 90, image::Rgba([10, 200, 30, 255]));
+    let map = depth.estimate(&picture).unwrap();
+    assert_eq!((map.width, map.height, depth.name()), (64, 64, "tiny-depth"));
+    // The test model's ramp: 0 on the left, 1 on the right, the same on every row.
+    assert!(map.values[0].abs() < 1e-4 && (map.values[63] - 1.0).abs() < 1e-4, "{:?}", &map.values[..64]);
+    assert_eq!(map.values[..64], map.values[64 * 40..64 * 41]);
+
+    // Through the engine: a disc whose front rises to the right, still one closed solid.
+    let disc = image::RgbaImage::from_fn(200, 200, |x, y| {
+        let inside = (x as f32 - 99.5).powi(2) + (y as f32 - 99.5).powi(2) <= 70.0f32.powi(2);
+        image::Rgba(if inside { [200, 40, 40, 255] } else { [0, 0, 0, 0] })
+    });
+    let mut bytes = Vec::new();
+    disc.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).unwrap();
+    let options = threedgpt_engine::Options::default().with_grid_px(96).with_texture_px(256).with_target_faces(3000);
+    let helping = threedgpt_engine::Models { depth: Some(&depth), ..Default::default() };
+    let asset = threedgpt_engine::generate_with(
+        "disc.png",
+        &bytes,
+        &options,
+        helping,
+        &threedgpt_engine::NoProgress,
+        &threedgpt_engine::CancelFlag::new(),
+    )
+    .unwrap();
+    assert!(asset.mesh.topology().is_watertight_manifold());
+    assert_eq!(asset.record.depth_model.as_deref(), Some("tiny-depth"));
+    let peak =
+        |side: f32| asset.mesh.positions.iter().filter(|p| p[0] * side > 0.15).map(|p| p[2]).fold(f32::MIN, f32::max);
+    assert!(peak(1.0) - peak(-1.0) > 0.1, "right {} left {}", peak(1.0), peak(-1.0));
+
+    let segmentation = store
+        .install(&models().join("tiny-segmentation.toml"), &models().join("tiny-segmentation"), &mut |_, _| {})
+        .unwrap();
+    let error = OnnxDepth::load_on(&segmentation, 1, false).unwrap_err();
+    assert!(error.to_string().contains("not a depth model"), "{error}");
+}
+
+#[test]
 fn a_triplane_model_gives_a_closed_surface_where_its_density_says_and_coarse_to_fine_saves_queries() {
     use threedgpt_engine::Reconstructor;
     use threedgpt_engine::volume::{Sampling, sample_surface};

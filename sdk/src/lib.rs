@@ -11,6 +11,6 @@ mod types;
 pub use client::{Client, ConnectOptions, JobStream, TcpTarget};
 pub use error::{ErrorKind, Result, SdkError};
 pub use types::{
-    Artifact, Background, DaemonInfo, Format, GenerateOptions, GenerateRequest, HistoryEntry, HistoryPage, ImageSource,
-    JobEvent, JobState, JobSummary, ModelInfo, Settings, Stage,
+    Artifact, Background, DaemonInfo, Device, Format, GenerateOptions, GenerateRequest, HistoryEntry, HistoryPage,
+    ImageSource, JobEvent, JobState, JobSummary, ModelInfo, Settings, Stage,
 };

@@ -33,6 +33,46 @@ pub enum Background {
     Mask(Vec<u8>),
 }
 
+/// Where a learned model runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Device {
+    /// The GPU when one is usable, else the CPU.
+    #[default]
+    Auto,
+    /// The CPU.
+    Cpu,
+    /// The GPU, or an error when none is usable.
+    Gpu,
+}
+
+impl Device {
+    /// Every device choice.
+    pub const ALL: [Device; 3] = [Device::Auto, Device::Cpu, Device::Gpu];
+
+    /// The name the CLI and the Python module use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Device::Auto => "auto",
+            Device::Cpu => "cpu",
+            Device::Gpu => "gpu",
+        }
+    }
+
+    /// The choice with this name, if any.
+    pub fn from_name(name: &str) -> Option<Device> {
+        Device::ALL.into_iter().find(|device| device.name().eq_ignore_ascii_case(name))
+    }
+
+    fn to_proto(self) -> v1::Device {
+        match self {
+            Device::Auto => v1::Device::Auto,
+            Device::Cpu => v1::Device::Cpu,
+            Device::Gpu => v1::Device::Gpu,
+        }
+    }
+}
+
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -106,6 +146,8 @@ pub struct GenerateOptions {
     pub grid: Option<u32>,
     /// Reconstructor name.
     pub model: Option<String>,
+    /// Where a learned model runs.
+    pub device: Device,
     /// Output format; by default from the output's extension.
     pub format: Option<Format>,
     /// Byte-identical output for equal inputs.
@@ -161,6 +203,12 @@ impl GenerateOptions {
         self
     }
 
+    /// Chooses where a learned model runs.
+    pub fn with_device(mut self, device: Device) -> Self {
+        self.device = device;
+        self
+    }
+
     /// Chooses the output format.
     pub fn with_format(mut self, format: Format) -> Self {
         self.format = Some(format);
@@ -189,6 +237,7 @@ impl GenerateOptions {
             size_m: self.size_m.unwrap_or(0.0),
             grid: self.grid.unwrap_or(0),
             model: self.model.clone().unwrap_or_default(),
+            device: self.device.to_proto() as i32,
             format: self.format.map_or(v1::Format::Unspecified, Format::to_proto) as i32,
             reproducible: self.reproducible,
         }
@@ -336,6 +385,13 @@ pub enum JobEvent {
         /// The job.
         job_id: String,
     },
+    /// Something to know while the job carries on (e.g. it moved from the GPU to the CPU).
+    Warning {
+        /// The job.
+        job_id: String,
+        /// For people.
+        message: String,
+    },
 }
 
 impl JobEvent {
@@ -347,7 +403,8 @@ impl JobEvent {
             | JobEvent::Progress { job_id, .. }
             | JobEvent::Finished { job_id, .. }
             | JobEvent::Failed { job_id, .. }
-            | JobEvent::Cancelled { job_id } => job_id,
+            | JobEvent::Cancelled { job_id }
+            | JobEvent::Warning { job_id, .. } => job_id,
         }
     }
 
@@ -377,6 +434,7 @@ impl JobEvent {
             },
             Kind::Failed(failed) => JobEvent::Failed { job_id, code: failed.code, message: failed.message },
             Kind::Cancelled(_) => JobEvent::Cancelled { job_id },
+            Kind::Warning(warning) => JobEvent::Warning { job_id, message: warning.message },
         })
     }
 }

@@ -75,6 +75,42 @@ def test_a_segmentation_model_finds_the_object(binary, tiny_models, tmp_path):
     assert trimesh.load(output, force="mesh").is_watertight
 
 
+def test_a_depth_model_shapes_the_front_and_gpu_only_is_refused_without_a_gpu(binary, tiny_models, tmp_path):
+    install(binary, tiny_models, "tiny-depth", "tiny-depth")
+    plain, shaped = tmp_path / "plain.glb", tmp_path / "shaped.glb"
+    for output, extra in [(plain, []), (shaped, ["--model", "tiny-depth", "--device", "cpu"])]:
+        result = run_cli(binary, "generate", str(EXAMPLES / "duck.png"), "-o", str(output), "--json", *extra)
+        assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout.splitlines()[-1])["record"]
+    assert record["model"] == "relief" and record["depth_model"] == "tiny-depth"
+    meshes = [trimesh.load(path, force="mesh") for path in (plain, shaped)]
+    assert all(mesh.is_watertight for mesh in meshes)
+
+    # The test model's nearness rises to the right: the front stands out more there than on the left.
+    def front_lean(mesh):
+        x, z = mesh.vertices[:, 0], mesh.vertices[:, 2]
+        third = (x.max() - x.min()) / 6
+        return z[x > third].max() - z[x < -third].max()
+
+    assert front_lean(meshes[1]) > front_lean(meshes[0]) + 0.05, [front_lean(mesh) for mesh in meshes]
+
+    refused = run_cli(
+        binary,
+        "generate",
+        str(EXAMPLES / "duck.png"),
+        "-o",
+        str(tmp_path / "gpu.glb"),
+        "--model",
+        "tiny-depth",
+        "--device",
+        "gpu",
+    )
+    assert refused.returncode != 0 and "cannot run on the GPU here" in refused.stderr, refused.stderr
+    assert not (tmp_path / "gpu.glb").exists()
+    wrong = run_cli(binary, "generate", str(EXAMPLES / "duck.png"), "--device", "tpu")
+    assert wrong.returncode == 2 and "use auto, cpu or gpu" in wrong.stderr, wrong.stderr
+
+
 def test_models_list_and_daemon_status_show_onnx_runtime(binary, tiny_models):
     install(binary, tiny_models, "tiny-depth", "tiny-depth")
     status = run_cli(binary, "daemon", "status", "--json")

@@ -30,14 +30,54 @@ pub(crate) struct JobWork {
     /// Where the asset goes; `None` keeps it in the history only.
     pub(crate) output: Option<PathBuf>,
     pub(crate) format: Format,
-    /// A learned segmentation model finding the object, when the client chose one.
-    pub(crate) segmenter: Option<std::sync::Arc<dyn threedgpt_engine::Segmenter>>,
-    /// A learned volumetric model building the shape, when the client chose one.
-    pub(crate) reconstructor: Option<std::sync::Arc<dyn threedgpt_engine::Reconstructor>>,
+    /// The learned models helping the engine, when the client chose one.
+    pub(crate) models: JobModels,
     /// Where the job runs, for its `Started` event ("cpu", or with a model's provider).
     pub(crate) device: String,
     /// It runs a model on the GPU: GPU jobs run one at a time, whatever the CPU workers.
     pub(crate) gpu: bool,
+    /// Loads the same models on the CPU, for a job whose GPU runs out of memory.
+    pub(crate) cpu_fallback: Option<CpuFallback>,
+}
+
+/// Learned models for one job (loaded once and shared between jobs).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct JobModels {
+    /// Finds the object instead of the built-in background removal.
+    pub(crate) segmenter: Option<Arc<dyn threedgpt_engine::Segmenter>>,
+    /// Shapes the built-in relief's front.
+    pub(crate) depth: Option<Arc<dyn threedgpt_engine::DepthEstimator>>,
+    /// Builds the shape and its colours instead of the built-in relief.
+    pub(crate) reconstructor: Option<Arc<dyn threedgpt_engine::Reconstructor>>,
+}
+
+impl JobModels {
+    fn engine(&self) -> threedgpt_engine::Models<'_> {
+        threedgpt_engine::Models {
+            segmenter: self.segmenter.as_deref(),
+            depth: self.depth.as_deref(),
+            reconstructor: self.reconstructor.as_deref(),
+        }
+    }
+}
+
+/// Loads a job's models again on the CPU.
+pub(crate) struct CpuFallback(pub(crate) Box<dyn Fn() -> Result<JobModels, String> + Send + Sync>);
+
+impl std::fmt::Debug for CpuFallback {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("CpuFallback")
+    }
+}
+
+/// Whether a model failed because its device ran out of memory.
+fn out_of_memory(error: &EngineError) -> bool {
+    match error {
+        EngineError::Segmentation { reason, .. }
+        | EngineError::Depth { reason, .. }
+        | EngineError::Reconstruction { reason, .. } => threedgpt_neural::session::is_out_of_memory(reason),
+        _ => false,
+    }
 }
 
 /// Why a job was not accepted.
@@ -267,7 +307,8 @@ impl JobQueue {
             let fraction = ((index as f32 + stage_fraction.clamp(0.0, 1.0)) / Stage::ALL.len() as f32).min(1.0);
             {
                 let mut last = last_sent.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                if last.0 == stage && fraction - last.1 < 0.01 && stage_fraction < 1.0 {
+                // Never backwards: a job retried on the CPU reports again once past where it was.
+                if fraction < last.1 || (last.0 == stage && fraction - last.1 < 0.01 && stage_fraction < 1.0) {
                     return;
                 }
                 *last = (stage, fraction);
@@ -285,12 +326,24 @@ impl JobQueue {
                 Kind::Progress(v1::Progress { stage: proto_stage(stage) as i32, stage_fraction, fraction, eta_ms }),
             );
         };
-        let models = threedgpt_engine::Models {
-            segmenter: work.segmenter.as_deref(),
-            reconstructor: work.reconstructor.as_deref(),
+        let run = |models: &JobModels| {
+            threedgpt_engine::generate_with(&work.name, &work.bytes, &work.options, models.engine(), &progress, cancel)
         };
-        let mut asset =
-            threedgpt_engine::generate_with(&work.name, &work.bytes, &work.options, models, &progress, cancel)?;
+        let mut asset = match (run(&work.models), &work.cpu_fallback) {
+            (Err(error), Some(fallback)) if out_of_memory(&error) => {
+                let message = "the GPU ran out of memory; this job carries on on the CPU (slower). Close other \
+                               programs using the GPU, or choose the CPU for large models"
+                    .to_owned();
+                tracing::warn!(%error, "GPU out of memory; retrying on the CPU");
+                publish(&mut self.state(), id, Kind::Warning(v1::Warning { message }));
+                let models = (fallback.0)().map_err(|reason| EngineError::Reconstruction {
+                    model: "the CPU copy of the model".to_owned(),
+                    reason,
+                })?;
+                run(&models)?
+            }
+            (result, _) => result?,
+        };
         let (files, written_glb) = match &work.output {
             Some(output) => {
                 let files = threedgpt_engine::export_asset(
@@ -428,9 +481,13 @@ fn event(id: &str, kind: Kind) -> JobEvent {
 /// Sends an event to the job's watchers and remembers it as the job's latest.
 fn publish(state: &mut State, id: &str, kind: Kind) {
     if let Some(job) = state.jobs.get_mut(id) {
+        // A warning is not where the job stands: a client re-attaching gets the last progress.
+        let warning = matches!(kind, Kind::Warning(_));
         let event = event(id, kind);
         let _ = job.events.send(event.clone());
-        job.last_event = event;
+        if !warning {
+            job.last_event = event;
+        }
     }
 }
 
@@ -502,10 +559,10 @@ mod tests {
             options: Options::default().with_grid_px(2048),
             output: None,
             format: Format::Glb,
-            segmenter: None,
-            reconstructor: None,
+            models: JobModels::default(),
             device: if gpu { "gpu".to_owned() } else { "cpu".to_owned() },
             gpu,
+            cpu_fallback: None,
         }
     }
 
@@ -535,6 +592,73 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
         assert_eq!(states(&queue, &[&first, &second]), [JobState::Cancelled, JobState::Running]);
+        queue.shut_down().await;
+    }
+
+    /// A segmentation model whose GPU is full, as ONNX Runtime's CUDA provider words it.
+    #[derive(Debug)]
+    struct FullGpu;
+
+    impl threedgpt_engine::Segmenter for FullGpu {
+        fn name(&self) -> &str {
+            "full-gpu"
+        }
+
+        fn segment(&self, _image: &image::RgbaImage) -> Result<threedgpt_engine::SoftMask, String> {
+            Err("inference failed: CUDA failure 2: out of memory ; GPU=0".to_owned())
+        }
+    }
+
+    async fn ending(events: &mut broadcast::Receiver<JobEvent>) -> Vec<Kind> {
+        let mut seen = Vec::new();
+        loop {
+            let kind = events.recv().await.unwrap().kind.unwrap();
+            let terminal = matches!(kind, Kind::Finished(_) | Kind::Failed(_) | Kind::Cancelled(_));
+            seen.push(kind);
+            if terminal {
+                return seen;
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_gpu_out_of_memory_moves_the_job_to_the_cpu_with_a_warning() {
+        let folder = tempfile::tempdir().unwrap();
+        let recorder = Arc::new(Recorder::new(None, "no history".to_owned(), folder.path()));
+        let queue = JobQueue::new(2, 8, recorder);
+        let on_gpu = || JobWork {
+            options: Options::default().with_grid_px(96).with_target_faces(2000).with_texture_px(256),
+            models: JobModels { segmenter: Some(Arc::new(FullGpu)), ..JobModels::default() },
+            ..work("a", true)
+        };
+
+        let retried = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = retried.clone();
+        let fallback = CpuFallback(Box::new(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(JobModels::default())
+        }));
+        let (_, mut events) = queue.submit(JobWork { cpu_fallback: Some(fallback), ..on_gpu() }).unwrap();
+        let seen = ending(&mut events).await;
+        assert!(matches!(seen.last(), Some(Kind::Finished(_))), "{seen:?}");
+        let warnings: Vec<&str> = seen
+            .iter()
+            .filter_map(|kind| if let Kind::Warning(warning) = kind { Some(warning.message.as_str()) } else { None })
+            .collect();
+        assert_eq!(warnings.len(), 1, "{seen:?}");
+        assert!(warnings[0].contains("ran out of memory") && warnings[0].contains("CPU"), "{}", warnings[0]);
+        assert_eq!(retried.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let fractions: Vec<f32> = seen
+            .iter()
+            .filter_map(|kind| if let Kind::Progress(progress) = kind { Some(progress.fraction) } else { None })
+            .collect();
+        assert!(fractions.windows(2).all(|pair| pair[1] >= pair[0]), "progress never goes back: {fractions:?}");
+
+        // Without a CPU copy to fall back on, the job fails and says why.
+        let (_, mut events) = queue.submit(on_gpu()).unwrap();
+        let seen = ending(&mut events).await;
+        let Some(Kind::Failed(failed)) = seen.last() else { panic!("{seen:?}") };
+        assert!(failed.message.contains("full-gpu") && failed.message.contains("out of memory"), "{}", failed.message);
         queue.shut_down().await;
     }
 }

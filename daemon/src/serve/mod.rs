@@ -50,6 +50,11 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
 
+    /// Unload a learned model after this many seconds without a job using it (it holds its
+    /// weights in memory, on the GPU too); 0 keeps loaded models until the daemon stops.
+    #[arg(long = "model-idle", value_name = "SECONDS", default_value_t = 600)]
+    model_idle: u64,
+
     /// Jobs that may wait in the queue before new ones are refused.
     #[arg(long = "max-queue", value_name = "N", default_value_t = 64)]
     max_queue: usize,
@@ -108,7 +113,8 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     let data_dir = data_dir();
     let recorder = Arc::new(open_history(&data_dir, key_source(args.key_file.as_deref())));
     let neural = Arc::new(neural::Neural::new(args.onnxruntime.as_deref(), &data_dir));
-    let limits = Limits { workers, max_queue: args.max_queue, idle_timeout_s: args.idle_timeout };
+    let limits =
+        Limits { workers, max_queue: args.max_queue, idle_timeout_s: args.idle_timeout, model_idle_s: args.model_idle };
     let result = runtime.block_on(serve(&socket_path, limits, recorder, neural, &data_dir, args.tcp));
     let _ = fs::remove_file(&socket_path);
     drop(lock);
@@ -164,6 +170,7 @@ struct Limits {
     workers: usize,
     max_queue: usize,
     idle_timeout_s: u64,
+    model_idle_s: u64,
 }
 
 async fn serve(
@@ -174,7 +181,7 @@ async fn serve(
     data_dir: &Path,
     tcp: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<()> {
-    let Limits { workers, max_queue, idle_timeout_s } = limits;
+    let Limits { workers, max_queue, idle_timeout_s, model_idle_s } = limits;
     let listener =
         UnixListener::bind(socket_path).with_context(|| format!("could not listen on {}", socket_path.display()))?;
     fs::set_permissions(socket_path, fs::Permissions::from_mode(0o600))
@@ -201,12 +208,19 @@ async fn serve(
     });
     let queue = JobQueue::new(workers, max_queue, recorder.clone());
     let shutdown = Arc::new(Notify::new());
-    // Held results (history off) whose time is up are dropped even when nobody asks for them.
-    let holder = recorder.clone();
+    // Held results (history off) whose time is up are dropped even when nobody asks for them, and
+    // models no job has used for a while are unloaded.
+    let (holder, models) = (recorder.clone(), neural.clone());
     tokio::spawn(async move {
+        let period = Duration::from_secs(if model_idle_s == 0 { 30 } else { model_idle_s.clamp(1, 30) });
         loop {
-            tokio::time::sleep(Duration::from_secs(30)).await;
+            tokio::time::sleep(period).await;
             holder.held.prune();
+            if model_idle_s > 0 {
+                let models = models.clone();
+                let _ =
+                    tokio::task::spawn_blocking(move || models.unload_idle(Duration::from_secs(model_idle_s))).await;
+            }
         }
     });
     let daemon = Daemon {

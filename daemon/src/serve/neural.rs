@@ -5,8 +5,11 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
+use threedgpt_neural::depth::OnnxDepth;
 use threedgpt_neural::segmentation::OnnxSegmenter;
+use threedgpt_neural::session::{ModelError, Placement};
 use threedgpt_neural::triplane::TriplaneModel;
 use threedgpt_neural::{Installed, ModelStore, RuntimeError, RuntimeInfo, runtime};
 
@@ -14,9 +17,10 @@ pub(crate) struct Neural {
     candidates: Vec<PathBuf>,
     pub(crate) store: ModelStore,
     runtime: OnceLock<Result<RuntimeInfo, RuntimeError>>,
-    /// Loaded models, kept for the next job (loading costs more than running).
-    segmenters: Mutex<HashMap<String, Arc<OnnxSegmenter>>>,
-    reconstructors: Mutex<HashMap<String, Arc<TriplaneModel>>>,
+    /// Loaded models, kept for the next job (loading costs more than running) until idle.
+    segmenters: Cache<OnnxSegmenter>,
+    depths: Cache<OnnxDepth>,
+    reconstructors: Cache<TriplaneModel>,
 }
 
 /// Intra-op threads per inference: a share of the cores, so CPU jobs running beside it still move.
@@ -31,8 +35,9 @@ impl Neural {
             candidates: runtime::candidates(configured, data_dir),
             store: model_store(data_dir),
             runtime: OnceLock::new(),
-            segmenters: Mutex::new(HashMap::new()),
-            reconstructors: Mutex::new(HashMap::new()),
+            segmenters: Cache::default(),
+            depths: Cache::default(),
+            reconstructors: Cache::default(),
         }
     }
 
@@ -50,45 +55,49 @@ impl Neural {
             .clone()
     }
 
-    /// The installed segmentation model, loaded once and reused (blocking). The error says what to
-    /// do: install ONNX Runtime, or reinstall a damaged model.
-    pub(crate) fn segmenter(&self, model: &Installed) -> Result<Arc<OnnxSegmenter>, String> {
-        self.cached(
-            &self.segmenters,
-            model,
-            |model, threads| OnnxSegmenter::load_on(model, threads, true),
-            |loaded| loaded.placement().to_string(),
-        )
+    /// The installed segmentation model, loaded once (per device) and reused (blocking). The error
+    /// says what to do: install ONNX Runtime, or reinstall a damaged model.
+    pub(crate) fn segmenter(&self, model: &Installed, gpu: bool) -> Result<Arc<OnnxSegmenter>, String> {
+        self.cached(&self.segmenters, model, gpu, |model, threads| OnnxSegmenter::load_on(model, threads, gpu))
     }
 
-    /// The installed triplane model, loaded once and reused (blocking).
-    pub(crate) fn reconstructor(&self, model: &Installed) -> Result<Arc<TriplaneModel>, String> {
-        self.cached(
-            &self.reconstructors,
-            model,
-            |model, threads| TriplaneModel::load_on(model, threads, true),
-            |loaded| loaded.placement().to_string(),
-        )
+    /// The installed depth model, loaded once (per device) and reused (blocking).
+    pub(crate) fn depth(&self, model: &Installed, gpu: bool) -> Result<Arc<OnnxDepth>, String> {
+        self.cached(&self.depths, model, gpu, |model, threads| OnnxDepth::load_on(model, threads, gpu))
     }
 
-    /// A model from `cache`, or loaded (on the GPU when there is one, falling back to the CPU with
-    /// the reason) and kept there.
-    fn cached<T>(
+    /// The installed triplane model, loaded once (per device) and reused (blocking).
+    pub(crate) fn reconstructor(&self, model: &Installed, gpu: bool) -> Result<Arc<TriplaneModel>, String> {
+        self.cached(&self.reconstructors, model, gpu, |model, threads| TriplaneModel::load_on(model, threads, gpu))
+    }
+
+    /// A model from `cache`, or loaded and kept there.
+    fn cached<T: Placed>(
         &self,
-        cache: &Mutex<HashMap<String, Arc<T>>>,
+        cache: &Cache<T>,
         model: &Installed,
-        load: impl FnOnce(&Installed, usize) -> Result<T, threedgpt_neural::session::ModelError>,
-        placement: impl FnOnce(&T) -> String,
+        gpu: bool,
+        load: impl FnOnce(&Installed, usize) -> Result<T, ModelError>,
     ) -> Result<Arc<T>, String> {
         let name = &model.manifest.name;
-        if let Some(loaded) = cache.lock().unwrap_or_else(PoisonError::into_inner).get(name) {
-            return Ok(loaded.clone());
+        cache.get_or_load(name, gpu, || {
+            self.runtime().map_err(|error| format!("{name} needs ONNX Runtime: {error}"))?;
+            let loaded = load(model, inference_threads()).map_err(|error| error.to_string())?;
+            tracing::info!(model = %name, kind = model.manifest.kind.name(), placement = %loaded.placement(), "model loaded");
+            Ok(loaded)
+        })
+    }
+
+    /// Drops the models no job has used for `idle` (their sessions hold the weights in memory, on
+    /// the GPU too); a job still holding one keeps it alive until it ends. Returns their names.
+    pub(crate) fn unload_idle(&self, idle: Duration) -> Vec<String> {
+        let mut unloaded = self.segmenters.unload_idle(idle);
+        unloaded.extend(self.depths.unload_idle(idle));
+        unloaded.extend(self.reconstructors.unload_idle(idle));
+        for name in &unloaded {
+            tracing::info!(model = %name, idle_s = idle.as_secs(), "model unloaded after idling");
         }
-        self.runtime().map_err(|error| format!("{name} needs ONNX Runtime: {error}"))?;
-        let loaded = Arc::new(load(model, inference_threads()).map_err(|error| error.to_string())?);
-        tracing::info!(model = %name, kind = model.manifest.kind.name(), placement = %placement(&loaded), "model loaded");
-        cache.lock().unwrap_or_else(PoisonError::into_inner).insert(name.clone(), loaded.clone());
-        Ok(loaded)
+        unloaded
     }
 
     /// The installed models (blocking: reads the store's folder).
@@ -100,4 +109,110 @@ impl Neural {
 /// The model store in a data folder; the CLI's `models install|verify|remove` use the same one.
 pub(crate) fn model_store(data_dir: &Path) -> ModelStore {
     ModelStore::new(data_dir.join("models"))
+}
+
+/// Where a loaded model runs.
+pub(crate) trait Placed {
+    fn placement(&self) -> &Placement;
+}
+
+impl Placed for OnnxSegmenter {
+    fn placement(&self) -> &Placement {
+        OnnxSegmenter::placement(self)
+    }
+}
+
+impl Placed for OnnxDepth {
+    fn placement(&self) -> &Placement {
+        OnnxDepth::placement(self)
+    }
+}
+
+impl Placed for TriplaneModel {
+    fn placement(&self) -> &Placement {
+        TriplaneModel::placement(self)
+    }
+}
+
+/// A model's name and whether it runs on the GPU.
+type CacheKey = (String, bool);
+
+/// Loaded models by name and device, with when a job last took each.
+struct Cache<T> {
+    entries: Mutex<HashMap<CacheKey, (Arc<T>, Instant)>>,
+}
+
+impl<T> Default for Cache<T> {
+    fn default() -> Self {
+        Cache { entries: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl<T> Cache<T> {
+    /// The model, from the cache or loaded by `load` (outside the lock: loading takes seconds and
+    /// other models stay usable meanwhile).
+    fn get_or_load(&self, name: &str, gpu: bool, load: impl FnOnce() -> Result<T, String>) -> Result<Arc<T>, String> {
+        let key = (name.to_owned(), gpu);
+        if let Some((loaded, used)) = self.entries.lock().unwrap_or_else(PoisonError::into_inner).get_mut(&key) {
+            *used = Instant::now();
+            return Ok(loaded.clone());
+        }
+        let loaded = Arc::new(load()?);
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        // Two jobs may have loaded it at once: keep the first, so both share one session.
+        let (kept, _) = entries.entry(key).or_insert_with(|| (loaded, Instant::now()));
+        Ok(kept.clone())
+    }
+
+    fn unload_idle(&self, idle: Duration) -> Vec<String> {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let stale: Vec<CacheKey> = entries
+            .iter()
+            .filter(|(_, (loaded, used))| used.elapsed() >= idle && Arc::strong_count(loaded) == 1)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in &stale {
+            entries.remove(key);
+        }
+        stale.into_iter().map(|(name, _)| name).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_models_are_unloaded_unless_a_job_still_holds_them() {
+        let cache: Cache<String> = Cache::default();
+        let mut loads = 0;
+        let first = cache
+            .get_or_load("seg", false, || {
+                loads += 1;
+                Ok("session".to_owned())
+            })
+            .unwrap();
+        let again = cache.get_or_load("seg", false, || panic!("loaded twice")).unwrap();
+        assert!(Arc::ptr_eq(&first, &again) && loads == 1);
+        let on_gpu = cache.get_or_load("seg", true, || Ok("gpu session".to_owned())).unwrap();
+        assert_eq!(*on_gpu, "gpu session", "each device has its own session");
+        drop(on_gpu);
+        let failed = cache.get_or_load("broken", false, || Err("damaged".to_owned()));
+        assert_eq!(failed.unwrap_err(), "damaged");
+
+        // "seg" on the CPU is still held by a job (`first`, `again`): it stays.
+        assert_eq!(cache.unload_idle(Duration::ZERO), ["seg"]);
+        assert!(cache.unload_idle(Duration::from_secs(3600)).is_empty());
+        drop((first, again));
+        assert!(cache.unload_idle(Duration::from_secs(3600)).is_empty(), "used just now");
+        assert_eq!(cache.unload_idle(Duration::ZERO), ["seg"]);
+        let mut reloaded = false;
+        cache
+            .get_or_load("seg", false, || {
+                reloaded = true;
+                Ok("session".to_owned())
+            })
+            .unwrap();
+        assert!(reloaded, "an unloaded model loads again on the next job");
+    }
 }

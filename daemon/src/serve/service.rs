@@ -7,6 +7,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use threedgpt_engine::{Background, Format, Options};
+use threedgpt_neural::Installed;
+use threedgpt_neural::session::Placement;
 use threedgpt_proto::v1::generator_server::Generator;
 use threedgpt_proto::v1::models_server::Models;
 use threedgpt_proto::v1::system_server::System;
@@ -16,7 +18,7 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::jobs::{JobQueue, JobWork};
+use super::jobs::{CpuFallback, JobModels, JobQueue, JobWork};
 use super::neural::Neural;
 use super::recorder::Recorder;
 use super::status;
@@ -89,7 +91,9 @@ impl Generator for Daemon {
             }
         };
         let mut request_options = first.options.unwrap_or_default();
-        let model = self.neural_model(&request_options.model).await?;
+        let device = v1::Device::try_from(request_options.device)
+            .map_err(|_| status::invalid(format!("unknown device value {}", request_options.device)))?;
+        let model = self.neural_model(&request_options.model, device).await?;
         if model.is_some() {
             // A learned model helps the engine; its options are the built-in pipeline's.
             request_options.model.clear();
@@ -101,11 +105,11 @@ impl Generator for Daemon {
             Some(model) => (format!("cpu; {} on {}", model.kind, model.placement), model.placement.provider != "CPU"),
             None => ("cpu".to_owned(), false),
         };
-        let (segmenter, reconstructor) = match model {
-            Some(LoadedModel { segmenter, reconstructor, .. }) => (segmenter, reconstructor),
-            None => (None, None),
+        let (models, cpu_fallback) = match model {
+            Some(LoadedModel { models, cpu_fallback, .. }) => (models, cpu_fallback),
+            None => (JobModels::default(), None),
         };
-        let work = JobWork { client, name, bytes, options, output, format, segmenter, reconstructor, device, gpu };
+        let work = JobWork { client, name, bytes, options, output, format, models, device, gpu, cpu_fallback };
         let (id, events) = self.queue.submit(work).map_err(|error| status::submit_status(&error))?;
         tracing::info!(job = %id, detach, client = %client_key, "queued");
         Ok(Response::new(forward(self.queue.clone(), id, None, events, !detach)))
@@ -249,15 +253,38 @@ pub(crate) fn engine_options(request: v1::GenerateOptions, output: &Path) -> Res
 /// A learned model loaded for a job.
 struct LoadedModel {
     kind: &'static str,
-    placement: threedgpt_neural::session::Placement,
-    segmenter: Option<Arc<dyn threedgpt_engine::Segmenter>>,
-    reconstructor: Option<Arc<dyn threedgpt_engine::Reconstructor>>,
+    placement: Placement,
+    models: JobModels,
+    /// Set when the model runs on the GPU.
+    cpu_fallback: Option<CpuFallback>,
+}
+
+/// An installed model loaded for the engine: the models it fills in and where it runs (blocking).
+fn load_models(neural: &Neural, model: &Installed, gpu: bool) -> Result<(JobModels, Placement), String> {
+    Ok(match model.manifest.kind {
+        threedgpt_neural::Kind::Segmentation => {
+            let loaded = neural.segmenter(model, gpu)?;
+            let placement = loaded.placement().clone();
+            (JobModels { segmenter: Some(loaded), ..JobModels::default() }, placement)
+        }
+        threedgpt_neural::Kind::Depth => {
+            let loaded = neural.depth(model, gpu)?;
+            let placement = loaded.placement().clone();
+            (JobModels { depth: Some(loaded), ..JobModels::default() }, placement)
+        }
+        threedgpt_neural::Kind::Triplane => {
+            let loaded = neural.reconstructor(model, gpu)?;
+            let placement = loaded.placement().clone();
+            (JobModels { reconstructor: Some(loaded), ..JobModels::default() }, placement)
+        }
+    })
 }
 
 impl Daemon {
-    /// The learned model a request names, loaded: `None` for the built-in reconstructor or a name
-    /// that is not installed (which `engine_options` refuses); an error for a model that cannot run.
-    async fn neural_model(&self, requested: &str) -> Result<Option<LoadedModel>, Status> {
+    /// The learned model a request names, loaded for `device`: `None` for the built-in
+    /// reconstructor or a name that is not installed (which `engine_options` refuses); an error for
+    /// a model that cannot run, or cannot run on the GPU when the GPU is required.
+    async fn neural_model(&self, requested: &str, device: v1::Device) -> Result<Option<LoadedModel>, Status> {
         if requested.is_empty() || requested == threedgpt_engine::RELIEF_MODEL {
             return Ok(None);
         }
@@ -265,22 +292,19 @@ impl Daemon {
         tokio::task::spawn_blocking(move || {
             let Ok(model) = neural.store.get(&requested) else { return Ok(None) };
             let kind = model.manifest.kind.name();
-            match model.manifest.kind {
-                threedgpt_neural::Kind::Segmentation => {
-                    let loaded = neural.segmenter(&model).map_err(Status::failed_precondition)?;
-                    let placement = loaded.placement().clone();
-                    Ok(Some(LoadedModel { kind, placement, segmenter: Some(loaded), reconstructor: None }))
-                }
-                threedgpt_neural::Kind::Triplane => {
-                    let loaded = neural.reconstructor(&model).map_err(Status::failed_precondition)?;
-                    let placement = loaded.placement().clone();
-                    Ok(Some(LoadedModel { kind, placement, segmenter: None, reconstructor: Some(loaded) }))
-                }
-                threedgpt_neural::Kind::Depth => Err(Status::failed_precondition(format!(
-                    "{} is an installed depth model, but this daemon cannot run depth models yet; use the built-in \"relief\", a segmentation or a triplane model",
-                    model.manifest.name
-                ))),
+            let gpu = device != v1::Device::Cpu;
+            let (models, placement) = load_models(&neural, &model, gpu).map_err(Status::failed_precondition)?;
+            let on_gpu = placement.provider != "CPU";
+            if device == v1::Device::Gpu && !on_gpu {
+                return Err(Status::failed_precondition(format!(
+                    "{} cannot run on the GPU here: {}; choose the device \"auto\" or \"cpu\"",
+                    model.manifest.name,
+                    placement.fallback.as_deref().unwrap_or("no GPU execution provider is available")
+                )));
             }
+            let cpu_fallback = on_gpu
+                .then(|| CpuFallback(Box::new(move || load_models(&neural, &model, false).map(|(models, _)| models))));
+            Ok(Some(LoadedModel { kind, placement, models, cpu_fallback }))
         })
         .await
         .map_err(|error| Status::internal(error.to_string()))?

@@ -69,7 +69,7 @@ impl Client {
     /// the daemon holds it until it is downloaded once: `Generation.id` names it). `progress`, if
     /// given, is called with every `Event`; an exception it raises cancels the job and propagates.
     /// Options: faces, texture_size, foreground_ratio, background ("auto" or "keep"), mask (path
-    /// or bytes), thickness, size (metres), grid, model, format, reproducible, name.
+    /// or bytes), thickness, size (metres), grid, model, device, format, reproducible, name.
     #[pyo3(signature = (image, output = None, *, progress = None, **options))]
     fn generate(
         &self,
@@ -284,6 +284,11 @@ fn build_request(
             "size" => settings.size_m = Some(value.extract().map_err(|_| invalid("a size in metres"))?),
             "grid" => settings.grid = Some(value.extract().map_err(|_| invalid("a positive whole number"))?),
             "model" => settings.model = Some(value.extract().map_err(|_| invalid("a model name"))?),
+            "device" => {
+                let name: String = value.extract().map_err(|_| invalid("\"auto\", \"cpu\" or \"gpu\""))?;
+                settings.device =
+                    sdk::Device::from_name(&name).ok_or_else(|| invalid("\"auto\", \"cpu\" or \"gpu\""))?;
+            }
             "format" => {
                 let format: String = value.extract().map_err(|_| invalid("a format name"))?;
                 settings.format = Some(parse_format(&format)?);
@@ -302,7 +307,7 @@ fn build_request(
             _ => {
                 return Err(PyTypeError::new_err(format!(
                     "got an unexpected keyword argument '{key}'; the options are faces, texture_size, foreground_ratio, background, \
-                     mask, thickness, size, grid, model, format, reproducible, name"
+                     mask, thickness, size, grid, model, device, format, reproducible, name"
                 )));
             }
         }

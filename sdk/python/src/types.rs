@@ -102,6 +102,10 @@ impl Event {
                 converted.message = Some(message);
             }
             sdk::JobEvent::Cancelled { .. } => converted.kind = "cancelled",
+            sdk::JobEvent::Warning { message, .. } => {
+                converted.kind = "warning";
+                converted.message = Some(message);
+            }
             _ => {}
         }
         Ok(converted)

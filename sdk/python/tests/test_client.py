@@ -154,6 +154,8 @@ def test_errors_are_exceptions_of_the_hierarchy_with_the_daemons_sentence(client
         client.generate(EXAMPLES / "duck.png", tmp_path / "x.glb", colour="red")
     with pytest.raises(ValueError, match="format must be one of"):
         client.generate(EXAMPLES / "duck.png", tmp_path / "x.glb", format="fbx")
+    with pytest.raises(ValueError, match='device must be "auto", "cpu" or "gpu"'):
+        client.generate(EXAMPLES / "duck.png", tmp_path / "x.glb", device="tpu")
     with pytest.raises(TypeError, match="image must be a path"):
         client.generate(42, tmp_path / "x.glb")
     assert issubclass(threedgpt.NoObject, threedgpt.InvalidInput)

@@ -8,7 +8,7 @@ __version__: str
 
 StrPath = str | os.PathLike[str]
 ImageInput = StrPath | bytes | bytearray
-EventKind = Literal["queued", "started", "progress", "finished", "failed", "cancelled"]
+EventKind = Literal["queued", "started", "progress", "finished", "failed", "cancelled", "warning"]
 StageName = Literal["decode", "foreground", "reconstruct", "mesh", "texture", "export"]
 FormatName = Literal["glb", "gltf", "obj", "stl", "ply"]
 
@@ -93,7 +93,7 @@ class Event:
         """The failure's kind as a gRPC code name (failed)."""
     @property
     def message(self) -> str | None:
-        """What went wrong and what to do (failed)."""
+        """What went wrong and what to do (failed), or what to know (warning: the job carries on)."""
 
 @final
 class Events(Iterator[Event]):
@@ -230,6 +230,7 @@ class Client:
         size: float | None = None,
         grid: int | None = None,
         model: str | None = None,
+        device: Literal["auto", "cpu", "gpu"] | None = None,
         format: FormatName | None = None,
         reproducible: bool = False,
         name: str | None = None,
@@ -251,6 +252,7 @@ class Client:
         size: float | None = None,
         grid: int | None = None,
         model: str | None = None,
+        device: Literal["auto", "cpu", "gpu"] | None = None,
         format: FormatName | None = None,
         reproducible: bool = False,
         name: str | None = None,
