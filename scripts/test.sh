@@ -19,6 +19,15 @@ if ((${#missing[@]})); then
   echo "installing ${missing[*]} with apt-get"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
+# The history-key tests use a real desktop keychain: GNOME Keyring on a private D-Bus session.
+keychain=()
+command -v dbus-run-session >/dev/null || keychain+=(dbus-bin)
+command -v dbus-daemon >/dev/null || keychain+=(dbus-daemon)
+command -v gnome-keyring-daemon >/dev/null || keychain+=(gnome-keyring)
+if ((${#keychain[@]})); then
+  echo "installing ${keychain[*]} with apt-get"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${keychain[@]}"
+fi
 command -v cargo >/dev/null || { echo "cargo is missing: install Rust with rustup (https://rustup.rs)" >&2; exit 1; }
 
 step "python test environment (.venv)"

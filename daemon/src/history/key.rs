@@ -5,6 +5,9 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use keyring_core::CredentialStore;
 
 use super::crypto::DataKey;
 
@@ -36,49 +39,100 @@ pub(crate) trait KeySource: Send + Sync {
     fn describe(&self) -> String;
 }
 
-/// The OS keychain through `keyring-core`'s default store.
-pub(crate) struct Keychain;
+/// The OS keychain through `keyring-core`. On Linux: the Secret Service (GNOME Keyring, KWallet)
+/// when the session bus offers one, which keeps the key on disk, locked with the user's login;
+/// else the kernel key retention service, which keeps it only in memory — until a reboot, after
+/// which the history cannot be read (the daemon then says so and how to start afresh).
+pub(crate) struct Keychain {
+    store: Arc<CredentialStore>,
+    description: &'static str,
+    /// Where an earlier version may have put the key (the kernel keyring): moved over on first use.
+    earlier: Option<Arc<CredentialStore>>,
+}
 
 impl Keychain {
-    /// Installs the platform's keychain as `keyring-core`'s default store. On Linux that is the
-    /// kernel key retention service; inside containers and services the process has no session
-    /// keyring until it joins one, which is done here.
+    /// Finds the platform's keychain.
     pub(crate) fn install() -> Result<Keychain, KeyError> {
         #[cfg(target_os = "linux")]
         {
-            linux_keyutils::KeyRing::from_special_id(linux_keyutils::KeyRingIdentifier::Session, true)
-                .map_err(|error| KeyError::NoKeychain(format!("no session keyring: {error:?}")))?;
-            let store =
-                linux_keyutils_keyring_store::Store::new().map_err(|error| KeyError::NoKeychain(error.to_string()))?;
-            keyring_core::set_default_store(store);
-            Ok(Keychain)
+            match secret_service() {
+                Ok(store) => {
+                    Ok(Keychain { store, description: "Secret Service keychain", earlier: kernel_keyring().ok() })
+                }
+                Err(reason) => {
+                    tracing::info!(%reason, "no Secret Service on the session bus; using the kernel keyring");
+                    Ok(Keychain {
+                        store: kernel_keyring()?,
+                        description: "kernel keyring (kept in memory only: a reboot loses it and with it the \
+                                      history; a desktop keychain or --key-file keeps it)",
+                        earlier: None,
+                    })
+                }
+            }
         }
         #[cfg(not(target_os = "linux"))]
         {
             Err(KeyError::NoKeychain("this platform's keychain is not wired up yet".to_owned()))
         }
     }
+
+    fn entry(store: &Arc<CredentialStore>) -> Result<keyring_core::Entry, KeyError> {
+        keyring_core::Entry::new_in_store(store, SERVICE, ACCOUNT)
+            .map_err(|error| KeyError::NoKeychain(error.to_string()))
+    }
+}
+
+/// The Secret Service on the session bus, if one answers.
+#[cfg(target_os = "linux")]
+fn secret_service() -> Result<Arc<CredentialStore>, String> {
+    if std::env::var_os("THREEDGPT_NO_SECRET_SERVICE").is_some() {
+        return Err("THREEDGPT_NO_SECRET_SERVICE is set".to_owned());
+    }
+    let store: Arc<CredentialStore> =
+        zbus_secret_service_keyring_store::Store::new().map_err(|error| error.to_string())?;
+    // A bus without a secrets daemon (or with its collection locked) fails here, not later.
+    match Keychain::entry(&store).map_err(|error| error.to_string())?.get_secret() {
+        Ok(_) | Err(keyring_core::Error::NoEntry) => Ok(store),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// The kernel keyring. Inside containers and services the process has no session keyring until it
+/// joins one, which is done here.
+#[cfg(target_os = "linux")]
+fn kernel_keyring() -> Result<Arc<CredentialStore>, KeyError> {
+    linux_keyutils::KeyRing::from_special_id(linux_keyutils::KeyRingIdentifier::Session, true)
+        .map_err(|error| KeyError::NoKeychain(format!("no session keyring: {error:?}")))?;
+    let store = linux_keyutils_keyring_store::Store::new().map_err(|error| KeyError::NoKeychain(error.to_string()))?;
+    Ok(store)
 }
 
 impl KeySource for Keychain {
     fn load_or_create(&self) -> Result<(DataKey, bool), KeyError> {
-        let entry =
-            keyring_core::Entry::new(SERVICE, ACCOUNT).map_err(|error| KeyError::NoKeychain(error.to_string()))?;
+        let entry = Keychain::entry(&self.store)?;
+        let damaged = || KeyError::NoKeychain("the keychain holds a damaged history key".to_owned());
         match entry.get_secret() {
-            Ok(secret) => DataKey::from_bytes(&secret)
-                .map(|key| (key, false))
-                .ok_or_else(|| KeyError::NoKeychain("the keychain holds a damaged history key".to_owned())),
+            Ok(secret) => DataKey::from_bytes(&secret).map(|key| (key, false)).ok_or_else(damaged),
             Err(keyring_core::Error::NoEntry) => {
-                let key = DataKey::generate();
+                let earlier = self
+                    .earlier
+                    .as_ref()
+                    .and_then(|store| Keychain::entry(store).ok()?.get_secret().ok())
+                    .and_then(|secret| DataKey::from_bytes(&secret));
+                let created = earlier.is_none();
+                let key = earlier.unwrap_or_else(DataKey::generate);
                 entry.set_secret(key.bytes()).map_err(|error| KeyError::NoKeychain(error.to_string()))?;
-                Ok((key, true))
+                if !created {
+                    tracing::info!(keychain = self.description, "history key moved from the kernel keyring");
+                }
+                Ok((key, created))
             }
             Err(error) => Err(KeyError::NoKeychain(error.to_string())),
         }
     }
 
     fn describe(&self) -> String {
-        "OS keychain".to_owned()
+        self.description.to_owned()
     }
 }
 
@@ -148,6 +202,32 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         fs::write(&source.0, b"short").unwrap();
         assert!(matches!(source.load_or_create(), Err(KeyError::BadKeyFile(_))));
+    }
+
+    #[test]
+    fn a_key_left_in_the_earlier_keychain_moves_over_and_failures_say_so() {
+        let earlier: Arc<CredentialStore> = keyring_core::mock::Store::new().unwrap();
+        let old_key = DataKey::generate();
+        Keychain::entry(&earlier).unwrap().set_secret(old_key.bytes()).unwrap();
+        let store: Arc<CredentialStore> = keyring_core::mock::Store::new().unwrap();
+        let keychain = Keychain { store: store.clone(), description: "test keychain", earlier: Some(earlier) };
+        let (moved, created) = keychain.load_or_create().unwrap();
+        assert!(!created && moved.bytes() == old_key.bytes(), "the history stays readable");
+        assert_eq!(Keychain::entry(&store).unwrap().get_secret().unwrap(), old_key.bytes());
+
+        // Nothing anywhere: a new key, kept.
+        let empty = Keychain { store: keyring_core::mock::Store::new().unwrap(), description: "test", earlier: None };
+        let (first, created) = empty.load_or_create().unwrap();
+        assert!(created);
+        assert_eq!(empty.load_or_create().unwrap().0.bytes(), first.bytes());
+
+        // A keychain that refuses access: an error that says so, never a new key written over.
+        let entry = Keychain::entry(&empty.store).unwrap();
+        let mock: &keyring_core::mock::Cred = entry.as_any().downcast_ref().unwrap();
+        mock.set_error(keyring_core::Error::NoStorageAccess("locked".into()));
+        let error = empty.load_or_create().unwrap_err();
+        assert!(error.to_string().contains("no usable OS keychain") && error.to_string().contains("--key-file"));
+        assert_eq!(empty.load_or_create().unwrap().0.bytes(), first.bytes());
     }
 
     #[test]
