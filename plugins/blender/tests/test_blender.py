@@ -352,7 +352,9 @@ def test_the_panels_draw_in_every_state(extension, session, tmp_path):
     idle = draw(panels.VIEW3D_PT_threedgpt)
     assert ("operator", "threedgpt.generate") in idle and ("prop", "filepath") in idle
     assert ("prop", "faces") in idle and ("prop", "model") in idle
-    assert {("prop", "detail"), ("prop", "texture_storage")} <= set(draw(panels.VIEW3D_PT_threedgpt_advanced))
+    assert {("prop", "detail"), ("prop", "device"), ("prop", "texture_storage")} <= set(
+        draw(panels.VIEW3D_PT_threedgpt_advanced)
+    )
     bpy.context.scene.threedgpt.source = "IMAGE"
     assert ("template_ID", "image") in draw(panels.VIEW3D_PT_threedgpt)
     bpy.context.scene.threedgpt.source = "FILE"
@@ -395,3 +397,23 @@ def test_the_extension_unregisters_and_registers_cleanly(extension, session):
 
 def _raise(error):
     raise error
+
+
+def test_the_device_goes_with_a_learned_model_only(extension):
+    from types import SimpleNamespace
+
+    operators = importlib.import_module(f"{extension.__name__}.operators")
+    chosen = SimpleNamespace(
+        faces=3000,
+        texture_size="512",
+        remove_background=True,
+        foreground_ratio=0.85,
+        model="tiny-depth",
+        device="GPU",
+        detail=0,
+        thickness=0.0,
+    )
+    assert operators.generation_options(chosen)["device"] == "gpu"
+    chosen.model = "DEFAULT"
+    assert "device" not in operators.generation_options(chosen)
+    assert bpy.context.scene.threedgpt.device == "AUTO"

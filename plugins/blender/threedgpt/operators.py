@@ -115,6 +115,7 @@ def generation_options(options) -> dict:
     }
     if options.model and options.model != "DEFAULT":
         chosen["model"] = options.model
+        chosen["device"] = options.device.lower()
     if options.detail > 0:
         chosen["grid"] = options.detail
     if options.thickness > 0:

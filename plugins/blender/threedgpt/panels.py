@@ -45,6 +45,8 @@ class VIEW3D_PT_threedgpt(bpy.types.Panel):
         layout.separator()
         if status.busy:
             layout.progress(factor=status.fraction, type="BAR", text=status.label())
+            if status.warning:
+                _message(layout, status.warning, "ERROR")
             layout.operator("threedgpt.cancel", text="Cancel", icon="CANCEL")
         else:
             layout.operator("threedgpt.generate", text="Generate from image", icon="MESH_MONKEY")
@@ -70,6 +72,9 @@ class VIEW3D_PT_threedgpt_advanced(bpy.types.Panel):
         options = context.scene.threedgpt
         layout.prop(options, "detail")
         layout.prop(options, "thickness")
+        row = layout.row()
+        row.enabled = options.model not in {"", "DEFAULT"}
+        row.prop(options, "device")
         layout.prop(preferences.get(context), "texture_storage")
 
 

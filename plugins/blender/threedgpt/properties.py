@@ -49,6 +49,16 @@ class ThreeDGptSceneOptions(bpy.types.PropertyGroup):
         max=2048,
         description="Reconstruction grid in cells (0 chooses from the picture); higher is finer and slower",
     )
+    device: EnumProperty(
+        name="Device",
+        items=[
+            ("AUTO", "Automatic", "The GPU when one is usable, else the CPU"),
+            ("CPU", "CPU", "Run the learned model on the CPU"),
+            ("GPU", "GPU", "Run the learned model on the GPU, or fail when none is usable"),
+        ],
+        default="AUTO",
+        description="Where a learned model runs (the built-in reconstructor always uses the CPU)",
+    )
     initialized: BoolProperty(default=False, options={"HIDDEN"}, description="Preference defaults applied")
     thickness: FloatProperty(
         name="Thickness",

@@ -51,6 +51,7 @@ class Status:
     message: str = ""
     job_id: str = ""
     imported: list[str] = field(default_factory=list)
+    warning: str = ""  # The daemon's latest warning about the running job (e.g. moved to the CPU).
 
     @property
     def busy(self) -> bool:
@@ -83,6 +84,7 @@ class Session:
         self._models: list[tuple[str, str, str]] = [BUILTIN_ITEM]
         self._tick = self.tick  # Timers are compared by identity: keep one bound method.
         self.reports: list[tuple[str, str]] = []
+        self._warnings: list[str] = []  # From the worker, reported by the next tick.
         self.history: list = []
         self.previews = None
 
@@ -138,9 +140,17 @@ class Session:
             result, self._result = self._result, None
             status = self._status
             busy = status.busy
+            warnings, self._warnings = self._warnings, []
         if not busy or result is not None:
             # The worker has nothing left to do but return: let it, before any operator runs.
             self.wait_idle()
+        if warnings and not busy:
+            for message in warnings:
+                self._report("WARNING", message)
+        elif warnings:
+            # Reports are operators; while the worker runs they wait (see the module's note).
+            with self._lock:
+                self._warnings = warnings + self._warnings
         if result is not None:
             self._import(*result)
             busy = False
@@ -185,6 +195,10 @@ class Session:
                     self._set(state="RUNNING", stage="", fraction=0.0)
                 elif event.kind == "progress":
                     self._set(state="RUNNING", stage=event.stage or "", fraction=event.fraction or 0.0)
+                elif event.kind == "warning" and event.message:
+                    with self._lock:
+                        self._warnings.append(event.message)
+                        self._status.warning = event.message
             generation = job.wait()
             with self._lock:
                 self._status.state = "IMPORTING"
