@@ -80,7 +80,9 @@ impl Neural {
         load: impl FnOnce(&Installed, usize) -> Result<T, ModelError>,
     ) -> Result<Arc<T>, String> {
         let name = &model.manifest.name;
-        cache.get_or_load(name, gpu, || {
+        // Keyed by the files' hashes too: a model reinstalled with other files loads afresh.
+        let files: Vec<&str> = model.manifest.files.iter().map(|file| file.sha256.as_str()).collect();
+        cache.get_or_load(&format!("{name}#{}", files.join("+")), gpu, || {
             self.runtime().map_err(|error| format!("{name} needs ONNX Runtime: {error}"))?;
             let loaded = load(model, inference_threads()).map_err(|error| error.to_string())?;
             tracing::info!(model = %name, kind = model.manifest.kind.name(), placement = %loaded.placement(), "model loaded");
@@ -134,7 +136,7 @@ impl Placed for TriplaneModel {
     }
 }
 
-/// A model's name and whether it runs on the GPU.
+/// A model (its name and file hashes) and whether it runs on the GPU.
 type CacheKey = (String, bool);
 
 /// Loaded models by name and device, with when a job last took each.
@@ -174,7 +176,7 @@ impl<T> Cache<T> {
         for key in &stale {
             entries.remove(key);
         }
-        stale.into_iter().map(|(name, _)| name).collect()
+        stale.into_iter().map(|(key, _)| key.split('#').next().unwrap_or_default().to_owned()).collect()
     }
 }
 
@@ -187,20 +189,21 @@ mod tests {
         let cache: Cache<String> = Cache::default();
         let mut loads = 0;
         let first = cache
-            .get_or_load("seg", false, || {
+            .get_or_load("seg#a1", false, || {
                 loads += 1;
                 Ok("session".to_owned())
             })
             .unwrap();
-        let again = cache.get_or_load("seg", false, || panic!("loaded twice")).unwrap();
+        let again = cache.get_or_load("seg#a1", false, || panic!("loaded twice")).unwrap();
         assert!(Arc::ptr_eq(&first, &again) && loads == 1);
-        let on_gpu = cache.get_or_load("seg", true, || Ok("gpu session".to_owned())).unwrap();
+        let on_gpu = cache.get_or_load("seg#a1", true, || Ok("gpu session".to_owned())).unwrap();
         assert_eq!(*on_gpu, "gpu session", "each device has its own session");
         drop(on_gpu);
         let failed = cache.get_or_load("broken", false, || Err("damaged".to_owned()));
         assert_eq!(failed.unwrap_err(), "damaged");
 
-        // "seg" on the CPU is still held by a job (`first`, `again`): it stays.
+        // "seg" on the CPU is still held by a job (`first`, `again`): it stays. Names are given
+        // without the file hashes the cache keys carry.
         assert_eq!(cache.unload_idle(Duration::ZERO), ["seg"]);
         assert!(cache.unload_idle(Duration::from_secs(3600)).is_empty());
         drop((first, again));
@@ -208,7 +211,7 @@ mod tests {
         assert_eq!(cache.unload_idle(Duration::ZERO), ["seg"]);
         let mut reloaded = false;
         cache
-            .get_or_load("seg", false, || {
+            .get_or_load("seg#a1", false, || {
                 reloaded = true;
                 Ok("session".to_owned())
             })
