@@ -63,20 +63,21 @@ pub struct SoftMask {
     pub values: Vec<f32>,
 }
 
+/// A model's output plane (`what`: "mask", "depth map") must hold `width × height` values, and some.
+pub(crate) fn check_plane(width: u32, height: u32, values: usize, what: &str) -> std::result::Result<(), String> {
+    if width == 0 || height == 0 || values != width as usize * height as usize {
+        return Err(format!("it returned {values} values for a {width}x{height} {what}"));
+    }
+    Ok(())
+}
+
 /// Coverage from a segmentation model: its probabilities stretched back to the picture, thresholded
 /// at one half and cleaned like the built-in removal (small specks and all but the largest object
 /// dropped); soft values are kept along the outline.
 fn segmented_coverage(image: &RgbaImage, segmenter: &dyn Segmenter) -> Result<Vec<f32>> {
     let failed = |reason: String| EngineError::Segmentation { model: segmenter.name().to_owned(), reason };
     let soft = segmenter.segment(image).map_err(failed)?;
-    if soft.width == 0 || soft.height == 0 || soft.values.len() != soft.width as usize * soft.height as usize {
-        return Err(failed(format!(
-            "it returned {} values for a {}x{} mask",
-            soft.values.len(),
-            soft.width,
-            soft.height
-        )));
-    }
+    check_plane(soft.width, soft.height, soft.values.len(), "mask").map_err(failed)?;
     let probabilities: image::ImageBuffer<image::Luma<f32>, Vec<f32>> = image::ImageBuffer::from_raw(
         soft.width,
         soft.height,

@@ -9,7 +9,7 @@ use image::RgbImage;
 use crate::decode::{decode_dynamic, to_working_rgba};
 use crate::error::{EngineError, Result};
 use crate::export;
-use crate::foreground::{Cutout, MaskSource, Segmenter, extract_foreground_with};
+use crate::foreground::{Cutout, MaskSource, Segmenter, check_plane, extract_foreground_with};
 use crate::mesh::TriMesh;
 use crate::options::Format;
 use crate::options::{Background, Options};
@@ -226,14 +226,7 @@ pub fn generate_with(
         Some(model) => {
             let failed = |reason: String| EngineError::Depth { model: model.name().to_owned(), reason };
             let map = model.estimate(&cutout.rgba).map_err(failed)?;
-            if map.width == 0 || map.height == 0 || map.values.len() != map.width as usize * map.height as usize {
-                return Err(failed(format!(
-                    "it returned {} values for a {}x{} depth map",
-                    map.values.len(),
-                    map.width,
-                    map.height
-                )));
-            }
+            check_plane(map.width, map.height, map.values.len(), "depth map").map_err(failed)?;
             cancel.check()?;
             Some(map)
         }

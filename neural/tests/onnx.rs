@@ -54,6 +54,11 @@ fn models() -> &'static Path {
         .path()
 }
 
+/// Installs one of the tiny test models into `store`.
+fn install(store: &ModelStore, name: &str) -> threedgpt_neural::Installed {
+    store.install(&models().join(format!("{name}.toml")), &models().join(name), &mut |_, _| {}).unwrap()
+}
+
 fn manifest(name: &str) -> Manifest {
     Manifest::read(&models().join(format!("{name}.toml"))).unwrap()
 }
@@ -192,9 +197,7 @@ fn a_segmentation_model_runs_for_the_engine_and_other_kinds_are_refused() {
     runtime();
     let store_folder = tempfile::tempdir().unwrap();
     let store = ModelStore::new(store_folder.path());
-    let installed = store
-        .install(&models().join("tiny-segmentation.toml"), &models().join("tiny-segmentation"), &mut |_, _| {})
-        .unwrap();
+    let installed = install(&store, "tiny-segmentation");
     let segmenter = OnnxSegmenter::load(&installed, 1).unwrap();
     let picture = image::RgbaImage::from_pixel(120, 80, image::Rgba([10, 200, 30, 255]));
     let mask = segmenter.segment(&picture).unwrap();
@@ -202,8 +205,7 @@ fn a_segmentation_model_runs_for_the_engine_and_other_kinds_are_refused() {
     let inside = mask.values.iter().filter(|value| **value > 0.5).count();
     assert!((1100..1220).contains(&inside), "{inside}");
 
-    let sphere =
-        store.install(&models().join("tiny-sphere.toml"), &models().join("tiny-sphere"), &mut |_, _| {}).unwrap();
+    let sphere = install(&store, "tiny-sphere");
     let error = OnnxSegmenter::load(&sphere, 1).unwrap_err();
     assert!(error.to_string().contains("not a segmentation model"), "{error}");
 }
@@ -215,8 +217,7 @@ fn a_depth_model_shapes_the_relief_through_the_real_runtime() {
     runtime();
     let store_folder = tempfile::tempdir().unwrap();
     let store = ModelStore::new(store_folder.path());
-    let installed =
-        store.install(&models().join("tiny-depth.toml"), &models().join("tiny-depth"), &mut |_, _| {}).unwrap();
+    let installed = install(&store, "tiny-depth");
     let depth = OnnxDepth::load_on(&installed, 1, false).unwrap();
     assert_eq!(depth.placement().provider, "CPU");
     let picture = image::RgbaImage::from_pixel(90, 90, image::Rgba([10, 200, 30, 255]));
@@ -250,9 +251,7 @@ fn a_depth_model_shapes_the_relief_through_the_real_runtime() {
         |side: f32| asset.mesh.positions.iter().filter(|p| p[0] * side > 0.15).map(|p| p[2]).fold(f32::MIN, f32::max);
     assert!(peak(1.0) - peak(-1.0) > 0.1, "right {} left {}", peak(1.0), peak(-1.0));
 
-    let segmentation = store
-        .install(&models().join("tiny-segmentation.toml"), &models().join("tiny-segmentation"), &mut |_, _| {})
-        .unwrap();
+    let segmentation = install(&store, "tiny-segmentation");
     let error = OnnxDepth::load_on(&segmentation, 1, false).unwrap_err();
     assert!(error.to_string().contains("not a depth model"), "{error}");
 }
@@ -265,8 +264,7 @@ fn a_triplane_model_gives_a_closed_surface_where_its_density_says_and_coarse_to_
     runtime();
     let store_folder = tempfile::tempdir().unwrap();
     let store = ModelStore::new(store_folder.path());
-    let installed =
-        store.install(&models().join("tiny-sphere.toml"), &models().join("tiny-sphere"), &mut |_, _| {}).unwrap();
+    let installed = install(&store, "tiny-sphere");
     let model = TriplaneModel::load(&installed, 2).unwrap();
     let picture = image::RgbaImage::from_pixel(300, 300, image::Rgba([200, 120, 40, 255]));
     assert_eq!(model.encode_planes(&picture).unwrap().len(), 3 * 40 * 64 * 64);
@@ -303,8 +301,6 @@ fn a_triplane_model_gives_a_closed_surface_where_its_density_says_and_coarse_to_
     let error =
         sample_surface(field.as_ref(), model.radius(), model.level(), sampling, &cancel, &mut |_| {}).unwrap_err();
     assert!(matches!(error, threedgpt_engine::EngineError::Cancelled), "{error}");
-    let segmentation = store
-        .install(&models().join("tiny-segmentation.toml"), &models().join("tiny-segmentation"), &mut |_, _| {})
-        .unwrap();
+    let segmentation = install(&store, "tiny-segmentation");
     assert!(TriplaneModel::load(&segmentation, 1).unwrap_err().to_string().contains("not a triplane model"));
 }
