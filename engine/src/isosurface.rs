@@ -1,10 +1,15 @@
-//! Isosurface extraction from a dense scalar grid by marching tetrahedra, for the volumetric
-//! reconstructors.
+//! Isosurface extraction from a dense scalar grid, for the volumetric reconstructors: marching
+//! cubes with a case table built from face-consistent loops, so the surface is watertight and
+//! 2-manifold for any field.
 //!
-//! Each cube is split into six tetrahedra around its main diagonal (the Kuhn triangulation), which
-//! is the same in every cube, so neighbouring cubes agree on every shared face. Crossing vertices are
-//! keyed by grid edge and shared, so the result is watertight and 2-manifold by construction for any
-//! field — unlike marching cubes, no ambiguous cases exist.
+//! Classic marching-cubes tables leave holes where a cube face has its inside corners on one
+//! diagonal (an ambiguous face), because the two cubes sharing that face may cut it differently.
+//! Here every face is cut by a rule that reads that face's four corners only (on an ambiguous face
+//! each inside corner is cut off on its own), so both cubes agree. The cuts on a cube's six faces
+//! join into closed loops on its surface, and each loop becomes a disk of triangles: a fan, or a
+//! fan around the loop's centre where a fan diagonal would join two vertices of one face (the
+//! neighbouring cube could draw that diagonal too). Crossing vertices are keyed by grid edge and
+//! shared between cubes. This makes about a third of the triangles of marching tetrahedra.
 
 use crate::error::Result;
 use crate::mesh::TriMesh;
@@ -51,12 +56,126 @@ pub enum Inside {
     Above,
 }
 
-/// The seven edge directions leaving a grid point towards higher coordinates; every tetrahedron
-/// edge of the Kuhn triangulation is one of these from its lower end.
-const DIRECTIONS: [[usize; 3]; 7] = [[1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 1], [1, 0, 1], [0, 1, 1], [1, 1, 1]];
+/// A cube corner's offset along x, y and z (bit 0 = +x, bit 1 = +y, bit 2 = +z).
+fn corner_offset(corner: usize) -> [usize; 3] {
+    [corner & 1, (corner >> 1) & 1, (corner >> 2) & 1]
+}
 
-/// The six tetrahedra of a unit cube, as corner bit masks (bit 0 = +x, bit 1 = +y, bit 2 = +z).
-const TETRAHEDRA: [[u8; 4]; 6] = [[0, 1, 3, 7], [0, 1, 5, 7], [0, 2, 3, 7], [0, 2, 6, 7], [0, 4, 5, 7], [0, 4, 6, 7]];
+/// The twelve cube edges as (lower corner, axis).
+const EDGES: [(usize, usize); 12] =
+    [(0, 0), (2, 0), (4, 0), (6, 0), (0, 1), (1, 1), (4, 1), (5, 1), (0, 2), (1, 2), (2, 2), (3, 2)];
+
+/// How one cube configuration is triangulated.
+#[derive(Debug, Default)]
+struct Case {
+    /// Triangles facing out of the solid; entries below 12 are edges, `12 + k` is centre `k`.
+    triangles: Vec<[u8; 3]>,
+    /// Edges of each loop whose centre is a vertex.
+    centres: Vec<Vec<u8>>,
+}
+
+/// The cases of all 256 inside/outside configurations, built once.
+fn cases() -> &'static [Case] {
+    static CASES: std::sync::OnceLock<Vec<Case>> = std::sync::OnceLock::new();
+    CASES.get_or_init(|| (0..256).map(|code| build_case(code as u8)).collect())
+}
+
+fn edge_index(lower: usize, axis: usize) -> usize {
+    EDGES.iter().position(|&edge| edge == (lower, axis)).expect("every cube edge is listed")
+}
+
+/// The two faces (axis, side) an edge lies on.
+fn edge_faces(edge: usize) -> [(usize, usize); 2] {
+    let (corner, axis) = EDGES[edge];
+    let offset = corner_offset(corner);
+    let [a, b] = [(axis + 1) % 3, (axis + 2) % 3];
+    [(a, offset[a]), (b, offset[b])]
+}
+
+fn build_case(code: u8) -> Case {
+    let inside = |corner: usize| (code >> corner) & 1 == 1;
+    let midpoint = |edge: usize| {
+        let (corner, axis) = EDGES[edge];
+        let mut point = corner_offset(corner).map(|offset| offset as f32);
+        point[axis] += 0.5;
+        point
+    };
+    // Each crossing edge's successor on its loop: loops run with the solid on their right, seen
+    // from outside the cube, so two cubes run a shared face's cuts in opposite directions.
+    let mut next = [usize::MAX; 12];
+    for axis in 0..3 {
+        for side in 0..2 {
+            let [a, b] = [(axis + 1) % 3, (axis + 2) % 3];
+            let corner = |u: usize, v: usize| (side << axis) | (u << a) | (v << b);
+            let ring = [corner(0, 0), corner(1, 0), corner(1, 1), corner(0, 1)];
+            // Face edge k joins ring[k] and ring[k + 1].
+            let face_edges = [0, 1, 2, 3].map(|k| {
+                let (p, q) = (ring[k], ring[(k + 1) % 4]);
+                let lower = p.min(q);
+                edge_index(lower, (p ^ q).trailing_zeros() as usize)
+            });
+            let crossing: Vec<usize> = (0..4).filter(|&k| inside(ring[k]) != inside(ring[(k + 1) % 4])).collect();
+            let cuts: Vec<(usize, usize, usize)> = match crossing.len() {
+                2 => {
+                    let (p, q) = (crossing[0], crossing[1]);
+                    let corner = if inside(ring[p]) { ring[p] } else { ring[(p + 1) % 4] };
+                    vec![(face_edges[p], face_edges[q], corner)]
+                }
+                // An ambiguous face: cut off each inside corner on its own.
+                4 => (0..4)
+                    .filter(|&k| inside(ring[k]))
+                    .map(|k| (face_edges[(k + 3) % 4], face_edges[k], ring[k]))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let normal = if side == 1 { 1.0 } else { -1.0 };
+            for (p, q, corner) in cuts {
+                let (from, to) = (midpoint(p), midpoint(q));
+                let solid = corner_offset(corner).map(|offset| offset as f32);
+                let f = [to[0] - from[0], to[1] - from[1], to[2] - from[2]];
+                let w = [solid[0] - from[0], solid[1] - from[1], solid[2] - from[2]];
+                let cross = [f[1] * w[2] - f[2] * w[1], f[2] * w[0] - f[0] * w[2], f[0] * w[1] - f[1] * w[0]];
+                let (p, q) = if cross[axis] * normal < 0.0 { (p, q) } else { (q, p) };
+                assert_eq!(next[p], usize::MAX, "case {code}: edge {p} leaves twice");
+                next[p] = q;
+            }
+        }
+    }
+    let mut case = Case::default();
+    let mut done = [false; 12];
+    let shares_face = |p: usize, q: usize| edge_faces(p).iter().any(|face| edge_faces(q).contains(face));
+    for start in 0..12 {
+        if next[start] == usize::MAX || done[start] {
+            continue;
+        }
+        let mut ring = vec![start];
+        done[start] = true;
+        let mut edge = next[start];
+        while edge != start {
+            assert!(edge != usize::MAX && !done[edge], "case {code}: loop through edge {start} does not close");
+            done[edge] = true;
+            ring.push(edge);
+            edge = next[edge];
+        }
+        let n = ring.len();
+        let fan_from = (0..n).find(|&r| (2..n - 1).all(|i| !shares_face(ring[r], ring[(r + i) % n])));
+        match fan_from {
+            Some(r) => {
+                for i in 1..n - 1 {
+                    case.triangles.push([ring[r], ring[(r + i) % n], ring[(r + i + 1) % n]].map(|e| e as u8));
+                }
+            }
+            None => {
+                let centre = (12 + case.centres.len()) as u8;
+                for i in 0..n {
+                    case.triangles.push([centre, ring[i] as u8, ring[(i + 1) % n] as u8]);
+                }
+                case.centres.push(ring.iter().map(|&e| e as u8).collect());
+            }
+        }
+    }
+    case
+}
 
 /// Extracts the surface where the field crosses `level`, with triangles facing out of the solid.
 pub fn extract_isosurface(grid: &ScalarGrid, level: f32, inside: Inside, cancel: &CancelFlag) -> Result<TriMesh> {
@@ -89,6 +208,7 @@ pub fn extract_isosurface(grid: &ScalarGrid, level: f32, inside: Inside, cancel:
         })
         .collect();
 
+    let cases = cases();
     let mut extractor =
         Extractor { grid, level, caches: [EdgeCache::new(slice), EdgeCache::new(slice)], mesh: &mut mesh };
     for z in 0..nz - 1 {
@@ -117,18 +237,7 @@ pub fn extract_isosurface(grid: &ScalarGrid, level: f32, inside: Inside, cancel:
                 if code == 0 || code == 0xff {
                     continue;
                 }
-                for tetrahedron in TETRAHEDRA {
-                    let states = tetrahedron.map(|bits| inside_bits[corner(bits as usize)] == 1);
-                    let count = states.iter().filter(|&&state| state).count();
-                    if count == 0 || count == 4 {
-                        continue;
-                    }
-                    let points = tetrahedron.map(|bits| {
-                        let bits = bits as usize;
-                        [x + (bits & 1), y + ((bits >> 1) & 1), z + ((bits >> 2) & 1)]
-                    });
-                    extractor.tetrahedron(points, states, z);
-                }
+                extractor.cube([x, y, z], &cases[code as usize]);
             }
         }
         // Move to the next layer: slice z + 1's cache becomes the current one.
@@ -146,7 +255,7 @@ struct EdgeCache {
 
 impl EdgeCache {
     fn new(slice: usize) -> Self {
-        Self { ids: vec![u32::MAX; slice * DIRECTIONS.len()], touched: Vec::new() }
+        Self { ids: vec![u32::MAX; slice * 3], touched: Vec::new() }
     }
 
     fn clear(&mut self) {
@@ -166,72 +275,48 @@ struct Extractor<'a> {
 }
 
 impl Extractor<'_> {
-    fn tetrahedron(&mut self, points: [[usize; 3]; 4], states: [bool; 4], layer: usize) {
-        let (mut inside, mut outside) = ([0usize; 4], [0usize; 4]);
-        let (mut inside_count, mut outside_count) = (0, 0);
-        for (corner, &state) in states.iter().enumerate() {
-            if state {
-                inside[inside_count] = corner;
-                inside_count += 1;
-            } else {
-                outside[outside_count] = corner;
-                outside_count += 1;
+    /// Emits the triangles of the cube whose lowest corner is `cube`.
+    fn cube(&mut self, cube: [usize; 3], case: &Case) {
+        let mut ids = [u32::MAX; 12];
+        let mut centres = [u32::MAX; 4];
+        for (k, ring) in case.centres.iter().enumerate() {
+            let mut sum = [0.0f32; 3];
+            for &edge in ring {
+                let id = self.edge_vertex(cube, edge as usize, &mut ids);
+                let position = self.mesh.positions[id as usize];
+                sum = [0, 1, 2].map(|axis| sum[axis] + position[axis]);
             }
+            self.mesh.positions.push(sum.map(|total| total / ring.len() as f32));
+            centres[k] = (self.mesh.positions.len() - 1) as u32;
         }
-        match inside_count {
-            1 | 3 => {
-                let (lone, others) = if inside_count == 1 { (inside[0], outside) } else { (outside[0], inside) };
-                let ids = [0, 1, 2].map(|k| self.crossing(points[lone], points[others[k]], layer));
-                let (from, to) = if states[lone] { (lone, others[0]) } else { (others[0], lone) };
-                self.emit(ids, points[from], points[to]);
-            }
-            _ => {
-                let (a, b, c, d) = (inside[0], inside[1], outside[0], outside[1]);
-                let ac = self.crossing(points[a], points[c], layer);
-                let ad = self.crossing(points[a], points[d], layer);
-                let bd = self.crossing(points[b], points[d], layer);
-                let bc = self.crossing(points[b], points[c], layer);
-                self.emit([ac, ad, bd], points[a], points[c]);
-                self.emit([ac, bd, bc], points[a], points[c]);
-            }
+        for triangle in &case.triangles {
+            let triangle = triangle.map(|vertex| {
+                let vertex = vertex as usize;
+                if vertex < 12 { self.edge_vertex(cube, vertex, &mut ids) } else { centres[vertex - 12] }
+            });
+            self.mesh.triangles.push(triangle);
         }
     }
 
-    /// Adds a triangle, wound so its normal points along `from -> to` (inside to outside).
-    fn emit(&mut self, ids: [u32; 3], from: [usize; 3], to: [usize; 3]) {
-        let [p, q, r] = ids.map(|id| self.mesh.positions[id as usize]);
-        let u = [q[0] - p[0], q[1] - p[1], q[2] - p[2]];
-        let v = [r[0] - p[0], r[1] - p[1], r[2] - p[2]];
-        let normal = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
-        let direction = [0, 1, 2].map(|axis| (to[axis] as f32 - from[axis] as f32) * self.grid.spacing[axis]);
-        let facing = normal[0] * direction[0] + normal[1] * direction[1] + normal[2] * direction[2];
-        if facing >= 0.0 {
-            self.mesh.triangles.push(ids);
-        } else {
-            self.mesh.triangles.push([ids[0], ids[2], ids[1]]);
+    fn edge_vertex(&mut self, cube: [usize; 3], edge: usize, ids: &mut [u32; 12]) -> u32 {
+        if ids[edge] == u32::MAX {
+            let (corner, axis) = EDGES[edge];
+            let offset = corner_offset(corner);
+            ids[edge] = self.crossing([0, 1, 2].map(|k| cube[k] + offset[k]), axis, cube[2]);
         }
+        ids[edge]
     }
 
-    /// The shared vertex where the field crosses the level on the edge between two grid points.
-    fn crossing(&mut self, a: [usize; 3], b: [usize; 3], layer: usize) -> u32 {
-        let (low, high) = if (a[2], a[1], a[0]) < (b[2], b[1], b[0]) { (a, b) } else { (b, a) };
-        let step = [high[0] - low[0], high[1] - low[1], high[2] - low[2]];
-        // DIRECTIONS is ordered so the index follows from the step's bits.
-        let direction = match (step[0], step[1], step[2]) {
-            (1, 0, 0) => 0,
-            (0, 1, 0) => 1,
-            (1, 1, 0) => 2,
-            (0, 0, 1) => 3,
-            (1, 0, 1) => 4,
-            (0, 1, 1) => 5,
-            _ => 6,
-        };
+    /// The shared vertex where the field crosses the level on the grid edge from `low` along `axis`.
+    fn crossing(&mut self, low: [usize; 3], axis: usize, layer: usize) -> u32 {
         let [nx, ny, _] = self.grid.dims;
         let cache = &mut self.caches[low[2] - layer];
-        let key = (low[1] * nx + low[0]) * DIRECTIONS.len() + direction;
+        let key = (low[1] * nx + low[0]) * 3 + axis;
         if cache.ids[key] != u32::MAX {
             return cache.ids[key];
         }
+        let mut high = low;
+        high[axis] += 1;
         let value = |point: [usize; 3]| {
             let value = self.grid.values[(point[2] * ny + point[1]) * nx + point[0]];
             if value.is_nan() { f32::MAX } else { value }
@@ -239,8 +324,10 @@ impl Extractor<'_> {
         let (value_low, value_high) = (value(low), value(high));
         let t = ((self.level - value_low) / (value_high - value_low)).clamp(0.0, 1.0);
         let t = if t.is_finite() { t } else { 0.5 };
-        let position = [0, 1, 2]
-            .map(|axis| self.grid.origin[axis] + (low[axis] as f32 + t * step[axis] as f32) * self.grid.spacing[axis]);
+        let position = [0, 1, 2].map(|k| {
+            let step = if k == axis { t } else { 0.0 };
+            self.grid.origin[k] + (low[k] as f32 + step) * self.grid.spacing[k]
+        });
         self.mesh.positions.push(position);
         let id = (self.mesh.positions.len() - 1) as u32;
         cache.ids[key] = id;

@@ -85,3 +85,46 @@ fn a_cancel_stops_extraction() {
     cancel.cancel();
     assert!(extract_isosurface(&field, 0.0, Inside::Below, &cancel).is_err());
 }
+
+/// A grid of `side³` samples, -1 (inside) where `inside` says so and +1 elsewhere, with the outer
+/// layer outside so every solid is enclosed.
+fn signs(side: usize, inside: impl Fn(usize, usize, usize) -> bool) -> ScalarGrid {
+    let values = (0..side.pow(3))
+        .map(|index| {
+            let (x, y, z) = (index % side, index / side % side, index / side / side);
+            let border = [x, y, z].iter().any(|&c| c == 0 || c == side - 1);
+            if !border && inside(x, y, z) { -1.0 } else { 1.0 }
+        })
+        .collect();
+    ScalarGrid { dims: [side; 3], values, origin: [0.0; 3], spacing: [1.0; 3] }
+}
+
+#[test]
+fn every_configuration_of_a_cube_and_its_neighbours_closes() {
+    // Each of the 256 corner configurations of the middle cube of a 4³ grid: the cube and its 26
+    // neighbours (whose other corners are outside) must give closed, outward-facing surfaces.
+    for code in 1..256usize {
+        let field = signs(4, |x, y, z| {
+            let corner = (x - 1) | ((y - 1) << 1) | ((z - 1) << 2);
+            (1..=2).contains(&x) && (1..=2).contains(&y) && (1..=2).contains(&z) && code >> corner & 1 == 1
+        });
+        let mesh = extract_isosurface(&field, 0.0, Inside::Below, &CancelFlag::new()).unwrap();
+        let topology = mesh.topology();
+        assert!(topology.is_watertight_manifold(), "case {code}: {topology:?}");
+        assert!(mesh.volume() > 0.0, "case {code}: surface faces inward");
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 200, ..Default::default() })]
+
+    /// Any pattern of inside and outside samples gives closed, 2-manifold, outward-facing surfaces.
+    #[test]
+    fn any_field_gives_closed_manifold_surfaces(bits in proptest::collection::vec(proptest::prelude::any::<bool>(), 7 * 7 * 7)) {
+        let field = signs(7, |x, y, z| bits[(z * 7 + y) * 7 + x]);
+        let mesh = extract_isosurface(&field, 0.0, Inside::Below, &CancelFlag::new()).unwrap();
+        let topology = mesh.topology();
+        proptest::prop_assert!(topology.is_watertight_manifold(), "{:?}", topology);
+        proptest::prop_assert!(mesh.triangles.is_empty() || mesh.volume() > 0.0);
+    }
+}
