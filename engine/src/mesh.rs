@@ -242,10 +242,19 @@ impl TriMesh {
     /// when a simplified mesh would lose that, a gentler target is tried, and at worst the input is
     /// kept.
     pub fn simplified(&self, target_faces: usize) -> TriMesh {
-        if self.triangles.len() <= target_faces {
+        self.simplified_with_topology(target_faces).0
+    }
+
+    /// [`TriMesh::simplified`] and the result's topology (which the simplification checks anyway).
+    pub fn simplified_with_topology(&self, target_faces: usize) -> (TriMesh, Topology) {
+        let kept = || {
             let mut copy = self.clone();
             copy.clean();
-            return copy;
+            let topology = copy.topology();
+            (copy, topology)
+        };
+        if self.triangles.len() <= target_faces {
+            return kept();
         }
         let indices: Vec<u32> = self.triangles.iter().flatten().copied().collect();
         let mut target = target_faces;
@@ -265,23 +274,23 @@ impl TriMesh {
             let triangles: Vec<[u32; 3]> = simplified.chunks_exact(3).map(|t| [t[0], t[1], t[2]]).collect();
             let mut mesh = TriMesh { positions: self.positions.clone(), triangles: triangles.clone() };
             mesh.clean();
-            if mesh.topology().is_watertight_manifold() {
-                return mesh;
+            let topology = mesh.topology();
+            if topology.is_watertight_manifold() {
+                return (mesh, topology);
             }
             // Folding a thin region can leave back-to-back triangle pairs ("fins"); keeping one of
             // a pair opens the surface, dropping both closes it.
             let mut without_fins = TriMesh { positions: self.positions.clone(), triangles };
             without_fins.remove_fins();
             without_fins.clean();
-            if !without_fins.triangles.is_empty() && without_fins.topology().is_watertight_manifold() {
-                return without_fins;
+            let topology = without_fins.topology();
+            if !without_fins.triangles.is_empty() && topology.is_watertight_manifold() {
+                return (without_fins, topology);
             }
             tracing::debug!(target, "simplified mesh was not watertight; retrying gentler");
             target = target * 3 / 2 + 1;
         }
-        let mut copy = self.clone();
-        copy.clean();
-        copy
+        kept()
     }
 
     /// Area-weighted smooth vertex normals, unit length.

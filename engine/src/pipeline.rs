@@ -248,7 +248,7 @@ pub fn generate_with(
 
     let started = Instant::now();
     progress.report(Stage::Mesh, 0.0);
-    let mut mesh = relief.mesh.simplified(options.target_faces as usize);
+    let (mut mesh, topology) = relief.mesh.simplified_with_topology(options.target_faces as usize);
     if mesh.triangles.is_empty() {
         return Err(EngineError::NoObject { reason: "the object is too thin to build a solid from".to_owned() });
     }
@@ -257,7 +257,6 @@ pub fn generate_with(
     let uvs: Vec<[f32; 2]> = mesh.positions.iter().map(|&[x, y, _]| [x / grid_px as f32, y / grid_px as f32]).collect();
     let size = place(&mut mesh, options.size_m);
     let normals = mesh.smooth_normals();
-    let topology = mesh.topology();
     progress.report(Stage::Mesh, 1.0);
     timings.mesh = elapsed_ms(started);
 
@@ -385,13 +384,12 @@ fn volumetric(
     timings.reconstruct = elapsed_ms(started);
     let started = Instant::now();
     progress.report(Stage::Mesh, 0.0);
-    let welded = surface.mesh.simplified(options.target_faces as usize);
+    let (welded, topology) = surface.mesh.simplified_with_topology(options.target_faces as usize);
     if welded.triangles.is_empty() {
         return Err(EngineError::NoObject {
             reason: format!("the model {} found no surface for this picture", reconstructor.name()),
         });
     }
-    let topology = welded.topology();
     cancel.check()?;
     progress.report(Stage::Mesh, 1.0);
     timings.mesh = elapsed_ms(started);

@@ -3,9 +3,9 @@
 //! the surface extracted where it crosses the field's level, simplified, and its colours baked into
 //! a texture atlas.
 //!
-//! Coarse-to-fine samples a grid four times coarser first and queries the fine grid only in and
-//! next to the coarse cells the surface crosses, interpolating the coarse samples elsewhere (their
-//! sign is right away from the surface). Parts thinner than about one coarse cell can be missed.
+//! Coarse-to-fine samples a grid four times coarser first and queries the fine grid only in the
+//! coarse cells the surface crosses and in those it runs on into through a face. A part of
+//! the surface that crosses no coarse cell (thinner than about one coarse cell) can be missed.
 //!
 //! The atlas gives every triangle its own half of a square cell, so no two triangles share texels
 //! and any closed surface maps without overlaps; vertices are split per triangle for their texture
@@ -86,105 +86,205 @@ pub fn sample_surface(
     };
     let mut values = vec![0.0f32; axis.pow(3)];
     let mut queries = 0;
-    let wanted: Vec<usize> = if sampling.coarse_to_fine {
-        let coarse_axis = grid / COARSE_STEP + 1;
-        let coarse_points: Vec<[f32; 3]> = (0..coarse_axis.pow(3))
-            .map(|i| {
-                let (x, y, z) = (i % coarse_axis, i / coarse_axis % coarse_axis, i / coarse_axis / coarse_axis);
-                position((z * COARSE_STEP * axis + y * COARSE_STEP) * axis + x * COARSE_STEP)
-            })
-            .collect();
-        let coarse = field.densities(&coarse_points, cancel)?;
-        queries += coarse.len();
-        progress(0.2);
-        fine_points_near_surface(&coarse, coarse_axis, axis, level, &mut values)
-    } else {
-        (0..values.len()).collect()
+    let mut query = |indices: &[usize], values: &mut [f32]| -> Result<()> {
+        for chunk in indices.chunks(1 << 18) {
+            let points: Vec<[f32; 3]> = chunk.iter().map(|&i| position(i)).collect();
+            let densities = field.densities(&points, cancel)?;
+            if densities.len() != points.len() {
+                return Err(EngineError::Reconstruction {
+                    model: "field".to_owned(),
+                    reason: format!("{} densities for {} points", densities.len(), points.len()),
+                });
+            }
+            for (&i, density) in chunk.iter().zip(densities) {
+                values[i] = density;
+            }
+            queries += points.len();
+        }
+        Ok(())
     };
-    let first = if sampling.coarse_to_fine { 0.2 } else { 0.0 };
-    for (batch, indices) in wanted.chunks(1 << 18).enumerate() {
-        let points: Vec<[f32; 3]> = indices.iter().map(|&i| position(i)).collect();
-        let densities = field.densities(&points, cancel)?;
-        if densities.len() != points.len() {
-            return Err(EngineError::Reconstruction {
-                model: "field".to_owned(),
-                reason: format!("{} densities for {} points", densities.len(), points.len()),
-            });
+    if sampling.coarse_to_fine {
+        let mut refinement = Refinement::new(grid / COARSE_STEP, level);
+        let coarse = refinement.coarse_points();
+        query(&coarse, &mut values)?;
+        progress(0.2);
+        let mut wave = refinement.crossing_cells(&mut values);
+        let mut done = 0;
+        while !wave.is_empty() {
+            let wanted = refinement.points_of(&wave);
+            // Most points come in the first wave; later ones grow it where the surface leaves it.
+            for part in wanted.chunks(1 << 18) {
+                query(part, &mut values)?;
+                done += part.len();
+                progress(0.2 + 0.75 * done as f32 / (done + wanted.len() - part.len()).max(1) as f32);
+            }
+            wave = refinement.grow(&wave, &values);
         }
-        for (&i, density) in indices.iter().zip(densities) {
-            values[i] = density;
+    } else {
+        let all: Vec<usize> = (0..values.len()).collect();
+        for (batch, part) in all.chunks(1 << 18).enumerate() {
+            query(part, &mut values)?;
+            progress(((batch + 1) << 18).min(all.len()) as f32 / all.len() as f32);
         }
-        queries += points.len();
-        let done = ((batch + 1) << 18).min(wanted.len());
-        progress(first + (1.0 - first) * done as f32 / wanted.len().max(1) as f32);
     }
+    progress(1.0);
     let grid = ScalarGrid { dims: [axis; 3], values, origin: [-radius; 3], spacing: [spacing; 3] };
     let mesh = extract_isosurface(&grid, level, Inside::Above, cancel)?;
     Ok(Surface { mesh, queries })
 }
 
-/// Marks coarse cells the surface crosses (and their neighbours); fills `values` by trilinear
-/// interpolation of the coarse samples away from them and returns the fine points to query.
-fn fine_points_near_surface(
-    coarse: &[f32],
-    coarse_axis: usize,
+/// Coarse-to-fine sampling: the fine grid is queried in the coarse cells the surface crosses, then
+/// in every neighbour that the refined surface runs into through a shared face, until it is
+/// enclosed. Elsewhere a cell's fine points take the mean of its coarse corners: only their side of
+/// the level matters there, and it is the corners' side.
+struct Refinement {
+    /// Coarse cells along each axis.
+    cells: usize,
+    /// Fine points along each axis.
     axis: usize,
     level: f32,
-    values: &mut [f32],
-) -> Vec<usize> {
-    let cells = coarse_axis - 1;
-    let at = |x: usize, y: usize, z: usize| coarse[(z * coarse_axis + y) * coarse_axis + x];
-    let mut near = vec![false; cells.pow(3)];
-    for z in 0..cells {
-        for y in 0..cells {
-            for x in 0..cells {
-                let inside = (0..8).filter(|&c| at(x + (c & 1), y + (c >> 1 & 1), z + (c >> 2)) > level).count();
-                if inside == 0 || inside == 8 {
-                    continue;
+    refined: Vec<bool>,
+    /// Fine points already asked for, one bit each.
+    taken: Vec<u64>,
+}
+
+impl Refinement {
+    fn new(cells: usize, level: f32) -> Self {
+        let axis = cells * COARSE_STEP + 1;
+        Self { cells, axis, level, refined: vec![false; cells.pow(3)], taken: vec![0; axis.pow(3).div_ceil(64)] }
+    }
+
+    fn fine(&self, [x, y, z]: [usize; 3]) -> usize {
+        (z * self.axis + y) * self.axis + x
+    }
+
+    fn cell_index(&self, [x, y, z]: [usize; 3]) -> usize {
+        (z * self.cells + y) * self.cells + x
+    }
+
+    /// The fine indices of the coarse grid's points.
+    fn coarse_points(&self) -> Vec<usize> {
+        let side = self.cells + 1;
+        (0..side.pow(3))
+            .map(|i| self.fine([i % side, i / side % side, i / side / side].map(|c| c * COARSE_STEP)))
+            .collect()
+    }
+
+    /// With the coarse points in `values`: fills every cell's fine points with the mean of its
+    /// corners (cells own their lower faces, the last along an axis its upper one too) and returns
+    /// the cells whose corners lie on both sides of the level.
+    fn crossing_cells(&self, values: &mut [f32]) -> Vec<[usize; 3]> {
+        let cells = self.cells;
+        let corner_values = |cell: [usize; 3], values: &[f32]| {
+            [0, 1, 2, 3, 4, 5, 6, 7].map(|c| {
+                values[self
+                    .fine([cell[0] + (c & 1), cell[1] + (c >> 1 & 1), cell[2] + (c >> 2)].map(|v| v * COARSE_STEP))]
+            })
+        };
+        let span = |cell: usize| COARSE_STEP * cell..COARSE_STEP * (cell + 1) + usize::from(cell == cells - 1);
+        // Read every cell's corners before any fill overwrites them.
+        let mut crossing = Vec::new();
+        let mut means = Vec::with_capacity(cells.pow(3));
+        for z in 0..cells {
+            for y in 0..cells {
+                for x in 0..cells {
+                    let corners = corner_values([x, y, z], values);
+                    let inside = corners.iter().filter(|&&value| value > self.level).count();
+                    if inside != 0 && inside != 8 {
+                        crossing.push([x, y, z]);
+                    }
+                    means.push(corners.iter().sum::<f32>() / 8.0);
                 }
-                for dz in z.saturating_sub(1)..=(z + 1).min(cells - 1) {
-                    for dy in y.saturating_sub(1)..=(y + 1).min(cells - 1) {
-                        for dx in x.saturating_sub(1)..=(x + 1).min(cells - 1) {
-                            near[(dz * cells + dy) * cells + dx] = true;
+            }
+        }
+        for z in 0..cells {
+            for y in 0..cells {
+                for x in 0..cells {
+                    let mean = means[self.cell_index([x, y, z])];
+                    let xs = span(x);
+                    for fz in span(z) {
+                        for fy in span(y) {
+                            let row = self.fine([0, fy, fz]);
+                            values[row + xs.start..row + xs.end].fill(mean);
                         }
                     }
                 }
             }
         }
+        crossing
     }
-    // A fine point on a cell face belongs to the cells either side.
-    let owners = |v: usize| {
-        let upper = (v / COARSE_STEP).min(cells - 1);
-        let lower = if v.is_multiple_of(COARSE_STEP) && v > 0 { v / COARSE_STEP - 1 } else { upper };
-        [lower, upper]
-    };
-    let mut wanted = Vec::new();
-    for z in 0..axis {
-        for y in 0..axis {
-            for x in 0..axis {
-                let index = (z * axis + y) * axis + x;
-                let (ox, oy, oz) = (owners(x), owners(y), owners(z));
-                if ox.iter().any(|&cx| oy.iter().any(|&cy| oz.iter().any(|&cz| near[(cz * cells + cy) * cells + cx]))) {
-                    wanted.push(index);
-                    continue;
+
+    /// Marks `wave` refined and returns its fine points (faces included) not asked for before.
+    fn points_of(&mut self, wave: &[[usize; 3]]) -> Vec<usize> {
+        let mut wanted = Vec::new();
+        for &cell in wave {
+            let index = self.cell_index(cell);
+            self.refined[index] = true;
+            let [xs, ys, zs] = cell.map(|c| COARSE_STEP * c..=COARSE_STEP * (c + 1));
+            for z in zs {
+                for y in ys.clone() {
+                    for x in xs.clone() {
+                        let point = self.fine([x, y, z]);
+                        let (word, bit) = (point / 64, 1u64 << (point % 64));
+                        if self.taken[word] & bit == 0 {
+                            self.taken[word] |= bit;
+                            wanted.push(point);
+                        }
+                    }
                 }
-                let [(cx, fx), (cy, fy), (cz, fz)] = [x, y, z].map(|v| {
-                    let cell = (v / COARSE_STEP).min(cells - 1);
-                    (cell, v as f32 / COARSE_STEP as f32 - cell as f32)
-                });
-                let mut value = 0.0;
-                for corner in 0..8 {
-                    let (dx, dy, dz) = (corner & 1, corner >> 1 & 1, corner >> 2);
-                    let weight = (if dx == 1 { fx } else { 1.0 - fx })
-                        * (if dy == 1 { fy } else { 1.0 - fy })
-                        * (if dz == 1 { fz } else { 1.0 - fz });
-                    value += weight * at(cx + dx, cy + dy, cz + dz);
-                }
-                values[index] = value;
             }
         }
+        wanted
     }
-    wanted
+
+    /// The unrefined neighbours of `wave` across a face whose fine points lie on both sides of the
+    /// level: the surface runs on into them.
+    fn grow(&self, wave: &[[usize; 3]], values: &[f32]) -> Vec<[usize; 3]> {
+        let mut next = Vec::new();
+        let mut queued = std::collections::HashSet::new();
+        for &cell in wave {
+            for axis in 0..3 {
+                for upward in [false, true] {
+                    let mut neighbour = cell;
+                    if upward {
+                        if cell[axis] + 1 == self.cells {
+                            continue;
+                        }
+                        neighbour[axis] += 1;
+                    } else {
+                        if cell[axis] == 0 {
+                            continue;
+                        }
+                        neighbour[axis] -= 1;
+                    }
+                    if self.refined[self.cell_index(neighbour)] || queued.contains(&neighbour) {
+                        continue;
+                    }
+                    let fixed = COARSE_STEP * (cell[axis] + usize::from(upward));
+                    let [a, b] = [(axis + 1) % 3, (axis + 2) % 3];
+                    let (mut inside, mut outside) = (false, false);
+                    for i in 0..=COARSE_STEP {
+                        for j in 0..=COARSE_STEP {
+                            let mut point = [0; 3];
+                            point[axis] = fixed;
+                            point[a] = COARSE_STEP * cell[a] + i;
+                            point[b] = COARSE_STEP * cell[b] + j;
+                            if values[self.fine(point)] > self.level {
+                                inside = true;
+                            } else {
+                                outside = true;
+                            }
+                        }
+                    }
+                    if inside && outside {
+                        queued.insert(neighbour);
+                        next.push(neighbour);
+                    }
+                }
+            }
+        }
+        next
+    }
 }
 
 /// A mesh with one texture-atlas cell half per triangle and the field's colours baked in.
@@ -226,40 +326,23 @@ pub fn bake_atlas(mesh: &TriMesh, field: &dyn Field, texture_px: u32, cancel: &C
         }
     };
     let normals = mesh.smooth_normals();
-    let mut texels: Vec<usize> = Vec::new();
-    let mut points: Vec<[f32; 3]> = Vec::new();
-    for (t, triangle) in mesh.triangles.iter().enumerate() {
-        let [a, b, c] = uv_of(t);
+    // The field is asked for colours on a triangular lattice over each triangle, about one point
+    // every two texels along a leg, and each texel interpolates the lattice linearly: far fewer
+    // decoder queries than one per texel, and the decoder's colour varies slowly at that scale.
+    let order = ((leg / 2.0).ceil() as usize).max(1);
+    let lattice = Lattice::new(order);
+    let mut points: Vec<[f32; 3]> = Vec::with_capacity(triangles * lattice.len());
+    for triangle in &mesh.triangles {
         let positions = triangle.map(|vertex| mesh.positions[vertex as usize]);
-        let denominator = (b[1] - c[1]) * (a[0] - c[0]) + (c[0] - b[0]) * (a[1] - c[1]);
-        if denominator.abs() < 1e-9 {
-            continue;
-        }
-        let min_x = (a[0].min(b[0]).min(c[0]) - reach).floor().max(0.0) as usize;
-        let max_x = ((a[0].max(b[0]).max(c[0]) + reach).ceil() as usize).min(side);
-        let min_y = (a[1].min(b[1]).min(c[1]) - reach).floor().max(0.0) as usize;
-        let max_y = ((a[1].max(b[1]).max(c[1]) + reach).ceil() as usize).min(side);
-        for y in min_y..max_y {
-            for x in min_x..max_x {
-                let p = [x as f32 + 0.5, y as f32 + 0.5];
-                if distance_to_triangle(p, [a, b, c]) > reach {
-                    continue;
-                }
-                // Barycentrics of the texel centre, clamped onto the triangle.
-                let w0 = ((b[1] - c[1]) * (p[0] - c[0]) + (c[0] - b[0]) * (p[1] - c[1])) / denominator;
-                let w1 = ((c[1] - a[1]) * (p[0] - c[0]) + (a[0] - c[0]) * (p[1] - c[1])) / denominator;
-                let [w0, w1, w2] = [w0.max(0.0), w1.max(0.0), (1.0 - w0 - w1).max(0.0)];
-                let sum = (w0 + w1 + w2).max(f32::MIN_POSITIVE);
-                let point = [0, 1, 2]
-                    .map(|axis| (w0 * positions[0][axis] + w1 * positions[1][axis] + w2 * positions[2][axis]) / sum);
-                texels.push(y * side + x);
-                points.push(point);
-            }
-        }
-        if t % 4096 == 0 {
-            cancel.check()?;
+        for (i, j) in lattice.points() {
+            let [w1, w2] = [i, j].map(|step| step as f32 / order as f32);
+            let w0 = 1.0 - w1 - w2;
+            points.push(
+                [0, 1, 2].map(|axis| w0 * positions[0][axis] + w1 * positions[1][axis] + w2 * positions[2][axis]),
+            );
         }
     }
+    cancel.check()?;
     let colours = field.colours(&points, cancel)?;
     if colours.len() != points.len() {
         return Err(EngineError::Reconstruction {
@@ -271,9 +354,80 @@ pub fn bake_atlas(mesh: &TriMesh, field: &dyn Field, texture_px: u32, cancel: &C
     let count = colours.len().max(1) as f32;
     let fill = mean.map(|channel| encode(channel / count));
     let mut texture = RgbImage::from_pixel(texture_px, texture_px, image::Rgb(fill));
-    for (&texel, colour) in texels.iter().zip(&colours) {
-        texture.put_pixel((texel % side) as u32, (texel / side) as u32, image::Rgb(colour.map(encode)));
+    // Clamped and scaled once, so a texel is its interpolated level cast to a byte (half up).
+    let levels: Vec<[f32; 3]> = colours.iter().map(|colour| colour.map(|c| c.clamp(0.0, 1.0) * 255.0 + 0.5)).collect();
+    // Cells are laid out in rows, so horizontal bands of the texture hold disjoint triangles and are
+    // painted on threads of their own.
+    let rows_of_cells = triangles.div_ceil(2).div_ceil(per_row).max(1);
+    let bands = std::thread::available_parallelism().map_or(1, |cores| cores.get()).clamp(1, 4).min(rows_of_cells);
+    // A texel belongs to the row of cells its centre lies in.
+    let first_texel_row = |row_of_cells: usize| ((row_of_cells as f32 * cell - 0.5).ceil().max(0.0) as usize).min(side);
+    let mut parts = Vec::with_capacity(bands);
+    let mut rest: &mut [u8] = &mut texture;
+    let mut start = 0;
+    for band in 0..bands {
+        let cell_rows = band * rows_of_cells / bands..(band + 1) * rows_of_cells / bands;
+        let end = if band + 1 == bands { side } else { first_texel_row(cell_rows.end) };
+        let (head, tail) = rest.split_at_mut((end - start) * side * 3);
+        let triangles = (cell_rows.start * per_row * 2).min(triangles)..(cell_rows.end * per_row * 2).min(triangles);
+        parts.push((triangles, start..end, head));
+        rest = tail;
+        start = end;
     }
+    // Lattice steps per texel along a leg.
+    let scale = order as f32 / leg;
+    let paint = |triangles: std::ops::Range<usize>, rows: std::ops::Range<usize>, band: &mut [u8]| -> Result<()> {
+        for t in triangles {
+            let triangle_levels = &levels[t * lattice.len()..(t + 1) * lattice.len()];
+            // Each triangle is right-angled at its first corner, its legs along the texture's axes
+            // (towards +x and +y for the first of a cell, -x and -y for the second): in
+            // coordinates along the legs it is `u, v >= 0, u + v <= leg`.
+            let [corner, _, _] = uv_of(t);
+            let sign = if t % 2 == 1 { -1.0 } else { 1.0 };
+            let (low_y, high_y) = if sign > 0.0 { (corner[1], corner[1] + leg) } else { (corner[1] - leg, corner[1]) };
+            let min_y = ((low_y - reach).floor().max(0.0) as usize).max(rows.start);
+            let max_y = ((high_y + reach).ceil() as usize).min(rows.end);
+            for y in min_y..max_y {
+                let v = sign * (y as f32 + 0.5 - corner[1]);
+                // Texels within reach of the triangle on this row have `u` in this span (it holds
+                // the reach around both legs and the hypotenuse).
+                let (u_low, u_high) = (-reach, leg - v + reach * std::f32::consts::SQRT_2);
+                let (x_low, x_high) = if sign > 0.0 { (u_low, u_high) } else { (-u_high, -u_low) };
+                let first = (corner[0] - 0.5 + x_low).ceil().max(0.0) as usize;
+                let last = ((corner[0] - 0.5 + x_high).floor() + 1.0).max(0.0) as usize;
+                let row = &mut band[(y - rows.start) * side * 3..(y - rows.start + 1) * side * 3];
+                for x in first..last.min(side) {
+                    let u = sign * (x as f32 + 0.5 - corner[0]);
+                    // The closest point of the triangle to the texel centre.
+                    let (closest_u, closest_v) = if u + v > leg {
+                        let along = ((u - v + leg) / 2.0).clamp(0.0, leg);
+                        (along, leg - along)
+                    } else {
+                        (u.clamp(0.0, leg), v.clamp(0.0, leg))
+                    };
+                    if (u - closest_u).powi(2) + (v - closest_v).powi(2) > reach * reach {
+                        continue;
+                    }
+                    let level = lattice.interpolate(triangle_levels, closest_u * scale, closest_v * scale);
+                    let pixel = &mut row[x * 3..x * 3 + 3];
+                    pixel[0] = level[0] as u8;
+                    pixel[1] = level[1] as u8;
+                    pixel[2] = level[2] as u8;
+                }
+            }
+            if t % 4096 == 0 {
+                cancel.check()?;
+            }
+        }
+        Ok(())
+    };
+    std::thread::scope(|scope| {
+        let painters: Vec<_> =
+            parts.into_iter().map(|(triangles, rows, band)| scope.spawn(|| paint(triangles, rows, band))).collect();
+        painters
+            .into_iter()
+            .try_for_each(|painter| painter.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    })?;
     let mut split = TriMesh::default();
     let mut split_normals = Vec::with_capacity(triangles * 3);
     let mut uvs = Vec::with_capacity(triangles * 3);
@@ -290,20 +444,50 @@ pub fn bake_atlas(mesh: &TriMesh, field: &dyn Field, texture_px: u32, cancel: &C
     Ok(Baked { mesh: split, normals: split_normals, uvs, texture })
 }
 
-/// Distance from `p` to the triangle (zero inside).
-fn distance_to_triangle(p: [f32; 2], [a, b, c]: [[f32; 2]; 3]) -> f32 {
-    let cross = |o: [f32; 2], u: [f32; 2], v: [f32; 2]| (u[0] - o[0]) * (v[1] - o[1]) - (u[1] - o[1]) * (v[0] - o[0]);
-    let signs = [cross(a, b, p), cross(b, c, p), cross(c, a, p)];
-    if signs.iter().all(|&sign| sign >= 0.0) || signs.iter().all(|&sign| sign <= 0.0) {
-        return 0.0;
+/// The points `(i, j)`, `i + j <= order`, of a triangle's lattice: barycentric weights `i / order`
+/// for its second corner and `j / order` for its third.
+struct Lattice {
+    order: usize,
+}
+
+impl Lattice {
+    fn new(order: usize) -> Self {
+        Self { order }
     }
-    let segment = |u: [f32; 2], v: [f32; 2]| {
-        let (dx, dy) = (v[0] - u[0], v[1] - u[1]);
-        let length = (dx * dx + dy * dy).max(f32::MIN_POSITIVE);
-        let t = (((p[0] - u[0]) * dx + (p[1] - u[1]) * dy) / length).clamp(0.0, 1.0);
-        ((p[0] - u[0] - t * dx).powi(2) + (p[1] - u[1] - t * dy).powi(2)).sqrt()
-    };
-    segment(a, b).min(segment(b, c)).min(segment(c, a))
+
+    fn len(&self) -> usize {
+        (self.order + 1) * (self.order + 2) / 2
+    }
+
+    fn points(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        (0..=self.order).flat_map(move |i| (0..=self.order - i).map(move |j| (i, j)))
+    }
+
+    fn index(&self, i: usize, j: usize) -> usize {
+        // Row i holds order + 1 - i points.
+        i * (self.order + 1) - (i * i - i) / 2 + j
+    }
+
+    /// The linear interpolation of `values` (one per lattice point) at lattice coordinates `u`, `v`
+    /// (the second and third corners' weights times the order).
+    #[inline]
+    fn interpolate(&self, values: &[[f32; 3]], u: f32, v: f32) -> [f32; 3] {
+        let order = self.order;
+        let (u, v) = (u.max(0.0), v.max(0.0));
+        // Truncation is the floor here: both are at least zero.
+        let i = (u as usize).min(order - 1);
+        let j = (v as usize).min(order - 1 - i);
+        let (fu, fv) = (u - i as f32, v - j as f32);
+        // Points (i, j) and (i, j + 1) sit at `row + j` and after; (i + 1, j) starts the next row.
+        let row = self.index(i, 0) + j;
+        let next_row = row + order + 1 - i;
+        let ([a, b, c], [wa, wb, wc]) = if fu + fv <= 1.0 || i + j + 1 >= order {
+            ([values[row], values[next_row], values[row + 1]], [1.0 - fu - fv, fu, fv])
+        } else {
+            ([values[next_row + 1], values[row + 1], values[next_row]], [fu + fv - 1.0, 1.0 - fu, 1.0 - fv])
+        };
+        [a[0] * wa + b[0] * wb + c[0] * wc, a[1] * wa + b[1] * wb + c[1] * wc, a[2] * wa + b[2] * wb + c[2] * wc]
+    }
 }
 
 fn encode(value: f32) -> u8 {
