@@ -344,26 +344,35 @@ impl JobQueue {
             }
             (result, _) => result?,
         };
-        let (files, written_glb) = match &work.output {
-            Some(output) => {
-                let files = threedgpt_engine::export_asset(
+        let recorder = &self.inner.recorder;
+        // The history's thumbnail is drawn from a copy of the asset while the asset is written.
+        let thumbnail_source = (work.output.is_some() && recorder.keeps_history()).then(|| asset.clone());
+        let (exported, thumbnail) = std::thread::scope(|scope| {
+            let thumbnail = thumbnail_source.as_ref().map(|copy| scope.spawn(move || Recorder::thumbnail(copy)));
+            let exported = match &work.output {
+                Some(output) => threedgpt_engine::export_asset(
                     &mut asset,
                     output,
                     work.format,
                     work.options.reproducible,
                     &progress,
                     cancel,
-                )?;
-                // The history keeps the asset as GLB: when that is what was just written, keep those
-                // very bytes rather than encode the texture and the buffers a second time.
-                let glb = (work.format == threedgpt_engine::Format::Glb).then(|| std::fs::read(output).ok()).flatten();
-                (files, glb)
-            }
-            None => (Vec::new(), None),
-        };
-        let recorder = &self.inner.recorder;
+                )
+                .map(|files| {
+                    // The history keeps the asset as GLB: when that is what was just written, keep
+                    // those very bytes rather than encode the texture and the buffers a second time.
+                    let glb =
+                        (work.format == threedgpt_engine::Format::Glb).then(|| std::fs::read(output).ok()).flatten();
+                    (files, glb)
+                }),
+                None => Ok((Vec::new(), None)),
+            };
+            let thumbnail = thumbnail.and_then(|drawing| drawing.join().ok()).and_then(Result::ok);
+            (exported, thumbnail)
+        });
+        let (files, written_glb) = exported?;
         let generation_id =
-            match recorder.record(&work.name, &work.bytes, &asset, written_glb, work.options.reproducible) {
+            match recorder.record(&work.name, &work.bytes, &asset, written_glb, thumbnail, work.options.reproducible) {
                 Some(id) => Some(id),
                 // No output path and no history (off, unavailable, or it failed to store): hold the
                 // asset in memory until its client downloads it.

@@ -70,14 +70,26 @@ impl Recorder {
         Ok(self.held.hold(source, record_json, glb))
     }
 
-    /// Stores a finished generation; returns its id, or `None` when history is off or unavailable.
-    /// A failure to store is logged, never fails the job: the asset is already written.
+    /// Whether a finished generation goes to the history now.
+    pub(crate) fn keeps_history(&self) -> bool {
+        self.store.is_some() && self.settings().history_enabled
+    }
+
+    /// The gallery picture kept with a generation: the asset rendered from the front.
+    pub(crate) fn thumbnail(asset: &Asset) -> threedgpt_engine::Result<Vec<u8>> {
+        render_png(asset, THUMBNAIL_PX, View::FRONT)
+    }
+
+    /// Stores a finished generation (with its thumbnail when already drawn); returns its id, or
+    /// `None` when history is off or unavailable. A failure to store is logged, never fails the
+    /// job: the asset is already written.
     pub(crate) fn record(
         &self,
         source: &str,
         input: &[u8],
         asset: &Asset,
         glb: Option<Vec<u8>>,
+        thumbnail: Option<Vec<u8>>,
         reproducible: bool,
     ) -> Option<String> {
         let store = self.store.as_ref()?;
@@ -89,7 +101,10 @@ impl Recorder {
                 Some(glb) => glb,
                 None => threedgpt_engine::export::glb_bytes(asset, reproducible)?,
             };
-            let thumbnail = render_png(asset, THUMBNAIL_PX, View::FRONT)?;
+            let thumbnail = match thumbnail {
+                Some(thumbnail) => thumbnail,
+                None => Self::thumbnail(asset)?,
+            };
             let record_json = serde_json::to_string(&asset.record)?;
             let generation = store.add(&NewGeneration {
                 source,
