@@ -128,3 +128,19 @@ proptest::proptest! {
         proptest::prop_assert!(mesh.triangles.is_empty() || mesh.volume() > 0.0);
     }
 }
+
+#[test]
+fn a_large_surface_simplifies_to_a_closed_mesh_of_the_target_size_and_volume() {
+    let radius = 0.8;
+    let field = grid(110, |[x, y, z]| (x * x + y * y + (z * 1.2).powi(2)).sqrt() - radius);
+    let mesh = extract_isosurface(&field, 0.0, Inside::Below, &CancelFlag::new()).unwrap();
+    assert!(mesh.triangles.len() > 40_000, "{} triangles", mesh.triangles.len());
+    let (simplified, topology) = mesh.simplified_with_topology(5_000);
+    assert_eq!(topology, simplified.topology());
+    assert!(topology.is_watertight_manifold(), "{topology:?}");
+    assert_eq!((topology.components, topology.genus()), (1, 0));
+    let faces = simplified.triangles.len() as f64;
+    assert!((faces - 5_000.0).abs() / 5_000.0 < 0.01, "{faces} faces");
+    let (before, after) = (mesh.volume(), simplified.volume());
+    assert!((after - before).abs() / before < 0.01, "volume {after} vs {before}");
+}
