@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/bench-requirements.txt
-cargo build --release --locked -p threedgpt-daemon -p threedgpt-engine --examples --bins --quiet
+cargo build --release --locked -p threedgpt-daemon -p threedgpt-engine -p threedgpt-neural --examples --bins --quiet
 cargo bench --locked -p threedgpt-engine --bench stages
 .venv/bin/python scripts/bench.py
 # The daemons the daemon benchmark starts keep their (throwaway) history here.
