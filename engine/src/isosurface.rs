@@ -247,6 +247,74 @@ pub fn extract_isosurface(grid: &ScalarGrid, level: f32, inside: Inside, cancel:
     Ok(mesh)
 }
 
+/// Blocks of cubes to extract in: `side` cubes along each axis per block, `counts` blocks along x, y
+/// and z, `marked` one flag per block (x fastest).
+#[derive(Debug, Clone, Copy)]
+pub struct Blocks<'a> {
+    /// Cubes along each axis of a block.
+    pub side: usize,
+    /// Blocks along x, y and z.
+    pub counts: [usize; 3],
+    /// Whether each block is extracted, x varying fastest.
+    pub marked: &'a [bool],
+}
+
+/// [`extract_isosurface`] over the cubes of the marked blocks only: for a field sampled exactly only
+/// there (coarse-to-fine), the samples elsewhere are never read. The caller guarantees the surface
+/// does not leave the marked blocks, or the mesh is open there.
+pub fn extract_isosurface_in_blocks(
+    grid: &ScalarGrid,
+    level: f32,
+    inside: Inside,
+    blocks: Blocks<'_>,
+    cancel: &CancelFlag,
+) -> Result<TriMesh> {
+    let [nx, ny, nz] = grid.dims;
+    let mut mesh = TriMesh::default();
+    let [bx, by, bz] = blocks.counts;
+    if nx < 2 || ny < 2 || nz < 2 || grid.values.len() != nx * ny * nz || blocks.marked.len() != bx * by * bz {
+        return Ok(mesh);
+    }
+    let is_inside = |value: f32| match inside {
+        Inside::Below => value < level,
+        Inside::Above => value > level,
+    };
+    let slice = nx * ny;
+    let cases = cases();
+    let mut extractor =
+        Extractor { grid, level, caches: [EdgeCache::new(slice), EdgeCache::new(slice)], mesh: &mut mesh };
+    let side = blocks.side.max(1);
+    for z in 0..nz - 1 {
+        if z % 8 == 0 {
+            cancel.check()?;
+        }
+        let block_z = (z / side).min(bz.saturating_sub(1));
+        for y in 0..ny - 1 {
+            let block_y = (y / side).min(by.saturating_sub(1));
+            let row = z * slice + y * nx;
+            for block_x in 0..bx {
+                if !blocks.marked[(block_z * by + block_y) * bx + block_x] {
+                    continue;
+                }
+                for x in block_x * side..((block_x + 1) * side).min(nx - 1) {
+                    let base = row + x;
+                    let mut code = 0u8;
+                    for bits in 0..8 {
+                        let corner = base + (bits & 1) + ((bits >> 1) & 1) * nx + ((bits >> 2) & 1) * slice;
+                        code |= u8::from(is_inside(grid.values[corner])) << bits;
+                    }
+                    if code != 0 && code != 0xff {
+                        extractor.cube([x, y, z], &cases[code as usize]);
+                    }
+                }
+            }
+        }
+        extractor.caches.swap(0, 1);
+        extractor.caches[1].clear();
+    }
+    Ok(mesh)
+}
+
 /// Crossing vertex ids for the edges leaving one grid slice, cleared cheaply between layers.
 struct EdgeCache {
     ids: Vec<u32>,

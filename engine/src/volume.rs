@@ -15,7 +15,7 @@
 use image::RgbImage;
 
 use crate::error::{EngineError, Result};
-use crate::isosurface::{Inside, ScalarGrid, extract_isosurface};
+use crate::isosurface::{Blocks, Inside, ScalarGrid, extract_isosurface, extract_isosurface_in_blocks};
 use crate::mesh::TriMesh;
 use crate::progress::CancelFlag;
 
@@ -103,12 +103,13 @@ pub fn sample_surface(
         }
         Ok(())
     };
-    if sampling.coarse_to_fine {
+    let spacing_grid = |values| ScalarGrid { dims: [axis; 3], values, origin: [-radius; 3], spacing: [spacing; 3] };
+    let mesh = if sampling.coarse_to_fine {
         let mut refinement = Refinement::new(grid / COARSE_STEP, level);
         let coarse = refinement.coarse_points();
         query(&coarse, &mut values)?;
         progress(0.2);
-        let mut wave = refinement.crossing_cells(&mut values);
+        let mut wave = refinement.crossing_cells(&values);
         let mut done = 0;
         while !wave.is_empty() {
             let wanted = refinement.points_of(&wave);
@@ -120,23 +121,26 @@ pub fn sample_surface(
             }
             wave = refinement.grow(&wave, &values);
         }
+        progress(1.0);
+        // The surface lies in the refined cells only (a face it crosses into an unrefined cell
+        // would have refined that one), and their samples are all exact.
+        let cells = refinement.cells;
+        let blocks = Blocks { side: COARSE_STEP, counts: [cells; 3], marked: &refinement.refined };
+        extract_isosurface_in_blocks(&spacing_grid(values), level, Inside::Above, blocks, cancel)?
     } else {
         let all: Vec<usize> = (0..values.len()).collect();
         for (batch, part) in all.chunks(1 << 18).enumerate() {
             query(part, &mut values)?;
             progress(((batch + 1) << 18).min(all.len()) as f32 / all.len() as f32);
         }
-    }
-    progress(1.0);
-    let grid = ScalarGrid { dims: [axis; 3], values, origin: [-radius; 3], spacing: [spacing; 3] };
-    let mesh = extract_isosurface(&grid, level, Inside::Above, cancel)?;
+        extract_isosurface(&spacing_grid(values), level, Inside::Above, cancel)?
+    };
     Ok(Surface { mesh, queries })
 }
 
 /// Coarse-to-fine sampling: the fine grid is queried in the coarse cells the surface crosses, then
 /// in every neighbour that the refined surface runs into through a shared face, until it is
-/// enclosed. Elsewhere a cell's fine points take the mean of its coarse corners: only their side of
-/// the level matters there, and it is the corners' side.
+/// enclosed. Only the refined cells are extracted; no other fine point is asked for or read.
 struct Refinement {
     /// Coarse cells along each axis.
     cells: usize,
@@ -170,43 +174,21 @@ impl Refinement {
             .collect()
     }
 
-    /// With the coarse points in `values`: fills every cell's fine points with the mean of its
-    /// corners (cells own their lower faces, the last along an axis its upper one too) and returns
-    /// the cells whose corners lie on both sides of the level.
-    fn crossing_cells(&self, values: &mut [f32]) -> Vec<[usize; 3]> {
+    /// With the coarse points in `values`: the cells whose corners lie on both sides of the level.
+    fn crossing_cells(&self, values: &[f32]) -> Vec<[usize; 3]> {
         let cells = self.cells;
-        let corner_values = |cell: [usize; 3], values: &[f32]| {
-            [0, 1, 2, 3, 4, 5, 6, 7].map(|c| {
-                values[self
-                    .fine([cell[0] + (c & 1), cell[1] + (c >> 1 & 1), cell[2] + (c >> 2)].map(|v| v * COARSE_STEP))]
-            })
-        };
-        let span = |cell: usize| COARSE_STEP * cell..COARSE_STEP * (cell + 1) + usize::from(cell == cells - 1);
-        // Read every cell's corners before any fill overwrites them.
         let mut crossing = Vec::new();
-        let mut means = Vec::with_capacity(cells.pow(3));
         for z in 0..cells {
             for y in 0..cells {
                 for x in 0..cells {
-                    let corners = corner_values([x, y, z], values);
-                    let inside = corners.iter().filter(|&&value| value > self.level).count();
+                    let inside = (0..8)
+                        .filter(|&c| {
+                            let corner = [x + (c & 1), y + (c >> 1 & 1), z + (c >> 2)].map(|v| v * COARSE_STEP);
+                            values[self.fine(corner)] > self.level
+                        })
+                        .count();
                     if inside != 0 && inside != 8 {
                         crossing.push([x, y, z]);
-                    }
-                    means.push(corners.iter().sum::<f32>() / 8.0);
-                }
-            }
-        }
-        for z in 0..cells {
-            for y in 0..cells {
-                for x in 0..cells {
-                    let mean = means[self.cell_index([x, y, z])];
-                    let xs = span(x);
-                    for fz in span(z) {
-                        for fy in span(y) {
-                            let row = self.fine([0, fy, fz]);
-                            values[row + xs.start..row + xs.end].fill(mean);
-                        }
                     }
                 }
             }
