@@ -110,14 +110,18 @@ pub fn sample_surface(
         query(&coarse, &mut values)?;
         progress(0.2);
         let mut wave = refinement.crossing_cells(&values);
-        let mut done = 0;
+        let (mut done, mut reported) = (0, 0.2f32);
         while !wave.is_empty() {
             let wanted = refinement.points_of(&wave);
-            // Most points come in the first wave; later ones grow it where the surface leaves it.
+            // Most points come in the first wave; later ones grow it where the surface leaves it,
+            // so the share is of the points known so far, and never reported lower than before.
+            let mut left = wanted.len();
             for part in wanted.chunks(1 << 18) {
                 query(part, &mut values)?;
                 done += part.len();
-                progress(0.2 + 0.75 * done as f32 / (done + wanted.len() - part.len()).max(1) as f32);
+                left -= part.len();
+                reported = reported.max(0.2 + 0.75 * done as f32 / (done + left).max(1) as f32);
+                progress(reported);
             }
             wave = refinement.grow(&wave, &values);
         }

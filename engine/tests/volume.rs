@@ -92,3 +92,15 @@ fn the_atlas_bake_paints_each_triangle_and_the_texels_around_it_with_the_field_c
         }
     }
 }
+
+#[test]
+fn progress_only_goes_forward_and_ends_at_one() {
+    // At 256³ the first wave of fine points spans several query chunks, and later waves add more.
+    let field = Shapes { queries: Cell::new(0) };
+    let mut reports = Vec::new();
+    let sampling = Sampling { grid: 256, coarse_to_fine: true };
+    sample_surface(&field, 0.87, 25.0, sampling, &CancelFlag::new(), &mut |fraction| reports.push(fraction)).unwrap();
+    assert!(reports.len() > 3, "{reports:?}");
+    assert!(reports.windows(2).all(|pair| pair[1] >= pair[0]), "{reports:?}");
+    assert_eq!(reports.last(), Some(&1.0));
+}
