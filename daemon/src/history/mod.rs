@@ -10,7 +10,7 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chacha20poly1305::aead::OsRng;
@@ -71,6 +71,9 @@ pub(crate) struct NewGeneration<'a> {
 /// The history store.
 pub(crate) struct HistoryStore {
     connection: Mutex<Connection>,
+    /// Held shared while a generation is stored (blobs written, then its row) and exclusively while
+    /// unreferenced blobs are swept, so a sweep never takes the blobs of a row about to be written.
+    storing: RwLock<()>,
     folder: PathBuf,
     blobs: PathBuf,
     key: DataKey,
@@ -131,6 +134,7 @@ impl HistoryStore {
         }
         let store = HistoryStore {
             connection: Mutex::new(connection),
+            storing: RwLock::new(()),
             folder: folder.to_path_buf(),
             blobs,
             key,
@@ -160,6 +164,7 @@ impl HistoryStore {
 
     /// Stores a generation: blobs first, then the row.
     pub(crate) fn add(&self, new: &NewGeneration<'_>) -> Result<Generation, StoreError> {
+        let _storing = self.storing.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         // Each blob is sealed, written and flushed to disk on its own thread: three fsyncs at once.
         let [input_blob, asset_blob, thumbnail_blob] = std::thread::scope(|scope| {
             [new.input, new.asset_glb, new.thumbnail_png]
@@ -317,6 +322,7 @@ impl HistoryStore {
 
     /// Removes blob files no generation refers to, and temporary files of interrupted writes.
     fn sweep(&self) -> Result<(), StoreError> {
+        let _sweeping = self.storing.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         let referenced: std::collections::HashSet<String> = {
             let connection = self.connection();
             let mut statement = connection
@@ -440,6 +446,30 @@ mod tests {
             assert_eq!(store.read(generation, Artifact::Thumbnail).unwrap(), thumbnail);
         }
         assert_eq!(files_under(&folder.path().join("blobs")).len(), 3, "one file per distinct blob, no partial files");
+    }
+
+    #[test]
+    fn deleting_while_another_generation_is_stored_keeps_the_new_one_whole() {
+        let folder = tempfile::tempdir().unwrap();
+        let store = HistoryStore::open(folder.path(), &Fixed(DataKey::generate())).unwrap();
+        // One client keeps deleting its generations while jobs store new ones: a sweep between a
+        // job's blobs and its row must not take those blobs.
+        let kept: Vec<Generation> = std::thread::scope(|scope| {
+            let deleter = scope.spawn(|| {
+                for round in 0..150u8 {
+                    let doomed = add(&store, round.wrapping_mul(2));
+                    store.delete(&doomed.id).unwrap();
+                }
+            });
+            let stored: Vec<Generation> = (0..150u8).map(|round| add(&store, round.wrapping_mul(2) | 1)).collect();
+            deleter.join().unwrap();
+            stored
+        });
+        for generation in &kept {
+            for artifact in [Artifact::Input, Artifact::Asset, Artifact::Thumbnail] {
+                store.read(generation, artifact).unwrap_or_else(|error| panic!("{}: {error}", generation.id));
+            }
+        }
     }
 
     #[test]
