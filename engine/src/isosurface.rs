@@ -179,23 +179,15 @@ fn build_case(code: u8) -> Case {
 
 /// Extracts the surface where the field crosses `level`, with triangles facing out of the solid.
 pub fn extract_isosurface(grid: &ScalarGrid, level: f32, inside: Inside, cancel: &CancelFlag) -> Result<TriMesh> {
-    let [nx, ny, nz] = grid.dims;
-    let mut mesh = TriMesh::default();
-    if nx < 2 || ny < 2 || nz < 2 || grid.values.len() != nx * ny * nz {
-        return Ok(mesh);
-    }
-    let is_inside = |value: f32| match inside {
-        Inside::Below => value < level,
-        Inside::Above => value > level,
-    };
+    let [nx, ny, _] = grid.dims;
     let slice = nx * ny;
     // Comparisons with NaN are false, so NaN counts as outside, which keeps the surface closed
     // around whatever is finite.
-    let inside_bits: Vec<u8> = grid.values.iter().map(|&value| u8::from(is_inside(value))).collect();
+    let inside_bits: Vec<u8> = grid.values.iter().map(|&value| u8::from(inside.holds(value, level))).collect();
     // Per row of samples: 0 all outside, 1 all inside, 2 mixed. A row of cells whose four bounding
     // sample rows agree and are not mixed holds no surface and is skipped whole.
     let row_states: Vec<u8> = inside_bits
-        .chunks_exact(nx)
+        .chunks(nx.max(1))
         .map(|row| {
             let inside = row.iter().filter(|&&bit| bit == 1).count();
             if inside == 0 {
@@ -207,44 +199,22 @@ pub fn extract_isosurface(grid: &ScalarGrid, level: f32, inside: Inside, cancel:
             }
         })
         .collect();
-
-    let cases = cases();
-    let mut extractor =
-        Extractor { grid, level, caches: [EdgeCache::new(slice), EdgeCache::new(slice)], mesh: &mut mesh };
-    for z in 0..nz - 1 {
-        if z % 8 == 0 {
-            cancel.check()?;
+    march(grid, level, cancel, |extractor, y, z| {
+        let row_index = z * ny + y;
+        let first = row_states[row_index];
+        if first != 2
+            && row_states[row_index + 1] == first
+            && row_states[row_index + ny] == first
+            && row_states[row_index + ny + 1] == first
+        {
+            return;
         }
-        for y in 0..ny - 1 {
-            let row_index = z * ny + y;
-            let first = row_states[row_index];
-            if first != 2
-                && row_states[row_index + 1] == first
-                && row_states[row_index + ny] == first
-                && row_states[row_index + ny + 1] == first
-            {
-                continue;
-            }
-            let row = z * slice + y * nx;
-            for x in 0..nx - 1 {
-                let base = row + x;
-                let corner =
-                    |bits: usize| -> usize { base + (bits & 1) + ((bits >> 1) & 1) * nx + ((bits >> 2) & 1) * slice };
-                let mut code = 0u8;
-                for bits in 0..8 {
-                    code |= inside_bits[corner(bits)] << bits;
-                }
-                if code == 0 || code == 0xff {
-                    continue;
-                }
-                extractor.cube([x, y, z], &cases[code as usize]);
-            }
+        for x in 0..nx - 1 {
+            let base = z * slice + y * nx + x;
+            let code = (0..8).fold(0u8, |code, bits| code | inside_bits[corner(base, bits, nx, slice)] << bits);
+            extractor.cube([x, y, z], code);
         }
-        // Move to the next layer: slice z + 1's cache becomes the current one.
-        extractor.caches.swap(0, 1);
-        extractor.caches[1].clear();
-    }
-    Ok(mesh)
+    })
 }
 
 /// Blocks of cubes to extract in: `side` cubes along each axis per block, `counts` blocks along x, y
@@ -269,46 +239,70 @@ pub fn extract_isosurface_in_blocks(
     blocks: Blocks<'_>,
     cancel: &CancelFlag,
 ) -> Result<TriMesh> {
+    let [nx, ny, _] = grid.dims;
+    let slice = nx * ny;
+    let [bx, by, bz] = blocks.counts;
+    if blocks.marked.len() != bx * by * bz {
+        return Ok(TriMesh::default());
+    }
+    let side = blocks.side.max(1);
+    march(grid, level, cancel, |extractor, y, z| {
+        let (block_y, block_z) = ((y / side).min(by.saturating_sub(1)), (z / side).min(bz.saturating_sub(1)));
+        for block_x in (0..bx).filter(|&block_x| blocks.marked[(block_z * by + block_y) * bx + block_x]) {
+            for x in block_x * side..((block_x + 1) * side).min(nx - 1) {
+                let base = z * slice + y * nx + x;
+                let code = (0..8).fold(0u8, |code, bits| {
+                    code | u8::from(inside.holds(grid.values[corner(base, bits, nx, slice)], level)) << bits
+                });
+                extractor.cube([x, y, z], code);
+            }
+        }
+    })
+}
+
+/// The sample index of corner `bits` (bit 0 = +x, bit 1 = +y, bit 2 = +z) of the cube at `base`.
+fn corner(base: usize, bits: usize, nx: usize, slice: usize) -> usize {
+    base + (bits & 1) + ((bits >> 1) & 1) * nx + ((bits >> 2) & 1) * slice
+}
+
+impl Inside {
+    fn holds(self, value: f32, level: f32) -> bool {
+        match self {
+            Inside::Below => value < level,
+            Inside::Above => value > level,
+        }
+    }
+}
+
+/// Walks the grid's cubes layer by layer, handing each row `(y, z)` to `row`, which emits its cubes
+/// through the extractor; keeps the edge caches of two layers and checks `cancel`.
+fn march(
+    grid: &ScalarGrid,
+    level: f32,
+    cancel: &CancelFlag,
+    mut row: impl FnMut(&mut Extractor<'_>, usize, usize),
+) -> Result<TriMesh> {
     let [nx, ny, nz] = grid.dims;
     let mut mesh = TriMesh::default();
-    let [bx, by, bz] = blocks.counts;
-    if nx < 2 || ny < 2 || nz < 2 || grid.values.len() != nx * ny * nz || blocks.marked.len() != bx * by * bz {
+    if nx < 2 || ny < 2 || nz < 2 || grid.values.len() != nx * ny * nz {
         return Ok(mesh);
     }
-    let is_inside = |value: f32| match inside {
-        Inside::Below => value < level,
-        Inside::Above => value > level,
-    };
     let slice = nx * ny;
-    let cases = cases();
-    let mut extractor =
-        Extractor { grid, level, caches: [EdgeCache::new(slice), EdgeCache::new(slice)], mesh: &mut mesh };
-    let side = blocks.side.max(1);
+    let mut extractor = Extractor {
+        grid,
+        level,
+        cases: cases(),
+        caches: [EdgeCache::new(slice), EdgeCache::new(slice)],
+        mesh: &mut mesh,
+    };
     for z in 0..nz - 1 {
         if z % 8 == 0 {
             cancel.check()?;
         }
-        let block_z = (z / side).min(bz.saturating_sub(1));
         for y in 0..ny - 1 {
-            let block_y = (y / side).min(by.saturating_sub(1));
-            let row = z * slice + y * nx;
-            for block_x in 0..bx {
-                if !blocks.marked[(block_z * by + block_y) * bx + block_x] {
-                    continue;
-                }
-                for x in block_x * side..((block_x + 1) * side).min(nx - 1) {
-                    let base = row + x;
-                    let mut code = 0u8;
-                    for bits in 0..8 {
-                        let corner = base + (bits & 1) + ((bits >> 1) & 1) * nx + ((bits >> 2) & 1) * slice;
-                        code |= u8::from(is_inside(grid.values[corner])) << bits;
-                    }
-                    if code != 0 && code != 0xff {
-                        extractor.cube([x, y, z], &cases[code as usize]);
-                    }
-                }
-            }
+            row(&mut extractor, y, z);
         }
+        // Move to the next layer: slice z + 1's cache becomes the current one.
         extractor.caches.swap(0, 1);
         extractor.caches[1].clear();
     }
@@ -337,14 +331,19 @@ impl EdgeCache {
 struct Extractor<'a> {
     grid: &'a ScalarGrid,
     level: f32,
+    cases: &'static [Case],
     /// Index 0: edges leaving slice `z` of the current layer; index 1: edges leaving slice `z + 1`.
     caches: [EdgeCache; 2],
     mesh: &'a mut TriMesh,
 }
 
 impl Extractor<'_> {
-    /// Emits the triangles of the cube whose lowest corner is `cube`.
-    fn cube(&mut self, cube: [usize; 3], case: &Case) {
+    /// Emits the triangles of the cube whose lowest corner is `cube`, its corners inside as `code`.
+    fn cube(&mut self, cube: [usize; 3], code: u8) {
+        if code == 0 || code == 0xff {
+            return;
+        }
+        let case = &self.cases[code as usize];
         let mut ids = [u32::MAX; 12];
         let mut centres = [u32::MAX; 4];
         for (k, ring) in case.centres.iter().enumerate() {
