@@ -8,7 +8,6 @@ pub(crate) mod key;
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -93,9 +92,9 @@ impl HistoryStore {
             let path = path.to_path_buf();
             move |source| StoreError::Io { path, source }
         };
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(folder).map_err(io(folder))?;
+        crate::private::create_dir_all(folder).map_err(io(folder))?;
         let blobs = folder.join("blobs");
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(&blobs).map_err(io(&blobs))?;
+        crate::private::create_dir_all(&blobs).map_err(io(&blobs))?;
         let database = folder.join("history.db");
         let db_error = |error| StoreError::Database(error, database.display().to_string());
         let connection = Connection::open(&database).map_err(db_error)?;
@@ -304,7 +303,7 @@ impl HistoryStore {
         }
         let io = |source| StoreError::Io { path: path.clone(), source };
         let folder = path.parent().unwrap_or(&self.blobs);
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(folder).map_err(io)?;
+        crate::private::create_dir_all(folder).map_err(io)?;
         // Unique per writer: two jobs (or two blobs of one job) may store the same bytes at once.
         let temporary = folder.join(format!(".{name}.{}.{:08x}.partial", std::process::id(), OsRng.next_u32()));
         let result = (|| {
@@ -315,6 +314,12 @@ impl HistoryStore {
         })();
         if let Err(source) = result {
             let _ = fs::remove_file(&temporary);
+            // Blobs are named by their content and appear only whole (by rename), so one already
+            // there is this one: another writer's rename won. On Windows a rename onto a file that
+            // another writer or a reader has open fails instead of replacing it.
+            if path.exists() {
+                return Ok(name);
+            }
             return Err(io(source));
         }
         Ok(name)
