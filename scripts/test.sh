@@ -3,7 +3,8 @@
 # formatting and lints, the Rust workspace tests, the end-to-end tests of the real binary
 # (pytest, with the Khronos glTF validator from npm and trimesh from PyPI), the Python module's
 # tests (its wheel built with maturin), and the Blender extension's tests in real Blender (bpy from
-# PyPI, in its own venv because it needs CPython 3.11 and pins its own numpy).
+# PyPI, in its own venv because it needs CPython 3.11 and pins its own numpy), and the daemon's
+# Windows build and tests under Wine (scripts/test_windows.sh, which installs its own toolchain).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,3 +71,6 @@ THREEDGPT_BIN="$PWD/target/debug/3dgpt" .venv/bin/python -m pytest sdk/python/te
 step "blender extension: zip and tests in real Blender"
 .venv-blender/bin/python plugins/blender/build.py --wheel target/wheels/threedgpt-*.whl
 THREEDGPT_BIN="$PWD/target/debug/3dgpt" .venv-blender/bin/python -m pytest plugins/blender/tests -q -p no:cacheprovider
+
+step "windows: the daemon on its named pipe, built for Windows and tested under Wine"
+./scripts/test_windows.sh

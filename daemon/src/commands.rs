@@ -204,10 +204,14 @@ pub(crate) fn daemon(args: DaemonArgs) -> anyhow::Result<ExitCode> {
             (_, Err(error)) => Err(error),
             (DaemonCommand::Stop, Ok(client)) => {
                 client.shutdown().await?;
-                // Wait until the socket is gone, so a following command starts a fresh daemon.
-                let socket = threedgpt_sdk::paths::socket_path(&threedgpt_sdk::paths::runtime_dir());
+                // Wait until the daemon is gone, so a following command starts a fresh one: its socket
+                // file is removed last thing; a pipe goes when the process does.
                 for _ in 0..100 {
-                    if !socket.exists() {
+                    #[cfg(unix)]
+                    let gone = !threedgpt_sdk::paths::socket_path(&threedgpt_sdk::paths::runtime_dir()).exists();
+                    #[cfg(windows)]
+                    let gone = crate::connect(false).await.is_err();
+                    if gone {
                         break;
                     }
                     tokio::time::sleep(Duration::from_millis(50)).await;

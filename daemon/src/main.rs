@@ -5,6 +5,7 @@
 mod commands;
 mod generate;
 mod history;
+mod private;
 mod serve;
 
 use std::process::ExitCode;

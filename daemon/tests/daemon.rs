@@ -1,5 +1,6 @@
 //! End-to-end tests of `3dgpt serve` through its real socket: the real binary, the SDK as client
 //! (and a raw gRPC client for malformed requests).
+#![cfg(unix)]
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
 //! Malformed requests straight at the socket with a raw gRPC client, property-based over the
 //! request's fields: every request gets an answer or a status, and the daemon never dies.
+#![cfg(unix)]
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

@@ -1,4 +1,5 @@
-//! Connecting to the daemon over its Unix socket, starting it when none runs, and the typed calls.
+//! Connecting to the daemon over its local socket (a named pipe on Windows), starting it when none
+//! runs, and the typed calls.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,6 @@ use threedgpt_proto::v1::generator_client::GeneratorClient;
 use threedgpt_proto::v1::history_client::HistoryClient;
 use threedgpt_proto::v1::models_client::ModelsClient;
 use threedgpt_proto::v1::system_client::SystemClient;
-use tokio::net::UnixStream;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
@@ -31,7 +31,8 @@ const CHUNK_BYTES: usize = 1 << 20;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ConnectOptions {
-    /// The socket; by default the user's runtime folder's.
+    /// The socket; by default the user's runtime folder's. On Windows the daemon listens on the
+    /// named pipe derived from this path (`paths::pipe_name`).
     pub socket_path: PathBuf,
     /// Start the daemon when none answers.
     pub autostart: bool,
@@ -169,8 +170,7 @@ impl Client {
         if let Some(runtime_dir) = socket.parent() {
             command.env("THREEDGPT_RUNTIME_DIR", runtime_dir);
         }
-        // Its own process group, so a Ctrl-C meant for this client does not stop the daemon.
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        crate::local::detach(&mut command);
         let mut child = command.spawn().map_err(|error| SdkError::DaemonUnavailable {
             socket: socket.clone(),
             reason: format!("could not run {}: {error}", program.display()),
@@ -236,7 +236,7 @@ impl Client {
             .max_frame_size(Some(1 << 20))
             .connect_with_connector(tower::service_fn(move |_: Uri| {
                 let socket = socket.clone();
-                async move { Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(socket).await?)) }
+                async move { Ok::<_, std::io::Error>(TokioIo::new(crate::local::connect(&socket).await?)) }
             }))
             .await?;
         Ok(Client { channel: InterceptedService::new(channel, BearerToken(None)) })
@@ -446,7 +446,7 @@ fn daemon_program(options: &ConnectOptions) -> Result<PathBuf> {
         return Ok(program.into());
     }
     if let Ok(current) = std::env::current_exe() {
-        let beside = current.with_file_name("3dgpt");
+        let beside = current.with_file_name(format!("3dgpt{}", std::env::consts::EXE_SUFFIX));
         if beside.is_file() {
             return Ok(beside);
         }

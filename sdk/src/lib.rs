@@ -5,6 +5,7 @@
 
 mod client;
 mod error;
+mod local;
 pub mod paths;
 mod types;
 

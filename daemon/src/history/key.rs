@@ -3,7 +3,6 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -39,7 +38,8 @@ pub(crate) trait KeySource: Send + Sync {
     fn describe(&self) -> String;
 }
 
-/// The OS keychain through `keyring-core`. On Linux: the Secret Service (GNOME Keyring, KWallet)
+/// The OS keychain through `keyring-core`: the login keychain on macOS, the Credential Manager on
+/// Windows. On Linux: the Secret Service (GNOME Keyring, KWallet)
 /// when the session bus offers one, which keeps the key on disk, locked with the user's login;
 /// else the kernel key retention service, which keeps it only in memory — until a reboot, after
 /// which the history cannot be read (the daemon then says so and how to start afresh).
@@ -70,9 +70,23 @@ impl Keychain {
                 }
             }
         }
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(target_os = "macos")]
         {
-            Err(KeyError::NoKeychain("this platform's keychain is not wired up yet".to_owned()))
+            // The user's login keychain: on disk, unlocked with the user's login.
+            let store = apple_native_keyring_store::keychain::Store::new()
+                .map_err(|error| KeyError::NoKeychain(error.to_string()))?;
+            Ok(Keychain { store, description: "macOS login keychain", earlier: None })
+        }
+        #[cfg(windows)]
+        {
+            // The Credential Manager: generic credentials, encrypted with the user's login (DPAPI).
+            let store =
+                windows_native_keyring_store::Store::new().map_err(|error| KeyError::NoKeychain(error.to_string()))?;
+            Ok(Keychain { store, description: "Windows Credential Manager", earlier: None })
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+        {
+            Err(KeyError::NoKeychain("no keychain is supported on this platform".to_owned()))
         }
     }
 
@@ -165,7 +179,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent)?;
     }
-    let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut file = crate::private::create_new_file(path)?;
     file.write_all(bytes)?;
     file.sync_all()
 }
@@ -198,8 +212,11 @@ mod tests {
         let (second, created) = source.load_or_create().unwrap();
         assert!(!created);
         assert_eq!(first.bytes(), second.bytes());
-        let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&source.0).unwrap().permissions());
-        assert_eq!(mode & 0o777, 0o600);
+        #[cfg(unix)]
+        {
+            let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&source.0).unwrap().permissions());
+            assert_eq!(mode & 0o777, 0o600);
+        }
         fs::write(&source.0, b"short").unwrap();
         assert!(matches!(source.load_or_create(), Err(KeyError::BadKeyFile(_))));
     }
@@ -232,8 +249,11 @@ mod tests {
 
     #[test]
     fn the_real_keychain_keeps_the_key() {
-        // The kernel keyring works inside containers once a session keyring is joined.
-        let keychain = Keychain::install().expect("the kernel keyring should be usable here");
+        // Linux: the kernel keyring works inside containers once a session keyring is joined.
+        // Windows (the tests under Wine): the Credential Manager.
+        let keychain = Keychain::install().expect("the platform's keychain should be usable here");
+        #[cfg(windows)]
+        assert_eq!(keychain.describe(), "Windows Credential Manager");
         let (first, _) = keychain.load_or_create().unwrap();
         let (second, created) = keychain.load_or_create().unwrap();
         assert!(!created);

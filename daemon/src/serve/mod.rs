@@ -1,9 +1,10 @@
-//! `3dgpt serve`: one daemon per user on a private Unix socket, running the engine for every client
-//! through the job queue.
+//! `3dgpt serve`: one daemon per user on a private local socket (a named pipe on Windows), running
+//! the engine for every client through the job queue.
 
 mod held;
 mod history_service;
 mod jobs;
+mod local;
 pub(crate) mod neural;
 mod recorder;
 mod service;
@@ -13,7 +14,6 @@ mod tcp;
 mod tests;
 
 use std::fs;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,12 +24,9 @@ use threedgpt_proto::v1::generator_server::GeneratorServer;
 use threedgpt_proto::v1::history_server::HistoryServer;
 use threedgpt_proto::v1::models_server::ModelsServer;
 use threedgpt_proto::v1::system_server::SystemServer;
-use tokio::net::UnixListener;
 
 use crate::history::key::KeySource;
 use tokio::sync::Notify;
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::UnixListenerStream;
 
 pub(crate) use jobs::JobQueue;
 pub(crate) use service::Daemon;
@@ -121,11 +118,15 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     result
 }
 
-/// The folder for the history and settings: `THREEDGPT_DATA_DIR`, else `$XDG_DATA_HOME/3dgpt`, else
-/// `~/.local/share/3dgpt`.
+/// The folder for the history and settings: `THREEDGPT_DATA_DIR`, else `%LOCALAPPDATA%\3dgpt` on
+/// Windows, `$XDG_DATA_HOME/3dgpt`, else `~/.local/share/3dgpt` elsewhere.
 pub(crate) fn data_dir() -> std::path::PathBuf {
     if let Some(dir) = std::env::var_os("THREEDGPT_DATA_DIR").filter(|dir| !dir.is_empty()) {
         return dir.into();
+    }
+    #[cfg(windows)]
+    if let Some(dir) = std::env::var_os("LOCALAPPDATA").filter(|dir| !dir.is_empty()) {
+        return std::path::PathBuf::from(dir).join("3dgpt");
     }
     if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|dir| !dir.is_empty()) {
         return std::path::PathBuf::from(dir).join("3dgpt");
@@ -182,30 +183,7 @@ async fn serve(
     tcp: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<()> {
     let Limits { workers, max_queue, idle_timeout_s, model_idle_s } = limits;
-    let listener =
-        UnixListener::bind(socket_path).with_context(|| format!("could not listen on {}", socket_path.display()))?;
-    fs::set_permissions(socket_path, fs::Permissions::from_mode(0o600))
-        .with_context(|| format!("could not make {} private", socket_path.display()))?;
-    let own_uid = rustix::process::getuid().as_raw();
-    // Only this user's processes may talk to the daemon: the socket is 0600 and every peer's uid is
-    // checked as well.
-    let incoming = UnixListenerStream::new(listener).filter_map(move |connection| match connection {
-        Ok(stream) => match stream.peer_cred() {
-            Ok(credentials) if credentials.uid() == own_uid => Some(Ok::<_, std::io::Error>(stream)),
-            Ok(credentials) => {
-                tracing::warn!(uid = credentials.uid(), "refused a connection from another user");
-                None
-            }
-            Err(error) => {
-                tracing::warn!(%error, "refused a connection whose peer could not be identified");
-                None
-            }
-        },
-        Err(error) => {
-            tracing::warn!(%error, "could not accept a connection");
-            None
-        }
-    });
+    let incoming = local::listen(socket_path)?;
     let queue = JobQueue::new(workers, max_queue, recorder.clone());
     let shutdown = Arc::new(Notify::new());
     // Held results (history off) whose time is up are dropped even when nobody asks for them, and
@@ -290,28 +268,42 @@ async fn wait_for_stop(queue: &JobQueue, shutdown: &Notify, idle_timeout_s: u64)
             }
         }
     };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
     tokio::select! {
         () = shutdown.notified() => {}
         () = idle => {}
-        () = terminate => tracing::info!("SIGTERM; stopping"),
+        () = terminated() => tracing::info!("terminated; stopping"),
         _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping"),
     }
 }
 
+/// SIGTERM on Unix; on Windows the console's close (the daemon started by hand in a console window).
+async fn terminated() {
+    #[cfg(unix)]
+    let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    #[cfg(windows)]
+    let signal = tokio::signal::windows::ctrl_close();
+    match signal {
+        Ok(mut signal) => {
+            signal.recv().await;
+        }
+        Err(_) => std::future::pending::<()>().await,
+    }
+}
+
 fn prepare_runtime_dir(dir: &Path) -> anyhow::Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
+    crate::private::create_dir_all(dir)
         .with_context(|| format!("could not create the runtime folder {}", dir.display()))?;
+    #[cfg(unix)]
+    check_runtime_dir_owner(dir)?;
+    Ok(())
+}
+
+/// The runtime folder must be this user's and private: it holds the socket, the lock and the TCP
+/// token. (On Windows it lies in the user's own profile.)
+#[cfg(unix)]
+fn check_runtime_dir_owner(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
     let metadata = fs::metadata(dir).with_context(|| format!("could not read {}", dir.display()))?;
     let uid = rustix::process::getuid().as_raw();
     if metadata.uid() != uid {

@@ -140,8 +140,15 @@ impl Generator for Daemon {
 
 /// Who sent a request: the peer process on the socket, or the peer address on loopback TCP.
 fn client_of<T>(request: &Request<T>) -> String {
+    #[cfg(unix)]
     if let Some(info) = request.extensions().get::<tonic::transport::server::UdsConnectInfo>()
         && let Some(pid) = info.peer_cred.and_then(|credentials| credentials.pid())
+    {
+        return format!("pid {pid}");
+    }
+    #[cfg(windows)]
+    if let Some(info) = request.extensions().get::<super::local::PipeConnectInfo>()
+        && let Some(pid) = info.pid
     {
         return format!("pid {pid}");
     }

@@ -6,7 +6,6 @@
 use std::fs;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -38,11 +37,7 @@ fn load_or_create_token(path: &Path) -> anyhow::Result<String> {
     OsRng.fill_bytes(&mut bytes);
     let token: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
     let _ = fs::remove_file(path);
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
+    let mut file = crate::private::create_new_file(path)
         .with_context(|| format!("could not create the token file {}", path.display()))?;
     file.write_all(token.as_bytes())?;
     Ok(token)
@@ -93,7 +88,9 @@ mod tests {
 
     #[test]
     fn only_the_right_token_without_an_origin_passes() {
-        let mut guard = TokenGuard::new("abc123", Path::new("/run/3dgpt"));
+        let runtime_dir = Path::new("/run/3dgpt");
+        let token_file = runtime_dir.join("tcp-token").display().to_string();
+        let mut guard = TokenGuard::new("abc123", runtime_dir);
         assert!(guard.call(request(&[("authorization", "Bearer abc123")])).is_ok());
         for headers in [
             vec![],
@@ -103,7 +100,7 @@ mod tests {
         ] {
             let status = guard.call(request(&headers)).unwrap_err();
             assert_eq!(status.code(), tonic::Code::Unauthenticated, "{headers:?}");
-            assert!(status.message().contains("/run/3dgpt/tcp-token"));
+            assert!(status.message().contains(&token_file), "{}", status.message());
         }
         let status =
             guard.call(request(&[("authorization", "Bearer abc123"), ("origin", "http://evil.example")])).unwrap_err();
@@ -117,7 +114,10 @@ mod tests {
         let first = load_or_create_token(&path).unwrap();
         assert_eq!(first.len(), 64);
         assert_eq!(load_or_create_token(&path).unwrap(), first);
-        let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&path).unwrap().permissions());
-        assert_eq!(mode & 0o777, 0o600);
+        #[cfg(unix)]
+        {
+            let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&path).unwrap().permissions());
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 }
