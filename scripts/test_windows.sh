@@ -18,7 +18,7 @@ wine=/usr/lib/wine/wine64
 wineserver=/usr/lib/wine/wineserver64
 
 missing=()
-/usr/bin/rustc --version 2>/dev/null | grep -q '^rustc 1\.96' || missing+=(rustc-web cargo-web)
+dpkg -s rustc-web cargo-web >/dev/null 2>&1 || missing+=(rustc-web cargo-web)
 [ -f /usr/lib/rustlib/src/rust/library/std/Cargo.toml ] || missing+=(rust-web-src)
 command -v x86_64-w64-mingw32-gcc >/dev/null || missing+=(mingw-w64)
 [ -x "$wine" ] || missing+=(wine64)
