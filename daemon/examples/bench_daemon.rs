@@ -124,7 +124,7 @@ async fn main() {
             &mut asset,
             &folder.path().join("local.glb"),
             threedgpt_engine::Format::Glb,
-            false,
+            &threedgpt_engine::export::WriteOptions::default(),
             &threedgpt_engine::NoProgress,
             &cancel,
         )

@@ -4,6 +4,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
+
+use crate::terminal::escape;
 use threedgpt_sdk::{ErrorKind, JobState};
 
 /// `3dgpt jobs`.
@@ -113,7 +115,13 @@ pub(crate) fn jobs(args: JobsArgs) -> anyhow::Result<ExitCode> {
                             JobState::Failed => job.error.clone().unwrap_or_default(),
                             _ => String::new(),
                         };
-                        println!("{}\t{}\t{}\t{}", job.job_id, job.state.name(), job.source, detail);
+                        println!(
+                            "{}\t{}\t{}\t{}",
+                            escape(&job.job_id),
+                            job.state.name(),
+                            escape(&job.source),
+                            escape(&detail)
+                        );
                     }
                 }
                 Ok(ExitCode::SUCCESS)
@@ -125,15 +133,16 @@ pub(crate) fn jobs(args: JobsArgs) -> anyhow::Result<ExitCode> {
                 let outcome = crate::generate::follow(&client, events, &bar, &mut interrupted).await;
                 bar.finish_and_clear();
                 match outcome {
-                    Ok((record, files)) => {
+                    Ok(crate::generate::Done { record, files, warnings }) => {
+                        crate::generate::print_warnings(&warnings, &bar);
                         if args.json {
                             println!(
                                 "{}",
-                                serde_json::json!({"job_id": id, "ok": true, "files": files, "record": record})
+                                serde_json::json!({"job_id": id, "ok": true, "files": files, "record": record, "warnings": warnings})
                             );
                         } else {
                             for file in files {
-                                println!("{}", file.display());
+                                println!("{}", escape(&file.display().to_string()));
                             }
                         }
                         Ok(ExitCode::SUCCESS)
@@ -142,7 +151,7 @@ pub(crate) fn jobs(args: JobsArgs) -> anyhow::Result<ExitCode> {
                         if args.json {
                             println!("{}", serde_json::json!({"job_id": id, "ok": false, "error": message}));
                         } else {
-                            eprintln!("error: {id}: {message}");
+                            eprintln!("error: {}: {}", escape(&id), escape(&message));
                         }
                         Ok(ExitCode::from(1))
                     }
@@ -153,9 +162,9 @@ pub(crate) fn jobs(args: JobsArgs) -> anyhow::Result<ExitCode> {
                 if args.json {
                     println!("{}", serde_json::json!({"job_id": id, "cancelled": was_active}));
                 } else if was_active {
-                    println!("cancelled {id}");
+                    println!("cancelled {}", escape(&id));
                 } else {
-                    println!("{id} had already ended");
+                    println!("{} had already ended", escape(&id));
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -182,12 +191,17 @@ pub(crate) fn daemon(args: DaemonArgs) -> anyhow::Result<ExitCode> {
                         })
                     );
                 } else {
-                    println!("running (pid {}, version {}, API {})", info.pid, info.version, info.api_version);
-                    println!("socket: {}", info.socket_path.display());
-                    println!("devices: {}", info.devices.join(", "));
-                    println!("neural models: {}", info.onnxruntime_status);
+                    println!(
+                        "running (pid {}, version {}, API {})",
+                        info.pid,
+                        escape(&info.version),
+                        escape(&info.api_version)
+                    );
+                    println!("socket: {}", escape(&info.socket_path.display().to_string()));
+                    println!("devices: {}", escape(&info.devices.join(", ")));
+                    println!("neural models: {}", escape(&info.onnxruntime_status));
                     if !info.execution_providers.is_empty() {
-                        println!("execution providers: {}", info.execution_providers.join(", "));
+                        println!("execution providers: {}", escape(&info.execution_providers.join(", ")));
                     }
                     println!("jobs: {} queued, {} running", info.queue_length, info.running_jobs);
                 }
@@ -294,7 +308,14 @@ pub(crate) fn models(args: ModelsArgs) -> anyhow::Result<ExitCode> {
         } else {
             for model in models {
                 let installed = if model.installed { "installed" } else { "not installed" };
-                println!("{}\t{}\t{}\t{}\t{}", model.name, model.kind, installed, model.provider, model.description);
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    escape(&model.name),
+                    escape(&model.kind),
+                    installed,
+                    escape(&model.provider),
+                    escape(&model.description)
+                );
             }
         }
         Ok(ExitCode::SUCCESS)
@@ -405,7 +426,7 @@ pub(crate) fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
                 } else {
                     for entry in &page.entries {
                         let faces = entry.record.get("faces").and_then(|faces| faces.as_u64()).unwrap_or(0);
-                        println!("{}\t{}\t{faces} faces", entry.id, entry.source);
+                        println!("{}\t{}\t{faces} faces", escape(&entry.id), escape(&entry.source));
                     }
                     if page.total as usize > page.entries.len() {
                         println!("({} of {}; --limit shows more)", page.entries.len(), page.total);
@@ -424,7 +445,7 @@ pub(crate) fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
             HistoryCommand::Export { id, output } => {
                 let files = client.export(&id, &output).await?;
                 for file in files {
-                    println!("{}", file.display());
+                    println!("{}", escape(&file.display().to_string()));
                 }
             }
             HistoryCommand::Download { id, what, format, output } => {
@@ -441,10 +462,10 @@ pub(crate) fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
             HistoryCommand::Delete { id } => {
                 let existed = client.delete(&id).await?;
                 if !existed {
-                    eprintln!("error: no generation {id} in the history");
+                    eprintln!("error: no generation {} in the history", escape(&id));
                     return Ok(ExitCode::from(1));
                 }
-                println!("deleted {id}");
+                println!("deleted {}", escape(&id));
             }
             HistoryCommand::Clear { yes } => {
                 let total = client.history(1, None).await?.total;
@@ -463,7 +484,7 @@ pub(crate) fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
 fn confirm(question: &str) -> anyhow::Result<bool> {
     use std::io::{BufRead, IsTerminal, Write};
     if !std::io::stdin().is_terminal() {
-        anyhow::bail!("{question} Pass --yes to confirm when not on a terminal");
+        return Err(crate::UsageError(format!("{question} Pass --yes to confirm when not on a terminal")).into());
     }
     print!("{question} [y/N] ");
     std::io::stdout().flush()?;
@@ -501,7 +522,7 @@ pub(crate) fn settings(args: SettingsArgs) -> anyhow::Result<ExitCode> {
             );
         } else {
             println!("history\t{}", settings.history_enabled);
-            println!("history store\t{}", settings.history_status);
+            println!("history store\t{}", escape(&settings.history_status));
         }
         Ok(ExitCode::SUCCESS)
     })

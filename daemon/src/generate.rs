@@ -8,6 +8,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+
+use crate::UsageError;
+use crate::terminal::escape;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use threedgpt_engine::{Background, Format, Options};
@@ -95,9 +98,9 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let background = match (&args.mask, args.keep_background) {
         (Some(mask), _) => {
             if !single {
-                bail!("--mask applies to one image; pass a single IMAGE with it");
+                return Err(UsageError("--mask applies to one image; pass a single IMAGE with it".to_owned()).into());
             }
-            let bytes = std::fs::read(mask).with_context(|| format!("could not read the mask {}", mask.display()))?;
+            let bytes = read_mask(mask)?;
             Background::Mask { name: mask.display().to_string(), bytes }
         }
         (None, true) => Background::Keep,
@@ -112,7 +115,8 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         .with_size_m(args.size_m)
         .with_grid_px(args.grid)
         .with_reproducible(args.reproducible);
-    options.validate()?;
+    // An option out of its range is a usage error, like clap's own.
+    options.validate().map_err(|error| UsageError(error.to_string()))?;
     let plan = plan_outputs(&inputs, single, args.output.as_deref(), format_option)?;
 
     if args.detach {
@@ -180,7 +184,7 @@ async fn detach_all(
                 "{}",
                 serde_json::json!({"input": input.display().to_string(), "ok": true, "job_id": job_id, "output": output.display().to_string()})
             ),
-            Ok(job_id) => println!("{job_id}"),
+            Ok(job_id) => println!("{}", escape(&job_id)),
             Err(message) => {
                 failures += 1;
                 report_failure(input, &message, args.json);
@@ -212,7 +216,8 @@ async fn generate_all(
         };
         bar.finish_and_clear();
         match outcome {
-            Ok((record, files)) => {
+            Ok(Done { record, files, warnings }) => {
+                print_warnings(&warnings, &bar);
                 if args.json {
                     let line = serde_json::json!({
                         "input": input.display().to_string(),
@@ -220,11 +225,16 @@ async fn generate_all(
                         "format": format,
                         "files": files.iter().map(|path| path.display().to_string()).collect::<Vec<_>>(),
                         "record": record,
+                        "warnings": warnings,
                     });
                     println!("{line}");
                 } else {
                     let faces = record.get("faces").and_then(|faces| faces.as_u64()).unwrap_or(0);
-                    eprintln!("{} -> {} ({faces} faces)", input.display(), output.display());
+                    eprintln!(
+                        "{} -> {} ({faces} faces)",
+                        escape(&input.display().to_string()),
+                        escape(&output.display().to_string())
+                    );
                 }
             }
             Err(message) => {
@@ -246,8 +256,32 @@ fn report_failure(input: &Path, message: &str, json: bool) {
     if json {
         println!("{}", serde_json::json!({"input": input.display().to_string(), "ok": false, "error": message}));
     } else {
-        eprintln!("error: {}: {message}", input.display());
+        eprintln!("error: {}: {}", escape(&input.display().to_string()), escape(message));
     }
+}
+
+/// Reads a mask file the user named: a regular file no larger than the daemon accepts.
+fn read_mask(mask: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    const MAX_MASK_BYTES: u64 = 256 << 20;
+    let file = std::fs::File::open(mask).with_context(|| format!("could not read the mask {}", mask.display()))?;
+    let metadata = file.metadata().with_context(|| format!("could not read the mask {}", mask.display()))?;
+    if !metadata.is_file() {
+        bail!("the mask {} is not a regular file; pass a PNG, JPEG or WebP image", mask.display());
+    }
+    if metadata.len() > MAX_MASK_BYTES {
+        bail!(
+            "the mask {} is {} MiB; masks are limited to {} MiB",
+            mask.display(),
+            metadata.len() >> 20,
+            MAX_MASK_BYTES >> 20
+        );
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    file.take(MAX_MASK_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("could not read the mask {}", mask.display()))?;
+    Ok(bytes)
 }
 
 pub(crate) fn progress_bar(input: &Path, show: bool) -> ProgressBar {
@@ -265,13 +299,28 @@ pub(crate) fn progress_bar(input: &Path, show: bool) -> ProgressBar {
     bar
 }
 
+/// A finished job as the CLI reports it.
+pub(crate) struct Done {
+    pub(crate) record: serde_json::Value,
+    pub(crate) files: Vec<PathBuf>,
+    pub(crate) warnings: Vec<String>,
+}
+
+/// Prints a finished job's warnings on standard error (they also go into `--json` records).
+pub(crate) fn print_warnings(warnings: &[String], bar: &ProgressBar) {
+    for warning in warnings {
+        let line = format!("warning: {}", escape(warning));
+        if bar.is_hidden() { eprintln!("{line}") } else { bar.println(line) }
+    }
+}
+
 /// Follows one job's events to its end, showing progress; Ctrl-C cancels the job (twice quits).
 pub(crate) async fn follow(
     client: &threedgpt_sdk::Client,
     mut events: threedgpt_sdk::JobStream,
     bar: &ProgressBar,
     interrupted: &mut bool,
-) -> Result<(serde_json::Value, Vec<PathBuf>), String> {
+) -> Result<Done, String> {
     let mut job_id = String::new();
     loop {
         let next = tokio::select! {
@@ -298,10 +347,10 @@ pub(crate) async fn follow(
                         bar.set_position((fraction * 1000.0) as u64);
                         bar.set_message(stage.name());
                     }
-                    JobEvent::Finished { record, files, .. } => return Ok((record, files)),
+                    JobEvent::Finished { record, files, warnings, .. } => return Ok(Done { record, files, warnings }),
                     JobEvent::Failed { message, .. } => return Err(message),
                     JobEvent::Cancelled { .. } => return Err("generation was cancelled".to_owned()),
-                    JobEvent::Warning { message, .. } => bar.println(format!("warning: {message}")),
+                    JobEvent::Warning { message, .. } => print_warnings(&[message], bar),
                     _ => {}
                 }
             }
@@ -357,10 +406,11 @@ fn plan_outputs(
                 output.extension().and_then(|extension| extension.to_str()).and_then(Format::from_extension);
             let format = match (format_option, from_extension) {
                 (Some(chosen), Some(named)) if chosen != named => {
-                    bail!(
+                    return Err(UsageError(format!(
                         "the output {} names the {named} format but --format is {chosen}; make them agree",
                         output.display()
-                    )
+                    ))
+                    .into());
                 }
                 (Some(chosen), _) => chosen,
                 (None, Some(named)) => named,

@@ -7,6 +7,7 @@ mod generate;
 mod history;
 mod private;
 mod serve;
+mod terminal;
 
 use std::process::ExitCode;
 
@@ -65,11 +66,17 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(2)
+            eprintln!("error: {}", terminal::escape(&format!("{error:#}")));
+            // 2 is for usage errors only (as clap's own); anything that went wrong at run time is 1.
+            if error.downcast_ref::<UsageError>().is_some() { ExitCode::from(2) } else { ExitCode::from(1) }
         }
     }
 }
+
+/// A command line that asks for something impossible (exit code 2, like clap's own errors).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct UsageError(pub(crate) String);
 
 /// A small runtime for a client command.
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

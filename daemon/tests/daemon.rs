@@ -446,7 +446,7 @@ async fn the_history_keeps_generations_encrypted_and_delete_removes_their_bytes(
     // Any other format, from the stored asset.
     let files = client.export(&id, &folder.path().join("again.obj")).await.unwrap();
     let names: Vec<_> = files.iter().map(|file| file.file_name().unwrap().to_string_lossy().into_owned()).collect();
-    assert_eq!(names, ["again.png", "again.mtl", "again.obj"]);
+    assert_eq!(names, ["again_texture.png", "again.mtl", "again.obj"]);
     let stl = client.download_as(&id, threedgpt_sdk::Artifact::Asset, threedgpt_sdk::Format::Stl).await.unwrap();
     assert_eq!(stl.len(), 84 + 50 * 1000, "an STL of the 1000-face asset");
     let error = client.download_as(&id, threedgpt_sdk::Artifact::Asset, threedgpt_sdk::Format::Obj).await.unwrap_err();

@@ -22,6 +22,10 @@ pub(crate) fn decode_dynamic(bytes: &[u8], name: &str, limits: &DecodeLimits) ->
     if !matches!(format, ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP) {
         return Err(EngineError::UnsupportedFormat { name: name.to_owned() });
     }
+    if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
+        // The JPEG decoder fills what is missing with grey and reports success.
+        return Err(EngineError::Truncated { name: name.to_owned() });
+    }
     let corrupt = |source| EngineError::Corrupt { name: name.to_owned(), source };
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut decoder_limits = image::Limits::default();
@@ -45,6 +49,47 @@ pub(crate) fn decode_dynamic(bytes: &[u8], name: &str, limits: &DecodeLimits) ->
     let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
     image.apply_orientation(orientation);
     Ok(image)
+}
+
+/// Whether a JPEG's image data ends with its end-of-image marker. The marker segments before the
+/// first scan are walked by their lengths (so an EXIF thumbnail's own end marker is skipped); then
+/// the scan data must be followed by an end marker, which never occurs inside it (a 0xFF data byte
+/// is always followed by 0x00 there). A file that is malformed in some other way counts as complete
+/// here and is left to the decoder.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let mut at = 2; // After the start-of-image marker.
+    loop {
+        if at >= bytes.len() {
+            return false;
+        }
+        if bytes[at] != 0xff {
+            return true;
+        }
+        while at < bytes.len() && bytes[at] == 0xff {
+            at += 1; // Fill bytes.
+        }
+        let Some(&marker) = bytes.get(at) else { return false };
+        at += 1;
+        match marker {
+            0xd9 => return true,
+            0x01 | 0xd0..=0xd7 => {}
+            _ => {
+                let Some(length) =
+                    bytes.get(at..at + 2).map(|pair| usize::from(u16::from_be_bytes([pair[0], pair[1]])))
+                else {
+                    return false;
+                };
+                if length < 2 {
+                    return true;
+                }
+                at += length;
+                if marker == 0xda {
+                    // Start of scan: the rest is entropy-coded data (and any later scans).
+                    return bytes.get(at..).is_some_and(|rest| rest.windows(2).rev().any(|pair| pair == [0xff, 0xd9]));
+                }
+            }
+        }
+    }
 }
 
 fn check_dimensions(name: &str, width: u32, height: u32, limits: &DecodeLimits) -> Result<()> {

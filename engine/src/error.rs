@@ -70,6 +70,14 @@ pub enum EngineError {
         #[source]
         source: image::ImageError,
     },
+    /// The file ends before its image data does.
+    #[error(
+        "{name}: the file is truncated (it ends before the image data does); copy or download it again, or re-export it from an image editor"
+    )]
+    Truncated {
+        /// The file name.
+        name: String,
+    },
     /// No foreground object could be found.
     #[error(
         "no object found in the image: {reason}; use an image with the object on a plain or transparent background, pass --mask FILE, or --keep-background to use the whole picture"

@@ -256,41 +256,50 @@ impl TriMesh {
         if self.triangles.len() <= target_faces {
             return kept();
         }
-        let indices: Vec<u32> = self.triangles.iter().flatten().copied().collect();
         let mut target = target_faces;
         // A few ever gentler tries; a broken input never yields a sound output, so do not loop long.
         for _ in 0..4 {
             if target >= self.triangles.len() {
                 break;
             }
-            let simplified = meshopt::simplify_decoder(
-                &indices,
-                &self.positions,
-                target * 3,
-                f32::MAX,
-                meshopt::SimplifyOptions::None,
-                None,
-            );
-            let triangles: Vec<[u32; 3]> = simplified.chunks_exact(3).map(|t| [t[0], t[1], t[2]]).collect();
-            let mut mesh = TriMesh { positions: self.positions.clone(), triangles: triangles.clone() };
-            mesh.clean();
-            let topology = mesh.topology();
-            if topology.is_watertight_manifold() {
-                return (mesh, topology);
-            }
-            // Folding a thin region can leave back-to-back triangle pairs ("fins"); keeping one of
-            // a pair opens the surface, dropping both closes it.
-            let mut without_fins = TriMesh { positions: self.positions.clone(), triangles };
-            without_fins.remove_fins();
-            without_fins.clean();
-            let topology = without_fins.topology();
-            if !without_fins.triangles.is_empty() && topology.is_watertight_manifold() {
-                return (without_fins, topology);
+            if let Some(done) = self.simplified_to(target) {
+                return done;
             }
             tracing::debug!(target, "simplified mesh was not watertight; retrying gentler");
             target = target * 3 / 2 + 1;
         }
         kept()
+    }
+
+    /// One meshoptimizer pass to `target_faces`, and its topology, when the result is watertight
+    /// (dropping back-to-back triangle pairs if that is what it takes); `None` when it is not.
+    pub fn simplified_to(&self, target_faces: usize) -> Option<(TriMesh, Topology)> {
+        let indices: Vec<u32> = self.triangles.iter().flatten().copied().collect();
+        let simplified = meshopt::simplify_decoder(
+            &indices,
+            &self.positions,
+            target_faces * 3,
+            f32::MAX,
+            meshopt::SimplifyOptions::None,
+            None,
+        );
+        let triangles: Vec<[u32; 3]> = simplified.chunks_exact(3).map(|t| [t[0], t[1], t[2]]).collect();
+        let mut mesh = TriMesh { positions: self.positions.clone(), triangles: triangles.clone() };
+        mesh.clean();
+        let topology = mesh.topology();
+        if topology.is_watertight_manifold() {
+            return Some((mesh, topology));
+        }
+        // Folding a thin region can leave back-to-back triangle pairs ("fins"); keeping one of a
+        // pair opens the surface, dropping both closes it.
+        let mut without_fins = TriMesh { positions: self.positions.clone(), triangles };
+        without_fins.remove_fins();
+        without_fins.clean();
+        let topology = without_fins.topology();
+        if !without_fins.triangles.is_empty() && topology.is_watertight_manifold() {
+            return Some((without_fins, topology));
+        }
+        None
     }
 
     /// Area-weighted smooth vertex normals, unit length.

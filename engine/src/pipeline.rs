@@ -18,6 +18,10 @@ use crate::relief::{DepthEstimator, inflate_shaped};
 use crate::texture::bake_texture;
 use crate::volume::{Reconstructor, Sampling, bake_atlas, sample_surface};
 
+/// The coarsest grid the relief falls back to when a finer one cannot be simplified soundly to the
+/// face target.
+const MIN_RETRY_GRID_PX: usize = 64;
+
 /// The name of the built-in reconstructor, as recorded and as clients choose it.
 pub const RELIEF_MODEL: &str = "relief";
 
@@ -41,6 +45,9 @@ pub struct Asset {
     pub texture: RgbImage,
     /// What was done, for the file's extras and for callers.
     pub record: GenerationRecord,
+    /// What the user should know about the result (e.g. the face target could not be met), for
+    /// people. Not written into the files.
+    pub warnings: Vec<String>,
 }
 
 /// What a generation did: written into every asset's extras and printed by `--json`.
@@ -215,13 +222,14 @@ pub fn generate_with(
             normals: shaped.normals,
             uvs: shaped.uvs,
             texture: shaped.texture,
+            warnings: face_target_warnings(options, shaped.faces, shaped.unsimplified_faces),
             record,
         });
     }
 
     let started = Instant::now();
     progress.report(Stage::Reconstruct, 0.0);
-    let grid_px = options.grid_px as usize;
+    let mut grid_px = options.grid_px as usize;
     let depth = match models.depth {
         Some(model) => {
             let failed = |reason: String| EngineError::Depth { model: model.name().to_owned(), reason };
@@ -234,21 +242,51 @@ pub fn generate_with(
     };
     let (depth_start, depth_share) = if depth.is_some() { (0.3, 0.7) } else { (0.0, 1.0) };
     progress.report(Stage::Reconstruct, depth_start);
-    let relief = inflate_shaped(
-        &cutout.coverage,
-        cutout.side() as usize,
-        grid_px,
-        options.thickness,
-        depth.as_ref(),
-        cancel,
-        &mut |fraction| progress.report(Stage::Reconstruct, depth_start + depth_share * fraction),
-    )?;
-    timings.reconstruct = elapsed_ms(started);
-    cancel.check()?;
-
+    let target_faces = options.target_faces as usize;
+    let mut warnings = Vec::new();
+    let mut reconstruct_started = started;
+    let (mut mesh, topology, relief_faces) = loop {
+        let relief = inflate_shaped(
+            &cutout.coverage,
+            cutout.side() as usize,
+            grid_px,
+            options.thickness,
+            depth.as_ref(),
+            cancel,
+            &mut |fraction| progress.report(Stage::Reconstruct, depth_start + depth_share * fraction),
+        )?;
+        add_ms(&mut timings.reconstruct, reconstruct_started);
+        cancel.check()?;
+        let started = Instant::now();
+        progress.report(Stage::Mesh, 0.0);
+        let relief_faces = relief.mesh.triangles.len();
+        let simplified = (relief_faces > target_faces).then(|| relief.mesh.simplified_to(target_faces)).flatten();
+        add_ms(&mut timings.mesh, started);
+        match simplified {
+            Some((mesh, topology)) => break (mesh, topology, relief_faces),
+            // Collapsing a very dense relief to few faces in one pass can fold its thin rim onto
+            // itself; a coarser grid gives the same shape, and the face count asked for.
+            None if relief_faces > target_faces && grid_px / 2 >= MIN_RETRY_GRID_PX => {
+                tracing::info!(grid_px, target_faces, "the mesh did not simplify soundly; trying a coarser grid");
+                grid_px /= 2;
+                reconstruct_started = Instant::now();
+            }
+            None => {
+                let started = Instant::now();
+                let (mesh, topology) = relief.mesh.simplified_with_topology(target_faces);
+                add_ms(&mut timings.mesh, started);
+                break (mesh, topology, relief_faces);
+            }
+        }
+    };
     let started = Instant::now();
-    progress.report(Stage::Mesh, 0.0);
-    let (mut mesh, topology) = relief.mesh.simplified_with_topology(options.target_faces as usize);
+    if grid_px != options.grid_px as usize {
+        warnings.push(format!(
+            "the reconstruction grid was lowered from {} to {grid_px} cells: at {} cells the mesh could not be \
+             simplified to {target_faces} faces without opening its surface",
+            options.grid_px, options.grid_px
+        ));
+    }
     if mesh.triangles.is_empty() {
         return Err(EngineError::NoObject { reason: "the object is too thin to build a solid from".to_owned() });
     }
@@ -258,7 +296,7 @@ pub fn generate_with(
     let size = place(&mut mesh, options.size_m);
     let normals = mesh.smooth_normals();
     progress.report(Stage::Mesh, 1.0);
-    timings.mesh = elapsed_ms(started);
+    add_ms(&mut timings.mesh, started);
 
     let started = Instant::now();
     progress.report(Stage::Texture, 0.0);
@@ -284,22 +322,24 @@ pub fn generate_with(
         timings_ms: timings,
     };
     tracing::info!(faces = record.faces, vertices = record.vertices, "generated");
-    Ok(Asset { name: asset_name(name), mesh, normals, uvs, texture, record })
+    warnings.extend(face_target_warnings(options, mesh.triangles.len(), relief_faces));
+    Ok(Asset { name: asset_name(name), mesh, normals, uvs, texture, record, warnings })
 }
 
-/// Writes `asset` to `path` in `format`, reporting the export stage; returns every file written.
+/// Writes `asset` to `path` in `format` (see [`export::write_with`]), reporting the export stage;
+/// returns every file written, the main file last.
 pub fn export_asset(
     asset: &mut Asset,
     path: &Path,
     format: Format,
-    reproducible: bool,
+    options: &export::WriteOptions,
     progress: &dyn ProgressSink,
     cancel: &CancelFlag,
 ) -> Result<Vec<PathBuf>> {
     cancel.check()?;
     let started = Instant::now();
     progress.report(Stage::Export, 0.0);
-    let written = export::write(asset, path, format, reproducible)?;
+    let written = export::write_with(asset, path, format, options)?;
     progress.report(Stage::Export, 1.0);
     asset.record.timings_ms.export = Some(elapsed_ms(started));
     Ok(written)
@@ -313,6 +353,11 @@ pub fn generator_name() -> String {
 /// A single-precision value as the short decimal a person wrote (0.85, not 0.8500000238418579).
 fn tidy(value: f32) -> f64 {
     value.to_string().parse().unwrap_or(f64::from(value))
+}
+
+/// Adds the milliseconds since `started` to `total`, kept to microseconds.
+fn add_ms(total: &mut f64, started: Instant) {
+    *total = ((*total + elapsed_ms(started)) * 1.0e3).round() / 1.0e3;
 }
 
 fn elapsed_ms(started: Instant) -> f64 {
@@ -350,6 +395,9 @@ struct Shaped {
     /// Of the welded mesh (the file's mesh is split per triangle for the atlas).
     topology: crate::mesh::Topology,
     size: [f32; 3],
+    /// Triangles of the welded mesh, and of the surface before it was simplified.
+    faces: usize,
+    unsimplified_faces: usize,
 }
 
 /// Reconstruct, mesh and texture with a volumetric model: the cutout (its coverage as alpha) is
@@ -413,7 +461,31 @@ fn volumetric(
         texture: baked.texture,
         topology,
         size: extent.map(|length| length * scale),
+        faces: welded.triangles.len(),
+        unsimplified_faces: surface.mesh.triangles.len(),
     })
+}
+
+/// A sentence for the user when the mesh misses the face target by more than 1%: the target is a
+/// promise, so falling short or going over is said, with why and what to do.
+fn face_target_warnings(options: &Options, faces: usize, available: usize) -> Vec<String> {
+    let target = options.target_faces as usize;
+    if faces.abs_diff(target) as f64 <= target as f64 * 0.01 {
+        return Vec::new();
+    }
+    let grid = options.grid_px;
+    vec![if faces < target && available < target {
+        format!(
+            "the mesh has {faces} faces, fewer than the {target} asked for: the reconstruction grid of {grid} \
+             cells gives no more for this picture; raise the grid (e.g. to {}) for more faces",
+            (grid.saturating_mul(2)).min(2048)
+        )
+    } else {
+        format!(
+            "the mesh has {faces} faces instead of the {target} asked for: simplifying it further would have \
+             opened its surface; lower the grid (now {grid}) to get closer to the target"
+        )
+    }]
 }
 
 /// Moves a grid-space mesh (x right, y down, z to the viewer) into glTF space: +Y up, the front

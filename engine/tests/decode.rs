@@ -147,3 +147,23 @@ fn palette_png() -> Vec<u8> {
     chunk(&mut out, b"IEND", &[]);
     out
 }
+
+#[test]
+fn a_truncated_jpeg_is_refused_as_truncated() {
+    // The example photo and a synthetic one: cut anywhere inside, each says it is truncated.
+    let ring = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/ring.jpg")).unwrap();
+    let rgb = DynamicImage::ImageRgb8(DynamicImage::ImageRgba8(sample()).to_rgb8());
+    for whole in [ring, support::encode(&rgb, ImageFormat::Jpeg)] {
+        assert!(decode(&whole).is_ok());
+        for share in [0.33, 0.6, 0.95, 0.999] {
+            let cut = &whole[..(whole.len() as f64 * share) as usize];
+            let error = decode(cut).unwrap_err();
+            assert!(matches!(error, EngineError::Truncated { .. }), "cut to {share}: {error:?}");
+            assert!(error.to_string().contains("the file is truncated"), "{error}");
+        }
+        // Bytes after the end marker (some cameras append data) do not make a file truncated.
+        let mut padded = whole.clone();
+        padded.extend_from_slice(b"trailing data from a camera");
+        assert!(decode(&padded).is_ok());
+    }
+}

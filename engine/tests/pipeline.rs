@@ -6,6 +6,7 @@ mod support;
 use std::sync::Mutex;
 
 use image::{DynamicImage, ImageFormat, Rgba, RgbaImage};
+use threedgpt_engine::export::WriteOptions;
 use threedgpt_engine::foreground::MaskSource;
 use threedgpt_engine::{
     Asset, Background, CancelFlag, EngineError, Format, NoProgress, Options, Stage, export_asset, generate,
@@ -17,6 +18,10 @@ const CLEAR: [u8; 4] = [0, 0, 0, 0];
 
 fn fast() -> Options {
     Options::default().with_grid_px(128).with_texture_px(256).with_target_faces(4_000)
+}
+
+fn reproducible() -> WriteOptions {
+    WriteOptions::default().with_reproducible(true)
 }
 
 fn run(bytes: &[u8], options: &Options) -> Result<Asset, EngineError> {
@@ -197,8 +202,15 @@ fn progress_runs_through_every_stage_in_order_and_a_cancel_stops_the_work() {
     let sink = |stage: Stage, fraction: f32| seen.lock().unwrap().push((stage, fraction));
     let mut asset = generate("snowman.png", &bytes, &fast(), &sink, &CancelFlag::new()).unwrap();
     let folder = tempfile::tempdir().unwrap();
-    export_asset(&mut asset, &folder.path().join("snowman.glb"), Format::Glb, false, &sink, &CancelFlag::new())
-        .unwrap();
+    export_asset(
+        &mut asset,
+        &folder.path().join("snowman.glb"),
+        Format::Glb,
+        &WriteOptions::default(),
+        &sink,
+        &CancelFlag::new(),
+    )
+    .unwrap();
     let seen = seen.into_inner().unwrap();
     let mut order: Vec<Stage> = seen.iter().map(|&(stage, _)| stage).collect();
     order.dedup();
@@ -245,13 +257,15 @@ fn every_format_is_written_whole_and_nothing_partial_is_left() {
     let folder = tempfile::tempdir().unwrap();
     for (format, expected) in [
         (Format::Glb, vec!["duck.glb"]),
-        (Format::Gltf, vec!["duck.png", "duck.bin", "duck.gltf"]),
-        (Format::Obj, vec!["duck.png", "duck.mtl", "duck.obj"]),
+        (Format::Gltf, vec!["duck_texture.png", "duck.bin", "duck.gltf"]),
+        // The glTF's texture is its own: the OBJ beside it gets another.
+        (Format::Obj, vec!["duck_texture-2.png", "duck.mtl", "duck.obj"]),
         (Format::Stl, vec!["duck.stl"]),
         (Format::Ply, vec!["duck.ply"]),
     ] {
         let path = folder.path().join(format!("duck.{}", format.extension()));
-        let written = export_asset(&mut asset, &path, format, true, &NoProgress, &CancelFlag::new()).unwrap();
+        let written =
+            export_asset(&mut asset, &path, format, &reproducible(), &NoProgress, &CancelFlag::new()).unwrap();
         let names: Vec<String> =
             written.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
         assert_eq!(names, expected);
@@ -272,9 +286,96 @@ fn every_format_is_written_whole_and_nothing_partial_is_left() {
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 
     let missing = folder.path().join("no-such-folder").join("duck.glb");
-    let error = export_asset(&mut asset, &missing, Format::Glb, true, &NoProgress, &CancelFlag::new()).unwrap_err();
+    let error =
+        export_asset(&mut asset, &missing, Format::Glb, &reproducible(), &NoProgress, &CancelFlag::new()).unwrap_err();
     assert!(matches!(error, EngineError::Write { .. }), "{error:?}");
     assert!(error.to_string().contains("no-such-folder"), "{error}");
+}
+
+#[test]
+fn side_files_never_replace_the_input_or_a_file_nobody_asked_for() {
+    let mut asset = run(&support::png_bytes(&snowman()), &fast()).unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let names = |written: &[std::path::PathBuf]| -> Vec<String> {
+        written.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect()
+    };
+    for (format, sides) in
+        [(Format::Gltf, ["duck_texture.png", "duck.bin"]), (Format::Obj, ["duck_texture.png", "duck.mtl"])]
+    {
+        let folder = folder.path().join(format.extension());
+        std::fs::create_dir(&folder).unwrap();
+        // The user's photo `duck.png` is the input; `duck_texture.png` is a picture of theirs too.
+        let input = folder.join("duck.png");
+        let theirs = folder.join("duck_texture.png");
+        std::fs::write(&input, b"the user's photo").unwrap();
+        std::fs::write(&theirs, b"another picture of the user's").unwrap();
+        let options = reproducible().with_protected([input.clone()]);
+        let main = folder.join(format!("duck.{}", format.extension()));
+        let written = export_asset(&mut asset, &main, format, &options, &NoProgress, &CancelFlag::new()).unwrap();
+        assert_eq!(std::fs::read(&input).unwrap(), b"the user's photo", "{format}: the input was replaced");
+        assert_eq!(std::fs::read(&theirs).unwrap(), b"another picture of the user's", "{format}");
+        let expected = ["duck_texture-2.png", sides[1], &format!("duck.{}", format.extension())];
+        assert_eq!(names(&written), expected, "{format}");
+        // The main file names the side files it was written with.
+        let text = std::fs::read_to_string(&main).unwrap();
+        let material = if format == Format::Obj {
+            std::fs::read_to_string(folder.join("duck.mtl")).unwrap()
+        } else {
+            text.clone()
+        };
+        assert!(material.contains("duck_texture-2.png"), "{format}: {material}");
+        // Run again: its own side files are replaced, not multiplied.
+        let again = export_asset(&mut asset, &main, format, &options, &NoProgress, &CancelFlag::new()).unwrap();
+        assert_eq!(names(&again), expected, "{format}: a second run renamed its own side files");
+        let mut present: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        present.sort();
+        let mut wanted: Vec<String> = expected
+            .iter()
+            .map(|name| name.to_string())
+            .chain(["duck.png".to_owned(), "duck_texture.png".to_owned()])
+            .collect();
+        wanted.sort();
+        assert_eq!(present, wanted, "{format}: nothing else appears or is left behind");
+        // A picture named like a side file (in a folder turned into assets in place) is protected too.
+        let protected = reproducible().with_protected([input.clone(), folder.join("duck_texture-2.png")]);
+        std::fs::remove_file(&main).unwrap();
+        let fresh = export_asset(&mut asset, &main, format, &protected, &NoProgress, &CancelFlag::new()).unwrap();
+        assert_eq!(names(&fresh)[0], "duck_texture-3.png", "{format}");
+    }
+    // The main file itself may not be the input.
+    let input = folder.path().join("photo.glb");
+    std::fs::write(&input, b"x").unwrap();
+    let options = reproducible().with_protected([input.clone()]);
+    let error = export_asset(&mut asset, &input, Format::Glb, &options, &NoProgress, &CancelFlag::new()).unwrap_err();
+    assert!(error.to_string().contains("the picture the asset is made from"), "{error}");
+    assert_eq!(std::fs::read(&input).unwrap(), b"x");
+}
+
+#[test]
+fn the_face_target_is_met_at_fine_grids_or_a_warning_says_why() {
+    // At 1024 cells this photo's relief does not simplify soundly to 20,000 faces in one pass; the
+    // grid steps down and the target is still met, with a warning that says so.
+    let ring = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/ring.jpg")).unwrap();
+    let options = Options::default().with_grid_px(1024).with_texture_px(256);
+    let asset = generate("ring.jpg", &ring, &options, &NoProgress, &CancelFlag::new()).unwrap();
+    assert_sound(&asset);
+    let faces = asset.record.faces as f64;
+    assert!((faces - 20_000.0).abs() / 20_000.0 <= 0.01, "{faces} faces");
+    assert_eq!(asset.warnings.len(), 1, "{:?}", asset.warnings);
+    assert!(asset.warnings[0].contains("lowered from 1024 to 512"), "{}", asset.warnings[0]);
+    // A coarse grid has fewer faces than asked for: the warning says so and what to do.
+    let options = fast().with_grid_px(64).with_target_faces(200_000);
+    let asset = run(&support::png_bytes(&snowman()), &options).unwrap();
+    assert!(asset.record.faces < 200_000);
+    assert_eq!(asset.warnings.len(), 1, "{:?}", asset.warnings);
+    assert!(
+        asset.warnings[0].contains("fewer than the 200000 asked for") && asset.warnings[0].contains("raise the grid")
+    );
+    // Met within 1%: no warning.
+    assert!(run(&support::png_bytes(&snowman()), &fast()).unwrap().warnings.is_empty());
 }
 
 #[test]

@@ -151,59 +151,99 @@ impl JobStream {
 
 impl Client {
     /// Connects to the daemon, starting it first when `options.autostart` is set and none answers.
+    /// An endpoint that is not this user's own daemon is refused before anything is sent, and
+    /// never answered by starting a daemon.
     pub async fn connect(options: &ConnectOptions) -> Result<Client> {
         if let Some(tcp) = &options.tcp {
             return Self::connect_tcp(tcp).await;
         }
         let socket = &options.socket_path;
+        let unavailable = |reason: String| SdkError::DaemonUnavailable { socket: socket.clone(), reason };
         match Self::connect_socket(socket).await {
             Ok(client) => return Ok(client),
+            Err(error) if crate::local::Untrusted::of(&error).is_some() => {
+                return Err(untrusted(socket, &error));
+            }
             Err(error) if !options.autostart => {
-                return Err(SdkError::DaemonUnavailable { socket: socket.clone(), reason: error.to_string() });
+                return Err(unavailable(format!(
+                    "{}; start it with `3dgpt serve` (`3dgpt serve --foreground` shows its log)",
+                    crate::local::describe_connect_error(socket, &error)
+                )));
             }
             Err(_) => {}
         }
         let program = daemon_program(options)?;
         tracing::info!(program = %program.display(), "starting the daemon");
         let mut command = std::process::Command::new(&program);
-        command.arg("serve").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        command.arg("serve").stdin(Stdio::null()).stdout(Stdio::null());
+        // On Unix the daemon's first words go to this client, so a daemon that cannot start says
+        // why; once it runs it writes to its log instead and the pipe closes. (On Windows the pipe
+        // would stay with the daemon for its whole life: see `local::detach`.)
+        #[cfg(unix)]
+        command.stderr(Stdio::piped());
+        #[cfg(not(unix))]
+        command.stderr(Stdio::null());
         if let Some(runtime_dir) = socket.parent() {
             command.env("THREEDGPT_RUNTIME_DIR", runtime_dir);
         }
         crate::local::detach(&mut command);
-        let mut child = command.spawn().map_err(|error| SdkError::DaemonUnavailable {
-            socket: socket.clone(),
-            reason: format!("could not run {}: {error}", program.display()),
+        let mut child = command.spawn().map_err(|error| {
+            unavailable(format!(
+                "could not run {}: {error}; put `3dgpt` on the PATH (`cargo install --path daemon`) or set \
+                     THREEDGPT_DAEMON to the program",
+                program.display()
+            ))
         })?;
+        let said = StartupOutput::collect(&mut child);
         // Another client may be starting one at the same moment; whichever daemon wins the lock
         // serves both, and the loser exits. Keep trying the socket until one answers.
         let started = Instant::now();
+        let mut exited_at: Option<(Instant, std::process::ExitStatus)> = None;
         let mut delay = Duration::from_millis(20);
         loop {
-            match Self::connect_socket(socket).await {
+            let error = match Self::connect_socket(socket).await {
                 Ok(client) => {
                     reap_in_background(child);
                     return Ok(client);
                 }
-                Err(error) if started.elapsed() >= options.start_timeout => {
-                    let _ = child.try_wait();
-                    return Err(SdkError::DaemonUnavailable {
-                        socket: socket.clone(),
-                        reason: format!(
-                            "started {} but it did not answer within {:?} ({error})",
-                            program.display(),
-                            options.start_timeout
-                        ),
-                    });
-                }
-                Err(_) => {
-                    if let Ok(Some(status)) = child.try_wait() {
-                        tracing::debug!(%status, "the daemon we started exited (another may have won the race)");
-                    }
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_millis(250));
-                }
+                Err(error) => error,
+            };
+            if crate::local::Untrusted::of(&error).is_some() {
+                return Err(untrusted(socket, &error));
             }
+            if exited_at.is_none()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                exited_at = Some((Instant::now(), status));
+            }
+            // A daemon that exited at start may have lost the race to one that is starting: give
+            // that one a moment, then say why ours stopped.
+            if let Some((at, status)) = exited_at
+                && at.elapsed() >= Duration::from_millis(1500)
+            {
+                let words = said.text();
+                let reason = if words.is_empty() {
+                    format!(
+                        "{} exited at start ({status}) and no daemon answers ({})",
+                        program.display(),
+                        crate::local::describe_connect_error(socket, &error)
+                    )
+                } else {
+                    format!("{} could not start: {words}", program.display())
+                };
+                return Err(unavailable(reason));
+            }
+            if started.elapsed() >= options.start_timeout {
+                let _ = child.try_wait();
+                return Err(unavailable(format!(
+                    "started {} but it did not answer within {:?} ({})",
+                    program.display(),
+                    options.start_timeout,
+                    crate::local::describe_connect_error(socket, &error)
+                )));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_millis(250));
         }
     }
 
@@ -227,7 +267,11 @@ impl Client {
         Ok(Client { channel: InterceptedService::new(channel, BearerToken(Some(bearer))) })
     }
 
-    async fn connect_socket(socket: &Path) -> std::result::Result<Client, tonic::transport::Error> {
+    /// Connects to the socket (checking that it is this user's daemon) and builds the channel over
+    /// that connection; reconnections go through the same checks.
+    async fn connect_socket(socket: &Path) -> std::io::Result<Client> {
+        let first = crate::local::connect(socket).await?;
+        let first = std::sync::Mutex::new(Some(first));
         let socket = socket.to_path_buf();
         // The URI is required by the API but unused: every connection goes to the socket.
         let channel = Endpoint::from_static("http://localhost")
@@ -236,9 +280,17 @@ impl Client {
             .max_frame_size(Some(1 << 20))
             .connect_with_connector(tower::service_fn(move |_: Uri| {
                 let socket = socket.clone();
-                async move { Ok::<_, std::io::Error>(TokioIo::new(crate::local::connect(&socket).await?)) }
+                let ready = first.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+                async move {
+                    let stream = match ready {
+                        Some(stream) => stream,
+                        None => crate::local::connect(&socket).await?,
+                    };
+                    Ok::<_, std::io::Error>(TokioIo::new(stream))
+                }
             }))
-            .await?;
+            .await
+            .map_err(std::io::Error::other)?;
         Ok(Client { channel: InterceptedService::new(channel, BearerToken(None)) })
     }
 
@@ -247,12 +299,16 @@ impl Client {
     pub async fn generate(&self, request: GenerateRequest) -> Result<JobStream> {
         // An empty output keeps the asset in the history only.
         let output = if request.output.as_os_str().is_empty() { PathBuf::new() } else { absolute(&request.output) };
+        let mut options = request.options.to_proto();
+        // A large mask goes in chunks after the options, like the image, so no message is too big.
+        let mask = if options.mask.len() > CHUNK_BYTES { std::mem::take(&mut options.mask) } else { Vec::new() };
         let mut first = v1::GenerateRequest {
-            options: Some(request.options.to_proto()),
+            options: Some(options),
             image: None,
             name: String::new(),
             output_path: output.display().to_string(),
             detach: request.detach,
+            mask_chunk: Vec::new(),
         };
         let mut messages = Vec::new();
         match request.image {
@@ -273,6 +329,12 @@ impl Client {
                         ..Default::default()
                     });
                 }
+            }
+        }
+        for (index, chunk) in mask.chunks(CHUNK_BYTES).enumerate() {
+            match messages.get_mut(index + 1) {
+                Some(message) => message.mask_chunk = chunk.to_vec(),
+                None => messages.push(v1::GenerateRequest { mask_chunk: chunk.to_vec(), ..Default::default() }),
             }
         }
         let response = GeneratorClient::new(self.channel.clone())
@@ -434,6 +496,11 @@ impl Client {
     }
 }
 
+/// The error for an endpoint that is not this user's daemon.
+fn untrusted(socket: &Path, error: &std::io::Error) -> SdkError {
+    SdkError::Untrusted { socket: socket.to_path_buf(), reason: crate::local::describe_connect_error(socket, error) }
+}
+
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
@@ -452,6 +519,37 @@ fn daemon_program(options: &ConnectOptions) -> Result<PathBuf> {
         }
     }
     Ok(PathBuf::from("3dgpt"))
+}
+
+/// What a daemon being started writes to its standard error (at most 64 KiB), read on a thread of
+/// its own until the daemon closes it: it says why a daemon could not start.
+#[derive(Debug, Clone, Default)]
+struct StartupOutput(std::sync::Arc<std::sync::Mutex<String>>);
+
+impl StartupOutput {
+    fn collect(child: &mut std::process::Child) -> StartupOutput {
+        let output = StartupOutput::default();
+        if let Some(mut stderr) = child.stderr.take() {
+            let text = output.0.clone();
+            std::thread::spawn(move || {
+                use std::io::Read;
+                let mut buffer = [0u8; 4096];
+                while let Ok(read @ 1..) = stderr.read(&mut buffer) {
+                    let mut text = text.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if text.len() < 64 << 10 {
+                        text.push_str(&String::from_utf8_lossy(&buffer[..read]));
+                    }
+                }
+            });
+        }
+        output
+    }
+
+    fn text(&self) -> String {
+        let text = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let text = text.trim();
+        text.strip_prefix("error: ").unwrap_or(text).to_owned()
+    }
 }
 
 /// Waits for the started daemon on a thread of its own so it never lingers as a zombie while this

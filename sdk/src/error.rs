@@ -53,12 +53,21 @@ impl ErrorKind {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SdkError {
-    /// No daemon answers and none could be started.
-    #[error("the 3D GPT daemon is not running at {} and could not be started: {reason}; start it with `3dgpt serve` and check its log with `3dgpt serve --foreground`", socket.display())]
+    /// No daemon answers and none could be started, or the endpoint is not this user's daemon.
+    #[error("could not reach the 3D GPT daemon at {}: {reason}", socket.display())]
     DaemonUnavailable {
         /// The socket tried.
         socket: PathBuf,
         /// Why it failed.
+        reason: String,
+    },
+    /// The endpoint is not this user's daemon (another user's folder, socket or process): nothing
+    /// was sent to it.
+    #[error("refused to talk to the daemon at {}: {reason}", socket.display())]
+    Untrusted {
+        /// The socket.
+        socket: PathBuf,
+        /// What is wrong with it.
         reason: String,
     },
     /// The daemon refused or failed a request.
@@ -89,6 +98,7 @@ impl SdkError {
         match self {
             SdkError::DaemonUnavailable { .. } | SdkError::Disconnected(_) => ErrorKind::Unavailable,
             SdkError::Daemon { kind, .. } => *kind,
+            SdkError::Untrusted { .. } => ErrorKind::PermissionDenied,
             SdkError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => ErrorKind::NotFound,
             SdkError::Read { .. } => ErrorKind::InvalidInput,
         }

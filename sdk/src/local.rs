@@ -14,10 +14,103 @@ pub(crate) type LocalStream = tokio::net::UnixStream;
 #[cfg(windows)]
 pub(crate) type LocalStream = interprocess::local_socket::tokio::Stream;
 
+/// Why a local endpoint is not this user's daemon: it is refused before anything is sent to it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Untrusted(pub(crate) String);
+
+impl Untrusted {
+    fn error(message: String) -> io::Error {
+        io::Error::new(io::ErrorKind::PermissionDenied, Untrusted(message))
+    }
+
+    /// The refusal inside an I/O error, if that is what it is.
+    pub(crate) fn of(error: &io::Error) -> Option<&Untrusted> {
+        error.get_ref().and_then(|inner| inner.downcast_ref::<Untrusted>())
+    }
+}
+
 /// Connects to the daemon listening at `socket`; `NotFound` or `ConnectionRefused` when none does.
+/// Nothing is sent unless the socket's folder and the socket are this user's own, the folder is
+/// private, and the process listening runs as this user: another user could otherwise make the
+/// folder first (with no `XDG_RUNTIME_DIR` it is in the shared temporary folder) and pose as the
+/// daemon. Such an endpoint is an [`Untrusted`] error.
 #[cfg(unix)]
 pub(crate) async fn connect(socket: &Path) -> io::Result<LocalStream> {
-    tokio::net::UnixStream::connect(socket).await
+    let own_uid = rustix::process::getuid().as_raw();
+    check_endpoint(socket, own_uid)?;
+    let stream = tokio::net::UnixStream::connect(socket).await?;
+    let peer = stream.peer_cred()?;
+    if peer.uid() != own_uid {
+        return Err(Untrusted::error(format!(
+            "the process listening on {} runs as uid {}, not as you (uid {own_uid}); it is not your daemon, so \
+             nothing was sent to it. Stop it, or set THREEDGPT_RUNTIME_DIR to a folder of your own",
+            socket.display(),
+            peer.uid()
+        )));
+    }
+    Ok(stream)
+}
+
+/// The checks on the socket's folder and file, before connecting: both this user's, the folder
+/// open to nobody else (a folder of this user's that is too open is made private again).
+#[cfg(unix)]
+fn check_endpoint(socket: &Path, own_uid: u32) -> io::Result<()> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+
+    let folder = socket.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let metadata = std::fs::metadata(folder)?;
+    if metadata.uid() != own_uid {
+        return Err(Untrusted::error(format!(
+            "the runtime folder {} belongs to uid {}, not to you (uid {own_uid}): another user may be posing as \
+             your daemon, so nothing was sent. Remove that folder (as its owner or root), or set \
+             THREEDGPT_RUNTIME_DIR (or XDG_RUNTIME_DIR) to a folder of your own",
+            folder.display(),
+            metadata.uid()
+        )));
+    }
+    if metadata.mode() & 0o077 != 0 {
+        std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700)).map_err(|error| {
+            Untrusted::error(format!(
+                "the runtime folder {} is open to other users (mode {:o}) and could not be made private ({error}); \
+                 run `chmod 700 {}`",
+                folder.display(),
+                metadata.mode() & 0o777,
+                folder.display()
+            ))
+        })?;
+    }
+    let socket_metadata = std::fs::symlink_metadata(socket)?;
+    if !socket_metadata.file_type().is_socket() {
+        return Err(Untrusted::error(format!(
+            "{} is not a socket; remove it and start the daemon again (`3dgpt daemon status`)",
+            socket.display()
+        )));
+    }
+    if socket_metadata.uid() != own_uid {
+        return Err(Untrusted::error(format!(
+            "the socket {} belongs to uid {}, not to you (uid {own_uid}); it is not your daemon, so nothing was \
+             sent. Remove it, or set THREEDGPT_RUNTIME_DIR to a folder of your own",
+            socket.display(),
+            socket_metadata.uid()
+        )));
+    }
+    Ok(())
+}
+
+/// A sentence for a failed connection to the local endpoint: what was found there.
+pub(crate) fn describe_connect_error(socket: &Path, error: &io::Error) -> String {
+    if let Some(untrusted) = Untrusted::of(error) {
+        return untrusted.0.clone();
+    }
+    match error.kind() {
+        io::ErrorKind::NotFound => "it is not running (nothing listens there: no such socket)".to_owned(),
+        io::ErrorKind::ConnectionRefused => {
+            "it is not running (nothing listens on the socket a stopped daemon left behind)".to_owned()
+        }
+        io::ErrorKind::PermissionDenied => format!("permission denied opening {}: {error}", socket.display()),
+        _ => format!("could not connect to {}: {error}", socket.display()),
+    }
 }
 
 /// Connects to the daemon's pipe for `socket`; `NotFound` when none listens. While every instance

@@ -370,6 +370,9 @@ pub enum JobEvent {
         /// The generation's id in the history, or of a result held until downloaded (no output
         /// path with the history off); `None` when the asset went to the output path only.
         generation_id: Option<String>,
+        /// What the user should know about the result (it could not be kept in the history, the
+        /// face target could not be met), for people.
+        warnings: Vec<String>,
     },
     /// Failed.
     Failed {
@@ -431,6 +434,7 @@ impl JobEvent {
                 record: serde_json::from_str(&finished.record_json).unwrap_or_default(),
                 files: finished.files.into_iter().map(PathBuf::from).collect(),
                 generation_id: (!finished.generation_id.is_empty()).then_some(finished.generation_id),
+                warnings: finished.warnings,
             },
             Kind::Failed(failed) => JobEvent::Failed { job_id, code: failed.code, message: failed.message },
             Kind::Cancelled(_) => JobEvent::Cancelled { job_id },

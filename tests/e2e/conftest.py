@@ -77,3 +77,7 @@ def every_gltf_written_is_valid(validate, tmp_path):
     reports = validate(*files)
     for report in reports:
         assert (report["errors"], report["warnings"]) == (0, 0), (report["path"], report["messages"])
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "disk_size(size): the size of the `small_disk` tmpfs, e.g. '1m'")

@@ -72,9 +72,9 @@ def test_every_format_loads_as_a_closed_solid(binary, validate, tmp_path, fmt):
     if fmt == "gltf":
         (report,) = validate(output)
         assert (report["errors"], report["warnings"]) == (0, 0), report["messages"]
-        assert (tmp_path / "duck.bin").exists() and (tmp_path / "duck.png").exists()
+        assert (tmp_path / "duck.bin").exists() and (tmp_path / "duck_texture.png").exists()
     if fmt == "obj":
-        assert (tmp_path / "duck.mtl").exists() and (tmp_path / "duck.png").exists()
+        assert (tmp_path / "duck.mtl").exists() and (tmp_path / "duck_texture.png").exists()
     mesh = load_mesh(output)
     assert_closed_solid(mesh, 0)
     assert len(mesh.faces) == pytest.approx(5000, rel=0.01)

@@ -102,6 +102,7 @@ impl HistoryStore {
             .execute_batch(
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
+                 PRAGMA secure_delete = ON;
                  CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
                  CREATE TABLE IF NOT EXISTS generations (
                      id TEXT PRIMARY KEY,
@@ -273,10 +274,7 @@ impl HistoryStore {
 
     /// Deletes a generation and every file only it used. `false` when there was none.
     pub(crate) fn delete(&self, id: &str) -> Result<bool, StoreError> {
-        let removed = self
-            .connection()
-            .execute("DELETE FROM generations WHERE id = ?1", params![id])
-            .map_err(|error| self.db_error(error))?;
+        let removed = self.forget("DELETE FROM generations WHERE id = ?1", params![id])?;
         if removed > 0 {
             self.sweep()?;
         }
@@ -285,8 +283,22 @@ impl HistoryStore {
 
     /// Deletes every generation and file. Returns how many generations there were.
     pub(crate) fn delete_all(&self) -> Result<usize, StoreError> {
-        let removed = self.connection().execute("DELETE FROM generations", []).map_err(|error| self.db_error(error))?;
+        let removed = self.forget("DELETE FROM generations", [])?;
         self.sweep()?;
+        Ok(removed)
+    }
+
+    /// Runs a delete so that nothing of the deleted rows stays readable on disk: `secure_delete`
+    /// overwrites their bytes in the pages written, and a checkpoint copies those pages into the
+    /// database and empties the write-ahead log, which still held the rows as first written.
+    fn forget(&self, statement: &str, parameters: impl rusqlite::Params) -> Result<usize, StoreError> {
+        let connection = self.connection();
+        let removed = connection.execute(statement, parameters).map_err(|error| self.db_error(error))?;
+        if removed > 0 {
+            connection
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get::<_, i64>(0))
+                .map_err(|error| self.db_error(error))?;
+        }
         Ok(removed)
     }
 
@@ -491,6 +503,48 @@ mod tests {
         assert!(store.read(&keep, Artifact::Input).is_ok());
         assert_eq!(store.delete_all().unwrap(), 1);
         assert!(files_under(&folder.path().join("blobs")).is_empty());
+    }
+
+    #[test]
+    fn deleted_records_leave_no_readable_trace_in_the_database_files() {
+        let folder = tempfile::tempdir().unwrap();
+        let store = HistoryStore::open(folder.path(), &Fixed(DataKey::generate())).unwrap();
+        let (input, glb, thumbnail) = sample(1);
+        let secret = |n: usize| format!("/home/ada/private/photo-{n}-d1a9c0b7.png");
+        let mut ids = Vec::new();
+        for n in 0..3 {
+            let record = format!("{{\"source\":\"{}\",\"note\":\"record-{n}-7f3e\"}}", secret(n));
+            let generation = store
+                .add(&NewGeneration {
+                    source: &secret(n),
+                    record_json: &record,
+                    input: &input,
+                    asset_glb: &glb,
+                    thumbnail_png: &thumbnail,
+                })
+                .unwrap();
+            ids.push(generation.id);
+        }
+        let database_bytes = || -> Vec<u8> {
+            fs::read_dir(folder.path())
+                .unwrap()
+                .map(|entry| entry.unwrap().path())
+                .filter(|path| path.file_name().unwrap().to_string_lossy().starts_with("history.db"))
+                .flat_map(|path| fs::read(path).unwrap())
+                .collect()
+        };
+        let holds = |bytes: &[u8], text: &str| bytes.windows(text.len()).any(|window| window == text.as_bytes());
+        assert!(holds(&database_bytes(), &secret(0)), "the test must see the text while it is kept");
+        assert!(store.delete(&ids[0]).unwrap());
+        let bytes = database_bytes();
+        assert!(!holds(&bytes, &secret(0)) && !holds(&bytes, "record-0-7f3e"), "a deleted row is still readable");
+        assert!(holds(&bytes, &secret(1)), "the others are kept");
+        assert_eq!(store.delete_all().unwrap(), 2);
+        drop(store);
+        let bytes = database_bytes();
+        for n in 0..3 {
+            assert!(!holds(&bytes, &secret(n)) && !holds(&bytes, &format!("record-{n}-7f3e")), "row {n} is readable");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use threedgpt_engine::{CancelFlag, EngineError, Format, Options, Stage};
 use threedgpt_proto::v1::{self, JobEvent, JobState, job_event::Kind};
 use tokio::sync::{Notify, broadcast};
 
+use super::budget::Reserved;
 use super::recorder::Recorder;
 use super::status;
 
@@ -26,6 +27,8 @@ pub(crate) struct JobWork {
     pub(crate) client: String,
     pub(crate) name: String,
     pub(crate) bytes: Vec<u8>,
+    /// The picture's file when the client named it by path: no file the job writes may replace it.
+    pub(crate) input_path: Option<PathBuf>,
     pub(crate) options: Options,
     /// Where the asset goes; `None` keeps it in the history only.
     pub(crate) output: Option<PathBuf>,
@@ -38,6 +41,19 @@ pub(crate) struct JobWork {
     pub(crate) gpu: bool,
     /// Loads the same models on the CPU, for a job whose GPU runs out of memory.
     pub(crate) cpu_fallback: Option<CpuFallback>,
+    /// The job goes on without its client: it is written down, so a daemon that dies before it
+    /// ends can tell afterwards.
+    pub(crate) detach: bool,
+    /// Its bytes' share of the daemon's budget, given back when the work is dropped.
+    pub(crate) _reserved: Reserved,
+}
+
+/// What a finished job hands its clients.
+struct Outcome {
+    record_json: String,
+    files: Vec<String>,
+    generation_id: Option<String>,
+    warnings: Vec<String>,
 }
 
 /// Learned models for one job (loaded once and shared between jobs).
@@ -98,6 +114,8 @@ pub(crate) struct JobQueue {
 struct Inner {
     state: Mutex<State>,
     recorder: Arc<Recorder>,
+    /// Where detached jobs are written down while they are queued or running.
+    journal: Option<PathBuf>,
     workers: usize,
     max_queued: usize,
     idle: Notify,
@@ -117,7 +135,22 @@ struct State {
     starts: u64,
     shutting_down: bool,
     last_activity: Option<Instant>,
+    /// Detached jobs not yet ended, as written in the journal.
+    detached: Vec<JournalEntry>,
 }
+
+/// A detached job as the journal keeps it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct JournalEntry {
+    job_id: String,
+    source: String,
+    #[serde(default)]
+    output: Option<PathBuf>,
+}
+
+/// What the jobs a killed daemon left unfinished are told.
+const DAEMON_STOPPED: &str =
+    "the daemon stopped before this job finished (it was stopped or killed, or the machine went down); run it again";
 
 struct Job {
     client: String,
@@ -138,11 +171,66 @@ impl JobQueue {
         Self {
             inner: Arc::new(Inner {
                 recorder,
+                journal: None,
                 state: Mutex::new(State { last_activity: Some(Instant::now()), ..State::default() }),
                 workers: workers.max(1),
                 max_queued,
                 idle: Notify::new(),
             }),
+        }
+    }
+
+    /// Keeps detached jobs in the journal at `path`; the jobs a previous daemon left there
+    /// unfinished are listed as failed, with why.
+    pub(crate) fn with_journal(self, path: PathBuf) -> Self {
+        let left: Vec<JournalEntry> =
+            std::fs::read(&path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default();
+        let Ok(mut inner) = Arc::try_unwrap(self.inner) else {
+            unreachable!("the journal is set before the queue is shared");
+        };
+        inner.journal = Some(path);
+        let queue = JobQueue { inner: Arc::new(inner) };
+        {
+            let mut state = queue.state();
+            for entry in left {
+                tracing::warn!(job = %entry.job_id, source = %entry.source, "a detached job did not finish before the daemon stopped");
+                let failed = Kind::Failed(v1::Failed {
+                    code: tonic::Code::Aborted.description().to_owned(),
+                    message: DAEMON_STOPPED.to_owned(),
+                });
+                let (events, _) = broadcast::channel(EVENT_BUFFER);
+                state.jobs.insert(
+                    entry.job_id.clone(),
+                    Job {
+                        client: String::new(),
+                        work: None,
+                        source: entry.source,
+                        state: JobState::Failed,
+                        fraction: 0.0,
+                        error: DAEMON_STOPPED.to_owned(),
+                        last_event: event(&entry.job_id, failed),
+                        events,
+                        cancel: CancelFlag::new(),
+                    },
+                );
+                // A new daemon with the killed one's process id must not reuse these ids.
+                let sequence = entry.job_id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+                if entry.job_id.starts_with(&format!("job-{}-", std::process::id())) {
+                    state.next_id = state.next_id.max(sequence);
+                }
+                state.ended.push_back(entry.job_id);
+            }
+            queue.write_journal(&state);
+        }
+        queue
+    }
+
+    /// Writes the detached jobs not yet ended (temporary file, rename).
+    fn write_journal(&self, state: &State) {
+        let Some(path) = &self.inner.journal else { return };
+        let text = serde_json::to_vec(&state.detached).unwrap_or_default();
+        if let Err(error) = threedgpt_engine::export::write_atomic(path, &text) {
+            tracing::warn!(%error, "could not write down the detached jobs");
         }
     }
 
@@ -177,6 +265,14 @@ impl JobQueue {
         }
         state.next_id += 1;
         let id = format!("job-{}-{}", std::process::id(), state.next_id);
+        if work.detach {
+            state.detached.push(JournalEntry {
+                job_id: id.clone(),
+                source: work.name.clone(),
+                output: work.output.clone(),
+            });
+            self.write_journal(&state);
+        }
         let (events, receiver) = broadcast::channel(EVENT_BUFFER);
         state.queue.push_back(id.clone());
         state.jobs.insert(
@@ -252,9 +348,14 @@ impl JobQueue {
             state.gpu_busy = false;
         }
         let (job_state, kind, error) = match outcome {
-            Ok(Ok((record_json, files, generation_id))) => (
+            Ok(Ok(Outcome { record_json, files, generation_id, warnings })) => (
                 JobState::Finished,
-                Kind::Finished(v1::Finished { record_json, files, generation_id: generation_id.unwrap_or_default() }),
+                Kind::Finished(v1::Finished {
+                    record_json,
+                    files,
+                    generation_id: generation_id.unwrap_or_default(),
+                    warnings,
+                }),
                 String::new(),
             ),
             Ok(Err(EngineError::Cancelled)) => (JobState::Cancelled, Kind::Cancelled(v1::Cancelled {}), String::new()),
@@ -294,12 +395,7 @@ impl JobQueue {
     }
 
     /// Runs the engine for one job on the current (blocking) thread, publishing progress.
-    fn generate(
-        &self,
-        id: &str,
-        work: JobWork,
-        cancel: &CancelFlag,
-    ) -> Result<(String, Vec<String>, Option<String>), EngineError> {
+    fn generate(&self, id: &str, work: JobWork, cancel: &CancelFlag) -> Result<Outcome, EngineError> {
         let started = Instant::now();
         let last_sent = Mutex::new((Stage::Decode, -1.0f32));
         let progress = |stage: Stage, stage_fraction: f32| {
@@ -349,50 +445,70 @@ impl JobQueue {
         let thumbnail_source = (work.output.is_some() && recorder.keeps_history()).then(|| asset.clone());
         let (exported, thumbnail) = std::thread::scope(|scope| {
             let thumbnail = thumbnail_source.as_ref().map(|copy| scope.spawn(move || Recorder::thumbnail(copy)));
+            let write_options = threedgpt_engine::export::WriteOptions::default()
+                .with_reproducible(work.options.reproducible)
+                .with_protected(work.input_path.clone());
             let exported = match &work.output {
-                Some(output) => threedgpt_engine::export_asset(
-                    &mut asset,
-                    output,
-                    work.format,
-                    work.options.reproducible,
-                    &progress,
-                    cancel,
-                )
-                .map(|files| {
-                    // The history keeps the asset as GLB: when that is what was just written, keep
-                    // those very bytes rather than encode the texture and the buffers a second time.
-                    let glb =
-                        (work.format == threedgpt_engine::Format::Glb).then(|| std::fs::read(output).ok()).flatten();
-                    (files, glb)
-                }),
+                Some(output) => {
+                    threedgpt_engine::export_asset(&mut asset, output, work.format, &write_options, &progress, cancel)
+                        .map(|files| {
+                            // The history keeps the asset as GLB: when that is what was just
+                            // written, keep those very bytes rather than encode the texture and
+                            // the buffers a second time.
+                            let glb = (work.format == threedgpt_engine::Format::Glb)
+                                .then(|| std::fs::read(output).ok())
+                                .flatten();
+                            (files, glb)
+                        })
+                }
                 None => Ok((Vec::new(), None)),
             };
             let thumbnail = thumbnail.and_then(|drawing| drawing.join().ok()).and_then(Result::ok);
             (exported, thumbnail)
         });
         let (files, written_glb) = exported?;
-        let generation_id =
-            match recorder.record(&work.name, &work.bytes, &asset, written_glb, thumbnail, work.options.reproducible) {
-                Some(id) => Some(id),
-                // No output path and no history (off, unavailable, or it failed to store): hold the
-                // asset in memory until its client downloads it.
-                None if work.output.is_none() => Some(recorder.hold(&work.name, &asset, work.options.reproducible)?),
-                None => None,
-            };
+        let mut warnings = asset.warnings.clone();
+        let recorded =
+            recorder.record(&work.name, &work.bytes, &asset, written_glb, thumbnail, work.options.reproducible);
+        let generation_id = match recorded {
+            Ok(Some(id)) => Some(id),
+            Ok(None) | Err(_) if work.output.is_none() => {
+                if let Err(warning) = recorded {
+                    warnings.push(format!(
+                        "{warning}. The asset is held in memory instead: download or export it within 10 minutes"
+                    ));
+                }
+                // No output path and no history (off, unavailable, or it failed to store): hold
+                // the asset in memory until its client downloads it.
+                Some(recorder.hold(&work.name, &asset, work.options.reproducible)?)
+            }
+            Ok(None) => None,
+            Err(warning) => {
+                warnings.push(warning);
+                None
+            }
+        };
         let record_json = serde_json::to_string(&asset.record).unwrap_or_default();
         let files = files.iter().map(|path| path.display().to_string()).collect();
-        Ok((record_json, files, generation_id))
+        Ok(Outcome { record_json, files, generation_id, warnings })
     }
 
     fn end(&self, state: &mut State, id: &str, job_state: JobState, kind: Kind, error: String) {
         if let Some(job) = state.jobs.get_mut(id) {
             job.state = job_state;
             job.error = error;
+            // A job cancelled while queued still held its picture (and its share of the budget).
+            job.work = None;
             if job_state == JobState::Finished {
                 job.fraction = 1.0;
             }
         }
         publish(state, id, kind);
+        // Jobs cancelled because the daemon stops stay written down: the next daemon tells of them.
+        if !state.shutting_down && state.detached.iter().any(|entry| entry.job_id == id) {
+            state.detached.retain(|entry| entry.job_id != id);
+            self.write_journal(state);
+        }
         state.ended.push_back(id.to_owned());
         while state.ended.len() > ENDED_JOBS_KEPT {
             if let Some(old) = state.ended.pop_front() {
@@ -572,7 +688,37 @@ mod tests {
             device: if gpu { "gpu".to_owned() } else { "cpu".to_owned() },
             gpu,
             cpu_fallback: None,
+            input_path: None,
+            detach: false,
+            _reserved: Reserved::default(),
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn detached_jobs_a_killed_daemon_left_are_listed_as_failed_by_the_next() {
+        let folder = tempfile::tempdir().unwrap();
+        let journal = folder.path().join("detached-jobs.json");
+        let recorder = Arc::new(Recorder::new(None, "no history".to_owned(), folder.path()));
+        let queue = JobQueue::new(1, 8, recorder.clone()).with_journal(journal.clone());
+        let (running, _) = queue.submit(JobWork { detach: true, ..work("a", false) }).unwrap();
+        let (waiting, _) = queue.submit(JobWork { detach: true, ..work("a", false) }).unwrap();
+        let (attached, _) = queue.submit(work("a", false)).unwrap();
+        // The daemon is killed here: nothing more happens to this queue. A new daemon reads the journal.
+        let next = JobQueue::new(1, 8, recorder).with_journal(journal.clone());
+        let listed = next.list();
+        let ids: Vec<&str> = listed.iter().map(|job| job.job_id.as_str()).collect();
+        assert_eq!(ids, [running.as_str(), waiting.as_str()], "only the detached jobs are written down");
+        for job in &listed {
+            assert_eq!(job.state, JobState::Failed as i32);
+            assert!(job.error.contains("the daemon stopped before this job finished"), "{}", job.error);
+            assert_eq!(job.source, "duck.png");
+        }
+        let (latest, _) = next.watch(&waiting).unwrap();
+        assert!(matches!(latest.kind, Some(Kind::Failed(_))), "{latest:?}");
+        assert!(next.watch(&attached).is_none());
+        // The new daemon has told of them; the journal is empty again.
+        assert_eq!(std::fs::read_to_string(&journal).unwrap(), "[]");
+        queue.shut_down().await;
     }
 
     fn states(queue: &JobQueue, ids: &[&String]) -> Vec<JobState> {

@@ -6,41 +6,68 @@ use std::path::Path;
 
 use anyhow::Context;
 
+#[cfg(unix)]
+use super::connections::Guarded;
+
 /// Listens on the Unix socket at `socket_path` (0600) and yields connections whose peer runs as
-/// this user; others are logged and dropped.
+/// this user, admitted by `limiter`; others are dropped (and logged, at most once in ten seconds).
 #[cfg(unix)]
 pub(super) fn listen(
     socket_path: &Path,
-) -> anyhow::Result<impl tokio_stream::Stream<Item = std::io::Result<tokio::net::UnixStream>> + use<>> {
+    limiter: super::connections::Limiter,
+) -> anyhow::Result<impl tokio_stream::Stream<Item = std::io::Result<Guarded<tokio::net::UnixStream>>> + use<>> {
     use std::fs;
     use std::os::unix::fs::PermissionsExt;
+    use std::time::Duration;
 
-    use tokio_stream::StreamExt;
+    use super::connections::{AcceptBackoff, RateLimitedLog};
 
     let listener = tokio::net::UnixListener::bind(socket_path)
         .with_context(|| format!("could not listen on {}", socket_path.display()))?;
     fs::set_permissions(socket_path, fs::Permissions::from_mode(0o600))
         .with_context(|| format!("could not make {} private", socket_path.display()))?;
     let own_uid = rustix::process::getuid().as_raw();
-    // Only this user's processes may talk to the daemon: the socket is 0600 and every peer's uid is
-    // checked as well.
-    Ok(tokio_stream::wrappers::UnixListenerStream::new(listener).filter_map(move |connection| match connection {
-        Ok(stream) => match stream.peer_cred() {
-            Ok(credentials) if credentials.uid() == own_uid => Some(Ok(stream)),
-            Ok(credentials) => {
-                tracing::warn!(uid = credentials.uid(), "refused a connection from another user");
-                None
+    let (sender, receiver) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(async move {
+        let mut backoff = AcceptBackoff::new();
+        let mut refusals = RateLimitedLog::new(Duration::from_secs(10));
+        loop {
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => {
+                    backoff.succeeded();
+                    stream
+                }
+                Err(error) => {
+                    backoff.failed("socket", &error).await;
+                    continue;
+                }
+            };
+            // Only this user's processes may talk to the daemon: the socket is 0600 and every
+            // peer's uid is checked as well.
+            let peer = match stream.peer_cred() {
+                Ok(credentials) if credentials.uid() == own_uid => {
+                    credentials.pid().map_or_else(|| "pid unknown".to_owned(), |pid| format!("pid {pid}"))
+                }
+                Ok(credentials) => {
+                    refusals.note(|suppressed| {
+                        tracing::warn!(uid = credentials.uid(), suppressed, "refused a connection from another user");
+                    });
+                    continue;
+                }
+                Err(error) => {
+                    refusals.note(|suppressed| {
+                        tracing::warn!(%error, suppressed, "refused a connection whose peer could not be identified");
+                    });
+                    continue;
+                }
+            };
+            let Some(admitted) = limiter.admit(stream, peer, true) else { continue };
+            if sender.send(Ok(admitted)).await.is_err() {
+                return; // The server has stopped.
             }
-            Err(error) => {
-                tracing::warn!(%error, "refused a connection whose peer could not be identified");
-                None
-            }
-        },
-        Err(error) => {
-            tracing::warn!(%error, "could not accept a connection");
-            None
         }
-    }))
+    });
+    Ok(tokio_stream::wrappers::ReceiverStream::new(receiver))
 }
 
 /// Who is on the other end of a pipe connection (for fairness between clients and the logs).

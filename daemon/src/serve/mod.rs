@@ -1,6 +1,8 @@
 //! `3dgpt serve`: one daemon per user on a private local socket (a named pipe on Windows), running
 //! the engine for every client through the job queue.
 
+mod budget;
+mod connections;
 mod held;
 mod history_service;
 mod jobs;
@@ -30,6 +32,9 @@ use tokio::sync::Notify;
 
 pub(crate) use jobs::JobQueue;
 pub(crate) use service::Daemon;
+
+/// How long an upload may go without a message before it is given up.
+const UPLOAD_IDLE: Duration = Duration::from_secs(30);
 
 /// Options of `3dgpt serve`.
 #[derive(Debug, Args)]
@@ -183,8 +188,14 @@ async fn serve(
     tcp: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<()> {
     let Limits { workers, max_queue, idle_timeout_s, model_idle_s } = limits;
+    let file_limit = connections::raise_file_limit();
+    let (local_cap, tcp_cap) = connections::connection_caps(file_limit);
+    tracing::info!(file_limit, local_cap, tcp_cap, "connection limits");
+    #[cfg(unix)]
+    let incoming = local::listen(socket_path, connections::Limiter::new("socket", local_cap, None))?;
+    #[cfg(windows)]
     let incoming = local::listen(socket_path)?;
-    let queue = JobQueue::new(workers, max_queue, recorder.clone());
+    let queue = JobQueue::new(workers, max_queue, recorder.clone()).with_journal(data_dir.join("detached-jobs.json"));
     let shutdown = Arc::new(Notify::new());
     // Held results (history off) whose time is up are dropped even when nobody asks for them, and
     // models no job has used for a while are unloaded.
@@ -203,6 +214,8 @@ async fn serve(
     });
     let daemon = Daemon {
         queue: queue.clone(),
+        budget: budget::ByteBudget::new(budget::IMAGE_BUDGET_BYTES),
+        upload_idle: UPLOAD_IDLE,
         recorder,
         neural,
         shutdown: shutdown.clone(),
@@ -232,7 +245,8 @@ async fn serve(
         return unix.await.context("the gRPC server failed");
     };
     let runtime_dir = socket_path.parent().unwrap_or(Path::new("."));
-    let (listener, token) = tcp::listen(address, runtime_dir).await?;
+    let limiter = connections::Limiter::new("loopback TCP", tcp_cap, Some(connections::HANDSHAKE_DEADLINE));
+    let (connections, token) = tcp::listen(address, runtime_dir, limiter).await?;
     let tcp = tonic::transport::Server::builder()
         // Large HTTP/2 windows: artifacts of tens of MiB stream without flow-control stalls.
         .initial_stream_window_size(Some(8 << 20))
@@ -243,7 +257,7 @@ async fn serve(
         .add_service(ModelsServer::new(daemon.clone()))
         .add_service(HistoryServer::new(daemon.clone()))
         .add_service(SystemServer::new(daemon))
-        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), until_stopped(stopped));
+        .serve_with_incoming_shutdown(connections, until_stopped(stopped));
     let (unix, tcp) = tokio::join!(unix, tcp);
     unix.context("the gRPC server failed")?;
     tcp.context("the loopback TCP server failed")
@@ -332,6 +346,13 @@ fn init_logging(runtime_dir: &Path, foreground: bool) -> anyhow::Result<()> {
             .append(true)
             .open(&path)
             .with_context(|| format!("could not open the log file {}", path.display()))?;
+        // From here on, whatever goes to standard error (a panic, the last error) goes to the log.
+        // A client that started this daemon reads its standard error until then, to say why a
+        // daemon that could not start did not.
+        #[cfg(unix)]
+        if let Err(error) = rustix::stdio::dup2_stderr(&file) {
+            eprintln!("warning: could not send standard error to {}: {error}", path.display());
+        }
         tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_ansi(false)

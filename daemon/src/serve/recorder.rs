@@ -81,8 +81,9 @@ impl Recorder {
     }
 
     /// Stores a finished generation (with its thumbnail when already drawn); returns its id, or
-    /// `None` when history is off or unavailable. A failure to store is logged, never fails the
-    /// job: the asset is already written.
+    /// `None` when history is off or unavailable. A failure to store (a full disk, say) never fails
+    /// the job, whose asset is already written: it is logged and returned as a sentence for the
+    /// job's warnings.
     pub(crate) fn record(
         &self,
         source: &str,
@@ -91,10 +92,10 @@ impl Recorder {
         glb: Option<Vec<u8>>,
         thumbnail: Option<Vec<u8>>,
         reproducible: bool,
-    ) -> Option<String> {
-        let store = self.store.as_ref()?;
+    ) -> Result<Option<String>, String> {
+        let Some(store) = self.store.as_ref() else { return Ok(None) };
         if !self.settings().history_enabled {
-            return None;
+            return Ok(None);
         }
         let stored = (|| -> anyhow::Result<String> {
             let glb = match glb {
@@ -116,10 +117,14 @@ impl Recorder {
             Ok(generation.id)
         })();
         match stored {
-            Ok(id) => Some(id),
+            Ok(id) => Ok(Some(id)),
             Err(error) => {
-                tracing::error!(%error, "could not keep the generation in the history");
-                None
+                tracing::error!(error = format!("{error:#}"), "could not keep the generation in the history");
+                Err(format!(
+                    "this generation could not be kept in the history ({error:#}); free some space in {} or \
+                     switch the history off with `3dgpt settings set history false`",
+                    store.folder().display()
+                ))
             }
         }
     }

@@ -18,6 +18,7 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::budget::{ByteBudget, Reserved};
 use super::jobs::{CpuFallback, JobModels, JobQueue, JobWork};
 use super::neural::Neural;
 use super::recorder::Recorder;
@@ -32,6 +33,10 @@ type EventStream = Pin<Box<dyn Stream<Item = Result<JobEvent, Status>> + Send>>;
 #[derive(Clone)]
 pub(crate) struct Daemon {
     pub(crate) queue: JobQueue,
+    /// The picture bytes all requests together may hold.
+    pub(crate) budget: ByteBudget,
+    /// How long an upload may go without a message.
+    pub(crate) upload_idle: std::time::Duration,
     pub(crate) recorder: Arc<Recorder>,
     pub(crate) neural: Arc<Neural>,
     pub(crate) shutdown: Arc<Notify>,
@@ -51,8 +56,8 @@ impl Generator for Daemon {
         self.queue.touch();
         let client = client_of(&request);
         let mut incoming = request.into_inner();
-        let first = incoming
-            .message()
+        let idle = self.upload_idle;
+        let first = next_message(&mut incoming, idle)
             .await?
             .ok_or_else(|| status::invalid("the request stream was empty; send options and an image"))?;
         let detach = first.detach;
@@ -66,31 +71,62 @@ impl Generator for Daemon {
             }
             _ => {}
         }
-        let (name, bytes) = match first.image {
+        let mut request_options = first.options.unwrap_or_default();
+        // Every byte held for this request counts against the daemon-wide budget until its job ends.
+        let mut reserved = Reserved::default();
+        self.budget.grow(&mut reserved, request_options.mask.len())?;
+        let (name, input_path, mut bytes) = match first.image {
             Some(v1::generate_request::Image::Path(path)) => {
-                let bytes = tokio::fs::read(&path).await.map_err(|error| status::unreadable(&path, &error))?;
-                (path, bytes)
+                let (budget, file) = (self.budget.clone(), path.clone());
+                let (bytes, held) = tokio::task::spawn_blocking(move || read_image_file(&file, &budget))
+                    .await
+                    .map_err(|error| Status::internal(error.to_string()))??;
+                reserved.merge(held);
+                let input_path = PathBuf::from(&path);
+                (path, Some(input_path), bytes)
             }
-            Some(v1::generate_request::Image::Chunk(mut bytes)) => {
-                while let Some(part) = incoming.message().await? {
-                    if let Some(v1::generate_request::Image::Chunk(chunk)) = part.image {
-                        if bytes.len() + chunk.len() > MAX_IMAGE_BYTES {
-                            return Err(status::invalid(format!(
-                                "the image is larger than {} MiB; downscale it or pass its path instead",
-                                MAX_IMAGE_BYTES >> 20
-                            )));
-                        }
-                        bytes.extend_from_slice(&chunk);
-                    }
-                }
+            Some(v1::generate_request::Image::Chunk(bytes)) => {
+                self.budget.grow(&mut reserved, bytes.len())?;
                 let name = if first.name.is_empty() { "image".to_owned() } else { first.name };
-                (name, bytes)
+                (name, None, bytes)
             }
             None => {
                 return Err(status::invalid("the first message must carry the image: a path or a first chunk"));
             }
         };
-        let mut request_options = first.options.unwrap_or_default();
+        if !first.mask_chunk.is_empty() {
+            self.budget.grow(&mut reserved, first.mask_chunk.len())?;
+            request_options.mask.extend_from_slice(&first.mask_chunk);
+        }
+        // Further messages: more of the image (when sent as bytes) and of the mask, until the client
+        // half-closes. A stalled upload ends with a clear error instead of holding memory forever.
+        while let Some(part) = next_message(&mut incoming, idle).await? {
+            if let Some(v1::generate_request::Image::Chunk(chunk)) = part.image {
+                if input_path.is_some() {
+                    return Err(status::invalid("image chunks cannot follow an image given by path"));
+                }
+                if bytes.len() + chunk.len() > MAX_IMAGE_BYTES {
+                    return Err(status::invalid(format!(
+                        "the image is larger than {} MiB; downscale it or pass its path instead",
+                        MAX_IMAGE_BYTES >> 20
+                    )));
+                }
+                self.budget.grow(&mut reserved, chunk.len())?;
+                bytes.extend_from_slice(&chunk);
+            } else if part.image.is_some() {
+                return Err(status::invalid("only the first message may name the image's path"));
+            }
+            if !part.mask_chunk.is_empty() {
+                if request_options.mask.len() + part.mask_chunk.len() > MAX_IMAGE_BYTES {
+                    return Err(status::invalid(format!(
+                        "the mask is larger than {} MiB; save it as a grey PNG of the picture's size",
+                        MAX_IMAGE_BYTES >> 20
+                    )));
+                }
+                self.budget.grow(&mut reserved, part.mask_chunk.len())?;
+                request_options.mask.extend_from_slice(&part.mask_chunk);
+            }
+        }
         let device = v1::Device::try_from(request_options.device)
             .map_err(|_| status::invalid(format!("unknown device value {}", request_options.device)))?;
         let model = self.neural_model(&request_options.model, device).await?;
@@ -109,7 +145,21 @@ impl Generator for Daemon {
             Some(LoadedModel { models, cpu_fallback, .. }) => (models, cpu_fallback),
             None => (JobModels::default(), None),
         };
-        let work = JobWork { client, name, bytes, options, output, format, models, device, gpu, cpu_fallback };
+        let work = JobWork {
+            client,
+            name,
+            bytes,
+            input_path,
+            options,
+            output,
+            format,
+            models,
+            device,
+            gpu,
+            cpu_fallback,
+            detach,
+            _reserved: reserved,
+        };
         let (id, events) = self.queue.submit(work).map_err(|error| status::submit_status(&error))?;
         tracing::info!(job = %id, detach, client = %client_key, "queued");
         Ok(Response::new(forward(self.queue.clone(), id, None, events, !detach)))
@@ -138,13 +188,68 @@ impl Generator for Daemon {
     }
 }
 
+/// The next message of an upload, or `None` once the client has sent everything; an error when
+/// nothing arrives for `idle`.
+async fn next_message(
+    incoming: &mut Streaming<v1::GenerateRequest>,
+    idle: std::time::Duration,
+) -> Result<Option<v1::GenerateRequest>, Status> {
+    match tokio::time::timeout(idle, incoming.message()).await {
+        Ok(Ok(message)) => Ok(message),
+        Ok(Err(status)) if status.message().contains("message length too large") => Err(status::invalid(format!(
+            "a message of the request is larger than the daemon accepts ({}); send the image and the mask in \
+             chunks (the SDK does) or by path",
+            status.message()
+        ))),
+        Ok(Err(status)) => Err(status),
+        Err(_) => Err(Status::deadline_exceeded(format!(
+            "the upload stalled: nothing arrived for {} s; check the connection and try again",
+            idle.as_secs()
+        ))),
+    }
+}
+
+/// Reads a picture the client named by path: a regular file of at most [`MAX_IMAGE_BYTES`], its
+/// bytes counted against `budget` before they are read. Devices, pipes, folders and oversized
+/// (or sparse) files are refused before anything is read.
+fn read_image_file(path: &str, budget: &ByteBudget) -> Result<(Vec<u8>, Reserved), Status> {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    // Opening a FIFO for reading would wait for a writer; opening without waiting is harmless for
+    // the regular files this accepts.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    let file = options.open(path).map_err(|error| status::unreadable(path, &error))?;
+    let metadata = file.metadata().map_err(|error| status::unreadable(path, &error))?;
+    if !metadata.is_file() {
+        return Err(status::invalid(format!(
+            "{path} is not a regular file (a folder, device or pipe); pass a PNG, JPEG or WebP file"
+        )));
+    }
+    if metadata.len() > MAX_IMAGE_BYTES as u64 {
+        return Err(status::invalid(format!(
+            "{path} is {} MiB; pictures are limited to {} MiB: downscale it or save it as a JPEG",
+            metadata.len() >> 20,
+            MAX_IMAGE_BYTES >> 20
+        )));
+    }
+    let mut reserved = Reserved::default();
+    budget.grow(&mut reserved, metadata.len() as usize)?;
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    // The file may grow while it is read: never read past the limit.
+    file.take(MAX_IMAGE_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(|error| status::unreadable(path, &error))?;
+    if bytes.len() > MAX_IMAGE_BYTES {
+        return Err(status::invalid(format!("{path} grew past {} MiB while it was read", MAX_IMAGE_BYTES >> 20)));
+    }
+    budget.grow(&mut reserved, bytes.len().saturating_sub(metadata.len() as usize))?;
+    Ok((bytes, reserved))
+}
+
 /// Who sent a request: the peer process on the socket, or the peer address on loopback TCP.
 fn client_of<T>(request: &Request<T>) -> String {
-    #[cfg(unix)]
-    if let Some(info) = request.extensions().get::<tonic::transport::server::UdsConnectInfo>()
-        && let Some(pid) = info.peer_cred.and_then(|credentials| credentials.pid())
-    {
-        return format!("pid {pid}");
+    if let Some(info) = request.extensions().get::<super::connections::ConnectionInfo>() {
+        return info.peer.clone();
     }
     #[cfg(windows)]
     if let Some(info) = request.extensions().get::<super::local::PipeConnectInfo>()

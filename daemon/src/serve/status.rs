@@ -14,6 +14,7 @@ pub(crate) fn engine_code(error: &EngineError) -> Code {
         | EngineError::UnsupportedFormat { .. }
         | EngineError::ZeroSized { .. }
         | EngineError::Corrupt { .. }
+        | EngineError::Truncated { .. }
         | EngineError::MaskMismatch { .. }
         | EngineError::InvalidOption { .. } => Code::InvalidArgument,
         EngineError::TooLarge { .. } | EngineError::TooManyPixels { .. } => Code::InvalidArgument,

@@ -55,6 +55,7 @@ struct Harness {
     channel: Channel,
     folder: tempfile::TempDir,
     shutdown: Arc<Notify>,
+    budget: super::budget::ByteBudget,
 }
 
 async fn harness() -> Harness {
@@ -66,9 +67,22 @@ async fn harness() -> Harness {
 
 /// The services on `recorder`, served over an in-memory pipe.
 async fn harness_with(folder: tempfile::TempDir, recorder: Arc<Recorder>) -> Harness {
+    harness_limited(folder, recorder, super::budget::IMAGE_BUDGET_BYTES, std::time::Duration::from_secs(30)).await
+}
+
+/// [`harness_with`] with its own budget for picture bytes and upload idle time.
+async fn harness_limited(
+    folder: tempfile::TempDir,
+    recorder: Arc<Recorder>,
+    budget_bytes: usize,
+    upload_idle: std::time::Duration,
+) -> Harness {
     let shutdown = Arc::new(Notify::new());
+    let budget = super::budget::ByteBudget::new(budget_bytes);
     let daemon = Daemon {
         queue: JobQueue::new(2, 8, recorder.clone()),
+        budget: budget.clone(),
+        upload_idle,
         recorder,
         neural: Arc::new(super::neural::Neural::new(Some(&folder.path().join("no-onnxruntime.so")), folder.path())),
         shutdown: shutdown.clone(),
@@ -92,7 +106,7 @@ async fn harness_with(folder: tempfile::TempDir, recorder: Arc<Recorder>) -> Har
         }))
         .await
         .unwrap();
-    Harness { channel, folder, shutdown }
+    Harness { channel, folder, shutdown, budget }
 }
 
 fn duck() -> Vec<u8> {
@@ -109,6 +123,7 @@ fn generate_request(harness: &Harness, name: &str, options: v1::GenerateOptions)
             name: "duck.png".to_owned(),
             output_path: harness.folder.path().join(name).display().to_string(),
             detach: false,
+            mask_chunk: Vec::new(),
         },
         v1::GenerateRequest { image: Some(v1::generate_request::Image::Chunk(rest.to_vec())), ..Default::default() },
     ]
@@ -363,4 +378,151 @@ async fn with_history_off_a_result_without_output_path_is_held_until_downloaded_
     assert!(!history.delete(request).await.unwrap().into_inner().existed);
     finished(run_to_end(&harness, messages).await);
     assert_eq!(history.delete_all(v1::DeleteAllRequest {}).await.unwrap().into_inner().deleted, 1);
+}
+
+/// A harness with a history, a budget of `budget_bytes` for pictures and `idle` for stalled uploads.
+async fn limited(budget_bytes: usize, idle: std::time::Duration) -> Harness {
+    let folder = tempfile::tempdir().unwrap();
+    let store = HistoryStore::open(&folder.path().join("history"), &Fixed(crate::history::test_key())).unwrap();
+    let recorder = Arc::new(Recorder::new(Some(Arc::new(store)), "test store".to_owned(), folder.path()));
+    harness_limited(folder, recorder, budget_bytes, idle).await
+}
+
+/// The status a Generate call ends with, from its first answer or its stream.
+async fn failure_of(
+    harness: &Harness,
+    messages: impl tokio_stream::Stream<Item = v1::GenerateRequest> + Send + 'static,
+) -> tonic::Status {
+    match GeneratorClient::new(harness.channel.clone()).generate(messages).await {
+        Err(status) => status,
+        Ok(response) => {
+            let mut stream = response.into_inner();
+            loop {
+                match stream.message().await {
+                    Err(status) => return status,
+                    Ok(Some(event)) => assert!(
+                        !matches!(event.kind, Some(v1::job_event::Kind::Finished(_))),
+                        "the request was expected to fail: {event:?}"
+                    ),
+                    Ok(None) => panic!("the stream ended without an error"),
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_upload_ends_with_an_error_and_gives_its_bytes_back() {
+    let harness = limited(64 << 20, std::time::Duration::from_millis(300)).await;
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    let mut messages = generate_request(&harness, "stalled.glb", small());
+    messages.truncate(1);
+    sender.send(messages.remove(0)).await.unwrap();
+    // The client sends the first half of the picture and then nothing, without closing.
+    let started = std::time::Instant::now();
+    let status = failure_of(&harness, tokio_stream::wrappers::ReceiverStream::new(receiver)).await;
+    assert_eq!(status.code(), tonic::Code::DeadlineExceeded, "{status:?}");
+    assert!(status.message().contains("the upload stalled"), "{}", status.message());
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(harness.budget.available(), 64 << 20, "the stalled upload still holds bytes");
+    drop(sender);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_past_the_daemon_wide_budget_are_refused_with_resource_exhausted() {
+    let harness = limited(3 << 20, std::time::Duration::from_secs(30)).await;
+    // One upload that never finishes holds 2 MiB; a second one of 2 MiB does not fit beside it.
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    let chunk = |bytes: Vec<u8>| v1::GenerateRequest {
+        options: Some(small()),
+        image: Some(v1::generate_request::Image::Chunk(bytes)),
+        name: "big.png".to_owned(),
+        ..Default::default()
+    };
+    sender.send(chunk(vec![0; 2 << 20])).await.unwrap();
+    let mut generator = GeneratorClient::new(harness.channel.clone());
+    let pending =
+        tokio::spawn(async move { generator.generate(tokio_stream::wrappers::ReceiverStream::new(receiver)).await });
+    for _ in 0..100 {
+        if harness.budget.available() < 2 << 20 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let status = failure_of(&harness, tokio_stream::iter(vec![chunk(vec![0; 2 << 20])])).await;
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("already holds") && status.message().contains("3 MiB"), "{}", status.message());
+    // Once the first goes away, its bytes come back and a normal job runs.
+    drop(sender);
+    let _ = pending.await;
+    for _ in 0..100 {
+        if harness.budget.available() == 3 << 20 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let events = run_to_end(&harness, generate_request(&harness, "after.glb", small())).await;
+    assert!(matches!(events.last().and_then(|event| event.kind.as_ref()), Some(v1::job_event::Kind::Finished(_))));
+    assert_eq!(harness.budget.available(), 3 << 20, "a finished job gives its bytes back");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pictures_named_by_path_must_be_regular_files_within_the_limit() {
+    let harness = harness().await;
+    let sparse = harness.folder.path().join("sparse.png");
+    // 3 GiB that take no disk: read whole, it would take 3 GiB of memory.
+    std::fs::File::create(&sparse).unwrap().set_len(3 << 30).unwrap();
+    let fifo = harness.folder.path().join("fifo.png");
+    rustix::fs::mknodat(rustix::fs::CWD, &fifo, rustix::fs::FileType::Fifo, rustix::fs::Mode::from_raw_mode(0o600), 0)
+        .unwrap();
+    for (path, expected) in [
+        (sparse.display().to_string(), "is 3072 MiB; pictures are limited to 256 MiB"),
+        ("/dev/zero".to_owned(), "not a regular file"),
+        (fifo.display().to_string(), "not a regular file"),
+        (harness.folder.path().display().to_string(), "not a regular file"),
+    ] {
+        let request = v1::GenerateRequest {
+            options: Some(small()),
+            image: Some(v1::generate_request::Image::Path(path.clone())),
+            output_path: harness.folder.path().join("x.glb").display().to_string(),
+            ..Default::default()
+        };
+        let status = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            failure_of(&harness, tokio_stream::iter(vec![request])),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{path}: no answer"));
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{path}: {status:?}");
+        assert!(status.message().contains(expected), "{path}: {}", status.message());
+    }
+    assert_eq!(harness.budget.available(), super::budget::IMAGE_BUDGET_BYTES);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mask_sent_in_chunks_is_put_together() {
+    let harness = harness().await;
+    // The duck's own alpha as a mask, sent in pieces after the options.
+    let duck_image = image::load_from_memory(&duck()).unwrap().to_rgba8();
+    let mask = image::GrayImage::from_fn(duck_image.width(), duck_image.height(), |x, y| {
+        image::Luma([if duck_image.get_pixel(x, y)[3] > 127 { 255 } else { 0 }])
+    });
+    let mut mask_png = Vec::new();
+    mask.write_to(&mut std::io::Cursor::new(&mut mask_png), image::ImageFormat::Png).unwrap();
+    let mut messages = generate_request(
+        &harness,
+        "masked.glb",
+        v1::GenerateOptions { background: v1::Background::Mask as i32, ..small() },
+    );
+    let pieces: Vec<&[u8]> = mask_png.chunks(mask_png.len() / 3 + 1).collect();
+    messages[0].mask_chunk = pieces[0].to_vec();
+    messages[1].mask_chunk = pieces[1].to_vec();
+    messages.push(v1::GenerateRequest { mask_chunk: pieces[2].to_vec(), ..Default::default() });
+    let events = run_to_end(&harness, messages).await;
+    let Some(v1::job_event::Kind::Finished(finished)) = events.last().and_then(|event| event.kind.clone()) else {
+        panic!("{events:?}");
+    };
+    let record: serde_json::Value = serde_json::from_str(&finished.record_json).unwrap();
+    assert_eq!(record["mask"], "mask_image", "{record}");
 }

@@ -88,5 +88,5 @@ pub fn asset_from_glb(bytes: &[u8]) -> Result<Asset> {
         .and_then(|extras| serde_json::from_str(extras.get()).ok())
         .ok_or_else(|| bad("it carries no 3D GPT generation record"))?;
     let name = scene.name.clone().unwrap_or_else(|| "asset".to_owned());
-    Ok(Asset { name, mesh: TriMesh { positions, triangles }, normals, uvs, texture, record })
+    Ok(Asset { name, mesh: TriMesh { positions, triangles }, normals, uvs, texture, record, warnings: Vec::new() })
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from array import array
 from pathlib import Path
 
 import bpy
@@ -190,21 +191,38 @@ class THREEDGPT_OT_history_refresh(bpy.types.Operator):
             client = _client(context)
             entries = client.history(limit=HISTORY_SHOWN)
             previews = _previews()
-            folder = Path(tempfile.mkdtemp(prefix="3dgpt-thumbnails-"))
             for entry in entries:
                 if entry.id in previews:
                     continue
-                path = folder / f"{entry.id}.png"
                 try:
-                    path.write_bytes(client.download(entry.id, "thumbnail"))
-                    previews.load(entry.id, str(path), "IMAGE")
-                except threedgpt.ThreeDGptError:
+                    load_preview(previews, entry.id, client.download(entry.id, "thumbnail"))
+                except (threedgpt.ThreeDGptError, RuntimeError):
                     pass  # An entry without a thumbnail still lists.
         except threedgpt.ThreeDGptError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
         SESSION.history = entries
         return {"FINISHED"}
+
+
+def load_preview(previews, key: str, png: bytes) -> None:
+    """Shows PNG bytes as the preview `key`, decoded in memory: the decrypted thumbnail never
+    touches the disk. Blender decodes it as a packed image, whose pixels go into the preview;
+    the image is removed again."""
+    image = bpy.data.images.new(f".3dgpt-thumbnail-{key}", 1, 1)
+    try:
+        image.pack(data=png, data_len=len(png))
+        image.source = "FILE"
+        width, height = image.size
+        if width == 0 or height == 0:
+            raise RuntimeError("the thumbnail could not be decoded")
+        pixels = array("f", bytes(4 * width * height * 4))
+        image.pixels.foreach_get(pixels)
+        preview = previews.new(key)
+        preview.image_size = (width, height)
+        preview.image_pixels_float.foreach_set(pixels)
+    finally:
+        bpy.data.images.remove(image)
 
 
 def _previews():

@@ -201,6 +201,8 @@ class Session:
                         self._status.warning = event.message
             generation = job.wait()
             with self._lock:
+                # What to know about the result (not kept in the history, say): shown as warnings.
+                self._warnings.extend(generation.warnings)
                 self._status.state = "IMPORTING"
                 self._result = (request, generation, folder)
             return

@@ -2,7 +2,7 @@
 //! daemon's sentence about what went wrong and what to do.
 
 use pyo3::create_exception;
-use pyo3::exceptions::PyException;
+use pyo3::exceptions::{PyException, PyUserWarning};
 use pyo3::prelude::*;
 use threedgpt_sdk::{ErrorKind, SdkError};
 
@@ -19,6 +19,12 @@ create_exception!(threedgpt, NotFound, ThreeDGptError, "A job, generation or fil
 create_exception!(threedgpt, QueueFull, ThreeDGptError, "The daemon's queue (or its disk) is full; retry later.");
 create_exception!(threedgpt, PermissionDenied, ThreeDGptError, "Not allowed: a wrong token or an unwritable folder.");
 create_exception!(threedgpt, Cancelled, ThreeDGptError, "The job was cancelled.");
+create_exception!(
+    threedgpt,
+    ThreeDGptWarning,
+    PyUserWarning,
+    "A generation finished, but something about it should be known (e.g. it could not be kept in the history)."
+);
 
 pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = module.py();
@@ -30,6 +36,7 @@ pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("QueueFull", py.get_type::<QueueFull>())?;
     module.add("PermissionDenied", py.get_type::<PermissionDenied>())?;
     module.add("Cancelled", py.get_type::<Cancelled>())?;
+    module.add("ThreeDGptWarning", py.get_type::<ThreeDGptWarning>())?;
     Ok(())
 }
 

@@ -200,10 +200,19 @@ impl Job {
 /// The result a terminal event stands for.
 pub(crate) fn outcome_result(py: Python<'_>, job_id: &str, event: &Event) -> PyResult<Py<Generation>> {
     match event.kind() {
-        "finished" => event
-            .generation()
-            .map(|generation| generation.clone_ref(py))
-            .ok_or_else(|| error::ThreeDGptError::new_err("the job finished without a record")),
+        "finished" => {
+            let generation = event
+                .generation()
+                .map(|generation| generation.clone_ref(py))
+                .ok_or_else(|| error::ThreeDGptError::new_err("the job finished without a record"))?;
+            // Python's way to say what a caller should know while the result still stands.
+            let category = py.get_type::<error::ThreeDGptWarning>();
+            for warning in generation.get().warnings() {
+                let message = std::ffi::CString::new(warning.replace('\0', " ")).unwrap_or_default();
+                PyErr::warn(py, &category, &message, 1)?;
+            }
+            Ok(generation)
+        }
         "cancelled" => Err(Cancelled::new_err(format!("job {job_id} was cancelled"))),
         _ => {
             let kind = sdk::ErrorKind::from_code_name(event.code().unwrap_or_default());

@@ -91,9 +91,9 @@ impl Event {
                 converted.fraction = Some(fraction);
                 converted.eta = eta.map(|eta| eta.as_secs_f64());
             }
-            sdk::JobEvent::Finished { job_id, record, files, generation_id } => {
+            sdk::JobEvent::Finished { job_id, record, files, generation_id, warnings } => {
                 converted.kind = "finished";
-                let generation = Generation::new(job_id, &record, files, generation_id);
+                let generation = Generation::new(job_id, &record, files, generation_id, warnings);
                 converted.generation = Some(Py::new(py, generation)?);
             }
             sdk::JobEvent::Failed { code, message, .. } => {
@@ -181,18 +181,28 @@ pub(crate) struct Generation {
     /// Whether the mesh is closed and 2-manifold.
     #[pyo3(get)]
     watertight: Option<bool>,
+    /// What to know about the result (it could not be kept in the history, the face target was
+    /// missed), for people; each is also issued as a `ThreeDGptWarning`.
+    #[pyo3(get)]
+    warnings: Vec<String>,
     record_json: String,
 }
 
 impl Generation {
+    pub(crate) fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     fn new(
         job_id: String,
         record: &serde_json::Value,
         files: Vec<std::path::PathBuf>,
         generation_id: Option<String>,
+        warnings: Vec<String>,
     ) -> Generation {
         let files: Vec<String> = files.into_iter().map(|file| file.display().to_string()).collect();
         Generation {
+            warnings,
             id: generation_id,
             job_id,
             path: files.last().cloned(),

@@ -36,6 +36,7 @@ from threedgpt._native import (
     QueueFull,
     Settings,
     ThreeDGptError,
+    ThreeDGptWarning,
     __version__,
 )
 
@@ -58,5 +59,6 @@ __all__ = [
     "QueueFull",
     "Settings",
     "ThreeDGptError",
+    "ThreeDGptWarning",
     "__version__",
 ]

@@ -36,6 +36,10 @@ class PermissionDenied(ThreeDGptError):
 class Cancelled(ThreeDGptError):
     """The job was cancelled."""
 
+class ThreeDGptWarning(UserWarning):
+    """A generation finished, but something about it should be known (e.g. it could not be kept
+    in the history, or its face target was missed)."""
+
 @final
 class Generation:
     """A finished generation."""
@@ -57,6 +61,10 @@ class Generation:
     def vertices(self) -> int | None: ...
     @property
     def watertight(self) -> bool | None: ...
+    @property
+    def warnings(self) -> list[str]:
+        """What to know about the result (not kept in the history, face target missed); each is
+        also issued as a ThreeDGptWarning."""
     @property
     def record(self) -> dict[str, Any]:
         """The generation record: model, options, counts, size in metres, timings."""
