@@ -120,13 +120,78 @@ pub(crate) async fn connect(socket: &Path) -> io::Result<LocalStream> {
     use interprocess::ConnectWaitMode;
     use interprocess::local_socket::{ConnectOptions, GenericFilePath, ToFsName};
 
+    use interprocess::local_socket::traits::StreamCommon;
+
     let pipe = crate::paths::pipe_name(socket);
     let name = pipe.as_os_str().to_fs_name::<GenericFilePath>()?;
-    ConnectOptions::new()
+    let stream = ConnectOptions::new()
         .name(name)
         .wait_mode(ConnectWaitMode::Timeout(std::time::Duration::from_secs(5)))
         .connect_tokio()
-        .await
+        .await?;
+    // Pipe names are machine-wide: another user could make this one first. Talk only to a server
+    // process that runs as this user.
+    let server = stream.peer_creds()?.pid().ok_or_else(|| io::Error::other("the pipe's server process is unknown"))?;
+    if !runs_as_this_user(server)? {
+        return Err(Untrusted::error(format!(
+            "the process serving {} (pid {server}) runs as another user; it is not your daemon, so nothing \
+             was sent to it. Stop it, or set THREEDGPT_RUNTIME_DIR to another folder of your own",
+            pipe.display()
+        )));
+    }
+    Ok(stream)
+}
+
+/// Whether the process `pid` runs as the same user (token SID) as this one.
+#[cfg(windows)]
+#[allow(unsafe_code)]
+fn runs_as_this_user(pid: u32) -> io::Result<bool> {
+    use windows_sys::Win32::Foundation::{CloseHandle, HANDLE};
+    use windows_sys::Win32::Security::{EqualSid, GetTokenInformation, TOKEN_QUERY, TOKEN_USER, TokenUser};
+    use windows_sys::Win32::System::Threading::{
+        GetCurrentProcess, OpenProcess, OpenProcessToken, PROCESS_QUERY_LIMITED_INFORMATION,
+    };
+
+    /// The user SID of a process's token, in a buffer that keeps it alive.
+    fn token_user(process: HANDLE) -> io::Result<Vec<u64>> {
+        let mut token: HANDLE = std::ptr::null_mut();
+        // SAFETY: `process` is a valid process handle; `token` receives a handle we close below.
+        if unsafe { OpenProcessToken(process, TOKEN_QUERY, &mut token) } == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // u64 elements keep the TOKEN_USER at the start of the buffer suitably aligned.
+        let mut buffer = vec![0u64; 64];
+        let mut length = 0u32;
+        // SAFETY: the buffer is writable for its whole length, which is passed in bytes.
+        let ok = unsafe {
+            GetTokenInformation(token, TokenUser, buffer.as_mut_ptr().cast(), (buffer.len() * 8) as u32, &mut length)
+        };
+        let error = io::Error::last_os_error();
+        // SAFETY: `token` was opened above and is closed once.
+        unsafe { CloseHandle(token) };
+        if ok == 0 {
+            return Err(error);
+        }
+        Ok(buffer)
+    }
+
+    // SAFETY: the pseudo-handle of this process needs no closing.
+    let own = token_user(unsafe { GetCurrentProcess() })?;
+    // SAFETY: a plain query; the handle returned is checked and closed below.
+    let process = unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid) };
+    if process.is_null() {
+        return Err(io::Error::last_os_error());
+    }
+    let theirs = token_user(process);
+    // SAFETY: `process` was opened above and is closed once.
+    unsafe { CloseHandle(process) };
+    let theirs = theirs?;
+    let sid = |buffer: &Vec<u64>| {
+        // SAFETY: GetTokenInformation filled the buffer with a TOKEN_USER at its start.
+        unsafe { (*buffer.as_ptr().cast::<TOKEN_USER>()).User.Sid }
+    };
+    // SAFETY: both SIDs point into buffers that are alive here.
+    Ok(unsafe { EqualSid(sid(&own), sid(&theirs)) } != 0)
 }
 
 /// Makes a started daemon independent of the client that starts it: a Ctrl-C or a closed console

@@ -454,3 +454,22 @@ def test_exit_code_2_is_for_usage_errors_only(binary, tmp_path):
     # Run-time failures (a missing picture) are 1.
     assert run(binary, "generate", str(tmp_path / "missing.png"), "-o", str(tmp_path / "x.glb")).returncode == 1
     assert run(binary, "history", "show", "gen-0000000000000-00000000").returncode == 1
+
+
+def test_a_mask_larger_than_one_message_is_streamed(binary, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    # A 6000 px mask of the duck's outline with noise in its low bits: over 8 MiB as a PNG.
+    alpha = np.asarray(Image.open(EXAMPLES / "duck.png").convert("RGBA").getchannel("A").resize((6000, 6000)))
+    noise = np.random.default_rng(7).integers(0, 4, size=alpha.shape, dtype=np.uint8)
+    mask = np.where(alpha > 127, 252 + noise, noise).astype(np.uint8)
+    path = tmp_path / "big-mask.png"
+    Image.fromarray(mask, "L").save(path, compress_level=1)
+    assert path.stat().st_size > 8 << 20, path.stat().st_size
+    output = tmp_path / "masked.glb"
+    result = run(
+        binary, "generate", str(EXAMPLES / "duck.png"), "-o", str(output), "--mask", str(path), *FAST, "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["record"]["mask"] == "mask_image"

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 
-use threedgpt_engine::{Background, Format, Options};
+use threedgpt_daemon::request::{self, Picture, Upload};
 use threedgpt_neural::Installed;
 use threedgpt_neural::session::Placement;
 use threedgpt_proto::v1::generator_server::Generator;
@@ -24,8 +24,7 @@ use super::neural::Neural;
 use super::recorder::Recorder;
 use super::status;
 
-/// The largest image accepted as streamed bytes.
-pub(crate) const MAX_IMAGE_BYTES: usize = 256 << 20;
+pub(crate) use threedgpt_daemon::request::MAX_IMAGE_BYTES;
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<JobEvent, Status>> + Send>>;
 
@@ -60,82 +59,36 @@ impl Generator for Daemon {
         let first = next_message(&mut incoming, idle)
             .await?
             .ok_or_else(|| status::invalid("the request stream was empty; send options and an image"))?;
-        let detach = first.detach;
-        let output = (!first.output_path.is_empty()).then(|| PathBuf::from(&first.output_path));
-        match &output {
-            Some(path) if !path.is_absolute() => {
-                return Err(status::invalid(format!(
-                    "output_path must be an absolute path, got {:?}",
-                    first.output_path
-                )));
-            }
-            _ => {}
-        }
-        let mut request_options = first.options.unwrap_or_default();
         // Every byte held for this request counts against the daemon-wide budget until its job ends.
         let mut reserved = Reserved::default();
-        self.budget.grow(&mut reserved, request_options.mask.len())?;
-        let (name, input_path, mut bytes) = match first.image {
-            Some(v1::generate_request::Image::Path(path)) => {
+        let (mut upload, held) = Upload::start(first).map_err(status::request_status)?;
+        self.budget.grow(&mut reserved, held)?;
+        // Further messages: more of the image (when sent as bytes) and of the mask, until the client
+        // half-closes. A stalled upload ends with a clear error instead of holding memory forever.
+        while let Some(part) = next_message(&mut incoming, idle).await? {
+            let added = upload.add(part).map_err(status::request_status)?;
+            self.budget.grow(&mut reserved, added)?;
+        }
+        let Upload { name, picture, options: mut request_options, output, detach } = upload;
+        let (bytes, input_path) = match picture {
+            Picture::Bytes(bytes) => (bytes, None),
+            Picture::Path(path) => {
                 let (budget, file) = (self.budget.clone(), path.clone());
                 let (bytes, held) = tokio::task::spawn_blocking(move || read_image_file(&file, &budget))
                     .await
                     .map_err(|error| Status::internal(error.to_string()))??;
                 reserved.merge(held);
-                let input_path = PathBuf::from(&path);
-                (path, Some(input_path), bytes)
-            }
-            Some(v1::generate_request::Image::Chunk(bytes)) => {
-                self.budget.grow(&mut reserved, bytes.len())?;
-                let name = if first.name.is_empty() { "image".to_owned() } else { first.name };
-                (name, None, bytes)
-            }
-            None => {
-                return Err(status::invalid("the first message must carry the image: a path or a first chunk"));
+                (bytes, Some(PathBuf::from(path)))
             }
         };
-        if !first.mask_chunk.is_empty() {
-            self.budget.grow(&mut reserved, first.mask_chunk.len())?;
-            request_options.mask.extend_from_slice(&first.mask_chunk);
-        }
-        // Further messages: more of the image (when sent as bytes) and of the mask, until the client
-        // half-closes. A stalled upload ends with a clear error instead of holding memory forever.
-        while let Some(part) = next_message(&mut incoming, idle).await? {
-            if let Some(v1::generate_request::Image::Chunk(chunk)) = part.image {
-                if input_path.is_some() {
-                    return Err(status::invalid("image chunks cannot follow an image given by path"));
-                }
-                if bytes.len() + chunk.len() > MAX_IMAGE_BYTES {
-                    return Err(status::invalid(format!(
-                        "the image is larger than {} MiB; downscale it or pass its path instead",
-                        MAX_IMAGE_BYTES >> 20
-                    )));
-                }
-                self.budget.grow(&mut reserved, chunk.len())?;
-                bytes.extend_from_slice(&chunk);
-            } else if part.image.is_some() {
-                return Err(status::invalid("only the first message may name the image's path"));
-            }
-            if !part.mask_chunk.is_empty() {
-                if request_options.mask.len() + part.mask_chunk.len() > MAX_IMAGE_BYTES {
-                    return Err(status::invalid(format!(
-                        "the mask is larger than {} MiB; save it as a grey PNG of the picture's size",
-                        MAX_IMAGE_BYTES >> 20
-                    )));
-                }
-                self.budget.grow(&mut reserved, part.mask_chunk.len())?;
-                request_options.mask.extend_from_slice(&part.mask_chunk);
-            }
-        }
-        let device = v1::Device::try_from(request_options.device)
-            .map_err(|_| status::invalid(format!("unknown device value {}", request_options.device)))?;
+        let device = request::device(&request_options).map_err(status::request_status)?;
         let model = self.neural_model(&request_options.model, device).await?;
         if model.is_some() {
             // A learned model helps the engine; its options are the built-in pipeline's.
             request_options.model.clear();
         }
-        let (options, format) = engine_options(request_options, output.as_deref().unwrap_or(Path::new("")))?;
-        options.validate().map_err(|error| status::engine_status(&error))?;
+        let (options, format) = request::engine_options(request_options, output.as_deref().unwrap_or(Path::new("")))
+            .map_err(status::request_status)?;
         let client_key = client.clone();
         let (device, gpu) = match &model {
             Some(model) => (format!("cpu; {} on {}", model.kind, model.placement), model.placement.provider != "CPU"),
@@ -311,55 +264,6 @@ fn forward(
         }
     });
     Box::pin(ReceiverStream::new(receiver))
-}
-
-/// Turns request options (zero = default) into validated engine options and the output format.
-pub(crate) fn engine_options(request: v1::GenerateOptions, output: &Path) -> Result<(Options, Format), Status> {
-    let defaults = Options::default();
-    let model = if request.model.is_empty() { threedgpt_engine::RELIEF_MODEL } else { &request.model };
-    if model != threedgpt_engine::RELIEF_MODEL {
-        return Err(Status::not_found(format!(
-            "unknown model {model:?}; `3dgpt models list` shows the models this daemon can run"
-        )));
-    }
-    let background = match v1::Background::try_from(request.background) {
-        Ok(v1::Background::Auto) => Background::Auto,
-        Ok(v1::Background::Keep) => Background::Keep,
-        Ok(v1::Background::Mask) => {
-            if request.mask.is_empty() {
-                return Err(status::invalid("background is MASK but no mask image was sent"));
-            }
-            Background::Mask { name: "mask".to_owned(), bytes: request.mask }
-        }
-        Err(_) => {
-            return Err(status::invalid(format!("unknown background value {}", request.background)));
-        }
-    };
-    let pick = |value: u32, default: u32| if value == 0 { default } else { value };
-    let pick_float = |value: f32, default: f32| if value == 0.0 { default } else { value };
-    let options = defaults
-        .clone()
-        .with_background(background)
-        .with_target_faces(pick(request.faces, defaults.target_faces))
-        .with_texture_px(pick(request.texture_size, defaults.texture_px))
-        .with_foreground_ratio(pick_float(request.foreground_ratio, defaults.foreground_ratio))
-        .with_thickness(pick_float(request.thickness, defaults.thickness))
-        .with_size_m(pick_float(request.size_m, defaults.size_m))
-        .with_grid_px(pick(request.grid, defaults.grid_px))
-        .with_reproducible(request.reproducible);
-    let from_extension = output.extension().and_then(|extension| extension.to_str()).and_then(Format::from_extension);
-    let format = match v1::Format::try_from(request.format) {
-        Ok(v1::Format::Unspecified) => from_extension.unwrap_or_default(),
-        Ok(v1::Format::Glb) => Format::Glb,
-        Ok(v1::Format::Gltf) => Format::Gltf,
-        Ok(v1::Format::Obj) => Format::Obj,
-        Ok(v1::Format::Stl) => Format::Stl,
-        Ok(v1::Format::Ply) => Format::Ply,
-        Err(_) => {
-            return Err(status::invalid(format!("unknown format value {}", request.format)));
-        }
-    };
-    Ok((options, format))
 }
 
 /// A learned model loaded for a job.

@@ -34,11 +34,6 @@ pub(crate) fn engine_code(error: &EngineError) -> Code {
     }
 }
 
-/// An engine error as a status.
-pub(crate) fn engine_status(error: &EngineError) -> Status {
-    Status::new(engine_code(error), error.to_string())
-}
-
 /// A refused submission as a status.
 pub(crate) fn submit_status(error: &SubmitError) -> Status {
     match error {
@@ -58,6 +53,15 @@ pub(crate) fn store_status(error: StoreError) -> Status {
             Status::not_found(error.to_string())
         }
         _ => Status::internal(error.to_string()),
+    }
+}
+
+/// A request the daemon refused before queueing it.
+pub(crate) fn request_status(error: threedgpt_daemon::request::RequestError) -> Status {
+    use threedgpt_daemon::request::RequestError;
+    match error {
+        RequestError::UnknownModel(_) => Status::not_found(error.to_string()),
+        _ => Status::invalid_argument(error.to_string()),
     }
 }
 
@@ -105,9 +109,7 @@ mod tests {
             (EngineError::Write { path: "/x".into(), source: std::io::ErrorKind::NotFound.into() }, Code::NotFound),
         ];
         for (error, code) in cases {
-            let status = engine_status(&error);
-            assert_eq!(status.code(), code);
-            assert_eq!(status.message(), error.to_string());
+            assert_eq!(engine_code(&error), code, "{error}");
         }
         assert_eq!(submit_status(&SubmitError::QueueFull(3)).code(), Code::ResourceExhausted);
     }

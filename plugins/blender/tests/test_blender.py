@@ -245,6 +245,38 @@ def test_history_lists_the_generation_and_reimports_and_deletes_it(extension, se
         bpy.ops.threedgpt.history_import(id=entry.id)
 
 
+def test_history_thumbnails_stay_in_memory_and_nothing_decrypted_is_left_on_disk(
+    extension, session, tmp_path, monkeypatch
+):
+    import tempfile
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    generate(extension)
+    assert session.status().state == "FINISHED"
+    assert bpy.ops.threedgpt.history_refresh() == {"FINISHED"}
+    entry = session.history[0]
+    preview = session.previews[entry.id]
+    assert tuple(preview.image_size) == (256, 256)
+    pixels = list(preview.image_pixels_float)
+    assert len(pixels) == 256 * 256 * 4 and max(pixels) > 0.1, "the thumbnail's pixels did not arrive"
+    assert bpy.ops.threedgpt.history_import(id=entry.id) == {"FINISHED"}
+    left = [str(path) for path in scratch.rglob("*")]
+    assert left == [], f"decrypted copies left on disk: {left}"
+    assert not [image.name for image in bpy.data.images if image.name.startswith(".3dgpt-thumbnail")]
+
+
+def test_a_missed_face_target_is_reported_as_a_warning(extension, session):
+    options = bpy.context.scene.threedgpt
+    options.faces = 200000
+    options.detail = 64
+    generate(extension)
+    assert session.status().state == "FINISHED"
+    warnings = [message for level, message in session.reports if level == "WARNING"]
+    assert any("fewer than the 200000 asked for" in message for message in warnings), session.reports
+
+
 def test_textures_can_be_saved_beside_the_blend(extension, session, tmp_path):
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "scene.blend"))
     bpy.context.preferences.addons[MODULE].preferences.texture_storage = "SAVE"

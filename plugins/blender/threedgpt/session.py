@@ -144,7 +144,8 @@ class Session:
         if not busy or result is not None:
             # The worker has nothing left to do but return: let it, before any operator runs.
             self.wait_idle()
-        if warnings and not busy:
+        if warnings and (not busy or result is not None):
+            # The worker has returned (joined above), so reports may run now.
             for message in warnings:
                 self._report("WARNING", message)
         elif warnings:

@@ -255,3 +255,11 @@ def test_batch_example_turns_a_folder_of_pictures_into_assets(daemon_binary, tmp
     assert done.returncode == 1
     assert "2 of 3 pictures made assets" in done.stdout and "broken.png" in done.stderr
     assert not (tmp_path / "again" / "broken.glb").exists()
+
+
+def test_a_missed_face_target_is_a_warning_and_on_the_generation(client, tmp_path):
+    with pytest.warns(threedgpt.ThreeDGptWarning, match="fewer than the 200000 asked for"):
+        generation = client.generate(EXAMPLES / "duck.png", tmp_path / "w.glb", faces=200000, grid=64, texture_size=256)
+    assert len(generation.warnings) == 1 and "raise the grid" in generation.warnings[0]
+    quiet = client.generate(EXAMPLES / "duck.png", tmp_path / "q.glb", **FAST)
+    assert quiet.warnings == []
