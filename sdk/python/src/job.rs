@@ -76,7 +76,13 @@ impl Job {
                     runtime().block_on(async { tokio::time::timeout(slice, stream.next()).await })
                 });
                 match polled {
-                    Ok(Some(Ok(event))) => break event,
+                    Ok(Some(Ok(event))) => {
+                        // Events can come faster than the slices time out (progress while a
+                        // stage runs): look for Ctrl-C after each one too, or it would never be
+                        // seen until the job ends.
+                        py.check_signals()?;
+                        break event;
+                    }
                     Ok(Some(Err(error))) => {
                         // The stream broke (the daemon stopped, the connection dropped): the job's
                         // end is unknown here, so report it as a failure with the reason.
