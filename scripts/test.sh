@@ -8,7 +8,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step's name, and how long the one before it took, so the cost of every step is visible.
+step_started=$SECONDS
+step_name=""
+step() {
+  if [ -n "$step_name" ]; then printf '== %s: %d s\n' "$step_name" $((SECONDS - step_started)); fi
+  step_name="$*"
+  step_started=$SECONDS
+  printf '\n== %s\n' "$*"
+}
+trap 'printf "== %s: %d s (total %d s)\n" "$step_name" $((SECONDS - step_started)) $SECONDS' EXIT
 
 step "system packages"
 missing=()
