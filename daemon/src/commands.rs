@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use crate::terminal::escape;
+use crate::terminal::{escape, say};
 use threedgpt_sdk::{ErrorKind, JobState};
 
 /// `3dgpt jobs`.
@@ -104,9 +104,9 @@ pub(crate) fn jobs(args: JobsArgs) -> anyhow::Result<ExitCode> {
                             })
                         })
                         .collect();
-                    println!("{}", serde_json::Value::Array(rows));
+                    say!("{}", serde_json::Value::Array(rows));
                 } else if jobs.is_empty() {
-                    println!("no jobs");
+                    say!("no jobs");
                 } else {
                     for job in &jobs {
                         let detail = match job.state {
@@ -115,7 +115,7 @@ pub(crate) fn jobs(args: JobsArgs) -> anyhow::Result<ExitCode> {
                             JobState::Failed => job.error.clone().unwrap_or_default(),
                             _ => String::new(),
                         };
-                        println!(
+                        say!(
                             "{}\t{}\t{}\t{}",
                             escape(&job.job_id),
                             job.state.name(),
@@ -136,20 +136,20 @@ pub(crate) fn jobs(args: JobsArgs) -> anyhow::Result<ExitCode> {
                     Ok(crate::generate::Done { record, files, warnings }) => {
                         crate::generate::print_warnings(&warnings, &bar);
                         if args.json {
-                            println!(
+                            say!(
                                 "{}",
                                 serde_json::json!({"job_id": id, "ok": true, "files": files, "record": record, "warnings": warnings})
                             );
                         } else {
                             for file in files {
-                                println!("{}", escape(&file.display().to_string()));
+                                say!("{}", escape(&file.display().to_string()));
                             }
                         }
                         Ok(ExitCode::SUCCESS)
                     }
                     Err(message) => {
                         if args.json {
-                            println!("{}", serde_json::json!({"job_id": id, "ok": false, "error": message}));
+                            say!("{}", serde_json::json!({"job_id": id, "ok": false, "error": message}));
                         } else {
                             eprintln!("error: {}: {}", escape(&id), escape(&message));
                         }
@@ -160,11 +160,11 @@ pub(crate) fn jobs(args: JobsArgs) -> anyhow::Result<ExitCode> {
             JobsCommand::Cancel { id } => {
                 let was_active = client.cancel(&id).await?;
                 if args.json {
-                    println!("{}", serde_json::json!({"job_id": id, "cancelled": was_active}));
+                    say!("{}", serde_json::json!({"job_id": id, "cancelled": was_active}));
                 } else if was_active {
-                    println!("cancelled {}", escape(&id));
+                    say!("cancelled {}", escape(&id));
                 } else {
-                    println!("{} had already ended", escape(&id));
+                    say!("{} had already ended", escape(&id));
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -179,7 +179,7 @@ pub(crate) fn daemon(args: DaemonArgs) -> anyhow::Result<ExitCode> {
             (DaemonCommand::Status, Ok(client)) => {
                 let info = client.info().await?;
                 if args.json {
-                    println!(
+                    say!(
                         "{}",
                         serde_json::json!({
                             "running": true, "version": info.version, "api_version": info.api_version,
@@ -191,27 +191,27 @@ pub(crate) fn daemon(args: DaemonArgs) -> anyhow::Result<ExitCode> {
                         })
                     );
                 } else {
-                    println!(
+                    say!(
                         "running (pid {}, version {}, API {})",
                         info.pid,
                         escape(&info.version),
                         escape(&info.api_version)
                     );
-                    println!("socket: {}", escape(&info.socket_path.display().to_string()));
-                    println!("devices: {}", escape(&info.devices.join(", ")));
-                    println!("neural models: {}", escape(&info.onnxruntime_status));
+                    say!("socket: {}", escape(&info.socket_path.display().to_string()));
+                    say!("devices: {}", escape(&info.devices.join(", ")));
+                    say!("neural models: {}", escape(&info.onnxruntime_status));
                     if !info.execution_providers.is_empty() {
-                        println!("execution providers: {}", escape(&info.execution_providers.join(", ")));
+                        say!("execution providers: {}", escape(&info.execution_providers.join(", ")));
                     }
-                    println!("jobs: {} queued, {} running", info.queue_length, info.running_jobs);
+                    say!("jobs: {} queued, {} running", info.queue_length, info.running_jobs);
                 }
                 Ok(ExitCode::SUCCESS)
             }
             (_, Err(error)) if is_not_running(&error) => {
                 if args.json {
-                    println!("{}", serde_json::json!({"running": false}));
+                    say!("{}", serde_json::json!({"running": false}));
                 } else {
-                    println!("not running");
+                    say!("not running");
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -231,9 +231,9 @@ pub(crate) fn daemon(args: DaemonArgs) -> anyhow::Result<ExitCode> {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
                 if args.json {
-                    println!("{}", serde_json::json!({"stopped": true}));
+                    say!("{}", serde_json::json!({"stopped": true}));
                 } else {
-                    println!("stopped");
+                    say!("stopped");
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -284,9 +284,9 @@ pub(crate) fn models(args: ModelsArgs) -> anyhow::Result<ExitCode> {
         ModelsCommand::Remove { name } => {
             store.remove(&name)?;
             if json {
-                println!("{}", serde_json::json!({"removed": name}));
+                say!("{}", serde_json::json!({"removed": name}));
             } else {
-                println!("removed {name}");
+                say!("removed {name}");
             }
             return Ok(ExitCode::SUCCESS);
         }
@@ -304,11 +304,11 @@ pub(crate) fn models(args: ModelsArgs) -> anyhow::Result<ExitCode> {
                     })
                 })
                 .collect();
-            println!("{}", serde_json::Value::Array(rows));
+            say!("{}", serde_json::Value::Array(rows));
         } else {
             for model in models {
                 let installed = if model.installed { "installed" } else { "not installed" };
-                println!(
+                say!(
                     "{}\t{}\t{}\t{}\t{}",
                     escape(&model.name),
                     escape(&model.kind),
@@ -420,16 +420,16 @@ pub(crate) fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
                             serde_json::json!({"id": entry.id, "created_unix_ms": entry.created_unix_ms, "source": entry.source, "record": entry.record})
                         })
                         .collect();
-                    println!("{}", serde_json::json!({"total": page.total, "generations": rows}));
+                    say!("{}", serde_json::json!({"total": page.total, "generations": rows}));
                 } else if page.entries.is_empty() {
-                    println!("the history is empty");
+                    say!("the history is empty");
                 } else {
                     for entry in &page.entries {
                         let faces = entry.record.get("faces").and_then(|faces| faces.as_u64()).unwrap_or(0);
-                        println!("{}\t{}\t{faces} faces", escape(&entry.id), escape(&entry.source));
+                        say!("{}\t{}\t{faces} faces", escape(&entry.id), escape(&entry.source));
                     }
                     if page.total as usize > page.entries.len() {
-                        println!("({} of {}; --limit shows more)", page.entries.len(), page.total);
+                        say!("({} of {}; --limit shows more)", page.entries.len(), page.total);
                     }
                 }
             }
@@ -437,15 +437,15 @@ pub(crate) fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
                 let entry = client.history_entry(&id).await?;
                 let shown = serde_json::json!({"id": entry.id, "created_unix_ms": entry.created_unix_ms, "source": entry.source, "record": entry.record});
                 if args.json {
-                    println!("{shown}");
+                    say!("{shown}");
                 } else {
-                    println!("{}", serde_json::to_string_pretty(&shown)?);
+                    say!("{}", serde_json::to_string_pretty(&shown)?);
                 }
             }
             HistoryCommand::Export { id, output } => {
                 let files = client.export(&id, &output).await?;
                 for file in files {
-                    println!("{}", escape(&file.display().to_string()));
+                    say!("{}", escape(&file.display().to_string()));
                 }
             }
             HistoryCommand::Download { id, what, format, output } => {
@@ -457,7 +457,7 @@ pub(crate) fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
                 let format = threedgpt_sdk::Format::from_extension(&format).unwrap_or(threedgpt_sdk::Format::Glb);
                 let bytes = client.download_as(&id, artifact, format).await?;
                 threedgpt_engine::export::write_atomic(&output, &bytes)?;
-                println!("{}", output.display());
+                say!("{}", output.display());
             }
             HistoryCommand::Delete { id } => {
                 let existed = client.delete(&id).await?;
@@ -465,16 +465,16 @@ pub(crate) fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
                     eprintln!("error: no generation {} in the history", escape(&id));
                     return Ok(ExitCode::from(1));
                 }
-                println!("deleted {}", escape(&id));
+                say!("deleted {}", escape(&id));
             }
             HistoryCommand::Clear { yes } => {
                 let total = client.history(1, None).await?.total;
                 if !yes && !confirm(&format!("Delete all {total} generations and their files?"))? {
-                    println!("nothing deleted");
+                    say!("nothing deleted");
                     return Ok(ExitCode::SUCCESS);
                 }
                 let deleted = client.delete_all().await?;
-                println!("deleted {deleted} generations");
+                say!("deleted {deleted} generations");
             }
         }
         Ok(ExitCode::SUCCESS)
@@ -503,12 +503,12 @@ pub(crate) fn settings(args: SettingsArgs) -> anyhow::Result<ExitCode> {
                 if !value && !args.json {
                     let kept = client.history(1, None).await.map(|page| page.total).unwrap_or(0);
                     if kept > 0 {
-                        println!("History is off: new generations are not kept. {kept} earlier ones still are.");
+                        say!("History is off: new generations are not kept. {kept} earlier ones still are.");
                         if offer_to_delete(kept)? {
                             let deleted = client.delete_all().await?;
-                            println!("Deleted {deleted} generations and their files.");
+                            say!("Deleted {deleted} generations and their files.");
                         } else {
-                            println!("Delete them any time with `3dgpt history clear`.");
+                            say!("Delete them any time with `3dgpt history clear`.");
                         }
                     }
                 }
@@ -516,13 +516,13 @@ pub(crate) fn settings(args: SettingsArgs) -> anyhow::Result<ExitCode> {
             }
         };
         if args.json {
-            println!(
+            say!(
                 "{}",
                 serde_json::json!({"history": settings.history_enabled, "history_available": settings.history_available, "history_status": settings.history_status})
             );
         } else {
-            println!("history\t{}", settings.history_enabled);
-            println!("history store\t{}", escape(&settings.history_status));
+            say!("history\t{}", settings.history_enabled);
+            say!("history store\t{}", escape(&settings.history_status));
         }
         Ok(ExitCode::SUCCESS)
     })
@@ -544,7 +544,7 @@ fn offer_to_delete(kept: u32) -> anyhow::Result<bool> {
 fn report_model(json: bool, what: &str, installed: &threedgpt_neural::Installed) {
     let manifest = &installed.manifest;
     if json {
-        println!(
+        say!(
             "{}",
             serde_json::json!({
                 what: manifest.name, "kind": manifest.kind.name(), "size_bytes": manifest.size(),
@@ -552,7 +552,7 @@ fn report_model(json: bool, what: &str, installed: &threedgpt_neural::Installed)
             })
         );
     } else {
-        println!(
+        say!(
             "{what} {} ({} model, {} files, {} bytes) in {}",
             manifest.name,
             manifest.kind.name(),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use crate::UsageError;
-use crate::terminal::escape;
+use crate::terminal::{escape, say};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use threedgpt_engine::{Background, Format, Options};
@@ -180,11 +180,11 @@ async fn detach_all(
             Err(error) => Err(error.to_string()),
         };
         match queued {
-            Ok(job_id) if args.json => println!(
+            Ok(job_id) if args.json => say!(
                 "{}",
                 serde_json::json!({"input": input.display().to_string(), "ok": true, "job_id": job_id, "output": output.display().to_string()})
             ),
-            Ok(job_id) => println!("{}", escape(&job_id)),
+            Ok(job_id) => say!("{}", escape(&job_id)),
             Err(message) => {
                 failures += 1;
                 report_failure(input, &message, args.json);
@@ -227,7 +227,7 @@ async fn generate_all(
                         "record": record,
                         "warnings": warnings,
                     });
-                    println!("{line}");
+                    say!("{line}");
                 } else {
                     let faces = record.get("faces").and_then(|faces| faces.as_u64()).unwrap_or(0);
                     eprintln!(
@@ -254,7 +254,7 @@ async fn generate_all(
 
 fn report_failure(input: &Path, message: &str, json: bool) {
     if json {
-        println!("{}", serde_json::json!({"input": input.display().to_string(), "ok": false, "error": message}));
+        say!("{}", serde_json::json!({"input": input.display().to_string(), "ok": false, "error": message}));
     } else {
         eprintln!("error: {}: {}", escape(&input.display().to_string()), escape(message));
     }

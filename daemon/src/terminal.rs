@@ -4,6 +4,29 @@
 
 use std::borrow::Cow;
 
+/// `println!` for a command's results. When whoever reads standard output has gone
+/// (`3dgpt history list | head -1`), the command ends quietly with status 141, as a Unix tool
+/// killed by SIGPIPE does, instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::terminal::write_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use say;
+
+/// Writes one line to standard output (see [`say`]).
+pub(crate) fn write_line(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(error) = out.write_fmt(line).and_then(|()| out.write_all(b"\n")).and_then(|()| out.flush()) {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("error: could not write to standard output: {error}");
+        std::process::exit(1);
+    }
+}
+
 /// `text` with every control character, and the Unicode controls that reorder what is shown,
 /// written as a visible escape (`\n`, `\t`, `\x1b`, `\u{202e}`).
 pub(crate) fn escape(text: &str) -> Cow<'_, str> {

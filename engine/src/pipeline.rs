@@ -57,7 +57,7 @@ pub struct GenerationRecord {
     pub generator: String,
     /// The reconstructor used.
     pub model: String,
-    /// The input's name.
+    /// The input's file name, without its folder.
     pub source: String,
     /// The input's size in pixels, upright.
     pub source_size_px: [u32; 2],
@@ -202,7 +202,7 @@ pub fn generate_with(
         let record = GenerationRecord {
             generator: generator_name(),
             model: reconstructor.name().to_owned(),
-            source: name.to_owned(),
+            source: source_name(name),
             source_size_px,
             mask: cutout.source,
             segmentation_model,
@@ -308,7 +308,7 @@ pub fn generate_with(
     let record = GenerationRecord {
         generator: generator_name(),
         model: RELIEF_MODEL.to_owned(),
-        source: name.to_owned(),
+        source: source_name(name),
         source_size_px,
         mask: cutout.source,
         segmentation_model,
@@ -362,6 +362,13 @@ fn add_ms(total: &mut f64, started: Instant) {
 
 fn elapsed_ms(started: Instant) -> f64 {
     (started.elapsed().as_secs_f64() * 1.0e6).round() / 1.0e3
+}
+
+/// The input's file name for the record, which every exported file carries: a user's folders
+/// must not leak into shipped assets.
+fn source_name(name: &str) -> String {
+    let file = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    if file.is_empty() { "image".to_owned() } else { file.to_owned() }
 }
 
 fn asset_name(source: &str) -> String {

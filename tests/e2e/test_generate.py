@@ -4,6 +4,7 @@ glTF validator and loaded independently with trimesh."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -238,3 +239,30 @@ def test_history_exports_every_format_from_the_stored_asset(binary, tmp_path):
         mesh = trimesh.load(str(target), force="mesh", process=True)
         assert mesh.is_watertight and mesh.euler_number == 0, extension
         assert len(mesh.faces) == pytest.approx(4000, rel=0.01)
+
+
+def test_a_closed_output_pipe_ends_a_command_quietly(binary, tmp_path):
+    result = run_cli(binary, "generate", str(EXAMPLES / "duck.png"), "-o", str(tmp_path / "d.glb"), "--faces", "2000")
+    assert result.returncode == 0, result.stderr
+    for args in (["history", "list"], ["jobs", "list"], ["daemon", "status"], ["models", "list"]):
+        # The reader goes away before the command writes anything, as `| head -0` would.
+        process = subprocess.Popen([str(binary), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process.stdout.close()
+        stderr = process.stderr.read().decode()
+        assert process.wait(timeout=60) in (0, 141), (args, process.returncode, stderr)
+        assert "panicked" not in stderr and "Broken pipe" not in stderr, stderr
+
+
+@pytest.mark.parametrize("fmt", ["glb", "gltf", "obj", "stl", "ply"])
+def test_no_exported_file_carries_the_users_folders(binary, tmp_path, fmt):
+    folder = tmp_path / "home-of-ada-7c1f" / "photos"
+    folder.mkdir(parents=True)
+    (folder / "duck.png").write_bytes((EXAMPLES / "duck.png").read_bytes())
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run_cli(binary, "generate", str(folder / "duck.png"), "-o", str(out / f"duck.{fmt}"), "--faces", "2000")
+    assert result.returncode == 0, result.stderr
+    for path in out.iterdir():
+        assert b"home-of-ada-7c1f" not in path.read_bytes(), f"{path.name} names the input's folder"
+    if fmt == "glb":
+        assert json.loads(read_glb_json(out / "duck.glb"))["scenes"][0]["extras"]["source"] == "duck.png"
