@@ -5,6 +5,7 @@ from __future__ import annotations
 import _thread
 import io
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -110,6 +111,9 @@ def test_wait_with_a_timeout_leaves_the_job_running(client, tmp_path):
 
 
 def test_ctrl_c_interrupts_a_blocking_generate_and_cancels_its_job(client, tmp_path):
+    # Python's own SIGINT handler, whatever this process inherited: a background job of a shell
+    # without job control starts with SIGINT ignored, and then interrupt_main() does nothing.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(1.0, _thread.interrupt_main)
     timer.start()
     try:
@@ -117,6 +121,7 @@ def test_ctrl_c_interrupts_a_blocking_generate_and_cancels_its_job(client, tmp_p
             client.generate(EXAMPLES / "duck.png", tmp_path / "slow.glb", **SLOW)
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     # The interrupted call dropped its stream: the daemon cancels a job whose client went away.
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
