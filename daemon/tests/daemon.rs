@@ -309,11 +309,11 @@ async fn bad_inputs_fail_their_job_and_the_daemon_lives_on() {
         folder.path().join("x.glb"),
     );
     let mut events = client.generate(corrupt).await.unwrap();
-    let Some(JobEvent::Failed { code, message, .. }) = last_event(&mut events).await.pop() else {
+    let Some(JobEvent::Failed { kind, message, .. }) = last_event(&mut events).await.pop() else {
         panic!("a corrupt image should fail");
     };
     assert!(message.contains("broken.png") && message.contains("corrupt or truncated"), "{message}");
-    assert_eq!(ErrorKind::from_code_name(&code), ErrorKind::InvalidInput, "{code}");
+    assert_eq!(kind, ErrorKind::InvalidInput, "{message}");
 
     let missing =
         GenerateRequest::new(ImageSource::Path(folder.path().join("missing.png")), folder.path().join("y.glb"));
@@ -394,6 +394,72 @@ fn another_user_cannot_reach_the_daemon() {
             .unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(!stdout.contains("\"running\":true"), "another user reached the daemon: {stdout}");
+    }
+}
+
+/// A folder on a tmpfs of `size` ("1m"), with `options` ("ro"): the tests run as root.
+struct Mounted(tempfile::TempDir);
+
+impl Mounted {
+    fn new(size: &str, options: &str) -> Mounted {
+        let folder = tempfile::tempdir().unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size},{options}"), "tmpfs"])
+            .arg(folder.path())
+            .status()
+            .expect("mount runs");
+        assert!(status.success(), "could not mount a tmpfs on {} (the tests need root)", folder.path().display());
+        Mounted(folder)
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(self.0.path()).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_failure_the_engine_can_meet_reaches_the_sdk_as_its_error_kind() {
+    let daemon = Daemon::start(&[]);
+    let client = daemon.client().await;
+    let folder = tempfile::tempdir().unwrap();
+    let duck = std::fs::read(example("duck.png")).unwrap();
+    let blank = {
+        let mut png = Vec::new();
+        image::RgbImage::from_pixel(64, 64, image::Rgb([250, 250, 250]))
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        png
+    };
+    let read_only = Mounted::new("1m", "ro");
+    let full = Mounted::new("8k", "rw");
+    let bytes = |name: &str, bytes: &[u8]| ImageSource::Bytes { name: name.to_owned(), bytes: bytes.to_vec() };
+    let cases = [
+        ("corrupt", bytes("broken.png", &duck[..300]), folder.path().join("a.glb"), ErrorKind::InvalidInput),
+        (
+            "truncated",
+            bytes("cut.jpg", &std::fs::read(example("ring.jpg")).unwrap()[..4000]),
+            folder.path().join("b.glb"),
+            ErrorKind::InvalidInput,
+        ),
+        ("not an image", bytes("notes.txt", b"plain text"), folder.path().join("c.glb"), ErrorKind::InvalidInput),
+        ("blank", bytes("blank.png", &blank), folder.path().join("d.glb"), ErrorKind::NoObject),
+        ("no such folder", bytes("duck.png", &duck), folder.path().join("missing/e.glb"), ErrorKind::NotFound),
+        ("read-only disk", bytes("duck.png", &duck), read_only.path().join("f.glb"), ErrorKind::PermissionDenied),
+        ("full disk", bytes("duck.png", &duck), full.path().join("g.glb"), ErrorKind::ResourceExhausted),
+    ];
+    for (case, image, output, expected) in cases {
+        let request = GenerateRequest::new(image, &output).with_options(fast());
+        let mut events = client.generate(request).await.unwrap();
+        let Some(JobEvent::Failed { kind, message, .. }) = last_event(&mut events).await.pop() else {
+            panic!("{case}: the job should fail");
+        };
+        assert_eq!(kind, expected, "{case}: {message}");
     }
 }
 

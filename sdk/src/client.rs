@@ -142,7 +142,7 @@ impl JobStream {
                 }
                 Err(status) => {
                     self.ended = true;
-                    return Some(Err(status.into()));
+                    return Some(Err(SdkError::from_status(status)));
                 }
             }
         }
@@ -340,33 +340,44 @@ impl Client {
         let response = GeneratorClient::new(self.channel.clone())
             .max_decoding_message_size(64 << 20)
             .generate(tokio_stream::iter(messages))
-            .await?;
+            .await
+            .map_err(SdkError::from_status)?;
         Ok(JobStream { inner: response.into_inner(), ended: false })
     }
 
     /// Re-attaches to a job: its latest event, then everything that follows.
     pub async fn watch(&self, job_id: &str) -> Result<JobStream> {
-        let response =
-            GeneratorClient::new(self.channel.clone()).watch(v1::WatchRequest { job_id: job_id.to_owned() }).await?;
+        let response = GeneratorClient::new(self.channel.clone())
+            .watch(v1::WatchRequest { job_id: job_id.to_owned() })
+            .await
+            .map_err(SdkError::from_status)?;
         Ok(JobStream { inner: response.into_inner(), ended: false })
     }
 
     /// Cancels a job; `false` when it had already ended.
     pub async fn cancel(&self, job_id: &str) -> Result<bool> {
-        let response =
-            GeneratorClient::new(self.channel.clone()).cancel(v1::CancelRequest { job_id: job_id.to_owned() }).await?;
+        let response = GeneratorClient::new(self.channel.clone())
+            .cancel(v1::CancelRequest { job_id: job_id.to_owned() })
+            .await
+            .map_err(SdkError::from_status)?;
         Ok(response.into_inner().was_active)
     }
 
     /// Queued, running and recently ended jobs.
     pub async fn list_jobs(&self) -> Result<Vec<JobSummary>> {
-        let response = GeneratorClient::new(self.channel.clone()).list_jobs(v1::ListJobsRequest {}).await?;
+        let response = GeneratorClient::new(self.channel.clone())
+            .list_jobs(v1::ListJobsRequest {})
+            .await
+            .map_err(SdkError::from_status)?;
         Ok(response.into_inner().jobs.into_iter().map(JobSummary::from_proto).collect())
     }
 
     /// The reconstruction models the daemon knows.
     pub async fn models(&self) -> Result<Vec<ModelInfo>> {
-        let response = ModelsClient::new(self.channel.clone()).list(v1::ListModelsRequest {}).await?;
+        let response = ModelsClient::new(self.channel.clone())
+            .list(v1::ListModelsRequest {})
+            .await
+            .map_err(SdkError::from_status)?;
         Ok(response
             .into_inner()
             .models
@@ -384,7 +395,11 @@ impl Client {
 
     /// What the daemon says about itself.
     pub async fn info(&self) -> Result<DaemonInfo> {
-        let info = SystemClient::new(self.channel.clone()).info(v1::InfoRequest {}).await?.into_inner();
+        let info = SystemClient::new(self.channel.clone())
+            .info(v1::InfoRequest {})
+            .await
+            .map_err(SdkError::from_status)?
+            .into_inner();
         Ok(DaemonInfo {
             version: info.version,
             api_version: info.api_version,
@@ -405,7 +420,8 @@ impl Client {
     pub async fn history(&self, page_size: u32, page: Option<&str>) -> Result<HistoryPage> {
         let response = HistoryClient::new(self.channel.clone())
             .list(v1::ListHistoryRequest { page_size, page_token: page.unwrap_or_default().to_owned() })
-            .await?
+            .await
+            .map_err(SdkError::from_status)?
             .into_inner();
         Ok(HistoryPage {
             entries: response.generations.into_iter().map(HistoryEntry::from_proto).collect(),
@@ -418,7 +434,8 @@ impl Client {
     pub async fn history_entry(&self, id: &str) -> Result<HistoryEntry> {
         let generation = HistoryClient::new(self.channel.clone())
             .get(v1::GetGenerationRequest { id: id.to_owned() })
-            .await?
+            .await
+            .map_err(SdkError::from_status)?
             .into_inner();
         Ok(HistoryEntry::from_proto(generation))
     }
@@ -438,10 +455,11 @@ impl Client {
         let mut stream = HistoryClient::new(self.channel.clone())
             .max_decoding_message_size(64 << 20)
             .download(request)
-            .await?
+            .await
+            .map_err(SdkError::from_status)?
             .into_inner();
         let mut bytes = Vec::new();
-        while let Some(chunk) = stream.message().await? {
+        while let Some(chunk) = stream.message().await.map_err(SdkError::from_status)? {
             if bytes.is_empty() {
                 bytes.reserve(chunk.total_size as usize);
             }
@@ -455,28 +473,37 @@ impl Client {
     pub async fn export(&self, id: &str, path: &Path) -> Result<Vec<PathBuf>> {
         let response = HistoryClient::new(self.channel.clone())
             .export(v1::ExportRequest { id: id.to_owned(), path: absolute(path).display().to_string() })
-            .await?
+            .await
+            .map_err(SdkError::from_status)?
             .into_inner();
         Ok(response.files.into_iter().map(PathBuf::from).collect())
     }
 
     /// Deletes a generation and its files; `false` when there was none.
     pub async fn delete(&self, id: &str) -> Result<bool> {
-        let response =
-            HistoryClient::new(self.channel.clone()).delete(v1::DeleteGenerationRequest { id: id.to_owned() }).await?;
+        let response = HistoryClient::new(self.channel.clone())
+            .delete(v1::DeleteGenerationRequest { id: id.to_owned() })
+            .await
+            .map_err(SdkError::from_status)?;
         Ok(response.into_inner().existed)
     }
 
     /// Deletes the whole history; returns how many generations it held.
     pub async fn delete_all(&self) -> Result<u32> {
-        let response = HistoryClient::new(self.channel.clone()).delete_all(v1::DeleteAllRequest {}).await?;
+        let response = HistoryClient::new(self.channel.clone())
+            .delete_all(v1::DeleteAllRequest {})
+            .await
+            .map_err(SdkError::from_status)?;
         Ok(response.into_inner().deleted)
     }
 
     /// The daemon's settings.
     pub async fn settings(&self) -> Result<Settings> {
-        let settings =
-            SystemClient::new(self.channel.clone()).get_settings(v1::GetSettingsRequest {}).await?.into_inner();
+        let settings = SystemClient::new(self.channel.clone())
+            .get_settings(v1::GetSettingsRequest {})
+            .await
+            .map_err(SdkError::from_status)?
+            .into_inner();
         Ok(Settings::from_proto(settings))
     }
 
@@ -484,14 +511,18 @@ impl Client {
     pub async fn set_history_enabled(&self, enabled: bool) -> Result<Settings> {
         let settings = SystemClient::new(self.channel.clone())
             .update_settings(v1::UpdateSettingsRequest { history_enabled: Some(enabled) })
-            .await?
+            .await
+            .map_err(SdkError::from_status)?
             .into_inner();
         Ok(Settings::from_proto(settings))
     }
 
     /// Stops the daemon; its running jobs are cancelled cleanly.
     pub async fn shutdown(&self) -> Result<()> {
-        SystemClient::new(self.channel.clone()).shutdown(v1::ShutdownRequest {}).await?;
+        SystemClient::new(self.channel.clone())
+            .shutdown(v1::ShutdownRequest {})
+            .await
+            .map_err(SdkError::from_status)?;
         Ok(())
     }
 }

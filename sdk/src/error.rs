@@ -38,14 +38,19 @@ impl ErrorKind {
         }
     }
 
-    /// The kind for a code name as carried in a `Failed` event ("INVALID_ARGUMENT" or "Client
-    /// specified an invalid argument").
-    pub fn from_code_name(name: &str) -> ErrorKind {
-        let code = (0..=16)
-            .map(tonic::Code::from_i32)
-            .find(|code| code.description() == name || format!("{code:?}").eq_ignore_ascii_case(&name.replace('_', "")))
-            .unwrap_or(tonic::Code::Unknown);
-        ErrorKind::from_code(code)
+    /// The kind a `Failed` event carries; one this SDK does not know is `Internal`.
+    pub(crate) fn from_proto(kind: i32) -> ErrorKind {
+        use threedgpt_proto::v1::ErrorKind as Wire;
+        match Wire::try_from(kind) {
+            Ok(Wire::InvalidInput) => ErrorKind::InvalidInput,
+            Ok(Wire::NotFound) => ErrorKind::NotFound,
+            Ok(Wire::NoObject) => ErrorKind::NoObject,
+            Ok(Wire::ResourceExhausted) => ErrorKind::ResourceExhausted,
+            Ok(Wire::PermissionDenied) => ErrorKind::PermissionDenied,
+            Ok(Wire::Cancelled) => ErrorKind::Cancelled,
+            Ok(Wire::Unavailable) => ErrorKind::Unavailable,
+            Ok(Wire::Internal | Wire::Unspecified) | Err(_) => ErrorKind::Internal,
+        }
     }
 }
 
@@ -105,8 +110,10 @@ impl SdkError {
     }
 }
 
-impl From<tonic::Status> for SdkError {
-    fn from(status: tonic::Status) -> Self {
+impl SdkError {
+    /// A status from the daemon as an error of the SDK (kept inside the crate: no gRPC type in
+    /// the public API).
+    pub(crate) fn from_status(status: tonic::Status) -> Self {
         if status.code() == tonic::Code::Unavailable && status.message().contains("transport") {
             return SdkError::Disconnected(status.message().to_owned());
         }

@@ -378,7 +378,9 @@ pub enum JobEvent {
     Failed {
         /// The job.
         job_id: String,
-        /// The gRPC code name of the failure kind.
+        /// The kind of failure, to branch on.
+        kind: crate::ErrorKind,
+        /// The gRPC code name of the failure kind, as older daemons sent it alone; use `kind`.
         code: String,
         /// What went wrong and what to do.
         message: String,
@@ -436,7 +438,12 @@ impl JobEvent {
                 generation_id: (!finished.generation_id.is_empty()).then_some(finished.generation_id),
                 warnings: finished.warnings,
             },
-            Kind::Failed(failed) => JobEvent::Failed { job_id, code: failed.code, message: failed.message },
+            Kind::Failed(failed) => JobEvent::Failed {
+                job_id,
+                kind: crate::ErrorKind::from_proto(failed.kind),
+                code: failed.code,
+                message: failed.message,
+            },
             Kind::Cancelled(_) => JobEvent::Cancelled { job_id },
             Kind::Warning(warning) => JobEvent::Warning { job_id, message: warning.message },
         })

@@ -194,10 +194,7 @@ impl JobQueue {
             let mut state = queue.state();
             for entry in left {
                 tracing::warn!(job = %entry.job_id, source = %entry.source, "a detached job did not finish before the daemon stopped");
-                let failed = Kind::Failed(v1::Failed {
-                    code: tonic::Code::Aborted.description().to_owned(),
-                    message: DAEMON_STOPPED.to_owned(),
-                });
+                let failed = Kind::Failed(status::failed(tonic::Code::Aborted, DAEMON_STOPPED.to_owned()));
                 let (events, _) = broadcast::channel(EVENT_BUFFER);
                 state.jobs.insert(
                     entry.job_id.clone(),
@@ -362,26 +359,12 @@ impl JobQueue {
             Ok(Err(error)) => {
                 let message = error.to_string();
                 tracing::warn!(%message, "job failed");
-                (
-                    JobState::Failed,
-                    Kind::Failed(v1::Failed {
-                        code: status::engine_code(&error).description().to_owned(),
-                        message: message.clone(),
-                    }),
-                    message,
-                )
+                (JobState::Failed, Kind::Failed(status::failed(status::engine_code(&error), message.clone())), message)
             }
             Err(join_error) => {
                 let message = format!("the job stopped unexpectedly ({join_error}); please report this");
                 tracing::error!(%message);
-                (
-                    JobState::Failed,
-                    Kind::Failed(v1::Failed {
-                        code: tonic::Code::Internal.description().to_owned(),
-                        message: message.clone(),
-                    }),
-                    message,
-                )
+                (JobState::Failed, Kind::Failed(status::failed(tonic::Code::Internal, message.clone())), message)
             }
         };
         self.end(&mut state, &id, job_state, kind, error);

@@ -34,6 +34,26 @@ pub(crate) fn engine_code(error: &EngineError) -> Code {
     }
 }
 
+/// The API's kind of failure for a status code: what a client branches on.
+pub(crate) fn error_kind(code: Code) -> threedgpt_proto::v1::ErrorKind {
+    use threedgpt_proto::v1::ErrorKind;
+    match code {
+        Code::InvalidArgument | Code::OutOfRange => ErrorKind::InvalidInput,
+        Code::NotFound => ErrorKind::NotFound,
+        Code::FailedPrecondition => ErrorKind::NoObject,
+        Code::ResourceExhausted => ErrorKind::ResourceExhausted,
+        Code::PermissionDenied | Code::Unauthenticated => ErrorKind::PermissionDenied,
+        Code::Cancelled => ErrorKind::Cancelled,
+        Code::Unavailable | Code::Aborted => ErrorKind::Unavailable,
+        _ => ErrorKind::Internal,
+    }
+}
+
+/// A job's failure event for a status code and a sentence.
+pub(crate) fn failed(code: Code, message: String) -> threedgpt_proto::v1::Failed {
+    threedgpt_proto::v1::Failed { code: code.description().to_owned(), kind: error_kind(code) as i32, message }
+}
+
 /// A refused submission as a status.
 pub(crate) fn submit_status(error: &SubmitError) -> Status {
     match error {

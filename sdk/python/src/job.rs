@@ -88,6 +88,7 @@ impl Job {
                         // end is unknown here, so report it as a failure with the reason.
                         let failed = sdk::JobEvent::Failed {
                             job_id: self.id.clone(),
+                            kind: sdk::ErrorKind::Unavailable,
                             code: "UNAVAILABLE".to_owned(),
                             message: error.to_string(),
                         };
@@ -96,6 +97,7 @@ impl Job {
                     Ok(None) => {
                         let failed = sdk::JobEvent::Failed {
                             job_id: self.id.clone(),
+                            kind: sdk::ErrorKind::Unavailable,
                             code: "UNAVAILABLE".to_owned(),
                             message: "the daemon closed the job's stream without a result; it may have stopped"
                                 .to_owned(),
@@ -221,7 +223,7 @@ pub(crate) fn outcome_result(py: Python<'_>, job_id: &str, event: &Event) -> PyR
         }
         "cancelled" => Err(Cancelled::new_err(format!("job {job_id} was cancelled"))),
         _ => {
-            let kind = sdk::ErrorKind::from_code_name(event.code().unwrap_or_default());
+            let kind = event.error_kind().unwrap_or(sdk::ErrorKind::Internal);
             Err(error::exception(kind, event.message().unwrap_or("the job failed").to_owned()))
         }
     }

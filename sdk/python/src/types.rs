@@ -61,6 +61,8 @@ pub(crate) struct Event {
     /// What went wrong and what to do (failed).
     #[pyo3(get)]
     message: Option<String>,
+    /// The failure's kind (failed), which picks the exception.
+    error_kind: Option<sdk::ErrorKind>,
 }
 
 impl Event {
@@ -77,6 +79,7 @@ impl Event {
             generation: None,
             code: None,
             message: None,
+            error_kind: None,
         };
         match event {
             sdk::JobEvent::Queued { position, .. } => converted.position = Some(position),
@@ -96,7 +99,8 @@ impl Event {
                 let generation = Generation::new(job_id, &record, files, generation_id, warnings);
                 converted.generation = Some(Py::new(py, generation)?);
             }
-            sdk::JobEvent::Failed { code, message, .. } => {
+            sdk::JobEvent::Failed { kind, code, message, .. } => {
+                converted.error_kind = Some(kind);
                 converted.kind = "failed";
                 converted.code = Some(code);
                 converted.message = Some(message);
@@ -123,8 +127,8 @@ impl Event {
         self.generation.as_ref()
     }
 
-    pub(crate) fn code(&self) -> Option<&str> {
-        self.code.as_deref()
+    pub(crate) fn error_kind(&self) -> Option<sdk::ErrorKind> {
+        self.error_kind
     }
 
     pub(crate) fn message(&self) -> Option<&str> {
