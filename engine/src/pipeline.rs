@@ -243,7 +243,6 @@ pub fn generate_with(
     let (depth_start, depth_share) = if depth.is_some() { (0.3, 0.7) } else { (0.0, 1.0) };
     progress.report(Stage::Reconstruct, depth_start);
     let target_faces = options.target_faces as usize;
-    let mut warnings = Vec::new();
     let mut reconstruct_started = started;
     let (mut mesh, topology, relief_faces) = loop {
         let relief = inflate_shaped(
@@ -272,14 +271,17 @@ pub fn generate_with(
                 reconstruct_started = Instant::now();
             }
             None => {
+                // The pass at the target itself just failed (or was not needed): go on gentler.
                 let started = Instant::now();
-                let (mesh, topology) = relief.mesh.simplified_with_topology(target_faces);
+                let gentler = if relief_faces > target_faces { target_faces * 3 / 2 + 1 } else { target_faces };
+                let (mesh, topology) = relief.mesh.simplified_with_topology(gentler);
                 add_ms(&mut timings.mesh, started);
                 break (mesh, topology, relief_faces);
             }
         }
     };
     let started = Instant::now();
+    let mut warnings = Vec::new();
     if grid_px != options.grid_px as usize {
         warnings.push(format!(
             "the reconstruction grid was lowered from {} to {grid_px} cells: at {} cells the mesh could not be \

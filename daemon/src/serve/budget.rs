@@ -50,10 +50,7 @@ impl ByteBudget {
         }
         match self.permits.clone().try_acquire_many_owned(units) {
             Ok(permit) => {
-                match &mut reserved.permit {
-                    Some(held) => held.merge(permit),
-                    None => reserved.permit = Some(permit),
-                }
+                reserved.merge(Reserved { permit: Some(permit) });
                 Ok(())
             }
             Err(_) => Err(Status::resource_exhausted(format!(

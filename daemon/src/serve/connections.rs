@@ -189,7 +189,12 @@ pub(crate) struct Guarded<S> {
 impl<S> Guarded<S> {
     fn check(&mut self, context: &mut Context<'_>) -> io::Result<()> {
         let slot = &self.info.slot;
-        *slot.waker.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(context.waker().clone());
+        {
+            let mut waker = slot.waker.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !waker.as_ref().is_some_and(|known| known.will_wake(context.waker())) {
+                *waker = Some(context.waker().clone());
+            }
+        }
         if slot.evicted.load(Ordering::Relaxed) {
             return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "closed to make room for a newer connection"));
         }

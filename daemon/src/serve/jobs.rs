@@ -115,7 +115,7 @@ struct Inner {
     state: Mutex<State>,
     recorder: Arc<Recorder>,
     /// Where detached jobs are written down while they are queued or running.
-    journal: Option<PathBuf>,
+    journal: std::sync::OnceLock<PathBuf>,
     workers: usize,
     max_queued: usize,
     idle: Notify,
@@ -171,7 +171,7 @@ impl JobQueue {
         Self {
             inner: Arc::new(Inner {
                 recorder,
-                journal: None,
+                journal: std::sync::OnceLock::new(),
                 state: Mutex::new(State { last_activity: Some(Instant::now()), ..State::default() }),
                 workers: workers.max(1),
                 max_queued,
@@ -185,13 +185,11 @@ impl JobQueue {
     pub(crate) fn with_journal(self, path: PathBuf) -> Self {
         let left: Vec<JournalEntry> =
             std::fs::read(&path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default();
-        let Ok(mut inner) = Arc::try_unwrap(self.inner) else {
-            unreachable!("the journal is set before the queue is shared");
-        };
-        inner.journal = Some(path);
-        let queue = JobQueue { inner: Arc::new(inner) };
+        if self.inner.journal.set(path).is_err() {
+            tracing::warn!("the queue already has a journal; keeping the first");
+        }
         {
-            let mut state = queue.state();
+            let mut state = self.state();
             for entry in left {
                 tracing::warn!(job = %entry.job_id, source = %entry.source, "a detached job did not finish before the daemon stopped");
                 let failed = Kind::Failed(status::failed(tonic::Code::Aborted, DAEMON_STOPPED.to_owned()));
@@ -217,14 +215,14 @@ impl JobQueue {
                 }
                 state.ended.push_back(entry.job_id);
             }
-            queue.write_journal(&state);
+            self.write_journal(&state);
         }
-        queue
+        self
     }
 
     /// Writes the detached jobs not yet ended (temporary file, rename).
     fn write_journal(&self, state: &State) {
-        let Some(path) = &self.inner.journal else { return };
+        let Some(path) = self.inner.journal.get() else { return };
         let text = serde_json::to_vec(&state.detached).unwrap_or_default();
         if let Err(error) = threedgpt_engine::export::write_atomic(path, &text) {
             tracing::warn!(%error, "could not write down the detached jobs");
@@ -426,11 +424,11 @@ impl JobQueue {
         let recorder = &self.inner.recorder;
         // The history's thumbnail is drawn from a copy of the asset while the asset is written.
         let thumbnail_source = (work.output.is_some() && recorder.keeps_history()).then(|| asset.clone());
+        let write_options = threedgpt_engine::export::WriteOptions::default()
+            .with_reproducible(work.options.reproducible)
+            .with_protected(work.input_path.clone());
         let (exported, thumbnail) = std::thread::scope(|scope| {
             let thumbnail = thumbnail_source.as_ref().map(|copy| scope.spawn(move || Recorder::thumbnail(copy)));
-            let write_options = threedgpt_engine::export::WriteOptions::default()
-                .with_reproducible(work.options.reproducible)
-                .with_protected(work.input_path.clone());
             let exported = match &work.output {
                 Some(output) => {
                     threedgpt_engine::export_asset(&mut asset, output, work.format, &write_options, &progress, cancel)
@@ -451,26 +449,26 @@ impl JobQueue {
         });
         let (files, written_glb) = exported?;
         let mut warnings = asset.warnings.clone();
-        let recorded =
-            recorder.record(&work.name, &work.bytes, &asset, written_glb, thumbnail, work.options.reproducible);
-        let generation_id = match recorded {
-            Ok(Some(id)) => Some(id),
-            Ok(None) | Err(_) if work.output.is_none() => {
-                if let Err(warning) = recorded {
-                    warnings.push(format!(
-                        "{warning}. The asset is held in memory instead: download or export it within 10 minutes"
-                    ));
-                }
-                // No output path and no history (off, unavailable, or it failed to store): hold
-                // the asset in memory until its client downloads it.
-                Some(recorder.hold(&work.name, &asset, work.options.reproducible)?)
-            }
-            Ok(None) => None,
-            Err(warning) => {
-                warnings.push(warning);
-                None
-            }
+        let (generation_id, not_kept) =
+            match recorder.record(&work.name, &work.bytes, &asset, written_glb, thumbnail, work.options.reproducible) {
+                Ok(id) => (id, None),
+                Err(warning) => (None, Some(warning)),
+            };
+        let generation_id = match generation_id {
+            Some(id) => Some(id),
+            // No output path and no history (off, unavailable, or it failed to store): hold the
+            // asset in memory until its client downloads it.
+            None if work.output.is_none() => Some(recorder.hold(&work.name, &asset, work.options.reproducible)?),
+            None => None,
         };
+        if let Some(warning) = not_kept {
+            warnings.push(match work.output {
+                Some(_) => warning,
+                None => {
+                    format!("{warning}. The asset is held in memory instead: download or export it within 10 minutes")
+                }
+            });
+        }
         let record_json = serde_json::to_string(&asset.record).unwrap_or_default();
         let files = files.iter().map(|path| path.display().to_string()).collect();
         Ok(Outcome { record_json, files, generation_id, warnings })
