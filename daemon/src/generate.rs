@@ -13,10 +13,11 @@ use crate::UsageError;
 use crate::terminal::{escape, say};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use threedgpt_engine::{Background, Format, Options};
-use threedgpt_sdk::{GenerateOptions, GenerateRequest, ImageSource, JobEvent};
+use threedgpt_sdk::options::{self as table, Spec};
+use threedgpt_sdk::{Background, Device, Format, GenerateOptions, GenerateRequest, ImageSource, JobEvent};
 
-/// Options of `3dgpt generate`.
+/// Options of `3dgpt generate`. Every option's help, default and range come from the option table
+/// the daemon checks against; what the user leaves out is left to the daemon.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  3dgpt generate photo.png -o chair.glb\n  3dgpt generate photos/ -o assets/ --format obj\n  3dgpt generate shot.jpg --mask shot-mask.png --faces 50000 --texture-size 2048"
@@ -31,23 +32,22 @@ pub(crate) struct GenerateArgs {
     #[arg(short, long, value_name = "OUT")]
     output: Option<PathBuf>,
 
-    /// Output format; by default taken from the output file's extension, else GLB.
-    #[arg(long, value_name = "F", value_parser = ["glb", "gltf", "obj", "stl", "ply"])]
-    format: Option<String>,
+    #[arg(long, value_name = "F", help = help(&table::FORMAT), value_parser = format_parser)]
+    format: Option<Format>,
 
-    /// Target triangle count of the mesh.
-    #[arg(long = "faces", value_name = "N", default_value_t = 20_000)]
-    faces: u32,
+    #[arg(long = "faces", value_name = "N", help = help(&table::FACES), value_parser = int_parser(&table::FACES))]
+    faces: Option<u32>,
 
-    /// Texture side in pixels: 256, 512, 1024, 2048 or 4096.
-    #[arg(long = "texture-size", value_name = "N", default_value_t = 1024)]
-    texture_size: u32,
+    #[arg(long = "texture-size", value_name = "N", help = help(&table::TEXTURE_SIZE), value_parser = int_parser(&table::TEXTURE_SIZE))]
+    texture_size: Option<u32>,
 
-    /// Share of the frame the object fills after cropping and recentring (0.05 to 1).
-    #[arg(long = "foreground-ratio", value_name = "R", default_value_t = 0.85)]
-    foreground_ratio: f32,
+    #[arg(long = "foreground-ratio", value_name = "R", help = help(&table::FOREGROUND_RATIO), value_parser = float_parser(&table::FOREGROUND_RATIO))]
+    foreground_ratio: Option<f32>,
 
-    /// Use the whole picture as the object instead of removing the background.
+    #[arg(long, value_name = "HOW", help = help(&table::BACKGROUND), conflicts_with_all = ["mask", "keep_background"])]
+    background: Option<String>,
+
+    /// The same as `--background keep`.
     #[arg(long = "keep-background", conflicts_with = "mask")]
     keep_background: bool,
 
@@ -55,30 +55,26 @@ pub(crate) struct GenerateArgs {
     #[arg(long, value_name = "FILE")]
     mask: Option<PathBuf>,
 
-    /// Depth scale of the inflated shape (1 = round cross-sections).
-    #[arg(long, value_name = "T", default_value_t = 1.0)]
-    thickness: f32,
+    #[arg(long, value_name = "T", help = help(&table::THICKNESS), value_parser = float_parser(&table::THICKNESS))]
+    thickness: Option<f32>,
 
-    /// Length of the asset's longest side in metres.
-    #[arg(long = "size", value_name = "METRES", default_value_t = 1.0)]
-    size_m: f32,
+    #[arg(long = "size", value_name = "METRES", help = help(&table::SIZE), value_parser = float_parser(&table::SIZE))]
+    size_m: Option<f32>,
 
-    /// Resolution of the reconstruction grid (cells across the frame).
-    #[arg(long = "grid", value_name = "N", default_value_t = 256)]
-    grid: u32,
+    #[arg(long = "grid", value_name = "N", help = help(&table::GRID), value_parser = int_parser(&table::GRID))]
+    grid: Option<u32>,
 
-    /// Leave timings out of the files so equal inputs give byte-identical files.
-    #[arg(long)]
+    #[arg(long, help = help(&table::REPRODUCIBLE))]
     reproducible: bool,
 
-    /// Reconstructor to use (`3dgpt models list` shows them).
-    #[arg(long, value_name = "NAME", default_value = "relief")]
-    model: String,
+    #[arg(long, value_name = "NAME", help = help(&table::MODEL))]
+    model: Option<String>,
 
-    /// Where a learned model runs: auto (the GPU when one is usable, else the CPU), cpu, or gpu
-    /// (fail when no GPU is usable).
-    #[arg(long, value_name = "DEVICE", default_value = "auto", value_parser = parse_device)]
-    device: threedgpt_sdk::Device,
+    #[arg(long, value_name = "MODEL", help = help(&table::DEPTH))]
+    depth: Option<String>,
+
+    #[arg(long, value_name = "DEVICE", help = help(&table::DEVICE), value_parser = parse_device)]
+    device: Option<Device>,
 
     /// Queue the work and print the job ids instead of waiting (follow them with `3dgpt jobs watch`).
     #[arg(long)]
@@ -89,88 +85,95 @@ pub(crate) struct GenerateArgs {
     json: bool,
 }
 
+/// An option's help line: its description, then its default and range or choices.
+pub(crate) fn help(spec: &Spec) -> String {
+    format!("{} [{}]", spec.description, spec.summary())
+}
+
+fn int_parser(spec: &'static Spec) -> impl Fn(&str) -> Result<u32, String> + Clone + Send + Sync + 'static {
+    move |text| {
+        let value = text.parse::<u32>().map_err(|_| format!("{text:?} is not a whole number"))?;
+        spec.int().check(value)
+    }
+}
+
+fn float_parser(spec: &'static Spec) -> impl Fn(&str) -> Result<f32, String> + Clone + Send + Sync + 'static {
+    move |text| {
+        let value = text.parse::<f32>().map_err(|_| format!("{text:?} is not a number"))?;
+        spec.float().check(value)
+    }
+}
+
+fn format_parser(text: &str) -> Result<Format, String> {
+    text.parse::<Format>().map_err(|error| error.to_string())
+}
+
+fn parse_device(name: &str) -> Result<Device, String> {
+    let names = table::DEVICE.choices().names();
+    let (last, others) = names.split_last().unwrap_or((&"", &[]));
+    Device::from_name(name).ok_or_else(|| format!("{name:?} is not a device; use {} or {last}", others.join(", ")))
+}
+
 /// Runs the command; the exit code is 0 when every asset was written, 1 when some failed.
 pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let inputs = expand_inputs(&args.images)?;
-    let format_option =
-        args.format.as_deref().map(|name| name.parse::<Format>()).transpose().map_err(anyhow::Error::msg)?;
     let single = inputs.len() == 1 && args.images.iter().all(|path| !path.is_dir());
-    let background = match (&args.mask, args.keep_background) {
-        (Some(mask), _) => {
+    let background = match (&args.mask, args.keep_background, &args.background) {
+        (Some(mask), _, _) => {
             if !single {
                 return Err(UsageError("--mask applies to one image; pass a single IMAGE with it".to_owned()).into());
             }
-            let bytes = read_mask(mask)?;
-            Background::Mask { name: mask.display().to_string(), bytes }
+            Some(Background::Mask(read_mask(mask)?))
         }
-        (None, true) => Background::Keep,
-        (None, false) => Background::Auto,
+        (None, true, _) => Some(Background::Keep),
+        (None, false, Some(name)) => Some(Background::from_name(name)),
+        (None, false, None) => None,
     };
-    let options = Options::default()
-        .with_background(background)
-        .with_target_faces(args.faces)
-        .with_texture_px(args.texture_size)
-        .with_foreground_ratio(args.foreground_ratio)
-        .with_thickness(args.thickness)
-        .with_size_m(args.size_m)
-        .with_grid_px(args.grid)
-        .with_reproducible(args.reproducible);
-    // An option out of its range is a usage error, like clap's own.
-    options.validate().map_err(|error| UsageError(error.to_string()))?;
-    let plan = plan_outputs(&inputs, single, args.output.as_deref(), format_option)?;
-
+    let plan = plan_outputs(&inputs, single, args.output.as_deref(), args.format)?;
+    let options = sdk_options(&args, background);
     if args.detach {
         return crate::runtime()?.block_on(detach_all(&inputs, plan, &args, &options));
     }
     crate::runtime()?.block_on(generate_all(&inputs, plan, &args, &options))
 }
 
-/// The SDK request for one image.
-fn request_for(input: &Path, output: &Path, format: Format, args: &GenerateArgs, options: &Options) -> GenerateRequest {
-    let background = match &options.background {
-        Background::Keep => threedgpt_sdk::Background::Keep,
-        Background::Mask { bytes, .. } => threedgpt_sdk::Background::Mask(bytes.clone()),
-        _ => threedgpt_sdk::Background::Auto,
-    };
-    let sdk_options = GenerateOptions::default()
-        .with_faces(args.faces)
-        .with_texture_size(args.texture_size)
-        .with_foreground_ratio(args.foreground_ratio)
-        .with_background(background)
-        .with_thickness(args.thickness)
-        .with_size_m(args.size_m)
-        .with_grid(args.grid)
-        .with_model(args.model.clone())
-        .with_device(args.device)
-        .with_format(sdk_format(format))
-        .with_reproducible(args.reproducible);
-    GenerateRequest::new(ImageSource::Path(input.to_path_buf()), output).with_options(sdk_options)
-}
-
-fn parse_device(name: &str) -> Result<threedgpt_sdk::Device, String> {
-    threedgpt_sdk::Device::from_name(name).ok_or_else(|| format!("{name:?} is not a device; use auto, cpu or gpu"))
-}
-
-fn sdk_format(format: Format) -> threedgpt_sdk::Format {
-    match format {
-        Format::Gltf => threedgpt_sdk::Format::Gltf,
-        Format::Obj => threedgpt_sdk::Format::Obj,
-        Format::Stl => threedgpt_sdk::Format::Stl,
-        Format::Ply => threedgpt_sdk::Format::Ply,
-        _ => threedgpt_sdk::Format::Glb,
+/// The options the user set, for the SDK; the daemon fills in the rest.
+fn sdk_options(args: &GenerateArgs, background: Option<Background>) -> GenerateOptions {
+    let mut options = GenerateOptions::default();
+    options.faces = args.faces;
+    options.texture_size = args.texture_size;
+    options.foreground_ratio = args.foreground_ratio;
+    options.thickness = args.thickness;
+    options.size_m = args.size_m;
+    options.grid = args.grid;
+    options.model = args.model.clone();
+    options.depth = args.depth.clone();
+    options.reproducible = args.reproducible;
+    if let Some(background) = background {
+        options.background = background;
     }
+    if let Some(device) = args.device {
+        options.device = device;
+    }
+    options
+}
+
+/// The SDK request for one image.
+fn request_for(input: &Path, output: &Path, format: Format, options: &GenerateOptions) -> GenerateRequest {
+    GenerateRequest::new(ImageSource::Path(input.to_path_buf()), output)
+        .with_options(options.clone().with_format(format))
 }
 
 async fn detach_all(
     inputs: &[PathBuf],
     plan: Vec<(PathBuf, Format)>,
     args: &GenerateArgs,
-    options: &Options,
+    options: &GenerateOptions,
 ) -> anyhow::Result<ExitCode> {
     let client = crate::connect(true).await?;
     let mut failures = 0;
     for (input, (output, format)) in inputs.iter().zip(plan) {
-        let request = request_for(input, &output, format, args, options).with_detach(true);
+        let request = request_for(input, &output, format, options).with_detach(true);
         let queued = match client.generate(request).await {
             Ok(mut events) => match events.next().await {
                 Some(Ok(event)) => Ok(event.job_id().to_owned()),
@@ -198,7 +201,7 @@ async fn generate_all(
     inputs: &[PathBuf],
     plan: Vec<(PathBuf, Format)>,
     args: &GenerateArgs,
-    options: &Options,
+    options: &GenerateOptions,
 ) -> anyhow::Result<ExitCode> {
     let client = crate::connect(true).await?;
     let show_progress = !args.json && std::io::stderr().is_terminal();
@@ -208,7 +211,7 @@ async fn generate_all(
         if interrupted {
             break;
         }
-        let request = request_for(input, &output, format, args, options);
+        let request = request_for(input, &output, format, options);
         let bar = progress_bar(input, show_progress);
         let outcome = match client.generate(request).await {
             Ok(events) => follow(&client, events, &bar, &mut interrupted).await,
@@ -222,7 +225,7 @@ async fn generate_all(
                     let line = serde_json::json!({
                         "input": input.display().to_string(),
                         "ok": true,
-                        "format": format,
+                        "format": format.to_string(),
                         "files": files.iter().map(|path| path.display().to_string()).collect::<Vec<_>>(),
                         "record": record,
                         "warnings": warnings,
@@ -348,6 +351,11 @@ pub(crate) async fn follow(
                         bar.set_message(stage.name());
                     }
                     JobEvent::Finished { record, files, warnings, .. } => return Ok(Done { record, files, warnings }),
+                    JobEvent::Failed { kind: threedgpt_sdk::ErrorKind::NoObject, message, .. } => {
+                        return Err(format!(
+                            "{message} (here: pass --mask FILE, or --keep-background to use the whole picture)"
+                        ));
+                    }
                     JobEvent::Failed { message, .. } => return Err(message),
                     JobEvent::Cancelled { .. } => return Err("generation was cancelled".to_owned()),
                     JobEvent::Warning { message, .. } => print_warnings(&[message], bar),
@@ -421,7 +429,7 @@ fn plan_outputs(
             return Ok(vec![(path, format)]);
         }
     }
-    let format = format_option.unwrap_or_default();
+    let format = format_option.unwrap_or(Format::Glb);
     let folder = output.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
     std::fs::create_dir_all(&folder)
         .with_context(|| format!("could not create the output folder {}", folder.display()))?;

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use threedgpt_engine::{Background, Format, Options};
+use threedgpt_options::{self as table, Role, Spec};
 use threedgpt_proto::v1;
 
 /// The largest picture (and mask) accepted, streamed or read from a file.
@@ -20,8 +21,13 @@ pub enum RequestError {
     #[error("{0}")]
     Invalid(String),
     /// The request names a model this daemon does not have.
-    #[error("unknown model {0:?}; `3dgpt models list` shows the models this daemon can run")]
-    UnknownModel(String),
+    #[error("no {} model {name:?} is installed; `3dgpt models list` shows the installed models and their roles", role.name())]
+    UnknownModel {
+        /// What the model was to do.
+        role: Role,
+        /// The name asked for.
+        name: String,
+    },
 }
 
 fn invalid(message: impl Into<String>) -> RequestError {
@@ -132,16 +138,35 @@ pub fn device(options: &v1::GenerateOptions) -> Result<v1::Device, RequestError>
     v1::Device::try_from(options.device).map_err(|_| invalid(format!("unknown device value {}", options.device)))
 }
 
-/// Turns request options (zero = default) into validated engine options and the output format.
-pub fn engine_options(request: v1::GenerateOptions, output: &Path) -> Result<(Options, Format), RequestError> {
-    let defaults = Options::default();
-    let model = if request.model.is_empty() { threedgpt_engine::RELIEF_MODEL } else { &request.model };
-    if model != threedgpt_engine::RELIEF_MODEL {
-        return Err(RequestError::UnknownModel(model.to_owned()));
+/// The learned models a request names, by role, leaving out the built-in reconstructor; an error
+/// for a model named where the request cannot use one.
+pub fn named_models(request: &v1::GenerateOptions) -> Result<Vec<(Role, String)>, RequestError> {
+    let mut named = Vec::new();
+    if !request.model.is_empty() && request.model != table::RELIEF {
+        named.push((Role::Reconstructor, request.model.clone()));
     }
+    if !request.background_model.is_empty() {
+        if v1::Background::try_from(request.background) != Ok(v1::Background::Auto) {
+            return Err(invalid(format!(
+                "background model {:?} was named with another background choice; name one of them",
+                request.background_model
+            )));
+        }
+        named.push((Role::Segmentation, request.background_model.clone()));
+    }
+    if !request.depth_model.is_empty() {
+        named.push((Role::Depth, request.depth_model.clone()));
+    }
+    Ok(named)
+}
+
+/// Turns request options (unset = the option table's default) into validated engine options and
+/// the output format. Models are not looked at here: [`named_models`] lists them.
+pub fn engine_options(request: v1::GenerateOptions, output: &Path) -> Result<(Options, Format), RequestError> {
     let background = match v1::Background::try_from(request.background) {
         Ok(v1::Background::Auto) => Background::Auto,
         Ok(v1::Background::Keep) => Background::Keep,
+        Ok(v1::Background::Builtin) => Background::Builtin,
         Ok(v1::Background::Mask) => {
             if request.mask.is_empty() {
                 return Err(invalid("background is MASK but no mask image was sent"));
@@ -150,17 +175,22 @@ pub fn engine_options(request: v1::GenerateOptions, output: &Path) -> Result<(Op
         }
         Err(_) => return Err(invalid(format!("unknown background value {}", request.background))),
     };
-    let pick = |value: u32, default: u32| if value == 0 { default } else { value };
-    let pick_float = |value: f32, default: f32| if value == 0.0 { default } else { value };
-    let options = defaults
-        .clone()
+    let int = |spec: &'static Spec, value: Option<u32>| -> Result<u32, RequestError> {
+        let range = spec.int();
+        value.map_or(Ok(range.default), |value| range.check(value)).map_err(|reason| option_error(spec, reason))
+    };
+    let float = |spec: &'static Spec, value: Option<f32>| -> Result<f32, RequestError> {
+        let range = spec.float();
+        value.map_or(Ok(range.default), |value| range.check(value)).map_err(|reason| option_error(spec, reason))
+    };
+    let options = Options::default()
         .with_background(background)
-        .with_target_faces(pick(request.faces, defaults.target_faces))
-        .with_texture_px(pick(request.texture_size, defaults.texture_px))
-        .with_foreground_ratio(pick_float(request.foreground_ratio, defaults.foreground_ratio))
-        .with_thickness(pick_float(request.thickness, defaults.thickness))
-        .with_size_m(pick_float(request.size_m, defaults.size_m))
-        .with_grid_px(pick(request.grid, defaults.grid_px))
+        .with_target_faces(int(&table::FACES, request.faces)?)
+        .with_texture_px(int(&table::TEXTURE_SIZE, request.texture_size)?)
+        .with_foreground_ratio(float(&table::FOREGROUND_RATIO, request.foreground_ratio)?)
+        .with_thickness(float(&table::THICKNESS, request.thickness)?)
+        .with_size_m(float(&table::SIZE, request.size_m)?)
+        .with_grid_px(int(&table::GRID, request.grid)?)
         .with_reproducible(request.reproducible);
     options.validate().map_err(|error| invalid(error.to_string()))?;
     let from_extension = output.extension().and_then(|extension| extension.to_str()).and_then(Format::from_extension);
@@ -176,8 +206,12 @@ pub fn engine_options(request: v1::GenerateOptions, output: &Path) -> Result<(Op
     Ok((options, format))
 }
 
-/// Runs a whole call's messages through [`Upload`] and [`engine_options`], as the daemon would
-/// (a model name is taken as the built-in one's): what the fuzz target and its corpus replay
+fn option_error(spec: &Spec, reason: String) -> RequestError {
+    invalid(format!("invalid option {}: {reason}", spec.name))
+}
+
+/// Runs a whole call's messages through [`Upload`], [`named_models`] and [`engine_options`], as the
+/// daemon would (short of loading the models): what the fuzz target and its corpus replay
 /// exercise. `Ok` carries the bytes held.
 pub fn check_messages(messages: Vec<v1::GenerateRequest>) -> Result<usize, RequestError> {
     let mut messages = messages.into_iter();
@@ -187,7 +221,7 @@ pub fn check_messages(messages: Vec<v1::GenerateRequest>) -> Result<usize, Reque
         held += upload.add(part)?;
     }
     device(&upload.options)?;
-    upload.options.model.clear();
+    named_models(&upload.options)?;
     engine_options(upload.options, upload.output.as_deref().unwrap_or(Path::new("")))?;
     Ok(held)
 }
@@ -258,12 +292,32 @@ mod tests {
         let check = |options: v1::GenerateOptions| engine_options(options, Path::new(&absolute("x.glb")));
         assert!(check(v1::GenerateOptions::default()).is_ok());
         assert!(
-            check(v1::GenerateOptions { faces: 7, ..Default::default() }).unwrap_err().to_string().contains("--faces")
+            check(v1::GenerateOptions { faces: Some(7), ..Default::default() })
+                .unwrap_err()
+                .to_string()
+                .contains("faces: 7 is outside 100..=5000000")
         );
-        assert!(matches!(
-            check(v1::GenerateOptions { model: "big".into(), ..Default::default() }),
-            Err(RequestError::UnknownModel(_))
-        ));
+        assert!(
+            check(v1::GenerateOptions { texture_size: Some(0), ..Default::default() })
+                .unwrap_err()
+                .to_string()
+                .contains("texture_size")
+        );
+        let models = v1::GenerateOptions {
+            model: "big".into(),
+            background_model: "cut".into(),
+            depth_model: "deep".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            named_models(&models).unwrap(),
+            [(Role::Reconstructor, "big".into()), (Role::Segmentation, "cut".into()), (Role::Depth, "deep".into())]
+        );
+        let both = v1::GenerateOptions { background: 1, background_model: "cut".into(), ..Default::default() };
+        assert!(named_models(&both).unwrap_err().to_string().contains("name one of them"));
+        assert!(
+            named_models(&v1::GenerateOptions { model: "relief".into(), ..Default::default() }).unwrap().is_empty()
+        );
         assert!(
             check(v1::GenerateOptions { format: 99, ..Default::default() }).unwrap_err().to_string().contains("format")
         );
@@ -279,11 +333,11 @@ mod tests {
     fn seeds() -> Vec<(&'static str, Vec<v1::GenerateRequest>)> {
         use v1::generate_request::Image;
         let options = |faces, background, format| v1::GenerateOptions {
-            faces,
+            faces: Some(faces),
             background,
             format,
-            texture_size: 256,
-            grid: 64,
+            texture_size: Some(256),
+            grid: Some(64),
             ..Default::default()
         };
         let path = |path: &str| Some(Image::Path(path.to_owned()));
@@ -328,7 +382,7 @@ mod tests {
             (
                 "model-and-device",
                 vec![message(
-                    Some(v1::GenerateOptions { model: "tiny".into(), device: 2, ..Default::default() }),
+                    Some(v1::GenerateOptions { background_model: "tiny".into(), device: 2, ..Default::default() }),
                     path("/a.png"),
                     "/a.stl",
                 )],

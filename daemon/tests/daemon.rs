@@ -8,7 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use threedgpt_sdk::{
-    Client, ConnectOptions, Device, ErrorKind, GenerateOptions, GenerateRequest, ImageSource, JobEvent, JobState, Stage,
+    Background, Client, ConnectOptions, Device, ErrorKind, GenerateOptions, GenerateRequest, ImageSource, JobEvent,
+    JobState, Stage,
 };
 
 const BINARY: &str = env!("CARGO_BIN_EXE_3dgpt");
@@ -329,7 +330,7 @@ async fn bad_inputs_fail_their_job_and_the_daemon_lives_on() {
         Ok(mut events) => events.next().await.unwrap().unwrap_err(),
     };
     assert_eq!(error.kind(), ErrorKind::InvalidInput);
-    assert!(error.to_string().contains("--texture-size"), "{error}");
+    assert!(error.to_string().contains("texture_size"), "{error}");
 
     let unknown_model = request(&folder.path().join("m.glb"), GenerateOptions::default().with_model("nope"));
     let error = match client.generate(unknown_model).await {
@@ -723,7 +724,7 @@ async fn models_install_verify_remove_and_onnx_runtime_shows_in_info() {
     // The segmentation model finds the object (its disc), the built-in reconstructor builds it.
     let output = daemon.dir.path().join("seg.glb");
     let segmented = GenerateRequest::new(ImageSource::Path(example("ring.jpg")), &output)
-        .with_options(fast().with_model("tiny-segmentation"));
+        .with_options(fast().with_background(Background::Model("tiny-segmentation".into())));
     let events = last_event(&mut client.generate(segmented).await.unwrap()).await;
     let Some(JobEvent::Finished { record, .. }) = events.last() else { panic!("{events:?}") };
     // No GPU here: the model was tried on CUDA and runs on the CPU, and the job says so.
@@ -742,7 +743,7 @@ async fn models_install_verify_remove_and_onnx_runtime_shows_in_info() {
 
     // The CPU when asked: no GPU attempt, no reason given. The GPU when required: a clear refusal.
     let on_cpu = GenerateRequest::new(ImageSource::Path(example("ring.jpg")), daemon.dir.path().join("cpu.glb"))
-        .with_options(fast().with_model("tiny-segmentation").with_device(Device::Cpu));
+        .with_options(fast().with_background(Background::Model("tiny-segmentation".into())).with_device(Device::Cpu));
     let events = last_event(&mut client.generate(on_cpu).await.unwrap()).await;
     let started = events.iter().find_map(|event| match event {
         JobEvent::Started { device, .. } => Some(device.clone()),
@@ -750,7 +751,7 @@ async fn models_install_verify_remove_and_onnx_runtime_shows_in_info() {
     });
     assert_eq!(started.as_deref(), Some("cpu; segmentation on CPU"), "{events:?}");
     let on_gpu = GenerateRequest::new(ImageSource::Path(example("ring.jpg")), daemon.dir.path().join("gpu.glb"))
-        .with_options(fast().with_model("tiny-segmentation").with_device(Device::Gpu));
+        .with_options(fast().with_background(Background::Model("tiny-segmentation".into())).with_device(Device::Gpu));
     let error = client.generate(on_gpu).await.expect_err("no GPU here");
     assert!(error.to_string().contains("cannot run on the GPU here") && error.to_string().contains("\"cpu\""));
     assert!(!daemon.dir.path().join("gpu.glb").exists());
@@ -762,7 +763,7 @@ async fn models_install_verify_remove_and_onnx_runtime_shows_in_info() {
         cli(&["models", "install", depth.to_str().unwrap(), "--from", depth_files.to_str().unwrap()]).status.success()
     );
     let shaped = GenerateRequest::new(ImageSource::Path(example("duck.png")), daemon.dir.path().join("depth.glb"))
-        .with_options(fast().with_model("tiny-depth"));
+        .with_options(fast().with_depth("tiny-depth"));
     let events = last_event(&mut client.generate(shaped).await.unwrap()).await;
     let Some(JobEvent::Finished { record, .. }) = events.last() else { panic!("{events:?}") };
     assert_eq!((record["model"].as_str(), record["depth_model"].as_str()), (Some("relief"), Some("tiny-depth")));
@@ -806,7 +807,7 @@ async fn models_install_verify_remove_and_onnx_runtime_shows_in_info() {
     assert!(info.onnxruntime_status.contains("could not load ONNX Runtime"), "{}", info.onnxruntime_status);
     assert!(info.onnxruntime_status.contains("install_onnxruntime.sh"), "{}", info.onnxruntime_status);
     let segmented = GenerateRequest::new(ImageSource::Path(example("duck.png")), daemon.dir.path().join("s.glb"))
-        .with_options(fast().with_model("tiny-segmentation"));
+        .with_options(fast().with_background(Background::Model("tiny-segmentation".into())));
     let error = client.generate(segmented).await.expect_err("refused");
     assert!(error.to_string().contains("needs ONNX Runtime"), "{error}");
     let output = daemon.dir.path().join("relief.glb");

@@ -45,15 +45,21 @@ fn request_strategy() -> impl Strategy<Value = Vec<v1::GenerateRequest>> {
         -2i32..8,
     )
         .prop_map(|(faces, texture_size, foreground_ratio, background, mask, thickness, grid, model, format)| {
+            // Zero stands for "unset", so both shapes of every field are tried.
+            let set = |value: u32| (value != 0).then_some(value);
+            let set_float = |value: f32| (value != 0.0).then_some(value);
             v1::GenerateOptions {
-                faces,
-                texture_size,
-                foreground_ratio,
+                faces: set(faces),
+                texture_size: set(texture_size),
+                foreground_ratio: set_float(foreground_ratio),
                 background,
                 mask,
-                thickness,
-                size_m: 0.0,
-                grid: grid % 200,
+                thickness: set_float(thickness),
+                size_m: None,
+                grid: set(grid % 200),
+                // A model name in each of the three roles.
+                background_model: if format % 3 == 1 { model.clone() } else { String::new() },
+                depth_model: if format % 3 == 2 { model.clone() } else { String::new() },
                 model,
                 // Unknown values too (negative, 3, 4).
                 device: format % 5,

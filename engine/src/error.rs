@@ -80,7 +80,7 @@ pub enum EngineError {
     },
     /// No foreground object could be found.
     #[error(
-        "no object found in the image: {reason}; use an image with the object on a plain or transparent background, pass --mask FILE, or --keep-background to use the whole picture"
+        "no object found in the image: {reason}; use an image with the object on a plain or transparent background, give a mask, or set background \"keep\" to use the whole picture"
     )]
     NoObject {
         /// Why the foreground was rejected.
@@ -105,7 +105,7 @@ pub enum EngineError {
     /// An option is out of its range.
     #[error("invalid option {option}: {reason}")]
     InvalidOption {
-        /// The option's name as the CLI spells it.
+        /// The option's name as the option table spells it (`texture_size`).
         option: &'static str,
         /// What is wrong and what is allowed.
         reason: String,

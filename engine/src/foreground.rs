@@ -138,6 +138,7 @@ fn plain_coverage(
     Ok(match background {
         Background::Keep => (vec![1.0; pixel_count(image)], MaskSource::WholeImage),
         Background::Mask { name, bytes } => (mask_coverage(image, name, bytes, limits)?, MaskSource::MaskImage),
+        Background::Builtin => (remove_background(image, cancel)?, MaskSource::BackgroundRemoval),
         Background::Auto => match alpha_coverage(image, has_alpha) {
             Some(coverage) => (coverage, MaskSource::Alpha),
             None => (remove_background(image, cancel)?, MaskSource::BackgroundRemoval),

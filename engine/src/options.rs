@@ -41,6 +41,8 @@ pub enum Background {
     Auto,
     /// Use the whole picture as the object.
     Keep,
+    /// Remove a plain background, even when the picture has an alpha channel.
+    Builtin,
     /// Use this mask image (white or opaque = object).
     Mask {
         /// Name shown in errors, usually the file path.
@@ -116,7 +118,7 @@ pub struct Options {
     pub foreground_ratio: f32,
     /// Target triangle count of the final mesh.
     pub target_faces: u32,
-    /// Side of the square texture in pixels; a power of two in 256..=4096.
+    /// Side of the square texture in pixels (see `threedgpt_options::TEXTURE_SIZE`).
     pub texture_px: u32,
     /// Scales the depth of the inflated solid (1 = round cross-sections).
     pub thickness: f32,
@@ -130,15 +132,16 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
+        use threedgpt_options as table;
         Self {
             limits: DecodeLimits::default(),
             background: Background::Auto,
-            foreground_ratio: 0.85,
-            target_faces: 20_000,
-            texture_px: 1024,
-            thickness: 1.0,
-            size_m: 1.0,
-            grid_px: 256,
+            foreground_ratio: table::FOREGROUND_RATIO.float().default,
+            target_faces: table::FACES.int().default,
+            texture_px: table::TEXTURE_SIZE.int().default,
+            thickness: table::THICKNESS.float().default,
+            size_m: table::SIZE.float().default,
+            grid_px: table::GRID.int().default,
             reproducible: false,
         }
     }
@@ -199,37 +202,24 @@ impl Options {
         self
     }
 
-    /// Checks every option's range, naming the option the CLI spells.
+    /// Checks every option against its range in the option table, naming the option as the table
+    /// does (`texture_size`).
     pub fn validate(&self) -> Result<()> {
-        fn invalid(option: &'static str, reason: String) -> Result<()> {
-            Err(EngineError::InvalidOption { option, reason })
+        use threedgpt_options::{self as table, Spec};
+        fn checked<T>(spec: &'static Spec, outcome: std::result::Result<T, String>) -> Result<()> {
+            outcome.map(drop).map_err(|reason| EngineError::InvalidOption { option: spec.name, reason })
         }
-        let ratio = self.foreground_ratio;
-        if !(ratio.is_finite() && ratio > 0.05 && ratio <= 1.0) {
-            return invalid("--foreground-ratio", format!("{ratio} is outside 0.05..=1.0"));
-        }
-        if !(100..=5_000_000).contains(&self.target_faces) {
-            return invalid("--faces", format!("{} is outside 100..=5000000", self.target_faces));
-        }
-        if !(256..=4096).contains(&self.texture_px) || !self.texture_px.is_power_of_two() {
-            return invalid(
-                "--texture-size",
-                format!("{} must be a power of two between 256 and 4096 (256, 512, 1024, 2048, 4096)", self.texture_px),
-            );
-        }
-        let thickness = self.thickness;
-        if !(thickness.is_finite() && thickness > 0.0 && thickness <= 10.0) {
-            return invalid("--thickness", format!("{thickness} is outside (0, 10]"));
-        }
-        let size = self.size_m;
-        if !(size.is_finite() && size > 0.0 && size <= 1.0e4) {
-            return invalid("--size", format!("{size} m is outside (0, 10000]"));
-        }
-        if !(16..=2048).contains(&self.grid_px) {
-            return invalid("--grid", format!("{} is outside 16..=2048", self.grid_px));
-        }
+        checked(&table::FOREGROUND_RATIO, table::FOREGROUND_RATIO.float().check(self.foreground_ratio))?;
+        checked(&table::FACES, table::FACES.int().check(self.target_faces))?;
+        checked(&table::TEXTURE_SIZE, table::TEXTURE_SIZE.int().check(self.texture_px))?;
+        checked(&table::THICKNESS, table::THICKNESS.float().check(self.thickness))?;
+        checked(&table::SIZE, table::SIZE.float().check(self.size_m))?;
+        checked(&table::GRID, table::GRID.int().check(self.grid_px))?;
         if self.limits.max_side_px == 0 || self.limits.max_pixels == 0 {
-            return invalid("limits", "decoder limits must be positive".to_owned());
+            return Err(EngineError::InvalidOption {
+                option: "limits",
+                reason: "decoder limits must be positive".to_owned(),
+            });
         }
         Ok(())
     }

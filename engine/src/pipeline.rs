@@ -23,7 +23,7 @@ use crate::volume::{Reconstructor, Sampling, bake_atlas, sample_surface};
 const MIN_RETRY_GRID_PX: usize = 64;
 
 /// The name of the built-in reconstructor, as recorded and as clients choose it.
-pub const RELIEF_MODEL: &str = "relief";
+pub const RELIEF_MODEL: &str = threedgpt_options::RELIEF;
 
 /// The smallest working resolution; larger pictures are shrunk to this (or the texture size, if
 /// larger) right after decoding, which bounds memory and time for huge photos.
@@ -383,6 +383,7 @@ fn recorded_options(options: &Options) -> RecordedOptions {
         background: match options.background {
             Background::Auto => "auto",
             Background::Keep => "keep",
+            Background::Builtin => "builtin",
             Background::Mask { .. } => "mask",
         }
         .to_owned(),

@@ -174,7 +174,7 @@ fn pictures_without_an_object_are_refused_with_advice() {
         };
         let error = run(&bytes, &options).unwrap_err();
         assert!(matches!(error, EngineError::NoObject { .. }), "{name}: {error:?}");
-        assert!(error.to_string().contains("--keep-background"), "{name}: {error}");
+        assert!(error.to_string().contains("background \"keep\""), "{name}: {error}");
     }
 }
 
@@ -182,13 +182,13 @@ fn pictures_without_an_object_are_refused_with_advice() {
 fn invalid_options_name_the_option() {
     let bytes = support::png_bytes(&snowman());
     for (options, option) in [
-        (fast().with_texture_px(1000), "--texture-size"),
-        (fast().with_texture_px(8192), "--texture-size"),
-        (fast().with_foreground_ratio(1.5), "--foreground-ratio"),
-        (fast().with_foreground_ratio(f32::NAN), "--foreground-ratio"),
-        (fast().with_target_faces(10), "--faces"),
-        (fast().with_thickness(0.0), "--thickness"),
-        (fast().with_size_m(-1.0), "--size"),
+        (fast().with_texture_px(1000), "texture_size"),
+        (fast().with_texture_px(8192), "texture_size"),
+        (fast().with_foreground_ratio(1.5), "foreground_ratio"),
+        (fast().with_foreground_ratio(f32::NAN), "foreground_ratio"),
+        (fast().with_target_faces(10), "faces"),
+        (fast().with_thickness(0.0), "thickness"),
+        (fast().with_size_m(-1.0), "size"),
     ] {
         let error = run(&bytes, &options).unwrap_err();
         assert!(matches!(error, EngineError::InvalidOption { option: named, .. } if named == option), "{error:?}");

@@ -21,7 +21,7 @@ use crate::error::{Result, SdkError};
 use crate::paths;
 use crate::types::{
     Artifact, DaemonInfo, Format, GenerateRequest, HistoryEntry, HistoryPage, ImageSource, JobEvent, JobSummary,
-    ModelInfo, Settings,
+    ModelInfo, OptionTable, Settings,
 };
 
 /// Images are streamed to the daemon in chunks of this size.
@@ -414,6 +414,17 @@ impl Client {
                 .then(|| (info.onnxruntime_path.into(), info.onnxruntime_version)),
             onnxruntime_status: info.onnxruntime_status,
         })
+    }
+
+    /// Every generate option with its default, range or choices, and the installed models of
+    /// each role, as this daemon sees them: what an editor's panel offers.
+    pub async fn options(&self) -> Result<OptionTable> {
+        let response = SystemClient::new(self.channel.clone())
+            .options(v1::OptionsRequest {})
+            .await
+            .map_err(SdkError::from_status)?
+            .into_inner();
+        Ok(OptionTable::from_proto(response))
     }
 
     /// A page of the history, newest first; pass the previous page's `next_page` to continue.

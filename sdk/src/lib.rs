@@ -11,7 +11,12 @@ mod types;
 
 pub use client::{Client, ConnectOptions, JobStream, TcpTarget};
 pub use error::{ErrorKind, Result, SdkError};
+/// The option table compiled in: every generate option's default, range or choices, as the
+/// daemon of this version checks them (for help texts and checks made before a request is sent;
+/// a running daemon's own table is [`Client::options`]).
+pub use threedgpt_options as options;
 pub use types::{
     Artifact, Background, DaemonInfo, Device, Format, GenerateOptions, GenerateRequest, HistoryEntry, HistoryPage,
-    ImageSource, JobEvent, JobState, JobSummary, ModelInfo, Settings, Stage,
+    ImageSource, JobEvent, JobState, JobSummary, ModelInfo, OptionInfo, OptionKind, OptionTable, Settings, Stage,
+    UnknownFormat,
 };

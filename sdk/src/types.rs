@@ -29,8 +29,25 @@ pub enum Background {
     Auto,
     /// The whole picture is the object.
     Keep,
+    /// The built-in removal of a plain background, even when the picture has transparency.
+    Builtin,
+    /// An installed segmentation model, by name, finds the object.
+    Model(String),
     /// A mask image's bytes (white or opaque = object).
     Mask(Vec<u8>),
+}
+
+impl Background {
+    /// The choice a name makes, as every client spells it: `auto`, `keep`, `builtin`, or else the
+    /// name of an installed segmentation model.
+    pub fn from_name(name: &str) -> Background {
+        match name.to_ascii_lowercase().as_str() {
+            "auto" => Background::Auto,
+            "keep" => Background::Keep,
+            "builtin" => Background::Builtin,
+            _ => Background::Model(name.to_owned()),
+        }
+    }
 }
 
 /// Where a learned model runs.
@@ -126,6 +143,19 @@ impl std::fmt::Display for Format {
     }
 }
 
+/// An unknown format name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown format {0:?}; use one of glb, gltf, obj, stl, ply")]
+pub struct UnknownFormat(pub String);
+
+impl std::str::FromStr for Format {
+    type Err = UnknownFormat;
+
+    fn from_str(name: &str) -> std::result::Result<Self, Self::Err> {
+        Format::from_extension(name).ok_or_else(|| UnknownFormat(name.to_owned()))
+    }
+}
+
 /// Options of a generation; `None` means the daemon's default.
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
@@ -146,6 +176,8 @@ pub struct GenerateOptions {
     pub grid: Option<u32>,
     /// Reconstructor name.
     pub model: Option<String>,
+    /// An installed depth model that shapes the built-in reconstruction.
+    pub depth: Option<String>,
     /// Where a learned model runs.
     pub device: Device,
     /// Output format; by default from the output's extension.
@@ -203,6 +235,12 @@ impl GenerateOptions {
         self
     }
 
+    /// Chooses a depth model.
+    pub fn with_depth(mut self, depth: impl Into<String>) -> Self {
+        self.depth = Some(depth.into());
+        self
+    }
+
     /// Chooses where a learned model runs.
     pub fn with_device(mut self, device: Device) -> Self {
         self.device = device;
@@ -222,26 +260,144 @@ impl GenerateOptions {
     }
 
     pub(crate) fn to_proto(&self) -> v1::GenerateOptions {
-        let (background, mask) = match &self.background {
-            Background::Auto => (v1::Background::Auto, Vec::new()),
-            Background::Keep => (v1::Background::Keep, Vec::new()),
-            Background::Mask(bytes) => (v1::Background::Mask, bytes.clone()),
+        let (background, mask, background_model) = match &self.background {
+            Background::Auto => (v1::Background::Auto, Vec::new(), String::new()),
+            Background::Keep => (v1::Background::Keep, Vec::new(), String::new()),
+            Background::Builtin => (v1::Background::Builtin, Vec::new(), String::new()),
+            Background::Model(name) => (v1::Background::Auto, Vec::new(), name.clone()),
+            Background::Mask(bytes) => (v1::Background::Mask, bytes.clone(), String::new()),
         };
         v1::GenerateOptions {
-            faces: self.faces.unwrap_or(0),
-            texture_size: self.texture_size.unwrap_or(0),
-            foreground_ratio: self.foreground_ratio.unwrap_or(0.0),
+            faces: self.faces,
+            texture_size: self.texture_size,
+            foreground_ratio: self.foreground_ratio,
             background: background as i32,
             mask,
-            thickness: self.thickness.unwrap_or(0.0),
-            size_m: self.size_m.unwrap_or(0.0),
-            grid: self.grid.unwrap_or(0),
+            thickness: self.thickness,
+            size_m: self.size_m,
+            grid: self.grid,
             model: self.model.clone().unwrap_or_default(),
             device: self.device.to_proto() as i32,
             format: self.format.map_or(v1::Format::Unspecified, Format::to_proto) as i32,
             reproducible: self.reproducible,
+            background_model,
+            depth_model: self.depth.clone().unwrap_or_default(),
         }
     }
+}
+
+/// The daemon's generate options (`Client::options`): what an editor's panel offers.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct OptionTable {
+    /// Every option, in the order to show them.
+    pub options: Vec<OptionInfo>,
+    /// The installed models of each role (`reconstructor`, `segmentation`, `depth`).
+    pub roles: Vec<(String, Vec<String>)>,
+}
+
+impl OptionTable {
+    /// The table this SDK was built with, with no installed models: what a daemon of the same
+    /// version serves (ask a running one with `Client::options`).
+    pub fn compiled() -> OptionTable {
+        OptionTable::from_proto(threedgpt_proto::option_table(&[]))
+    }
+
+    /// The option with this name.
+    pub fn get(&self, name: &str) -> Option<&OptionInfo> {
+        self.options.iter().find(|option| option.name == name)
+    }
+
+    /// The installed models of a role.
+    pub fn models(&self, role: &str) -> &[String] {
+        self.roles.iter().find(|(name, _)| name == role).map_or(&[], |(_, models)| models.as_slice())
+    }
+
+    pub(crate) fn from_proto(response: v1::OptionsResponse) -> OptionTable {
+        use v1::option_spec::Kind as Wire;
+        let options = response
+            .options
+            .into_iter()
+            .map(|option| OptionInfo {
+                kind: match option.kind {
+                    Some(Wire::Int(range)) => OptionKind::Int {
+                        default: range.default,
+                        min: range.min,
+                        max: range.max,
+                        allowed: range.allowed,
+                    },
+                    Some(Wire::Float(range)) => {
+                        OptionKind::Float { default: range.default, min: range.min, max: range.max }
+                    }
+                    Some(Wire::Choice(choice)) => OptionKind::Choice {
+                        default: choice.default,
+                        choices: choice.choices.into_iter().map(|choice| (choice.name, choice.description)).collect(),
+                        models: (!choice.models.is_empty()).then_some(choice.models),
+                    },
+                    Some(Wire::FlagOption(_)) | None => OptionKind::Flag,
+                },
+                name: option.name,
+                flag: option.flag,
+                label: option.label,
+                description: option.description,
+            })
+            .collect();
+        let roles = response.roles.into_iter().map(|role| (role.role, role.models)).collect();
+        OptionTable { options, roles }
+    }
+}
+
+/// One generate option as the daemon describes it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct OptionInfo {
+    /// Its name (the Python keyword).
+    pub name: String,
+    /// The CLI's flag, without the dashes.
+    pub flag: String,
+    /// The label in a panel.
+    pub label: String,
+    /// What it does, in one line.
+    pub description: String,
+    /// Its values.
+    pub kind: OptionKind,
+}
+
+/// The values an option takes.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum OptionKind {
+    /// A whole number.
+    Int {
+        /// Used when unset.
+        default: u32,
+        /// The smallest accepted.
+        min: u32,
+        /// The largest accepted.
+        max: u32,
+        /// When not empty, only these are accepted.
+        allowed: Vec<u32>,
+    },
+    /// A number.
+    Float {
+        /// Used when unset.
+        default: f32,
+        /// The smallest accepted.
+        min: f32,
+        /// The largest accepted.
+        max: f32,
+    },
+    /// A name.
+    Choice {
+        /// Used when unset; empty for none.
+        default: String,
+        /// The fixed choices: name and description.
+        choices: Vec<(String, String)>,
+        /// When set, an installed model of this role may be named too.
+        models: Option<String>,
+    },
+    /// On or off, off by default.
+    Flag,
 }
 
 /// One generation to run.

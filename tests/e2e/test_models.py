@@ -66,7 +66,7 @@ def test_a_segmentation_model_finds_the_object(binary, tiny_models, tmp_path):
     install(binary, tiny_models, "tiny-segmentation", "tiny-segmentation/model.onnx")
     output = tmp_path / "ring.glb"
     result = run_cli(
-        binary, "generate", str(EXAMPLES / "ring.jpg"), "-o", str(output), "--model", "tiny-segmentation", "--json"
+        binary, "generate", str(EXAMPLES / "ring.jpg"), "-o", str(output), "--background", "tiny-segmentation", "--json"
     )
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout.splitlines()[-1])["record"]
@@ -78,7 +78,7 @@ def test_a_segmentation_model_finds_the_object(binary, tiny_models, tmp_path):
 def test_a_depth_model_shapes_the_front_and_gpu_only_is_refused_without_a_gpu(binary, tiny_models, tmp_path):
     install(binary, tiny_models, "tiny-depth", "tiny-depth")
     plain, shaped = tmp_path / "plain.glb", tmp_path / "shaped.glb"
-    for output, extra in [(plain, []), (shaped, ["--model", "tiny-depth", "--device", "cpu"])]:
+    for output, extra in [(plain, []), (shaped, ["--depth", "tiny-depth", "--device", "cpu"])]:
         result = run_cli(binary, "generate", str(EXAMPLES / "duck.png"), "-o", str(output), "--json", *extra)
         assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout.splitlines()[-1])["record"]
@@ -100,13 +100,19 @@ def test_a_depth_model_shapes_the_front_and_gpu_only_is_refused_without_a_gpu(bi
         str(EXAMPLES / "duck.png"),
         "-o",
         str(tmp_path / "gpu.glb"),
-        "--model",
+        "--depth",
         "tiny-depth",
         "--device",
         "gpu",
     )
     assert refused.returncode != 0 and "cannot run on the GPU here" in refused.stderr, refused.stderr
     assert not (tmp_path / "gpu.glb").exists()
+    # A model is named by its role: a depth model is no reconstructor.
+    misplaced = run_cli(
+        binary, "generate", str(EXAMPLES / "duck.png"), "-o", str(tmp_path / "m.glb"), "--model", "tiny-depth"
+    )
+    assert misplaced.returncode == 1 and "tiny-depth is a depth model, not a reconstructor one" in misplaced.stderr
+    assert "depth option" in misplaced.stderr and not (tmp_path / "m.glb").exists()
     wrong = run_cli(binary, "generate", str(EXAMPLES / "duck.png"), "--device", "tpu")
     assert wrong.returncode == 2 and "use auto, cpu or gpu" in wrong.stderr, wrong.stderr
 

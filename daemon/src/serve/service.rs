@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 
-use threedgpt_daemon::request::{self, Picture, Upload};
+use threedgpt_daemon::request::{self, Picture, RequestError, Upload};
 use threedgpt_neural::Installed;
 use threedgpt_neural::session::Placement;
+use threedgpt_options::Role;
 use threedgpt_proto::v1::generator_server::Generator;
 use threedgpt_proto::v1::models_server::Models;
 use threedgpt_proto::v1::system_server::System;
@@ -69,7 +70,7 @@ impl Generator for Daemon {
             let added = upload.add(part).map_err(status::request_status)?;
             self.budget.grow(&mut reserved, added)?;
         }
-        let Upload { name, picture, options: mut request_options, output, detach } = upload;
+        let Upload { name, picture, options: request_options, output, detach } = upload;
         let (bytes, input_path) = match picture {
             Picture::Bytes(bytes) => (bytes, None),
             Picture::Path(path) => {
@@ -82,21 +83,16 @@ impl Generator for Daemon {
             }
         };
         let device = request::device(&request_options).map_err(status::request_status)?;
-        let model = self.neural_model(&request_options.model, device).await?;
-        if model.is_some() {
-            // A learned model helps the engine; its options are the built-in pipeline's.
-            request_options.model.clear();
-        }
+        let named = request::named_models(&request_options).map_err(status::request_status)?;
+        let loaded = self.neural_models(named, device).await?;
         let (options, format) = request::engine_options(request_options, output.as_deref().unwrap_or(Path::new("")))
             .map_err(status::request_status)?;
         let client_key = client.clone();
-        let (device, gpu) = match &model {
-            Some(model) => (format!("cpu; {} on {}", model.kind, model.placement), model.placement.provider != "CPU"),
-            None => ("cpu".to_owned(), false),
-        };
-        let (models, cpu_fallback) = match model {
-            Some(LoadedModel { models, cpu_fallback, .. }) => (models, cpu_fallback),
-            None => (JobModels::default(), None),
+        let (device, gpu, models, cpu_fallback) = match loaded {
+            Some(LoadedModels { placements, gpu, models, cpu_fallback }) => {
+                (format!("cpu; {placements}"), gpu, models, cpu_fallback)
+            }
+            None => ("cpu".to_owned(), false, JobModels::default(), None),
         };
         let work = JobWork {
             client,
@@ -266,61 +262,127 @@ fn forward(
     Box::pin(ReceiverStream::new(receiver))
 }
 
-/// A learned model loaded for a job.
-struct LoadedModel {
-    kind: &'static str,
-    placement: Placement,
+/// The learned models loaded for a job.
+struct LoadedModels {
+    /// Where each runs, for the Started event: `segmentation on CUDA; depth on CPU`.
+    placements: String,
+    /// Whether any runs on the GPU.
+    gpu: bool,
     models: JobModels,
-    /// Set when the model runs on the GPU.
+    /// Set when a model runs on the GPU.
     cpu_fallback: Option<CpuFallback>,
 }
 
-/// An installed model loaded for the engine: the models it fills in and where it runs (blocking).
-fn load_models(neural: &Neural, model: &Installed, gpu: bool) -> Result<(JobModels, Placement), String> {
-    Ok(match model.manifest.kind {
-        threedgpt_neural::Kind::Segmentation => {
-            let loaded = neural.segmenter(model, gpu)?;
-            let placement = loaded.placement().clone();
-            (JobModels { segmenter: Some(loaded), ..JobModels::default() }, placement)
-        }
-        threedgpt_neural::Kind::Depth => {
-            let loaded = neural.depth(model, gpu)?;
-            let placement = loaded.placement().clone();
-            (JobModels { depth: Some(loaded), ..JobModels::default() }, placement)
-        }
-        threedgpt_neural::Kind::Triplane => {
-            let loaded = neural.reconstructor(model, gpu)?;
-            let placement = loaded.placement().clone();
-            (JobModels { reconstructor: Some(loaded), ..JobModels::default() }, placement)
-        }
-    })
+/// The kind of installed model that serves `role`.
+fn kind_for(role: Role) -> threedgpt_neural::Kind {
+    match role {
+        Role::Reconstructor => threedgpt_neural::Kind::Triplane,
+        Role::Segmentation => threedgpt_neural::Kind::Segmentation,
+        Role::Depth => threedgpt_neural::Kind::Depth,
+    }
+}
+
+/// The role an installed model's kind serves.
+pub(crate) fn role_of(kind: threedgpt_neural::Kind) -> Role {
+    match kind {
+        threedgpt_neural::Kind::Triplane => Role::Reconstructor,
+        threedgpt_neural::Kind::Segmentation => Role::Segmentation,
+        threedgpt_neural::Kind::Depth => Role::Depth,
+    }
+}
+
+/// Installed models loaded for the engine, each into its place in `models` (blocking); returns
+/// where each runs.
+fn load_models(
+    neural: &Neural,
+    installed: &[Installed],
+    gpu: bool,
+    models: &mut JobModels,
+) -> Result<Vec<(&'static str, Placement)>, String> {
+    let mut placements = Vec::new();
+    for model in installed {
+        let kind = model.manifest.kind;
+        let placement = match kind {
+            threedgpt_neural::Kind::Segmentation => {
+                let loaded = neural.segmenter(model, gpu)?;
+                let placement = loaded.placement().clone();
+                models.segmenter = Some(loaded);
+                placement
+            }
+            threedgpt_neural::Kind::Depth => {
+                let loaded = neural.depth(model, gpu)?;
+                let placement = loaded.placement().clone();
+                models.depth = Some(loaded);
+                placement
+            }
+            threedgpt_neural::Kind::Triplane => {
+                let loaded = neural.reconstructor(model, gpu)?;
+                let placement = loaded.placement().clone();
+                models.reconstructor = Some(loaded);
+                placement
+            }
+        };
+        placements.push((kind.name(), placement));
+    }
+    Ok(placements)
 }
 
 impl Daemon {
-    /// The learned model a request names, loaded for `device`: `None` for the built-in
-    /// reconstructor or a name that is not installed (which `engine_options` refuses); an error for
-    /// a model that cannot run, or cannot run on the GPU when the GPU is required.
-    async fn neural_model(&self, requested: &str, device: v1::Device) -> Result<Option<LoadedModel>, Status> {
-        if requested.is_empty() || requested == threedgpt_engine::RELIEF_MODEL {
+    /// The learned models a request names, each checked to be installed and of its role, loaded
+    /// for `device`: `None` when it names none; an error for a model that is missing, of another
+    /// role, cannot run, or cannot run on the GPU when the GPU is required.
+    async fn neural_models(
+        &self,
+        named: Vec<(Role, String)>,
+        device: v1::Device,
+    ) -> Result<Option<LoadedModels>, Status> {
+        if named.is_empty() {
             return Ok(None);
         }
-        let (neural, requested) = (self.neural.clone(), requested.to_owned());
+        let neural = self.neural.clone();
         tokio::task::spawn_blocking(move || {
-            let Ok(model) = neural.store.get(&requested) else { return Ok(None) };
-            let kind = model.manifest.kind.name();
+            let mut installed = Vec::new();
+            for (role, name) in named {
+                let model = neural
+                    .store
+                    .get(&name)
+                    .map_err(|_| status::request_status(RequestError::UnknownModel { role, name: name.clone() }))?;
+                if model.manifest.kind != kind_for(role) {
+                    let serves = role_of(model.manifest.kind);
+                    return Err(status::invalid(format!(
+                        "{name} is a {} model, not a {} one: choose it as the {} option",
+                        serves.name(),
+                        role.name(),
+                        serves.option().name
+                    )));
+                }
+                installed.push(model);
+            }
             let gpu = device != v1::Device::Cpu;
-            let (models, placement) = load_models(&neural, &model, gpu).map_err(Status::failed_precondition)?;
-            let on_gpu = placement.provider != "CPU";
-            if device == v1::Device::Gpu && !on_gpu {
+            let mut models = JobModels::default();
+            let placements = load_models(&neural, &installed, gpu, &mut models).map_err(Status::failed_precondition)?;
+            let on_gpu = placements.iter().any(|(_, placement)| placement.provider != "CPU");
+            if device == v1::Device::Gpu
+                && let Some((_, placement)) = placements.iter().find(|(_, placement)| placement.provider == "CPU")
+            {
                 return Err(Status::failed_precondition(format!(
                     "{} cannot run on the GPU here: {}; choose the device \"auto\" or \"cpu\"",
-                    model.manifest.name,
+                    installed.iter().map(|model| model.manifest.name.as_str()).collect::<Vec<_>>().join(", "),
                     placement.fallback.as_deref().unwrap_or("no GPU execution provider is available")
                 )));
             }
-            let cpu_fallback = on_gpu
-                .then(|| CpuFallback(Box::new(move || load_models(&neural, &model, false).map(|(models, _)| models))));
-            Ok(Some(LoadedModel { kind, placement, models, cpu_fallback }))
+            let placements = placements
+                .iter()
+                .map(|(kind, placement)| format!("{kind} on {placement}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let cpu_fallback = on_gpu.then(|| {
+                CpuFallback(Box::new(move || {
+                    let mut models = JobModels::default();
+                    load_models(&neural, &installed, false, &mut models).map(|_| models)
+                }))
+            });
+            Ok(Some(LoadedModels { placements, gpu: on_gpu, models, cpu_fallback }))
         })
         .await
         .map_err(|error| Status::internal(error.to_string()))?
@@ -420,5 +482,16 @@ impl System for Daemon {
             })
             .map_err(|error| Status::internal(format!("could not save the settings: {error}")))?;
         Ok(Response::new(self.settings_message()))
+    }
+
+    async fn options(&self, _request: Request<v1::OptionsRequest>) -> Result<Response<v1::OptionsResponse>, Status> {
+        self.queue.touch();
+        let neural = self.neural.clone();
+        let installed = tokio::task::spawn_blocking(move || neural.installed())
+            .await
+            .map_err(|error| Status::internal(error.to_string()))?;
+        let installed: Vec<(Role, String)> =
+            installed.into_iter().map(|model| (role_of(model.manifest.kind), model.manifest.name)).collect();
+        Ok(Response::new(threedgpt_proto::option_table(&installed)))
     }
 }

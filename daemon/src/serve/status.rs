@@ -80,7 +80,7 @@ pub(crate) fn store_status(error: StoreError) -> Status {
 pub(crate) fn request_status(error: threedgpt_daemon::request::RequestError) -> Status {
     use threedgpt_daemon::request::RequestError;
     match error {
-        RequestError::UnknownModel(_) => Status::not_found(error.to_string()),
+        RequestError::UnknownModel { .. } => Status::not_found(error.to_string()),
         _ => Status::invalid_argument(error.to_string()),
     }
 }

@@ -130,7 +130,7 @@ fn generate_request(harness: &Harness, name: &str, options: v1::GenerateOptions)
 }
 
 fn small() -> v1::GenerateOptions {
-    v1::GenerateOptions { faces: 800, texture_size: 256, grid: 64, ..Default::default() }
+    v1::GenerateOptions { faces: Some(800), texture_size: Some(256), grid: Some(64), ..Default::default() }
 }
 
 async fn run_to_end(harness: &Harness, messages: Vec<v1::GenerateRequest>) -> Vec<v1::JobEvent> {
@@ -212,7 +212,7 @@ async fn generate_streams_chunks_in_and_events_out_and_keeps_the_result() {
 async fn watch_cancel_and_list_jobs_work_on_a_running_job() {
     let harness = harness().await;
     let mut generator = GeneratorClient::new(harness.channel.clone());
-    let slow = v1::GenerateOptions { grid: 2048, ..Default::default() };
+    let slow = v1::GenerateOptions { grid: Some(2048), ..Default::default() };
     let mut stream = generator
         .generate(tokio_stream::iter(generate_request(&harness, "slow.glb", slow)))
         .await

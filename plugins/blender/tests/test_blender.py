@@ -39,7 +39,7 @@ def session(extension):
     options.filepath = str(EXAMPLES / "duck.png")
     options.faces = 3000
     options.texture_size = "512"
-    options.detail = 0
+    options.property_unset("detail")
     bpy.context.scene.cursor.location = (0.0, 0.0, 0.0)
     session.reports.clear()
     return session
@@ -159,7 +159,7 @@ def test_cancel_mid_generation_leaves_the_scene_unchanged_and_the_daemon_healthy
     import threedgpt
 
     assert threedgpt.Client().info().running_jobs == 0
-    bpy.context.scene.threedgpt.detail = 0
+    bpy.context.scene.threedgpt.property_unset("detail")
     generate(extension)
     assert session.status().state == "FINISHED"
 
@@ -402,7 +402,7 @@ def test_the_panels_draw_in_every_state(extension, session, tmp_path):
     assert ("operator", "threedgpt.cancel") in busy and any(call[0] == "progress" for call in busy)
     bpy.ops.threedgpt.cancel()
     drive(extension)
-    bpy.context.scene.threedgpt.detail = 0
+    bpy.context.scene.threedgpt.property_unset("detail")
 
     bpy.context.scene.threedgpt.filepath = str(tmp_path / "gone.png")
     (tmp_path / "gone.png").write_bytes(b"no picture")
@@ -449,3 +449,42 @@ def test_the_device_goes_with_a_learned_model_only(extension):
     chosen.model = "DEFAULT"
     assert "device" not in operators.generation_options(chosen)
     assert bpy.context.scene.threedgpt.device == "AUTO"
+
+
+def test_the_panel_offers_the_defaults_and_ranges_the_daemon_reports(extension, session):
+    import copy
+
+    import threedgpt
+
+    assert bpy.ops.threedgpt.refresh_models() == {"FINISHED"}
+    table = threedgpt.Client().options()
+    rna = bpy.context.scene.threedgpt.bl_rna.properties
+
+    def assert_matches(table: dict) -> None:
+        for prop, name in extension.properties.OPTION_OF.items():
+            option = extension.properties.spec(table, name)
+            if name == "texture_size":
+                assert [item.identifier for item in rna[prop].enum_items] == [str(size) for size in option["allowed"]]
+                assert rna[prop].default == str(option["default"])
+                continue
+            assert rna[prop].hard_min == pytest.approx(option["min"]), prop
+            assert rna[prop].hard_max == pytest.approx(option["max"]), prop
+            assert rna[prop].default == pytest.approx(option["default"]), prop
+
+    assert_matches(table)
+    # The three disagreements, settled by the daemon's table.
+    assert [item.identifier for item in rna["texture_size"].enum_items][0] == "256"
+    assert rna["foreground_ratio"].hard_min == pytest.approx(0.05)
+    assert rna["detail"].default == 256 and rna["detail"].hard_min > 0
+    # The panel follows whatever the daemon says, not a copy of its own.
+    changed = copy.deepcopy(table)
+    extension.properties.spec(changed, "faces")["max"] = 12345
+    assert extension.properties.apply_table(changed)
+    assert rna["faces"].hard_max == 12345
+    assert extension.properties.apply_table(table)
+    assert_matches(table)
+    # Each learned model is offered where its role is.
+    roles = {"model": "reconstructor", "segmentation": "segmentation", "depth": "depth"}
+    for prop, role in roles.items():
+        offered = [item[0] for item in extension.session.SESSION.model_items(role)]
+        assert offered[1:] == table["models"][role], prop

@@ -107,20 +107,37 @@ def image_source(image: bpy.types.Image) -> tuple[str, str | bytes]:
     return f"{Path(name).stem}.png", data
 
 
-def generation_options(options) -> dict:
-    chosen = {
+def generation_options(options, table: dict | None = None) -> dict:
+    """The options to send: only those that differ from the daemon's defaults (the daemon fills
+    in the rest), and the learned models chosen."""
+    from . import properties
+
+    table = table or SESSION.option_table()
+    values = {
         "faces": options.faces,
         "texture_size": int(options.texture_size),
-        "background": "auto" if options.remove_background else "keep",
         "foreground_ratio": options.foreground_ratio,
+        "grid": options.detail,
+        "thickness": options.thickness,
     }
+    chosen = {}
+    for name, value in values.items():
+        default = properties.spec(table, name)["default"]
+        if abs(value - default) > 1e-6 * max(1.0, abs(default)):
+            chosen[name] = value
+    learned = False
+    segmentation = getattr(options, "segmentation", "NONE")
+    if segmentation not in {"", "NONE"}:
+        chosen["background"], learned = segmentation, True
+    elif not options.remove_background:
+        chosen["background"] = "keep"
+    depth = getattr(options, "depth", "NONE")
+    if depth not in {"", "NONE"}:
+        chosen["depth"], learned = depth, True
     if options.model and options.model != "DEFAULT":
-        chosen["model"] = options.model
+        chosen["model"], learned = options.model, True
+    if learned:
         chosen["device"] = options.device.lower()
-    if options.detail > 0:
-        chosen["grid"] = options.detail
-    if options.thickness > 0:
-        chosen["thickness"] = options.thickness
     return chosen
 
 
@@ -174,6 +191,7 @@ class THREEDGPT_OT_refresh_models(bpy.types.Operator):
         except threedgpt.ThreeDGptError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
+        SESSION.apply_table()
         return {"FINISHED"}
 
 

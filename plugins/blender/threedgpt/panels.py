@@ -72,8 +72,14 @@ class VIEW3D_PT_threedgpt_advanced(bpy.types.Panel):
         options = context.scene.threedgpt
         layout.prop(options, "detail")
         layout.prop(options, "thickness")
+        layout.prop(options, "segmentation")
+        layout.prop(options, "depth")
         row = layout.row()
-        row.enabled = options.model not in {"", "DEFAULT"}
+        row.enabled = (
+            options.model not in {"", "DEFAULT"}
+            or options.segmentation not in {"", "NONE"}
+            or options.depth not in {"", "NONE"}
+        )
         row.prop(options, "device")
         layout.prop(preferences.get(context), "texture_storage")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 
-from .properties import TEXTURE_SIZES
+from . import properties
 
 PACKAGE = __package__
 
@@ -40,8 +40,7 @@ class ThreeDGptPreferences(bpy.types.AddonPreferences):
         subtype="FILE_PATH",
         description="The 3dgpt program to start; empty looks on the PATH",
     )
-    default_faces: IntProperty(name="Faces", default=20000, min=100, max=2_000_000)
-    default_texture_size: EnumProperty(name="Texture size", items=TEXTURE_SIZES, default="1024")
+    # default_faces and default_texture_size: defined at registration from the option table.
     default_remove_background: BoolProperty(name="Remove background", default=True)
     texture_storage: EnumProperty(
         name="Textures",
@@ -93,6 +92,19 @@ def connect_arguments(prefs: ThreeDGptPreferences) -> dict:
 
 
 def register():
+    import threedgpt
+
+    table = threedgpt.default_options()
+    faces, texture = properties.spec(table, "faces"), properties.spec(table, "texture_size")
+    ThreeDGptPreferences.__annotations__["default_faces"] = IntProperty(
+        name="Faces", default=faces["default"], min=faces["min"], max=faces["max"], description=faces["description"]
+    )
+    ThreeDGptPreferences.__annotations__["default_texture_size"] = EnumProperty(
+        name="Texture size",
+        items=properties.texture_items(texture),
+        default=str(texture["default"]),
+        description=texture["description"],
+    )
     bpy.utils.register_class(ThreeDGptPreferences)
 
 

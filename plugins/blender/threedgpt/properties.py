@@ -1,4 +1,6 @@
-"""The per-scene generation options (saved with the .blend)."""
+"""The per-scene generation options (saved with the .blend). Their defaults and ranges are the
+daemon's: the properties are defined from the option table the bundled module was built with, and
+defined again from the running daemon's table (`Client.options()`) once the session has asked it."""
 
 from __future__ import annotations
 
@@ -8,12 +10,71 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, Po
 
 from . import session
 
-TEXTURE_SIZES = [(str(size), f"{size} px", f"A {size}×{size} texture") for size in (512, 1024, 2048, 4096)]
+# Scene property → the generate option it sets.
+OPTION_OF = {
+    "faces": "faces",
+    "texture_size": "texture_size",
+    "foreground_ratio": "foreground_ratio",
+    "detail": "grid",
+    "thickness": "thickness",
+}
+
+
+def spec(table: dict, name: str) -> dict:
+    """The option `name` of an option table (`Client.options()` or `threedgpt.default_options()`)."""
+    for option in table["options"]:
+        if option["name"] == name:
+            return option
+    raise KeyError(f"the daemon describes no option {name!r}")
+
+
+def texture_items(option: dict) -> list[tuple[str, str, str]]:
+    return [(str(size), f"{size} px", f"A {size}×{size} texture") for size in option["allowed"]]
+
+
+def option_properties(table: dict) -> dict:
+    """The scene properties whose defaults and ranges come from the option table."""
+    defined = {}
+    for prop, name in OPTION_OF.items():
+        option = spec(table, name)
+        common = {"name": option["label"], "description": option["description"]}
+        if name == "texture_size":
+            defined[prop] = EnumProperty(items=texture_items(option), default=str(option["default"]), **common)
+        elif option["kind"] == "int":
+            defined[prop] = IntProperty(default=option["default"], min=option["min"], max=option["max"], **common)
+        else:
+            defined[prop] = FloatProperty(
+                default=option["default"], min=option["min"], max=option["max"], precision=3, **common
+            )
+    return defined
+
+
+_applied: list = []  # The table the properties were last defined from.
+
+
+def apply_table(table: dict) -> bool:
+    """Defines the ranged properties again from `table` when it differs from the one they were
+    defined from (values already set stay); returns whether it did."""
+    wanted = [spec(table, name) for name in OPTION_OF.values()]
+    if _applied and _applied[0] == wanted:
+        return False
+    for prop, definition in option_properties(table).items():
+        setattr(ThreeDGptSceneOptions, prop, definition)
+    _applied[:] = [wanted]
+    return True
 
 
 def _model_items(self, context):
     # Blender keeps only pointers to these strings: the list must stay referenced (session keeps it).
-    return session.SESSION.model_items()
+    return session.SESSION.model_items("reconstructor")
+
+
+def _segmentation_items(self, context):
+    return session.SESSION.model_items("segmentation")
+
+
+def _depth_items(self, context):
+    return session.SESSION.model_items("depth")
 
 
 class ThreeDGptSceneOptions(bpy.types.PropertyGroup):
@@ -28,26 +89,20 @@ class ThreeDGptSceneOptions(bpy.types.PropertyGroup):
     filepath: StringProperty(name="Picture", subtype="FILE_PATH", description="The picture to turn into a model")
     image: PointerProperty(name="Image", type=bpy.types.Image, description="An image open in Blender")
     model: EnumProperty(name="Model", items=_model_items, description="The reconstruction model")
-    faces: IntProperty(name="Faces", default=20000, min=100, max=2_000_000, description="Target triangle count")
-    texture_size: EnumProperty(name="Texture", items=TEXTURE_SIZES, default="1024", description="Texture side")
     remove_background: BoolProperty(
         name="Remove background",
         default=True,
         description="Separate the object from a plain background (transparent pictures keep their alpha)",
     )
-    foreground_ratio: FloatProperty(
-        name="Foreground ratio",
-        default=0.85,
-        min=0.1,
-        max=1.0,
-        description="Share of the frame the object fills before reconstruction",
+    segmentation: EnumProperty(
+        name="Background model",
+        items=_segmentation_items,
+        description="An installed segmentation model that finds the object, instead of the built-in removal",
     )
-    detail: IntProperty(
-        name="Detail",
-        default=0,
-        min=0,
-        max=2048,
-        description="Reconstruction grid in cells (0 chooses from the picture); higher is finer and slower",
+    depth: EnumProperty(
+        name="Depth model",
+        items=_depth_items,
+        description="An installed depth model that shapes the built-in reconstruction",
     )
     device: EnumProperty(
         name="Device",
@@ -60,13 +115,6 @@ class ThreeDGptSceneOptions(bpy.types.PropertyGroup):
         description="Where a learned model runs (the built-in reconstructor always uses the CPU)",
     )
     initialized: BoolProperty(default=False, options={"HIDDEN"}, description="Preference defaults applied")
-    thickness: FloatProperty(
-        name="Thickness",
-        default=0.0,
-        min=0.0,
-        max=4.0,
-        description="Depth scale of the model (0 keeps the default)",
-    )
 
 
 def apply_defaults(scene) -> None:
@@ -91,6 +139,11 @@ def _apply_defaults_everywhere(*_args):
 
 
 def register():
+    import threedgpt
+
+    table = threedgpt.default_options()
+    ThreeDGptSceneOptions.__annotations__.update(option_properties(table))
+    _applied[:] = [[spec(table, name) for name in OPTION_OF.values()]]
     bpy.utils.register_class(ThreeDGptSceneOptions)
     bpy.types.Scene.threedgpt = PointerProperty(type=ThreeDGptSceneOptions)
     bpy.app.handlers.load_post.append(_apply_defaults_everywhere)
@@ -105,3 +158,4 @@ def unregister():
         bpy.app.handlers.load_post.remove(_apply_defaults_everywhere)
     del bpy.types.Scene.threedgpt
     bpy.utils.unregister_class(ThreeDGptSceneOptions)
+    _applied.clear()

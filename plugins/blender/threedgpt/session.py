@@ -25,6 +25,9 @@ import bpy
 
 TICK_SECONDS = 0.1
 BUILTIN_ITEM = ("DEFAULT", "Built-in (relief)", "The built-in reconstructor: no model files, works everywhere")
+NONE_ITEM = ("NONE", "None", "No learned model")
+# What each role's list starts with: the choice that needs no model files.
+FIRST_ITEM = {"reconstructor": BUILTIN_ITEM, "segmentation": NONE_ITEM, "depth": NONE_ITEM}
 
 
 @dataclass
@@ -81,7 +84,10 @@ class Session:
         self._cancel_requested = False
         self._ended_reported = False
         self._result: tuple | None = None  # (Request, Generation, folder) waiting to be imported
-        self._models: list[tuple[str, str, str]] = [BUILTIN_ITEM]
+        # The enum items of each role's models (Blender keeps pointers into these lists).
+        self._models: dict[str, list[tuple[str, str, str]]] = {role: [item] for role, item in FIRST_ITEM.items()}
+        self._table: dict | None = None  # The daemon's option table, once asked.
+        self._table_new = False  # A table the main thread has not applied to the properties yet.
         self._tick = self.tick  # Timers are compared by identity: keep one bound method.
         self.reports: list[tuple[str, str]] = []
         self._warnings: list[str] = []  # From the worker, reported by the next tick.
@@ -94,8 +100,25 @@ class Session:
         with self._lock:
             return Status(**{name: getattr(self._status, name) for name in Status.__dataclass_fields__})
 
-    def model_items(self) -> list[tuple[str, str, str]]:
-        return self._models
+    def model_items(self, role: str) -> list[tuple[str, str, str]]:
+        return self._models[role]
+
+    def option_table(self) -> dict:
+        """The daemon's option table once a connection has asked for it, else the bundled module's."""
+        import threedgpt
+
+        with self._lock:
+            table = self._table
+        return table if table is not None else threedgpt.default_options()
+
+    def apply_table(self) -> None:
+        """On the main thread: the scene properties take the daemon's defaults and ranges."""
+        from . import properties
+
+        with self._lock:
+            table, fresh, self._table_new = self._table, self._table_new, False
+        if fresh and table is not None:
+            properties.apply_table(table)
 
     def start(self, request: Request) -> None:
         """Starts a generation; raises RuntimeError when one is already running."""
@@ -152,6 +175,7 @@ class Session:
             # Reports are operators; while the worker runs they wait (see the module's note).
             with self._lock:
                 self._warnings = warnings + self._warnings
+        self.apply_table()
         if result is not None:
             self._import(*result)
             busy = False
@@ -217,18 +241,23 @@ class Session:
         shutil.rmtree(folder, ignore_errors=True)
 
     def _refresh_models(self, client) -> None:
+        """Asks the daemon for its option table and installed models (any thread)."""
         try:
-            models = [model for model in client.models() if model.installed]
+            table = client.options()
+            models = {model.name: model for model in client.models() if model.installed}
         except Exception:
             return
-        items = [BUILTIN_ITEM] + [
-            (model.name, model.name, model.description or model.kind)
-            for model in models
-            if model.name != "relief"  # The built-in one is BUILTIN_ITEM.
-        ]
-        # Replace the list only when it changed, so Blender's pointers into it stay valid meanwhile.
-        if [item[0] for item in items] != [item[0] for item in self._models]:
-            self._models = items
+        for role, first in FIRST_ITEM.items():
+            items = [first] + [
+                (name, name, models[name].description if name in models else role)
+                for name in table["models"].get(role, [])
+            ]
+            # Replace a list only when it changed, so Blender's pointers into it stay valid meanwhile.
+            if [item[0] for item in items] != [item[0] for item in self._models[role]]:
+                self._models[role] = items
+        with self._lock:
+            if table != self._table:
+                self._table, self._table_new = table, True
 
     # Main thread again -------------------------------------------------------------------------
 

@@ -68,8 +68,9 @@ impl Client {
     /// its extension); None keeps the asset in the daemon's history only (with the history off,
     /// the daemon holds it until it is downloaded once: `Generation.id` names it). `progress`, if
     /// given, is called with every `Event`; an exception it raises cancels the job and propagates.
-    /// Options: faces, texture_size, foreground_ratio, background ("auto" or "keep"), mask (path
-    /// or bytes), thickness, size (metres), grid, model, device, format, reproducible, name.
+    /// Options (see `Client.options()` for each one's default and range): faces, texture_size,
+    /// foreground_ratio, background ("auto", "keep", "builtin" or a segmentation model), mask (path
+    /// or bytes), thickness, size (metres), grid, model, depth, device, format, reproducible, name.
     #[pyo3(signature = (image, output = None, *, progress = None, **options))]
     fn generate(
         &self,
@@ -209,6 +210,14 @@ impl Client {
         Ok(models.into_iter().map(Model::from_sdk).collect())
     }
 
+    /// Every generate option as the daemon describes it — name, flag, label, description, kind
+    /// ("int", "float", "choice", "flag"), default, and min/max/allowed or choices — and the
+    /// installed models of each role: `{"options": [...], "models": {"segmentation": [...], ...}}`.
+    fn options<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let table = wait(py, self.inner.options())?.map_err(error::to_py)?;
+        crate::types::option_table(py, &table)
+    }
+
     /// What the daemon says about itself: version, devices, queue, where it stores things.
     fn info(&self, py: Python<'_>) -> PyResult<DaemonInfo> {
         Ok(DaemonInfo::from_sdk(wait(py, self.inner.info())?.map_err(error::to_py)?))
@@ -253,6 +262,11 @@ fn is_bytes(value: &Bound<'_, PyAny>) -> bool {
     value.is_instance_of::<PyBytes>() || value.is_instance_of::<PyByteArray>()
 }
 
+/// A value as Python would print it, for error messages.
+fn value_text(value: &Bound<'_, PyAny>) -> String {
+    value.repr().map_or_else(|_| "?".to_owned(), |text| text.to_string())
+}
+
 fn type_name(value: &Bound<'_, PyAny>) -> String {
     value.get_type().name().map_or_else(|_| "?".to_owned(), |name| name.to_string())
 }
@@ -264,6 +278,7 @@ fn build_request(
     options: Option<&Bound<'_, PyDict>>,
     detach: bool,
 ) -> PyResult<sdk::GenerateRequest> {
+    use sdk::options::{self as table, Spec};
     let mut settings = sdk::GenerateOptions::default();
     let mut name: Option<String> = None;
     for (key, value) in options.into_iter().flat_map(|options| options.iter()) {
@@ -271,43 +286,47 @@ fn build_request(
         if value.is_none() {
             continue;
         }
-        let invalid = |expected: &str| PyValueError::new_err(format!("{key} must be {expected}"));
+        // Checked here against the option table the daemon uses, so the error names the keyword.
+        let invalid = |reason: String| PyValueError::new_err(format!("{key}={}: {reason}", value_text(&value)));
+        let int = |spec: &'static Spec| -> PyResult<Option<u32>> {
+            let number: u32 = value.extract().map_err(|_| invalid(format!("{} must be a whole number", spec.name)))?;
+            spec.int().check(number).map(Some).map_err(invalid)
+        };
+        let float = |spec: &'static Spec| -> PyResult<Option<f32>> {
+            let number: f32 = value.extract().map_err(|_| invalid(format!("{} must be a number", spec.name)))?;
+            spec.float().check(number).map(Some).map_err(invalid)
+        };
+        let text =
+            |what: &str| -> PyResult<String> { value.extract().map_err(|_| invalid(format!("{key} must be {what}"))) };
         match key.as_str() {
-            "faces" => settings.faces = Some(value.extract().map_err(|_| invalid("a positive whole number"))?),
-            "texture_size" => {
-                settings.texture_size = Some(value.extract().map_err(|_| invalid("a positive whole number"))?)
-            }
-            "foreground_ratio" => {
-                settings.foreground_ratio = Some(value.extract().map_err(|_| invalid("a number in (0, 1]"))?)
-            }
-            "thickness" => settings.thickness = Some(value.extract().map_err(|_| invalid("a positive number"))?),
-            "size" => settings.size_m = Some(value.extract().map_err(|_| invalid("a size in metres"))?),
-            "grid" => settings.grid = Some(value.extract().map_err(|_| invalid("a positive whole number"))?),
-            "model" => settings.model = Some(value.extract().map_err(|_| invalid("a model name"))?),
+            "faces" => settings.faces = int(&table::FACES)?,
+            "texture_size" => settings.texture_size = int(&table::TEXTURE_SIZE)?,
+            "foreground_ratio" => settings.foreground_ratio = float(&table::FOREGROUND_RATIO)?,
+            "thickness" => settings.thickness = float(&table::THICKNESS)?,
+            "size" => settings.size_m = float(&table::SIZE)?,
+            "grid" => settings.grid = int(&table::GRID)?,
+            "model" => settings.model = Some(text("a model name")?),
+            "depth" => settings.depth = Some(text("a depth model's name")?),
             "device" => {
-                let name: String = value.extract().map_err(|_| invalid("\"auto\", \"cpu\" or \"gpu\""))?;
-                settings.device =
-                    sdk::Device::from_name(&name).ok_or_else(|| invalid("\"auto\", \"cpu\" or \"gpu\""))?;
+                let name = text("\"auto\", \"cpu\" or \"gpu\"")?;
+                settings.device = sdk::Device::from_name(&name)
+                    .ok_or_else(|| invalid("device must be \"auto\", \"cpu\" or \"gpu\"".to_owned()))?;
             }
-            "format" => {
-                let format: String = value.extract().map_err(|_| invalid("a format name"))?;
-                settings.format = Some(parse_format(&format)?);
+            "format" => settings.format = Some(parse_format(&text("a format name")?)?),
+            "reproducible" => {
+                settings.reproducible = value.extract().map_err(|_| invalid("use True or False".to_owned()))?
             }
-            "reproducible" => settings.reproducible = value.extract().map_err(|_| invalid("True or False"))?,
-            "name" => name = Some(value.extract().map_err(|_| invalid("a string"))?),
+            "name" => name = Some(text("a string")?),
             "background" => {
-                let background: String = value.extract().map_err(|_| invalid("\"auto\" or \"keep\""))?;
-                settings.background = match background.as_str() {
-                    "auto" => sdk::Background::Auto,
-                    "keep" => sdk::Background::Keep,
-                    _ => return Err(invalid("\"auto\" or \"keep\" (pass mask= for a mask image)")),
-                };
+                let choice = text("\"auto\", \"keep\", \"builtin\" or a segmentation model's name")?;
+                settings.background = sdk::Background::from_name(&choice);
             }
             "mask" => settings.background = sdk::Background::Mask(bytes_or_file(&value, "mask")?.1),
             _ => {
+                let names: Vec<&str> = table::ALL.iter().map(|spec| spec.name).collect();
                 return Err(PyTypeError::new_err(format!(
-                    "got an unexpected keyword argument '{key}'; the options are faces, texture_size, foreground_ratio, background, \
-                     mask, thickness, size, grid, model, device, format, reproducible, name"
+                    "got an unexpected keyword argument '{key}'; the options are {}, mask and name",
+                    names.join(", ")
                 )));
             }
         }

@@ -49,11 +49,19 @@ where
     }
 }
 
+/// The option table this module was built with, in the shape of `Client.options()` (with no
+/// installed models): what a panel shows before it has asked a daemon.
+#[pyfunction]
+fn default_options(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
+    types::option_table(py, &threedgpt_sdk::OptionTable::compiled())
+}
+
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     error::register(module)?;
     types::register(module)?;
+    module.add_function(wrap_pyfunction!(default_options, module)?)?;
     module.add_class::<client::Client>()?;
     module.add_class::<job::Job>()?;
     module.add_class::<job::Events>()?;

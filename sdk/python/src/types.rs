@@ -2,7 +2,7 @@
 //! settings and the daemon's own description. All are immutable snapshots.
 
 use pyo3::prelude::*;
-use pyo3::types::PyModule;
+use pyo3::types::{PyDict, PyModule};
 use threedgpt_sdk as sdk;
 
 pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -431,4 +431,55 @@ impl DaemonInfo {
     fn __repr__(&self) -> String {
         format!("<DaemonInfo version={} pid={}>", self.version, self.pid)
     }
+}
+
+/// The daemon's option table as Python dicts and lists (see `Client.options`).
+pub(crate) fn option_table<'py>(py: Python<'py>, table: &sdk::OptionTable) -> PyResult<Bound<'py, PyDict>> {
+    let options = pyo3::types::PyList::empty(py);
+    for option in &table.options {
+        let entry = PyDict::new(py);
+        entry.set_item("name", &option.name)?;
+        entry.set_item("flag", &option.flag)?;
+        entry.set_item("label", &option.label)?;
+        entry.set_item("description", &option.description)?;
+        match &option.kind {
+            sdk::OptionKind::Int { default, min, max, allowed } => {
+                entry.set_item("kind", "int")?;
+                entry.set_item("default", default)?;
+                entry.set_item("min", min)?;
+                entry.set_item("max", max)?;
+                entry.set_item("allowed", allowed.clone())?;
+            }
+            sdk::OptionKind::Float { default, min, max } => {
+                entry.set_item("kind", "float")?;
+                entry.set_item("default", shortest(*default))?;
+                entry.set_item("min", shortest(*min))?;
+                entry.set_item("max", shortest(*max))?;
+            }
+            sdk::OptionKind::Choice { default, choices, models } => {
+                entry.set_item("kind", "choice")?;
+                entry.set_item("default", default)?;
+                entry.set_item("choices", choices.clone())?;
+                entry.set_item("models", models.clone())?;
+            }
+            _ => {
+                entry.set_item("kind", "flag")?;
+                entry.set_item("default", false)?;
+            }
+        }
+        options.append(entry)?;
+    }
+    let models = PyDict::new(py);
+    for (role, names) in &table.roles {
+        models.set_item(role, names.clone())?;
+    }
+    let result = PyDict::new(py);
+    result.set_item("options", options)?;
+    result.set_item("models", models)?;
+    Ok(result)
+}
+
+/// A `f32` as the `float` that prints the same (0.85, not 0.8500000238418579).
+fn shortest(value: f32) -> f64 {
+    value.to_string().parse().unwrap_or(f64::from(value))
 }

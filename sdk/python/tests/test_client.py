@@ -268,3 +268,58 @@ def test_a_missed_face_target_is_a_warning_and_on_the_generation(client, tmp_pat
     assert len(generation.warnings) == 1 and "raise the grid" in generation.warnings[0]
     quiet = client.generate(EXAMPLES / "duck.png", tmp_path / "q.glb", **FAST)
     assert quiet.warnings == []
+
+
+def summary(option: dict) -> str:
+    """An option's default and range or choices in the words the option table uses."""
+    kind = option["kind"]
+    if kind == "flag":
+        return "off by default"
+    if kind == "choice":
+        names = ", ".join(name for name, _ in option["choices"])
+        if option["models"]:
+            names += f"{' or ' if names else ''}an installed {option['models']} model"
+        return f"default {option['default'] or 'none'}; {names}"
+    number = (lambda value: f"{value:g}") if kind == "float" else str
+    if option.get("allowed"):
+        return f"default {option['default']}; one of {', '.join(map(str, option['allowed']))}"
+    return f"default {number(option['default'])}; {number(option['min'])} to {number(option['max'])}"
+
+
+def test_the_cli_help_and_the_stub_say_what_the_daemon_reports_for_every_option(client, daemon_binary):
+    table = client.options()
+    assert table == threedgpt.default_options() | {"models": table["models"]}
+    assert set(table["models"]) == {"reconstructor", "segmentation", "depth"}
+    names = [option["name"] for option in table["options"]]
+    assert names[:3] == ["faces", "texture_size", "foreground_ratio"] and "depth" in names
+
+    help_text = subprocess.run(
+        [str(daemon_binary), "generate", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    flat_help = " ".join(help_text.split())
+    stub = (Path(threedgpt.__file__).parent / "_native.pyi").read_text()
+    blocks = stub.split("        Options:\n")[1:]
+    assert len(blocks) == 2, "generate and submit each document their options"
+    for block in blocks:
+        documented = {}
+        lines = block.split('        """')[0].splitlines()
+        for name_line, range_line in zip(lines[::2], lines[1::2], strict=True):
+            name, description = name_line.strip().split(": ", 1)
+            documented[name] = (description, range_line.strip())
+        assert list(documented) == names
+        for option in table["options"]:
+            expected = summary(option)
+            assert documented[option["name"]] == (f"{option['description']}.", f"{expected[0].upper()}{expected[1:]}.")
+    for option in table["options"]:
+        assert f"--{option['flag']}" in help_text
+        assert f"{option['description']} [{summary(option)}]" in flat_help, option["name"]
+
+
+def test_out_of_range_options_are_refused_in_python_terms_before_anything_is_sent(client, tmp_path):
+    with pytest.raises(ValueError, match=r"texture_size=1000: 1000 is not one of 256, 512, 1024, 2048, 4096"):
+        client.generate(EXAMPLES / "duck.png", tmp_path / "x.glb", texture_size=1000)
+    with pytest.raises(ValueError, match=r"foreground_ratio=0\.01: 0\.01 is outside 0\.05\.\.=1"):
+        client.generate(EXAMPLES / "duck.png", tmp_path / "x.glb", foreground_ratio=0.01)
+    with pytest.raises(threedgpt.NotFound, match='no segmentation model "nope" is installed'):
+        client.generate(EXAMPLES / "duck.png", tmp_path / "x.glb", background="nope")
+    assert not list(tmp_path.iterdir())

@@ -38,7 +38,9 @@ from threedgpt._native import (
     ThreeDGptError,
     ThreeDGptWarning,
     __version__,
+    default_options,
 )
+from threedgpt._options import OptionSpec, OptionTable
 
 __all__ = [
     "Cancelled",
@@ -55,10 +57,13 @@ __all__ = [
     "Model",
     "NoObject",
     "NotFound",
+    "OptionSpec",
+    "OptionTable",
     "PermissionDenied",
     "QueueFull",
     "Settings",
     "ThreeDGptError",
     "ThreeDGptWarning",
     "__version__",
+    "default_options",
 ]

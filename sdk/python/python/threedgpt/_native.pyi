@@ -4,6 +4,8 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any, Literal, final
 
+from threedgpt._options import OptionTable
+
 __version__: str
 
 StrPath = str | os.PathLike[str]
@@ -156,6 +158,9 @@ class JobInfo:
     @property
     def error(self) -> str | None: ...
 
+def default_options() -> OptionTable:
+    """The option table this module was built with (no installed models); ``Client.options()``
+    asks the running daemon."""
 @final
 class Model:
     @property
@@ -232,19 +237,49 @@ class Client:
         faces: int | None = None,
         texture_size: int | None = None,
         foreground_ratio: float | None = None,
-        background: Literal["auto", "keep"] | None = None,
+        background: Literal["auto", "keep", "builtin"] | str | None = None,
         mask: ImageInput | None = None,
         thickness: float | None = None,
         size: float | None = None,
         grid: int | None = None,
         model: str | None = None,
+        depth: str | None = None,
         device: Literal["auto", "cpu", "gpu"] | None = None,
         format: FormatName | None = None,
         reproducible: bool = False,
         name: str | None = None,
     ) -> Generation:
         """Generates an asset and blocks until it is written. None as output keeps it in the history
-        only; with the history off the daemon holds it until it is downloaded once (by ``id``)."""
+        only; with the history off the daemon holds it until it is downloaded once (by ``id``).
+        An option left as None takes the daemon's default; ``mask`` is a mask image (path or
+        bytes), ``name`` the picture's name when it is given as bytes.
+
+        Options:
+            faces: Target triangle count of the mesh.
+                Default 20000; 100 to 5000000.
+            texture_size: Side of the square texture in pixels.
+                Default 1024; one of 256, 512, 1024, 2048, 4096.
+            foreground_ratio: Share of the frame the object fills after cropping and recentring.
+                Default 0.85; 0.05 to 1.
+            background: How the object is separated from the background.
+                Default auto; auto, keep, builtin or an installed segmentation model.
+            thickness: Depth scale of the inflated shape (1 = round cross-sections).
+                Default 1; 0.05 to 10.
+            size: Length of the asset's longest side in metres.
+                Default 1; 0.001 to 10000.
+            grid: Cells across the reconstruction grid; higher is finer and slower.
+                Default 256; 16 to 2048.
+            model: The reconstructor: the built-in one or an installed image-to-3D model.
+                Default relief; relief or an installed reconstructor model.
+            depth: An installed depth model that shapes the built-in reconstruction.
+                Default none; an installed depth model.
+            device: Where learned models run (the built-in reconstructor always uses the CPU).
+                Default auto; auto, cpu, gpu.
+            format: Output format; by default taken from the output file's extension, else GLB.
+                Default glb; glb, gltf, obj, stl, ply.
+            reproducible: Leave timings out of the files so equal inputs give byte-identical files.
+                Off by default.
+        """
     def submit(
         self,
         image: ImageInput,
@@ -254,18 +289,46 @@ class Client:
         faces: int | None = None,
         texture_size: int | None = None,
         foreground_ratio: float | None = None,
-        background: Literal["auto", "keep"] | None = None,
+        background: Literal["auto", "keep", "builtin"] | str | None = None,
         mask: ImageInput | None = None,
         thickness: float | None = None,
         size: float | None = None,
         grid: int | None = None,
         model: str | None = None,
+        depth: str | None = None,
         device: Literal["auto", "cpu", "gpu"] | None = None,
         format: FormatName | None = None,
         reproducible: bool = False,
         name: str | None = None,
     ) -> Job:
-        """Queues a generation and returns its Job at once."""
+        """Queues a generation and returns its Job at once; the options are ``generate``'s.
+
+        Options:
+            faces: Target triangle count of the mesh.
+                Default 20000; 100 to 5000000.
+            texture_size: Side of the square texture in pixels.
+                Default 1024; one of 256, 512, 1024, 2048, 4096.
+            foreground_ratio: Share of the frame the object fills after cropping and recentring.
+                Default 0.85; 0.05 to 1.
+            background: How the object is separated from the background.
+                Default auto; auto, keep, builtin or an installed segmentation model.
+            thickness: Depth scale of the inflated shape (1 = round cross-sections).
+                Default 1; 0.05 to 10.
+            size: Length of the asset's longest side in metres.
+                Default 1; 0.001 to 10000.
+            grid: Cells across the reconstruction grid; higher is finer and slower.
+                Default 256; 16 to 2048.
+            model: The reconstructor: the built-in one or an installed image-to-3D model.
+                Default relief; relief or an installed reconstructor model.
+            depth: An installed depth model that shapes the built-in reconstruction.
+                Default none; an installed depth model.
+            device: Where learned models run (the built-in reconstructor always uses the CPU).
+                Default auto; auto, cpu, gpu.
+            format: Output format; by default taken from the output file's extension, else GLB.
+                Default glb; glb, gltf, obj, stl, ply.
+            reproducible: Leave timings out of the files so equal inputs give byte-identical files.
+                Off by default.
+        """
     def watch(self, job_id: str) -> Job: ...
     def cancel(self, job_id: str) -> bool: ...
     def jobs(self) -> list[JobInfo]: ...
@@ -280,5 +343,8 @@ class Client:
     def settings(self) -> Settings: ...
     def set_history_enabled(self, enabled: bool) -> Settings: ...
     def models(self) -> list[Model]: ...
+    def options(self) -> OptionTable:
+        """Every generate option as the daemon describes it (default, range or choices), and the
+        installed models of each role: what a panel offers."""
     def info(self) -> DaemonInfo: ...
     def shutdown(self) -> None: ...
