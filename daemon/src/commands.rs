@@ -246,50 +246,46 @@ fn is_not_running(error: &anyhow::Error) -> bool {
 }
 
 pub(crate) fn models(args: ModelsArgs) -> anyhow::Result<ExitCode> {
-    let store = crate::serve::neural::model_store(&crate::serve::data_dir());
     let json = args.json;
-    match args.command.unwrap_or(ModelsCommand::List) {
-        ModelsCommand::List => {}
-        ModelsCommand::Install { manifest, from } => {
-            let bar = indicatif::ProgressBar::new(0);
-            if json || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-            }
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar.set_message("installing");
-            let mut report = |done, total| {
-                bar.set_length(total);
-                bar.set_position(done);
-            };
-            let installed = match from.as_deref() {
-                Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
-                    store.install_from_url(&manifest, Some(url), &mut report)
+    let command = args.command.unwrap_or(ModelsCommand::List);
+    if !matches!(command, ModelsCommand::List) {
+        // Installing, checking and removing are the daemon's: it knows which models jobs hold.
+        return crate::runtime()?.block_on(async {
+            let client = crate::connect(true).await?;
+            match command {
+                ModelsCommand::Install { manifest, from } => {
+                    let bar = indicatif::ProgressBar::new(0);
+                    if json || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+                    }
+                    bar.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+                        )
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                    );
+                    bar.set_message("installing");
+                    let mut report = |done, total| {
+                        bar.set_length(total);
+                        bar.set_position(done);
+                    };
+                    let installed = client.install_model(&manifest, from.as_deref(), &mut report).await;
+                    bar.finish_and_clear();
+                    report_model(json, "installed", &installed?);
                 }
-                Some(path) => store.install(&manifest, std::path::Path::new(path), &mut report),
-                None => store.install_from_url(&manifest, None, &mut report),
-            };
-            bar.finish_and_clear();
-            let installed = installed?;
-            report_model(json, "installed", &installed);
-            return Ok(ExitCode::SUCCESS);
-        }
-        ModelsCommand::Verify { name } => {
-            let installed = store.verify(&name)?;
-            report_model(json, "verified", &installed);
-            return Ok(ExitCode::SUCCESS);
-        }
-        ModelsCommand::Remove { name } => {
-            store.remove(&name)?;
-            if json {
-                say!("{}", serde_json::json!({"removed": name}));
-            } else {
-                say!("removed {name}");
+                ModelsCommand::Verify { name } => report_model(json, "verified", &client.verify_model(&name).await?),
+                ModelsCommand::Remove { name } => {
+                    client.remove_model(&name).await?;
+                    if json {
+                        say!("{}", serde_json::json!({"removed": name}));
+                    } else {
+                        say!("removed {}", escape(&name));
+                    }
+                }
+                ModelsCommand::List => unreachable!("listed below"),
             }
-            return Ok(ExitCode::SUCCESS);
-        }
+            Ok(ExitCode::SUCCESS)
+        });
     }
     crate::runtime()?.block_on(async {
         let client = crate::connect(true).await?;
@@ -362,8 +358,8 @@ enum HistoryCommand {
         #[arg(long, value_parser = ["asset", "input", "thumbnail"], default_value = "asset")]
         what: String,
         /// The asset's format: glb, stl or ply (glTF and OBJ: use export).
-        #[arg(long, value_parser = ["glb", "stl", "ply"], default_value = "glb")]
-        format: String,
+        #[arg(long, value_parser = one_file_format, default_value = "glb")]
+        format: threedgpt_sdk::Format,
         /// Where to save it.
         #[arg(short, long, value_name = "FILE")]
         output: std::path::PathBuf,
@@ -454,7 +450,6 @@ pub(crate) fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
                     "thumbnail" => threedgpt_sdk::Artifact::Thumbnail,
                     _ => threedgpt_sdk::Artifact::Asset,
                 };
-                let format = threedgpt_sdk::Format::from_extension(&format).unwrap_or(threedgpt_sdk::Format::Glb);
                 let bytes = client.download_as(&id, artifact, format).await?;
                 threedgpt_engine::export::write_atomic(&output, &bytes)?;
                 say!("{}", output.display());
@@ -479,6 +474,16 @@ pub(crate) fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// A format whose asset is one file (glTF and OBJ come with side files: `history export` writes them).
+fn one_file_format(name: &str) -> Result<threedgpt_sdk::Format, String> {
+    match name.parse::<threedgpt_sdk::Format>().map_err(|error| error.to_string())? {
+        threedgpt_sdk::Format::Gltf | threedgpt_sdk::Format::Obj => {
+            Err(format!("{name} comes with side files; use `3dgpt history export ID FILE.{name}`"))
+        }
+        format => Ok(format),
+    }
 }
 
 fn confirm(question: &str) -> anyhow::Result<bool> {
@@ -541,24 +546,23 @@ fn offer_to_delete(kept: u32) -> anyhow::Result<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
 }
 
-fn report_model(json: bool, what: &str, installed: &threedgpt_neural::Installed) {
-    let manifest = &installed.manifest;
+fn report_model(json: bool, what: &str, installed: &threedgpt_sdk::InstalledModel) {
     if json {
         say!(
             "{}",
             serde_json::json!({
-                what: manifest.name, "kind": manifest.kind.name(), "size_bytes": manifest.size(),
+                what: installed.name, "kind": installed.kind, "size_bytes": installed.size_bytes,
                 "folder": installed.folder,
             })
         );
     } else {
         say!(
             "{what} {} ({} model, {} files, {} bytes) in {}",
-            manifest.name,
-            manifest.kind.name(),
-            manifest.files.len(),
-            manifest.size(),
-            installed.folder.display()
+            escape(&installed.name),
+            escape(&installed.kind),
+            installed.files,
+            installed.size_bytes,
+            escape(&installed.folder.display().to_string())
         );
     }
 }

@@ -20,8 +20,8 @@ use tonic::transport::{Channel, Endpoint, Uri};
 use crate::error::{Result, SdkError};
 use crate::paths;
 use crate::types::{
-    Artifact, DaemonInfo, Format, GenerateRequest, HistoryEntry, HistoryPage, ImageSource, JobEvent, JobSummary,
-    ModelInfo, OptionTable, Settings,
+    Artifact, DaemonInfo, Format, GenerateRequest, HistoryEntry, HistoryPage, ImageSource, InstalledModel, JobEvent,
+    JobSummary, ModelInfo, OptionTable, Settings,
 };
 
 /// Images are streamed to the daemon in chunks of this size.
@@ -391,6 +391,53 @@ impl Client {
                 description: model.description,
             })
             .collect())
+    }
+
+    /// Has the daemon install the model a manifest describes, from `source` (a folder, a one-file
+    /// model's file, or an http(s) URL; `None`: the manifest's own URLs). `progress` hears the
+    /// bytes done and the total.
+    pub async fn install_model(
+        &self,
+        manifest: &Path,
+        source: Option<&str>,
+        progress: &mut (dyn FnMut(u64, u64) + Send),
+    ) -> Result<InstalledModel> {
+        let source = match source {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => url.to_owned(),
+            Some(path) => absolute(Path::new(path)).display().to_string(),
+            None => String::new(),
+        };
+        let request = v1::InstallModelRequest { manifest_path: absolute(manifest).display().to_string(), source };
+        let mut stream =
+            ModelsClient::new(self.channel.clone()).install(request).await.map_err(SdkError::from_status)?.into_inner();
+        while let Some(message) = stream.message().await.map_err(SdkError::from_status)? {
+            progress(message.done_bytes, message.total_bytes);
+            if let Some(installed) = message.installed {
+                return Ok(InstalledModel::from_proto(installed));
+            }
+        }
+        Err(SdkError::from_status(tonic::Status::internal(
+            "the daemon ended the install without a result; see its log",
+        )))
+    }
+
+    /// Has the daemon re-check an installed model's files against its manifest.
+    pub async fn verify_model(&self, name: &str) -> Result<InstalledModel> {
+        let installed = ModelsClient::new(self.channel.clone())
+            .verify(v1::VerifyModelRequest { name: name.to_owned() })
+            .await
+            .map_err(SdkError::from_status)?
+            .into_inner();
+        Ok(InstalledModel::from_proto(installed))
+    }
+
+    /// Has the daemon remove an installed model (refused while a job holds it).
+    pub async fn remove_model(&self, name: &str) -> Result<()> {
+        ModelsClient::new(self.channel.clone())
+            .remove(v1::RemoveModelRequest { name: name.to_owned() })
+            .await
+            .map_err(SdkError::from_status)?;
+        Ok(())
     }
 
     /// What the daemon says about itself.

@@ -20,6 +20,9 @@ pub enum ErrorKind {
     Cancelled,
     /// The daemon is stopping or unreachable.
     Unavailable,
+    /// The request cannot be done as things stand: a GPU asked for but not usable, a model in use
+    /// by a job, ONNX Runtime missing.
+    Precondition,
     /// Anything else.
     Internal,
 }
@@ -29,7 +32,7 @@ impl ErrorKind {
         match code {
             tonic::Code::InvalidArgument | tonic::Code::OutOfRange => ErrorKind::InvalidInput,
             tonic::Code::NotFound => ErrorKind::NotFound,
-            tonic::Code::FailedPrecondition => ErrorKind::NoObject,
+            tonic::Code::FailedPrecondition => ErrorKind::Precondition,
             tonic::Code::ResourceExhausted => ErrorKind::ResourceExhausted,
             tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => ErrorKind::PermissionDenied,
             tonic::Code::Cancelled => ErrorKind::Cancelled,

@@ -17,6 +17,6 @@ pub use error::{ErrorKind, Result, SdkError};
 pub use threedgpt_options as options;
 pub use types::{
     Artifact, Background, DaemonInfo, Device, Format, GenerateOptions, GenerateRequest, HistoryEntry, HistoryPage,
-    ImageSource, JobEvent, JobState, JobSummary, ModelInfo, OptionInfo, OptionKind, OptionTable, Settings, Stage,
-    UnknownFormat,
+    ImageSource, InstalledModel, JobEvent, JobState, JobSummary, ModelInfo, OptionInfo, OptionKind, OptionTable,
+    Settings, Stage, UnknownFormat,
 };

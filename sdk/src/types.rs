@@ -719,6 +719,34 @@ pub struct ModelInfo {
     pub description: String,
 }
 
+/// A model installed in the daemon's store.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct InstalledModel {
+    /// Its name.
+    pub name: String,
+    /// Its kind: segmentation, depth or triplane.
+    pub kind: String,
+    /// Size of its files.
+    pub size_bytes: u64,
+    /// How many files it has.
+    pub files: u32,
+    /// The folder it is installed in.
+    pub folder: PathBuf,
+}
+
+impl InstalledModel {
+    pub(crate) fn from_proto(model: v1::InstalledModel) -> InstalledModel {
+        InstalledModel {
+            name: model.name,
+            kind: model.kind,
+            size_bytes: model.size_bytes,
+            files: model.files,
+            folder: model.folder.into(),
+        }
+    }
+}
+
 /// A generation kept in the daemon's history.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

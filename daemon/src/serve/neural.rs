@@ -17,6 +17,9 @@ pub(crate) struct Neural {
     candidates: Vec<PathBuf>,
     pub(crate) store: ModelStore,
     runtime: OnceLock<Result<RuntimeInfo, RuntimeError>>,
+    /// Taken to read a model's files (loading, verifying), and exclusively to remove one: a remove
+    /// never pulls files from under a load.
+    files: std::sync::RwLock<()>,
     /// Loaded models, kept for the next job (loading costs more than running) until idle.
     segmenters: Cache<OnnxSegmenter>,
     depths: Cache<OnnxDepth>,
@@ -35,6 +38,7 @@ impl Neural {
             candidates: runtime::candidates(configured, data_dir),
             store: model_store(data_dir),
             runtime: OnceLock::new(),
+            files: std::sync::RwLock::new(()),
             segmenters: Cache::default(),
             depths: Cache::default(),
             reconstructors: Cache::default(),
@@ -84,6 +88,7 @@ impl Neural {
         let files: Vec<&str> = model.manifest.files.iter().map(|file| file.sha256.as_str()).collect();
         cache.get_or_load(&format!("{name}#{}", files.join("+")), gpu, || {
             self.runtime().map_err(|error| format!("{name} needs ONNX Runtime: {error}"))?;
+            let _reading = self.files.read().unwrap_or_else(PoisonError::into_inner);
             let loaded = load(model, inference_threads()).map_err(|error| error.to_string())?;
             tracing::info!(model = %name, kind = model.manifest.kind.name(), placement = %loaded.placement(), "model loaded");
             Ok(loaded)
@@ -102,15 +107,49 @@ impl Neural {
         unloaded
     }
 
+    /// Re-checks an installed model's files (blocking).
+    pub(crate) fn verify(&self, name: &str) -> Result<Installed, threedgpt_neural::StoreError> {
+        let _reading = self.files.read().unwrap_or_else(PoisonError::into_inner);
+        self.store.verify(name)
+    }
+
+    /// Removes an installed model (blocking): refused while a job holds it loaded; its idle
+    /// sessions are dropped first, and no load reads its files meanwhile.
+    pub(crate) fn remove(&self, name: &str) -> Result<(), RemoveError> {
+        let _writing = self.files.write().unwrap_or_else(PoisonError::into_inner);
+        self.store.get(name).map_err(RemoveError::Store)?;
+        let held = self.segmenters.held(name) || self.depths.held(name) || self.reconstructors.held(name);
+        if held {
+            return Err(RemoveError::InUse(name.to_owned()));
+        }
+        for unloaded in
+            [self.segmenters.drop_named(name), self.depths.drop_named(name), self.reconstructors.drop_named(name)]
+        {
+            if unloaded {
+                tracing::info!(model = %name, "model unloaded to be removed");
+            }
+        }
+        self.store.remove(name).map_err(RemoveError::Store)
+    }
+
     /// The installed models (blocking: reads the store's folder).
     pub(crate) fn installed(&self) -> Vec<Installed> {
         self.store.list()
     }
 }
 
-/// The model store in a data folder; the CLI's `models install|verify|remove` use the same one.
+/// The model store in a data folder (`models install|verify|remove` are RPCs on it).
 pub(crate) fn model_store(data_dir: &Path) -> ModelStore {
     ModelStore::new(data_dir.join("models"))
+}
+
+/// Why a model could not be removed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RemoveError {
+    #[error("{0} is in use by a running or queued job; remove it once that job has ended")]
+    InUse(String),
+    #[error(transparent)]
+    Store(threedgpt_neural::StoreError),
 }
 
 /// Where a loaded model runs.
@@ -166,6 +205,20 @@ impl<T> Cache<T> {
         Ok(kept.clone())
     }
 
+    /// Whether a job holds a session of the model `name` (any files, any device).
+    fn held(&self, name: &str) -> bool {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.iter().any(|((key, _), (loaded, _))| model_name(key) == name && Arc::strong_count(loaded) > 1)
+    }
+
+    /// Drops every session of the model `name`; returns whether there was one.
+    fn drop_named(&self, name: &str) -> bool {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = entries.len();
+        entries.retain(|(key, _), _| model_name(key) != name);
+        entries.len() != before
+    }
+
     fn unload_idle(&self, idle: Duration) -> Vec<String> {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let stale: Vec<CacheKey> = entries
@@ -176,8 +229,13 @@ impl<T> Cache<T> {
         for key in &stale {
             entries.remove(key);
         }
-        stale.into_iter().map(|(key, _)| key.split('#').next().unwrap_or_default().to_owned()).collect()
+        stale.into_iter().map(|(key, _)| model_name(&key).to_owned()).collect()
     }
+}
+
+/// The model's name in a cache key (`name#hashes`).
+fn model_name(key: &str) -> &str {
+    key.split('#').next().unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -217,5 +275,11 @@ mod tests {
             })
             .unwrap();
         assert!(reloaded, "an unloaded model loads again on the next job");
+
+        let held = cache.get_or_load("seg#a1", false, || panic!("still cached")).unwrap();
+        assert!(cache.held("seg") && !cache.held("other"), "a job's session is held");
+        drop(held);
+        assert!(!cache.held("seg"));
+        assert!(cache.drop_named("seg") && !cache.drop_named("seg"));
     }
 }

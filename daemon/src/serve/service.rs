@@ -389,8 +389,99 @@ impl Daemon {
     }
 }
 
+type InstallStream = Pin<Box<dyn Stream<Item = Result<v1::InstallModelProgress, Status>> + Send>>;
+
+/// An installed model as the API describes it.
+fn installed_message(installed: &Installed) -> v1::InstalledModel {
+    v1::InstalledModel {
+        name: installed.manifest.name.clone(),
+        kind: installed.manifest.kind.name().to_owned(),
+        size_bytes: installed.manifest.size(),
+        files: installed.manifest.files.len() as u32,
+        folder: installed.folder.display().to_string(),
+    }
+}
+
 #[tonic::async_trait]
 impl Models for Daemon {
+    type InstallStream = InstallStream;
+
+    async fn install(&self, request: Request<v1::InstallModelRequest>) -> Result<Response<InstallStream>, Status> {
+        self.queue.touch();
+        let request = request.into_inner();
+        let manifest = PathBuf::from(&request.manifest_path);
+        if !manifest.is_absolute() {
+            return Err(status::invalid(format!(
+                "manifest_path must be an absolute path, got {:?}",
+                request.manifest_path
+            )));
+        }
+        let (sender, receiver) = mpsc::channel::<Result<v1::InstallModelProgress, Status>>(16);
+        let neural = self.neural.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut last_sent = std::time::Instant::now();
+            let mut report = |done: u64, total: u64| {
+                // Progress at most every 100 ms, and never waiting on a slow client.
+                if done == total || last_sent.elapsed() >= std::time::Duration::from_millis(100) {
+                    last_sent = std::time::Instant::now();
+                    let _ = sender.try_send(Ok(v1::InstallModelProgress {
+                        done_bytes: done,
+                        total_bytes: total,
+                        installed: None,
+                    }));
+                }
+            };
+            let source = request.source;
+            let installed = if source.is_empty() {
+                neural.store.install_from_url(&manifest, None, &mut report)
+            } else if source.starts_with("http://") || source.starts_with("https://") {
+                neural.store.install_from_url(&manifest, Some(&source), &mut report)
+            } else {
+                neural.store.install(&manifest, Path::new(&source), &mut report)
+            };
+            let last = match installed {
+                Ok(installed) => {
+                    tracing::info!(model = %installed.manifest.name, "model installed");
+                    let size = installed.manifest.size();
+                    Ok(v1::InstallModelProgress {
+                        done_bytes: size,
+                        total_bytes: size,
+                        installed: Some(installed_message(&installed)),
+                    })
+                }
+                Err(error) => Err(status::model_store_status(&error)),
+            };
+            let _ = sender.blocking_send(last);
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+    }
+
+    async fn verify(&self, request: Request<v1::VerifyModelRequest>) -> Result<Response<v1::InstalledModel>, Status> {
+        self.queue.touch();
+        let (neural, name) = (self.neural.clone(), request.into_inner().name);
+        let installed = tokio::task::spawn_blocking(move || neural.verify(&name))
+            .await
+            .map_err(|error| Status::internal(error.to_string()))?
+            .map_err(|error| status::model_store_status(&error))?;
+        Ok(Response::new(installed_message(&installed)))
+    }
+
+    async fn remove(
+        &self,
+        request: Request<v1::RemoveModelRequest>,
+    ) -> Result<Response<v1::RemoveModelResponse>, Status> {
+        self.queue.touch();
+        let (neural, name) = (self.neural.clone(), request.into_inner().name);
+        tokio::task::spawn_blocking(move || neural.remove(&name))
+            .await
+            .map_err(|error| Status::internal(error.to_string()))?
+            .map_err(|error| match error {
+                super::neural::RemoveError::InUse(_) => Status::failed_precondition(error.to_string()),
+                super::neural::RemoveError::Store(error) => status::model_store_status(&error),
+            })?;
+        Ok(Response::new(v1::RemoveModelResponse {}))
+    }
+
     async fn list(&self, _request: Request<v1::ListModelsRequest>) -> Result<Response<v1::ListModelsResponse>, Status> {
         self.queue.touch();
         let neural = self.neural.clone();

@@ -85,6 +85,24 @@ pub(crate) fn request_status(error: threedgpt_daemon::request::RequestError) -> 
     }
 }
 
+/// A model store's failure.
+pub(crate) fn model_store_status(error: &threedgpt_neural::StoreError) -> Status {
+    use threedgpt_neural::StoreError;
+    let message = error.to_string();
+    match error {
+        StoreError::NotInstalled(_) | StoreError::MissingSource { .. } => Status::not_found(message),
+        StoreError::Manifest(_) | StoreError::Checksum { .. } => Status::invalid_argument(message),
+        StoreError::Download { .. } => Status::aborted(message),
+        StoreError::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
+            Status::resource_exhausted(message)
+        }
+        StoreError::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
+            Status::permission_denied(message)
+        }
+        _ => Status::internal(message),
+    }
+}
+
 /// A malformed request.
 pub(crate) fn invalid(message: impl Into<String>) -> Status {
     Status::invalid_argument(message)
