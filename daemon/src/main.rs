@@ -2,17 +2,16 @@
 //! for every client of this user; every other command is a client of it, through the SDK, and
 //! starts it when none runs.
 
-mod commands;
-mod generate;
+mod cli;
 mod history;
 mod private;
 mod serve;
-mod terminal;
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
+
+use cli::UsageError;
 
 /// 3D GPT: one picture in, a ready-to-use 3D asset out.
 #[derive(Debug, Parser)]
@@ -25,19 +24,19 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Generate a textured 3D asset (GLB by default) from one or more images.
-    Generate(generate::GenerateArgs),
+    Generate(cli::generate::GenerateArgs),
     /// Run the daemon that serves every client of this user (started automatically when needed).
     Serve(serve::ServeArgs),
     /// List, follow or cancel the daemon's jobs.
-    Jobs(commands::JobsArgs),
+    Jobs(cli::jobs::JobsArgs),
     /// The daemon's status, or stop it.
-    Daemon(commands::DaemonArgs),
-    /// The reconstruction models the daemon can run.
-    Models(commands::ModelsArgs),
+    Daemon(cli::daemon::DaemonArgs),
+    /// The models the daemon can run: list, install, verify, remove.
+    Models(cli::models::ModelsArgs),
     /// Past generations kept by the daemon (encrypted on disk): list, show, export, delete, clear.
-    History(commands::HistoryArgs),
+    History(cli::history::HistoryArgs),
     /// Show or change settings (`3dgpt settings set history false`).
-    Settings(commands::SettingsArgs),
+    Settings(cli::settings::SettingsArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,12 +52,12 @@ fn main() -> ExitCode {
                 .with_writer(std::io::stderr)
                 .init();
             match command {
-                Command::Generate(args) => generate::run(args),
-                Command::Jobs(args) => commands::jobs(args),
-                Command::Daemon(args) => commands::daemon(args),
-                Command::Models(args) => commands::models(args),
-                Command::History(args) => commands::history(args),
-                Command::Settings(args) => commands::settings(args),
+                Command::Generate(args) => cli::generate::run(args),
+                Command::Jobs(args) => cli::jobs::run(args),
+                Command::Daemon(args) => cli::daemon::run(args),
+                Command::Models(args) => cli::models::run(args),
+                Command::History(args) => cli::history::run(args),
+                Command::Settings(args) => cli::settings::run(args),
                 Command::Serve(_) => unreachable!("handled above"),
             }
         }
@@ -66,31 +65,11 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {}", terminal::escape(&format!("{error:#}")));
+            eprintln!("error: {}", cli::terminal::escape(&format!("{error:#}")));
             // 2 is for usage errors only (as clap's own); anything that went wrong at run time is 1.
             if error.downcast_ref::<UsageError>().is_some() { ExitCode::from(2) } else { ExitCode::from(1) }
         }
     }
-}
-
-/// A command line that asks for something impossible (exit code 2, like clap's own errors).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub(crate) struct UsageError(pub(crate) String);
-
-/// A small runtime for a client command.
-pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().context("could not start the async runtime")
-}
-
-/// Connects to this user's daemon, starting it when `autostart` is set and none runs.
-pub(crate) async fn connect(autostart: bool) -> anyhow::Result<threedgpt_sdk::Client> {
-    let options = threedgpt_sdk::ConnectOptions::default().with_autostart(autostart);
-    let options = match std::env::current_exe() {
-        Ok(program) => options.with_daemon_program(program),
-        Err(_) => options,
-    };
-    Ok(threedgpt_sdk::Client::connect(&options).await?)
 }
 
 #[cfg(test)]
@@ -100,5 +79,23 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         super::Cli::command().debug_assert();
+    }
+
+    /// The CLI is a client like any other: it reaches the daemon's work only through the SDK.
+    #[test]
+    fn the_cli_imports_nothing_of_the_daemon_or_the_engine() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cli");
+        let mut read = 0;
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            let source = std::fs::read_to_string(&path).unwrap();
+            for forbidden in
+                ["crate::serve", "crate::history", "threedgpt_engine", "threedgpt_neural", "threedgpt_proto"]
+            {
+                assert!(!source.contains(forbidden), "{} uses {forbidden}", path.display());
+            }
+            read += 1;
+        }
+        assert!(read >= 8, "the CLI's modules are in {}", folder.display());
     }
 }

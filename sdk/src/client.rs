@@ -526,6 +526,18 @@ impl Client {
         Ok(bytes)
     }
 
+    /// [`Client::download_as`] into the file `path`, whole or not at all: the bytes go to a
+    /// temporary file beside it, which replaces `path` only once everything is written.
+    pub async fn download_to(&self, id: &str, artifact: Artifact, format: Format, path: &Path) -> Result<()> {
+        let bytes = self.download_as(id, artifact, format).await?;
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            write_whole(&path, &bytes).map_err(|source| SdkError::Write { path, source })
+        })
+        .await
+        .map_err(|error| SdkError::Write { path: PathBuf::new(), source: std::io::Error::other(error) })?
+    }
+
     /// Has the daemon write a generation's asset to `path`, in the format its extension names; returns
     /// the files written (glTF and OBJ come with side files).
     pub async fn export(&self, id: &str, path: &Path) -> Result<Vec<PathBuf>> {
@@ -588,6 +600,23 @@ impl Client {
 /// The error for an endpoint that is not this user's daemon.
 fn untrusted(socket: &Path, error: &std::io::Error) -> SdkError {
     SdkError::Untrusted { socket: socket.to_path_buf(), reason: crate::local::describe_connect_error(socket, error) }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it over `path`.
+fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let name = path.file_name().ok_or_else(|| std::io::Error::other("the path names no file"))?;
+    let temporary = path.with_file_name(format!(".{}.part-{}", name.to_string_lossy(), std::process::id()));
+    let written = (|| {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
 }
 
 fn absolute(path: &Path) -> PathBuf {

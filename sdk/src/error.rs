@@ -98,6 +98,15 @@ pub enum SdkError {
         #[source]
         source: std::io::Error,
     },
+    /// A local file could not be written.
+    #[error("could not write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl SdkError {
@@ -109,6 +118,13 @@ impl SdkError {
             SdkError::Untrusted { .. } => ErrorKind::PermissionDenied,
             SdkError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => ErrorKind::NotFound,
             SdkError::Read { .. } => ErrorKind::InvalidInput,
+            SdkError::Write { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
+                ErrorKind::ResourceExhausted
+            }
+            SdkError::Write { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
+                ErrorKind::PermissionDenied
+            }
+            SdkError::Write { .. } => ErrorKind::Internal,
         }
     }
 }

@@ -20,3 +20,29 @@ pub use types::{
     ImageSource, InstalledModel, JobEvent, JobState, JobSummary, ModelInfo, OptionInfo, OptionKind, OptionTable,
     Settings, Stage, UnknownFormat,
 };
+
+#[cfg(test)]
+mod tests {
+    /// No gRPC type in the public API: no public item of the SDK names a `tonic` type.
+    #[test]
+    fn the_public_api_names_no_tonic_type() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            let source = std::fs::read_to_string(&path).unwrap();
+            let mut signature = String::new();
+            for line in source.lines().map(str::trim) {
+                // A public item's signature runs from `pub ` to its body or its end.
+                if line.starts_with("pub ") || line.starts_with("pub async ") {
+                    signature = line.to_owned();
+                } else if !signature.is_empty() {
+                    signature.push_str(line);
+                }
+                if !signature.is_empty() && (line.ends_with('{') || line.ends_with(';') || line.ends_with(',')) {
+                    assert!(!signature.contains("tonic"), "{}: {signature}", path.display());
+                    signature.clear();
+                }
+            }
+        }
+    }
+}

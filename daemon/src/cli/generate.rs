@@ -5,16 +5,15 @@ use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use crate::UsageError;
-use crate::terminal::{escape, say};
+use super::UsageError;
+use super::progress::{Done, follow, print_warnings, progress_bar};
+use super::terminal::{escape, say};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use threedgpt_sdk::options::{self as table, Spec};
-use threedgpt_sdk::{Background, Device, Format, GenerateOptions, GenerateRequest, ImageSource, JobEvent};
+use threedgpt_sdk::{Background, Device, Format, GenerateOptions, GenerateRequest, ImageSource};
 
 /// Options of `3dgpt generate`. Every option's help, default and range come from the option table
 /// the daemon checks against; what the user leaves out is left to the daemon.
@@ -132,9 +131,9 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let plan = plan_outputs(&inputs, single, args.output.as_deref(), args.format)?;
     let options = sdk_options(&args, background);
     if args.detach {
-        return crate::runtime()?.block_on(detach_all(&inputs, plan, &args, &options));
+        return super::runtime()?.block_on(detach_all(&inputs, plan, &args, &options));
     }
-    crate::runtime()?.block_on(generate_all(&inputs, plan, &args, &options))
+    super::runtime()?.block_on(generate_all(&inputs, plan, &args, &options))
 }
 
 /// The options the user set, for the SDK; the daemon fills in the rest.
@@ -170,7 +169,7 @@ async fn detach_all(
     args: &GenerateArgs,
     options: &GenerateOptions,
 ) -> anyhow::Result<ExitCode> {
-    let client = crate::connect(true).await?;
+    let client = super::connect(true).await?;
     let mut failures = 0;
     for (input, (output, format)) in inputs.iter().zip(plan) {
         let request = request_for(input, &output, format, options).with_detach(true);
@@ -203,7 +202,7 @@ async fn generate_all(
     args: &GenerateArgs,
     options: &GenerateOptions,
 ) -> anyhow::Result<ExitCode> {
-    let client = crate::connect(true).await?;
+    let client = super::connect(true).await?;
     let show_progress = !args.json && std::io::stderr().is_terminal();
     let mut failures = 0usize;
     let mut interrupted = false;
@@ -285,87 +284,6 @@ fn read_mask(mask: &Path) -> anyhow::Result<Vec<u8>> {
         .read_to_end(&mut bytes)
         .with_context(|| format!("could not read the mask {}", mask.display()))?;
     Ok(bytes)
-}
-
-pub(crate) fn progress_bar(input: &Path, show: bool) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(1000);
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:.bold} [{bar:30}] {percent:>3}% {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(input.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default());
-    bar.enable_steady_tick(Duration::from_millis(100));
-    bar
-}
-
-/// A finished job as the CLI reports it.
-pub(crate) struct Done {
-    pub(crate) record: serde_json::Value,
-    pub(crate) files: Vec<PathBuf>,
-    pub(crate) warnings: Vec<String>,
-}
-
-/// Prints a finished job's warnings on standard error (they also go into `--json` records).
-pub(crate) fn print_warnings(warnings: &[String], bar: &ProgressBar) {
-    for warning in warnings {
-        let line = format!("warning: {}", escape(warning));
-        if bar.is_hidden() { eprintln!("{line}") } else { bar.println(line) }
-    }
-}
-
-/// Follows one job's events to its end, showing progress; Ctrl-C cancels the job (twice quits).
-pub(crate) async fn follow(
-    client: &threedgpt_sdk::Client,
-    mut events: threedgpt_sdk::JobStream,
-    bar: &ProgressBar,
-    interrupted: &mut bool,
-) -> Result<Done, String> {
-    let mut job_id = String::new();
-    loop {
-        let next = tokio::select! {
-            next = events.next() => next,
-            _ = tokio::signal::ctrl_c() => {
-                if *interrupted {
-                    std::process::exit(130);
-                }
-                *interrupted = true;
-                eprintln!("\ncancelling (press Ctrl-C again to quit at once)");
-                if !job_id.is_empty() {
-                    let _ = client.cancel(&job_id).await;
-                }
-                continue;
-            }
-        };
-        match next {
-            Some(Ok(event)) => {
-                job_id = event.job_id().to_owned();
-                match event {
-                    JobEvent::Queued { position, .. } => bar.set_message(format!("queued, position {position}")),
-                    JobEvent::Started { .. } => bar.set_message("started"),
-                    JobEvent::Progress { stage, fraction, .. } => {
-                        bar.set_position((fraction * 1000.0) as u64);
-                        bar.set_message(stage.name());
-                    }
-                    JobEvent::Finished { record, files, warnings, .. } => return Ok(Done { record, files, warnings }),
-                    JobEvent::Failed { kind: threedgpt_sdk::ErrorKind::NoObject, message, .. } => {
-                        return Err(format!(
-                            "{message} (here: pass --mask FILE, or --keep-background to use the whole picture)"
-                        ));
-                    }
-                    JobEvent::Failed { message, .. } => return Err(message),
-                    JobEvent::Cancelled { .. } => return Err("generation was cancelled".to_owned()),
-                    JobEvent::Warning { message, .. } => print_warnings(&[message], bar),
-                    _ => {}
-                }
-            }
-            Some(Err(error)) => return Err(error.to_string()),
-            None => return Err("the daemon ended the job without a result; see its log".to_owned()),
-        }
-    }
 }
 
 /// The image files named directly, plus the images inside named folders (sorted, not recursive).

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 /// killed by SIGPIPE does, instead of panicking.
 macro_rules! say {
     ($($arg:tt)*) => {
-        $crate::terminal::write_line(format_args!($($arg)*))
+        $crate::cli::terminal::write_line(format_args!($($arg)*))
     };
 }
 pub(crate) use say;

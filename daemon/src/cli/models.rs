@@ -1,0 +1,137 @@
+//! `3dgpt models`: list, install, verify and remove models, all through the daemon.
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use super::terminal::{escape, say};
+
+/// `3dgpt models`.
+#[derive(Debug, Args)]
+pub(crate) struct ModelsArgs {
+    #[command(subcommand)]
+    command: Option<ModelsCommand>,
+    /// Print JSON for scripts.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelsCommand {
+    /// The models and whether they are installed (the default).
+    List,
+    /// Install a model from its manifest (a .toml file) and its files.
+    Install {
+        /// The model's manifest file.
+        manifest: std::path::PathBuf,
+        /// A folder holding the model's files, for a one-file model the file itself, or an
+        /// http(s) URL of the file or of a folder; by default the URLs in the manifest. An
+        /// interrupted download resumes when the command is run again.
+        #[arg(long, value_name = "FILE_FOLDER_OR_URL")]
+        from: Option<String>,
+    },
+    /// Check an installed model's files against the sizes and SHA-256s in its manifest.
+    Verify {
+        /// The model's name.
+        name: String,
+    },
+    /// Remove an installed model and its files.
+    Remove {
+        /// The model's name.
+        name: String,
+    },
+}
+
+pub(crate) fn run(args: ModelsArgs) -> anyhow::Result<ExitCode> {
+    let json = args.json;
+    let command = args.command.unwrap_or(ModelsCommand::List);
+    if !matches!(command, ModelsCommand::List) {
+        // Installing, checking and removing are the daemon's: it knows which models jobs hold.
+        return super::runtime()?.block_on(async {
+            let client = super::connect(true).await?;
+            match command {
+                ModelsCommand::Install { manifest, from } => {
+                    let bar = indicatif::ProgressBar::new(0);
+                    if json || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+                    }
+                    bar.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+                        )
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                    );
+                    bar.set_message("installing");
+                    let mut report = |done, total| {
+                        bar.set_length(total);
+                        bar.set_position(done);
+                    };
+                    let installed = client.install_model(&manifest, from.as_deref(), &mut report).await;
+                    bar.finish_and_clear();
+                    report_model(json, "installed", &installed?);
+                }
+                ModelsCommand::Verify { name } => report_model(json, "verified", &client.verify_model(&name).await?),
+                ModelsCommand::Remove { name } => {
+                    client.remove_model(&name).await?;
+                    if json {
+                        say!("{}", serde_json::json!({"removed": name}));
+                    } else {
+                        say!("removed {}", escape(&name));
+                    }
+                }
+                ModelsCommand::List => unreachable!("listed below"),
+            }
+            Ok(ExitCode::SUCCESS)
+        });
+    }
+    super::runtime()?.block_on(async {
+        let client = super::connect(true).await?;
+        let models = client.models().await?;
+        if args.json {
+            let rows: Vec<_> = models
+                .iter()
+                .map(|model| {
+                    serde_json::json!({
+                        "name": model.name, "kind": model.kind, "installed": model.installed,
+                        "size_bytes": model.size_bytes, "provider": model.provider, "description": model.description,
+                    })
+                })
+                .collect();
+            say!("{}", serde_json::Value::Array(rows));
+        } else {
+            for model in models {
+                let installed = if model.installed { "installed" } else { "not installed" };
+                say!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    escape(&model.name),
+                    escape(&model.kind),
+                    installed,
+                    escape(&model.provider),
+                    escape(&model.description)
+                );
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn report_model(json: bool, what: &str, installed: &threedgpt_sdk::InstalledModel) {
+    if json {
+        say!(
+            "{}",
+            serde_json::json!({
+                what: installed.name, "kind": installed.kind, "size_bytes": installed.size_bytes,
+                "folder": installed.folder,
+            })
+        );
+    } else {
+        say!(
+            "{what} {} ({} model, {} files, {} bytes) in {}",
+            escape(&installed.name),
+            escape(&installed.kind),
+            installed.files,
+            installed.size_bytes,
+            escape(&installed.folder.display().to_string())
+        );
+    }
+}

@@ -1,0 +1,80 @@
+//! `3dgpt settings`: show or change the daemon's settings.
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use super::terminal::{escape, say};
+
+/// `3dgpt settings`.
+#[derive(Debug, Args)]
+pub(crate) struct SettingsArgs {
+    #[command(subcommand)]
+    command: Option<SettingsCommand>,
+    /// Print JSON for scripts.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum SettingsCommand {
+    /// Every setting (the default).
+    Show,
+    /// Change a setting: `history true|false`.
+    Set {
+        /// The setting's name.
+        #[arg(value_parser = ["history"])]
+        key: String,
+        /// Its new value.
+        #[arg(action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+        value: bool,
+    },
+}
+
+pub(crate) fn run(args: SettingsArgs) -> anyhow::Result<ExitCode> {
+    super::runtime()?.block_on(async {
+        let client = super::connect(true).await?;
+        let settings = match args.command.unwrap_or(SettingsCommand::Show) {
+            SettingsCommand::Show => client.settings().await?,
+            SettingsCommand::Set { value, .. } => {
+                let settings = client.set_history_enabled(value).await?;
+                if !value && !args.json {
+                    let kept = client.history(1, None).await.map(|page| page.total).unwrap_or(0);
+                    if kept > 0 {
+                        say!("History is off: new generations are not kept. {kept} earlier ones still are.");
+                        if offer_to_delete(kept)? {
+                            let deleted = client.delete_all().await?;
+                            say!("Deleted {deleted} generations and their files.");
+                        } else {
+                            say!("Delete them any time with `3dgpt history clear`.");
+                        }
+                    }
+                }
+                settings
+            }
+        };
+        if args.json {
+            say!(
+                "{}",
+                serde_json::json!({"history": settings.history_enabled, "history_available": settings.history_available, "history_status": settings.history_status})
+            );
+        } else {
+            say!("history\t{}", settings.history_enabled);
+            say!("history store\t{}", escape(&settings.history_status));
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Asks on the terminal whether to delete what the history holds; `false` when not on a terminal.
+fn offer_to_delete(kept: u32) -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    print!("Delete those {kept} now? [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+}
