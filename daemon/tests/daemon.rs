@@ -564,6 +564,16 @@ async fn a_daemon_killed_mid_generation_leaves_a_consistent_history() {
         let mut child = daemon.child.take().unwrap();
         child.kill().unwrap(); // SIGKILL: no chance to clean up.
         child.wait().unwrap();
+        // The client learns that its connection broke (not that the daemon refused something).
+        let broken = loop {
+            match events.next().await {
+                Some(Ok(_)) => continue,
+                Some(Err(error)) => break error,
+                None => panic!("the stream ended without saying the connection broke"),
+            }
+        };
+        assert!(matches!(broken, threedgpt_sdk::SdkError::Disconnected(_)), "{broken:?}");
+        assert_eq!(broken.kind(), ErrorKind::Unavailable);
     }
     let daemon = Daemon::start_with_data(data.path(), &[]);
     let client = daemon.client().await;

@@ -133,7 +133,9 @@ impl SdkError {
     /// A status from the daemon as an error of the SDK (kept inside the crate: no gRPC type in
     /// the public API).
     pub(crate) fn from_status(status: tonic::Status) -> Self {
-        if status.code() == tonic::Code::Unavailable && status.message().contains("transport") {
+        // A status the daemon sent arrives as its code and message only; one made here from a
+        // failed connection carries the transport's error as its source.
+        if std::error::Error::source(&status).is_some() {
             return SdkError::Disconnected(status.message().to_owned());
         }
         SdkError::Daemon { kind: ErrorKind::from_code(status.code()), message: status.message().to_owned() }
