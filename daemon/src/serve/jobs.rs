@@ -1,100 +1,23 @@
-//! The job queue: bounded concurrency, queue positions, progress events, and real cancellation
-//! through the engine's cancel flag. Heavy work runs on blocking worker threads, never on the
-//! async runtime.
+//! The job queue: bounded concurrency, fair queue positions, the jobs' events (in the daemon's own
+//! terms, `events.rs`), and real cancellation through the engine's cancel flag. What a job does
+//! is `execute.rs`'s; it runs on a blocking worker thread, never on the async runtime.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use threedgpt_engine::{CancelFlag, EngineError, Format, Options, Stage};
-use threedgpt_proto::v1::{self, JobEvent, JobState, job_event::Kind};
+use threedgpt_engine::{CancelFlag, EngineError};
 use tokio::sync::{Notify, broadcast};
 
-use super::budget::Reserved;
+use super::events::{FailureKind, JobEvent, JobState, JobSummary, Update};
+use super::execute::{JobWork, execute};
 use super::recorder::Recorder;
-use super::status;
 
 /// Jobs kept after they end, so clients can still watch them and list their outcome.
 const ENDED_JOBS_KEPT: usize = 200;
 /// Events buffered per watcher; a slow watcher skips progress events rather than stall the job.
 const EVENT_BUFFER: usize = 256;
-
-/// What a job does: one image through the engine into one output file, or only into the history.
-#[derive(Debug)]
-pub(crate) struct JobWork {
-    /// Who asked: jobs are shared out fairly between clients.
-    pub(crate) client: String,
-    pub(crate) name: String,
-    pub(crate) bytes: Vec<u8>,
-    /// The picture's file when the client named it by path: no file the job writes may replace it.
-    pub(crate) input_path: Option<PathBuf>,
-    pub(crate) options: Options,
-    /// Where the asset goes; `None` keeps it in the history only.
-    pub(crate) output: Option<PathBuf>,
-    pub(crate) format: Format,
-    /// The learned models helping the engine, when the client chose one.
-    pub(crate) models: JobModels,
-    /// Where the job runs, for its `Started` event ("cpu", or with a model's provider).
-    pub(crate) device: String,
-    /// It runs a model on the GPU: GPU jobs run one at a time, whatever the CPU workers.
-    pub(crate) gpu: bool,
-    /// Loads the same models on the CPU, for a job whose GPU runs out of memory.
-    pub(crate) cpu_fallback: Option<CpuFallback>,
-    /// The job goes on without its client: it is written down, so a daemon that dies before it
-    /// ends can tell afterwards.
-    pub(crate) detach: bool,
-    /// Its bytes' share of the daemon's budget, given back when the work is dropped.
-    pub(crate) _reserved: Reserved,
-}
-
-/// What a finished job hands its clients.
-struct Outcome {
-    record_json: String,
-    files: Vec<String>,
-    generation_id: Option<String>,
-    warnings: Vec<String>,
-}
-
-/// Learned models for one job (loaded once and shared between jobs).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct JobModels {
-    /// Finds the object instead of the built-in background removal.
-    pub(crate) segmenter: Option<Arc<dyn threedgpt_engine::Segmenter>>,
-    /// Shapes the built-in relief's front.
-    pub(crate) depth: Option<Arc<dyn threedgpt_engine::DepthEstimator>>,
-    /// Builds the shape and its colours instead of the built-in relief.
-    pub(crate) reconstructor: Option<Arc<dyn threedgpt_engine::Reconstructor>>,
-}
-
-impl JobModels {
-    fn engine(&self) -> threedgpt_engine::Models<'_> {
-        threedgpt_engine::Models {
-            segmenter: self.segmenter.as_deref(),
-            depth: self.depth.as_deref(),
-            reconstructor: self.reconstructor.as_deref(),
-        }
-    }
-}
-
-/// Loads a job's models again on the CPU.
-pub(crate) struct CpuFallback(pub(crate) Box<dyn Fn() -> Result<JobModels, String> + Send + Sync>);
-
-impl std::fmt::Debug for CpuFallback {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str("CpuFallback")
-    }
-}
-
-/// Whether a model failed because its device ran out of memory.
-fn out_of_memory(error: &EngineError) -> bool {
-    match error {
-        EngineError::Segmentation { reason, .. }
-        | EngineError::Depth { reason, .. }
-        | EngineError::Reconstruction { reason, .. } => threedgpt_neural::session::is_out_of_memory(reason),
-        _ => false,
-    }
-}
 
 /// Why a job was not accepted.
 #[derive(Debug, thiserror::Error)]
@@ -192,7 +115,7 @@ impl JobQueue {
             let mut state = self.state();
             for entry in left {
                 tracing::warn!(job = %entry.job_id, source = %entry.source, "a detached job did not finish before the daemon stopped");
-                let failed = Kind::Failed(status::failed(tonic::Code::Aborted, DAEMON_STOPPED.to_owned()));
+                let failed = Update::Failed { kind: FailureKind::DaemonStopped, message: DAEMON_STOPPED.to_owned() };
                 let (events, _) = broadcast::channel(EVENT_BUFFER);
                 state.jobs.insert(
                     entry.job_id.clone(),
@@ -279,7 +202,7 @@ impl JobQueue {
                 state: JobState::Queued,
                 fraction: 0.0,
                 error: String::new(),
-                last_event: event(&id, Kind::Queued(v1::Queued { position: 0 })),
+                last_event: event(&id, Update::Queued { position: 0 }),
                 events,
                 cancel: CancelFlag::new(),
             },
@@ -315,7 +238,7 @@ impl JobQueue {
             state.last_started.insert(client, starts);
             state.gpu_busy |= work.as_ref().is_some_and(|work| work.gpu);
             let device = work.as_ref().map_or_else(|| "cpu".to_owned(), |work| work.device.clone());
-            publish(state, &id, Kind::Started(v1::Started { device }));
+            publish(state, &id, Update::Started { device });
             started_any = true;
             if let Some(work) = work {
                 let queue = self.clone();
@@ -334,7 +257,8 @@ impl JobQueue {
         let gpu = work.gpu;
         let outcome = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            queue.generate(&job_id, work, &cancel)
+            let report = |update: Update| publish(&mut queue.state(), &job_id, update);
+            execute(work, &queue.inner.recorder, &cancel, &report)
         })
         .await;
         let mut state = self.state();
@@ -342,30 +266,21 @@ impl JobQueue {
         if gpu {
             state.gpu_busy = false;
         }
-        let (job_state, kind, error) = match outcome {
-            Ok(Ok(Outcome { record_json, files, generation_id, warnings })) => (
-                JobState::Finished,
-                Kind::Finished(v1::Finished {
-                    record_json,
-                    files,
-                    generation_id: generation_id.unwrap_or_default(),
-                    warnings,
-                }),
-                String::new(),
-            ),
-            Ok(Err(EngineError::Cancelled)) => (JobState::Cancelled, Kind::Cancelled(v1::Cancelled {}), String::new()),
+        let (job_state, update, error) = match outcome {
+            Ok(Ok(finished)) => (JobState::Finished, Update::Finished(finished), String::new()),
+            Ok(Err(EngineError::Cancelled)) => (JobState::Cancelled, Update::Cancelled, String::new()),
             Ok(Err(error)) => {
                 let message = error.to_string();
                 tracing::warn!(%message, "job failed");
-                (JobState::Failed, Kind::Failed(status::failed(status::engine_code(&error), message.clone())), message)
+                (JobState::Failed, Update::Failed { kind: FailureKind::of(&error), message: message.clone() }, message)
             }
             Err(join_error) => {
                 let message = format!("the job stopped unexpectedly ({join_error}); please report this");
                 tracing::error!(%message);
-                (JobState::Failed, Kind::Failed(status::failed(tonic::Code::Internal, message.clone())), message)
+                (JobState::Failed, Update::Failed { kind: FailureKind::Internal, message: message.clone() }, message)
             }
         };
-        self.end(&mut state, &id, job_state, kind, error);
+        self.end(&mut state, &id, job_state, update, error);
         state.last_activity = Some(Instant::now());
         if !state.shutting_down {
             self.dispatch(&mut state);
@@ -375,106 +290,7 @@ impl JobQueue {
         }
     }
 
-    /// Runs the engine for one job on the current (blocking) thread, publishing progress.
-    fn generate(&self, id: &str, work: JobWork, cancel: &CancelFlag) -> Result<Outcome, EngineError> {
-        let started = Instant::now();
-        let last_sent = Mutex::new((Stage::Decode, -1.0f32));
-        let progress = |stage: Stage, stage_fraction: f32| {
-            let index = Stage::ALL.iter().position(|&candidate| candidate == stage).unwrap_or(0);
-            let fraction = ((index as f32 + stage_fraction.clamp(0.0, 1.0)) / Stage::ALL.len() as f32).min(1.0);
-            {
-                let mut last = last_sent.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                // Never backwards: a job retried on the CPU reports again once past where it was.
-                if fraction < last.1 || (last.0 == stage && fraction - last.1 < 0.01 && stage_fraction < 1.0) {
-                    return;
-                }
-                *last = (stage, fraction);
-            }
-            let elapsed_ms = started.elapsed().as_millis() as f64;
-            let eta_ms =
-                if fraction > 0.05 { (elapsed_ms / f64::from(fraction) * f64::from(1.0 - fraction)) as u64 } else { 0 };
-            let mut state = self.state();
-            if let Some(job) = state.jobs.get_mut(id) {
-                job.fraction = fraction;
-            }
-            publish(
-                &mut state,
-                id,
-                Kind::Progress(v1::Progress { stage: proto_stage(stage) as i32, stage_fraction, fraction, eta_ms }),
-            );
-        };
-        let run = |models: &JobModels| {
-            threedgpt_engine::generate_with(&work.name, &work.bytes, &work.options, models.engine(), &progress, cancel)
-        };
-        let mut asset = match (run(&work.models), &work.cpu_fallback) {
-            (Err(error), Some(fallback)) if out_of_memory(&error) => {
-                let message = "the GPU ran out of memory; this job carries on on the CPU (slower). Close other \
-                               programs using the GPU, or choose the CPU for large models"
-                    .to_owned();
-                tracing::warn!(%error, "GPU out of memory; retrying on the CPU");
-                publish(&mut self.state(), id, Kind::Warning(v1::Warning { message }));
-                let models = (fallback.0)().map_err(|reason| EngineError::Reconstruction {
-                    model: "the CPU copy of the model".to_owned(),
-                    reason,
-                })?;
-                run(&models)?
-            }
-            (result, _) => result?,
-        };
-        let recorder = &self.inner.recorder;
-        // The history's thumbnail is drawn from a copy of the asset while the asset is written.
-        let thumbnail_source = (work.output.is_some() && recorder.keeps_history()).then(|| asset.clone());
-        let write_options = threedgpt_engine::export::WriteOptions::default()
-            .with_reproducible(work.options.reproducible)
-            .with_protected(work.input_path.clone());
-        let (exported, thumbnail) = std::thread::scope(|scope| {
-            let thumbnail = thumbnail_source.as_ref().map(|copy| scope.spawn(move || Recorder::thumbnail(copy)));
-            let exported = match &work.output {
-                Some(output) => {
-                    threedgpt_engine::export_asset(&mut asset, output, work.format, &write_options, &progress, cancel)
-                        .map(|files| {
-                            // The history keeps the asset as GLB: when that is what was just
-                            // written, keep those very bytes rather than encode the texture and
-                            // the buffers a second time.
-                            let glb = (work.format == threedgpt_engine::Format::Glb)
-                                .then(|| std::fs::read(output).ok())
-                                .flatten();
-                            (files, glb)
-                        })
-                }
-                None => Ok((Vec::new(), None)),
-            };
-            let thumbnail = thumbnail.and_then(|drawing| drawing.join().ok()).and_then(Result::ok);
-            (exported, thumbnail)
-        });
-        let (files, written_glb) = exported?;
-        let mut warnings = asset.warnings.clone();
-        let (generation_id, not_kept) =
-            match recorder.record(&work.name, &work.bytes, &asset, written_glb, thumbnail, work.options.reproducible) {
-                Ok(id) => (id, None),
-                Err(warning) => (None, Some(warning)),
-            };
-        let generation_id = match generation_id {
-            Some(id) => Some(id),
-            // No output path and no history (off, unavailable, or it failed to store): hold the
-            // asset in memory until its client downloads it.
-            None if work.output.is_none() => Some(recorder.hold(&work.name, &asset, work.options.reproducible)?),
-            None => None,
-        };
-        if let Some(warning) = not_kept {
-            warnings.push(match work.output {
-                Some(_) => warning,
-                None => {
-                    format!("{warning}. The asset is held in memory instead: download or export it within 10 minutes")
-                }
-            });
-        }
-        let record_json = serde_json::to_string(&asset.record).unwrap_or_default();
-        let files = files.iter().map(|path| path.display().to_string()).collect();
-        Ok(Outcome { record_json, files, generation_id, warnings })
-    }
-
-    fn end(&self, state: &mut State, id: &str, job_state: JobState, kind: Kind, error: String) {
+    fn end(&self, state: &mut State, id: &str, job_state: JobState, update: Update, error: String) {
         if let Some(job) = state.jobs.get_mut(id) {
             job.state = job_state;
             job.error = error;
@@ -484,7 +300,7 @@ impl JobQueue {
                 job.fraction = 1.0;
             }
         }
-        publish(state, id, kind);
+        publish(state, id, update);
         // Jobs cancelled because the daemon stops stay written down: the next daemon tells of them.
         if !state.shutting_down && state.detached.iter().any(|entry| entry.job_id == id) {
             state.detached.retain(|entry| entry.job_id != id);
@@ -506,7 +322,7 @@ impl JobQueue {
         match job_state {
             JobState::Queued => {
                 state.queue.retain(|queued| queued != id);
-                self.end(&mut state, id, JobState::Cancelled, Kind::Cancelled(v1::Cancelled {}), String::new());
+                self.end(&mut state, id, JobState::Cancelled, Update::Cancelled, String::new());
                 announce_positions(&mut state);
                 Some(true)
             }
@@ -526,15 +342,15 @@ impl JobQueue {
     }
 
     /// Every known job, queued first (in order), then running, then ended (newest last).
-    pub(crate) fn list(&self) -> Vec<v1::JobSummary> {
+    pub(crate) fn list(&self) -> Vec<JobSummary> {
         let state = self.state();
         let order = dispatch_order(&state);
-        let mut summaries: Vec<v1::JobSummary> = state
+        let mut summaries: Vec<JobSummary> = state
             .jobs
             .iter()
-            .map(|(id, job)| v1::JobSummary {
+            .map(|(id, job)| JobSummary {
                 job_id: id.clone(),
-                state: job.state as i32,
+                state: job.state,
                 source: job.source.clone(),
                 position: order.iter().position(|queued| queued == id).map_or(0, |index| index as u32 + 1),
                 fraction: job.fraction,
@@ -542,7 +358,7 @@ impl JobQueue {
             })
             .collect();
         summaries.sort_by_key(|summary| {
-            let order = match JobState::try_from(summary.state).unwrap_or_default() {
+            let order = match summary.state {
                 JobState::Queued => 0,
                 JobState::Running => 1,
                 _ => 2,
@@ -580,16 +396,19 @@ impl JobQueue {
     }
 }
 
-fn event(id: &str, kind: Kind) -> JobEvent {
-    JobEvent { job_id: id.to_owned(), kind: Some(kind) }
+fn event(id: &str, update: Update) -> JobEvent {
+    JobEvent { job_id: id.to_owned(), update }
 }
 
 /// Sends an event to the job's watchers and remembers it as the job's latest.
-fn publish(state: &mut State, id: &str, kind: Kind) {
+fn publish(state: &mut State, id: &str, update: Update) {
     if let Some(job) = state.jobs.get_mut(id) {
+        if let Update::Progress { fraction, .. } = update {
+            job.fraction = fraction;
+        }
         // A warning is not where the job stands: a client re-attaching gets the last progress.
-        let warning = matches!(kind, Kind::Warning(_));
-        let event = event(id, kind);
+        let warning = matches!(update, Update::Warning { .. });
+        let event = event(id, update);
         let _ = job.events.send(event.clone());
         if !warning {
             job.last_event = event;
@@ -600,7 +419,7 @@ fn publish(state: &mut State, id: &str, kind: Kind) {
 /// Tells every waiting job its new place in the queue.
 fn announce_positions(state: &mut State) {
     for (index, id) in dispatch_order(state).iter().enumerate() {
-        publish(state, id, Kind::Queued(v1::Queued { position: index as u32 + 1 }));
+        publish(state, id, Update::Queued { position: index as u32 + 1 });
     }
 }
 
@@ -639,21 +458,12 @@ fn dispatch_order(state: &State) -> Vec<String> {
     order
 }
 
-/// The API's name for an engine stage.
-pub(crate) fn proto_stage(stage: Stage) -> v1::Stage {
-    match stage {
-        Stage::Decode => v1::Stage::Decode,
-        Stage::Foreground => v1::Stage::Foreground,
-        Stage::Reconstruct => v1::Stage::Reconstruct,
-        Stage::Mesh => v1::Stage::Mesh,
-        Stage::Texture => v1::Stage::Texture,
-        Stage::Export => v1::Stage::Export,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::serve::budget::Reserved;
+    use crate::serve::execute::{CpuFallback, JobModels};
+    use threedgpt_engine::{Format, Options};
 
     fn work(client: &str, gpu: bool) -> JobWork {
         let duck = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/duck.png")).unwrap();
@@ -690,12 +500,12 @@ mod tests {
         let ids: Vec<&str> = listed.iter().map(|job| job.job_id.as_str()).collect();
         assert_eq!(ids, [running.as_str(), waiting.as_str()], "only the detached jobs are written down");
         for job in &listed {
-            assert_eq!(job.state, JobState::Failed as i32);
+            assert_eq!(job.state, JobState::Failed);
             assert!(job.error.contains("the daemon stopped before this job finished"), "{}", job.error);
             assert_eq!(job.source, "duck.png");
         }
         let (latest, _) = next.watch(&waiting).unwrap();
-        assert!(matches!(latest.kind, Some(Kind::Failed(_))), "{latest:?}");
+        assert!(matches!(latest.update, Update::Failed { kind: FailureKind::DaemonStopped, .. }), "{latest:?}");
         assert!(next.watch(&attached).is_none());
         // The new daemon has told of them; the journal is empty again.
         assert_eq!(std::fs::read_to_string(&journal).unwrap(), "[]");
@@ -745,12 +555,12 @@ mod tests {
         }
     }
 
-    async fn ending(events: &mut broadcast::Receiver<JobEvent>) -> Vec<Kind> {
+    async fn ending(events: &mut broadcast::Receiver<JobEvent>) -> Vec<Update> {
         let mut seen = Vec::new();
         loop {
-            let kind = events.recv().await.unwrap().kind.unwrap();
-            let terminal = matches!(kind, Kind::Finished(_) | Kind::Failed(_) | Kind::Cancelled(_));
-            seen.push(kind);
+            let update = events.recv().await.unwrap().update;
+            let terminal = update.is_terminal();
+            seen.push(update);
             if terminal {
                 return seen;
             }
@@ -776,25 +586,25 @@ mod tests {
         }));
         let (_, mut events) = queue.submit(JobWork { cpu_fallback: Some(fallback), ..on_gpu() }).unwrap();
         let seen = ending(&mut events).await;
-        assert!(matches!(seen.last(), Some(Kind::Finished(_))), "{seen:?}");
+        assert!(matches!(seen.last(), Some(Update::Finished(_))), "{seen:?}");
         let warnings: Vec<&str> = seen
             .iter()
-            .filter_map(|kind| if let Kind::Warning(warning) = kind { Some(warning.message.as_str()) } else { None })
+            .filter_map(|update| if let Update::Warning { message } = update { Some(message.as_str()) } else { None })
             .collect();
         assert_eq!(warnings.len(), 1, "{seen:?}");
         assert!(warnings[0].contains("ran out of memory") && warnings[0].contains("CPU"), "{}", warnings[0]);
         assert_eq!(retried.load(std::sync::atomic::Ordering::SeqCst), 1);
         let fractions: Vec<f32> = seen
             .iter()
-            .filter_map(|kind| if let Kind::Progress(progress) = kind { Some(progress.fraction) } else { None })
+            .filter_map(|update| if let Update::Progress { fraction, .. } = update { Some(*fraction) } else { None })
             .collect();
         assert!(fractions.windows(2).all(|pair| pair[1] >= pair[0]), "progress never goes back: {fractions:?}");
 
         // Without a CPU copy to fall back on, the job fails and says why.
         let (_, mut events) = queue.submit(on_gpu()).unwrap();
         let seen = ending(&mut events).await;
-        let Some(Kind::Failed(failed)) = seen.last() else { panic!("{seen:?}") };
-        assert!(failed.message.contains("full-gpu") && failed.message.contains("out of memory"), "{}", failed.message);
+        let Some(Update::Failed { message, .. }) = seen.last() else { panic!("{seen:?}") };
+        assert!(message.contains("full-gpu") && message.contains("out of memory"), "{message}");
         queue.shut_down().await;
     }
 }

@@ -3,6 +3,8 @@
 
 mod budget;
 mod connections;
+mod events;
+mod execute;
 mod held;
 mod history_service;
 mod jobs;

@@ -20,7 +20,9 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::budget::{ByteBudget, Reserved};
-use super::jobs::{CpuFallback, JobModels, JobQueue, JobWork};
+use super::events::{self, JobState, Update};
+use super::execute::{CpuFallback, JobModels, JobWork};
+use super::jobs::JobQueue;
 use super::neural::Neural;
 use super::recorder::Recorder;
 use super::status;
@@ -133,7 +135,7 @@ impl Generator for Daemon {
         _request: Request<v1::ListJobsRequest>,
     ) -> Result<Response<v1::ListJobsResponse>, Status> {
         self.queue.touch();
-        Ok(Response::new(v1::ListJobsResponse { jobs: self.queue.list() }))
+        Ok(Response::new(v1::ListJobsResponse { jobs: self.queue.list().iter().map(wire_summary).collect() }))
     }
 }
 
@@ -214,25 +216,15 @@ fn client_of<T>(request: &Request<T>) -> String {
 fn forward(
     queue: JobQueue,
     id: String,
-    first: Option<JobEvent>,
-    mut events: broadcast::Receiver<JobEvent>,
+    first: Option<events::JobEvent>,
+    mut events: broadcast::Receiver<events::JobEvent>,
     cancel_on_disconnect: bool,
 ) -> EventStream {
     let (sender, receiver) = mpsc::channel::<Result<JobEvent, Status>>(64);
     tokio::spawn(async move {
-        let is_terminal = |event: &JobEvent| {
-            matches!(
-                event.kind,
-                Some(
-                    v1::job_event::Kind::Finished(_)
-                        | v1::job_event::Kind::Failed(_)
-                        | v1::job_event::Kind::Cancelled(_)
-                )
-            )
-        };
         if let Some(event) = first {
-            let done = is_terminal(&event);
-            if sender.send(Ok(event)).await.is_err() || done {
+            let done = event.update.is_terminal();
+            if sender.send(Ok(wire_event(&event))).await.is_err() || done {
                 return;
             }
         }
@@ -240,8 +232,8 @@ fn forward(
             tokio::select! {
                 received = events.recv() => match received {
                     Ok(event) => {
-                        let done = is_terminal(&event);
-                        if sender.send(Ok(event)).await.is_err() {
+                        let done = event.update.is_terminal();
+                        if sender.send(Ok(wire_event(&event))).await.is_err() {
                             break;
                         }
                         if done {
@@ -260,6 +252,60 @@ fn forward(
         }
     });
     Box::pin(ReceiverStream::new(receiver))
+}
+
+/// A job's event as the API's message.
+fn wire_event(event: &events::JobEvent) -> JobEvent {
+    use v1::job_event::Kind;
+    let kind = match &event.update {
+        Update::Queued { position } => Kind::Queued(v1::Queued { position: *position }),
+        Update::Started { device } => Kind::Started(v1::Started { device: device.clone() }),
+        &Update::Progress { stage, stage_fraction, fraction, eta_ms } => {
+            Kind::Progress(v1::Progress { stage: wire_stage(stage) as i32, stage_fraction, fraction, eta_ms })
+        }
+        Update::Warning { message } => Kind::Warning(v1::Warning { message: message.clone() }),
+        Update::Finished(finished) => Kind::Finished(v1::Finished {
+            record_json: finished.record_json.clone(),
+            files: finished.files.clone(),
+            generation_id: finished.generation_id.clone().unwrap_or_default(),
+            warnings: finished.warnings.clone(),
+        }),
+        Update::Failed { kind, message } => Kind::Failed(status::failed(*kind, message.clone())),
+        Update::Cancelled => Kind::Cancelled(v1::Cancelled {}),
+    };
+    JobEvent { job_id: event.job_id.clone(), kind: Some(kind) }
+}
+
+/// A job as the API lists it.
+fn wire_summary(summary: &events::JobSummary) -> v1::JobSummary {
+    let state = match summary.state {
+        JobState::Queued => v1::JobState::Queued,
+        JobState::Running => v1::JobState::Running,
+        JobState::Finished => v1::JobState::Finished,
+        JobState::Failed => v1::JobState::Failed,
+        JobState::Cancelled => v1::JobState::Cancelled,
+    };
+    v1::JobSummary {
+        job_id: summary.job_id.clone(),
+        state: state as i32,
+        source: summary.source.clone(),
+        position: summary.position,
+        fraction: summary.fraction,
+        error: summary.error.clone(),
+    }
+}
+
+/// The API's name for an engine stage.
+fn wire_stage(stage: threedgpt_engine::Stage) -> v1::Stage {
+    use threedgpt_engine::Stage;
+    match stage {
+        Stage::Decode => v1::Stage::Decode,
+        Stage::Foreground => v1::Stage::Foreground,
+        Stage::Reconstruct => v1::Stage::Reconstruct,
+        Stage::Mesh => v1::Stage::Mesh,
+        Stage::Texture => v1::Stage::Texture,
+        Stage::Export => v1::Stage::Export,
+    }
 }
 
 /// The learned models loaded for a job.

@@ -1,57 +1,44 @@
 //! The one place where errors become gRPC statuses: each failure maps to the most precise code, and
 //! the message stays the readable sentence that says what to do.
 
-use threedgpt_engine::EngineError;
 use tonic::{Code, Status};
 
+use super::events::FailureKind;
 use super::jobs::SubmitError;
 use crate::history::StoreError;
+use threedgpt_proto::v1;
 
-/// The status code for an engine error.
-pub(crate) fn engine_code(error: &EngineError) -> Code {
-    match error {
-        EngineError::EmptyInput { .. }
-        | EngineError::UnsupportedFormat { .. }
-        | EngineError::ZeroSized { .. }
-        | EngineError::Corrupt { .. }
-        | EngineError::Truncated { .. }
-        | EngineError::MaskMismatch { .. }
-        | EngineError::InvalidOption { .. } => Code::InvalidArgument,
-        EngineError::TooLarge { .. } | EngineError::TooManyPixels { .. } => Code::InvalidArgument,
-        EngineError::NoObject { .. } => Code::FailedPrecondition,
-        EngineError::Cancelled => Code::Cancelled,
-        EngineError::Write { source, .. } => match source.kind() {
-            std::io::ErrorKind::NotFound => Code::NotFound,
-            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => Code::PermissionDenied,
-            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => Code::ResourceExhausted,
-            _ => Code::Internal,
-        },
-        EngineError::TextureEncode { .. } | EngineError::Segmentation { .. } | EngineError::Reconstruction { .. } => {
-            Code::Internal
-        }
-        EngineError::UnreadableAsset { .. } => Code::DataLoss,
-        _ => Code::Unknown,
+/// The status code for a kind of job failure.
+pub(crate) fn failure_code(kind: FailureKind) -> Code {
+    match kind {
+        FailureKind::InvalidInput => Code::InvalidArgument,
+        FailureKind::NoObject => Code::FailedPrecondition,
+        FailureKind::NotFound => Code::NotFound,
+        FailureKind::PermissionDenied => Code::PermissionDenied,
+        FailureKind::DiskFull => Code::ResourceExhausted,
+        FailureKind::DataLoss => Code::DataLoss,
+        FailureKind::DaemonStopped => Code::Aborted,
+        FailureKind::Internal => Code::Internal,
     }
 }
 
-/// The API's kind of failure for a status code: what a client branches on.
-pub(crate) fn error_kind(code: Code) -> threedgpt_proto::v1::ErrorKind {
-    use threedgpt_proto::v1::ErrorKind;
-    match code {
-        Code::InvalidArgument | Code::OutOfRange => ErrorKind::InvalidInput,
-        Code::NotFound => ErrorKind::NotFound,
-        Code::FailedPrecondition => ErrorKind::NoObject,
-        Code::ResourceExhausted => ErrorKind::ResourceExhausted,
-        Code::PermissionDenied | Code::Unauthenticated => ErrorKind::PermissionDenied,
-        Code::Cancelled => ErrorKind::Cancelled,
-        Code::Unavailable | Code::Aborted => ErrorKind::Unavailable,
-        _ => ErrorKind::Internal,
+/// The API's kind of failure: what a client branches on.
+fn error_kind(kind: FailureKind) -> v1::ErrorKind {
+    match kind {
+        FailureKind::InvalidInput => v1::ErrorKind::InvalidInput,
+        FailureKind::NoObject => v1::ErrorKind::NoObject,
+        FailureKind::NotFound => v1::ErrorKind::NotFound,
+        FailureKind::PermissionDenied => v1::ErrorKind::PermissionDenied,
+        FailureKind::DiskFull => v1::ErrorKind::ResourceExhausted,
+        FailureKind::DaemonStopped => v1::ErrorKind::Unavailable,
+        FailureKind::DataLoss | FailureKind::Internal => v1::ErrorKind::Internal,
     }
 }
 
-/// A job's failure event for a status code and a sentence.
-pub(crate) fn failed(code: Code, message: String) -> threedgpt_proto::v1::Failed {
-    threedgpt_proto::v1::Failed { code: code.description().to_owned(), kind: error_kind(code) as i32, message }
+/// A job's failure as the API's `Failed` event: the kind, the code's name (for old clients), and
+/// the sentence.
+pub(crate) fn failed(kind: FailureKind, message: String) -> v1::Failed {
+    v1::Failed { code: failure_code(kind).description().to_owned(), kind: error_kind(kind) as i32, message }
 }
 
 /// A refused submission as a status.
@@ -133,13 +120,13 @@ pub(crate) fn unreadable(path: &str, error: &std::io::Error) -> Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use threedgpt_engine::EngineError;
 
     #[test]
-    fn engine_errors_map_to_precise_codes() {
+    fn job_failures_map_to_precise_codes() {
         let cases = [
             (EngineError::EmptyInput { name: "a".into() }, Code::InvalidArgument),
             (EngineError::NoObject { reason: "r".into() }, Code::FailedPrecondition),
-            (EngineError::Cancelled, Code::Cancelled),
             (
                 EngineError::Write { path: "/x".into(), source: std::io::ErrorKind::StorageFull.into() },
                 Code::ResourceExhausted,
@@ -147,7 +134,7 @@ mod tests {
             (EngineError::Write { path: "/x".into(), source: std::io::ErrorKind::NotFound.into() }, Code::NotFound),
         ];
         for (error, code) in cases {
-            assert_eq!(engine_code(&error), code, "{error}");
+            assert_eq!(failure_code(FailureKind::of(&error)), code, "{error}");
         }
         assert_eq!(submit_status(&SubmitError::QueueFull(3)).code(), Code::ResourceExhausted);
     }
