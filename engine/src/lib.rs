@@ -5,28 +5,28 @@
 //! result. The engine knows nothing of RPC, storage or accounts.
 #![deny(missing_docs)]
 
+mod asset;
 pub mod decode;
-pub mod error;
+mod error;
 pub mod export;
 pub mod foreground;
 pub mod isosurface;
 pub mod mask;
 pub mod mesh;
-pub mod options;
-pub mod pipeline;
+mod options;
+mod pipeline;
 pub mod preview;
-pub mod progress;
+mod progress;
 pub mod relief;
 mod resample;
 pub mod texture;
 pub mod volume;
 
+pub use asset::{Asset, GenerationRecord, RELIEF_MODEL, generator_name};
 pub use error::{EngineError, Result};
 pub use foreground::{Segmenter, SoftMask};
 pub use options::{Background, DecodeLimits, Format, Options};
-pub use pipeline::{
-    Asset, GenerationRecord, Models, RELIEF_MODEL, export_asset, generate, generate_with, generator_name,
-};
+pub use pipeline::{Models, export_asset, generate, generate_with};
 pub use progress::{CancelFlag, NoProgress, ProgressSink, Stage};
 pub use relief::{DepthEstimator, DepthMap};
 pub use volume::{Field, Reconstructor};

@@ -3,7 +3,7 @@
 
 use image::{Rgba, RgbaImage};
 
-use crate::pipeline::Asset;
+use crate::asset::Asset;
 
 /// Where the preview camera looks from.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -7,8 +7,8 @@ use json::validation::USize64;
 use std::borrow::Cow;
 use std::io::Write;
 
+use crate::asset::Asset;
 use crate::error::{EngineError, Result};
-use crate::pipeline::Asset;
 
 /// The asset as GLB bytes: a JSON chunk plus one binary chunk holding geometry and the PNG texture.
 pub fn glb_bytes(asset: &Asset, reproducible: bool) -> Result<Vec<u8>> {
@@ -214,7 +214,7 @@ pub fn gltf_document<'a>(
         extensions: None,
         extras: None,
     });
-    root.asset = json::Asset { generator: Some(crate::pipeline::generator_name()), ..Default::default() };
+    root.asset = json::Asset { generator: Some(crate::asset::generator_name()), ..Default::default() };
     let text = json::serialize::to_vec(&root).unwrap_or_default();
     (text, bin)
 }

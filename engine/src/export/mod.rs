@@ -15,9 +15,9 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::asset::Asset;
 use crate::error::{EngineError, Result};
 use crate::options::Format;
-use crate::pipeline::Asset;
 
 pub use glb::{BinaryBuffer, glb_bytes, gltf_document};
 pub use read::asset_from_glb;

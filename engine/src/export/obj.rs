@@ -2,13 +2,13 @@
 
 use std::fmt::Write;
 
-use crate::pipeline::Asset;
+use crate::asset::Asset;
 
 /// The OBJ text and the MTL text for `asset`, naming the given side files.
 pub(crate) fn obj_and_mtl(asset: &Asset, mtl_name: &str, png_name: &str, reproducible: bool) -> (String, String) {
     let material = format!("{}_material", asset.name);
     let mut obj = String::with_capacity(asset.mesh.positions.len() * 96 + asset.mesh.triangles.len() * 40);
-    let _ = writeln!(obj, "# {}", crate::pipeline::generator_name());
+    let _ = writeln!(obj, "# {}", crate::asset::generator_name());
     if !reproducible {
         let _ = writeln!(obj, "# timings_ms {}", serde_json::to_string(&asset.record.timings_ms).unwrap_or_default());
     }
@@ -30,7 +30,7 @@ pub(crate) fn obj_and_mtl(asset: &Asset, mtl_name: &str, png_name: &str, reprodu
     }
     let mtl = format!(
         "# {}\nnewmtl {material}\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nd 1\nillum 1\nPr 0.9\nPm 0\nmap_Kd {png_name}\n",
-        crate::pipeline::generator_name()
+        crate::asset::generator_name()
     );
     (obj, mtl)
 }

@@ -2,9 +2,9 @@
 
 use gltf_json as json;
 
+use crate::asset::{Asset, GenerationRecord};
 use crate::error::{EngineError, Result};
 use crate::mesh::TriMesh;
-use crate::pipeline::{Asset, GenerationRecord};
 
 /// The asset in a GLB written by [`super::glb_bytes`]: mesh, normals, UVs, texture and record.
 pub fn asset_from_glb(bytes: &[u8]) -> Result<Asset> {

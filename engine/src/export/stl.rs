@@ -1,13 +1,13 @@
 //! Binary STL: geometry only, one facet normal per triangle.
 
-use crate::pipeline::Asset;
+use crate::asset::Asset;
 
 /// The asset as binary STL bytes.
 pub(crate) fn stl_bytes(asset: &Asset) -> Vec<u8> {
     let triangles = &asset.mesh.triangles;
     let mut out = Vec::with_capacity(84 + triangles.len() * 50);
     let mut header = [b' '; 80];
-    let title = format!("{} - {}", crate::pipeline::generator_name(), asset.name);
+    let title = format!("{} - {}", crate::asset::generator_name(), asset.name);
     let length = title.len().min(80);
     header[..length].copy_from_slice(&title.as_bytes()[..length]);
     out.extend_from_slice(&header);
