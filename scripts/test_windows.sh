@@ -37,7 +37,7 @@ export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$wine"
 cargo=(/usr/bin/cargo test --locked --no-fail-fast -Zbuild-std=std,panic_abort --target "$target"
   --config 'profile.dev.opt-level=0' --config 'profile.dev.package."*".opt-level=0' --config 'profile.dev.debug=false'
   --config 'profile.dev.package.threedgpt-engine.opt-level=1' --config 'profile.dev.package.meshopt.opt-level=1'
-  -p threedgpt-sdk --lib -p threedgpt-daemon --bins --test windows)
+  -p threedgpt-paths -p threedgpt-sdk --lib -p threedgpt-daemon --bins --test windows)
 "${cargo[@]}" --no-run
 
 # A fresh prefix per run: the Credential Manager and %LOCALAPPDATA% start empty, as on a new account.

@@ -66,7 +66,7 @@ pub fn candidates(configured: Option<&Path>, data_dir: &Path) -> Vec<PathBuf> {
     if let Some(path) = std::env::var_os("ORT_DYLIB_PATH").filter(|path| !path.is_empty()) {
         paths.push(PathBuf::from(path));
     }
-    paths.push(data_dir.join("onnxruntime").join(LIBRARY));
+    paths.push(threedgpt_paths::onnxruntime_dir(data_dir).join(LIBRARY));
     if let Some(folder) = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf)) {
         paths.push(folder.join(LIBRARY));
     }

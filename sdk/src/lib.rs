@@ -6,7 +6,6 @@
 mod client;
 mod error;
 mod local;
-pub mod paths;
 mod types;
 
 pub use client::{Client, ConnectOptions, JobStream, TcpTarget};
@@ -15,6 +14,8 @@ pub use error::{ErrorKind, Result, SdkError};
 /// daemon of this version checks them (for help texts and checks made before a request is sent;
 /// a running daemon's own table is [`Client::options`]).
 pub use threedgpt_options as options;
+/// Where things live (the same module the daemon uses).
+pub use threedgpt_paths as paths;
 pub use types::{
     Artifact, Background, DaemonInfo, Device, Format, GenerateOptions, GenerateRequest, HistoryEntry, HistoryPage,
     ImageSource, InstalledModel, JobEvent, JobState, JobSummary, ModelInfo, OptionInfo, OptionKind, OptionTable,

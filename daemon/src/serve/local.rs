@@ -103,7 +103,7 @@ pub(super) fn listen(
     use interprocess::os::windows::local_socket::ListenerOptionsExt;
     use interprocess::os::windows::security_descriptor::SecurityDescriptor;
 
-    let pipe = threedgpt_sdk::paths::pipe_name(socket_path);
+    let pipe = threedgpt_paths::pipe_name(socket_path);
     let name = pipe.as_os_str().to_fs_name::<GenericFilePath>()?;
     let security = widestring::U16CString::from_str(PIPE_SECURITY).context("the pipe's security descriptor")?;
     let security = SecurityDescriptor::deserialize(&security).context("the pipe's security descriptor")?;

@@ -86,7 +86,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     {
         bail!("--tcp {address} is not a loopback address; the daemon only listens on 127.0.0.1 or [::1]");
     }
-    let runtime_dir = threedgpt_sdk::paths::runtime_dir();
+    let runtime_dir = threedgpt_paths::runtime_dir();
     prepare_runtime_dir(&runtime_dir)?;
     init_logging(&runtime_dir, args.foreground)?;
     let lock_path = runtime_dir.join("daemon.lock");
@@ -96,7 +96,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         .write(true)
         .open(&lock_path)
         .with_context(|| format!("could not open the lock file {}", lock_path.display()))?;
-    let socket_path = threedgpt_sdk::paths::socket_path(&runtime_dir);
+    let socket_path = threedgpt_paths::socket_path(&runtime_dir);
     if lock.try_lock().is_err() {
         bail!(
             "another 3D GPT daemon is already running for this user (socket {}); stop it with `3dgpt daemon stop`",
@@ -114,7 +114,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
-    let data_dir = data_dir();
+    let data_dir = threedgpt_paths::data_dir();
     let recorder = Arc::new(open_history(&data_dir, key_source(args.key_file.as_deref())));
     let neural = Arc::new(neural::Neural::new(args.onnxruntime.as_deref(), &data_dir));
     let limits =
@@ -123,23 +123,6 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _ = fs::remove_file(&socket_path);
     drop(lock);
     result
-}
-
-/// The folder for the history and settings: `THREEDGPT_DATA_DIR`, else `%LOCALAPPDATA%\3dgpt` on
-/// Windows, `$XDG_DATA_HOME/3dgpt`, else `~/.local/share/3dgpt` elsewhere.
-pub(crate) fn data_dir() -> std::path::PathBuf {
-    if let Some(dir) = std::env::var_os("THREEDGPT_DATA_DIR").filter(|dir| !dir.is_empty()) {
-        return dir.into();
-    }
-    #[cfg(windows)]
-    if let Some(dir) = std::env::var_os("LOCALAPPDATA").filter(|dir| !dir.is_empty()) {
-        return std::path::PathBuf::from(dir).join("3dgpt");
-    }
-    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|dir| !dir.is_empty()) {
-        return std::path::PathBuf::from(dir).join("3dgpt");
-    }
-    let home = std::env::var_os("HOME").map_or_else(std::env::temp_dir, std::path::PathBuf::from);
-    home.join(".local").join("share").join("3dgpt")
 }
 
 /// The key file when the user chose one, else the OS keychain.

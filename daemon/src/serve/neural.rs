@@ -140,7 +140,7 @@ impl Neural {
 
 /// The model store in a data folder (`models install|verify|remove` are RPCs on it).
 pub(crate) fn model_store(data_dir: &Path) -> ModelStore {
-    ModelStore::new(data_dir.join("models"))
+    ModelStore::new(threedgpt_paths::models_dir(data_dir))
 }
 
 /// Why a model could not be removed.

@@ -27,7 +27,7 @@ pub(crate) async fn listen(
 ) -> anyhow::Result<(impl tokio_stream::Stream<Item = std::io::Result<Guarded<TcpStream>>> + use<>, String)> {
     let listener = TcpListener::bind(address).await.with_context(|| format!("could not listen on {address}"))?;
     let bound = listener.local_addr()?;
-    let token = load_or_create_token(&runtime_dir.join("tcp-token"))?;
+    let token = load_or_create_token(&threedgpt_paths::tcp_token_path(runtime_dir))?;
     threedgpt_engine::export::write_atomic(&runtime_dir.join("tcp-address"), bound.to_string().as_bytes())?;
     tracing::info!(address = %bound, "also listening on loopback TCP");
     let (sender, receiver) = tokio::sync::mpsc::channel(16);
@@ -113,7 +113,10 @@ pub(crate) struct TokenGuard {
 
 impl TokenGuard {
     pub(crate) fn new(token: &str, runtime_dir: &Path) -> TokenGuard {
-        TokenGuard { expected: format!("Bearer {token}").into_bytes(), token_path: runtime_dir.join("tcp-token") }
+        TokenGuard {
+            expected: format!("Bearer {token}").into_bytes(),
+            token_path: threedgpt_paths::tcp_token_path(runtime_dir),
+        }
     }
 }
 
@@ -153,7 +156,7 @@ mod tests {
     #[test]
     fn only_the_right_token_without_an_origin_passes() {
         let runtime_dir = Path::new("/run/3dgpt");
-        let token_file = runtime_dir.join("tcp-token").display().to_string();
+        let token_file = threedgpt_paths::tcp_token_path(runtime_dir).display().to_string();
         let mut guard = TokenGuard::new("abc123", runtime_dir);
         assert!(guard.call(request(&[("authorization", "Bearer abc123")])).is_ok());
         for headers in [

@@ -231,7 +231,7 @@ impl Client {
 
 /// The token of the daemon's loopback TCP endpoint, from its file in the runtime folder.
 fn read_token() -> PyResult<String> {
-    let path = sdk::paths::runtime_dir().join("tcp-token");
+    let path = sdk::paths::tcp_token_path(&sdk::paths::runtime_dir());
     std::fs::read_to_string(&path).map(|token| token.trim().to_owned()).map_err(|source| {
         error::DaemonUnavailable::new_err(format!(
             "could not read the daemon's TCP token from {}: {source}; pass token= or start the daemon with --tcp",

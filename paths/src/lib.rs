@@ -1,5 +1,8 @@
-//! Where a user's daemon listens: the per-user runtime folder and the socket in it. The daemon uses
-//! the same functions, so both sides always agree.
+//! Where 3D GPT keeps things, decided in one place for the daemon and every client: the per-user
+//! runtime folder with the daemon's socket (or, on Windows, the named pipe derived from it) and
+//! its loopback token, and the data folder with the history's settings, the models and ONNX
+//! Runtime. Both sides call the same functions, so they always agree.
+#![deny(missing_docs)]
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +30,39 @@ fn platform_runtime_dir() -> PathBuf {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir).join("3dgpt").join("run"),
         _ => std::env::temp_dir().join("3dgpt-run"),
     }
+}
+
+/// The token file of the daemon's loopback TCP endpoint, in a runtime folder.
+pub fn tcp_token_path(runtime_dir: &Path) -> PathBuf {
+    runtime_dir.join("tcp-token")
+}
+
+/// The folder for the history, settings, models and ONNX Runtime: `THREEDGPT_DATA_DIR`, else
+/// `%LOCALAPPDATA%\3dgpt` on Windows, `$XDG_DATA_HOME/3dgpt`, else `~/.local/share/3dgpt`
+/// elsewhere.
+pub fn data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("THREEDGPT_DATA_DIR").filter(|dir| !dir.is_empty()) {
+        return dir.into();
+    }
+    #[cfg(windows)]
+    if let Some(dir) = std::env::var_os("LOCALAPPDATA").filter(|dir| !dir.is_empty()) {
+        return PathBuf::from(dir).join("3dgpt");
+    }
+    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|dir| !dir.is_empty()) {
+        return PathBuf::from(dir).join("3dgpt");
+    }
+    let home = std::env::var_os("HOME").map_or_else(std::env::temp_dir, PathBuf::from);
+    home.join(".local").join("share").join("3dgpt")
+}
+
+/// The installed models, in a data folder.
+pub fn models_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("models")
+}
+
+/// Where `scripts/install_onnxruntime.sh` puts ONNX Runtime, in a data folder.
+pub fn onnxruntime_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("onnxruntime")
 }
 
 /// The daemon's socket in a runtime folder. On Windows no file is made there: the daemon listens on
