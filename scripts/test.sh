@@ -73,7 +73,9 @@ THREEDGPT_BIN="$PWD/target/debug/3dgpt" .venv/bin/python -m pytest tests/e2e -q
 
 step "python module: wheel (maturin) and tests"
 rm -rf target/wheels
-.venv/bin/maturin build --quiet -m sdk/python/Cargo.toml -o target/wheels
+# zig links against glibc 2.28, so the wheel installs on older distributions (maturin finds zig
+# through the venv's python).
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/maturin build --quiet --zig --compatibility manylinux_2_28 -m sdk/python/Cargo.toml -o target/wheels
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels/threedgpt-*.whl
 THREEDGPT_BIN="$PWD/target/debug/3dgpt" .venv/bin/python -m pytest sdk/python/tests -q
 

@@ -10,6 +10,7 @@ the manifest) in the running Python. Prints the zip's path on the last line.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -32,7 +33,12 @@ def build_wheel(output: Path, release: bool) -> Path:
     shutil.rmtree(output, ignore_errors=True)
     command = [sys.executable, "-m", "maturin", "build", "--quiet", "-m", str(ROOT / "sdk/python/Cargo.toml")]
     command += ["--release"] if release else []
-    subprocess.run([*command, "-o", str(output)], check=True)
+    if sys.platform.startswith("linux"):
+        # Linked with zig against glibc 2.28, so it installs on older distributions too.
+        command += ["--zig", "--compatibility", "manylinux_2_28"]
+    # maturin finds zig through the `python3` on the PATH: make it this interpreter's.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    subprocess.run([*command, "-o", str(output)], check=True, env={**os.environ, "PATH": path})
     wheels = sorted(output.glob("threedgpt-*.whl"))
     if len(wheels) != 1:
         raise SystemExit(f"expected one wheel in {output}, found {[wheel.name for wheel in wheels]}")

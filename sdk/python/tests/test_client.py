@@ -5,6 +5,7 @@ from __future__ import annotations
 import _thread
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -323,3 +324,16 @@ def test_out_of_range_options_are_refused_in_python_terms_before_anything_is_sen
     with pytest.raises(threedgpt.NotFound, match='no segmentation model "nope" is installed'):
         client.generate(EXAMPLES / "duck.png", tmp_path / "x.glb", background="nope")
     assert not list(tmp_path.iterdir())
+
+
+def test_the_wheel_is_manylinux_2_28_and_asks_for_no_newer_glibc(tmp_path):
+    import zipfile
+
+    wheels = sorted((ROOT / "target" / "wheels").glob("threedgpt-*.whl"))
+    assert len(wheels) == 1, f"scripts/test.sh builds one wheel into target/wheels: {wheels}"
+    assert wheels[0].name.endswith("-cp311-abi3-manylinux_2_28_x86_64.whl"), wheels[0].name
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        library = wheel.extract("threedgpt/_native.abi3.so", tmp_path)
+    symbols = subprocess.run(["objdump", "-T", library], capture_output=True, text=True, check=True).stdout
+    versions = {tuple(map(int, found.split("."))) for found in re.findall(r"GLIBC_(\d+\.\d+)", symbols)}
+    assert versions and max(versions) <= (2, 28), sorted(versions)
