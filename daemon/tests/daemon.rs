@@ -833,3 +833,96 @@ async fn models_install_verify_remove_and_onnx_runtime_shows_in_info() {
     assert!(cli(&["models", "remove", "tiny-segmentation"]).status.success());
     assert!(!client.models().await.unwrap().iter().any(|model| model.name == "tiny-segmentation"));
 }
+
+/// A blocking host for tests: waits in place, and raises an interrupt when asked to.
+struct PlainHost(std::sync::atomic::AtomicBool);
+
+impl threedgpt_sdk::blocking::Host for PlainHost {
+    type Error = &'static str;
+
+    fn unlocked<R: Send>(&self, wait: impl FnOnce() -> R + Send) -> R {
+        wait()
+    }
+
+    fn check(&self) -> Result<(), &'static str> {
+        if self.0.load(std::sync::atomic::Ordering::SeqCst) { Err("interrupted") } else { Ok(()) }
+    }
+}
+
+/// The blocking SDK that the Python module (and next the Godot plugin) sit on: one thread reads a
+/// job's events while another cancels it, and the host's interrupt ends a wait within a slice.
+#[test]
+fn the_blocking_sdk_reads_events_on_one_thread_while_another_cancels() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use threedgpt_sdk::blocking::{self, Next, SLICE};
+
+    let daemon = Daemon::start(&[]);
+    let host = PlainHost(AtomicBool::new(false));
+    let options = ConnectOptions::default().with_socket_path(daemon.socket()).with_autostart(false);
+    let client = (0..200)
+        .find_map(|_| {
+            let connected = blocking::wait(&host, Client::connect(&options)).unwrap().ok();
+            if connected.is_none() {
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            connected
+        })
+        .expect("the daemon did not come up");
+    let folder = tempfile::tempdir().unwrap();
+    let start = |name: &str| {
+        let stream =
+            blocking::wait(&host, client.generate(request(&folder.path().join(name), slow()))).unwrap().unwrap();
+        blocking::Job::start(&host, client.clone(), stream).unwrap().unwrap()
+    };
+
+    let job = start("cancelled.glb");
+    let reconstructing = AtomicBool::new(false);
+    let seen = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut seen = Vec::new();
+            loop {
+                match job.next(&host, None).unwrap() {
+                    Next::Event(event) => {
+                        if matches!(event, JobEvent::Progress { stage: Stage::Reconstruct, .. }) {
+                            reconstructing.store(true, Ordering::SeqCst);
+                        }
+                        let end = event.is_terminal();
+                        seen.push(event);
+                        if end {
+                            return seen;
+                        }
+                    }
+                    other => panic!("{other:?} before the job's end"),
+                }
+            }
+        });
+        while !reconstructing.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // This thread cancels while the reader waits on the same job.
+        assert!(job.cancel(&host).unwrap().unwrap());
+        reader.join().unwrap()
+    });
+    assert!(matches!(seen.last(), Some(JobEvent::Cancelled { .. })), "{seen:?}");
+    assert!(job.ended() && matches!(job.next(&host, None).unwrap(), Next::Ended));
+    assert!(!folder.path().join("cancelled.glb").exists());
+
+    // A deadline passes with the job still running (the first event was read ahead: it comes
+    // first), and an interrupt ends a wait within a slice (or at the next event).
+    let job = start("interrupted.glb");
+    let past = std::time::Instant::now();
+    assert!(matches!(job.next(&host, Some(past)).unwrap(), Next::Event(JobEvent::Queued { .. })));
+    assert!(matches!(job.next(&host, Some(past)).unwrap(), Next::TimedOut));
+    let interrupting = PlainHost(AtomicBool::new(true));
+    let asked = std::time::Instant::now();
+    let interrupted = loop {
+        match job.next(&interrupting, None) {
+            Ok(Next::Event(_)) => continue,
+            other => break other,
+        }
+    };
+    assert!(matches!(interrupted, Err("interrupted")), "{interrupted:?}");
+    assert!(asked.elapsed() < SLICE * 5, "{:?}", asked.elapsed());
+    assert!(!job.ended());
+    assert!(job.cancel(&host).unwrap().unwrap());
+}

@@ -3,6 +3,7 @@
 //! daemon about itself. No gRPC type appears in its public API.
 #![deny(missing_docs)]
 
+pub mod blocking;
 mod client;
 mod error;
 mod local;

@@ -4,28 +4,23 @@
 //! thread can iterate the events (a Blender worker thread, say) while another cancels the job or
 //! reads its latest event without either waiting on the other for the GIL.
 
-use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use pyo3::exceptions::PyTimeoutError;
 use pyo3::prelude::*;
-use threedgpt_sdk as sdk;
+use threedgpt_sdk::{self as sdk, blocking};
 
+use crate::PyHost;
 use crate::error::{self, Cancelled};
 use crate::types::{Event, Generation};
-use crate::{SIGNAL_CHECK, runtime, wait};
 
 /// A generation queued or running in the daemon. Iterate `events()` for progress, `wait()` for the
 /// result, `cancel()` to stop it. Dropping the last reference to a job that was not submitted with
 /// `detach=True` cancels it.
 #[pyclass(frozen, module = "threedgpt")]
 pub(crate) struct Job {
-    client: sdk::Client,
-    id: String,
-    stream: Mutex<sdk::JobStream>,
-    /// Events read ahead (the first one, read to learn the job's id).
-    pending: Mutex<VecDeque<sdk::JobEvent>>,
+    inner: blocking::Job,
     /// The newest event handed out, and the terminal one once the job has ended.
     latest: Mutex<Option<Py<Event>>>,
     outcome: Mutex<Option<Py<Event>>>,
@@ -33,80 +28,17 @@ pub(crate) struct Job {
 
 impl Job {
     /// Reads the stream's first event, which names the job, and wraps the stream.
-    pub(crate) fn start(py: Python<'_>, client: sdk::Client, mut stream: sdk::JobStream) -> PyResult<Job> {
-        let first = match wait(py, stream.next())? {
-            Some(Ok(event)) => event,
-            Some(Err(error)) => return Err(error::to_py(error)),
-            None => {
-                return Err(error::DaemonUnavailable::new_err("the daemon ended the job's stream before naming it"));
-            }
-        };
-        Ok(Job {
-            client,
-            id: first.job_id().to_owned(),
-            stream: Mutex::new(stream),
-            pending: Mutex::new(VecDeque::from([first])),
-            latest: Mutex::new(None),
-            outcome: Mutex::new(None),
-        })
+    pub(crate) fn start(py: Python<'_>, client: sdk::Client, stream: sdk::JobStream) -> PyResult<Job> {
+        let inner = blocking::Job::start(&PyHost(py), client, stream)?.map_err(error::to_py)?;
+        Ok(Job { inner, latest: Mutex::new(None), outcome: Mutex::new(None) })
     }
 
-    /// The next event, waiting at most until `deadline`; `Ok(None)` once the job has ended or at
-    /// the deadline (`timed_out` tells which).
+    /// The next event, waiting at most until `deadline`.
     fn next_event(&self, py: Python<'_>, deadline: Option<Instant>) -> PyResult<Next> {
-        if lock(&self.outcome).is_some() {
-            return Ok(Next::Ended);
-        }
-        let pending = lock(&self.pending).pop_front();
-        let event = match pending {
-            Some(event) => event,
-            None => loop {
-                let slice = match deadline {
-                    Some(deadline) => {
-                        let left = deadline.saturating_duration_since(Instant::now());
-                        if left.is_zero() {
-                            return Ok(Next::TimedOut);
-                        }
-                        left.min(SIGNAL_CHECK)
-                    }
-                    None => SIGNAL_CHECK,
-                };
-                let polled = py.detach(|| {
-                    let mut stream = lock(&self.stream);
-                    runtime().block_on(async { tokio::time::timeout(slice, stream.next()).await })
-                });
-                match polled {
-                    Ok(Some(Ok(event))) => {
-                        // Events can come faster than the slices time out (progress while a
-                        // stage runs): look for Ctrl-C after each one too, or it would never be
-                        // seen until the job ends.
-                        py.check_signals()?;
-                        break event;
-                    }
-                    Ok(Some(Err(error))) => {
-                        // The stream broke (the daemon stopped, the connection dropped): the job's
-                        // end is unknown here, so report it as a failure with the reason.
-                        let failed = sdk::JobEvent::Failed {
-                            job_id: self.id.clone(),
-                            kind: sdk::ErrorKind::Unavailable,
-                            code: "UNAVAILABLE".to_owned(),
-                            message: error.to_string(),
-                        };
-                        break failed;
-                    }
-                    Ok(None) => {
-                        let failed = sdk::JobEvent::Failed {
-                            job_id: self.id.clone(),
-                            kind: sdk::ErrorKind::Unavailable,
-                            code: "UNAVAILABLE".to_owned(),
-                            message: "the daemon closed the job's stream without a result; it may have stopped"
-                                .to_owned(),
-                        };
-                        break failed;
-                    }
-                    Err(_elapsed) => py.check_signals()?,
-                }
-            },
+        let event = match self.inner.next(&PyHost(py), deadline)? {
+            blocking::Next::Event(event) => event,
+            blocking::Next::Ended => return Ok(Next::Ended),
+            blocking::Next::TimedOut => return Ok(Next::TimedOut),
         };
         let event = Event::from_sdk(py, event)?;
         let terminal = event.is_terminal();
@@ -136,7 +68,7 @@ impl Job {
     /// The job's id (for `Client.watch`, `Client.cancel` and `3dgpt jobs`).
     #[getter]
     pub(crate) fn id(&self) -> &str {
-        &self.id
+        self.inner.id()
     }
 
     /// Whether the job has ended (finished, failed or cancelled) as far as events read so far tell.
@@ -159,7 +91,7 @@ impl Job {
     /// Asks the daemon to cancel the job; returns False when it had already ended. The job then
     /// ends with a "cancelled" event and `wait()` raises `Cancelled`.
     fn cancel(&self, py: Python<'_>) -> PyResult<bool> {
-        wait(py, self.client.cancel(&self.id))?.map_err(error::to_py)
+        self.inner.cancel(&PyHost(py))?.map_err(error::to_py)
     }
 
     /// Waits for the job to end and returns its `Generation`; raises `Cancelled`, the failure's
@@ -180,7 +112,7 @@ impl Job {
                 Next::TimedOut => {
                     return Err(PyTimeoutError::new_err(format!(
                         "job {} has not ended after {} s; it is still running: wait again or cancel it",
-                        self.id,
+                        self.id(),
                         timeout.unwrap_or_default()
                     )));
                 }
@@ -190,17 +122,17 @@ impl Job {
         let Some(outcome) = outcome else {
             return Err(error::ThreeDGptError::new_err("the job ended without a result"));
         };
-        outcome_result(py, &self.id, outcome.get())
+        outcome_result(py, self.id(), outcome.get())
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
         match lock(&self.latest).as_ref() {
             Some(event) => format!(
                 "<Job {} latest={}>",
-                self.id,
+                self.id(),
                 event.bind(py).repr().map_or_else(|_| "?".into(), |r| r.to_string())
             ),
-            None => format!("<Job {}>", self.id),
+            None => format!("<Job {}>", self.id()),
         }
     }
 }

@@ -1,59 +1,50 @@
-//! The Python module `threedgpt`: the Rust SDK with Python types. Every call that waits on the
-//! daemon releases the GIL and wakes every 100 ms to let Ctrl-C through, so pipelines stay
-//! interruptible and Blender's UI stays responsive.
+//! The Python module `threedgpt`: the Rust SDK with Python types, over `sdk::blocking` (one
+//! runtime per process; every call that waits on the daemon releases the GIL and wakes every
+//! 100 ms to let Ctrl-C through, so pipelines stay interruptible and Blender's UI responsive).
+//! What is Python's own is the host glue (`PyHost`) and the types.
 
 use std::future::Future;
-use std::pin::pin;
-use std::sync::OnceLock;
-use std::time::Duration;
 
 use pyo3::prelude::*;
+use threedgpt_sdk as sdk;
 
 mod client;
 mod error;
 mod job;
 mod types;
 
-/// How often a blocking call comes back to check for Ctrl-C.
-const SIGNAL_CHECK: Duration = Duration::from_millis(100);
+/// The Python interpreter as the SDK's blocking host: waits run with the GIL released, and
+/// between slices (every 100 ms, and after each event) a pending signal raises its exception
+/// (`KeyboardInterrupt` for Ctrl-C).
+pub(crate) struct PyHost<'py>(pub(crate) Python<'py>);
 
-/// One runtime per process carries every connection; calls block on it with the GIL released.
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("threedgpt-io")
-            .enable_all()
-            .build()
-            .expect("a tokio runtime can be built") // Only fails when the OS has no threads left.
-    })
+impl sdk::blocking::Host for PyHost<'_> {
+    type Error = PyErr;
+
+    fn unlocked<R: Send>(&self, wait: impl FnOnce() -> R + Send) -> R {
+        self.0.detach(wait)
+    }
+
+    fn check(&self) -> PyResult<()> {
+        self.0.check_signals()
+    }
 }
 
-/// Runs `future` to completion with the GIL released, coming back every [`SIGNAL_CHECK`] to raise
-/// `KeyboardInterrupt` (or whatever a signal handler raises) in the caller. Dropping the future on
-/// such an error cancels the request.
+/// Runs `future` to completion with the GIL released, letting Ctrl-C through (see [`PyHost`]).
+/// Dropping the future on such an error cancels the request.
 fn wait<F>(py: Python<'_>, future: F) -> PyResult<F::Output>
 where
     F: Future + Send,
     F::Output: Send,
 {
-    let mut future = pin!(future);
-    loop {
-        let polled =
-            py.detach(|| runtime().block_on(async { tokio::time::timeout(SIGNAL_CHECK, future.as_mut()).await }));
-        match polled {
-            Ok(output) => return Ok(output),
-            Err(_elapsed) => py.check_signals()?,
-        }
-    }
+    sdk::blocking::wait(&PyHost(py), future)
 }
 
 /// The option table this module was built with, in the shape of `Client.options()` (with no
 /// installed models): what a panel shows before it has asked a daemon.
 #[pyfunction]
 fn default_options(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
-    types::option_table(py, &threedgpt_sdk::OptionTable::compiled())
+    types::option_table(py, &sdk::OptionTable::compiled())
 }
 
 #[pymodule]
