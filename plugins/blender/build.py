@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCE = Path(__file__).resolve().parent / "threedgpt"
+SOURCE = Path(__file__).resolve().parent / "extension"
 PLATFORMS = [
     (re.compile(r"manylinux.*_x86_64|linux_x86_64"), "linux-x64"),
     (re.compile(r"manylinux.*_aarch64|linux_aarch64"), "linux-arm64"),
