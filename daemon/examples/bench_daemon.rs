@@ -3,10 +3,12 @@
 //! in-process, idle memory, and cold auto-start to the first progress event. Prints Markdown rows.
 #![allow(clippy::print_stdout)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+#[path = "../tests/harness/mod.rs"]
+mod harness;
+use harness::Daemon;
 use threedgpt_sdk::{
     Artifact, Background, Client, ConnectOptions, GenerateOptions, GenerateRequest, ImageSource, JobEvent,
 };
@@ -14,52 +16,6 @@ use threedgpt_sdk::{
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
-}
-
-fn daemon_binary() -> PathBuf {
-    let me = std::env::current_exe().expect("own path");
-    me.parent().and_then(Path::parent).expect("target folder").join("3dgpt")
-}
-
-struct Daemon {
-    child: std::process::Child,
-    runtime: tempfile::TempDir,
-    _data: tempfile::TempDir,
-}
-
-impl Daemon {
-    fn start() -> Daemon {
-        let runtime = tempfile::tempdir().unwrap();
-        let data = tempfile::tempdir().unwrap();
-        let child = Command::new(daemon_binary())
-            .args(["serve", "--idle-timeout", "0", "--key-file"])
-            .arg(data.path().join("key"))
-            .env("THREEDGPT_RUNTIME_DIR", runtime.path())
-            .env("THREEDGPT_DATA_DIR", data.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        Daemon { child, runtime, _data: data }
-    }
-
-    async fn client(&self) -> Client {
-        let options =
-            ConnectOptions::default().with_socket_path(self.runtime.path().join("daemon.sock")).with_autostart(false);
-        loop {
-            if let Ok(client) = Client::connect(&options).await {
-                return client;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 async fn run(client: &Client, request: GenerateRequest) -> (Option<String>, Duration) {
@@ -93,11 +49,11 @@ async fn main() {
     let mut rows = Vec::new();
 
     // Idle memory and unary round trip.
-    let daemon = Daemon::start();
+    let daemon = Daemon::start(&[]);
     let client = daemon.client().await;
     client.info().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    rows.push(("daemon idle memory (RSS)", "≤ 30 MB", format!("{:.1} MB", rss_mb(daemon.child.id()))));
+    rows.push(("daemon idle memory (RSS)", "≤ 30 MB", format!("{:.1} MB", rss_mb(daemon.pid()))));
     let mut round_trips = Vec::new();
     for _ in 0..2000 {
         let started = Instant::now();
@@ -200,7 +156,7 @@ async fn main() {
         let runtime = tempfile::tempdir().unwrap();
         let options = ConnectOptions::default()
             .with_socket_path(runtime.path().join("daemon.sock"))
-            .with_daemon_program(daemon_binary());
+            .with_daemon_program(harness::binary());
         let started = Instant::now();
         let client = Client::connect(&options).await.unwrap();
         let mut events = client

@@ -4,7 +4,7 @@
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use threedgpt_sdk::{
@@ -14,84 +14,8 @@ use threedgpt_sdk::{
 
 const BINARY: &str = env!("CARGO_BIN_EXE_3dgpt");
 
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name)
-}
-
-/// A daemon on a private runtime folder and data folder, killed when dropped.
-struct Daemon {
-    child: Option<Child>,
-    dir: tempfile::TempDir,
-    data: PathBuf,
-    _data_holder: Option<tempfile::TempDir>,
-}
-
-impl Daemon {
-    fn start(extra: &[&str]) -> Daemon {
-        let data = tempfile::tempdir().unwrap();
-        let path = data.path().to_path_buf();
-        let mut daemon = Daemon::start_with_data(&path, extra);
-        daemon._data_holder = Some(data);
-        daemon
-    }
-
-    /// A daemon keeping its history in `data`, with its key in a file there.
-    fn start_with_data(data: &Path, extra: &[&str]) -> Daemon {
-        let dir = tempfile::tempdir().unwrap();
-        let key_file = data.join("history.key");
-        let child = Command::new(BINARY)
-            .args(["serve", "--foreground", "--idle-timeout", "0", "--key-file"])
-            .arg(&key_file)
-            .args(extra)
-            .env("THREEDGPT_RUNTIME_DIR", dir.path())
-            .env("THREEDGPT_DATA_DIR", data)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        Daemon { child: Some(child), dir, data: data.to_path_buf(), _data_holder: None }
-    }
-
-    fn blob_files(&self) -> Vec<PathBuf> {
-        let mut found = Vec::new();
-        let mut pending = vec![self.data.join("history").join("blobs")];
-        while let Some(folder) = pending.pop() {
-            for entry in std::fs::read_dir(folder).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() { pending.push(path) } else { found.push(path) }
-            }
-        }
-        found
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.dir.path().join("daemon.sock")
-    }
-
-    async fn client(&self) -> Client {
-        let options = ConnectOptions::default().with_socket_path(self.socket()).with_autostart(false);
-        for _ in 0..200 {
-            if let Ok(client) = Client::connect(&options).await {
-                return client;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("the daemon did not come up");
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().unwrap().id()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
+mod harness;
+use harness::{Daemon, example, fast, request, slow};
 
 /// A program that starts the real daemon with its history in `dir` (the SDK starts it as it would
 /// start `3dgpt`), so auto-started daemons never touch the user's own history.
@@ -105,20 +29,6 @@ fn launcher(dir: &tempfile::TempDir) -> PathBuf {
     path
 }
 
-fn fast() -> GenerateOptions {
-    GenerateOptions::default().with_grid(64).with_faces(1000).with_texture_size(256)
-}
-
-/// Options that keep the reconstruct stage busy for seconds, so there is time to cancel.
-fn slow() -> GenerateOptions {
-    GenerateOptions::default().with_grid(2048)
-}
-
-fn request(output: &Path, options: GenerateOptions) -> GenerateRequest {
-    GenerateRequest::new(ImageSource::Path(example("duck.png")), output).with_options(options)
-}
-
-/// Reads events until the job ends, with a generous guard so a broken daemon fails the test.
 async fn last_event(events: &mut threedgpt_sdk::JobStream) -> Vec<JobEvent> {
     let mut seen = Vec::new();
     let read = async {

@@ -4,71 +4,16 @@
 //! folders under `%LOCALAPPDATA%` and the Credential Manager are the prefix's, not anyone's).
 #![cfg(windows)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use threedgpt_sdk::{Artifact, Client, ConnectOptions, GenerateOptions, GenerateRequest, ImageSource, JobEvent, Stage};
+use threedgpt_sdk::{Artifact, Client, ConnectOptions, GenerateOptions, GenerateRequest, JobEvent, Stage};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_3dgpt");
 
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name)
-}
-
-fn fast() -> GenerateOptions {
-    GenerateOptions::default().with_grid(64).with_faces(1000).with_texture_size(256)
-}
-
-fn request(output: &Path, options: GenerateOptions) -> GenerateRequest {
-    GenerateRequest::new(ImageSource::Path(example("duck.png")), output).with_options(options)
-}
-
-/// A daemon on its own runtime and data folders (key in the Credential Manager), killed when dropped.
-struct Daemon {
-    child: Option<Child>,
-    runtime: tempfile::TempDir,
-    data: tempfile::TempDir,
-}
-
-impl Daemon {
-    fn start(extra: &[&str]) -> Daemon {
-        let (runtime, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let child = Command::new(BINARY)
-            .args(["serve", "--foreground", "--idle-timeout", "0"])
-            .args(extra)
-            .env("THREEDGPT_RUNTIME_DIR", runtime.path())
-            .env("THREEDGPT_DATA_DIR", data.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        Daemon { child: Some(child), runtime, data }
-    }
-
-    fn options(&self) -> ConnectOptions {
-        ConnectOptions::default().with_socket_path(self.runtime.path().join("daemon.sock")).with_autostart(false)
-    }
-
-    async fn client(&self) -> Client {
-        for _ in 0..400 {
-            if let Ok(client) = Client::connect(&self.options()).await {
-                return client;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("the daemon did not come up on its pipe");
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
+mod harness;
+use harness::{Daemon, example, fast, request};
 
 /// Reads events until the job ends, with a generous guard so a broken daemon fails the test.
 async fn events_of(events: &mut threedgpt_sdk::JobStream) -> Vec<JobEvent> {
@@ -179,7 +124,7 @@ async fn three_clients_with_three_jobs_each_all_finish_over_the_pipe() {
     }
     let history = daemon.client().await.history(20, None).await.unwrap();
     assert_eq!(history.total, 9);
-    assert!(daemon.data.path().join("history").join("history.db").exists());
+    assert!(daemon.data.as_path().join("history").join("history.db").exists());
 }
 
 /// Cancel reaches the engine over the pipe, and a client that goes away cancels its job.
@@ -224,8 +169,8 @@ fn a_second_daemon_for_the_same_runtime_folder_refuses_to_start() {
     runtime.block_on(daemon.client());
     let output = Command::new(BINARY)
         .args(["serve", "--foreground"])
-        .env("THREEDGPT_RUNTIME_DIR", daemon.runtime.path())
-        .env("THREEDGPT_DATA_DIR", daemon.data.path())
+        .env("THREEDGPT_RUNTIME_DIR", daemon.dir.path())
+        .env("THREEDGPT_DATA_DIR", daemon.data.as_path())
         .output()
         .unwrap();
     assert!(!output.status.success());

@@ -3,9 +3,7 @@ helpers that load what the binary writes with trimesh."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-VALIDATOR = ROOT / "tests" / "gltf" / "validate.mjs"
+sys.path.insert(0, str(ROOT / "tests" / "gltf"))
+import validator  # noqa: E402  (tests/gltf/validator.py, shared with the Python module's tests)
 
 
 @pytest.fixture(scope="session")
@@ -49,15 +48,7 @@ def tiny_models(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def validate():
     """Runs the Khronos glTF validator over files and returns one report per file."""
-    node = shutil.which("node")
-    if node is None or not (VALIDATOR.parent / "node_modules" / "gltf-validator").exists():
-        raise RuntimeError("the glTF validator is not installed: run scripts/test.sh (npm ci in tests/gltf)")
-
-    def run(*paths: Path) -> list[dict]:
-        result = subprocess.run([node, str(VALIDATOR), *map(str, paths)], capture_output=True, text=True, check=True)
-        return [json.loads(line) for line in result.stdout.splitlines()]
-
-    return run
+    return validator.validate
 
 
 def run_cli(binary: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -68,15 +59,10 @@ def run_cli(binary: Path, *args: str, cwd: Path | None = None) -> subprocess.Com
 
 
 @pytest.fixture(autouse=True)
-def every_gltf_written_is_valid(validate, tmp_path):
+def every_gltf_written_is_valid(tmp_path):
     """After each test, runs the Khronos validator over every GLB and glTF file it wrote."""
     yield
-    files = sorted([*tmp_path.rglob("*.glb"), *tmp_path.rglob("*.gltf")])
-    if not files:
-        return
-    reports = validate(*files)
-    for report in reports:
-        assert (report["errors"], report["warnings"]) == (0, 0), (report["path"], report["messages"])
+    validator.assert_all_valid(tmp_path)
 
 
 def pytest_configure(config):

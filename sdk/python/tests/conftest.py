@@ -3,17 +3,17 @@ data folder, a client connected to it, and checks of the files it writes."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples"
-VALIDATOR = ROOT / "tests" / "gltf" / "validate.mjs"
+sys.path.insert(0, str(ROOT / "tests" / "gltf"))
+import validator  # noqa: E402  (tests/gltf/validator.py, shared with the end-to-end tests)
 
 
 @pytest.fixture(scope="session")
@@ -40,21 +40,12 @@ def client(daemon_binary):
 @pytest.fixture(scope="session")
 def validate():
     """The Khronos glTF validator over files: one report per file."""
-    node = shutil.which("node")
-    if node is None or not (VALIDATOR.parent / "node_modules" / "gltf-validator").exists():
-        raise RuntimeError("the glTF validator is not installed: run scripts/test.sh (npm ci in tests/gltf)")
-
-    def run(*paths: Path) -> list[dict]:
-        result = subprocess.run([node, str(VALIDATOR), *map(str, paths)], capture_output=True, text=True, check=True)
-        return [json.loads(line) for line in result.stdout.splitlines()]
-
-    return run
+    return validator.validate
 
 
 @pytest.fixture(autouse=True)
-def every_glb_written_is_valid(validate, tmp_path):
-    """After each test, every GLB it wrote passes the Khronos validator with no errors or warnings."""
+def every_glb_written_is_valid(tmp_path):
+    """After each test, every GLB (and glTF) it wrote passes the Khronos validator with no errors
+    or warnings."""
     yield
-    files = sorted(tmp_path.rglob("*.glb"))
-    for report in validate(*files) if files else []:
-        assert (report["errors"], report["warnings"]) == (0, 0), (report["path"], report["messages"])
+    validator.assert_all_valid(tmp_path)
