@@ -66,11 +66,12 @@ async fn main() {
         format!("{:.0} µs", median(round_trips)),
     ));
 
-    // End to end through the warm daemon against the engine in-process, same picture and options.
+    // End to end through the warm daemon against the engine in-process, same picture and options,
+    // interleaved (in-process, daemon with history, daemon without) so that drifts of the machine
+    // (frequency, cache, other work) fall on all three alike.
     let bytes = std::fs::read(&picture_path).unwrap();
-    let mut in_process = Vec::new();
-    let mut through_daemon = Vec::new();
-    for index in 0..15 {
+    let (mut in_process, mut with_history, mut without_history) = (Vec::new(), Vec::new(), Vec::new());
+    for index in 0..21 {
         let started = Instant::now();
         let cancel = threedgpt_engine::CancelFlag::new();
         let options = threedgpt_engine::Options::default();
@@ -86,29 +87,32 @@ async fn main() {
         )
         .unwrap();
         in_process.push(started.elapsed().as_secs_f64() * 1e3);
-        let request =
-            GenerateRequest::new(ImageSource::Path(picture_path.clone()), folder.path().join(format!("d{index}.glb")));
-        through_daemon.push(run(&client, request).await.1.as_secs_f64() * 1e3);
-    }
-    client.set_history_enabled(false).await.unwrap();
-    let mut without_history = Vec::new();
-    for index in 0..15 {
-        let request =
-            GenerateRequest::new(ImageSource::Path(picture_path.clone()), folder.path().join(format!("h{index}.glb")));
-        without_history.push(run(&client, request).await.1.as_secs_f64() * 1e3);
+        for (history, times) in [(true, &mut with_history), (false, &mut without_history)] {
+            client.set_history_enabled(history).await.unwrap();
+            let output = folder.path().join(format!("d{index}-{history}.glb"));
+            let request = GenerateRequest::new(ImageSource::Path(picture_path.clone()), output);
+            times.push(run(&client, request).await.1.as_secs_f64() * 1e3);
+        }
     }
     client.set_history_enabled(true).await.unwrap();
-    let local = median(in_process);
-    for (label, remote) in [("history off", median(without_history)), ("history on", median(through_daemon))] {
+    // The first round warms caches and the daemon's allocator; it is left out.
+    let spread = |mut times: Vec<f64>| {
+        times.remove(0);
+        times.sort_by(f64::total_cmp);
+        (times[times.len() / 2], times[times.len() / 4], times[times.len() * 3 / 4])
+    };
+    let (local, local_low, local_high) = spread(in_process);
+    for (label, times) in [("history off", without_history), ("history on", with_history)] {
+        let (remote, low, high) = spread(times);
         rows.push((
             if label == "history off" {
-                "1024² picture → GLB through the warm daemon, history off, against the engine in-process"
+                "1024² picture → GLB through the warm daemon, history off, against the engine in-process (20 interleaved runs, median [quartiles])"
             } else {
                 "the same with history on (thumbnail, encryption, three fsynced blobs)"
             },
             "overhead ≤ 5% + 5 ms",
             format!(
-                "{local:.0} ms → {remote:.0} ms (overhead {:.0} ms, {:.1}%)",
+                "{local:.0} [{local_low:.0}–{local_high:.0}] ms → {remote:.0} [{low:.0}–{high:.0}] ms (overhead {:.0} ms, {:.1}%)",
                 remote - local,
                 (remote - local) / local * 100.0
             ),
