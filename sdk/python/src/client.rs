@@ -204,10 +204,37 @@ impl Client {
         Ok(Settings::from_sdk(wait(py, self.inner.set_history_enabled(enabled))?.map_err(error::to_py)?))
     }
 
-    /// The reconstruction models the daemon knows.
+    /// The models the daemon knows: the built-in reconstructor and every installed model.
     fn models(&self, py: Python<'_>) -> PyResult<Vec<Model>> {
         let models = wait(py, self.inner.models())?.map_err(error::to_py)?;
         Ok(models.into_iter().map(Model::from_sdk).collect())
+    }
+
+    /// Has the daemon install the model `manifest` describes, from `source` (a folder, a one-file
+    /// model's file, or an http(s) URL; None downloads from the manifest's URLs); returns it as
+    /// `models()` lists it. An installed model of the same name is replaced once the new one is
+    /// complete.
+    #[pyo3(signature = (manifest, source = None))]
+    fn install_model(&self, py: Python<'_>, manifest: PathBuf, source: Option<PathOrUrl>) -> PyResult<Model> {
+        let source = source.map(|source| source.0);
+        let installed = wait(py, async {
+            let mut ignore = |_done: u64, _total: u64| {};
+            self.inner.install_model(&manifest, source.as_deref(), &mut ignore).await
+        })?
+        .map_err(error::to_py)?;
+        self.model_named(py, &installed.name)
+    }
+
+    /// Has the daemon re-check an installed model's files against its manifest (sizes and
+    /// SHA-256s); raises when one differs.
+    fn verify_model(&self, py: Python<'_>, name: &str) -> PyResult<Model> {
+        let installed = wait(py, self.inner.verify_model(name))?.map_err(error::to_py)?;
+        self.model_named(py, &installed.name)
+    }
+
+    /// Has the daemon remove an installed model; refused while a job uses it.
+    fn remove_model(&self, py: Python<'_>, name: &str) -> PyResult<()> {
+        wait(py, self.inner.remove_model(name))?.map_err(error::to_py)
     }
 
     /// Every generate option as the daemon describes it — name, flag, label, description, kind
@@ -226,6 +253,30 @@ impl Client {
     /// Stops the daemon; its running jobs are cancelled cleanly.
     fn shutdown(&self, py: Python<'_>) -> PyResult<()> {
         wait(py, self.inner.shutdown())?.map_err(error::to_py)
+    }
+}
+
+impl Client {
+    fn model_named(&self, py: Python<'_>, name: &str) -> PyResult<Model> {
+        let models = wait(py, self.inner.models())?.map_err(error::to_py)?;
+        models.into_iter().find(|model| model.name == name).map(Model::from_sdk).ok_or_else(|| {
+            error::ThreeDGptError::new_err(format!("the daemon does not list {name} after installing it"))
+        })
+    }
+}
+
+/// A model's source: a path (str or os.PathLike) or a URL.
+struct PathOrUrl(String);
+
+impl<'py> FromPyObject<'_, 'py> for PathOrUrl {
+    type Error = PyErr;
+
+    fn extract(value: Borrowed<'_, 'py, PyAny>) -> PyResult<Self> {
+        if let Ok(text) = value.extract::<String>() {
+            return Ok(PathOrUrl(text));
+        }
+        let path: PathBuf = value.extract()?;
+        Ok(PathOrUrl(path.display().to_string()))
     }
 }
 

@@ -337,3 +337,21 @@ def test_the_wheel_is_manylinux_2_28_and_asks_for_no_newer_glibc(tmp_path):
     symbols = subprocess.run(["objdump", "-T", library], capture_output=True, text=True, check=True).stdout
     versions = {tuple(map(int, found.split("."))) for found in re.findall(r"GLIBC_(\d+\.\d+)", symbols)}
     assert versions and max(versions) <= (2, 28), sorted(versions)
+
+
+def test_models_are_installed_checked_and_removed_through_the_daemon(client, tmp_path):
+    models = tmp_path / "made"
+    subprocess.run([sys.executable, str(ROOT / "models" / "tools" / "make_test_models.py"), str(models)], check=True)
+    installed = client.install_model(models / "tiny-depth.toml", models / "tiny-depth")
+    assert (installed.name, installed.kind, installed.installed) == ("tiny-depth", "depth", True)
+    assert client.options()["models"]["depth"] == ["tiny-depth"]
+    assert client.verify_model("tiny-depth").size_bytes == installed.size_bytes
+    folder = Path(os.environ["THREEDGPT_DATA_DIR"]) / "models" / "tiny-depth"
+    damaged = next(path for path in folder.rglob("*.onnx"))
+    damaged.write_bytes(damaged.read_bytes()[:-1])
+    with pytest.raises(threedgpt.InvalidInput, match="not the file its manifest names"):
+        client.verify_model("tiny-depth")
+    client.remove_model("tiny-depth")
+    assert "tiny-depth" not in [model.name for model in client.models()]
+    with pytest.raises(threedgpt.NotFound):
+        client.remove_model("tiny-depth")

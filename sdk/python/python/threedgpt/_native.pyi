@@ -343,6 +343,13 @@ class Client:
     def settings(self) -> Settings: ...
     def set_history_enabled(self, enabled: bool) -> Settings: ...
     def models(self) -> list[Model]: ...
+    def install_model(self, manifest: StrPath, source: StrPath | None = None) -> Model:
+        """Has the daemon install the model ``manifest`` describes, from ``source`` (a folder, a
+        one-file model's file, or an http(s) URL; None: the manifest's own URLs)."""
+    def verify_model(self, name: str) -> Model:
+        """Re-checks an installed model's files against its manifest; raises when one differs."""
+    def remove_model(self, name: str) -> None:
+        """Removes an installed model; refused while a job uses it."""
     def options(self) -> OptionTable:
         """Every generate option as the daemon describes it (default, range or choices), and the
         installed models of each role: what a panel offers."""
