@@ -603,15 +603,18 @@ async fn models_install_verify_remove_and_onnx_runtime_shows_in_info() {
     let data = tempfile::tempdir().unwrap();
     let models = tempfile::tempdir().unwrap();
     tiny_models(models.path());
-    let runtime_dir = tempfile::tempdir().unwrap();
-    let cli = |args: &[&str]| {
+    // The CLI installs and removes through the daemon (the same one the test talks to).
+    let daemon = Daemon::start_with_data(data.path(), &["--onnxruntime", library.to_str().unwrap()]);
+    let client = daemon.client().await;
+    let cli_of = |runtime: &Path, args: &[&str]| {
         Command::new(BINARY)
             .args(args)
             .env("THREEDGPT_DATA_DIR", data.path())
-            .env("THREEDGPT_RUNTIME_DIR", runtime_dir.path())
+            .env("THREEDGPT_RUNTIME_DIR", runtime)
             .output()
             .unwrap()
     };
+    let cli = |args: &[&str]| cli_of(daemon.dir.path(), args);
     let manifest = models.path().join("tiny-segmentation.toml");
     let model_file = models.path().join("tiny-segmentation/model.onnx");
 
@@ -630,8 +633,6 @@ async fn models_install_verify_remove_and_onnx_runtime_shows_in_info() {
     assert!(String::from_utf8_lossy(&installed.stdout).contains("installed tiny-segmentation"));
     assert!(cli(&["models", "verify", "tiny-segmentation"]).status.success());
 
-    let daemon = Daemon::start_with_data(data.path(), &["--onnxruntime", library.to_str().unwrap()]);
-    let client = daemon.client().await;
     let info = client.info().await.unwrap();
     let (path, version) = info.onnxruntime.clone().expect("ONNX Runtime loaded");
     assert_eq!((path, version.as_str()), (library.clone(), threedgpt_neural::runtime::VERSION));
@@ -688,7 +689,19 @@ async fn models_install_verify_remove_and_onnx_runtime_shows_in_info() {
     let Some(JobEvent::Finished { record, .. }) = events.last() else { panic!("{events:?}") };
     assert_eq!((record["model"].as_str(), record["depth_model"].as_str()), (Some("relief"), Some("tiny-depth")));
     assert!(record["watertight"].as_bool().unwrap(), "{record}");
+    // A model a job holds cannot be removed under it; once the job has ended it can.
+    let holding = GenerateRequest::new(ImageSource::Path(example("duck.png")), daemon.dir.path().join("held.glb"))
+        .with_options(slow().with_depth("tiny-depth"));
+    let mut events = client.generate(holding).await.unwrap();
+    let job_id = wait_for_stage(&mut events, Stage::Reconstruct).await;
+    let refused = client.remove_model("tiny-depth").await.expect_err("a job holds it");
+    assert_eq!(refused.kind(), ErrorKind::Precondition, "{refused}");
+    assert!(refused.to_string().contains("in use by a running or queued job"), "{refused}");
+    assert!(!cli(&["models", "remove", "tiny-depth"]).status.success());
+    client.cancel(&job_id).await.unwrap();
+    last_event(&mut events).await;
     assert!(cli(&["models", "remove", "tiny-depth"]).status.success());
+    assert!(client.models().await.unwrap().iter().all(|model| model.name != "tiny-depth"));
 
     let sphere = models.path().join("tiny-sphere.toml");
     let sphere_files = models.path().join("tiny-sphere");
@@ -722,6 +735,7 @@ async fn models_install_verify_remove_and_onnx_runtime_shows_in_info() {
     std::fs::write(&fake, b"not a shared library").unwrap();
     let daemon = Daemon::start_with_data(data.path(), &["--onnxruntime", fake.to_str().unwrap()]);
     let client = daemon.client().await;
+    let cli = |args: &[&str]| cli_of(daemon.dir.path(), args);
     let info = client.info().await.unwrap();
     assert!(info.onnxruntime.is_none() && info.execution_providers.is_empty());
     assert!(info.onnxruntime_status.contains("could not load ONNX Runtime"), "{}", info.onnxruntime_status);
