@@ -68,7 +68,7 @@ step "rust tests"
 cargo test --workspace --locked
 
 step "end-to-end tests"
-cargo build --locked -p threedgpt-daemon --quiet
+cargo build --locked -p threedgpt-daemon -p threedgpt-cloud --quiet
 THREEDGPT_BIN="$PWD/target/debug/3dgpt" .venv/bin/python -m pytest tests/e2e -q
 
 step "python module: wheel (maturin) and tests"
