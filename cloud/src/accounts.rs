@@ -182,10 +182,9 @@ pub(crate) struct LoginRequest {
     device_name: Option<String>,
 }
 
+/// A fresh bearer token (256 random bits, hex) and the SHA-256 the database keeps of it.
 fn token() -> Result<(String, Vec<u8>), ApiError> {
-    let mut bytes = threedgpt_crypto::random_salt().map_err(ApiError::internal)?.to_vec();
-    bytes.extend_from_slice(&threedgpt_crypto::random_salt().map_err(ApiError::internal)?);
-    let text = hex(&bytes);
+    let text = hex(Key::random().map_err(ApiError::internal)?.as_bytes());
     let digest = Sha256::digest(text.as_bytes()).to_vec();
     Ok((text, digest))
 }

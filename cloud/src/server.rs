@@ -75,8 +75,7 @@ fn load_secret(data: &Path) -> anyhow::Result<Vec<u8>> {
     {
         return Ok(secret);
     }
-    let mut secret = threedgpt_crypto::random_salt()?.to_vec();
-    secret.extend_from_slice(&threedgpt_crypto::random_salt()?);
+    let secret = threedgpt_crypto::Key::random()?.as_bytes().to_vec();
     let temporary = data.join(".server-secret.new");
     std::fs::write(&temporary, &secret).with_context(|| format!("could not write {}", temporary.display()))?;
     #[cfg(unix)]

@@ -162,12 +162,7 @@ pub fn password_keys(password: &str, salt: &[u8; 16], params: KdfParams, minimum
 /// What the server stores of an auth key: argon2id of it under the server's own salt and
 /// parameters (so a stolen database does not give the auth key either).
 pub fn server_hash(auth_key: &Key, salt: &[u8; 16], params: KdfParams) -> Result<Key> {
-    let argon_params = argon2::Params::new(params.memory_kib, params.iterations, params.parallelism, Some(32))
-        .map_err(|_| CryptoError::InvalidParameters(params))?;
-    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, argon_params);
-    let mut out = [0u8; 32];
-    argon.hash_password_into(&auth_key.0, salt, &mut out).map_err(|_| CryptoError::InvalidParameters(params))?;
-    Ok(Key(out))
+    argon2id(&auth_key.0, salt, params)
 }
 
 /// Whether two secrets are equal, in constant time.
@@ -178,13 +173,16 @@ pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
 
 /// argon2id (version 0x13) over the password's UTF-8 bytes, 32 bytes out.
 fn master_key(password: &str, salt: &[u8; 16], params: KdfParams) -> Result<Key> {
+    argon2id(password.as_bytes(), salt, params)
+}
+
+/// argon2id (version 0x13) of `input`, 32 bytes out.
+fn argon2id(input: &[u8], salt: &[u8; 16], params: KdfParams) -> Result<Key> {
     let argon_params = argon2::Params::new(params.memory_kib, params.iterations, params.parallelism, Some(32))
         .map_err(|_| CryptoError::InvalidParameters(params))?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, argon_params);
     let mut out = [0u8; 32];
-    argon
-        .hash_password_into(password.as_bytes(), salt, &mut out)
-        .map_err(|_| CryptoError::InvalidParameters(params))?;
+    argon.hash_password_into(input, salt, &mut out).map_err(|_| CryptoError::InvalidParameters(params))?;
     Ok(Key(out))
 }
 
