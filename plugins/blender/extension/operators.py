@@ -125,18 +125,11 @@ def generation_options(options, table: dict | None = None) -> dict:
         default = properties.spec(table, name)["default"]
         if abs(value - default) > 1e-6 * max(1.0, abs(default)):
             chosen[name] = value
-    learned = False
-    segmentation = getattr(options, "segmentation", "NONE")
-    if segmentation not in {"", "NONE"}:
-        chosen["background"], learned = segmentation, True
-    elif not options.remove_background:
+    models = properties.chosen_models(options)
+    if "background" not in models and not options.remove_background:
         chosen["background"] = "keep"
-    depth = getattr(options, "depth", "NONE")
-    if depth not in {"", "NONE"}:
-        chosen["depth"], learned = depth, True
-    if options.model and options.model != "DEFAULT":
-        chosen["model"], learned = options.model, True
-    if learned:
+    chosen.update(models)
+    if models:
         chosen["device"] = options.device.lower()
     return chosen
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import bpy
 
-from . import preferences
+from . import preferences, properties
 from .session import SESSION
 
 
@@ -75,11 +75,7 @@ class VIEW3D_PT_threedgpt_advanced(bpy.types.Panel):
         layout.prop(options, "segmentation")
         layout.prop(options, "depth")
         row = layout.row()
-        row.enabled = (
-            options.model not in {"", "DEFAULT"}
-            or options.segmentation not in {"", "NONE"}
-            or options.depth not in {"", "NONE"}
-        )
+        row.enabled = bool(properties.chosen_models(options))
         row.prop(options, "device")
         layout.prop(preferences.get(context), "texture_storage")
 

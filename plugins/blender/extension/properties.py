@@ -64,6 +64,17 @@ def apply_table(table: dict) -> bool:
     return True
 
 
+def chosen_models(options) -> dict[str, str]:
+    """The learned models the options choose, by generate option (`model`, `background`,
+    `depth`); the built-in reconstructor and "None" are no model."""
+    chosen = {
+        "model": getattr(options, "model", "DEFAULT"),
+        "background": getattr(options, "segmentation", "NONE"),
+        "depth": getattr(options, "depth", "NONE"),
+    }
+    return {name: value for name, value in chosen.items() if value not in {"", "DEFAULT", "NONE"}}
+
+
 def _model_items(self, context):
     # Blender keeps only pointers to these strings: the list must stay referenced (session keeps it).
     return session.SESSION.model_items("reconstructor")
