@@ -5,8 +5,15 @@
 
 mod accounts;
 mod age;
+mod clock;
+mod database;
+mod encoding;
 mod error;
+mod extract;
+mod limits;
+mod network;
 mod server;
+mod sessions;
 
 use clap::{Parser, Subcommand};
 

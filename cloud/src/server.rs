@@ -1,5 +1,5 @@
 //! `3dgpt-cloud serve`: the configuration, the database (SQLite in the data folder by default,
-//! migrated at start), the server's secret, and the routes.
+//! PostgreSQL when given; migrated at start), the server's secret, and the routes.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,14 +8,16 @@ use anyhow::Context;
 use axum::Json;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use threedgpt_crypto::KdfParams;
 
-use crate::accounts;
 use crate::age::MINIMUM_AGE;
+use crate::database;
 use crate::error::ApiError;
+use crate::limits::Limits;
+use crate::network::Network;
+use crate::{accounts, sessions};
 
 /// The API version `/v1/version` reports.
 pub(crate) const API_VERSION: &str = "v1";
@@ -31,6 +33,16 @@ pub(crate) struct ServeArgs {
     /// Folder for the database, the blobs and the server's secret.
     #[arg(long, value_name = "DIR", default_value = "3dgpt-cloud-data")]
     data: PathBuf,
+    /// The database: sqlite://FILE or postgres://USER@HOST/NAME [default: cloud.db in --data].
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    /// A reverse proxy (ADDRESS or ADDRESS/PREFIX) whose X-Forwarded-For names the client;
+    /// repeat for more than one.
+    #[arg(long, value_name = "CIDR")]
+    trusted_proxy: Vec<Network>,
+    /// How long an access token lives, in seconds; tests shorten it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15 * 60, hide = true)]
+    access_token_seconds: i64,
     /// argon2id memory (KiB) the server hashes auth keys with; tests lower it.
     #[arg(long, value_name = "KIB", default_value_t = KdfParams::DEFAULT.memory_kib, hide = true)]
     hash_memory_kib: u32,
@@ -50,6 +62,10 @@ pub(crate) struct Config {
     pub(crate) server_kdf: KdfParams,
     /// Whether mail can be sent (verification links); without it accounts are verified at once.
     pub(crate) smtp_configured: bool,
+    /// How long an access token lives.
+    pub(crate) access_token_seconds: i64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub(crate) trusted_proxies: Vec<Network>,
 }
 
 impl Config {
@@ -62,9 +78,10 @@ impl Config {
 /// Shared state of the handlers.
 #[derive(Clone)]
 pub(crate) struct Service {
-    pub(crate) database: sqlx::SqlitePool,
+    pub(crate) database: sqlx::AnyPool,
     pub(crate) secret: Arc<Vec<u8>>,
     pub(crate) config: Arc<Config>,
+    pub(crate) limits: Arc<Limits>,
 }
 
 /// The server's secret for fake salts: made once, kept in the data folder (0600).
@@ -90,26 +107,25 @@ fn load_secret(data: &Path) -> anyhow::Result<Vec<u8>> {
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data).with_context(|| format!("could not create {}", args.data.display()))?;
     let secret = load_secret(&args.data)?;
-    let database_path = args.data.join("cloud.db");
-    let options = SqliteConnectOptions::new()
-        .filename(&database_path)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .foreign_keys(true)
-        // Deleted rows are overwritten, so nothing of a deleted account stays in the file.
-        .pragma("secure_delete", "ON");
-    let database = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
-        .await
-        .with_context(|| format!("could not open the database {}", database_path.display()))?;
-    sqlx::migrate!("./migrations").run(&database).await.context("could not migrate the database")?;
+    let url = args.database.clone().unwrap_or_else(|| database::default_url(&args.data));
+    let (database, _engine) = database::open(&url).await?;
     let server_kdf = KdfParams { memory_kib: args.hash_memory_kib, ..KdfParams::DEFAULT };
     let minimum_kdf = KdfParams { memory_kib: args.minimum_kdf_memory_kib, iterations: 1, parallelism: 1 }
         .at_least(KdfParams { memory_kib: 8, iterations: 1, parallelism: 1 })?;
-    let config = Config { account_kdf: KdfParams::DEFAULT, minimum_kdf, server_kdf, smtp_configured: false };
+    if args.access_token_seconds < 1 {
+        anyhow::bail!("--access-token-seconds must be at least 1");
+    }
+    let config = Config {
+        account_kdf: KdfParams::DEFAULT,
+        minimum_kdf,
+        server_kdf,
+        smtp_configured: false,
+        access_token_seconds: args.access_token_seconds,
+        trusted_proxies: args.trusted_proxy.clone(),
+    };
     tracing::warn!("no SMTP server is configured: new accounts are not asked to verify their email");
-    let service = Service { database, secret: Arc::new(secret), config: Arc::new(config) };
+    let service =
+        Service { database, secret: Arc::new(secret), config: Arc::new(config), limits: Arc::new(Limits::new()) };
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("could not listen on {}", args.listen))?;
@@ -117,7 +133,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Scripts and tests read the address (the port when 0 was asked for) from this line.
     println!("3dgpt-cloud listening on http://{address}");
     tracing::info!(%address, data = %args.data.display(), "serving");
-    axum::serve(listener, router(service)).with_graceful_shutdown(shutdown()).await?;
+    let app = router(service).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
     Ok(())
 }
 
@@ -132,8 +149,12 @@ fn router(service: Service) -> Router {
         .route("/readyz", get(ready))
         .route("/v1/accounts/prelogin", post(accounts::prelogin))
         .route("/v1/accounts", post(accounts::signup))
-        .route("/v1/sessions", post(accounts::login))
-        .route("/v1/account", get(accounts::account))
+        .route("/v1/sessions", post(sessions::login).get(sessions::list))
+        .route("/v1/sessions/refresh", post(sessions::refresh))
+        .route("/v1/sessions/current", delete(sessions::logout))
+        .route("/v1/sessions/{id}", delete(sessions::revoke_one))
+        .route("/v1/account", get(accounts::account).patch(accounts::change))
+        .route("/v1/account/password", post(accounts::change_password))
         .fallback(|| async {
             ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "there is nothing at this address")
         })

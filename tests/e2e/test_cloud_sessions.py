@@ -1,0 +1,155 @@
+"""Sessions on a real `3dgpt-cloud`: rotating refresh tokens (reuse revokes the family, a retry
+of the token just replaced works once its answer was lost), logout, the list of sessions and
+revoking one, a password change that re-wraps the data key and ends the other sessions, expired
+tokens, rate limits per account and per address (and X-Forwarded-For only from a trusted proxy),
+and bad bodies answered as JSON sentences."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from cloudclient import Account, Server, password_keys, unwrap
+
+
+@pytest.fixture
+def cloud(tmp_path):
+    server = Server(tmp_path / "cloud")
+    yield server
+    server.stop()
+
+
+def refresh(cloud: Server, token: str):
+    return cloud.call("POST", "/v1/sessions/refresh", {"refresh_token": token})
+
+
+def test_refresh_rotates_and_an_old_token_revokes_the_family(cloud):
+    ada = Account(cloud, "ada@example.org").signup().login()
+    first_access, first = ada.access, ada.refresh
+    status, second = refresh(cloud, first)
+    assert status == 200 and second["refresh_token"] != first and second["session_id"] == ada.session, second
+    assert cloud.call("GET", "/v1/account", token=first_access)[0] == 401, "the replaced access token stops"
+    assert cloud.call("GET", "/v1/account", token=second["access_token"])[0] == 200
+    status, third = refresh(cloud, second["refresh_token"])
+    assert status == 200
+
+    # The first token again, two rotations later: somebody else has the family's tokens.
+    status, body = refresh(cloud, first)
+    assert status == 401 and body["code"] == "invalid_refresh_token", body
+    assert cloud.call("GET", "/v1/account", token=third["access_token"])[0] == 401, "the family is revoked"
+    assert refresh(cloud, third["refresh_token"])[0] == 401
+
+
+def test_a_lost_answer_does_not_log_the_device_out(cloud):
+    ada = Account(cloud, "ada@example.org").signup().login()
+    lost = refresh(cloud, ada.refresh)[1]  # the answer the device never received
+    status, retried = refresh(cloud, ada.refresh)
+    assert status == 200, retried
+    assert cloud.call("GET", "/v1/account", token=retried["access_token"])[0] == 200
+    assert refresh(cloud, lost["refresh_token"])[0] == 401, "the undelivered token is gone"
+    assert cloud.call("GET", "/v1/account", token=retried["access_token"])[0] == 200, "without revoking"
+
+    # Once the retry's token is itself replaced, the first one is an old token like any other.
+    assert refresh(cloud, retried["refresh_token"])[0] == 200
+    assert refresh(cloud, ada.refresh)[0] == 401
+    assert cloud.call("GET", "/v1/sessions", token=retried["access_token"])[0] == 401
+
+
+def test_logout_list_and_revoke(cloud):
+    ada = Account(cloud, "ada@example.org").signup()
+    laptop = Account(cloud, ada.email, id=ada.id).login("laptop")
+    studio = Account(cloud, ada.email, id=ada.id).login("studio")
+    status, listed = laptop.call("GET", "/v1/sessions")
+    assert status == 200
+    sessions = {session["device_name"]: session for session in listed["sessions"]}
+    assert set(sessions) == {"laptop", "studio"}
+    assert sessions["laptop"]["current"] and not sessions["studio"]["current"]
+    assert sessions["studio"]["os"] == "Linux" and sessions["studio"]["client_version"] == "0.1.0"
+    assert sessions["studio"]["last_seen_at"] >= sessions["studio"]["created_at"] > 0
+
+    grace = Account(cloud, "grace@example.org").signup().login()
+    assert grace.call("DELETE", f"/v1/sessions/{studio.session}")[0] == 404, "another account's is not found"
+    assert studio.call("GET", "/v1/account")[0] == 200
+
+    assert laptop.call("DELETE", f"/v1/sessions/{studio.session}")[0] == 204
+    status, body = studio.call("GET", "/v1/account")
+    assert status == 401 and body["code"] == "unauthenticated", "a revoked session stops at once"
+    assert refresh(cloud, studio.refresh)[0] == 401
+
+    assert laptop.call("DELETE", "/v1/sessions/current")[0] == 204
+    assert laptop.call("GET", "/v1/account")[0] == 401
+    assert refresh(cloud, laptop.refresh)[0] == 401
+
+
+def test_a_password_change_rewraps_the_data_key_and_ends_the_other_sessions(cloud):
+    ada = Account(cloud, "ada@example.org").signup().login("laptop")
+    other = Account(cloud, ada.email, id=ada.id, data_key=ada.data_key).login("studio")
+    change = {"auth_key": ada.auth_key().hex(), "new": ada.password_material("a new password")}
+    wrong = {**change, "auth_key": ada.auth_key("not the password").hex()}
+    assert ada.call("POST", "/v1/account/password", wrong)[1]["code"] == "invalid_credentials"
+    assert ada.call("POST", "/v1/account/password", change)[0] == 204
+
+    assert ada.call("GET", "/v1/account")[0] == 200, "the session that changed it stays"
+    assert other.call("GET", "/v1/account")[0] == 401, "every other session ends"
+    body = {"email": ada.email, "auth_key": ada.auth_key().hex()}
+    assert cloud.call("POST", "/v1/sessions", body)[0] == 401, "the old password no longer signs in"
+    ada.login("laptop", password="a new password")
+    status, account = ada.call("GET", "/v1/account")
+    salt = bytes.fromhex(cloud.call("POST", "/v1/accounts/prelogin", {"email": ada.email})[1]["salt"])
+    _, encryption_key = password_keys("a new password", salt, change["new"]["kdf"])
+    wrapped = bytes.fromhex(account["wrapped_data_key"])
+    assert unwrap(encryption_key, b"3dgpt v1 data key\0", ada.id, wrapped) == ada.data_key
+
+
+def test_an_expired_access_token_is_refused_and_refresh_renews_it(tmp_path):
+    cloud = Server(tmp_path / "cloud", "--access-token-seconds", "1")
+    try:
+        ada = Account(cloud, "ada@example.org").signup().login()
+        time.sleep(2.1)
+        status, body = ada.call("GET", "/v1/account")
+        assert status == 401 and body["code"] == "unauthenticated"
+        status, renewed = refresh(cloud, ada.refresh)
+        assert status == 200 and cloud.call("GET", "/v1/account", token=renewed["access_token"])[0] == 200
+    finally:
+        cloud.stop()
+
+
+def wrong_login(cloud: Server, email: str, forwarded: str | None = None):
+    headers = {"X-Forwarded-For": forwarded} if forwarded else None
+    return cloud.call("POST", "/v1/sessions", {"email": email, "auth_key": "00" * 32}, headers=headers)
+
+
+def test_login_is_rate_limited_per_account_alike_for_unknown_emails(cloud):
+    Account(cloud, "ada@example.org").signup()
+    for email in ("ada@example.org", "nobody@example.org"):
+        answers = [wrong_login(cloud, email) for _ in range(11)]
+        assert [status for status, _ in answers] == [401] * 10 + [429], (email, answers[-1])
+        assert answers[-1][1]["code"] == "rate_limited" and "try again in" in answers[-1][1]["message"]
+
+
+def test_per_address_limits_believe_forwarded_addresses_only_from_a_trusted_proxy(tmp_path):
+    direct = Server(tmp_path / "direct")
+    proxied = Server(tmp_path / "proxied", "--trusted-proxy", "127.0.0.0/8")
+    try:
+        # Fifty tries per address: forged forwarded addresses do not buy a direct client more.
+        statuses = [wrong_login(direct, f"user{n}@example.org", f"203.0.113.{n}")[0] for n in range(51)]
+        assert statuses == [401] * 50 + [429]
+        # Behind the trusted proxy each forwarded client has its own allowance.
+        statuses = [wrong_login(proxied, f"user{n}@example.org", f"203.0.113.{n}")[0] for n in range(51)]
+        assert statuses == [401] * 51
+        statuses = [wrong_login(proxied, f"other{n}@example.org", "198.51.100.7, 127.0.0.1")[0] for n in range(51)]
+        assert statuses == [401] * 50 + [429], "the client is the last hop that is not a trusted proxy"
+    finally:
+        direct.stop()
+        proxied.stop()
+
+
+def test_bad_bodies_are_answered_in_json(cloud):
+    status, body = cloud.call("POST", "/v1/sessions", b"{not json", headers={"Content-Type": "application/json"})
+    assert status == 400 and body["code"] == "invalid_json", body
+    status, body = cloud.call("POST", "/v1/sessions", {"email": "ada@example.org"})
+    assert status == 400 and body["code"] == "invalid_request" and "auth_key" in body["message"], body
+    status, body = cloud.call("POST", "/v1/sessions", b"{}")
+    assert status == 415 and "Content-Type: application/json" in body["message"], body
+    status, body = cloud.call("POST", "/v1/accounts/prelogin", {"email": "x@example.org", "unknown": 1})
+    assert status == 200, "unknown fields are ignored"
