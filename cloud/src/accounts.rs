@@ -11,6 +11,7 @@ use threedgpt_crypto::{KdfParams, normalize_email, server_hash};
 
 use crate::age::Date;
 use crate::clock::now;
+use crate::database;
 use crate::encoding::{hex, unhex, unhex_key};
 use crate::error::ApiError;
 use crate::extract::{Body, Caller};
@@ -170,7 +171,7 @@ pub(crate) async fn signup(
     let birth = Date::parse(&request.date_of_birth)
         .ok_or_else(|| ApiError::invalid("date_of_birth must be a date written YYYY-MM-DD"))?;
     let country = request.country.as_deref().map(str::trim).filter(|country| !country.is_empty());
-    let minimum = service.config.minimum_age(country);
+    let minimum = service.settings.minimum_age(country);
     if birth.age_on(Date::today()) < i64::from(minimum) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -295,5 +296,50 @@ pub(crate) async fn change_password(
     derived.bind(update).bind(&caller.account).execute(&service.database).await?;
     revoke_others(&service, &caller.account, &caller.session).await?;
     tracing::info!(account = %caller.account, "password changed; other sessions revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AccountDeletion {
+    /// The auth key of the password: deleting everything takes the password, not only a token.
+    auth_key: String,
+}
+
+/// `DELETE /v1/account`: the account and everything of it — sessions, records, blobs (in the blob
+/// store too) — with nothing of its email, name or records left in the database's files. The email
+/// can sign up again.
+pub(crate) async fn delete(
+    State(service): State<Service>,
+    caller: Caller,
+    Body(request): Body<AccountDeletion>,
+) -> Result<StatusCode, ApiError> {
+    prove_password(&service, &caller, &request.auth_key).await?;
+    // Sessions first, so that nothing of the account can write while its blobs go.
+    sqlx::query("UPDATE sessions SET revoked = 1 WHERE account_id = $1")
+        .bind(&caller.account)
+        .execute(&service.database)
+        .await?;
+    service
+        .blobs
+        .delete_account(&caller.account)
+        .await
+        .map_err(|error| ApiError::internal(format!("blob store: {error}")))?;
+    let mut transaction = service.database.begin().await?;
+    for statement in [
+        "DELETE FROM record_blobs WHERE account_id = $1",
+        "DELETE FROM records WHERE account_id = $1",
+        "DELETE FROM blobs WHERE account_id = $1",
+    ] {
+        sqlx::query(statement).bind(&caller.account).execute(&mut *transaction).await?;
+    }
+    sqlx::query("DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE account_id = $1)")
+        .bind(&caller.account)
+        .execute(&mut *transaction)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(&caller.account).execute(&mut *transaction).await?;
+    sqlx::query("DELETE FROM accounts WHERE id = $1").bind(&caller.account).execute(&mut *transaction).await?;
+    transaction.commit().await?;
+    database::scrub(&service.database, service.engine).await?;
+    tracing::info!(account = %caller.account, "account deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -65,3 +65,13 @@ pub(crate) async fn open(url: &str) -> anyhow::Result<(AnyPool, Engine)> {
     migrated.context("could not migrate the database")?;
     Ok((database, engine))
 }
+
+/// Makes sure deleted rows leave no bytes behind in the database's files: SQLite moves WAL pages
+/// (which may hold old row images) back into the overwritten main file; PostgreSQL's deleted
+/// tuples are its own to vacuum.
+pub(crate) async fn scrub(database: &AnyPool, engine: Engine) -> Result<(), sqlx::Error> {
+    if engine == Engine::Sqlite {
+        database.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+    }
+    Ok(())
+}

@@ -1,4 +1,8 @@
-//! How bytes travel in the API's JSON: keys, salts and digests in hexadecimal.
+//! How bytes travel in the API's JSON: keys, salts and digests in hexadecimal, sealed records in
+//! standard base64.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
 use crate::error::ApiError;
 
@@ -21,4 +25,13 @@ pub(crate) fn unhex_key(text: &str, what: &str) -> Result<threedgpt_crypto::Key,
     let bytes: [u8; 32] =
         unhex(text, what, 32)?.try_into().map_err(|_| ApiError::internal("unhex gave a wrong length"))?;
     Ok(threedgpt_crypto::Key(bytes))
+}
+
+pub(crate) fn base64(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+/// Bytes written in standard base64 as the field `what`.
+pub(crate) fn unbase64(text: &str, what: &str) -> Result<Vec<u8>, ApiError> {
+    STANDARD.decode(text).map_err(|_| ApiError::invalid(format!("{what} must be standard base64")))
 }

@@ -20,6 +20,11 @@ impl ApiError {
         ApiError { status, code, message: message.into(), retry_after: None }
     }
 
+    /// The same answer under a more specific code.
+    pub(crate) fn with_code(self, code: &'static str) -> ApiError {
+        ApiError { code, ..self }
+    }
+
     pub(crate) fn with_retry_after(self, seconds: u64) -> ApiError {
         ApiError { retry_after: Some(seconds), ..self }
     }

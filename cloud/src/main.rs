@@ -5,7 +5,9 @@
 
 mod accounts;
 mod age;
+mod blobs;
 mod clock;
+mod config;
 mod database;
 mod encoding;
 mod error;
@@ -14,6 +16,7 @@ mod limits;
 mod network;
 mod server;
 mod sessions;
+mod sync;
 
 use clap::{Parser, Subcommand};
 

@@ -8,16 +8,17 @@ use anyhow::Context;
 use axum::Json;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use serde_json::{Value, json};
 use threedgpt_crypto::KdfParams;
 
-use crate::age::MINIMUM_AGE;
-use crate::database;
+use crate::blobs::BlobStore;
+use crate::config::Settings;
+use crate::database::{self, Engine};
 use crate::error::ApiError;
 use crate::limits::Limits;
 use crate::network::Network;
-use crate::{accounts, sessions};
+use crate::{accounts, sessions, sync};
 
 /// The API version `/v1/version` reports.
 pub(crate) const API_VERSION: &str = "v1";
@@ -36,6 +37,13 @@ pub(crate) struct ServeArgs {
     /// The database: sqlite://FILE or postgres://USER@HOST/NAME [default: cloud.db in --data].
     #[arg(long, value_name = "URL")]
     database: Option<String>,
+    /// Where blobs go: s3://BUCKET/PREFIX (AWS_* variables; AWS_ENDPOINT for another S3 store)
+    /// [default: the blobs folder in --data].
+    #[arg(long, value_name = "URL")]
+    blobs: Option<String>,
+    /// A TOML file of tiers' quotas, how long deletions are kept and ages per country.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// A reverse proxy (ADDRESS or ADDRESS/PREFIX) whose X-Forwarded-For names the client;
     /// repeat for more than one.
     #[arg(long, value_name = "CIDR")]
@@ -68,17 +76,13 @@ pub(crate) struct Config {
     pub(crate) trusted_proxies: Vec<Network>,
 }
 
-impl Config {
-    /// The youngest age allowed to sign up in `country` (never below 13).
-    pub(crate) fn minimum_age(&self, _country: Option<&str>) -> u32 {
-        MINIMUM_AGE
-    }
-}
-
 /// Shared state of the handlers.
 #[derive(Clone)]
 pub(crate) struct Service {
     pub(crate) database: sqlx::AnyPool,
+    pub(crate) engine: Engine,
+    pub(crate) blobs: BlobStore,
+    pub(crate) settings: Arc<Settings>,
     pub(crate) secret: Arc<Vec<u8>>,
     pub(crate) config: Arc<Config>,
     pub(crate) limits: Arc<Limits>,
@@ -108,7 +112,12 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data).with_context(|| format!("could not create {}", args.data.display()))?;
     let secret = load_secret(&args.data)?;
     let url = args.database.clone().unwrap_or_else(|| database::default_url(&args.data));
-    let (database, _engine) = database::open(&url).await?;
+    let (database, engine) = database::open(&url).await?;
+    let blobs = BlobStore::open(args.blobs.as_deref(), &args.data)?;
+    let settings = match &args.config {
+        Some(path) => Settings::load(path)?,
+        None => Settings::default(),
+    };
     let server_kdf = KdfParams { memory_kib: args.hash_memory_kib, ..KdfParams::DEFAULT };
     let minimum_kdf = KdfParams { memory_kib: args.minimum_kdf_memory_kib, iterations: 1, parallelism: 1 }
         .at_least(KdfParams { memory_kib: 8, iterations: 1, parallelism: 1 })?;
@@ -124,8 +133,15 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         trusted_proxies: args.trusted_proxy.clone(),
     };
     tracing::warn!("no SMTP server is configured: new accounts are not asked to verify their email");
-    let service =
-        Service { database, secret: Arc::new(secret), config: Arc::new(config), limits: Arc::new(Limits::new()) };
+    let service = Service {
+        database,
+        engine,
+        blobs,
+        settings: Arc::new(settings),
+        secret: Arc::new(secret),
+        config: Arc::new(config),
+        limits: Arc::new(Limits::new()),
+    };
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("could not listen on {}", args.listen))?;
@@ -133,9 +149,25 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Scripts and tests read the address (the port when 0 was asked for) from this line.
     println!("3dgpt-cloud listening on http://{address}");
     tracing::info!(%address, data = %args.data.display(), "serving");
+    tokio::spawn(purge_tombstones(service.clone()));
+    tracing::info!(blobs = ?service.blobs, database = ?engine, "storage ready");
     let app = router(service).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
     Ok(())
+}
+
+/// Forgets old tombstones now and then (every hour, or sooner when they are kept less long).
+async fn purge_tombstones(service: Service) {
+    let every = service.settings.sync.tombstone_seconds.clamp(1, 3600) as u64;
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(every));
+    loop {
+        interval.tick().await;
+        match sync::purge_tombstones(&service).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "forgot old deletions"),
+            Err(error) => tracing::error!(%error, "could not forget old deletions"),
+        }
+    }
 }
 
 async fn shutdown() {
@@ -153,8 +185,16 @@ fn router(service: Service) -> Router {
         .route("/v1/sessions/refresh", post(sessions::refresh))
         .route("/v1/sessions/current", delete(sessions::logout))
         .route("/v1/sessions/{id}", delete(sessions::revoke_one))
-        .route("/v1/account", get(accounts::account).patch(accounts::change))
+        .route("/v1/account", get(accounts::account).patch(accounts::change).delete(accounts::delete))
         .route("/v1/account/password", post(accounts::change_password))
+        .route("/v1/account/usage", get(sync::account_usage))
+        .route("/v1/blobs/{name}", put(sync::put_blob).get(sync::get_blob))
+        .route("/v1/blobs/{name}/parts", get(sync::list_parts))
+        .route("/v1/blobs/{name}/parts/{part}", put(sync::put_part))
+        .route("/v1/blobs/{name}/complete", post(sync::complete))
+        .route("/v1/records", delete(sync::delete_all_records))
+        .route("/v1/records/{id}", put(sync::put_record).get(sync::get_record).delete(sync::delete_record))
+        .route("/v1/changes", get(sync::changes))
         .fallback(|| async {
             ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "there is nothing at this address")
         })

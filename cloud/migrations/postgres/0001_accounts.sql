@@ -72,6 +72,8 @@ CREATE TABLE records (
     seq BIGINT NOT NULL,
     device_id TEXT NOT NULL,
     sealed BYTEA NOT NULL,
+    -- The blobs it refers to, space-separated (record_blobs has them one per row).
+    blobs TEXT NOT NULL,
     size BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,

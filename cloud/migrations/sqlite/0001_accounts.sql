@@ -72,6 +72,8 @@ CREATE TABLE records (
     seq INTEGER NOT NULL,
     device_id TEXT NOT NULL,
     sealed BLOB NOT NULL,
+    -- The blobs it refers to, space-separated (record_blobs has them one per row).
+    blobs TEXT NOT NULL,
     size INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
