@@ -18,6 +18,8 @@ pub(crate) struct BlobStore {
     store: Arc<dyn ObjectStore>,
     /// A short description for logs ("folder …", "s3://…").
     pub(crate) description: String,
+    /// The folder, for a store in one (whose empty folders the store itself leaves behind).
+    folder: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for BlobStore {
@@ -38,7 +40,8 @@ impl BlobStore {
                 std::fs::create_dir_all(&folder).with_context(|| format!("could not create {}", folder.display()))?;
                 let store = object_store::local::LocalFileSystem::new_with_prefix(&folder)
                     .with_context(|| format!("could not use {} for blobs", folder.display()))?;
-                Ok(BlobStore { store: Arc::new(store), description: format!("folder {}", folder.display()) })
+                let description = format!("folder {}", folder.display());
+                Ok(BlobStore { store: Arc::new(store), description, folder: Some(folder) })
             }
             Some(url) if url.starts_with("s3://") => {
                 let (bucket, prefix) = url["s3://".len()..].split_once('/').unwrap_or((&url["s3://".len()..], ""));
@@ -51,7 +54,7 @@ impl BlobStore {
                 } else {
                     Arc::new(object_store::prefix::PrefixStore::new(store, prefix.trim_matches('/')))
                 };
-                Ok(BlobStore { store, description: url.to_owned() })
+                Ok(BlobStore { store, description: url.to_owned(), folder: None })
             }
             Some(url) => anyhow::bail!("--blobs must be an s3://bucket/prefix URL, not {url:?}"),
         }
@@ -156,6 +159,17 @@ impl BlobStore {
                 match self.store.delete(&location).await {
                     Ok(()) | Err(StoreError::NotFound { .. }) => {}
                     Err(error) => return Err(error),
+                }
+            }
+        }
+        if let Some(folder) = &self.folder {
+            // Not even an empty folder named for the account stays.
+            for path in [folder.join(account), folder.join("uploads").join(account)] {
+                match tokio::fs::remove_dir_all(&path).await {
+                    Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(StoreError::Generic { store: "folder", source: Box::new(error) });
+                    }
+                    _ => {}
                 }
             }
         }

@@ -27,7 +27,7 @@ CHUNK = 1 << 20
 class Server:
     """A `3dgpt-cloud serve` process on a free loopback port, stopped by `stop`."""
 
-    def __init__(self, data: Path, *extra: str):
+    def __init__(self, data: Path, *extra: str, env: dict | None = None):
         binary = Path(os.environ.get("THREEDGPT_CLOUD_BIN", ROOT / "target" / "debug" / "3dgpt-cloud"))
         if not binary.exists():
             raise RuntimeError(f"{binary} does not exist: build it with `cargo build -p threedgpt-cloud`")
@@ -38,6 +38,7 @@ class Server:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env={**os.environ, **(env or {})},
         )
         line = self.process.stdout.readline()
         if not line.startswith("3dgpt-cloud listening on http://"):
@@ -71,6 +72,57 @@ class Server:
     def stored_bytes(self) -> bytes:
         """Every byte the server keeps in its data folder (database, WAL, blobs)."""
         return b"".join(path.read_bytes() for path in sorted(self.data.rglob("*")) if path.is_file())
+
+
+class Storage:
+    """Where a server keeps its rows and blobs: SQLite and the blob folder in its data folder, or
+    a database of the test PostgreSQL cluster and a bucket of the test S3 server."""
+
+    def __init__(self, kind: str, postgres=None, s3=None):
+        self.kind = kind
+        self.postgres, self.s3 = postgres, s3
+        self.args: list[str] = []
+        self.env: dict = {}
+        if kind == "postgres":
+            self.database, url = postgres.database()
+            self.bucket = s3.bucket()
+            self.args = ["--database", url, "--blobs", f"s3://{self.bucket}/blobs"]
+            self.env = s3.environment()
+
+    def server(self, data: Path, *extra: str) -> Server:
+        return Server(data, *self.args, *extra, env=self.env)
+
+    def leftovers(self, server: Server, account_id: str) -> list[str]:
+        """Every row and blob that still names the account."""
+        tables = {"accounts": "id", "sessions": "account_id", "blobs": "account_id", "records": "account_id"}
+        found = []
+        if self.kind == "postgres":
+            for table, column in tables.items():
+                count = self.postgres.sql(
+                    self.database, f"SELECT COUNT(*) FROM {table} WHERE {column} = '{account_id}'"
+                )
+                found += [f"{table}: {count} rows"] if count != "0" else []
+            found += [key for key in self.s3.keys(self.bucket) if account_id in key]
+        else:
+            import sqlite3
+
+            with sqlite3.connect(server.data / "cloud.db") as database:
+                for table, column in tables.items():
+                    (count,) = database.execute(
+                        f"SELECT COUNT(*) FROM {table} WHERE {column} = ?", (account_id,)
+                    ).fetchone()
+                    found += [f"{table}: {count} rows"] if count else []
+            found += [str(path) for path in (server.data / "blobs").rglob("*") if account_id in str(path)]
+        return found
+
+    def stored_bytes(self, server: Server) -> bytes:
+        """Every byte the server's storage holds."""
+        if self.kind != "postgres":
+            return server.stored_bytes()
+        files = b"".join(path.read_bytes() for path in sorted(self.postgres.folder.rglob("*")) if path.is_file())
+        client = self.s3.client
+        objects = [client.get_object(Bucket=self.bucket, Key=key)["Body"].read() for key in self.s3.keys(self.bucket)]
+        return files + b"".join(objects)
 
 
 def decode(raw: bytes, content_type: str | None):
