@@ -329,6 +329,7 @@ pub(crate) async fn delete(
         "DELETE FROM record_blobs WHERE account_id = $1",
         "DELETE FROM records WHERE account_id = $1",
         "DELETE FROM blobs WHERE account_id = $1",
+        "DELETE FROM consent_history WHERE account_id = $1",
     ] {
         sqlx::query(statement).bind(&caller.account).execute(&mut *transaction).await?;
     }

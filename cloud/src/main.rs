@@ -11,11 +11,13 @@ mod config;
 mod database;
 mod encoding;
 mod error;
+mod export;
 mod extract;
 mod limits;
 mod network;
 mod server;
 mod sessions;
+mod settings;
 mod sync;
 
 use clap::{Parser, Subcommand};

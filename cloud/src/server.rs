@@ -18,7 +18,7 @@ use crate::database::{self, Engine};
 use crate::error::ApiError;
 use crate::limits::Limits;
 use crate::network::Network;
-use crate::{accounts, sessions, sync};
+use crate::{accounts, export, sessions, settings, sync};
 
 /// The API version `/v1/version` reports.
 pub(crate) const API_VERSION: &str = "v1";
@@ -188,6 +188,9 @@ fn router(service: Service) -> Router {
         .route("/v1/account", get(accounts::account).patch(accounts::change).delete(accounts::delete))
         .route("/v1/account/password", post(accounts::change_password))
         .route("/v1/account/usage", get(sync::account_usage))
+        .route("/v1/account/settings", get(settings::get).put(settings::put))
+        .route("/v1/account/consent", get(settings::consent))
+        .route("/v1/account/export", get(export::export))
         .route("/v1/blobs/{name}", put(sync::put_blob).get(sync::get_blob))
         .route("/v1/blobs/{name}/parts", get(sync::list_parts))
         .route("/v1/blobs/{name}/parts/{part}", put(sync::put_part))

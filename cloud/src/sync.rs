@@ -114,18 +114,40 @@ impl Usage {
     }
 }
 
-/// What the account keeps synced now.
+/// What the account keeps synced now, if it may upload.
 async fn current_usage(service: &Service, account: &str) -> Result<Usage, ApiError> {
     let mut connection = service.database.acquire().await?;
-    usage(service, &mut connection, account).await
+    usage(service, &mut connection, account, Purpose::Upload).await
 }
 
-async fn usage(service: &Service, connection: &mut sqlx::AnyConnection, account: &str) -> Result<Usage, ApiError> {
-    let (tier, verified): (String, i64) = sqlx::query_as("SELECT tier, email_verified FROM accounts WHERE id = $1")
-        .bind(account)
-        .fetch_one(&mut *connection)
-        .await?;
-    if verified == 0 {
+/// Why the usage is read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// To show it.
+    Show,
+    /// Before an upload, which needs sync on and a verified email.
+    Upload,
+}
+
+async fn usage(
+    service: &Service,
+    connection: &mut sqlx::AnyConnection,
+    account: &str,
+    purpose: Purpose,
+) -> Result<Usage, ApiError> {
+    let (tier, verified, sync_enabled): (String, i64, i64) =
+        sqlx::query_as("SELECT tier, email_verified, sync_enabled FROM accounts WHERE id = $1")
+            .bind(account)
+            .fetch_one(&mut *connection)
+            .await?;
+    if purpose == Purpose::Upload && sync_enabled == 0 {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "sync_disabled",
+            "sync is off for this account: turn it on in the account settings to upload",
+        ));
+    }
+    if purpose == Purpose::Upload && verified == 0 {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "email_unverified",
@@ -149,7 +171,8 @@ async fn usage(service: &Service, connection: &mut sqlx::AnyConnection, account:
 
 /// `GET /v1/account/usage`: what the account keeps synced, and its tier's limits.
 pub(crate) async fn account_usage(State(service): State<Service>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    let usage = current_usage(&service, &caller.account).await?;
+    let mut connection = service.database.acquire().await?;
+    let usage = usage(&service, &mut connection, &caller.account, Purpose::Show).await?;
     Ok(Json(usage.json()))
 }
 
@@ -464,7 +487,7 @@ pub(crate) async fn put_record(
             ));
         }
     }
-    let used = usage(&service, &mut transaction, account).await?;
+    let used = usage(&service, &mut transaction, account, Purpose::Upload).await?;
     let old_size = existing.as_ref().map_or(0, |(_, size, _)| *size as u64);
     let growth = (sealed.len() as u64).saturating_sub(old_size);
     used.allow(growth, u64::from(existing.is_none()))?;
