@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sqlx::Row;
 use threedgpt_crypto::{KdfParams, normalize_email, server_hash};
 
 use crate::age::Date;
@@ -223,16 +224,30 @@ fn display_name(text: &str) -> Result<String, ApiError> {
 /// `GET /v1/account`: the account as its owner sees it, with the wrapped data key a new device
 /// unwraps with its encryption key.
 pub(crate) async fn account(State(service): State<Service>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    let (name, email, tier, verified, wrapped, created_at): (String, String, String, i64, Vec<u8>, i64) =
-        sqlx::query_as(
-            "SELECT name, email, tier, email_verified, wrapped_data_key, created_at FROM accounts WHERE id = $1",
-        )
-        .bind(&caller.account)
-        .fetch_one(&service.database)
-        .await?;
+    let row = sqlx::query(
+        "SELECT name, email, tier, email_verified, wrapped_data_key, created_at, subscription_status \
+         FROM accounts WHERE id = $1",
+    )
+    .bind(&caller.account)
+    .fetch_one(&service.database)
+    .await?;
+    let tier: String = row.try_get("tier")?;
+    // A Free account is offered the checkout, which hands its id back in the payment webhook.
+    let upgrade_url = match &service.settings.payments.checkout_url {
+        Some(url) if tier == "free" => {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            Value::String(format!("{url}{separator}client_reference_id={}", caller.account))
+        }
+        _ => Value::Null,
+    };
     Ok(Json(json!({
-        "id": caller.account, "name": name, "email": email, "tier": tier, "email_verified": verified != 0,
-        "wrapped_data_key": hex(&wrapped), "created_at": created_at,
+        "id": caller.account, "name": row.try_get::<String, _>("name")?,
+        "email": row.try_get::<String, _>("email")?, "tier": tier,
+        "email_verified": row.try_get::<i64, _>("email_verified")? != 0,
+        "wrapped_data_key": hex(&row.try_get::<Vec<u8>, _>("wrapped_data_key")?),
+        "created_at": row.try_get::<i64, _>("created_at")?,
+        "subscription_status": row.try_get::<Option<String>, _>("subscription_status")?,
+        "upgrade_url": upgrade_url,
     })))
 }
 

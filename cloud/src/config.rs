@@ -28,6 +28,18 @@ pub(crate) struct Settings {
     pub(crate) tiers: Tiers,
     pub(crate) sync: Sync,
     pub(crate) age: Age,
+    pub(crate) payments: Payments,
+}
+
+/// The payment provider (Stripe-style webhooks).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct Payments {
+    /// The webhook endpoint's signing secret (`whsec_…`); without it the webhook is off.
+    pub(crate) webhook_secret: Option<String>,
+    /// Where Free accounts go to upgrade (a payment link); the account id is added as
+    /// `client_reference_id`, which the checkout's webhook hands back.
+    pub(crate) checkout_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -18,7 +18,7 @@ use crate::database::{self, Engine};
 use crate::error::ApiError;
 use crate::limits::Limits;
 use crate::network::Network;
-use crate::{accounts, export, sessions, settings, sync};
+use crate::{accounts, export, payments, sessions, settings, sync};
 
 /// The API version `/v1/version` reports.
 pub(crate) const API_VERSION: &str = "v1";
@@ -198,6 +198,7 @@ fn router(service: Service) -> Router {
         .route("/v1/records", delete(sync::delete_all_records))
         .route("/v1/records/{id}", put(sync::put_record).get(sync::get_record).delete(sync::delete_record))
         .route("/v1/changes", get(sync::changes))
+        .route("/v1/payments/webhook", post(payments::webhook))
         .fallback(|| async {
             ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "there is nothing at this address")
         })
