@@ -29,6 +29,20 @@ pub(crate) struct Settings {
     pub(crate) sync: Sync,
     pub(crate) age: Age,
     pub(crate) payments: Payments,
+    pub(crate) telemetry: Telemetry,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct Telemetry {
+    /// How long anonymous events are kept.
+    pub(crate) retention_seconds: i64,
+}
+
+impl Default for Telemetry {
+    fn default() -> Telemetry {
+        Telemetry { retention_seconds: 90 * 24 * 3600 }
+    }
 }
 
 /// The payment provider (Stripe-style webhooks).
@@ -91,6 +105,9 @@ impl Settings {
     fn check(&self) -> anyhow::Result<()> {
         if self.sync.tombstone_seconds < 1 {
             anyhow::bail!("sync.tombstone_seconds must be at least 1");
+        }
+        if self.telemetry.retention_seconds < 1 {
+            anyhow::bail!("telemetry.retention_seconds must be at least 1");
         }
         for (country, age) in &self.age.countries {
             if *age < MINIMUM_AGE {

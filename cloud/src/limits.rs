@@ -1,5 +1,6 @@
 //! Rate limits on the calls that guess at credentials (login, sign-up, recovery): per account
-//! and per client address, so that neither one address nor many can try passwords quickly. The
+//! and per client address, so that neither one address nor many can try passwords quickly; and
+//! on anonymous telemetry, per address. The
 //! state is per process (each replica counts on its own, so N replicas allow up to N times the
 //! rate), which bounds guessing without shared state on the request path.
 
@@ -20,6 +21,7 @@ const KEYS_BEFORE_CLEANUP: usize = 10_000;
 pub(crate) struct Limits {
     per_account: DefaultKeyedRateLimiter<String>,
     per_address: DefaultKeyedRateLimiter<IpAddr>,
+    telemetry: DefaultKeyedRateLimiter<IpAddr>,
     clock: DefaultClock,
 }
 
@@ -35,11 +37,13 @@ fn quota(burst: u32, one_every: Duration) -> Quota {
 }
 
 impl Limits {
-    /// Ten tries per account, then one every 30 seconds; fifty per address, then one a second.
+    /// Ten tries per account, then one every 30 seconds; fifty per address, then one a second;
+    /// telemetry, a hundred events per address, then ten a second.
     pub(crate) fn new() -> Limits {
         Limits {
             per_account: RateLimiter::dashmap(quota(10, Duration::from_secs(30))),
             per_address: RateLimiter::dashmap(quota(50, Duration::from_secs(1))),
+            telemetry: RateLimiter::dashmap(quota(100, Duration::from_millis(100))),
             clock: DefaultClock::default(),
         }
     }
@@ -60,6 +64,16 @@ impl Limits {
             self.per_address.retain_recent();
         }
         self.per_address
+            .check_key(&address)
+            .map_err(|not_until| self.refused(not_until.wait_time_from(self.clock.now()), "from this address"))
+    }
+
+    /// One telemetry event from `address`.
+    pub(crate) fn telemetry(&self, address: IpAddr) -> Result<(), ApiError> {
+        if self.telemetry.len() > KEYS_BEFORE_CLEANUP {
+            self.telemetry.retain_recent();
+        }
+        self.telemetry
             .check_key(&address)
             .map_err(|not_until| self.refused(not_until.wait_time_from(self.clock.now()), "from this address"))
     }

@@ -20,6 +20,7 @@ mod server;
 mod sessions;
 mod settings;
 mod sync;
+mod telemetry;
 
 use clap::{Parser, Subcommand};
 

@@ -18,7 +18,7 @@ use crate::database::{self, Engine};
 use crate::error::ApiError;
 use crate::limits::Limits;
 use crate::network::Network;
-use crate::{accounts, export, payments, sessions, settings, sync};
+use crate::{accounts, export, payments, sessions, settings, sync, telemetry};
 
 /// The API version `/v1/version` reports.
 pub(crate) const API_VERSION: &str = "v1";
@@ -149,23 +149,29 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Scripts and tests read the address (the port when 0 was asked for) from this line.
     println!("3dgpt-cloud listening on http://{address}");
     tracing::info!(%address, data = %args.data.display(), "serving");
-    tokio::spawn(purge_tombstones(service.clone()));
+    tokio::spawn(purge_old(service.clone()));
     tracing::info!(blobs = ?service.blobs, database = ?engine, "storage ready");
     let app = router(service).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
     Ok(())
 }
 
-/// Forgets old tombstones now and then (every hour, or sooner when they are kept less long).
-async fn purge_tombstones(service: Service) {
-    let every = service.settings.sync.tombstone_seconds.clamp(1, 3600) as u64;
-    let mut interval = tokio::time::interval(std::time::Duration::from_secs(every));
+/// Forgets old tombstones and telemetry now and then (every hour, or sooner when either is kept
+/// less long).
+async fn purge_old(service: Service) {
+    let shortest = service.settings.sync.tombstone_seconds.min(service.settings.telemetry.retention_seconds);
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(shortest.clamp(1, 3600) as u64));
     loop {
         interval.tick().await;
         match sync::purge_tombstones(&service).await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "forgot old deletions"),
             Err(error) => tracing::error!(%error, "could not forget old deletions"),
+        }
+        match telemetry::purge(&service).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "forgot old telemetry"),
+            Err(error) => tracing::error!(%error, "could not forget old telemetry"),
         }
     }
 }
@@ -199,6 +205,7 @@ fn router(service: Service) -> Router {
         .route("/v1/records/{id}", put(sync::put_record).get(sync::get_record).delete(sync::delete_record))
         .route("/v1/changes", get(sync::changes))
         .route("/v1/payments/webhook", post(payments::webhook))
+        .route("/v1/telemetry", post(telemetry::record))
         .fallback(|| async {
             ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "there is nothing at this address")
         })

@@ -317,7 +317,15 @@ pub(crate) async fn complete(
         service.blobs.delete_parts(&caller.account, &name).await.map_err(store_error)?;
         return Ok(blob_answer(StatusCode::OK, &name, size));
     }
-    let parts = service.blobs.parts(&caller.account, &name).await.map_err(store_error)?;
+    // Parts past the count (from an upload begun with another part size) are not the blob's.
+    let parts: Vec<(u32, u64)> = service
+        .blobs
+        .parts(&caller.account, &name)
+        .await
+        .map_err(store_error)?
+        .into_iter()
+        .filter(|(number, _)| *number < request.parts)
+        .collect();
     let numbers: Vec<u32> = parts.iter().map(|(number, _)| *number).collect();
     if request.parts == 0 || numbers != (0..request.parts).collect::<Vec<_>>() {
         let missing: Vec<String> =
