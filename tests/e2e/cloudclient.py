@@ -27,14 +27,15 @@ CHUNK = 1 << 20
 class Server:
     """A `3dgpt-cloud serve` process on a free loopback port, stopped by `stop`."""
 
-    def __init__(self, data: Path, *extra: str, env: dict | None = None):
+    def __init__(self, data: Path, *extra: str, env: dict | None = None, cheap: bool = True):
         binary = Path(os.environ.get("THREEDGPT_CLOUD_BIN", ROOT / "target" / "debug" / "3dgpt-cloud"))
         if not binary.exists():
             raise RuntimeError(f"{binary} does not exist: build it with `cargo build -p threedgpt-cloud`")
         self.data = data
         self.process = subprocess.Popen(
             [str(binary), "serve", "--listen", "127.0.0.1:0", "--data", str(data)]
-            + ["--hash-memory-kib", "64", "--minimum-kdf-memory-kib", "64", *extra],
+            + (["--hash-memory-kib", "64", "--minimum-kdf-memory-kib", "64"] if cheap else [])
+            + list(extra),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -201,13 +202,14 @@ class Account:
     access: str = ""
     refresh: str = ""
     session: str = ""
+    kdf: dict = field(default_factory=lambda: dict(CHEAP))
 
     def password_material(self, password: str, salt: bytes | None = None) -> dict:
         salt = salt or os.urandom(16)
-        auth_key, encryption_key = password_keys(password, salt, CHEAP)
+        auth_key, encryption_key = password_keys(password, salt, self.kdf)
         return {
             "salt": salt.hex(),
-            "kdf": CHEAP,
+            "kdf": self.kdf,
             "auth_key": auth_key.hex(),
             "wrapped_data_key": wrap(encryption_key, b"3dgpt v1 data key\0", self.id, self.data_key).hex(),
         }
