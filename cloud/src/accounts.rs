@@ -359,3 +359,123 @@ pub(crate) async fn delete(
     tracing::info!(account = %caller.account, "account deleted");
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Deserialize)]
+pub(crate) struct EmailChange {
+    /// The auth key of the password.
+    auth_key: String,
+    email: String,
+}
+
+/// `POST /v1/account/email`: a new email for the account (keys do not depend on it: the salt is
+/// the account's own). With mail configured the new address must be verified again.
+pub(crate) async fn change_email(
+    State(service): State<Service>,
+    caller: Caller,
+    Body(request): Body<EmailChange>,
+) -> Result<Json<Value>, ApiError> {
+    prove_password(&service, &caller, &request.auth_key).await?;
+    let email = email(&request.email)?;
+    let changed = sqlx::query(
+        "UPDATE accounts SET email = $1, email_verified = $2 WHERE id = $3 \
+         AND NOT EXISTS (SELECT 1 FROM accounts other WHERE other.email = $1 AND other.id <> $3)",
+    )
+    .bind(&email)
+    .bind(i64::from(!service.config.smtp_configured))
+    .bind(&caller.account)
+    .execute(&service.database)
+    .await?;
+    if changed.rows_affected() == 0 {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "email_taken",
+            "another account uses this email: choose another, or delete that account first",
+        ));
+    }
+    account(State(service), caller).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RecoveryStart {
+    email: String,
+    /// The verifier derived from the recovery code (docs/crypto.md), hex.
+    recovery_verifier: String,
+}
+
+/// The account whose stored digest the verifier matches, or the same refusal for a wrong code
+/// and an unknown email.
+async fn check_recovery(
+    service: &Service,
+    address: std::net::IpAddr,
+    email_text: &str,
+    verifier: &str,
+) -> Result<String, ApiError> {
+    service.limits.address(address)?;
+    let email = email(email_text)?;
+    let verifier = unhex_key(verifier, "recovery_verifier")?;
+    service.limits.account(&email)?;
+    let row: Option<(String, Vec<u8>)> =
+        sqlx::query_as("SELECT id, recovery_verifier_digest FROM accounts WHERE email = $1")
+            .bind(&email)
+            .fetch_optional(&service.database)
+            .await?;
+    let stored = row.as_ref().map_or(vec![0u8; 32], |(_, digest)| digest.clone());
+    let matches = threedgpt_crypto::verifier_matches(&verifier, &stored);
+    match row {
+        Some((id, _)) if matches => Ok(id),
+        _ => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_recovery_code",
+            "the email or the recovery code is not right",
+        )),
+    }
+}
+
+/// `POST /v1/accounts/recovery/start`: for the right recovery code, the copy of the data key it
+/// wraps, so the device can set a new password without losing any synced data.
+pub(crate) async fn recovery_start(
+    State(service): State<Service>,
+    ClientAddress(address): ClientAddress,
+    Body(request): Body<RecoveryStart>,
+) -> Result<Json<Value>, ApiError> {
+    let id = check_recovery(&service, address, &request.email, &request.recovery_verifier).await?;
+    let (wrapped,): (Vec<u8>,) = sqlx::query_as("SELECT recovery_wrapped_data_key FROM accounts WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&service.database)
+        .await?;
+    Ok(Json(json!({"account_id": id, "recovery_wrapped_data_key": hex(&wrapped)})))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RecoveryFinish {
+    email: String,
+    recovery_verifier: String,
+    /// The new password's key material, the data key wrapped anew.
+    new: PasswordMaterial,
+    /// A new recovery code's copy of the data key and its verifier's digest: each code works once.
+    recovery_wrapped_data_key: String,
+    recovery_verifier_digest: String,
+}
+
+/// `POST /v1/accounts/recovery/finish`: a new password and a new recovery code for the right
+/// (old) recovery code; every session ends, and the device signs in with the new password.
+pub(crate) async fn recovery_finish(
+    State(service): State<Service>,
+    ClientAddress(address): ClientAddress,
+    Body(request): Body<RecoveryFinish>,
+) -> Result<StatusCode, ApiError> {
+    let id = check_recovery(&service, address, &request.email, &request.recovery_verifier).await?;
+    let recovery_wrapped =
+        unhex(&request.recovery_wrapped_data_key, "recovery_wrapped_data_key", threedgpt_crypto::WRAPPED_LEN)?;
+    let verifier_digest = unhex(&request.recovery_verifier_digest, "recovery_verifier_digest", 32)?;
+    let derived = request.new.check(&service).await?;
+    let update = sqlx::query(
+        "UPDATE accounts SET kdf_salt = $1, kdf_memory_kib = $2, kdf_iterations = $3, kdf_parallelism = $4, \
+         auth_salt = $5, auth_hash = $6, wrapped_data_key = $7, recovery_wrapped_data_key = $8, \
+         recovery_verifier_digest = $9 WHERE id = $10",
+    );
+    derived.bind(update).bind(&recovery_wrapped).bind(&verifier_digest).bind(&id).execute(&service.database).await?;
+    revoke_others(&service, &id, "").await?;
+    tracing::info!(account = %id, "recovered with the recovery code; every session revoked");
+    Ok(StatusCode::NO_CONTENT)
+}

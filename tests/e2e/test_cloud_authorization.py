@@ -56,6 +56,7 @@ def endpoints(owner: Owner) -> list[tuple[str, str, object]]:
         ("GET", "/v1/changes?since=0", None),
         ("DELETE", "/v1/records/owner-gen", None),  # not found for another account
         ("DELETE", "/v1/records", None),
+        ("POST", "/v1/account/email", {**auth, "email": owner.account.email}),
         ("POST", "/v1/account/password", new_password),
         ("DELETE", "/v1/sessions/current", None),
         # The password's auth key at the time of the call (the owner's pass changed it just before).

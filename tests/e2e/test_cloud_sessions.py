@@ -6,10 +6,11 @@ and bad bodies answered as JSON sentences."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
-from cloudclient import Account, Server, password_keys, unwrap
+from cloudclient import Account, Server, hkdf, password_keys, unwrap
 
 
 @pytest.fixture
@@ -153,3 +154,60 @@ def test_bad_bodies_are_answered_in_json(cloud):
     assert status == 415 and "Content-Type: application/json" in body["message"], body
     status, body = cloud.call("POST", "/v1/accounts/prelogin", {"email": "x@example.org", "unknown": 1})
     assert status == 200, "unknown fields are ignored"
+
+
+def test_a_recovery_code_sets_a_new_password_keeps_the_data_and_works_once(cloud):
+    ada = Account(cloud, "ada@example.org").signup().login()
+    old_code = ada.recovery_code
+    verifier = hkdf(old_code, b"3dgpt v1 recovery verifier").hex()
+    wrong = hkdf(os.urandom(20), b"3dgpt v1 recovery verifier").hex()
+    refused = cloud.call("POST", "/v1/accounts/recovery/start", {"email": ada.email, "recovery_verifier": wrong})
+    unknown = cloud.call("POST", "/v1/accounts/recovery/start", {"email": "no@example.org", "recovery_verifier": wrong})
+    assert refused == unknown and refused[0] == 401 and refused[1]["code"] == "invalid_recovery_code"
+
+    status, start = cloud.call(
+        "POST", "/v1/accounts/recovery/start", {"email": ada.email, "recovery_verifier": verifier}
+    )
+    assert status == 200 and start["account_id"] == ada.id
+    recovery_key = hkdf(old_code, b"3dgpt v1 recovery key")
+    wrapped = bytes.fromhex(start["recovery_wrapped_data_key"])
+    assert unwrap(recovery_key, b"3dgpt v1 recovery\0", ada.id, wrapped) == ada.data_key
+
+    ada.recovery_code = os.urandom(20)
+    fresh = ada.signup_body()
+    finish = {
+        "email": ada.email,
+        "recovery_verifier": verifier,
+        "new": ada.password_material("a new password"),
+        "recovery_wrapped_data_key": fresh["recovery_wrapped_data_key"],
+        "recovery_verifier_digest": fresh["recovery_verifier_digest"],
+    }
+    assert cloud.call("POST", "/v1/accounts/recovery/finish", finish)[0] == 204
+    assert ada.call("GET", "/v1/account")[0] == 401, "every session ends"
+    again = cloud.call("POST", "/v1/accounts/recovery/start", {"email": ada.email, "recovery_verifier": verifier})
+    assert again[0] == 401, "a recovery code works once"
+    new_verifier = hkdf(ada.recovery_code, b"3dgpt v1 recovery verifier").hex()
+    body = {"email": ada.email, "recovery_verifier": new_verifier}
+    assert cloud.call("POST", "/v1/accounts/recovery/start", body)[0] == 200, "the new code works"
+
+    ada.login(password="a new password")
+    salt = bytes.fromhex(cloud.call("POST", "/v1/accounts/prelogin", {"email": ada.email})[1]["salt"])
+    _, encryption_key = password_keys("a new password", salt, ada.kdf)
+    wrapped = bytes.fromhex(ada.call("GET", "/v1/account")[1]["wrapped_data_key"])
+    assert unwrap(encryption_key, b"3dgpt v1 data key\0", ada.id, wrapped) == ada.data_key, "nothing synced is lost"
+
+
+def test_changing_the_email_needs_the_password_and_a_free_address(cloud):
+    ada = Account(cloud, "ada@example.org").signup().login()
+    Account(cloud, "taken@example.org").signup()
+    wrong = {"auth_key": ada.auth_key("not it").hex(), "email": "ada.new@example.org"}
+    assert ada.call("POST", "/v1/account/email", wrong)[1]["code"] == "invalid_credentials"
+    taken = {"auth_key": ada.auth_key().hex(), "email": "Taken@Example.org"}
+    status, body = ada.call("POST", "/v1/account/email", taken)
+    assert status == 409 and body["code"] == "email_taken", body
+    status, account = ada.call("POST", "/v1/account/email", {**taken, "email": " Ada.New@Example.org "})
+    assert status == 200 and account["email"] == "ada.new@example.org", account
+    old = {"email": "ada@example.org", "auth_key": ada.auth_key().hex()}
+    ada.email = "ada.new@example.org"
+    assert ada.login().call("GET", "/v1/account")[0] == 200
+    assert cloud.call("POST", "/v1/sessions", old)[0] == 401, "the old address no longer signs in"
