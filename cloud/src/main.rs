@@ -21,6 +21,7 @@ mod sessions;
 mod settings;
 mod sync;
 mod telemetry;
+mod tls;
 
 use clap::{Parser, Subcommand};
 

@@ -3,13 +3,14 @@
 //! header from anyone else is ignored, so clients cannot pick the address their rate limit counts
 //! against.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 
 use crate::error::ApiError;
 use crate::server::Service;
+use crate::tls::Peer;
 
 /// A block of addresses written `ADDRESS/PREFIX` (or one address).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,8 +69,8 @@ impl FromRequestParts<Service> for ClientAddress {
     async fn from_request_parts(parts: &mut Parts, service: &Service) -> Result<ClientAddress, ApiError> {
         let peer = parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(address)| address.ip())
+            .get::<ConnectInfo<Peer>>()
+            .map(|ConnectInfo(Peer(address))| address.ip())
             .ok_or_else(|| ApiError::internal("the connection's peer address is missing"))?;
         let trusted = |address: IpAddr| service.config.trusted_proxies.iter().any(|network| network.contains(address));
         if !trusted(peer) {

@@ -19,6 +19,7 @@ use crate::database::{self, Engine};
 use crate::error::ApiError;
 use crate::limits::Limits;
 use crate::network::Network;
+use crate::tls::{self, Peer, TlsListener};
 use crate::{accounts, export, payments, sessions, settings, sync, telemetry};
 
 /// The API version `/v1/version` reports.
@@ -49,6 +50,12 @@ pub(crate) struct ServeArgs {
     /// repeat for more than one.
     #[arg(long, value_name = "CIDR")]
     trusted_proxy: Vec<Network>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// How long an access token lives, in seconds; tests shorten it.
     #[arg(long, value_name = "SECONDS", default_value_t = 15 * 60, hide = true)]
     access_token_seconds: i64,
@@ -149,13 +156,23 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("could not listen on {}", args.listen))?;
     let address = listener.local_addr()?;
-    // Scripts and tests read the address (the port when 0 was asked for) from this line.
-    println!("3dgpt-cloud listening on http://{address}");
-    tracing::info!(%address, data = %args.data.display(), "serving");
+    let acceptor = match (&args.tls_cert, &args.tls_key) {
+        (Some(certificate), Some(key)) => Some(tls::acceptor(certificate, key)?),
+        _ => None,
+    };
     tokio::spawn(purge_old(service.clone()));
     tracing::info!(blobs = ?service.blobs, database = ?engine, "storage ready");
-    let app = router(service).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    let app = router(service).into_make_service_with_connect_info::<Peer>();
+    // Scripts and tests read the address (the port when 0 was asked for) from this line.
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
+    println!("3dgpt-cloud listening on {scheme}://{address}");
+    tracing::info!(%address, data = %args.data.display(), "serving");
+    match acceptor {
+        Some(acceptor) => {
+            axum::serve(TlsListener::new(listener, acceptor)?, app).with_graceful_shutdown(shutdown()).await?;
+        }
+        None => axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?,
+    }
     Ok(())
 }
 

@@ -42,11 +42,13 @@ class Server:
             env={**os.environ, **(env or {})},
         )
         line = self.process.stdout.readline()
-        if not line.startswith("3dgpt-cloud listening on http://"):
+        if not line.startswith(("3dgpt-cloud listening on http://", "3dgpt-cloud listening on https://")):
             self.process.kill()
             raise RuntimeError(f"3dgpt-cloud did not start: {line!r} {self.process.stderr.read()}")
         self.base = line.split()[-1]
         self.log = ""
+        # An ssl.SSLContext that trusts the server's certificate, for a server started with TLS.
+        self.context = None
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -65,7 +67,7 @@ class Server:
         for name, value in (headers or {}).items():
             request.add_header(name, value)
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:
+            with urllib.request.urlopen(request, timeout=60, context=self.context) as response:
                 return response.status, decode(response.read(), response.headers.get("Content-Type"))
         except urllib.error.HTTPError as error:
             return error.code, decode(error.read(), error.headers.get("Content-Type"))

@@ -5,9 +5,20 @@ parameters, which every other test lowers."""
 from __future__ import annotations
 
 import base64
+import datetime
+import http.client
+import ipaddress
+import ssl
 import time
+import urllib.error
+import urllib.request
 
+import pytest
 from cloudclient import Account, Server, Storage, blob_name, open_sealed, seal
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 
 def test_two_replicas_on_one_database_serve_one_account_alternately(tmp_path, postgres, s3):
@@ -74,3 +85,46 @@ def test_the_real_key_derivation_parameters(tmp_path):
         print(f"login with the real parameters (client and server hash): {time.monotonic() - started:.2f} s")
     finally:
         cloud.stop()
+
+
+def self_signed(folder) -> tuple:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "3dgpt-cloud test")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    certificate_path, key_path = folder / "cert.pem", folder / "key.pem"
+    certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return certificate_path, key_path
+
+
+def test_tls_with_a_certificate(tmp_path):
+    certificate, key = self_signed(tmp_path)
+    cloud = Server(tmp_path / "cloud", "--tls-cert", str(certificate), "--tls-key", str(key))
+    try:
+        assert cloud.base.startswith("https://127.0.0.1:")
+        cloud.context = ssl.create_default_context(cafile=str(certificate))
+        ada = Account(cloud, "ada@example.org").signup().login()
+        assert ada.call("GET", "/v1/account")[1]["email"] == "ada@example.org"
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(cloud.base + "/healthz", timeout=10)  # not trusted without the certificate
+        with pytest.raises((urllib.error.URLError, ConnectionError, http.client.HTTPException)):
+            urllib.request.urlopen(cloud.base.replace("https", "http") + "/healthz", timeout=10).read()
+        assert cloud.call("GET", "/healthz")[0] == 200, "a failed handshake harms no one else"
+    finally:
+        cloud.stop()
+    with pytest.raises(RuntimeError, match="not a PEM private key"):
+        Server(tmp_path / "other", "--tls-cert", str(certificate), "--tls-key", str(certificate))
