@@ -17,6 +17,7 @@ use crate::encoding::{hex, unhex, unhex_key};
 use crate::error::ApiError;
 use crate::extract::{Body, Caller};
 use crate::network::ClientAddress;
+use crate::openapi::ErrorBody;
 use crate::server::Service;
 use crate::sessions::{check_auth_key, invalid_credentials, revoke_others};
 
@@ -28,7 +29,7 @@ fn email(text: &str) -> Result<String, ApiError> {
     normalize_email(text).map_err(|error| ApiError::invalid(error.to_string()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct PreloginRequest {
     email: String,
 }
@@ -36,6 +37,13 @@ pub(crate) struct PreloginRequest {
 /// `POST /v1/accounts/prelogin`: the salt and argon2id parameters to derive keys with. An email
 /// with no account gets a fake salt of the same shape (stable per email), so the answer tells
 /// nothing about who has an account.
+#[utoipa::path(
+    post,
+    path = "/v1/accounts/prelogin",
+    tag = "accounts",
+    request_body = PreloginRequest,
+    responses((status = 200, description = "The salt and argon2id parameters", body = Object), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+)]
 pub(crate) async fn prelogin(
     State(service): State<Service>,
     Body(request): Body<PreloginRequest>,
@@ -58,7 +66,7 @@ pub(crate) async fn prelogin(
 }
 
 /// Key material a client derived from a password: what sign-up and a password change send.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct PasswordMaterial {
     /// The salt the client derived its keys with (from its own pre-login call, or fresh).
     salt: String,
@@ -68,7 +76,7 @@ pub(crate) struct PasswordMaterial {
     wrapped_data_key: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct KdfJson {
     memory_kib: u32,
     iterations: u32,
@@ -123,7 +131,7 @@ impl PasswordMaterial {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct SignupRequest {
     /// Chosen by the client (`acct_` and 32 hexadecimal digits), because the wrapped data key
     /// names it as associated data before the server has seen anything.
@@ -163,6 +171,13 @@ fn signup_answer() -> (StatusCode, Json<Value>) {
 /// `POST /v1/accounts`: a new account. Under the minimum age it is refused and nothing about the
 /// attempt is kept (no row, no log line with the email). A taken email gets the same answer as a
 /// new one, and nothing changes.
+#[utoipa::path(
+    post,
+    path = "/v1/accounts",
+    tag = "accounts",
+    request_body = SignupRequest,
+    responses((status = 202, description = "Check your inbox (the same for a new email and a taken one)", body = Object), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+)]
 pub(crate) async fn signup(
     State(service): State<Service>,
     ClientAddress(address): ClientAddress,
@@ -223,6 +238,13 @@ fn display_name(text: &str) -> Result<String, ApiError> {
 
 /// `GET /v1/account`: the account as its owner sees it, with the wrapped data key a new device
 /// unwraps with its encryption key.
+#[utoipa::path(
+    get,
+    path = "/v1/account",
+    tag = "accounts",
+    responses((status = 200, description = "The account", body = Object), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn account(State(service): State<Service>, caller: Caller) -> Result<Json<Value>, ApiError> {
     let row = sqlx::query(
         "SELECT name, email, tier, email_verified, wrapped_data_key, created_at, subscription_status \
@@ -251,13 +273,21 @@ pub(crate) async fn account(State(service): State<Service>, caller: Caller) -> R
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct AccountChange {
     #[serde(default)]
     name: Option<String>,
 }
 
 /// `PATCH /v1/account`: change what needs no proof of the password (the name).
+#[utoipa::path(
+    patch,
+    path = "/v1/account",
+    tag = "accounts",
+    request_body = AccountChange,
+    responses((status = 200, description = "The account", body = Object), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn change(
     State(service): State<Service>,
     caller: Caller,
@@ -288,7 +318,7 @@ pub(crate) async fn prove_password(service: &Service, caller: &Caller, auth_key:
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct PasswordChange {
     /// The auth key of the current password.
     auth_key: String,
@@ -297,6 +327,14 @@ pub(crate) struct PasswordChange {
 
 /// `POST /v1/account/password`: a new password — new salt, parameters and auth key, the same
 /// data key wrapped anew — and every other session of the account ends.
+#[utoipa::path(
+    post,
+    path = "/v1/account/password",
+    tag = "accounts",
+    request_body = PasswordChange,
+    responses((status = 204, description = "Changed; the other sessions ended"), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn change_password(
     State(service): State<Service>,
     caller: Caller,
@@ -314,7 +352,7 @@ pub(crate) async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct AccountDeletion {
     /// The auth key of the password: deleting everything takes the password, not only a token.
     auth_key: String,
@@ -323,6 +361,14 @@ pub(crate) struct AccountDeletion {
 /// `DELETE /v1/account`: the account and everything of it — sessions, records, blobs (in the blob
 /// store too) — with nothing of its email, name or records left in the database's files. The email
 /// can sign up again.
+#[utoipa::path(
+    delete,
+    path = "/v1/account",
+    tag = "accounts",
+    request_body = AccountDeletion,
+    responses((status = 204, description = "Deleted, with everything in it"), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn delete(
     State(service): State<Service>,
     caller: Caller,
@@ -360,7 +406,7 @@ pub(crate) async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct EmailChange {
     /// The auth key of the password.
     auth_key: String,
@@ -369,6 +415,14 @@ pub(crate) struct EmailChange {
 
 /// `POST /v1/account/email`: a new email for the account (keys do not depend on it: the salt is
 /// the account's own). With mail configured the new address must be verified again.
+#[utoipa::path(
+    post,
+    path = "/v1/account/email",
+    tag = "accounts",
+    request_body = EmailChange,
+    responses((status = 200, description = "The account", body = Object), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn change_email(
     State(service): State<Service>,
     caller: Caller,
@@ -395,7 +449,7 @@ pub(crate) async fn change_email(
     account(State(service), caller).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct RecoveryStart {
     email: String,
     /// The verifier derived from the recovery code (docs/crypto.md), hex.
@@ -433,6 +487,13 @@ async fn check_recovery(
 
 /// `POST /v1/accounts/recovery/start`: for the right recovery code, the copy of the data key it
 /// wraps, so the device can set a new password without losing any synced data.
+#[utoipa::path(
+    post,
+    path = "/v1/accounts/recovery/start",
+    tag = "accounts",
+    request_body = RecoveryStart,
+    responses((status = 200, description = "The recovery copy of the data key", body = Object), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+)]
 pub(crate) async fn recovery_start(
     State(service): State<Service>,
     ClientAddress(address): ClientAddress,
@@ -446,7 +507,7 @@ pub(crate) async fn recovery_start(
     Ok(Json(json!({"account_id": id, "recovery_wrapped_data_key": hex(&wrapped)})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct RecoveryFinish {
     email: String,
     recovery_verifier: String,
@@ -459,6 +520,13 @@ pub(crate) struct RecoveryFinish {
 
 /// `POST /v1/accounts/recovery/finish`: a new password and a new recovery code for the right
 /// (old) recovery code; every session ends, and the device signs in with the new password.
+#[utoipa::path(
+    post,
+    path = "/v1/accounts/recovery/finish",
+    tag = "accounts",
+    request_body = RecoveryFinish,
+    responses((status = 204, description = "A new password and recovery code; every session ended"), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+)]
 pub(crate) async fn recovery_finish(
     State(service): State<Service>,
     ClientAddress(address): ClientAddress,

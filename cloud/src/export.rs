@@ -15,6 +15,7 @@ use crate::clock::now;
 use crate::encoding::hex;
 use crate::error::ApiError;
 use crate::extract::Caller;
+use crate::openapi::{Binary, ErrorBody};
 use crate::server::Service;
 use crate::settings;
 
@@ -51,6 +52,13 @@ fn json_entry(path: &str, value: &Value, mtime: i64) -> Result<Vec<u8>, ApiError
 /// A record's metadata as the archive lists it.
 type RecordListing = (String, i64, String, Vec<u8>, String, i64, i64, i64, Option<i64>);
 
+#[utoipa::path(
+    get,
+    path = "/v1/account/export",
+    tag = "account",
+    responses((status = 200, description = "A tar archive (docs/export.md)", body = Binary, content_type = "application/x-tar"), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn export(State(service): State<Service>, caller: Caller) -> Result<Response, ApiError> {
     let at = now();
     let row = sqlx::query(

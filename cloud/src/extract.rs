@@ -1,5 +1,5 @@
-//! What handlers take from a request: a JSON body whose faults answer in the API's own
-//! `{code, message}` form, and the caller — the account and session behind a live access token,
+//! What handlers take from a request: a JSON body, the query string and the path's parameters,
+//! whose faults answer in the API's own `{code, message}` form, and the caller — the account and session behind a live access token,
 //! checked on every request so that a revoked session stops at once.
 
 use axum::extract::rejection::JsonRejection;
@@ -46,6 +46,39 @@ fn rejected(rejection: JsonRejection) -> ApiError {
             "the request body is larger than this call accepts",
         ),
         rejection => ApiError::invalid(format!("the body could not be read: {}", rejection.body_text())),
+    }
+}
+
+/// A query string, whose faults answer `{code, message}` too.
+pub(crate) struct Query<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Query<T>, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Query(value)),
+            Err(rejection) => Err(ApiError::invalid(format!(
+                "the query string is not what this call takes: {}",
+                rejection.body_text()
+            ))),
+        }
+    }
+}
+
+/// The parameters in a request's path, whose faults answer `{code, message}` too.
+pub(crate) struct Path<T>(pub(crate) T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Path<T>, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(rejection) => {
+                Err(ApiError::invalid(format!("the address is not what this call takes: {}", rejection.body_text())))
+            }
+        }
     }
 }
 

@@ -15,6 +15,7 @@ mod export;
 mod extract;
 mod limits;
 mod network;
+mod openapi;
 mod payments;
 mod server;
 mod sessions;

@@ -18,6 +18,7 @@ use sha2::Sha256;
 use crate::clock::now;
 use crate::encoding::hex;
 use crate::error::ApiError;
+use crate::openapi::ErrorBody;
 use crate::server::Service;
 
 /// How far a signature's time may be from ours.
@@ -59,6 +60,13 @@ fn text<'a>(object: &'a Value, field: &str) -> Option<&'a str> {
 }
 
 /// `POST /v1/payments/webhook`: one event from the payment provider.
+#[utoipa::path(
+    post,
+    path = "/v1/payments/webhook",
+    tag = "payments",
+    request_body(content = Object, description = "The provider's signed event (Stripe-Signature header)"),
+    responses((status = 200, description = "Applied, ignored or a duplicate", body = Object), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+)]
 pub(crate) async fn webhook(
     State(service): State<Service>,
     headers: HeaderMap,

@@ -9,9 +9,12 @@ use anyhow::Context;
 use axum::Json;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::{delete, get, post, put};
+use axum::routing::get;
 use serde_json::{Value, json};
 use threedgpt_crypto::KdfParams;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::blobs::BlobStore;
 use crate::config::Settings;
@@ -19,6 +22,7 @@ use crate::database::{self, Engine};
 use crate::error::ApiError;
 use crate::limits::Limits;
 use crate::network::Network;
+use crate::openapi::ApiDoc;
 use crate::tls::{self, Peer, TlsListener};
 use crate::{accounts, export, payments, sessions, settings, sync, telemetry};
 
@@ -229,43 +233,60 @@ async fn time_limit(request: axum::extract::Request, next: axum::middleware::Nex
 }
 
 fn router(service: Service) -> Router {
-    Router::new()
-        .route("/v1/version", get(version))
-        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
-        .route("/readyz", get(ready))
-        .route("/v1/accounts/prelogin", post(accounts::prelogin))
-        .route("/v1/accounts", post(accounts::signup))
-        .route("/v1/sessions", post(sessions::login).get(sessions::list))
-        .route("/v1/sessions/refresh", post(sessions::refresh))
-        .route("/v1/sessions/current", delete(sessions::logout))
-        .route("/v1/sessions/{id}", delete(sessions::revoke_one))
-        .route("/v1/account", get(accounts::account).patch(accounts::change).delete(accounts::delete))
-        .route("/v1/account/password", post(accounts::change_password))
-        .route("/v1/account/email", post(accounts::change_email))
-        .route("/v1/accounts/recovery/start", post(accounts::recovery_start))
-        .route("/v1/accounts/recovery/finish", post(accounts::recovery_finish))
-        .route("/v1/account/usage", get(sync::account_usage))
-        .route("/v1/account/settings", get(settings::get).put(settings::put))
-        .route("/v1/account/consent", get(settings::consent))
-        .route("/v1/account/export", get(export::export))
-        .route("/v1/blobs/{name}", put(sync::put_blob).get(sync::get_blob))
-        .route("/v1/blobs/{name}/parts", get(sync::list_parts))
-        .route("/v1/blobs/{name}/parts/{part}", put(sync::put_part))
-        .route("/v1/blobs/{name}/complete", post(sync::complete))
-        .route("/v1/records", delete(sync::delete_all_records))
-        .route("/v1/records/{id}", put(sync::put_record).get(sync::get_record).delete(sync::delete_record))
-        .route("/v1/changes", get(sync::changes))
-        .route("/v1/payments/webhook", post(payments::webhook))
-        .route("/v1/telemetry", post(telemetry::record))
+    let (api, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(version))
+        .routes(routes!(health))
+        .routes(routes!(ready))
+        .routes(routes!(accounts::prelogin))
+        .routes(routes!(accounts::signup))
+        .routes(routes!(accounts::recovery_start))
+        .routes(routes!(accounts::recovery_finish))
+        .routes(routes!(accounts::account, accounts::change, accounts::delete))
+        .routes(routes!(accounts::change_password))
+        .routes(routes!(accounts::change_email))
+        .routes(routes!(sessions::login, sessions::list))
+        .routes(routes!(sessions::refresh))
+        .routes(routes!(sessions::logout))
+        .routes(routes!(sessions::revoke_one))
+        .routes(routes!(sync::account_usage))
+        .routes(routes!(settings::get, settings::put))
+        .routes(routes!(settings::consent))
+        .routes(routes!(export::export))
+        .routes(routes!(sync::put_blob, sync::get_blob))
+        .routes(routes!(sync::list_parts))
+        .routes(routes!(sync::put_part))
+        .routes(routes!(sync::complete))
+        .routes(routes!(sync::delete_all_records))
+        .routes(routes!(sync::put_record, sync::get_record, sync::delete_record))
+        .routes(routes!(sync::changes))
+        .routes(routes!(payments::webhook))
+        .routes(routes!(telemetry::record))
+        .split_for_parts();
+    let document = Arc::new(document);
+    api.route("/openapi.json", get(move || async move { Json(document.as_ref().clone()) }))
         .fallback(|| async {
             ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "there is nothing at this address")
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this address does not take that method (see /openapi.json)",
+            )
         })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(time_limit))
         .with_state(service)
 }
 
+/// `/healthz`: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "Alive", body = Object)))]
+async fn health() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
 /// `/v1/version`: the API version and the least key-derivation parameters clients must use.
+#[utoipa::path(get, path = "/v1/version", tag = "service", responses((status = 200, description = "Versions", body = Object)))]
 async fn version(State(service): State<Service>) -> Json<Value> {
     let minimum = service.config.minimum_kdf;
     Json(json!({
@@ -276,6 +297,12 @@ async fn version(State(service): State<Service>) -> Json<Value> {
 }
 
 /// `/readyz`: the database answers.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "service",
+    responses((status = 200, description = "Ready", body = Object), (status = "default", description = "Not ready", body = crate::openapi::ErrorBody))
+)]
 async fn ready(State(service): State<Service>) -> Result<Json<Value>, ApiError> {
     sqlx::query("SELECT 1").execute(&service.database).await?;
     Ok(Json(json!({"status": "ready"})))

@@ -5,7 +5,7 @@
 //! connection does not log the device out.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -14,8 +14,9 @@ use threedgpt_crypto::{Key, normalize_email, same_secret, server_hash};
 use crate::clock::now;
 use crate::encoding::{hex, unhex_key};
 use crate::error::ApiError;
-use crate::extract::{Body, Caller, token_digest};
+use crate::extract::{Body, Caller, Path, token_digest};
 use crate::network::ClientAddress;
+use crate::openapi::ErrorBody;
 use crate::server::Service;
 
 /// How long a replaced refresh token still works (once more) after it was replaced.
@@ -31,7 +32,7 @@ fn token() -> Result<(String, Vec<u8>), ApiError> {
 }
 
 /// What a client says about itself when it signs in, shown in the list of sessions.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 struct Device {
     #[serde(default)]
     device_name: Option<String>,
@@ -45,7 +46,7 @@ fn label(text: Option<String>) -> String {
     text.unwrap_or_default().trim().chars().filter(|c| !c.is_control()).take(100).collect()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct LoginRequest {
     email: String,
     auth_key: String,
@@ -151,6 +152,13 @@ async fn issue(service: &Service, session: &str, replacing: Replacing<'_>) -> Re
 }
 
 /// `POST /v1/sessions`: a session for the right auth key.
+#[utoipa::path(
+    post,
+    path = "/v1/sessions",
+    tag = "sessions",
+    request_body = LoginRequest,
+    responses((status = 200, description = "An access token and a refresh token", body = Object), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+)]
 pub(crate) async fn login(
     State(service): State<Service>,
     ClientAddress(address): ClientAddress,
@@ -183,7 +191,7 @@ pub(crate) async fn login(
     Ok(Json(pair.ok_or_else(|| ApiError::internal("a new session had a refresh token already"))?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct RefreshRequest {
     refresh_token: String,
 }
@@ -193,6 +201,13 @@ pub(crate) struct RefreshRequest {
 type RefreshRow = (String, i64, Option<i64>, Option<Vec<u8>>, i64);
 
 /// `POST /v1/sessions/refresh`: a new access token and refresh token for a live refresh token.
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/refresh",
+    tag = "sessions",
+    request_body = RefreshRequest,
+    responses((status = 200, description = "A new access token and refresh token", body = Object), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+)]
 pub(crate) async fn refresh(
     State(service): State<Service>,
     Body(request): Body<RefreshRequest>,
@@ -247,12 +262,26 @@ pub(crate) async fn revoke(service: &Service, session: &str) -> Result<(), sqlx:
 }
 
 /// `DELETE /v1/sessions/current`: log out.
+#[utoipa::path(
+    delete,
+    path = "/v1/sessions/current",
+    tag = "sessions",
+    responses((status = 204, description = "Signed out"), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn logout(State(service): State<Service>, caller: Caller) -> Result<StatusCode, ApiError> {
     revoke(&service, &caller.session).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /v1/sessions`: the account's live sessions.
+#[utoipa::path(
+    get,
+    path = "/v1/sessions",
+    tag = "sessions",
+    responses((status = 200, description = "The live sessions", body = Object), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn list(State(service): State<Service>, caller: Caller) -> Result<Json<Value>, ApiError> {
     let rows: Vec<(String, String, String, String, i64, i64)> = sqlx::query_as(
         "SELECT id, device_name, os, client_version, created_at, last_seen_at FROM sessions \
@@ -274,6 +303,14 @@ pub(crate) async fn list(State(service): State<Service>, caller: Caller) -> Resu
 }
 
 /// `DELETE /v1/sessions/{id}`: revoke one of the account's sessions (another account's is not found).
+#[utoipa::path(
+    delete,
+    path = "/v1/sessions/{id}",
+    tag = "sessions",
+    params(("id" = String, Path, description = "The session")),
+    responses((status = 204, description = "Revoked"), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn revoke_one(
     State(service): State<Service>,
     caller: Caller,

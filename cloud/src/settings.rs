@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use crate::clock::now;
 use crate::error::ApiError;
 use crate::extract::{Body, Caller};
+use crate::openapi::ErrorBody;
 use crate::server::Service;
 
 /// The settings as stored: version, sync, telemetry, training consent, marketing email.
@@ -42,11 +43,18 @@ pub(crate) async fn current(service: &Service, account: &str) -> Result<Value, A
 }
 
 /// `GET /v1/account/settings`.
+#[utoipa::path(
+    get,
+    path = "/v1/account/settings",
+    tag = "account",
+    responses((status = 200, description = "The settings", body = Object), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn get(State(service): State<Service>, caller: Caller) -> Result<Json<Value>, ApiError> {
     Ok(Json(current(&service, &caller.account).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct SettingsWrite {
     /// The version the device read before this change.
     based_on: i64,
@@ -63,6 +71,14 @@ pub(crate) struct SettingsWrite {
 }
 
 /// `PUT /v1/account/settings`: change some settings, based on the version the device read.
+#[utoipa::path(
+    put,
+    path = "/v1/account/settings",
+    tag = "account",
+    request_body = SettingsWrite,
+    responses((status = 200, description = "The settings", body = Object), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn put(
     State(service): State<Service>,
     caller: Caller,
@@ -177,6 +193,13 @@ pub(crate) async fn consent_history(service: &Service, account: &str) -> Result<
 }
 
 /// `GET /v1/account/consent`: every change of training consent.
+#[utoipa::path(
+    get,
+    path = "/v1/account/consent",
+    tag = "account",
+    responses((status = 200, description = "Every change of training consent", body = Object), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn consent(State(service): State<Service>, caller: Caller) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({"history": consent_history(&service, &caller.account).await?})))
 }

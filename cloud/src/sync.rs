@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use axum::Json;
 use axum::body::{Body as RawBody, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -18,7 +18,8 @@ use crate::clock::now;
 use crate::config::Quota;
 use crate::encoding::{base64, hex, unbase64};
 use crate::error::ApiError;
-use crate::extract::{Body, Caller};
+use crate::extract::{Body, Caller, Path, Query};
+use crate::openapi::{Binary, ErrorBody};
 use crate::server::Service;
 
 /// The largest request body of blob bytes: a whole blob, or one part of a bigger one.
@@ -170,6 +171,13 @@ async fn usage(
 }
 
 /// `GET /v1/account/usage`: what the account keeps synced, and its tier's limits.
+#[utoipa::path(
+    get,
+    path = "/v1/account/usage",
+    tag = "sync",
+    responses((status = 200, description = "Synced bytes and generations against the tier's quota", body = Object), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn account_usage(State(service): State<Service>, caller: Caller) -> Result<Json<Value>, ApiError> {
     let mut connection = service.database.acquire().await?;
     let usage = usage(&service, &mut connection, &caller.account, Purpose::Show).await?;
@@ -231,6 +239,15 @@ fn blob_answer(status: StatusCode, name: &str, size: i64) -> Response {
 }
 
 /// `PUT /v1/blobs/{name}`: a whole sealed blob. Storing one the account has is a no-op.
+#[utoipa::path(
+    put,
+    path = "/v1/blobs/{name}",
+    tag = "sync",
+    request_body(content = Binary, content_type = "application/octet-stream"),
+    params(("name" = String, Path, description = "SHA-256 of the sealed bytes, hex")),
+    responses((status = 200, description = "Already stored", body = Object), (status = 201, description = "Stored", body = Object), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn put_blob(
     State(service): State<Service>,
     caller: Caller,
@@ -258,6 +275,15 @@ pub(crate) async fn put_blob(
 
 /// `PUT /v1/blobs/{name}/parts/{part}`: one part (from 0) of a blob uploaded in parts; sending a
 /// part again replaces it, so an upload resumes from the parts the server lists.
+#[utoipa::path(
+    put,
+    path = "/v1/blobs/{name}/parts/{part}",
+    tag = "sync",
+    request_body(content = Binary, content_type = "application/octet-stream"),
+    params(("name" = String, Path, description = "SHA-256 of the sealed bytes, hex"), ("part" = u32, Path, description = "The part, from 0")),
+    responses((status = 204, description = "Stored"), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn put_part(
     State(service): State<Service>,
     caller: Caller,
@@ -287,6 +313,14 @@ pub(crate) async fn put_part(
 }
 
 /// `GET /v1/blobs/{name}/parts`: the parts received so far (to resume an upload).
+#[utoipa::path(
+    get,
+    path = "/v1/blobs/{name}/parts",
+    tag = "sync",
+    params(("name" = String, Path, description = "SHA-256 of the sealed bytes, hex")),
+    responses((status = 200, description = "The parts received", body = Object), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn list_parts(
     State(service): State<Service>,
     caller: Caller,
@@ -298,13 +332,22 @@ pub(crate) async fn list_parts(
     Ok(Json(json!({"name": name, "parts": parts})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct Complete {
     /// How many parts the blob has (0 to parts − 1 must all be there).
     parts: u32,
 }
 
 /// `POST /v1/blobs/{name}/complete`: joins the parts into the blob, if they hash to its name.
+#[utoipa::path(
+    post,
+    path = "/v1/blobs/{name}/complete",
+    tag = "sync",
+    request_body = Complete,
+    params(("name" = String, Path, description = "SHA-256 of the sealed bytes, hex")),
+    responses((status = 200, description = "Already stored", body = Object), (status = 201, description = "Joined and stored", body = Object), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn complete(
     State(service): State<Service>,
     caller: Caller,
@@ -368,6 +411,14 @@ pub(crate) async fn complete(
 }
 
 /// `GET /v1/blobs/{name}`: a blob's sealed bytes.
+#[utoipa::path(
+    get,
+    path = "/v1/blobs/{name}",
+    tag = "sync",
+    params(("name" = String, Path, description = "SHA-256 of the sealed bytes, hex")),
+    responses((status = 200, description = "The sealed bytes", body = Binary, content_type = "application/octet-stream"), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn get_blob(
     State(service): State<Service>,
     caller: Caller,
@@ -381,7 +432,7 @@ pub(crate) async fn get_blob(
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct RecordPut {
     /// The device the generation was made on.
     device_id: String,
@@ -445,6 +496,15 @@ fn split_blobs(text: &str) -> Vec<String> {
 
 /// `PUT /v1/records/{id}`: a generation's sealed record, new or changed; its blobs must be
 /// uploaded first. A deleted generation cannot come back under its id.
+#[utoipa::path(
+    put,
+    path = "/v1/records/{id}",
+    tag = "sync",
+    request_body = RecordPut,
+    params(("id" = String, Path, description = "The generation")),
+    responses((status = 200, description = "Stored, with its change number", body = Object), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn put_record(
     State(service): State<Service>,
     caller: Caller,
@@ -551,6 +611,14 @@ fn record_json(row: RecordRow) -> Value {
 type RecordRow = (String, i64, String, Vec<u8>, String, i64, i64, Option<i64>);
 
 /// `GET /v1/records/{id}`: one generation's sealed record (a deleted one is not found).
+#[utoipa::path(
+    get,
+    path = "/v1/records/{id}",
+    tag = "sync",
+    params(("id" = String, Path, description = "The generation")),
+    responses((status = 200, description = "The sealed record", body = Object), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn get_record(
     State(service): State<Service>,
     caller: Caller,
@@ -595,6 +663,14 @@ async fn tombstone(
 }
 
 /// `DELETE /v1/records/{id}`: delete a generation and the blobs only it used, on every device.
+#[utoipa::path(
+    delete,
+    path = "/v1/records/{id}",
+    tag = "sync",
+    params(("id" = String, Path, description = "The generation")),
+    responses((status = 204, description = "Deleted on every device"), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn delete_record(
     State(service): State<Service>,
     caller: Caller,
@@ -618,6 +694,13 @@ pub(crate) async fn delete_record(
 }
 
 /// `DELETE /v1/records`: delete the whole synced history, on every device.
+#[utoipa::path(
+    delete,
+    path = "/v1/records",
+    tag = "sync",
+    responses((status = 200, description = "How many were deleted", body = Object), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn delete_all_records(
     State(service): State<Service>,
     caller: Caller,
@@ -649,7 +732,8 @@ pub(crate) async fn delete_all_records(
     Ok(Json(json!({"deleted": rows.len()})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ChangesQuery {
     #[serde(default)]
     since: i64,
@@ -662,6 +746,14 @@ pub(crate) struct ChangesQuery {
 /// server has. A cursor older than the deletions the server still keeps is refused with
 /// `cursor_expired`: the device then reconciles fully from 0, and treats every generation it had
 /// synced that the full list lacks as deleted.
+#[utoipa::path(
+    get,
+    path = "/v1/changes",
+    tag = "sync",
+    params(ChangesQuery),
+    responses((status = 200, description = "Records and tombstones after the cursor", body = Object), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+    security(("bearer" = [])),
+)]
 pub(crate) async fn changes(
     State(service): State<Service>,
     caller: Caller,

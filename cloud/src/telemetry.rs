@@ -12,10 +12,11 @@ use crate::clock::now;
 use crate::error::ApiError;
 use crate::extract::Body;
 use crate::network::ClientAddress;
+use crate::openapi::ErrorBody;
 use crate::server::Service;
 
 /// One event, and nothing more.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Event {
     install_id: String,
@@ -41,6 +42,13 @@ fn word(text: &str, what: &str, longest: usize) -> Result<(), ApiError> {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/telemetry",
+    tag = "telemetry",
+    request_body = Event,
+    responses((status = 204, description = "Kept"), (status = "default", description = "An error: `{code, message}`", body = ErrorBody)),
+)]
 pub(crate) async fn record(
     State(service): State<Service>,
     ClientAddress(address): ClientAddress,
