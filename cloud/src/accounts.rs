@@ -12,7 +12,6 @@ use threedgpt_crypto::{KdfParams, normalize_email, server_hash};
 
 use crate::age::Date;
 use crate::clock::now;
-use crate::database;
 use crate::encoding::{hex, unhex, unhex_key};
 use crate::error::ApiError;
 use crate::extract::{Body, Caller};
@@ -20,6 +19,7 @@ use crate::network::ClientAddress;
 use crate::openapi::ErrorBody;
 use crate::server::Service;
 use crate::sessions::{check_auth_key, invalid_credentials, revoke_others};
+use crate::{database, mail};
 
 fn kdf_json(params: KdfParams) -> Value {
     json!({"algorithm": "argon2id", "memory_kib": params.memory_kib, "iterations": params.iterations, "parallelism": params.parallelism})
@@ -224,6 +224,7 @@ pub(crate) async fn signup(
         .await?;
     if inserted.rows_affected() == 1 {
         tracing::info!(account = %id, "account created");
+        mail::start_verification(&service, &id, &email).await?;
     }
     Ok(signup_answer())
 }
@@ -391,6 +392,7 @@ pub(crate) async fn delete(
         "DELETE FROM records WHERE account_id = $1",
         "DELETE FROM blobs WHERE account_id = $1",
         "DELETE FROM consent_history WHERE account_id = $1",
+        "DELETE FROM email_verifications WHERE account_id = $1",
     ] {
         sqlx::query(statement).bind(&caller.account).execute(&mut *transaction).await?;
     }
@@ -446,6 +448,7 @@ pub(crate) async fn change_email(
             "another account uses this email: choose another, or delete that account first",
         ));
     }
+    mail::start_verification(&service, &caller.account, &email).await?;
     account(State(service), caller).await
 }
 

@@ -30,6 +30,47 @@ pub(crate) struct Settings {
     pub(crate) age: Age,
     pub(crate) payments: Payments,
     pub(crate) telemetry: Telemetry,
+    /// Mail for verification links; without it accounts are verified at once.
+    pub(crate) smtp: Option<Smtp>,
+}
+
+/// The SMTP server mail goes through.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Smtp {
+    pub(crate) host: String,
+    #[serde(default = "Smtp::default_port")]
+    pub(crate) port: u16,
+    #[serde(default)]
+    pub(crate) security: SmtpSecurity,
+    #[serde(default)]
+    pub(crate) username: Option<String>,
+    #[serde(default)]
+    pub(crate) password: Option<String>,
+    /// The sender, as in `3D GPT <noreply@example.org>`.
+    pub(crate) from: String,
+    /// Where a verification link points (the web page, or this server's `/v1/accounts/verify`);
+    /// the token is added as `?token=`.
+    pub(crate) verify_url: String,
+}
+
+impl Smtp {
+    fn default_port() -> u16 {
+        587
+    }
+}
+
+/// How mail is protected on its way to the SMTP server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum SmtpSecurity {
+    /// STARTTLS on the submission port (587), the default.
+    #[default]
+    Starttls,
+    /// TLS from the start (465).
+    Tls,
+    /// None: only for a relay on the same machine.
+    None,
 }
 
 #[derive(Debug, Clone, Deserialize)]

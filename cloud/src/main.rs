@@ -14,6 +14,7 @@ mod error;
 mod export;
 mod extract;
 mod limits;
+mod mail;
 mod network;
 mod openapi;
 mod payments;

@@ -21,6 +21,7 @@ use crate::config::Settings;
 use crate::database::{self, Engine};
 use crate::error::ApiError;
 use crate::limits::Limits;
+use crate::mail::{self, Mailer};
 use crate::network::Network;
 use crate::openapi::ApiDoc;
 use crate::tls::{self, Peer, TlsListener};
@@ -98,6 +99,7 @@ pub(crate) struct Service {
     pub(crate) secret: Arc<Vec<u8>>,
     pub(crate) config: Arc<Config>,
     pub(crate) limits: Arc<Limits>,
+    pub(crate) mailer: Option<Arc<Mailer>>,
 }
 
 /// The server's secret for fake salts: made by the first replica to start, kept in the database.
@@ -142,11 +144,20 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         account_kdf: KdfParams::DEFAULT,
         minimum_kdf,
         server_kdf,
-        smtp_configured: false,
+        smtp_configured: settings.smtp.is_some(),
         access_token_seconds: args.access_token_seconds,
         trusted_proxies: args.trusted_proxy.clone(),
     };
-    tracing::warn!("no SMTP server is configured: new accounts are not asked to verify their email");
+    let mailer = match &settings.smtp {
+        Some(smtp) => {
+            tracing::info!(host = %smtp.host, "new accounts verify their email by a mailed link");
+            Some(Arc::new(Mailer::new(smtp)?))
+        }
+        None => {
+            tracing::warn!("no SMTP server is configured: new accounts are not asked to verify their email");
+            None
+        }
+    };
     let service = Service {
         database,
         engine,
@@ -155,6 +166,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         secret: Arc::new(secret),
         config: Arc::new(config),
         limits: Arc::new(Limits::new()),
+        mailer,
     };
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
@@ -239,6 +251,8 @@ fn router(service: Service) -> Router {
         .routes(routes!(ready))
         .routes(routes!(accounts::prelogin))
         .routes(routes!(accounts::signup))
+        .routes(routes!(mail::verify_posted, mail::verify_link))
+        .routes(routes!(mail::resend))
         .routes(routes!(accounts::recovery_start))
         .routes(routes!(accounts::recovery_finish))
         .routes(routes!(accounts::account, accounts::change, accounts::delete))

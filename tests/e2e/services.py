@@ -1,10 +1,12 @@
 """Real servers the cloud tests run against, started here and stopped at the end: a private
-PostgreSQL cluster (Debian's server, as an unprivileged user, on a free loopback port) and an
-S3-protocol server (moto). Neither is skipped when it cannot start: the tests fail and say why."""
+PostgreSQL cluster (Debian's server, as an unprivileged user, on a free loopback port), an
+S3-protocol server (moto) and an SMTP sink (aiosmtpd). None is skipped when it cannot start:
+the tests fail and say why."""
 
 from __future__ import annotations
 
 import glob
+import mailbox
 import os
 import pwd
 import shutil
@@ -142,6 +144,45 @@ class S3:
     def keys(self, bucket: str) -> list[str]:
         listed = self.client.list_objects_v2(Bucket=bucket)
         return [item["Key"] for item in listed.get("Contents", [])]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+class MailSink:
+    """aiosmtpd on a free loopback port, keeping what it receives in a Maildir."""
+
+    def __init__(self, folder: Path) -> None:
+        self.port = free_port()
+        self.folder = folder
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}", "-c", "aiosmtpd.handlers.Mailbox"]
+            + [str(folder)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError as error:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"aiosmtpd did not start: {self.process.stderr.read().decode()}") from error
+                time.sleep(0.1)
+
+    def messages(self) -> list:
+        return list(mailbox.Maildir(self.folder, create=True).values())
+
+    def wait_for(self, count: int, timeout: float = 20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            messages = self.messages()
+            if len(messages) >= count:
+                return messages
+            time.sleep(0.1)
+        raise AssertionError(f"{count} mails expected, {len(self.messages())} arrived")
 
     def stop(self) -> None:
         self.process.terminate()
