@@ -73,6 +73,9 @@ step "end-to-end tests"
 cargo build --locked -p threedgpt-daemon -p threedgpt-cloud --quiet
 THREEDGPT_BIN="$PWD/target/debug/3dgpt" .venv/bin/python -m pytest tests/e2e -q
 
+step "cloud service: accounts, sync, payments and privacy on SQLite and on PostgreSQL with S3"
+THREEDGPT_CLOUD_BIN="$PWD/target/debug/3dgpt-cloud" .venv/bin/python -m pytest tests/cloud -q
+
 step "python module: wheel (maturin) and tests"
 rm -rf target/wheels
 # zig links against glibc 2.28, so the wheel installs on older distributions (maturin finds zig

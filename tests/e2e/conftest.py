@@ -17,36 +17,6 @@ import validator  # noqa: E402  (tests/gltf/validator.py, shared with the Python
 
 
 @pytest.fixture(scope="session")
-def postgres():
-    """A private PostgreSQL cluster for the cloud tests."""
-    from services import Postgres
-
-    cluster = Postgres()
-    yield cluster
-    cluster.stop()
-
-
-@pytest.fixture(scope="session")
-def s3():
-    """An S3-protocol server (moto) for the cloud tests."""
-    from services import S3
-
-    server = S3()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def storage(request):
-    """The cloud's storage: SQLite and a folder, then PostgreSQL and S3."""
-    from cloudclient import Storage
-
-    if request.param == "postgres":
-        return Storage("postgres", request.getfixturevalue("postgres"), request.getfixturevalue("s3"))
-    return Storage("sqlite")
-
-
-@pytest.fixture(scope="session")
 def binary(tmp_path_factory) -> Path:
     """The built `3dgpt` binary; scripts/test.sh builds it before pytest runs. Its daemon runs in a
     private runtime folder for the session and is stopped at the end."""
