@@ -230,6 +230,40 @@ async fn shutdown() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// Each request in a span of its own, logged with its route's pattern (never the ids or names in
+/// the path), its status and how long it took; a handler that panics answers a JSON 500 rather
+/// than dropping the connection.
+async fn trace(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use futures_util::FutureExt;
+    use tracing::Instrument;
+
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "(no route)".to_owned(), |path| path.as_str().to_owned());
+    let method = request.method().clone();
+    let span = tracing::info_span!("request", %method, %route);
+    let started = std::time::Instant::now();
+    let answered = std::panic::AssertUnwindSafe(next.run(request)).catch_unwind().instrument(span.clone()).await;
+    let _entered = span.enter();
+    let response = answered.unwrap_or_else(|_| {
+        tracing::error!("the handler panicked");
+        axum::response::IntoResponse::into_response(ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server failed to do this; try again later",
+        ))
+    });
+    let status = response.status().as_u16();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::warn!(status, elapsed_ms, "answered");
+    } else {
+        tracing::debug!(status, elapsed_ms, "answered");
+    }
+    response
+}
+
 /// How long a request may take, its body's upload included, before it is answered with an error.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -290,6 +324,7 @@ fn router(service: Service) -> Router {
         })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(time_limit))
+        .route_layer(axum::middleware::from_fn(trace))
         .with_state(service)
 }
 

@@ -80,3 +80,13 @@ def test_bad_requests_get_a_sentence(cloud):
     assert status == 400 and "salt must be 16 bytes" in body["message"]
     status, body = cloud.call("POST", "/v1/accounts", signup_body("x@example.org", "1990-02-30"))
     assert status == 400 and "YYYY-MM-DD" in body["message"]
+
+
+def test_the_log_names_routes_never_the_ids_or_emails_in_requests(tmp_path):
+    cloud = Server(tmp_path / "cloud", env={"RUST_LOG": "debug"})
+    ada = Account(cloud, "logged.ada@example.org").signup().login()
+    assert ada.call("GET", "/v1/records/secret-generation-id")[0] == 404
+    cloud.stop()
+    assert "route=/v1/records/{id}" in cloud.log and "status=404" in cloud.log
+    for private in ("secret-generation-id", "logged.ada", ada.access, ada.refresh):
+        assert private not in cloud.log, private
