@@ -1,7 +1,8 @@
 //! `GET /v1/account/export`: everything the service holds about the account as one tar archive,
 //! streamed (docs/export.md): the account, settings, consent history and sessions as JSON, and the
-//! records and blobs exactly as stored — sealed, so the archive is as private as the account; the
-//! daemon's `account export` and the web page open it with the user's password.
+//! records and blobs exactly as stored — sealed, so the archive is as private as the account; a
+//! client opens them with the user's password (the daemon's `account export` and the web page are
+//! to do it: issues 15 and 18).
 
 use axum::body::{Body as RawBody, Bytes};
 use axum::extract::State;
@@ -25,8 +26,8 @@ const ROOT: &str = "3dgpt-export";
 const README: &str = "This is everything the 3D GPT cloud service held about your account when you \
 exported it (the format: docs/export.md in 3D GPT's sources). account.json, settings.json, \
 consent_history.json and sessions.json are plain JSON. records.json lists your generations; \
-records/ and blobs/ hold them as the service stored them, sealed with your data key: open them \
-with `3dgpt account export`, or the account page, and your password.\n";
+records/ and blobs/ hold them as the service stored them, sealed with your data key, which only \
+your password (or your recovery code) unlocks; docs/export.md says how they open.\n";
 
 /// One entry's tar header, followed by its bytes and the padding to a whole block.
 fn entry(path: &str, bytes: &[u8], mtime: i64) -> Result<Vec<u8>, std::io::Error> {
