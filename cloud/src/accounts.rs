@@ -95,6 +95,16 @@ struct Derived {
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
 impl Derived {
+    /// Replaces the account's password columns with these (a password change, a recovery).
+    async fn store(&self, connection: &mut sqlx::AnyConnection, account: &str) -> Result<(), sqlx::Error> {
+        let update = sqlx::query(
+            "UPDATE accounts SET kdf_salt = $1, kdf_memory_kib = $2, kdf_iterations = $3, kdf_parallelism = $4, \
+             auth_salt = $5, auth_hash = $6, wrapped_data_key = $7 WHERE id = $8",
+        );
+        self.bind(update).bind(account).execute(connection).await?;
+        Ok(())
+    }
+
     /// Binds the seven password columns, in the order `kdf_salt, kdf_memory_kib, kdf_iterations,
     /// kdf_parallelism, auth_salt, auth_hash, wrapped_data_key`.
     fn bind<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q> {
@@ -343,11 +353,7 @@ pub(crate) async fn change_password(
 ) -> Result<StatusCode, ApiError> {
     prove_password(&service, &caller, &request.auth_key).await?;
     let derived = request.new.check(&service).await?;
-    let update = sqlx::query(
-        "UPDATE accounts SET kdf_salt = $1, kdf_memory_kib = $2, kdf_iterations = $3, kdf_parallelism = $4, \
-         auth_salt = $5, auth_hash = $6, wrapped_data_key = $7 WHERE id = $8",
-    );
-    derived.bind(update).bind(&caller.account).execute(&service.database).await?;
+    derived.store(&mut *service.database.acquire().await?, &caller.account).await?;
     revoke_others(&service, &caller.account, &caller.session).await?;
     tracing::info!(account = %caller.account, "password changed; other sessions revoked");
     Ok(StatusCode::NO_CONTENT)
@@ -540,12 +546,16 @@ pub(crate) async fn recovery_finish(
         unhex(&request.recovery_wrapped_data_key, "recovery_wrapped_data_key", threedgpt_crypto::WRAPPED_LEN)?;
     let verifier_digest = unhex(&request.recovery_verifier_digest, "recovery_verifier_digest", 32)?;
     let derived = request.new.check(&service).await?;
-    let update = sqlx::query(
-        "UPDATE accounts SET kdf_salt = $1, kdf_memory_kib = $2, kdf_iterations = $3, kdf_parallelism = $4, \
-         auth_salt = $5, auth_hash = $6, wrapped_data_key = $7, recovery_wrapped_data_key = $8, \
-         recovery_verifier_digest = $9 WHERE id = $10",
-    );
-    derived.bind(update).bind(&recovery_wrapped).bind(&verifier_digest).bind(&id).execute(&service.database).await?;
+    // The new password and the new code together, or neither.
+    let mut transaction = service.database.begin().await?;
+    derived.store(&mut transaction, &id).await?;
+    sqlx::query("UPDATE accounts SET recovery_wrapped_data_key = $1, recovery_verifier_digest = $2 WHERE id = $3")
+        .bind(&recovery_wrapped)
+        .bind(&verifier_digest)
+        .bind(&id)
+        .execute(&mut *transaction)
+        .await?;
+    transaction.commit().await?;
     revoke_others(&service, &id, "").await?;
     tracing::info!(account = %id, "recovered with the recovery code; every session revoked");
     Ok(StatusCode::NO_CONTENT)
