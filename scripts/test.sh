@@ -3,8 +3,10 @@
 # formatting and lints, the Rust workspace tests, the end-to-end tests of the real binary
 # (pytest, with the Khronos glTF validator from npm and trimesh from PyPI), the Python module's
 # tests (its wheel built with maturin), and the Blender extension's tests in real Blender (bpy from
-# PyPI, in its own venv because it needs CPython 3.11 and pins its own numpy), and the daemon's
-# Windows build and tests under Wine (scripts/test_windows.sh, which installs its own toolchain).
+# PyPI, in its own venv because it needs CPython 3.11 and pins its own numpy), the Godot plugin's
+# tests in a real Godot 4 editor (Debian's, in a Debian root of its own: scripts/install_godot.sh),
+# and the daemon's Windows build and tests under Wine (scripts/test_windows.sh, which installs its
+# own toolchain).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,20 +59,24 @@ python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || {
 step "ONNX Runtime (the CPU library from the PyPI wheel, into target/onnxruntime)"
 PYTHON=.venv/bin/python ./scripts/install_onnxruntime.sh target/onnxruntime
 
+step "Godot 4 editor (Debian's godot in target/godot-root)"
+./scripts/install_godot.sh target/godot-root
+
 step "glTF validator (npm)"
 (cd tests/gltf && npm ci --no-audit --no-fund --loglevel=error)
 
 step "format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
-.venv/bin/ruff format --check scripts tests sdk/python plugins/blender models
-.venv/bin/ruff check scripts tests sdk/python plugins/blender models
+.venv/bin/ruff format --check scripts tests sdk/python plugins/blender plugins/godot models
+.venv/bin/ruff check scripts tests sdk/python plugins/blender plugins/godot models
 
 step "rust tests"
 cargo test --workspace --locked
 
 step "end-to-end tests"
-cargo build --locked -p threedgpt-daemon -p threedgpt-cloud --quiet
+# The Godot plugin's library too (the Godot tests load this debug build: one profile only).
+cargo build --locked -p threedgpt-daemon -p threedgpt-cloud -p threedgpt-godot --quiet
 THREEDGPT_BIN="$PWD/target/debug/3dgpt" .venv/bin/python -m pytest tests/e2e -q
 
 step "cloud service: accounts, sync, payments and privacy on SQLite and on PostgreSQL with S3"
@@ -87,6 +93,9 @@ THREEDGPT_BIN="$PWD/target/debug/3dgpt" .venv/bin/python -m pytest sdk/python/te
 step "blender extension: zip and tests in real Blender"
 .venv-blender/bin/python plugins/blender/build.py --wheel target/wheels/threedgpt-*.whl
 THREEDGPT_BIN="$PWD/target/debug/3dgpt" .venv-blender/bin/python -m pytest plugins/blender/tests -q -p no:cacheprovider
+
+step "godot plugin: the addon and its tests in a real Godot 4 editor"
+THREEDGPT_BIN="$PWD/target/debug/3dgpt" .venv/bin/python -m pytest plugins/godot/tests -q -p no:cacheprovider
 
 step "windows: the daemon on its named pipe, built for Windows and tested under Wine"
 ./scripts/test_windows.sh

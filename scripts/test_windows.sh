@@ -7,7 +7,8 @@
 # MinGW-w64. Wine 8 lacks bcryptprimitives.dll (ProcessPrng, which Rust's std uses for randomness),
 # so a stand-in is built from scripts/wine/ for the prefix. All of it from Debian's packages.
 #
-# What runs: the SDK's unit tests (the pipe name), the daemon's unit tests (history store,
+# What runs: the SDK's unit tests (the pipe name), the Godot plugin's (its worker without a
+# daemon, on the pipe), the daemon's unit tests (history store,
 # queue, keys, services), and daemon/tests/windows.rs (the real 3dgpt.exe on its named pipe,
 # auto-start, the history key in the Credential Manager, cancel, the CLI).
 set -euo pipefail
@@ -34,11 +35,22 @@ export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$wine"
 # No optimisation (std included) and no debug info, but for the engine and meshoptimizer, whose
 # work the tests wait for: a cold build in well under half the time of the workspace's profile
 # (opt-level 3 for every dependency), since this is about the Windows code paths, not speed.
-cargo=(/usr/bin/cargo test --locked --no-fail-fast -Zbuild-std=std,panic_abort --target "$target"
+build=(--locked -Zbuild-std=std,panic_abort --target "$target"
   --config 'profile.dev.opt-level=0' --config 'profile.dev.package."*".opt-level=0' --config 'profile.dev.debug=false'
-  --config 'profile.dev.package.threedgpt-engine.opt-level=1' --config 'profile.dev.package.meshopt.opt-level=1'
-  -p threedgpt-paths -p threedgpt-sdk --lib -p threedgpt-daemon --bins --test windows)
+  --config 'profile.dev.package.threedgpt-engine.opt-level=1' --config 'profile.dev.package.meshopt.opt-level=1')
+cargo=(/usr/bin/cargo test --no-fail-fast "${build[@]}"
+  -p threedgpt-paths -p threedgpt-sdk -p threedgpt-godot --lib -p threedgpt-daemon --bins --test windows)
 "${cargo[@]}" --no-run
+# The Godot plugin's Windows library (the addon's threedgpt_godot.windows.x86_64.dll): it must link
+# and export the entry point Godot looks for.
+/usr/bin/cargo build "${build[@]}" -p threedgpt-godot --lib
+dll="$CARGO_TARGET_DIR/$target/debug/threedgpt_godot.dll"
+exports=$(x86_64-w64-mingw32-objdump -p "$dll")
+grep -qw gdext_rust_init <<<"$exports" || {
+  echo "$dll does not export gdext_rust_init" >&2
+  exit 1
+}
+echo "built $dll ($(du -h "$dll" | cut -f1))"
 
 # A fresh prefix per run: the Credential Manager and %LOCALAPPDATA% start empty, as on a new account.
 export WINEPREFIX="$PWD/target/windows/wineprefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
