@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -81,3 +82,42 @@ def test_the_history_key_lives_in_the_secret_service_and_outlasts_the_session(bi
     assert second.returncode == 0, second.stderr
     assert "Secret Service keychain" in json.loads((home / "settings.json").read_text())["history_status"]
     assert (home / "again.glb").read_bytes() == (home / "duck.glb").read_bytes()
+
+
+def test_two_daemons_of_one_user_with_two_data_folders_keep_two_history_keys(binary, tmp_path):
+    """Two data folders are two devices: each history is sealed with a key of its own, kept in the
+    same keychain under a name derived from its folder."""
+    home = tmp_path / "home"
+    home.mkdir()
+    script = ""
+    for device in ("a", "b"):
+        script += f"""
+        mkdir -m 700 "$HOME/run-{device}"
+        THREEDGPT_DATA_DIR="$HOME/{device}" THREEDGPT_RUNTIME_DIR="$HOME/run-{device}" \\
+          "$BIN" generate {EXAMPLES / "duck.png"} -o "$HOME/{device}.glb" --faces 1000 --grid 64
+        THREEDGPT_DATA_DIR="$HOME/{device}" THREEDGPT_RUNTIME_DIR="$HOME/run-{device}" "$BIN" daemon stop
+        """
+    result = login_session(binary, home, script)
+    assert result.returncode == 0, result.stderr
+    checks = []
+    for device in ("a", "b"):
+        with sqlite3.connect(home / device / "history" / "history.db") as database:
+            (check,) = database.execute("SELECT value FROM meta WHERE name = 'key_check'").fetchone()
+        checks.append(check)
+    assert checks[0] != checks[1], "each data folder has its own history key"
+    # Each still opens its own history with its own key after a new login.
+    again = login_session(
+        binary,
+        home,
+        """
+        for device in a b; do
+          export THREEDGPT_DATA_DIR="$HOME/$device" THREEDGPT_RUNTIME_DIR="$HOME/run2-$device"
+          mkdir -p -m 700 "$THREEDGPT_RUNTIME_DIR"
+          "$BIN" history list --json > "$HOME/$device.json"
+          "$BIN" daemon stop
+        done
+        """,
+    )
+    assert again.returncode == 0, again.stderr
+    for device in ("a", "b"):
+        assert len(json.loads((home / f"{device}.json").read_text())["generations"]) == 1

@@ -11,7 +11,16 @@ use keyring_core::CredentialStore;
 use super::crypto::DataKey;
 
 const SERVICE: &str = "3dgpt";
-const ACCOUNT: &str = "history-data-key";
+/// The entry's name before it was kept per data folder: one key for every daemon of a user.
+const LEGACY_ACCOUNT: &str = "history-data-key";
+
+/// The keychain entry's name for the history key of the daemon whose data folder is `data_dir`:
+/// two daemons of one user with different data folders are two devices, with two keys.
+pub(crate) fn entry_name(data_dir: &Path) -> String {
+    let folder = fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    let digest = blake3::hash(folder.as_os_str().as_encoded_bytes());
+    format!("{LEGACY_ACCOUNT} {}", &digest.to_hex()[..16])
+}
 
 /// Why no key could be had.
 #[derive(Debug, thiserror::Error)]
@@ -32,8 +41,10 @@ pub(crate) enum KeyError {
 
 /// A place the data key is kept.
 pub(crate) trait KeySource: Send + Sync {
-    /// The key, created and stored on first use.
-    fn load_or_create(&self) -> Result<(DataKey, bool), KeyError>;
+    /// The key, created and stored on first use. `sealed_with` is the check value of the key the
+    /// history already holds data under, if any: a key found elsewhere (an earlier version's entry)
+    /// is taken over only when it is that key.
+    fn load_or_create(&self, sealed_with: Option<&str>) -> Result<(DataKey, bool), KeyError>;
     /// A description for logs and `System.Info`.
     fn describe(&self) -> String;
 }
@@ -48,17 +59,23 @@ pub(crate) struct Keychain {
     description: &'static str,
     /// Where an earlier version may have put the key (the kernel keyring): moved over on first use.
     earlier: Option<Arc<CredentialStore>>,
+    /// This data folder's entry name (`entry_name`).
+    account: String,
 }
 
 impl Keychain {
-    /// Finds the platform's keychain.
-    pub(crate) fn install() -> Result<Keychain, KeyError> {
+    /// Finds the platform's keychain, for the daemon whose data folder is `data_dir`.
+    pub(crate) fn install(data_dir: &Path) -> Result<Keychain, KeyError> {
+        let account = entry_name(data_dir);
         #[cfg(target_os = "linux")]
         {
             match secret_service() {
-                Ok(store) => {
-                    Ok(Keychain { store, description: "Secret Service keychain", earlier: kernel_keyring().ok() })
-                }
+                Ok(store) => Ok(Keychain {
+                    store,
+                    description: "Secret Service keychain",
+                    earlier: kernel_keyring().ok(),
+                    account,
+                }),
                 Err(reason) => {
                     tracing::info!(%reason, "no Secret Service on the session bus; using the kernel keyring");
                     Ok(Keychain {
@@ -66,6 +83,7 @@ impl Keychain {
                         description: "kernel keyring (kept in memory only: a reboot loses it and with it the \
                                       history; a desktop keychain or --key-file keeps it)",
                         earlier: None,
+                        account,
                     })
                 }
             }
@@ -75,24 +93,39 @@ impl Keychain {
             // The user's login keychain: on disk, unlocked with the user's login.
             let store = apple_native_keyring_store::keychain::Store::new()
                 .map_err(|error| KeyError::NoKeychain(error.to_string()))?;
-            Ok(Keychain { store, description: "macOS login keychain", earlier: None })
+            Ok(Keychain { store, description: "macOS login keychain", earlier: None, account })
         }
         #[cfg(windows)]
         {
             // The Credential Manager: generic credentials, encrypted with the user's login (DPAPI).
             let store =
                 windows_native_keyring_store::Store::new().map_err(|error| KeyError::NoKeychain(error.to_string()))?;
-            Ok(Keychain { store, description: "Windows Credential Manager", earlier: None })
+            Ok(Keychain { store, description: "Windows Credential Manager", earlier: None, account })
         }
         #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
         {
+            let _ = account;
             Err(KeyError::NoKeychain("no keychain is supported on this platform".to_owned()))
         }
     }
 
-    fn entry(store: &Arc<CredentialStore>) -> Result<keyring_core::Entry, KeyError> {
-        keyring_core::Entry::new_in_store(store, SERVICE, ACCOUNT)
+    fn entry(store: &Arc<CredentialStore>, account: &str) -> Result<keyring_core::Entry, KeyError> {
+        keyring_core::Entry::new_in_store(store, SERVICE, account)
             .map_err(|error| KeyError::NoKeychain(error.to_string()))
+    }
+
+    /// An earlier version's key (the one fixed entry, here or in the kernel keyring), when the
+    /// history was sealed with it.
+    fn earlier_key(&self, sealed_with: Option<&str>) -> Option<DataKey> {
+        let sealed_with = sealed_with?;
+        let stores = std::iter::once(&self.store).chain(self.earlier.as_ref());
+        let accounts = [self.account.as_str(), LEGACY_ACCOUNT];
+        stores
+            .flat_map(|store| accounts.iter().map(move |account| (store, *account)))
+            .filter(|(store, account)| !(Arc::ptr_eq(store, &self.store) && *account == self.account))
+            .filter_map(|(store, account)| Keychain::entry(store, account).ok()?.get_secret().ok())
+            .filter_map(|secret| DataKey::from_bytes(&secret))
+            .find(|key| key.check_value() == sealed_with)
     }
 }
 
@@ -105,7 +138,7 @@ fn secret_service() -> Result<Arc<CredentialStore>, String> {
     let store: Arc<CredentialStore> =
         zbus_secret_service_keyring_store::Store::new().map_err(|error| error.to_string())?;
     // A bus without a secrets daemon (or with its collection locked) fails here, not later.
-    match Keychain::entry(&store).map_err(|error| error.to_string())?.get_secret() {
+    match Keychain::entry(&store, LEGACY_ACCOUNT).map_err(|error| error.to_string())?.get_secret() {
         Ok(_) | Err(keyring_core::Error::NoEntry) => Ok(store),
         Err(error) => Err(error.to_string()),
     }
@@ -122,22 +155,20 @@ fn kernel_keyring() -> Result<Arc<CredentialStore>, KeyError> {
 }
 
 impl KeySource for Keychain {
-    fn load_or_create(&self) -> Result<(DataKey, bool), KeyError> {
-        let entry = Keychain::entry(&self.store)?;
+    fn load_or_create(&self, sealed_with: Option<&str>) -> Result<(DataKey, bool), KeyError> {
+        let entry = Keychain::entry(&self.store, &self.account)?;
         let damaged = || KeyError::NoKeychain("the keychain holds a damaged history key".to_owned());
         match entry.get_secret() {
             Ok(secret) => DataKey::from_bytes(&secret).map(|key| (key, false)).ok_or_else(damaged),
             Err(keyring_core::Error::NoEntry) => {
-                let earlier = self
-                    .earlier
-                    .as_ref()
-                    .and_then(|store| Keychain::entry(store).ok()?.get_secret().ok())
-                    .and_then(|secret| DataKey::from_bytes(&secret));
+                // The earlier entry is copied, never removed: another data folder of this user may
+                // have been sealed with it too.
+                let earlier = self.earlier_key(sealed_with);
                 let created = earlier.is_none();
                 let key = earlier.unwrap_or_else(DataKey::generate);
                 entry.set_secret(key.bytes()).map_err(|error| KeyError::NoKeychain(error.to_string()))?;
                 if !created {
-                    tracing::info!(keychain = self.description, "history key moved from the kernel keyring");
+                    tracing::info!(keychain = self.description, entry = %self.account, "history key taken over from an earlier version's entry");
                 }
                 Ok((key, created))
             }
@@ -154,7 +185,7 @@ impl KeySource for Keychain {
 pub(crate) struct KeyFile(pub(crate) PathBuf);
 
 impl KeySource for KeyFile {
-    fn load_or_create(&self) -> Result<(DataKey, bool), KeyError> {
+    fn load_or_create(&self, _sealed_with: Option<&str>) -> Result<(DataKey, bool), KeyError> {
         let path = &self.0;
         let failed = |source| KeyError::KeyFile { path: path.clone(), source };
         match fs::read(path) {
@@ -190,7 +221,7 @@ pub(crate) struct Fixed(pub(crate) DataKey);
 
 #[cfg(test)]
 impl KeySource for Fixed {
-    fn load_or_create(&self) -> Result<(DataKey, bool), KeyError> {
+    fn load_or_create(&self, _sealed_with: Option<&str>) -> Result<(DataKey, bool), KeyError> {
         Ok((self.0.clone(), false))
     }
 
@@ -207,9 +238,9 @@ mod tests {
     fn a_key_file_is_created_private_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
         let source = KeyFile(dir.path().join("keys").join("history.key"));
-        let (first, created) = source.load_or_create().unwrap();
+        let (first, created) = source.load_or_create(None).unwrap();
         assert!(created);
-        let (second, created) = source.load_or_create().unwrap();
+        let (second, created) = source.load_or_create(None).unwrap();
         assert!(!created);
         assert_eq!(first.bytes(), second.bytes());
         #[cfg(unix)]
@@ -218,44 +249,74 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         fs::write(&source.0, b"short").unwrap();
-        assert!(matches!(source.load_or_create(), Err(KeyError::BadKeyFile(_))));
+        assert!(matches!(source.load_or_create(None), Err(KeyError::BadKeyFile(_))));
+    }
+
+    fn keychain(store: &Arc<CredentialStore>, earlier: Option<Arc<CredentialStore>>, data_dir: &Path) -> Keychain {
+        Keychain { store: store.clone(), description: "test keychain", earlier, account: entry_name(data_dir) }
     }
 
     #[test]
-    fn a_key_left_in_the_earlier_keychain_moves_over_and_failures_say_so() {
+    fn an_earlier_versions_key_is_taken_over_only_by_the_history_sealed_with_it() {
         let earlier: Arc<CredentialStore> = keyring_core::mock::Store::new().unwrap();
         let old_key = DataKey::generate();
-        Keychain::entry(&earlier).unwrap().set_secret(old_key.bytes()).unwrap();
+        Keychain::entry(&earlier, LEGACY_ACCOUNT).unwrap().set_secret(old_key.bytes()).unwrap();
         let store: Arc<CredentialStore> = keyring_core::mock::Store::new().unwrap();
-        let keychain = Keychain { store: store.clone(), description: "test keychain", earlier: Some(earlier) };
-        let (moved, created) = keychain.load_or_create().unwrap();
+        let folders = tempfile::tempdir().unwrap();
+        let (a, b) = (folders.path().join("a"), folders.path().join("b"));
+
+        // A history sealed with the old key keeps it (copied to this folder's own entry).
+        let first = keychain(&store, Some(earlier.clone()), &a);
+        let (moved, created) = first.load_or_create(Some(&old_key.check_value())).unwrap();
         assert!(!created && moved.bytes() == old_key.bytes(), "the history stays readable");
-        assert_eq!(Keychain::entry(&store).unwrap().get_secret().unwrap(), old_key.bytes());
+        assert_eq!(Keychain::entry(&store, &entry_name(&a)).unwrap().get_secret().unwrap(), old_key.bytes());
+        // The earlier entry stays: another data folder may be sealed with it too.
+        assert!(Keychain::entry(&earlier, LEGACY_ACCOUNT).unwrap().get_secret().is_ok());
 
-        // Nothing anywhere: a new key, kept.
-        let empty = Keychain { store: keyring_core::mock::Store::new().unwrap(), description: "test", earlier: None };
-        let (first, created) = empty.load_or_create().unwrap();
+        // Another data folder with no history yet: a key of its own, not the shared one.
+        let second = keychain(&store, Some(earlier.clone()), &b);
+        let (fresh, created) = second.load_or_create(None).unwrap();
+        assert!(created && fresh.bytes() != old_key.bytes());
+        assert_eq!(second.load_or_create(None).unwrap().0.bytes(), fresh.bytes());
+        assert_ne!(entry_name(&a), entry_name(&b));
+
+        // The legacy entry in the same store counts too.
+        let same: Arc<CredentialStore> = keyring_core::mock::Store::new().unwrap();
+        Keychain::entry(&same, LEGACY_ACCOUNT).unwrap().set_secret(old_key.bytes()).unwrap();
+        let (taken, created) = keychain(&same, None, &a).load_or_create(Some(&old_key.check_value())).unwrap();
+        assert!(!created && taken.bytes() == old_key.bytes());
+        // A history sealed with some other key never gets the legacy one (the daemon then reports
+        // the mismatch instead of opening the wrong history).
+        let (other, created) = keychain(&same, None, &b).load_or_create(Some("not this key")).unwrap();
+        assert!(created && other.bytes() != old_key.bytes());
+    }
+
+    #[test]
+    fn a_keychain_that_refuses_access_says_so_and_is_never_written_over() {
+        let folder = tempfile::tempdir().unwrap();
+        let store: Arc<CredentialStore> = keyring_core::mock::Store::new().unwrap();
+        let empty = keychain(&store, None, folder.path());
+        let (first, created) = empty.load_or_create(None).unwrap();
         assert!(created);
-        assert_eq!(empty.load_or_create().unwrap().0.bytes(), first.bytes());
-
-        // A keychain that refuses access: an error that says so, never a new key written over.
-        let entry = Keychain::entry(&empty.store).unwrap();
+        assert_eq!(empty.load_or_create(None).unwrap().0.bytes(), first.bytes());
+        let entry = Keychain::entry(&empty.store, &empty.account).unwrap();
         let mock: &keyring_core::mock::Cred = entry.as_any().downcast_ref().unwrap();
         mock.set_error(keyring_core::Error::NoStorageAccess("locked".into()));
-        let error = empty.load_or_create().unwrap_err();
+        let error = empty.load_or_create(None).unwrap_err();
         assert!(error.to_string().contains("no usable OS keychain") && error.to_string().contains("--key-file"));
-        assert_eq!(empty.load_or_create().unwrap().0.bytes(), first.bytes());
+        assert_eq!(empty.load_or_create(None).unwrap().0.bytes(), first.bytes());
     }
 
     #[test]
     fn the_real_keychain_keeps_the_key() {
         // Linux: the kernel keyring works inside containers once a session keyring is joined.
         // Windows (the tests under Wine): the Credential Manager.
-        let keychain = Keychain::install().expect("the platform's keychain should be usable here");
+        let folder = tempfile::tempdir().unwrap();
+        let keychain = Keychain::install(folder.path()).expect("the platform's keychain should be usable here");
         #[cfg(windows)]
         assert_eq!(keychain.describe(), "Windows Credential Manager");
-        let (first, _) = keychain.load_or_create().unwrap();
-        let (second, created) = keychain.load_or_create().unwrap();
+        let (first, _) = keychain.load_or_create(None).unwrap();
+        let (second, created) = keychain.load_or_create(None).unwrap();
         assert!(!created);
         assert_eq!(first.bytes(), second.bytes());
     }

@@ -116,11 +116,11 @@ impl HistoryStore {
                  CREATE INDEX IF NOT EXISTS generations_by_time ON generations (created_ms DESC, id DESC);",
             )
             .map_err(db_error)?;
-        let (key, _created) = key_source.load_or_create()?;
         let stored_check: Option<String> = connection
             .query_row("SELECT value FROM meta WHERE name = 'key_check'", [], |row| row.get(0))
             .optional()
             .map_err(db_error)?;
+        let (key, _created) = key_source.load_or_create(stored_check.as_deref())?;
         match stored_check {
             Some(check) if check != key.check_value() => {
                 return Err(StoreError::KeyMismatch(key_source.describe()));

@@ -115,7 +115,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         .build()
         .context("could not start the async runtime")?;
     let data_dir = threedgpt_paths::data_dir();
-    let recorder = Arc::new(open_history(&data_dir, key_source(args.key_file.as_deref())));
+    let recorder = Arc::new(open_history(&data_dir, key_source(args.key_file.as_deref(), &data_dir)));
     let neural = Arc::new(neural::Neural::new(args.onnxruntime.as_deref(), &data_dir));
     let limits =
         Limits { workers, max_queue: args.max_queue, idle_timeout_s: args.idle_timeout, model_idle_s: args.model_idle };
@@ -126,11 +126,11 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// The key file when the user chose one, else the OS keychain.
-fn key_source(key_file: Option<&Path>) -> Result<Box<dyn KeySource>, crate::history::key::KeyError> {
+fn key_source(key_file: Option<&Path>, data_dir: &Path) -> Result<Box<dyn KeySource>, crate::history::key::KeyError> {
     use crate::history::key::{KeyFile, Keychain};
     match key_file {
         Some(path) => Ok(Box::new(KeyFile(path.to_path_buf()))),
-        None => Keychain::install().map(|keychain| Box::new(keychain) as Box<dyn KeySource>),
+        None => Keychain::install(data_dir).map(|keychain| Box::new(keychain) as Box<dyn KeySource>),
     }
 }
 
