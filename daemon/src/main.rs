@@ -2,6 +2,7 @@
 //! for every client of this user; every other command is a client of it, through the SDK, and
 //! starts it when none runs.
 
+mod account;
 mod cli;
 mod history;
 mod private;
@@ -37,6 +38,8 @@ enum Command {
     History(cli::history::HistoryArgs),
     /// Show or change settings (`3dgpt settings set history false`).
     Settings(cli::settings::SettingsArgs),
+    /// Your 3D GPT account on a cloud service: signup, login, status, logout.
+    Account(cli::account::AccountArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
                 Command::Models(args) => cli::models::run(args),
                 Command::History(args) => cli::history::run(args),
                 Command::Settings(args) => cli::settings::run(args),
+                Command::Account(args) => cli::account::run(args),
                 Command::Serve(_) => unreachable!("handled above"),
             }
         }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use hyper_util::rt::TokioIo;
 use threedgpt_proto::v1;
+use threedgpt_proto::v1::account_client::AccountClient;
 use threedgpt_proto::v1::generator_client::GeneratorClient;
 use threedgpt_proto::v1::history_client::HistoryClient;
 use threedgpt_proto::v1::models_client::ModelsClient;
@@ -20,8 +21,8 @@ use tonic::transport::{Channel, Endpoint, Uri};
 use crate::error::{Result, SdkError};
 use crate::paths;
 use crate::types::{
-    Artifact, DaemonInfo, Format, GenerateRequest, HistoryEntry, HistoryPage, ImageSource, InstalledModel, JobEvent,
-    JobSummary, ModelInfo, OptionTable, Settings,
+    AccountStatus, Artifact, DaemonInfo, Format, GenerateRequest, HistoryEntry, HistoryPage, ImageSource,
+    InstalledModel, JobEvent, JobSummary, ModelInfo, OptionTable, Settings, SignUpRequest,
 };
 
 /// Images are streamed to the daemon in chunks of this size.
@@ -585,6 +586,67 @@ impl Client {
             .map_err(SdkError::from_status)?
             .into_inner();
         Ok(Settings::from_proto(settings))
+    }
+
+    /// Creates an account on a cloud service and signs this device in. The password goes to the
+    /// daemon only (it derives the keys; the service never sees the password). Returns the status
+    /// and the recovery code, which is shown this once.
+    pub async fn account_sign_up(&self, request: SignUpRequest) -> Result<(AccountStatus, String)> {
+        let response = AccountClient::new(self.channel.clone())
+            .sign_up(v1::SignUpRequest {
+                server: request.server,
+                email: request.email,
+                name: request.name,
+                birth_date: request.birth_date,
+                password: request.password,
+                device_name: request.device_name,
+                country: request.country,
+            })
+            .await
+            .map_err(SdkError::from_status)?
+            .into_inner();
+        Ok((AccountStatus::from_proto(response.status.unwrap_or_default()), response.recovery_code))
+    }
+
+    /// Signs this device in to an account on a cloud service.
+    pub async fn account_log_in(
+        &self,
+        server: &str,
+        email: &str,
+        password: &str,
+        device_name: &str,
+    ) -> Result<AccountStatus> {
+        let status = AccountClient::new(self.channel.clone())
+            .log_in(v1::LogInRequest {
+                server: server.to_owned(),
+                email: email.to_owned(),
+                password: password.to_owned(),
+                device_name: device_name.to_owned(),
+            })
+            .await
+            .map_err(SdkError::from_status)?
+            .into_inner();
+        Ok(AccountStatus::from_proto(status))
+    }
+
+    /// Who is signed in on this device (asked of the service when it answers).
+    pub async fn account_status(&self) -> Result<AccountStatus> {
+        let status = AccountClient::new(self.channel.clone())
+            .status(v1::AccountStatusRequest {})
+            .await
+            .map_err(SdkError::from_status)?
+            .into_inner();
+        Ok(AccountStatus::from_proto(status))
+    }
+
+    /// Ends this device's session; the local history stays.
+    pub async fn account_log_out(&self) -> Result<AccountStatus> {
+        let status = AccountClient::new(self.channel.clone())
+            .log_out(v1::LogOutRequest {})
+            .await
+            .map_err(SdkError::from_status)?
+            .into_inner();
+        Ok(AccountStatus::from_proto(status))
     }
 
     /// Stops the daemon; its running jobs are cancelled cleanly.

@@ -18,9 +18,9 @@ pub use threedgpt_options as options;
 /// Where things live (the same module the daemon uses).
 pub use threedgpt_paths as paths;
 pub use types::{
-    Artifact, Background, DaemonInfo, Device, Format, GenerateOptions, GenerateRequest, HistoryEntry, HistoryPage,
-    ImageSource, InstalledModel, JobEvent, JobState, JobSummary, ModelInfo, OptionInfo, OptionKind, OptionTable,
-    Settings, Stage, UnknownFormat,
+    AccountStatus, Artifact, Background, DaemonInfo, Device, Format, GenerateOptions, GenerateRequest, HistoryEntry,
+    HistoryPage, ImageSource, InstalledModel, JobEvent, JobState, JobSummary, ModelInfo, OptionInfo, OptionKind,
+    OptionTable, Settings, SignUpRequest, Stage, UnknownFormat,
 };
 
 #[cfg(test)]

@@ -827,3 +827,89 @@ impl Settings {
         }
     }
 }
+
+/// What signing up for an account needs.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct SignUpRequest {
+    /// The cloud service's base URL.
+    pub server: String,
+    /// The email to sign in with.
+    pub email: String,
+    /// The name the account shows.
+    pub name: String,
+    /// YYYY-MM-DD: accounts are for people 13 and older.
+    pub birth_date: String,
+    /// The password (sent to the daemon only).
+    pub password: String,
+    /// How the session list names this device; empty for the host's name.
+    pub device_name: String,
+    /// ISO 3166-1 alpha-2 country, for the age of digital consent; empty when not given.
+    pub country: String,
+}
+
+impl SignUpRequest {
+    /// A request with these details and no device name or country.
+    pub fn new(server: &str, email: &str, name: &str, birth_date: &str, password: &str) -> Self {
+        Self {
+            server: server.to_owned(),
+            email: email.to_owned(),
+            name: name.to_owned(),
+            birth_date: birth_date.to_owned(),
+            password: password.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    /// Names this device.
+    pub fn with_device_name(mut self, device_name: &str) -> Self {
+        self.device_name = device_name.to_owned();
+        self
+    }
+}
+
+/// This device's account, as the daemon knows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct AccountStatus {
+    /// Whether this device is signed in.
+    pub signed_in: bool,
+    /// The service's base URL.
+    pub server: String,
+    /// The account's id.
+    pub account_id: String,
+    /// Its email.
+    pub email: String,
+    /// Its name.
+    pub name: String,
+    /// `free` or `pro`.
+    pub tier: String,
+    /// Whether the email is verified.
+    pub email_verified: bool,
+    /// This device's name in the session list.
+    pub device_name: String,
+    /// This device's session.
+    pub session_id: String,
+    /// A fingerprint of the account's data key (equal on every device signed in).
+    pub data_key_check: String,
+    /// Why the service was not asked (offline) or why the session ended.
+    pub message: String,
+}
+
+impl AccountStatus {
+    pub(crate) fn from_proto(status: v1::AccountStatus) -> AccountStatus {
+        AccountStatus {
+            signed_in: status.signed_in,
+            server: status.server,
+            account_id: status.account_id,
+            email: status.email,
+            name: status.name,
+            tier: status.tier,
+            email_verified: status.email_verified,
+            device_name: status.device_name,
+            session_id: status.session_id,
+            data_key_check: status.data_key_check,
+            message: status.message,
+        }
+    }
+}

@@ -27,13 +27,15 @@ CHUNK = 1 << 20
 class Server:
     """A `3dgpt-cloud serve` process on a free loopback port, stopped by `stop`."""
 
-    def __init__(self, data: Path, *extra: str, env: dict | None = None, cheap: bool = True):
+    def __init__(
+        self, data: Path, *extra: str, env: dict | None = None, cheap: bool = True, listen: str = "127.0.0.1:0"
+    ):
         binary = Path(os.environ.get("THREEDGPT_CLOUD_BIN", ROOT / "target" / "debug" / "3dgpt-cloud"))
         if not binary.exists():
             raise RuntimeError(f"{binary} does not exist: build it with `cargo build -p threedgpt-cloud`")
         self.data = data
         self.process = subprocess.Popen(
-            [str(binary), "serve", "--listen", "127.0.0.1:0", "--data", str(data)]
+            [str(binary), "serve", "--listen", listen, "--data", str(data)]
             + (["--hash-memory-kib", "64", "--minimum-kdf-memory-kib", "64"] if cheap else [])
             + list(extra),
             stdout=subprocess.PIPE,

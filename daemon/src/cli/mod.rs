@@ -3,6 +3,7 @@
 //! and the terminal's escaping. Nothing here imports the daemon's `serve`, its history store or
 //! the engine.
 
+pub(crate) mod account;
 pub(crate) mod daemon;
 pub(crate) mod generate;
 pub(crate) mod history;

@@ -49,6 +49,36 @@ pub(crate) fn escape(text: &str) -> Cow<'_, str> {
     Cow::Owned(shown)
 }
 
+/// Reads a line typed at the terminal without showing it (a password), after `prompt` on standard
+/// error. Echo comes back however the read ends.
+#[cfg(unix)]
+pub(crate) fn read_hidden(prompt: &str) -> std::io::Result<String> {
+    use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+    use std::io::{BufRead, Write};
+    let stdin = std::io::stdin();
+    let before = tcgetattr(&stdin)?;
+    let mut hidden = before.clone();
+    hidden.local_modes.remove(LocalModes::ECHO);
+    hidden.local_modes.insert(LocalModes::ECHONL);
+    eprint!("{prompt}");
+    std::io::stderr().flush()?;
+    tcsetattr(&stdin, OptionalActions::Now, &hidden)?;
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    tcsetattr(&stdin, OptionalActions::Now, &before)?;
+    read?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// On Windows the console's echo is not switched off here yet: the password comes from standard
+/// input instead.
+#[cfg(not(unix))]
+pub(crate) fn read_hidden(_prompt: &str) -> std::io::Result<String> {
+    Err(std::io::Error::other(
+        "typing a password here is not supported on this system yet: pipe it in with --password-stdin",
+    ))
+}
+
 /// Control characters (C0, DEL, C1) and the bidirectional overrides and isolates.
 fn needs_escape(character: char) -> bool {
     character.is_control()

@@ -17,9 +17,13 @@ const LEGACY_ACCOUNT: &str = "history-data-key";
 /// The keychain entry's name for the history key of the daemon whose data folder is `data_dir`:
 /// two daemons of one user with different data folders are two devices, with two keys.
 pub(crate) fn entry_name(data_dir: &Path) -> String {
+    format!("{LEGACY_ACCOUNT} {}", folder_digest(data_dir))
+}
+
+/// What names this data folder's entries.
+fn folder_digest(data_dir: &Path) -> String {
     let folder = fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
-    let digest = blake3::hash(folder.as_os_str().as_encoded_bytes());
-    format!("{LEGACY_ACCOUNT} {}", &digest.to_hex()[..16])
+    blake3::hash(folder.as_os_str().as_encoded_bytes()).to_hex()[..16].to_owned()
 }
 
 /// Why no key could be had.
@@ -47,6 +51,13 @@ pub(crate) trait KeySource: Send + Sync {
     fn load_or_create(&self, sealed_with: Option<&str>) -> Result<(DataKey, bool), KeyError>;
     /// A description for logs and `System.Info`.
     fn describe(&self) -> String;
+    /// Another secret of this data folder (the account's session and data key), kept where the
+    /// history key is; `None` when there is none.
+    fn secret(&self, name: &str) -> Result<Option<Vec<u8>>, KeyError>;
+    /// Keeps a secret, replacing one of the same name.
+    fn set_secret(&self, name: &str, value: &[u8]) -> Result<(), KeyError>;
+    /// Forgets a secret; no error when there is none.
+    fn delete_secret(&self, name: &str) -> Result<(), KeyError>;
 }
 
 /// The OS keychain through `keyring-core`: the login keychain on macOS, the Credential Manager on
@@ -61,12 +72,14 @@ pub(crate) struct Keychain {
     earlier: Option<Arc<CredentialStore>>,
     /// This data folder's entry name (`entry_name`).
     account: String,
+    /// What names this data folder's other entries.
+    folder: String,
 }
 
 impl Keychain {
     /// Finds the platform's keychain, for the daemon whose data folder is `data_dir`.
     pub(crate) fn install(data_dir: &Path) -> Result<Keychain, KeyError> {
-        let account = entry_name(data_dir);
+        let (account, folder) = (entry_name(data_dir), folder_digest(data_dir));
         #[cfg(target_os = "linux")]
         {
             match secret_service() {
@@ -75,6 +88,7 @@ impl Keychain {
                     description: "Secret Service keychain",
                     earlier: kernel_keyring().ok(),
                     account,
+                    folder,
                 }),
                 Err(reason) => {
                     tracing::info!(%reason, "no Secret Service on the session bus; using the kernel keyring");
@@ -84,6 +98,7 @@ impl Keychain {
                                       history; a desktop keychain or --key-file keeps it)",
                         earlier: None,
                         account,
+                        folder,
                     })
                 }
             }
@@ -93,18 +108,18 @@ impl Keychain {
             // The user's login keychain: on disk, unlocked with the user's login.
             let store = apple_native_keyring_store::keychain::Store::new()
                 .map_err(|error| KeyError::NoKeychain(error.to_string()))?;
-            Ok(Keychain { store, description: "macOS login keychain", earlier: None, account })
+            Ok(Keychain { store, description: "macOS login keychain", earlier: None, account, folder })
         }
         #[cfg(windows)]
         {
             // The Credential Manager: generic credentials, encrypted with the user's login (DPAPI).
             let store =
                 windows_native_keyring_store::Store::new().map_err(|error| KeyError::NoKeychain(error.to_string()))?;
-            Ok(Keychain { store, description: "Windows Credential Manager", earlier: None, account })
+            Ok(Keychain { store, description: "Windows Credential Manager", earlier: None, account, folder })
         }
         #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
         {
-            let _ = account;
+            let _ = (account, folder);
             Err(KeyError::NoKeychain("no keychain is supported on this platform".to_owned()))
         }
     }
@@ -179,6 +194,31 @@ impl KeySource for Keychain {
     fn describe(&self) -> String {
         self.description.to_owned()
     }
+
+    fn secret(&self, name: &str) -> Result<Option<Vec<u8>>, KeyError> {
+        match self.secret_entry(name)?.get_secret() {
+            Ok(secret) => Ok(Some(secret)),
+            Err(keyring_core::Error::NoEntry) => Ok(None),
+            Err(error) => Err(KeyError::NoKeychain(error.to_string())),
+        }
+    }
+
+    fn set_secret(&self, name: &str, value: &[u8]) -> Result<(), KeyError> {
+        self.secret_entry(name)?.set_secret(value).map_err(|error| KeyError::NoKeychain(error.to_string()))
+    }
+
+    fn delete_secret(&self, name: &str) -> Result<(), KeyError> {
+        match self.secret_entry(name)?.delete_credential() {
+            Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+            Err(error) => Err(KeyError::NoKeychain(error.to_string())),
+        }
+    }
+}
+
+impl Keychain {
+    fn secret_entry(&self, name: &str) -> Result<keyring_core::Entry, KeyError> {
+        Keychain::entry(&self.store, &format!("{name} {}", self.folder))
+    }
 }
 
 /// A key kept in a file only the user can read (0600), chosen explicitly with `--key-file`.
@@ -204,6 +244,43 @@ impl KeySource for KeyFile {
     fn describe(&self) -> String {
         format!("key file {}", self.0.display())
     }
+
+    fn secret(&self, name: &str) -> Result<Option<Vec<u8>>, KeyError> {
+        let path = self.secret_path(name);
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(KeyError::KeyFile { path, source }),
+        }
+    }
+
+    fn set_secret(&self, name: &str, value: &[u8]) -> Result<(), KeyError> {
+        // Written beside, then renamed over: a crash leaves the old secret or the new, whole.
+        let path = self.secret_path(name);
+        let partial = path.with_extension("partial");
+        let _ = fs::remove_file(&partial);
+        write_private(&partial, value)
+            .and_then(|()| fs::rename(&partial, &path))
+            .map_err(|source| KeyError::KeyFile { path, source })
+    }
+
+    fn delete_secret(&self, name: &str) -> Result<(), KeyError> {
+        let path = self.secret_path(name);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(KeyError::KeyFile { path, source }),
+        }
+    }
+}
+
+impl KeyFile {
+    /// The user chose files for secrets: the others sit beside the key file, as private as it.
+    fn secret_path(&self, name: &str) -> PathBuf {
+        let mut path = self.0.clone().into_os_string();
+        path.push(format!(".{name}"));
+        PathBuf::from(path)
+    }
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -215,9 +292,16 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
-/// A key source that holds its key in memory, for tests.
+/// A key source that holds its key and secrets in memory, for tests.
 #[cfg(test)]
-pub(crate) struct Fixed(pub(crate) DataKey);
+pub(crate) struct Fixed(pub(crate) DataKey, pub(crate) std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>);
+
+#[cfg(test)]
+impl Fixed {
+    pub(crate) fn new(key: DataKey) -> Fixed {
+        Fixed(key, Default::default())
+    }
+}
 
 #[cfg(test)]
 impl KeySource for Fixed {
@@ -227,6 +311,20 @@ impl KeySource for Fixed {
 
     fn describe(&self) -> String {
         "fixed test key".to_owned()
+    }
+
+    fn secret(&self, name: &str) -> Result<Option<Vec<u8>>, KeyError> {
+        Ok(self.1.lock().unwrap().get(name).cloned())
+    }
+
+    fn set_secret(&self, name: &str, value: &[u8]) -> Result<(), KeyError> {
+        self.1.lock().unwrap().insert(name.to_owned(), value.to_vec());
+        Ok(())
+    }
+
+    fn delete_secret(&self, name: &str) -> Result<(), KeyError> {
+        self.1.lock().unwrap().remove(name);
+        Ok(())
     }
 }
 
@@ -253,7 +351,13 @@ mod tests {
     }
 
     fn keychain(store: &Arc<CredentialStore>, earlier: Option<Arc<CredentialStore>>, data_dir: &Path) -> Keychain {
-        Keychain { store: store.clone(), description: "test keychain", earlier, account: entry_name(data_dir) }
+        Keychain {
+            store: store.clone(),
+            description: "test keychain",
+            earlier,
+            account: entry_name(data_dir),
+            folder: folder_digest(data_dir),
+        }
     }
 
     #[test]

@@ -144,6 +144,11 @@ impl HistoryStore {
         Ok(store)
     }
 
+    /// The history's data key, which a new account adopts (so what is kept stays readable).
+    pub(crate) fn key_bytes(&self) -> [u8; 32] {
+        *self.key.bytes()
+    }
+
     /// Where the store lives.
     pub(crate) fn folder(&self) -> &Path {
         &self.folder
@@ -431,7 +436,7 @@ mod tests {
     #[test]
     fn generations_round_trip_newest_first_and_are_encrypted_on_disk() {
         let folder = tempfile::tempdir().unwrap();
-        let store = HistoryStore::open(folder.path(), &Fixed(DataKey::generate())).unwrap();
+        let store = HistoryStore::open(folder.path(), &Fixed::new(DataKey::generate())).unwrap();
         let first = add(&store, 1);
         std::thread::sleep(std::time::Duration::from_millis(2));
         let second = add(&store, 2);
@@ -450,7 +455,7 @@ mod tests {
     #[test]
     fn the_same_bytes_stored_by_writers_at_once_end_as_one_whole_blob() {
         let folder = tempfile::tempdir().unwrap();
-        let store = HistoryStore::open(folder.path(), &Fixed(DataKey::generate())).unwrap();
+        let store = HistoryStore::open(folder.path(), &Fixed::new(DataKey::generate())).unwrap();
         // Jobs on the same picture store the same input at once, each blob on a thread of its own.
         let generations: Vec<Generation> = std::thread::scope(|scope| {
             let writers: Vec<_> = (0..6).map(|_| scope.spawn(|| add(&store, 7))).collect();
@@ -468,7 +473,7 @@ mod tests {
     #[test]
     fn deleting_while_another_generation_is_stored_keeps_the_new_one_whole() {
         let folder = tempfile::tempdir().unwrap();
-        let store = HistoryStore::open(folder.path(), &Fixed(DataKey::generate())).unwrap();
+        let store = HistoryStore::open(folder.path(), &Fixed::new(DataKey::generate())).unwrap();
         // One client keeps deleting its generations while jobs store new ones: a sweep between a
         // job's blobs and its row must not take those blobs.
         let kept: Vec<Generation> = std::thread::scope(|scope| {
@@ -492,7 +497,7 @@ mod tests {
     #[test]
     fn delete_removes_the_bytes_from_disk() {
         let folder = tempfile::tempdir().unwrap();
-        let store = HistoryStore::open(folder.path(), &Fixed(DataKey::generate())).unwrap();
+        let store = HistoryStore::open(folder.path(), &Fixed::new(DataKey::generate())).unwrap();
         let keep = add(&store, 1);
         let gone = add(&store, 2);
         let blobs_before = files_under(&folder.path().join("blobs")).len();
@@ -508,7 +513,7 @@ mod tests {
     #[test]
     fn deleted_records_leave_no_readable_trace_in_the_database_files() {
         let folder = tempfile::tempdir().unwrap();
-        let store = HistoryStore::open(folder.path(), &Fixed(DataKey::generate())).unwrap();
+        let store = HistoryStore::open(folder.path(), &Fixed::new(DataKey::generate())).unwrap();
         let (input, glb, thumbnail) = sample(1);
         let secret = |n: usize| format!("/home/ada/private/photo-{n}-d1a9c0b7.png");
         let mut ids = Vec::new();
@@ -552,13 +557,13 @@ mod tests {
         let folder = tempfile::tempdir().unwrap();
         let key = DataKey::generate();
         {
-            let store = HistoryStore::open(folder.path(), &Fixed(key.clone())).unwrap();
+            let store = HistoryStore::open(folder.path(), &Fixed::new(key.clone())).unwrap();
             add(&store, 1);
             // A blob written whose row never was (the daemon killed in between), and a partial file.
             store.put_blob(b"orphan").unwrap();
             fs::write(folder.path().join("blobs").join(".x.partial"), b"half").unwrap();
         }
-        let store = HistoryStore::open(folder.path(), &Fixed(key)).unwrap();
+        let store = HistoryStore::open(folder.path(), &Fixed::new(key)).unwrap();
         assert_eq!(store.list(0, 10).unwrap().1, 1);
         assert_eq!(files_under(&folder.path().join("blobs")).len(), 3);
     }
@@ -566,9 +571,9 @@ mod tests {
     #[test]
     fn another_key_is_refused_and_altered_blobs_are_detected() {
         let folder = tempfile::tempdir().unwrap();
-        let store = HistoryStore::open(folder.path(), &Fixed(DataKey::generate())).unwrap();
+        let store = HistoryStore::open(folder.path(), &Fixed::new(DataKey::generate())).unwrap();
         let generation = add(&store, 1);
-        let error = HistoryStore::open(folder.path(), &Fixed(DataKey::generate())).unwrap_err();
+        let error = HistoryStore::open(folder.path(), &Fixed::new(DataKey::generate())).unwrap_err();
         assert!(matches!(error, StoreError::KeyMismatch(_)), "{error:?}");
         assert!(error.to_string().contains("history clear"));
         let path = store.blob_path(&generation.asset_blob);

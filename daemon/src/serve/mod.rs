@@ -1,6 +1,7 @@
 //! `3dgpt serve`: one daemon per user on a private local socket (a named pipe on Windows), running
 //! the engine for every client through the job queue.
 
+mod account_service;
 mod budget;
 mod connections;
 mod events;
@@ -24,6 +25,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use threedgpt_proto::v1::account_server::AccountServer;
 use threedgpt_proto::v1::generator_server::GeneratorServer;
 use threedgpt_proto::v1::history_server::HistoryServer;
 use threedgpt_proto::v1::models_server::ModelsServer;
@@ -115,30 +117,44 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         .build()
         .context("could not start the async runtime")?;
     let data_dir = threedgpt_paths::data_dir();
-    let recorder = Arc::new(open_history(&data_dir, key_source(args.key_file.as_deref(), &data_dir)));
+    let keys = key_source(args.key_file.as_deref(), &data_dir);
+    let account_keys = keys.as_ref().map(Arc::clone).map_err(ToString::to_string);
+    let recorder = Arc::new(open_history(&data_dir, keys));
+    let accounts = Arc::new(accounts(&data_dir, account_keys, &recorder));
     let neural = Arc::new(neural::Neural::new(args.onnxruntime.as_deref(), &data_dir));
     let limits =
         Limits { workers, max_queue: args.max_queue, idle_timeout_s: args.idle_timeout, model_idle_s: args.model_idle };
-    let result = runtime.block_on(serve(&socket_path, limits, recorder, neural, &data_dir, args.tcp));
+    let result = runtime.block_on(serve(&socket_path, limits, recorder, accounts, neural, &data_dir, args.tcp));
     let _ = fs::remove_file(&socket_path);
     drop(lock);
     result
 }
 
 /// The key file when the user chose one, else the OS keychain.
-fn key_source(key_file: Option<&Path>, data_dir: &Path) -> Result<Box<dyn KeySource>, crate::history::key::KeyError> {
+fn key_source(key_file: Option<&Path>, data_dir: &Path) -> Result<Arc<dyn KeySource>, crate::history::key::KeyError> {
     use crate::history::key::{KeyFile, Keychain};
     match key_file {
-        Some(path) => Ok(Box::new(KeyFile(path.to_path_buf()))),
-        None => Keychain::install(data_dir).map(|keychain| Box::new(keychain) as Box<dyn KeySource>),
+        Some(path) => Ok(Arc::new(KeyFile(path.to_path_buf()))),
+        None => Keychain::install(data_dir).map(|keychain| Arc::new(keychain) as Arc<dyn KeySource>),
     }
+}
+
+/// The account of this data folder; its secrets go where the history key is, and a new account
+/// adopts the history's key. Without a keychain every account call says why.
+fn accounts(
+    data_dir: &Path,
+    keys: Result<Arc<dyn KeySource>, String>,
+    recorder: &recorder::Recorder,
+) -> crate::account::Accounts {
+    let history_key = recorder.store.as_ref().map(|store| store.key_bytes());
+    crate::account::Accounts::new(data_dir, keys, history_key)
 }
 
 /// Opens the encrypted history. Without a key the daemon still runs and generates; it says why
 /// history is off instead of keeping anything in the clear.
 fn open_history(
     data_dir: &Path,
-    source: Result<Box<dyn KeySource>, crate::history::key::KeyError>,
+    source: Result<Arc<dyn KeySource>, crate::history::key::KeyError>,
 ) -> recorder::Recorder {
     let opened = source
         .map_err(crate::history::StoreError::from)
@@ -168,6 +184,7 @@ async fn serve(
     socket_path: &Path,
     limits: Limits,
     recorder: Arc<recorder::Recorder>,
+    accounts: Arc<crate::account::Accounts>,
     neural: Arc<neural::Neural>,
     data_dir: &Path,
     tcp: Option<std::net::SocketAddr>,
@@ -202,6 +219,7 @@ async fn serve(
         budget: budget::ByteBudget::new(budget::IMAGE_BUDGET_BYTES),
         upload_idle: UPLOAD_IDLE,
         recorder,
+        accounts,
         neural,
         shutdown: shutdown.clone(),
         socket_path: socket_path.to_path_buf(),
@@ -225,6 +243,7 @@ async fn serve(
         .add_service(ModelsServer::new(daemon.clone()))
         .add_service(HistoryServer::new(daemon.clone()))
         .add_service(SystemServer::new(daemon.clone()))
+        .add_service(AccountServer::new(daemon.clone()))
         .serve_with_incoming_shutdown(incoming, until_stopped(stopped.clone()));
     let Some(address) = tcp else {
         return unix.await.context("the gRPC server failed");
@@ -241,7 +260,8 @@ async fn serve(
         .add_service(GeneratorServer::new(daemon.clone()).max_decoding_message_size(8 << 20))
         .add_service(ModelsServer::new(daemon.clone()))
         .add_service(HistoryServer::new(daemon.clone()))
-        .add_service(SystemServer::new(daemon))
+        .add_service(SystemServer::new(daemon.clone()))
+        .add_service(AccountServer::new(daemon))
         .serve_with_incoming_shutdown(connections, until_stopped(stopped));
     let (unix, tcp) = tokio::join!(unix, tcp);
     unix.context("the gRPC server failed")?;

@@ -40,6 +40,7 @@ pub(crate) struct Daemon {
     /// How long an upload may go without a message.
     pub(crate) upload_idle: std::time::Duration,
     pub(crate) recorder: Arc<Recorder>,
+    pub(crate) accounts: Arc<crate::account::Accounts>,
     pub(crate) neural: Arc<Neural>,
     pub(crate) shutdown: Arc<Notify>,
     pub(crate) socket_path: PathBuf,

@@ -60,7 +60,7 @@ struct Harness {
 
 async fn harness() -> Harness {
     let folder = tempfile::tempdir().unwrap();
-    let store = HistoryStore::open(&folder.path().join("history"), &Fixed(crate::history::test_key())).unwrap();
+    let store = HistoryStore::open(&folder.path().join("history"), &Fixed::new(crate::history::test_key())).unwrap();
     let recorder = Arc::new(Recorder::new(Some(Arc::new(store)), "test store".to_owned(), folder.path()));
     harness_with(folder, recorder).await
 }
@@ -84,6 +84,7 @@ async fn harness_limited(
         budget: budget.clone(),
         upload_idle,
         recorder,
+        accounts: Arc::new(crate::account::Accounts::new(folder.path(), Err("no keychain in tests".to_owned()), None)),
         neural: Arc::new(super::neural::Neural::new(Some(&folder.path().join("no-onnxruntime.so")), folder.path())),
         shutdown: shutdown.clone(),
         socket_path: folder.path().join("daemon.sock"),
@@ -383,7 +384,7 @@ async fn with_history_off_a_result_without_output_path_is_held_until_downloaded_
 /// A harness with a history, a budget of `budget_bytes` for pictures and `idle` for stalled uploads.
 async fn limited(budget_bytes: usize, idle: std::time::Duration) -> Harness {
     let folder = tempfile::tempdir().unwrap();
-    let store = HistoryStore::open(&folder.path().join("history"), &Fixed(crate::history::test_key())).unwrap();
+    let store = HistoryStore::open(&folder.path().join("history"), &Fixed::new(crate::history::test_key())).unwrap();
     let recorder = Arc::new(Recorder::new(Some(Arc::new(store)), "test store".to_owned(), folder.path()));
     harness_limited(folder, recorder, budget_bytes, idle).await
 }
