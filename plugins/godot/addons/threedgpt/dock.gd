@@ -298,13 +298,17 @@ func _on_finished(path: String, _generation_id: String) -> void:
 	_set_busy(false)
 	_progress.value = 100
 	_status.text = "Importing %s…" % path
+	if not path.begins_with("res://"):
+		# A folder outside the project: saved, but not the editor's to import.
+		_status.text = "Saved %s (outside the project, so the editor does not import it)." % path
+		refresh_history()
+		return
 	var file_system := EditorInterface.get_resource_filesystem()
-	if path.begins_with("res://"):
-		file_system.update_file(path)
-		file_system.scan()
-		var deadline := Time.get_ticks_msec() + 120000
-		while (file_system.is_scanning() or not ResourceLoader.exists(path)) and Time.get_ticks_msec() < deadline:
-			await get_tree().process_frame
+	file_system.update_file(path)
+	file_system.scan()
+	var deadline := Time.get_ticks_msec() + 120000
+	while (file_system.is_scanning() or not ResourceLoader.exists(path)) and Time.get_ticks_msec() < deadline:
+		await get_tree().process_frame
 	if not ResourceLoader.exists(path):
 		_show_error("%s was written but the editor did not import it; see the Output panel." % path)
 		return
