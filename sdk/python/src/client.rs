@@ -12,7 +12,7 @@ use threedgpt_sdk as sdk;
 
 use crate::error::{self, InvalidInput};
 use crate::job::{Job, outcome_result};
-use crate::types::{DaemonInfo, Event, Generation, HistoryEntry, JobInfo, Model, Settings};
+use crate::types::{AccountStatus, DaemonInfo, Event, Generation, HistoryEntry, JobInfo, Model, Settings};
 use crate::wait;
 
 /// A connection to the 3D GPT daemon.
@@ -202,6 +202,53 @@ impl Client {
     /// Switches the history on or off; returns the new settings.
     fn set_history_enabled(&self, py: Python<'_>, enabled: bool) -> PyResult<Settings> {
         Ok(Settings::from_sdk(wait(py, self.inner.set_history_enabled(enabled))?.map_err(error::to_py)?))
+    }
+
+    /// Creates an account on the cloud service at `server` (for people 13 and older) and signs this
+    /// device in; returns `(status, recovery_code)`. The password goes to the daemon only, which
+    /// derives the keys; the recovery code is shown this once.
+    #[pyo3(signature = (server, email, name, birth_date, password, *, device_name = String::new(), country = String::new()))]
+    #[allow(clippy::too_many_arguments)]
+    fn account_sign_up(
+        &self,
+        py: Python<'_>,
+        server: String,
+        email: String,
+        name: String,
+        birth_date: String,
+        password: String,
+        device_name: String,
+        country: String,
+    ) -> PyResult<(AccountStatus, String)> {
+        let mut request =
+            sdk::SignUpRequest::new(&server, &email, &name, &birth_date, &password).with_device_name(&device_name);
+        request.country = country;
+        let (status, code) = wait(py, self.inner.account_sign_up(request))?.map_err(error::to_py)?;
+        Ok((AccountStatus::from_sdk(status), code))
+    }
+
+    /// Signs this device in to an account on the cloud service at `server`.
+    #[pyo3(signature = (server, email, password, *, device_name = String::new()))]
+    fn account_log_in(
+        &self,
+        py: Python<'_>,
+        server: String,
+        email: String,
+        password: String,
+        device_name: String,
+    ) -> PyResult<AccountStatus> {
+        let status = wait(py, self.inner.account_log_in(&server, &email, &password, &device_name))?;
+        Ok(AccountStatus::from_sdk(status.map_err(error::to_py)?))
+    }
+
+    /// Who is signed in on this device (asked of the service when it answers).
+    fn account_status(&self, py: Python<'_>) -> PyResult<AccountStatus> {
+        Ok(AccountStatus::from_sdk(wait(py, self.inner.account_status())?.map_err(error::to_py)?))
+    }
+
+    /// Ends this device's session; the local history stays.
+    fn account_log_out(&self, py: Python<'_>) -> PyResult<AccountStatus> {
+        Ok(AccountStatus::from_sdk(wait(py, self.inner.account_log_out())?.map_err(error::to_py)?))
     }
 
     /// The models the daemon knows: the built-in reconstructor and every installed model.

@@ -12,6 +12,7 @@ pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<JobInfo>()?;
     module.add_class::<Model>()?;
     module.add_class::<Settings>()?;
+    module.add_class::<AccountStatus>()?;
     module.add_class::<DaemonInfo>()?;
     Ok(())
 }
@@ -375,6 +376,59 @@ impl Settings {
 impl Settings {
     fn __repr__(&self) -> String {
         format!("<Settings history_enabled={}>", self.history_enabled)
+    }
+}
+
+/// This device's account on a cloud service, as the daemon knows it.
+#[pyclass(frozen, get_all, module = "threedgpt")]
+pub(crate) struct AccountStatus {
+    /// Whether this device is signed in.
+    signed_in: bool,
+    /// The service's base URL.
+    server: String,
+    /// The account's id.
+    account_id: String,
+    /// Its email.
+    email: String,
+    /// Its name.
+    name: String,
+    /// "free" or "pro".
+    tier: String,
+    /// Whether the email is verified.
+    email_verified: bool,
+    /// This device's name in the account's session list.
+    device_name: String,
+    /// A fingerprint of the account's data key (equal on every device signed in; never the key).
+    data_key_check: String,
+    /// Why the service was not asked (offline) or why the session ended.
+    message: String,
+}
+
+impl AccountStatus {
+    pub(crate) fn from_sdk(status: sdk::AccountStatus) -> AccountStatus {
+        AccountStatus {
+            signed_in: status.signed_in,
+            server: status.server,
+            account_id: status.account_id,
+            email: status.email,
+            name: status.name,
+            tier: status.tier,
+            email_verified: status.email_verified,
+            device_name: status.device_name,
+            data_key_check: status.data_key_check,
+            message: status.message,
+        }
+    }
+}
+
+#[pymethods]
+impl AccountStatus {
+    fn __repr__(&self) -> String {
+        if self.signed_in {
+            format!("<AccountStatus {} on {} ({})>", self.email, self.server, self.tier)
+        } else {
+            "<AccountStatus signed out>".to_owned()
+        }
     }
 }
 

@@ -18,6 +18,7 @@ For progress and cancel, submit a job and read its events::
 """
 
 from threedgpt._native import (
+    AccountStatus,
     Cancelled,
     Client,
     DaemonInfo,
@@ -43,6 +44,7 @@ from threedgpt._native import (
 from threedgpt._options import OptionSpec, OptionTable
 
 __all__ = [
+    "AccountStatus",
     "Cancelled",
     "Client",
     "DaemonInfo",

@@ -186,6 +186,29 @@ class Settings:
     def history_status(self) -> str: ...
 
 @final
+class AccountStatus:
+    @property
+    def signed_in(self) -> bool: ...
+    @property
+    def server(self) -> str: ...
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def tier(self) -> str: ...
+    @property
+    def email_verified(self) -> bool: ...
+    @property
+    def device_name(self) -> str: ...
+    @property
+    def data_key_check(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+
+@final
 class DaemonInfo:
     @property
     def version(self) -> str: ...
@@ -342,6 +365,25 @@ class Client:
     def delete_all(self) -> int: ...
     def settings(self) -> Settings: ...
     def set_history_enabled(self, enabled: bool) -> Settings: ...
+    def account_sign_up(
+        self,
+        server: str,
+        email: str,
+        name: str,
+        birth_date: str,
+        password: str,
+        *,
+        device_name: str = "",
+        country: str = "",
+    ) -> tuple[AccountStatus, str]:
+        """Creates an account (13 and older) and signs this device in; returns the status and the
+        recovery code, shown this once. The password goes to the daemon only."""
+    def account_log_in(self, server: str, email: str, password: str, *, device_name: str = "") -> AccountStatus:
+        """Signs this device in to an account on the cloud service at ``server``."""
+    def account_status(self) -> AccountStatus:
+        """Who is signed in on this device (asked of the service when it answers)."""
+    def account_log_out(self) -> AccountStatus:
+        """Ends this device's session; the local history stays."""
     def models(self) -> list[Model]: ...
     def install_model(self, manifest: StrPath, source: StrPath | None = None) -> Model:
         """Has the daemon install the model ``manifest`` describes, from ``source`` (a folder, a
