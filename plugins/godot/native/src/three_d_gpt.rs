@@ -296,40 +296,38 @@ fn signals_of(message: Message) -> Vec<(&'static str, Vec<Variant>)> {
 }
 
 fn signal_of(message: Message) -> (&'static str, Vec<Variant>) {
-    {
-        match message {
-            Message::Progress { stage, fraction, queue_position } => (
-                "progress",
-                vec![stage.to_variant(), f64::from(fraction).to_variant(), i64::from(queue_position).to_variant()],
-            ),
-            Message::Warning(message) => {
-                godot_warn!("3D GPT: {message}");
-                ("warning", vec![message.to_variant()])
-            }
-            Message::Finished { path, generation_id, .. } => {
-                ("finished", vec![localize(&path).to_variant(), generation_id.unwrap_or_default().to_variant()])
-            }
-            Message::Failed(message) => {
-                godot_error!("3D GPT: {message}");
-                ("failed", vec![message.to_variant()])
-            }
-            Message::Cancelled => ("cancelled", Vec::new()),
-            Message::Options(summary) => ("options_loaded", vec![options_dictionary(&summary).to_variant()]),
-            Message::History(items) => {
-                let mut entries = VarArray::new();
-                for item in items {
-                    let mut entry = VarDictionary::new();
-                    entry.set("id", item.id);
-                    entry.set("source", item.source);
-                    entry.set("created_unix_ms", item.created_unix_ms);
-                    entry.set("faces", item.faces as i64);
-                    entry.set("thumbnail", &PackedByteArray::from(item.thumbnail).to_variant());
-                    entries.push(&entry.to_variant());
-                }
-                ("history_loaded", vec![entries.to_variant()])
-            }
-            Message::Deleted(id) => ("deleted", vec![id.to_variant()]),
+    match message {
+        Message::Progress { stage, fraction, queue_position } => (
+            "progress",
+            vec![stage.to_variant(), f64::from(fraction).to_variant(), i64::from(queue_position).to_variant()],
+        ),
+        Message::Warning(message) => {
+            godot_warn!("3D GPT: {message}");
+            ("warning", vec![message.to_variant()])
         }
+        Message::Finished { path, generation_id, .. } => {
+            ("finished", vec![localize(&path).to_variant(), generation_id.unwrap_or_default().to_variant()])
+        }
+        Message::Failed(message) => {
+            godot_error!("3D GPT: {message}");
+            ("failed", vec![message.to_variant()])
+        }
+        Message::Cancelled => ("cancelled", Vec::new()),
+        Message::Options(summary) => ("options_loaded", vec![options_dictionary(&summary).to_variant()]),
+        Message::History(items) => {
+            let mut entries = VarArray::new();
+            for item in items {
+                let mut entry = VarDictionary::new();
+                entry.set("id", item.id);
+                entry.set("source", item.source);
+                entry.set("created_unix_ms", item.created_unix_ms);
+                entry.set("faces", item.faces as i64);
+                entry.set("thumbnail", &PackedByteArray::from(item.thumbnail).to_variant());
+                entries.push(&entry.to_variant());
+            }
+            ("history_loaded", vec![entries.to_variant()])
+        }
+        Message::Deleted(id) => ("deleted", vec![id.to_variant()]),
     }
 }
 

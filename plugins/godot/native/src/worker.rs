@@ -97,7 +97,6 @@ impl OptionSummary {
                     if let Some(role) = models {
                         names.extend(table.models(role).iter().cloned());
                     }
-                    names.dedup();
                     let mut unique = Vec::new();
                     for name in names {
                         if !unique.contains(&name) {
