@@ -388,7 +388,8 @@ pub fn seal(data_key: &Key, plaintext: &[u8]) -> Result<Vec<u8>> {
     Ok(seal_with_salt(data_key, plaintext, random_bytes()?))
 }
 
-/// [`seal`] with a given salt: for test vectors only.
+/// [`seal`] with a given salt: for test vectors, and for a salt derived from the plaintext where
+/// one file must seal to the same bytes every time (the daemon's sync, `docs/crypto.md`).
 pub fn seal_with_salt(data_key: &Key, plaintext: &[u8], salt: [u8; 16]) -> Vec<u8> {
     let key = expand(&data_key.0, Some(&salt), label::BLOB_KEY);
     let cipher = Aes256Gcm::new(key.0.as_slice().into());

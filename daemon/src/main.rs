@@ -7,6 +7,7 @@ mod cli;
 mod history;
 mod private;
 mod serve;
+mod sync;
 
 use std::process::ExitCode;
 
@@ -40,6 +41,8 @@ enum Command {
     Settings(cli::settings::SettingsArgs),
     /// Your 3D GPT account on a cloud service: signup, login, status, logout.
     Account(cli::account::AccountArgs),
+    /// Sync with the account: status, or now.
+    Sync(cli::sync::SyncArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
                 Command::History(args) => cli::history::run(args),
                 Command::Settings(args) => cli::settings::run(args),
                 Command::Account(args) => cli::account::run(args),
+                Command::Sync(args) => cli::sync::run(args),
                 Command::Serve(_) => unreachable!("handled above"),
             }
         }

@@ -429,7 +429,7 @@ async fn the_history_keeps_generations_encrypted_and_delete_removes_their_bytes(
     let error = client.download_as(&id, threedgpt_sdk::Artifact::Asset, threedgpt_sdk::Format::Obj).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidInput);
 
-    assert!(client.delete(&id).await.unwrap());
+    assert_eq!(client.delete(&id).await.unwrap().count, 1);
     assert!(daemon.blob_files().is_empty(), "the deleted generation's bytes are still on disk");
     assert_eq!(client.history(10, None).await.unwrap().total, 0);
     let error = client.download(&id, threedgpt_sdk::Artifact::Asset).await.unwrap_err();
@@ -437,7 +437,7 @@ async fn the_history_keeps_generations_encrypted_and_delete_removes_their_bytes(
 
     finish(&client, request(&folder.path().join("a.glb"), fast())).await;
     finish(&client, request(&folder.path().join("b.glb"), fast().with_faces(900))).await;
-    assert_eq!(client.delete_all().await.unwrap(), 2);
+    assert_eq!(client.delete_all().await.unwrap().count, 2);
     assert!(daemon.blob_files().is_empty());
 }
 

@@ -92,7 +92,7 @@ async fn cold_clients_start_one_daemon_on_the_pipe_and_the_history_outlives_it()
     let client = client.expect("a new daemon after the first stopped");
     assert_eq!(client.download(&id, Artifact::Asset).await.unwrap(), glb);
     assert_eq!(client.history(10, None).await.unwrap().entries[0].id, id);
-    assert!(client.delete(&id).await.unwrap());
+    assert_eq!(client.delete(&id).await.unwrap().count, 1);
     client.shutdown().await.unwrap();
 }
 

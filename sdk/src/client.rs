@@ -21,8 +21,9 @@ use tonic::transport::{Channel, Endpoint, Uri};
 use crate::error::{Result, SdkError};
 use crate::paths;
 use crate::types::{
-    AccountStatus, Artifact, DaemonInfo, Format, GenerateRequest, HistoryEntry, HistoryPage, ImageSource,
-    InstalledModel, JobEvent, JobSummary, ModelInfo, OptionTable, Settings, SignUpRequest,
+    AccountSession, AccountStatus, Artifact, DaemonInfo, Deleted, Format, GenerateRequest, HistoryEntry, HistoryPage,
+    ImageSource, InstalledModel, JobEvent, JobSummary, ModelInfo, OptionTable, Settings, SettingsUpdate, SignUpRequest,
+    SyncStatus,
 };
 
 /// Images are streamed to the daemon in chunks of this size.
@@ -551,21 +552,23 @@ impl Client {
     }
 
     /// Deletes a generation and its files; `false` when there was none.
-    pub async fn delete(&self, id: &str) -> Result<bool> {
+    pub async fn delete(&self, id: &str) -> Result<Deleted> {
         let response = HistoryClient::new(self.channel.clone())
             .delete(v1::DeleteGenerationRequest { id: id.to_owned() })
             .await
-            .map_err(SdkError::from_status)?;
-        Ok(response.into_inner().existed)
+            .map_err(SdkError::from_status)?
+            .into_inner();
+        Ok(Deleted { count: u32::from(response.existed), everywhere: response.everywhere })
     }
 
-    /// Deletes the whole history; returns how many generations it held.
-    pub async fn delete_all(&self) -> Result<u32> {
+    /// Deletes the whole history (signed in: on every device); says how many generations it held.
+    pub async fn delete_all(&self) -> Result<Deleted> {
         let response = HistoryClient::new(self.channel.clone())
             .delete_all(v1::DeleteAllRequest {})
             .await
-            .map_err(SdkError::from_status)?;
-        Ok(response.into_inner().deleted)
+            .map_err(SdkError::from_status)?
+            .into_inner();
+        Ok(Deleted { count: response.deleted, everywhere: response.everywhere })
     }
 
     /// The daemon's settings.
@@ -580,12 +583,124 @@ impl Client {
 
     /// Switches the history on or off; returns the new settings.
     pub async fn set_history_enabled(&self, enabled: bool) -> Result<Settings> {
+        self.update_settings(SettingsUpdate { history_enabled: Some(enabled), ..SettingsUpdate::default() }).await
+    }
+
+    /// Changes the named settings; returns all of them. Signed in, sync, telemetry, training
+    /// consent and marketing email are the account's (changed at the service, for every device).
+    pub async fn update_settings(&self, update: SettingsUpdate) -> Result<Settings> {
         let settings = SystemClient::new(self.channel.clone())
-            .update_settings(v1::UpdateSettingsRequest { history_enabled: Some(enabled) })
+            .update_settings(v1::UpdateSettingsRequest {
+                history_enabled: update.history_enabled,
+                sync: update.sync,
+                telemetry: update.telemetry,
+                training_consent: update.training_consent,
+                marketing_email: update.marketing_email,
+            })
             .await
             .map_err(SdkError::from_status)?
             .into_inner();
         Ok(Settings::from_proto(settings))
+    }
+
+    /// The account's sessions (every device signed in), this device's marked `current`.
+    pub async fn account_sessions(&self) -> Result<Vec<AccountSession>> {
+        let response = AccountClient::new(self.channel.clone())
+            .sessions(v1::SessionsRequest {})
+            .await
+            .map_err(SdkError::from_status)?
+            .into_inner();
+        Ok(response
+            .sessions
+            .into_iter()
+            .map(|session| AccountSession {
+                id: session.id,
+                device_name: session.device_name,
+                os: session.os,
+                created_at: session.created_at,
+                last_seen_at: session.last_seen_at,
+                current: session.current,
+            })
+            .collect())
+    }
+
+    /// Changes the password (the data key stays); every other device's session ends.
+    pub async fn account_change_password(&self, current: &str, new: &str) -> Result<AccountStatus> {
+        let status = AccountClient::new(self.channel.clone())
+            .change_password(v1::ChangePasswordRequest {
+                current_password: current.to_owned(),
+                new_password: new.to_owned(),
+            })
+            .await
+            .map_err(SdkError::from_status)?
+            .into_inner();
+        Ok(AccountStatus::from_proto(status))
+    }
+
+    /// Gets back into an account with its recovery code and a new password, and signs this device
+    /// in; returns the status and the new recovery code (the old one no longer works).
+    pub async fn account_recover(
+        &self,
+        server: &str,
+        email: &str,
+        recovery_code: &str,
+        new_password: &str,
+        device_name: &str,
+    ) -> Result<(AccountStatus, String)> {
+        let response = AccountClient::new(self.channel.clone())
+            .recover(v1::RecoverRequest {
+                server: server.to_owned(),
+                email: email.to_owned(),
+                recovery_code: recovery_code.to_owned(),
+                new_password: new_password.to_owned(),
+                device_name: device_name.to_owned(),
+            })
+            .await
+            .map_err(SdkError::from_status)?
+            .into_inner();
+        Ok((AccountStatus::from_proto(response.status.unwrap_or_default()), response.recovery_code))
+    }
+
+    /// Has the daemon write the account's export (a tar archive) to `path`; returns its size.
+    pub async fn account_export(&self, path: &Path) -> Result<u64> {
+        let path = std::path::absolute(path).map_err(|source| SdkError::Write { path: path.to_path_buf(), source })?;
+        let response = AccountClient::new(self.channel.clone())
+            .export_account(v1::ExportAccountRequest { path: path.display().to_string() })
+            .await
+            .map_err(SdkError::from_status)?
+            .into_inner();
+        Ok(response.bytes)
+    }
+
+    /// Deletes the account and everything it holds (it takes the password), and its generations on
+    /// this device; returns how many were removed here.
+    pub async fn account_delete(&self, password: &str) -> Result<u32> {
+        let response = AccountClient::new(self.channel.clone())
+            .delete_account(v1::DeleteAccountRequest { password: password.to_owned() })
+            .await
+            .map_err(SdkError::from_status)?
+            .into_inner();
+        Ok(response.removed_here)
+    }
+
+    /// Where sync with the account stands.
+    pub async fn sync_status(&self) -> Result<SyncStatus> {
+        let report = AccountClient::new(self.channel.clone())
+            .sync_status(v1::SyncStatusRequest {})
+            .await
+            .map_err(SdkError::from_status)?
+            .into_inner();
+        Ok(SyncStatus::from_proto(report))
+    }
+
+    /// Runs a sync round now and reports how it ended.
+    pub async fn sync_now(&self) -> Result<SyncStatus> {
+        let report = AccountClient::new(self.channel.clone())
+            .sync_now(v1::SyncNowRequest {})
+            .await
+            .map_err(SdkError::from_status)?
+            .into_inner();
+        Ok(SyncStatus::from_proto(report))
     }
 
     /// Creates an account on a cloud service and signs this device in. The password goes to the

@@ -18,9 +18,9 @@ pub use threedgpt_options as options;
 /// Where things live (the same module the daemon uses).
 pub use threedgpt_paths as paths;
 pub use types::{
-    AccountStatus, Artifact, Background, DaemonInfo, Device, Format, GenerateOptions, GenerateRequest, HistoryEntry,
-    HistoryPage, ImageSource, InstalledModel, JobEvent, JobState, JobSummary, ModelInfo, OptionInfo, OptionKind,
-    OptionTable, Settings, SignUpRequest, Stage, UnknownFormat,
+    AccountSession, AccountStatus, Artifact, Background, DaemonInfo, Deleted, Device, Format, GenerateOptions,
+    GenerateRequest, HistoryEntry, HistoryPage, ImageSource, InstalledModel, JobEvent, JobState, JobSummary, ModelInfo,
+    OptionInfo, OptionKind, OptionTable, Settings, SettingsUpdate, SignUpRequest, Stage, SyncStatus, UnknownFormat,
 };
 
 #[cfg(test)]

@@ -759,6 +759,8 @@ pub struct HistoryEntry {
     pub source: String,
     /// The generation record.
     pub record: serde_json::Value,
+    /// The device it was made on when another one signed in to the account; empty for this one.
+    pub device: String,
 }
 
 impl HistoryEntry {
@@ -768,7 +770,108 @@ impl HistoryEntry {
             created_unix_ms: generation.created_unix_ms,
             source: generation.source,
             record: serde_json::from_str(&generation.record_json).unwrap_or_default(),
+            device: generation.device,
         }
+    }
+}
+
+/// One of the account's sessions: a device signed in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AccountSession {
+    /// The session's id.
+    pub id: String,
+    /// The device's name.
+    pub device_name: String,
+    /// Its operating system.
+    pub os: String,
+    /// When it signed in, Unix seconds.
+    pub created_at: i64,
+    /// When it was last seen, Unix seconds.
+    pub last_seen_at: i64,
+    /// This device's own.
+    pub current: bool,
+}
+
+/// What a delete did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Deleted {
+    /// How many generations were deleted here (0 or 1 for one).
+    pub count: u32,
+    /// Signed in: deleted from the account and every device too.
+    pub everywhere: bool,
+}
+
+/// Where sync with the account stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SyncStatus {
+    /// `signed_out`, `off`, `syncing`, `idle`, `paused` (the quota is full), `offline`, `error` or
+    /// `unavailable` (no history).
+    pub state: String,
+    /// Why it is off, paused, offline or failed.
+    pub message: String,
+    /// When a round last finished, milliseconds since the Unix epoch; 0 for never.
+    pub last_sync_unix_ms: i64,
+    /// Generations waiting to be uploaded.
+    pub pending_uploads: u64,
+    /// Deletions waiting to be sent.
+    pub pending_deletes: u64,
+    /// Generations uploaded since the daemon started.
+    pub uploaded: u64,
+    /// Generations from other devices brought here since the daemon started.
+    pub downloaded: u64,
+    /// Local copies removed because the account deleted them, since the daemon started.
+    pub removed: u64,
+}
+
+impl SyncStatus {
+    pub(crate) fn from_proto(report: v1::SyncReport) -> SyncStatus {
+        SyncStatus {
+            state: report.state,
+            message: report.message,
+            last_sync_unix_ms: report.last_sync_unix_ms,
+            pending_uploads: report.pending_uploads,
+            pending_deletes: report.pending_deletes,
+            uploaded: report.uploaded,
+            downloaded: report.downloaded,
+            removed: report.removed,
+        }
+    }
+}
+
+/// A change to some settings; `None` leaves one as it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SettingsUpdate {
+    /// Keep a history of generations (this device's own setting).
+    pub history_enabled: Option<bool>,
+    /// Sync with the account.
+    pub sync: Option<bool>,
+    /// Send anonymous usage events.
+    pub telemetry: Option<bool>,
+    /// Allow generations to be used to train models.
+    pub training_consent: Option<bool>,
+    /// Product news by email.
+    pub marketing_email: Option<bool>,
+}
+
+impl SettingsUpdate {
+    /// The change of one setting by its name (`history`, `sync`, `telemetry`, `training_consent`,
+    /// `marketing_email`); `None` for an unknown name.
+    pub fn one(name: &str, value: bool) -> Option<SettingsUpdate> {
+        let mut update = SettingsUpdate::default();
+        let slot = match name {
+            "history" | "history_enabled" => &mut update.history_enabled,
+            "sync" => &mut update.sync,
+            "telemetry" => &mut update.telemetry,
+            "training_consent" => &mut update.training_consent,
+            "marketing_email" => &mut update.marketing_email,
+            _ => return None,
+        };
+        *slot = Some(value);
+        Some(update)
     }
 }
 
@@ -816,6 +919,16 @@ pub struct Settings {
     pub history_available: bool,
     /// Where the history lives, or why it is unavailable.
     pub history_status: String,
+    /// Upload generations to the account and bring other devices' here.
+    pub sync: bool,
+    /// Send anonymous usage events.
+    pub telemetry: bool,
+    /// Allow generations to be used to train models.
+    pub training_consent: bool,
+    /// Product news by email.
+    pub marketing_email: bool,
+    /// `account` when signed in (the four above are the account's, on every device), else `device`.
+    pub scope: String,
 }
 
 impl Settings {
@@ -824,6 +937,11 @@ impl Settings {
             history_enabled: settings.history_enabled,
             history_available: settings.history_available,
             history_status: settings.history_status,
+            sync: settings.sync,
+            telemetry: settings.telemetry,
+            training_consent: settings.training_consent,
+            marketing_email: settings.marketing_email,
+            scope: settings.scope,
         }
     }
 }

@@ -37,6 +37,17 @@ def binary(tmp_path_factory) -> Path:
     subprocess.run([str(path), "daemon", "stop"], capture_output=True, timeout=60)
 
 
+@pytest.fixture
+def cloud(tmp_path):
+    """A real `3dgpt-cloud` on a free loopback port, with its data in the test's folder."""
+    sys.path.insert(0, str(ROOT / "tests" / "cloud"))
+    from cloudclient import Server
+
+    server = Server(tmp_path / "cloud")
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory) -> Path:
     """Tiny ONNX models with manifests (models/tools/make_test_models.py)."""

@@ -4,8 +4,6 @@ data folders (two devices of one person), driven through the `3dgpt account` CLI
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -13,63 +11,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cloud"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cloudclient import Server  # noqa: E402
+from devices import Device  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
-
-
-class Device:
-    """One daemon with its own data folder and key file (so its own keys), and its CLI."""
-
-    def __init__(self, binary: Path, folder: Path, name: str):
-        self.binary, self.name = binary, name
-        runtime = folder / f"{name}-runtime"
-        runtime.mkdir(mode=0o700)
-        self.data = folder / f"{name}-data"
-        self.env = {**os.environ, "THREEDGPT_RUNTIME_DIR": str(runtime), "THREEDGPT_DATA_DIR": str(self.data)}
-        self.key_file = self.data / "keys" / "history.key"
-        self.process = subprocess.Popen(
-            [str(binary), "serve", "--idle-timeout", "0", "--key-file", str(self.key_file)],
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 30
-        while not (runtime / "daemon.sock").exists():
-            assert self.process.poll() is None and time.monotonic() < deadline, "the daemon did not start"
-            time.sleep(0.05)
-
-    def cli(self, *args: str, password: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [str(self.binary), *args],
-            env=self.env,
-            input=password + "\n" if password is not None else None,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if check:
-            assert result.returncode == 0, f"{args}: {result.stderr}"
-        return result
-
-    def status(self) -> dict:
-        return json.loads(self.cli("account", "status", "--json").stdout)
-
-    def stop(self) -> None:
-        self.cli("daemon", "stop", check=False)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
-@pytest.fixture
-def cloud(tmp_path):
-    server = Server(tmp_path / "cloud")
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -53,31 +53,84 @@ impl Cloud {
     }
 
     pub(crate) fn get(&self, path: &str, token: Option<&str>) -> Result<Value, CloudError> {
-        self.call("GET", path, None, token)
+        json(self.call("GET", path, Payload::None, token)?)
     }
 
     pub(crate) fn post(&self, path: &str, body: &Value, token: Option<&str>) -> Result<Value, CloudError> {
-        self.call("POST", path, Some(body), token)
+        json(self.call("POST", path, Payload::Json(body), token)?)
+    }
+
+    pub(crate) fn put(&self, path: &str, body: &Value, token: Option<&str>) -> Result<Value, CloudError> {
+        json(self.call("PUT", path, Payload::Json(body), token)?)
     }
 
     pub(crate) fn delete(&self, path: &str, token: Option<&str>) -> Result<Value, CloudError> {
-        self.call("DELETE", path, None, token)
+        json(self.call("DELETE", path, Payload::None, token)?)
     }
 
-    fn call(&self, method: &str, path: &str, body: Option<&Value>, token: Option<&str>) -> Result<Value, CloudError> {
+    /// A DELETE that carries a JSON body (the proof of the password an account's deletion takes).
+    pub(crate) fn delete_with(&self, path: &str, body: &Value, token: Option<&str>) -> Result<Value, CloudError> {
+        json(self.call("DELETE", path, Payload::Json(body), token)?)
+    }
+
+    /// Sends raw bytes (a sealed blob or a part of one).
+    pub(crate) fn put_bytes(&self, path: &str, bytes: &[u8], token: Option<&str>) -> Result<Value, CloudError> {
+        json(self.call("PUT", path, Payload::Bytes(bytes), token)?)
+    }
+
+    /// Raw bytes (a sealed blob), at most `limit` of them.
+    pub(crate) fn get_bytes(&self, path: &str, token: Option<&str>, limit: u64) -> Result<Vec<u8>, CloudError> {
+        let (status, bytes) = self.exchange("GET", path, Payload::None, token, limit)?;
+        if (200..300).contains(&status) { Ok(bytes) } else { Err(refusal(status, &bytes)) }
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Payload<'_>,
+        token: Option<&str>,
+    ) -> Result<(u16, Vec<u8>), CloudError> {
+        self.exchange(method, path, body, token, 16 << 20)
+    }
+
+    fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        body: Payload<'_>,
+        token: Option<&str>,
+        limit: u64,
+    ) -> Result<(u16, Vec<u8>), CloudError> {
         let url = format!("{}{path}", self.server);
         let unreachable = |reason: String| CloudError::Unreachable { server: self.server.clone(), reason };
         let authorization = token.map(|token| format!("Bearer {token}"));
-        let response = match (method, body) {
-            ("POST", body) => {
-                let bytes = serde_json::to_vec(body.unwrap_or(&Value::Null)).unwrap_or_default();
-                let mut request = self.agent.post(&url).header("Content-Type", "application/json");
+        let encoded;
+        let (content_type, bytes): (&str, Option<&[u8]>) = match body {
+            Payload::None => ("", None),
+            Payload::Json(value) => {
+                encoded = serde_json::to_vec(value).unwrap_or_default();
+                ("application/json", Some(&encoded[..]))
+            }
+            Payload::Bytes(bytes) => ("application/octet-stream", Some(bytes)),
+        };
+        let response = match (method, bytes) {
+            ("POST" | "PUT", bytes) => {
+                let mut request = if method == "POST" { self.agent.post(&url) } else { self.agent.put(&url) }
+                    .header("Content-Type", content_type);
                 if let Some(authorization) = &authorization {
                     request = request.header("Authorization", authorization);
                 }
-                request.send(&bytes[..])
+                request.send(bytes.unwrap_or_default())
             }
-            ("DELETE", _) => {
+            ("DELETE", Some(bytes)) => {
+                let mut request = self.agent.delete(&url).force_send_body().header("Content-Type", content_type);
+                if let Some(authorization) = &authorization {
+                    request = request.header("Authorization", authorization);
+                }
+                request.send(bytes)
+            }
+            ("DELETE", None) => {
                 let mut request = self.agent.delete(&url);
                 if let Some(authorization) = &authorization {
                     request = request.header("Authorization", authorization);
@@ -97,19 +150,34 @@ impl Cloud {
         let bytes = response
             .body_mut()
             .with_config()
-            .limit(16 << 20)
+            .limit(limit)
             .read_to_vec()
             .map_err(|error| unreachable(format!("the answer broke off: {error}")))?;
-        let value: Value =
-            if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
-        if (200..300).contains(&status) {
-            return Ok(value);
-        }
-        let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
-        Err(CloudError::Refused {
-            status,
-            code: text("code").unwrap_or_else(|| format!("http_{status}")),
-            message: text("message").unwrap_or_else(|| format!("the cloud service answered HTTP {status}")),
-        })
+        Ok((status, bytes))
+    }
+}
+
+/// What a request carries.
+enum Payload<'a> {
+    None,
+    Json(&'a Value),
+    Bytes(&'a [u8]),
+}
+
+/// A JSON answer, or the service's error in it.
+fn json((status, bytes): (u16, Vec<u8>)) -> Result<Value, CloudError> {
+    if !(200..300).contains(&status) {
+        return Err(refusal(status, &bytes));
+    }
+    Ok(if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) })
+}
+
+fn refusal(status: u16, bytes: &[u8]) -> CloudError {
+    let value: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+    let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+    CloudError::Refused {
+        status,
+        code: text("code").unwrap_or_else(|| format!("http_{status}")),
+        message: text("message").unwrap_or_else(|| format!("the cloud service answered HTTP {status}")),
     }
 }

@@ -10,6 +10,7 @@
 //! password) beside it.
 
 mod cloud;
+mod manage;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,8 +20,7 @@ use serde_json::{Value, json};
 use threedgpt_crypto::{self as crypto, KdfParams, Key, RecoveryCode};
 
 use crate::history::key::{KeyError, KeySource};
-use cloud::Cloud;
-pub(crate) use cloud::CloudError;
+pub(crate) use cloud::{Cloud, CloudError};
 
 /// Secrets' names in the key source.
 const REFRESH_TOKEN: &str = "account-refresh-token";
@@ -62,6 +62,57 @@ pub(crate) struct Remembered {
     pub(crate) tier: String,
     #[serde(default)]
     pub(crate) email_verified: bool,
+    /// This device's id in the account's synced records (random, made at login).
+    #[serde(default)]
+    pub(crate) device_id: String,
+    /// The account's settings as last read from the service.
+    #[serde(default)]
+    pub(crate) settings: Option<AccountSettings>,
+}
+
+/// The account's settings (the service holds them; `version` is what a change is based on).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct AccountSettings {
+    pub(crate) version: i64,
+    pub(crate) sync: bool,
+    pub(crate) telemetry: bool,
+    pub(crate) training_consent: bool,
+    pub(crate) marketing_email: bool,
+}
+
+impl AccountSettings {
+    fn from_json(value: &Value) -> AccountSettings {
+        let flag = |key: &str| value.get(key).and_then(Value::as_bool).unwrap_or(false);
+        AccountSettings {
+            version: value.get("version").and_then(Value::as_i64).unwrap_or(0),
+            sync: flag("sync"),
+            telemetry: flag("telemetry"),
+            training_consent: flag("training_consent"),
+            marketing_email: flag("marketing_email"),
+        }
+    }
+}
+
+/// A change to some of the account's settings (`None` leaves one as it is).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SettingsChange {
+    pub(crate) sync: Option<bool>,
+    pub(crate) telemetry: Option<bool>,
+    pub(crate) training_consent: Option<bool>,
+    pub(crate) marketing_email: Option<bool>,
+}
+
+impl SettingsChange {
+    pub(crate) fn is_empty(&self) -> bool {
+        *self == SettingsChange::default()
+    }
+}
+
+/// A signed-in device's way to the service: what sync needs.
+pub(crate) struct Session {
+    pub(crate) cloud: Cloud,
+    pub(crate) remembered: Remembered,
+    pub(crate) data_key: Key,
 }
 
 /// The account as the daemon reports it.
@@ -134,24 +185,18 @@ impl Accounts {
             Some(key) => key.clone(),
             None => Key::random().map_err(crypto_failure)?,
         };
-        let salt = random::<16>()?;
-        let params = KdfParams::DEFAULT;
-        let keys =
-            crypto::password_keys(request.password, &salt, params, KdfParams::MINIMUM).map_err(crypto_failure)?;
-        let wrapped = crypto::wrap_data_key(&keys.encryption_key, &account_id, &data_key).map_err(crypto_failure)?;
+        let (mut body, keys) = password_material(&account_id, request.password, &data_key)?;
         let code = RecoveryCode::random().map_err(crypto_failure)?;
-        let mut body = json!({
-            "account_id": account_id,
-            "name": name,
-            "email": email,
-            "date_of_birth": request.birth_date.trim(),
-            "salt": hex(&salt),
-            "kdf": {"memory_kib": params.memory_kib, "iterations": params.iterations, "parallelism": params.parallelism},
-            "auth_key": hex(keys.auth_key.as_bytes()),
-            "wrapped_data_key": hex(&wrapped),
-            "recovery_wrapped_data_key": hex(&code.wrap(&account_id, &data_key).map_err(crypto_failure)?),
-            "recovery_verifier_digest": hex(&crypto::verifier_digest(&code.verifier())),
-        });
+        for (key, value) in [
+            ("account_id", json!(account_id)),
+            ("name", json!(name)),
+            ("email", json!(email)),
+            ("date_of_birth", json!(request.birth_date.trim())),
+            ("recovery_wrapped_data_key", json!(hex(&code.wrap(&account_id, &data_key).map_err(crypto_failure)?))),
+            ("recovery_verifier_digest", json!(hex(&crypto::verifier_digest(&code.verifier())))),
+        ] {
+            body[key] = value;
+        }
         if !request.country.trim().is_empty() {
             body["country"] = Value::String(request.country.trim().to_uppercase());
         }
@@ -176,27 +221,11 @@ impl Accounts {
     ) -> Result<Status, AccountError> {
         let cloud = Cloud::new(server).map_err(AccountError::Invalid)?;
         let email = crypto::normalize_email(email).map_err(|error| AccountError::Invalid(error.to_string()))?;
-        let pre = cloud.post("/v1/accounts/prelogin", &json!({"email": email}), None)?;
-        let salt: [u8; 16] = unhex(pre.get("salt").and_then(Value::as_str).unwrap_or_default())
-            .and_then(|bytes| bytes.try_into().ok())
-            .ok_or_else(|| {
-                AccountError::Invalid("the service sent no usable salt; is it a 3D GPT cloud service?".to_owned())
-            })?;
-        let kdf = pre.get("kdf").cloned().unwrap_or_default();
-        let number =
-            |key: &str| kdf.get(key).and_then(Value::as_u64).and_then(|value| u32::try_from(value).ok()).unwrap_or(0);
-        let params = KdfParams {
-            memory_kib: number("memory_kib"),
-            iterations: number("iterations"),
-            parallelism: number("parallelism"),
-        };
-        // A hostile service cannot make this device hash weakly: below the minimum is refused.
-        let keys = crypto::password_keys(password, &salt, params, KdfParams::MINIMUM)
-            .map_err(|error| AccountError::Invalid(format!("the service asked for {error}; refused")))?;
+        let keys = prelogin_keys(&cloud, &email, password)?;
         self.start_session(&cloud, &email, &keys.auth_key, &keys.encryption_key, device_name)
     }
 
-    fn start_session(
+    pub(crate) fn start_session(
         &self,
         cloud: &Cloud,
         email: &str,
@@ -242,6 +271,11 @@ impl Accounts {
             session_id: session,
             tier: text(&account, "tier"),
             email_verified: account.get("email_verified").and_then(Value::as_bool).unwrap_or(false),
+            device_id: format!("dev_{}", hex(&random::<12>()?)),
+            settings: cloud
+                .get("/v1/account/settings", Some(&access))
+                .ok()
+                .map(|value| AccountSettings::from_json(&value)),
         };
         self.remember(Some(&remembered))?;
         *self.access.lock().unwrap_or_else(PoisonError::into_inner) = Some(access);
@@ -305,22 +339,115 @@ impl Accounts {
         Ok(Status { account: None, data_key_check: String::new(), message })
     }
 
-    /// Runs `call` with a live access token, refreshing it once when the service refuses it.
-    fn authorized(
+    /// The signed-in session with its data key, or `None` when signed out.
+    pub(crate) fn session(&self) -> Result<Option<Session>, AccountError> {
+        let Some(remembered) = self.remembered() else { return Ok(None) };
+        let Some(bytes) = self.keys()?.secret(DATA_KEY)? else {
+            return Err(AccountError::Unauthenticated(
+                "this device has no data key for the account; log in again".to_owned(),
+            ));
+        };
+        let data_key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+            AccountError::Unauthenticated("the data key kept for the account is damaged; log in again".to_owned())
+        })?;
+        let cloud = Cloud::new(&remembered.server).map_err(AccountError::Invalid)?;
+        Ok(Some(Session { cloud, remembered, data_key: Key(data_key) }))
+    }
+
+    /// Runs `call` with the session's access token (see [`Accounts::authorized`]); a session the
+    /// service ended signs this device out.
+    pub(crate) fn call<T>(
         &self,
         cloud: &Cloud,
-        call: impl Fn(&str) -> Result<Value, CloudError>,
-    ) -> Result<Value, AccountError> {
+        call: impl Fn(&str) -> Result<T, CloudError>,
+    ) -> Result<T, AccountError> {
+        match self.authorized(cloud, call) {
+            Err(AccountError::Unauthenticated(reason)) => {
+                self.forget()?;
+                Err(AccountError::Unauthenticated(reason))
+            }
+            result => result,
+        }
+    }
+
+    /// The account's settings, read from the service (and remembered), or as last remembered
+    /// when it cannot be reached.
+    pub(crate) fn settings(&self) -> Result<Option<AccountSettings>, AccountError> {
+        let Some(session) = self.session()? else { return Ok(None) };
+        match self.call(&session.cloud, |token| session.cloud.get("/v1/account/settings", Some(token))) {
+            Ok(value) => {
+                let settings = AccountSettings::from_json(&value);
+                self.remember_settings(settings)?;
+                Ok(Some(settings))
+            }
+            Err(AccountError::Cloud(CloudError::Unreachable { .. })) if session.remembered.settings.is_some() => {
+                Ok(session.remembered.settings)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Changes the named settings at the service. Only the named fields are sent, so a change made
+    /// meanwhile on another device to another field is kept: a stale write is read again and
+    /// reapplied once.
+    pub(crate) fn update_settings(&self, change: SettingsChange) -> Result<AccountSettings, AccountError> {
+        let Some(session) = self.session()? else {
+            return Err(AccountError::Unauthenticated("not signed in".to_owned()));
+        };
+        let mut based_on = match session.remembered.settings {
+            Some(settings) => settings.version,
+            None => self.settings()?.map_or(0, |settings| settings.version),
+        };
+        let mut body = json!({"based_on": based_on, "device_id": session.remembered.device_id});
+        for (key, value) in [
+            ("sync", change.sync),
+            ("telemetry", change.telemetry),
+            ("training_consent", change.training_consent),
+            ("marketing_email", change.marketing_email),
+        ] {
+            if let Some(value) = value {
+                body[key] = Value::Bool(value);
+            }
+        }
+        let put = |body: &Value| {
+            self.call(&session.cloud, |token| session.cloud.put("/v1/account/settings", body, Some(token)))
+        };
+        let value = match put(&body) {
+            Err(AccountError::Cloud(CloudError::Refused { status: 409, .. })) => {
+                based_on = self.settings()?.map_or(0, |settings| settings.version);
+                body["based_on"] = json!(based_on);
+                put(&body)?
+            }
+            result => result?,
+        };
+        let settings = AccountSettings::from_json(&value);
+        self.remember_settings(settings)?;
+        Ok(settings)
+    }
+
+    fn remember_settings(&self, settings: AccountSettings) -> Result<(), AccountError> {
+        if let Some(mut remembered) = self.remembered() {
+            remembered.settings = Some(settings);
+            self.remember(Some(&remembered))?;
+        }
+        Ok(())
+    }
+
+    /// Runs `call` with a live access token, refreshing it once when the service refuses it.
+    fn authorized<T>(&self, cloud: &Cloud, call: impl Fn(&str) -> Result<T, CloudError>) -> Result<T, AccountError> {
         let cached = self.access.lock().unwrap_or_else(PoisonError::into_inner).clone();
         if let Some(token) = cached {
             match call(&token) {
-                Err(CloudError::Refused { status: 401, .. }) => {}
+                // A wrong password in a request that proves it is not the token's fault.
+                Err(CloudError::Refused { status: 401, code, .. }) if code != "invalid_credentials" => {}
                 result => return Ok(result?),
             }
         }
         let token = self.refresh(cloud)?;
         match call(&token) {
-            Err(CloudError::Refused { status: 401, message, .. }) => Err(AccountError::Unauthenticated(message)),
+            Err(CloudError::Refused { status: 401, code, message }) if code != "invalid_credentials" => {
+                Err(AccountError::Unauthenticated(message))
+            }
             result => Ok(result?),
         }
     }
@@ -346,7 +473,7 @@ impl Accounts {
         Ok(access)
     }
 
-    fn forget(&self) -> Result<(), AccountError> {
+    pub(crate) fn forget(&self) -> Result<(), AccountError> {
         self.keys()?.delete_secret(REFRESH_TOKEN)?;
         self.keys()?.delete_secret(DATA_KEY)?;
         *self.access.lock().unwrap_or_else(PoisonError::into_inner) = None;
@@ -372,6 +499,48 @@ impl Accounts {
             }
         }
     }
+}
+
+/// The keys of `password` for `email`, with the salt and parameters the service gives.
+fn prelogin_keys(cloud: &Cloud, email: &str, password: &str) -> Result<crypto::PasswordKeys, AccountError> {
+    let pre = cloud.post("/v1/accounts/prelogin", &json!({"email": email}), None)?;
+    let salt: [u8; 16] = unhex(pre.get("salt").and_then(Value::as_str).unwrap_or_default())
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| {
+            AccountError::Invalid("the service sent no usable salt; is it a 3D GPT cloud service?".to_owned())
+        })?;
+    let kdf = pre.get("kdf").cloned().unwrap_or_default();
+    let number =
+        |key: &str| kdf.get(key).and_then(Value::as_u64).and_then(|value| u32::try_from(value).ok()).unwrap_or(0);
+    let params = KdfParams {
+        memory_kib: number("memory_kib"),
+        iterations: number("iterations"),
+        parallelism: number("parallelism"),
+    };
+    // A hostile service cannot make this device hash weakly: below the minimum is refused.
+    crypto::password_keys(password, &salt, params, KdfParams::MINIMUM)
+        .map_err(|error| AccountError::Invalid(format!("the service asked for {error}; refused")))
+}
+
+/// What a new password gives the service (a fresh salt, the auth key, the data key wrapped anew),
+/// and its keys.
+fn password_material(
+    account_id: &str,
+    password: &str,
+    data_key: &Key,
+) -> Result<(Value, crypto::PasswordKeys), AccountError> {
+    check_password(password)?;
+    let salt = random::<16>()?;
+    let params = KdfParams::DEFAULT;
+    let keys = crypto::password_keys(password, &salt, params, KdfParams::MINIMUM).map_err(crypto_failure)?;
+    let wrapped = crypto::wrap_data_key(&keys.encryption_key, account_id, data_key).map_err(crypto_failure)?;
+    let material = json!({
+        "salt": hex(&salt),
+        "kdf": {"memory_kib": params.memory_kib, "iterations": params.iterations, "parallelism": params.parallelism},
+        "auth_key": hex(keys.auth_key.as_bytes()),
+        "wrapped_data_key": hex(&wrapped),
+    });
+    Ok((material, keys))
 }
 
 /// A date of birth as YYYY-MM-DD (the service checks the age).

@@ -53,6 +53,44 @@ enum AccountCommand {
     Status,
     /// End this device's session (the local history stays).
     Logout,
+    /// Every device signed in to the account.
+    Sessions,
+    /// Change the password (the current one, then the new one; with --password-stdin one per
+    /// line); every other device is signed out and logs in with the new one.
+    Password {
+        /// Read the current and the new password from standard input, one per line.
+        #[arg(long = "password-stdin")]
+        password_stdin: bool,
+    },
+    /// Get back in with the recovery code after a forgotten password: sets a new password, prints
+    /// a new recovery code (the old one stops working) and signs this device in.
+    Recover {
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        email: String,
+        /// The recovery code (asked for when not given).
+        #[arg(long, default_value = "")]
+        code: String,
+        #[command(flatten)]
+        login: LoginOptions,
+    },
+    /// Download the account's export (a tar archive: docs/export.md).
+    Export {
+        /// Where to write it.
+        #[arg(short, long)]
+        output: std::path::PathBuf,
+    },
+    /// Delete the account and everything it holds, at the service and on this device (asks twice
+    /// on a terminal; --yes for scripts). Generations that never left this device stay.
+    Delete {
+        /// Read the password from standard input (one line) instead of a prompt.
+        #[arg(long = "password-stdin")]
+        password_stdin: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +142,80 @@ pub(crate) fn run(args: AccountArgs) -> anyhow::Result<ExitCode> {
                     say!("{}", escape(&status.message));
                 }
             }
+            AccountCommand::Sessions => {
+                let sessions = client.account_sessions().await?;
+                if json {
+                    let rows: Vec<_> = sessions
+                        .iter()
+                        .map(|session| {
+                            serde_json::json!({
+                                "id": session.id, "device_name": session.device_name, "os": session.os,
+                                "created_at": session.created_at, "last_seen_at": session.last_seen_at,
+                                "current": session.current,
+                            })
+                        })
+                        .collect();
+                    say!("{}", serde_json::json!({ "sessions": rows }));
+                } else {
+                    for session in &sessions {
+                        let mark = if session.current { "\t(this device)" } else { "" };
+                        say!("{}\t{}\t{}{mark}", session.id, escape(&session.device_name), escape(&session.os));
+                    }
+                }
+            }
+            AccountCommand::Password { password_stdin } => {
+                let (current, new) = if password_stdin {
+                    let mut lines = stdin_lines(2)?.into_iter();
+                    (lines.next().unwrap_or_default(), lines.next().unwrap_or_default())
+                } else {
+                    (prompt_hidden("Current password: ")?, password(false, true)?)
+                };
+                let status = client.account_change_password(&current, &new).await?;
+                if json {
+                    say!("{}", status_json(&status));
+                } else {
+                    say!("Password changed. Other devices are signed out: log in there with the new password.");
+                }
+            }
+            AccountCommand::Recover { server, email, code, login } => {
+                let code = if code.is_empty() { prompt_hidden("Recovery code: ")? } else { code };
+                let new = password(login.password_stdin, true)?;
+                let (status, next) = client.account_recover(&server, &email, &code, &new, &login.device_name).await?;
+                if json {
+                    let mut value = status_json(&status);
+                    value["recovery_code"] = next.into();
+                    say!("{value}");
+                } else {
+                    print_status(&status);
+                    say!("");
+                    say!("Your new recovery code (the old one no longer works; keep this one safe):");
+                    say!("    {next}");
+                }
+            }
+            AccountCommand::Export { output } => {
+                let bytes = client.account_export(&output).await?;
+                if json {
+                    say!("{}", serde_json::json!({"path": output.display().to_string(), "bytes": bytes}));
+                } else {
+                    say!("{} ({bytes} bytes)", output.display());
+                }
+            }
+            AccountCommand::Delete { password_stdin, yes } => {
+                if !yes && !confirm_deletion()? {
+                    say!("Nothing was deleted.");
+                    return Ok(ExitCode::SUCCESS);
+                }
+                let password = password(password_stdin, false)?;
+                let removed = client.account_delete(&password).await?;
+                if json {
+                    say!("{}", serde_json::json!({"deleted": true, "removed_here": removed}));
+                } else {
+                    say!(
+                        "The account and everything it held are deleted; {removed} of its generations were removed \
+                         from this device. Generations that never left it stay."
+                    );
+                }
+            }
         }
         Ok(ExitCode::SUCCESS)
     })
@@ -147,6 +259,47 @@ fn status_json(status: &AccountStatus) -> serde_json::Value {
         "data_key_check": status.data_key_check,
         "message": status.message,
     })
+}
+
+/// `n` lines of standard input, none empty.
+fn stdin_lines(n: usize) -> anyhow::Result<Vec<String>> {
+    use std::io::BufRead;
+    let mut lines = Vec::new();
+    for line in std::io::stdin().lock().lines().take(n) {
+        lines.push(line?.trim_end_matches('\r').to_owned());
+    }
+    anyhow::ensure!(
+        lines.len() == n && lines.iter().all(|line| !line.is_empty()),
+        "expected {n} passwords on standard input, one per line"
+    );
+    Ok(lines)
+}
+
+/// One hidden answer at a prompt on the terminal.
+fn prompt_hidden(prompt: &str) -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    anyhow::ensure!(std::io::stdin().is_terminal(), "no terminal to ask on: use --password-stdin (and --code)");
+    Ok(super::terminal::read_hidden(prompt)?)
+}
+
+/// Asks twice, on a terminal, before the account goes; `false` when not on a terminal (use --yes).
+fn confirm_deletion() -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    anyhow::ensure!(
+        std::io::stdin().is_terminal(),
+        "deleting the account asks for confirmation on a terminal; pass --yes to confirm in a script"
+    );
+    let ask = |question: &str| -> anyhow::Result<String> {
+        print!("{question} ");
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        Ok(answer.trim().to_owned())
+    };
+    if !matches!(ask("Delete your account, every synced generation and every session? [y/N]")?.as_str(), "y" | "yes") {
+        return Ok(false);
+    }
+    Ok(ask("This cannot be undone. Type DELETE to confirm:")? == "DELETE")
 }
 
 /// The password: one line of standard input, or typed at a prompt that does not echo (twice for a

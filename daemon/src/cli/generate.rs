@@ -218,7 +218,7 @@ async fn generate_all(
         };
         bar.finish_and_clear();
         match outcome {
-            Ok(Done { record, files, warnings }) => {
+            Ok(Done { record, files, warnings, generation_id }) => {
                 print_warnings(&warnings, &bar);
                 if args.json {
                     let line = serde_json::json!({
@@ -228,6 +228,7 @@ async fn generate_all(
                         "files": files.iter().map(|path| path.display().to_string()).collect::<Vec<_>>(),
                         "record": record,
                         "warnings": warnings,
+                        "generation_id": generation_id,
                     });
                     say!("{line}");
                 } else {

@@ -76,7 +76,7 @@ pub(crate) fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
                         .entries
                         .iter()
                         .map(|entry| {
-                            serde_json::json!({"id": entry.id, "created_unix_ms": entry.created_unix_ms, "source": entry.source, "record": entry.record})
+                            serde_json::json!({"id": entry.id, "created_unix_ms": entry.created_unix_ms, "source": entry.source, "device": entry.device, "record": entry.record})
                         })
                         .collect();
                     say!("{}", serde_json::json!({"total": page.total, "generations": rows}));
@@ -85,7 +85,9 @@ pub(crate) fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
                 } else {
                     for entry in &page.entries {
                         let faces = entry.record.get("faces").and_then(|faces| faces.as_u64()).unwrap_or(0);
-                        say!("{}\t{}\t{faces} faces", escape(&entry.id), escape(&entry.source));
+                        let device =
+                            if entry.device.is_empty() { String::new() } else { format!("\tfrom {}", escape(&entry.device)) };
+                        say!("{}\t{}\t{faces} faces{device}", escape(&entry.id), escape(&entry.source));
                     }
                     if page.total as usize > page.entries.len() {
                         say!("({} of {}; --limit shows more)", page.entries.len(), page.total);
@@ -94,7 +96,7 @@ pub(crate) fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
             }
             HistoryCommand::Show { id } => {
                 let entry = client.history_entry(&id).await?;
-                let shown = serde_json::json!({"id": entry.id, "created_unix_ms": entry.created_unix_ms, "source": entry.source, "record": entry.record});
+                let shown = serde_json::json!({"id": entry.id, "created_unix_ms": entry.created_unix_ms, "source": entry.source, "device": entry.device, "record": entry.record});
                 if args.json {
                     say!("{shown}");
                 } else {
@@ -117,12 +119,16 @@ pub(crate) fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
                 say!("{}", output.display());
             }
             HistoryCommand::Delete { id } => {
-                let existed = client.delete(&id).await?;
-                if !existed {
+                let deleted = client.delete(&id).await?;
+                if deleted.count == 0 {
                     eprintln!("error: no generation {} in the history", escape(&id));
                     return Ok(ExitCode::from(1));
                 }
-                say!("deleted {}", escape(&id));
+                if deleted.everywhere {
+                    say!("deleted {} here, from the account and from every device signed in to it", escape(&id));
+                } else {
+                    say!("deleted {}", escape(&id));
+                }
             }
             HistoryCommand::Clear { yes } => {
                 let total = client.history(1, None).await?.total;
@@ -131,7 +137,14 @@ pub(crate) fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::SUCCESS);
                 }
                 let deleted = client.delete_all().await?;
-                say!("deleted {deleted} generations");
+                if deleted.everywhere {
+                    say!(
+                        "deleted {} generations here, and the account's whole synced history on every device",
+                        deleted.count
+                    );
+                } else {
+                    say!("deleted {} generations", deleted.count);
+                }
             }
         }
         Ok(ExitCode::SUCCESS)

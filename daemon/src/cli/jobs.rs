@@ -78,7 +78,7 @@ pub(crate) fn run(args: JobsArgs) -> anyhow::Result<ExitCode> {
                 let outcome = super::progress::follow(&client, events, &bar, &mut interrupted).await;
                 bar.finish_and_clear();
                 match outcome {
-                    Ok(super::progress::Done { record, files, warnings }) => {
+                    Ok(super::progress::Done { record, files, warnings, .. }) => {
                         super::progress::print_warnings(&warnings, &bar);
                         if args.json {
                             say!(

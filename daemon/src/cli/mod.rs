@@ -11,6 +11,7 @@ pub(crate) mod jobs;
 pub(crate) mod models;
 pub(crate) mod progress;
 pub(crate) mod settings;
+pub(crate) mod sync;
 pub(crate) mod terminal;
 
 use anyhow::Context;

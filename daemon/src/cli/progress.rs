@@ -29,6 +29,8 @@ pub(crate) struct Done {
     pub(crate) record: serde_json::Value,
     pub(crate) files: Vec<PathBuf>,
     pub(crate) warnings: Vec<String>,
+    /// The history's id for it, when kept.
+    pub(crate) generation_id: Option<String>,
 }
 
 /// Prints a finished job's warnings on standard error (they also go into `--json` records).
@@ -72,7 +74,9 @@ pub(crate) async fn follow(
                         bar.set_position((fraction * 1000.0) as u64);
                         bar.set_message(stage.name());
                     }
-                    JobEvent::Finished { record, files, warnings, .. } => return Ok(Done { record, files, warnings }),
+                    JobEvent::Finished { record, files, warnings, generation_id, .. } => {
+                        return Ok(Done { record, files, warnings, generation_id });
+                    }
                     JobEvent::Failed { kind: threedgpt_sdk::ErrorKind::NoObject, message, .. } => {
                         return Err(format!(
                             "{message} (here: pass --mask FILE, or --keep-background to use the whole picture)"

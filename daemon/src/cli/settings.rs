@@ -20,10 +20,11 @@ pub(crate) struct SettingsArgs {
 enum SettingsCommand {
     /// Every setting (the default).
     Show,
-    /// Change a setting: `history true|false`.
+    /// Change a setting: `history|sync|telemetry|training_consent|marketing_email true|false`.
+    /// Signed in, all but `history` are the account's, for every device.
     Set {
         /// The setting's name.
-        #[arg(value_parser = ["history"])]
+        #[arg(value_parser = ["history", "sync", "telemetry", "training_consent", "marketing_email"])]
         key: String,
         /// Its new value.
         #[arg(action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
@@ -36,15 +37,17 @@ pub(crate) fn run(args: SettingsArgs) -> anyhow::Result<ExitCode> {
         let client = super::connect(true).await?;
         let settings = match args.command.unwrap_or(SettingsCommand::Show) {
             SettingsCommand::Show => client.settings().await?,
-            SettingsCommand::Set { value, .. } => {
-                let settings = client.set_history_enabled(value).await?;
-                if !value && !args.json {
+            SettingsCommand::Set { key, value } => {
+                let update = threedgpt_sdk::SettingsUpdate::one(&key, value)
+                    .ok_or_else(|| super::UsageError(format!("no setting {key:?}")))?;
+                let settings = client.update_settings(update).await?;
+                if key == "history" && !value && !args.json {
                     let kept = client.history(1, None).await.map(|page| page.total).unwrap_or(0);
                     if kept > 0 {
                         say!("History is off: new generations are not kept. {kept} earlier ones still are.");
                         if offer_to_delete(kept)? {
                             let deleted = client.delete_all().await?;
-                            say!("Deleted {deleted} generations and their files.");
+                            say!("Deleted {} generations and their files.", deleted.count);
                         } else {
                             say!("Delete them any time with `3dgpt history clear`.");
                         }
@@ -56,11 +59,21 @@ pub(crate) fn run(args: SettingsArgs) -> anyhow::Result<ExitCode> {
         if args.json {
             say!(
                 "{}",
-                serde_json::json!({"history": settings.history_enabled, "history_available": settings.history_available, "history_status": settings.history_status})
+                serde_json::json!({
+                    "history": settings.history_enabled, "history_available": settings.history_available,
+                    "history_status": settings.history_status, "sync": settings.sync, "telemetry": settings.telemetry,
+                    "training_consent": settings.training_consent, "marketing_email": settings.marketing_email,
+                    "scope": settings.scope,
+                })
             );
         } else {
             say!("history\t{}", settings.history_enabled);
             say!("history store\t{}", escape(&settings.history_status));
+            let whose = if settings.scope == "account" { "account" } else { "this device" };
+            say!("sync\t{}\t({whose})", settings.sync);
+            say!("telemetry\t{}\t({whose})", settings.telemetry);
+            say!("training_consent\t{}\t({whose})", settings.training_consent);
+            say!("marketing_email\t{}\t({whose})", settings.marketing_email);
         }
         Ok(ExitCode::SUCCESS)
     })

@@ -5,10 +5,14 @@
 
 mod crypto;
 pub(crate) mod key;
+mod synced;
+
+pub(crate) use synced::{Outgoing, Pulled, SyncMark};
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -53,6 +57,8 @@ pub(crate) struct Generation {
     pub(crate) created_ms: i64,
     pub(crate) source: String,
     pub(crate) record_json: String,
+    /// The device it was made on when another one (synced from the account); empty for this one.
+    pub(crate) device: String,
     input_blob: String,
     asset_blob: String,
     thumbnail_blob: String,
@@ -77,6 +83,8 @@ pub(crate) struct HistoryStore {
     blobs: PathBuf,
     key: DataKey,
     key_description: String,
+    /// New generations stay on this device (signed in with sync off): never uploaded, even later.
+    keep_local: AtomicBool,
 }
 
 impl std::fmt::Debug for HistoryStore {
@@ -116,6 +124,7 @@ impl HistoryStore {
                  CREATE INDEX IF NOT EXISTS generations_by_time ON generations (created_ms DESC, id DESC);",
             )
             .map_err(db_error)?;
+        synced::migrate(&connection).map_err(db_error)?;
         let stored_check: Option<String> = connection
             .query_row("SELECT value FROM meta WHERE name = 'key_check'", [], |row| row.get(0))
             .optional()
@@ -139,6 +148,7 @@ impl HistoryStore {
             blobs,
             key,
             key_description: key_source.describe(),
+            keep_local: AtomicBool::new(false),
         };
         store.sweep()?;
         Ok(store)
@@ -184,25 +194,18 @@ impl HistoryStore {
             created_ms,
             source: new.source.to_owned(),
             record_json: new.record_json.to_owned(),
+            device: String::new(),
             input_blob,
             asset_blob,
             thumbnail_blob,
         };
-        self.connection()
-            .execute(
-                "INSERT INTO generations (id, created_ms, source, record_json, input_blob, asset_blob, thumbnail_blob)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    generation.id,
-                    generation.created_ms,
-                    generation.source,
-                    generation.record_json,
-                    generation.input_blob,
-                    generation.asset_blob,
-                    generation.thumbnail_blob
-                ],
-            )
-            .map_err(|error| self.db_error(error))?;
+        let mut connection = self.connection();
+        let transaction = connection.transaction().map_err(|error| self.db_error(error))?;
+        insert_row(&transaction, &generation).map_err(|error| self.db_error(error))?;
+        if self.keep_local.load(Ordering::Relaxed) {
+            synced::mark(&transaction, &generation.id, SyncMark::Local, 0).map_err(|error| self.db_error(error))?;
+        }
+        transaction.commit().map_err(|error| self.db_error(error))?;
         Ok(generation)
     }
 
@@ -214,7 +217,7 @@ impl HistoryStore {
             .map_err(|error| self.db_error(error))?;
         let mut statement = connection
             .prepare(
-                "SELECT id, created_ms, source, record_json, input_blob, asset_blob, thumbnail_blob
+                "SELECT id, created_ms, source, record_json, input_blob, asset_blob, thumbnail_blob, device
                  FROM generations ORDER BY created_ms DESC, id DESC LIMIT ?1 OFFSET ?2",
             )
             .map_err(|error| self.db_error(error))?;
@@ -230,7 +233,7 @@ impl HistoryStore {
     pub(crate) fn get(&self, id: &str) -> Result<Option<Generation>, StoreError> {
         self.connection()
             .query_row(
-                "SELECT id, created_ms, source, record_json, input_blob, asset_blob, thumbnail_blob
+                "SELECT id, created_ms, source, record_json, input_blob, asset_blob, thumbnail_blob, device
                  FROM generations WHERE id = ?1",
                 params![id],
                 row_to_generation,
@@ -277,18 +280,32 @@ impl HistoryStore {
         }
     }
 
-    /// Deletes a generation and every file only it used. `false` when there was none.
-    pub(crate) fn delete(&self, id: &str) -> Result<bool, StoreError> {
-        let removed = self.forget("DELETE FROM generations WHERE id = ?1", params![id])?;
+    /// Deletes a generation and every file only it used. `false` when there was none. With
+    /// `everywhere` (signed in), a generation the account holds is queued for deletion there too.
+    pub(crate) fn delete(&self, id: &str, everywhere: bool) -> Result<bool, StoreError> {
+        let removed = self.forget(|transaction| {
+            if everywhere {
+                synced::queue_delete_if_synced(transaction, id)?;
+            }
+            transaction.execute("DELETE FROM sync_state WHERE id = ?1", params![id])?;
+            transaction.execute("DELETE FROM generations WHERE id = ?1", params![id])
+        })?;
         if removed > 0 {
             self.sweep()?;
         }
         Ok(removed > 0)
     }
 
-    /// Deletes every generation and file. Returns how many generations there were.
-    pub(crate) fn delete_all(&self) -> Result<usize, StoreError> {
-        let removed = self.forget("DELETE FROM generations", [])?;
+    /// Deletes every generation and file. Returns how many generations there were. With
+    /// `everywhere`, the account's whole synced history is queued for deletion too.
+    pub(crate) fn delete_all(&self, everywhere: bool) -> Result<usize, StoreError> {
+        let removed = self.forget(|transaction| {
+            if everywhere {
+                synced::queue_delete_all(transaction)?;
+            }
+            transaction.execute("DELETE FROM sync_state", [])?;
+            transaction.execute("DELETE FROM generations", [])
+        })?;
         self.sweep()?;
         Ok(removed)
     }
@@ -296,9 +313,14 @@ impl HistoryStore {
     /// Runs a delete so that nothing of the deleted rows stays readable on disk: `secure_delete`
     /// overwrites their bytes in the pages written, and a checkpoint copies those pages into the
     /// database and empties the write-ahead log, which still held the rows as first written.
-    fn forget(&self, statement: &str, parameters: impl rusqlite::Params) -> Result<usize, StoreError> {
-        let connection = self.connection();
-        let removed = connection.execute(statement, parameters).map_err(|error| self.db_error(error))?;
+    fn forget(
+        &self,
+        statements: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<usize>,
+    ) -> Result<usize, StoreError> {
+        let mut connection = self.connection();
+        let transaction = connection.transaction().map_err(|error| self.db_error(error))?;
+        let removed = statements(&transaction).map_err(|error| self.db_error(error))?;
+        transaction.commit().map_err(|error| self.db_error(error))?;
         if removed > 0 {
             connection
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get::<_, i64>(0))
@@ -395,7 +417,25 @@ fn row_to_generation(row: &rusqlite::Row<'_>) -> rusqlite::Result<Generation> {
         input_blob: row.get(4)?,
         asset_blob: row.get(5)?,
         thumbnail_blob: row.get(6)?,
+        device: row.get(7)?,
     })
+}
+
+fn insert_row(connection: &Connection, generation: &Generation) -> rusqlite::Result<usize> {
+    connection.execute(
+        "INSERT INTO generations (id, created_ms, source, record_json, input_blob, asset_blob, thumbnail_blob, device)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            generation.id,
+            generation.created_ms,
+            generation.source,
+            generation.record_json,
+            generation.input_blob,
+            generation.asset_blob,
+            generation.thumbnail_blob,
+            generation.device
+        ],
+    )
 }
 
 #[cfg(test)]
@@ -480,7 +520,7 @@ mod tests {
             let deleter = scope.spawn(|| {
                 for round in 0..150u8 {
                     let doomed = add(&store, round.wrapping_mul(2));
-                    store.delete(&doomed.id).unwrap();
+                    store.delete(&doomed.id, false).unwrap();
                 }
             });
             let stored: Vec<Generation> = (0..150u8).map(|round| add(&store, round.wrapping_mul(2) | 1)).collect();
@@ -501,12 +541,12 @@ mod tests {
         let keep = add(&store, 1);
         let gone = add(&store, 2);
         let blobs_before = files_under(&folder.path().join("blobs")).len();
-        assert!(store.delete(&gone.id).unwrap());
-        assert!(!store.delete(&gone.id).unwrap());
+        assert!(store.delete(&gone.id, false).unwrap());
+        assert!(!store.delete(&gone.id, false).unwrap());
         assert_eq!(files_under(&folder.path().join("blobs")).len(), blobs_before - 3);
         assert!(store.get(&gone.id).unwrap().is_none());
         assert!(store.read(&keep, Artifact::Input).is_ok());
-        assert_eq!(store.delete_all().unwrap(), 1);
+        assert_eq!(store.delete_all(false).unwrap(), 1);
         assert!(files_under(&folder.path().join("blobs")).is_empty());
     }
 
@@ -540,11 +580,11 @@ mod tests {
         };
         let holds = |bytes: &[u8], text: &str| bytes.windows(text.len()).any(|window| window == text.as_bytes());
         assert!(holds(&database_bytes(), &secret(0)), "the test must see the text while it is kept");
-        assert!(store.delete(&ids[0]).unwrap());
+        assert!(store.delete(&ids[0], false).unwrap());
         let bytes = database_bytes();
         assert!(!holds(&bytes, &secret(0)) && !holds(&bytes, "record-0-7f3e"), "a deleted row is still readable");
         assert!(holds(&bytes, &secret(1)), "the others are kept");
-        assert_eq!(store.delete_all().unwrap(), 2);
+        assert_eq!(store.delete_all(false).unwrap(), 2);
         drop(store);
         let bytes = database_bytes();
         for n in 0..3 {

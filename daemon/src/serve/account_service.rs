@@ -24,6 +24,19 @@ impl Account for Daemon {
             })
         })
         .await?;
+        // A new account starts with what this device chose (sync off stays off).
+        let local = self.recorder.settings();
+        let change = crate::account::SettingsChange {
+            sync: Some(local.sync),
+            telemetry: Some(local.telemetry),
+            training_consent: local.training_consent.then_some(true),
+            marketing_email: Some(local.marketing_email),
+        };
+        let accounts = self.accounts.clone();
+        if let Err(error) = blocking(move || accounts.update_settings(change)).await {
+            tracing::warn!(%error, "the new account's settings were not set from this device's");
+        }
+        self.syncer.nudge();
         Ok(Response::new(v1::SignUpResponse { status: Some(to_proto(status)), recovery_code }))
     }
 
@@ -33,6 +46,7 @@ impl Account for Daemon {
         let status =
             blocking(move || accounts.log_in(&request.server, &request.email, &request.password, &request.device_name))
                 .await?;
+        self.syncer.nudge();
         Ok(Response::new(to_proto(status)))
     }
 
@@ -45,9 +59,118 @@ impl Account for Daemon {
         let accounts = self.accounts.clone();
         Ok(Response::new(to_proto(blocking(move || accounts.log_out()).await?)))
     }
+
+    async fn sessions(&self, _request: Request<v1::SessionsRequest>) -> Result<Response<v1::SessionsResponse>, Status> {
+        let accounts = self.accounts.clone();
+        let sessions = blocking(move || accounts.sessions()).await?;
+        let sessions = sessions
+            .into_iter()
+            .map(|session| v1::SessionInfo {
+                id: session.id,
+                device_name: session.device_name,
+                os: session.os,
+                created_at: session.created_at,
+                last_seen_at: session.last_seen_at,
+                current: session.current,
+            })
+            .collect();
+        Ok(Response::new(v1::SessionsResponse { sessions }))
+    }
+
+    async fn change_password(
+        &self,
+        request: Request<v1::ChangePasswordRequest>,
+    ) -> Result<Response<v1::AccountStatus>, Status> {
+        let accounts = self.accounts.clone();
+        let request = request.into_inner();
+        let status =
+            blocking(move || accounts.change_password(&request.current_password, &request.new_password)).await?;
+        Ok(Response::new(to_proto(status)))
+    }
+
+    async fn recover(&self, request: Request<v1::RecoverRequest>) -> Result<Response<v1::SignUpResponse>, Status> {
+        let accounts = self.accounts.clone();
+        let request = request.into_inner();
+        let (status, recovery_code) = blocking(move || {
+            accounts.recover(
+                &request.server,
+                &request.email,
+                &request.recovery_code,
+                &request.new_password,
+                &request.device_name,
+            )
+        })
+        .await?;
+        self.syncer.nudge();
+        Ok(Response::new(v1::SignUpResponse { status: Some(to_proto(status)), recovery_code }))
+    }
+
+    async fn export_account(
+        &self,
+        request: Request<v1::ExportAccountRequest>,
+    ) -> Result<Response<v1::ExportAccountResponse>, Status> {
+        let path = std::path::PathBuf::from(request.into_inner().path);
+        if !path.is_absolute() {
+            return Err(Status::invalid_argument("give the export's path as an absolute path"));
+        }
+        let accounts = self.accounts.clone();
+        let bytes = blocking(move || accounts.export(&path)).await?;
+        Ok(Response::new(v1::ExportAccountResponse { bytes }))
+    }
+
+    async fn delete_account(
+        &self,
+        request: Request<v1::DeleteAccountRequest>,
+    ) -> Result<Response<v1::DeleteAccountResponse>, Status> {
+        let accounts = self.accounts.clone();
+        let password = request.into_inner().password;
+        blocking(move || accounts.delete_account(&password)).await?;
+        // What the account held goes from this device too; what never left it stays.
+        let removed_here = match self.recorder.store.clone() {
+            Some(store) => tokio::task::spawn_blocking(move || -> Result<u32, crate::history::StoreError> {
+                let mut removed = 0;
+                for id in store.synced_ids()? {
+                    removed += u32::from(store.remove_deleted(&id)?);
+                }
+                store.sync_with("")?;
+                Ok(removed)
+            })
+            .await
+            .map_err(|error| Status::internal(format!("the history task failed: {error}")))?
+            .map_err(super::status::store_status)?,
+            None => 0,
+        };
+        Ok(Response::new(v1::DeleteAccountResponse { removed_here }))
+    }
+
+    async fn sync_status(&self, _request: Request<v1::SyncStatusRequest>) -> Result<Response<v1::SyncReport>, Status> {
+        Ok(Response::new(sync_to_proto(self.syncer.status())))
+    }
+
+    async fn sync_now(&self, _request: Request<v1::SyncNowRequest>) -> Result<Response<v1::SyncReport>, Status> {
+        self.queue.touch();
+        let syncer = self.syncer.clone();
+        let report = tokio::task::spawn_blocking(move || syncer.sync(true))
+            .await
+            .map_err(|error| Status::internal(format!("the sync task failed: {error}")))?;
+        Ok(Response::new(sync_to_proto(report)))
+    }
 }
 
-async fn blocking<T: Send + 'static>(
+fn sync_to_proto(report: crate::sync::Report) -> v1::SyncReport {
+    v1::SyncReport {
+        state: report.phase.name().to_owned(),
+        message: report.message,
+        last_sync_unix_ms: report.last_sync_ms,
+        pending_uploads: report.pending_uploads,
+        pending_deletes: report.pending_deletes,
+        uploaded: report.uploaded,
+        downloaded: report.downloaded,
+        removed: report.removed,
+    }
+}
+
+pub(super) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, AccountError> + Send + 'static,
 ) -> Result<T, Status> {
     tokio::task::spawn_blocking(work)

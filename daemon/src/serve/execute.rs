@@ -172,6 +172,7 @@ pub(crate) fn execute(
             }
         });
     }
+    recorder.notify(super::recorder::Notice::Finished { duration_ms: started.elapsed().as_millis() as u64 });
     let record_json = serde_json::to_string(&asset.record).unwrap_or_default();
     let files = files.iter().map(|path| path.display().to_string()).collect();
     Ok(Finished { record_json, files, generation_id, warnings })

@@ -64,6 +64,7 @@ fn to_proto(generation: &Generation) -> v1::Generation {
         created_unix_ms: generation.created_ms,
         source: generation.source.clone(),
         record_json: generation.record_json.clone(),
+        device: generation.device.clone(),
     }
 }
 
@@ -73,6 +74,7 @@ fn held_to_proto(held: &HeldResult) -> v1::Generation {
         created_unix_ms: held.created_ms,
         source: held.source.clone(),
         record_json: held.record_json.clone(),
+        device: String::new(),
     }
 }
 
@@ -214,11 +216,14 @@ impl History for Daemon {
         self.queue.touch();
         let id = request.into_inner().id;
         if self.recorder.held.remove(&id) {
-            return Ok(Response::new(v1::DeleteGenerationResponse { existed: true }));
+            return Ok(Response::new(v1::DeleteGenerationResponse { existed: true, everywhere: false }));
         }
         let store = self.store()?;
-        let existed = blocking(move || store.delete(&id)).await?;
-        Ok(Response::new(v1::DeleteGenerationResponse { existed }))
+        // Signed in, a delete is for every device: the account is told (now, or once it answers).
+        let everywhere = self.accounts.remembered().is_some();
+        let existed = blocking(move || store.delete(&id, everywhere)).await?;
+        self.syncer.nudge();
+        Ok(Response::new(v1::DeleteGenerationResponse { existed, everywhere: everywhere && existed }))
     }
 
     async fn delete_all(
@@ -227,12 +232,14 @@ impl History for Daemon {
     ) -> Result<Response<v1::DeleteAllResponse>, Status> {
         self.queue.touch();
         let held = self.recorder.held.clear();
+        let everywhere = self.accounts.remembered().is_some();
         let deleted = match self.recorder.store.clone() {
-            Some(store) => blocking(move || store.delete_all()).await?,
+            Some(store) => blocking(move || store.delete_all(everywhere)).await?,
             None if held > 0 => 0,
             None => return Err(self.store().err().unwrap_or_else(|| Status::internal("no history"))),
         };
-        Ok(Response::new(v1::DeleteAllResponse { deleted: (deleted + held) as u32 }))
+        self.syncer.nudge();
+        Ok(Response::new(v1::DeleteAllResponse { deleted: (deleted + held) as u32, everywhere }))
     }
 }
 
@@ -276,11 +283,25 @@ impl Daemon {
         Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(receiver))))
     }
 
+    /// The settings: this device's, and the account's as last read when signed in.
     pub(crate) fn settings_message(&self) -> v1::Settings {
+        let local = self.recorder.settings();
+        let account = self.accounts.remembered().map(|remembered| remembered.settings);
+        let (sync, telemetry, training_consent, marketing_email) = match account {
+            Some(Some(account)) => (account.sync, account.telemetry, account.training_consent, account.marketing_email),
+            // Signed in but never read: the service's defaults.
+            Some(None) => (true, false, false, false),
+            None => (local.sync, local.telemetry, local.training_consent, local.marketing_email),
+        };
         v1::Settings {
-            history_enabled: self.recorder.settings().history_enabled,
+            history_enabled: local.history_enabled,
             history_available: self.recorder.store.is_some(),
             history_status: self.recorder.status.clone(),
+            sync,
+            telemetry,
+            training_consent,
+            marketing_email,
+            scope: if account.is_some() { "account" } else { "device" }.to_owned(),
         }
     }
 }

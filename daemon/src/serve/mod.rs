@@ -11,7 +11,7 @@ mod history_service;
 mod jobs;
 mod local;
 pub(crate) mod neural;
-mod recorder;
+pub(crate) mod recorder;
 mod service;
 mod status;
 mod tcp;
@@ -60,6 +60,11 @@ pub(crate) struct ServeArgs {
     /// weights in memory, on the GPU too); 0 keeps loaded models until the daemon stops.
     #[arg(long = "model-idle", value_name = "SECONDS", default_value_t = 600)]
     model_idle: u64,
+
+    /// Seconds between sync rounds with the account while signed in (a kept generation, a delete
+    /// or a settings change starts one at once; failed rounds wait longer each time).
+    #[arg(long = "sync-interval", value_name = "SECONDS", default_value_t = 60.0)]
+    sync_interval: f64,
 
     /// Jobs that may wait in the queue before new ones are refused.
     #[arg(long = "max-queue", value_name = "N", default_value_t = 64)]
@@ -122,8 +127,13 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     let recorder = Arc::new(open_history(&data_dir, keys));
     let accounts = Arc::new(accounts(&data_dir, account_keys, &recorder));
     let neural = Arc::new(neural::Neural::new(args.onnxruntime.as_deref(), &data_dir));
-    let limits =
-        Limits { workers, max_queue: args.max_queue, idle_timeout_s: args.idle_timeout, model_idle_s: args.model_idle };
+    let limits = Limits {
+        workers,
+        max_queue: args.max_queue,
+        idle_timeout_s: args.idle_timeout,
+        model_idle_s: args.model_idle,
+        sync_interval: Duration::from_secs_f64(args.sync_interval.clamp(0.1, 86_400.0)),
+    };
     let result = runtime.block_on(serve(&socket_path, limits, recorder, accounts, neural, &data_dir, args.tcp));
     let _ = fs::remove_file(&socket_path);
     drop(lock);
@@ -178,6 +188,7 @@ struct Limits {
     max_queue: usize,
     idle_timeout_s: u64,
     model_idle_s: u64,
+    sync_interval: Duration,
 }
 
 async fn serve(
@@ -189,7 +200,7 @@ async fn serve(
     data_dir: &Path,
     tcp: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<()> {
-    let Limits { workers, max_queue, idle_timeout_s, model_idle_s } = limits;
+    let Limits { workers, max_queue, idle_timeout_s, model_idle_s, sync_interval } = limits;
     let file_limit = connections::raise_file_limit();
     let (local_cap, tcp_cap) = connections::connection_caps(file_limit);
     tracing::info!(file_limit, local_cap, tcp_cap, "connection limits");
@@ -214,12 +225,27 @@ async fn serve(
             }
         }
     });
+    let syncer = Arc::new(crate::sync::Syncer::new(accounts.clone(), recorder.clone(), data_dir, sync_interval));
+    // A kept generation wakes sync; a finished job is a telemetry event (dropped when it is off).
+    let listener = Arc::downgrade(&syncer);
+    recorder.listen(move |notice| {
+        let Some(syncer) = listener.upgrade() else { return };
+        match notice {
+            recorder::Notice::Kept => syncer.nudge(),
+            recorder::Notice::Finished { duration_ms } => syncer.record_event(crate::sync::TelemetryEvent {
+                event: "generation_finished",
+                duration_ms: Some(duration_ms),
+            }),
+        }
+    });
+    syncer.start();
     let daemon = Daemon {
         queue: queue.clone(),
         budget: budget::ByteBudget::new(budget::IMAGE_BUDGET_BYTES),
         upload_idle: UPLOAD_IDLE,
         recorder,
         accounts,
+        syncer,
         neural,
         shutdown: shutdown.clone(),
         socket_path: socket_path.to_path_buf(),

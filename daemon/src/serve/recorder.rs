@@ -13,16 +13,31 @@ use crate::history::{HistoryStore, NewGeneration};
 /// Side of the thumbnails kept with each generation.
 const THUMBNAIL_PX: u32 = 256;
 
-/// User settings.
+/// User settings. Signed in, the account's settings (sync, telemetry, consent, email) are the
+/// service's and these are this device's own for when it is signed out.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub(crate) struct Settings {
     pub(crate) history_enabled: bool,
+    pub(crate) sync: bool,
+    pub(crate) telemetry: bool,
+    pub(crate) training_consent: bool,
+    pub(crate) marketing_email: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { history_enabled: true }
+        Self { history_enabled: true, sync: true, telemetry: false, training_consent: false, marketing_email: false }
     }
+}
+
+/// What the recorder tells whoever listens (sync, telemetry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Notice {
+    /// A generation went into the history.
+    Kept,
+    /// A job finished, taking this long.
+    Finished { duration_ms: u64 },
 }
 
 /// The history (when one could be opened) and the settings.
@@ -34,6 +49,7 @@ pub(crate) struct Recorder {
     settings_path: PathBuf,
     /// Results of history-only generations that could not go to the history.
     pub(crate) held: Held,
+    listener: std::sync::OnceLock<Box<dyn Fn(Notice) + Send + Sync>>,
 }
 
 impl Recorder {
@@ -44,7 +60,25 @@ impl Recorder {
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default();
-        Recorder { store, status, settings: Mutex::new(settings), settings_path, held: Held::new(HOLD_FOR) }
+        Recorder {
+            store,
+            status,
+            settings: Mutex::new(settings),
+            settings_path,
+            held: Held::new(HOLD_FOR),
+            listener: Default::default(),
+        }
+    }
+
+    /// Sets who hears the recorder's notices (once).
+    pub(crate) fn listen(&self, listener: impl Fn(Notice) + Send + Sync + 'static) {
+        let _ = self.listener.set(Box::new(listener));
+    }
+
+    pub(crate) fn notify(&self, notice: Notice) {
+        if let Some(listener) = self.listener.get() {
+            listener(notice);
+        }
     }
 
     pub(crate) fn settings(&self) -> Settings {
@@ -117,7 +151,10 @@ impl Recorder {
             Ok(generation.id)
         })();
         match stored {
-            Ok(id) => Ok(Some(id)),
+            Ok(id) => {
+                self.notify(Notice::Kept);
+                Ok(Some(id))
+            }
             Err(error) => {
                 tracing::error!(error = format!("{error:#}"), "could not keep the generation in the history");
                 Err(format!(

@@ -41,6 +41,7 @@ pub(crate) struct Daemon {
     pub(crate) upload_idle: std::time::Duration,
     pub(crate) recorder: Arc<Recorder>,
     pub(crate) accounts: Arc<crate::account::Accounts>,
+    pub(crate) syncer: Arc<crate::sync::Syncer>,
     pub(crate) neural: Arc<Neural>,
     pub(crate) shutdown: Arc<Notify>,
     pub(crate) socket_path: PathBuf,
@@ -612,13 +613,33 @@ impl System for Daemon {
     ) -> Result<Response<v1::Settings>, Status> {
         self.queue.touch();
         let request = request.into_inner();
+        let change = crate::account::SettingsChange {
+            sync: request.sync,
+            telemetry: request.telemetry,
+            training_consent: request.training_consent,
+            marketing_email: request.marketing_email,
+        };
+        // Signed in, the account's settings are the service's: changed there, for every device.
+        let signed_in = self.accounts.remembered().is_some();
+        if signed_in && !change.is_empty() {
+            let accounts = self.accounts.clone();
+            super::account_service::blocking(move || accounts.update_settings(change)).await?;
+        }
         self.recorder
             .update(|settings| {
                 if let Some(enabled) = request.history_enabled {
                     settings.history_enabled = enabled;
                 }
+                if !signed_in {
+                    let pick = |new: Option<bool>, old: bool| new.unwrap_or(old);
+                    settings.sync = pick(change.sync, settings.sync);
+                    settings.telemetry = pick(change.telemetry, settings.telemetry);
+                    settings.training_consent = pick(change.training_consent, settings.training_consent);
+                    settings.marketing_email = pick(change.marketing_email, settings.marketing_email);
+                }
             })
             .map_err(|error| Status::internal(format!("could not save the settings: {error}")))?;
+        self.syncer.nudge();
         Ok(Response::new(self.settings_message()))
     }
 

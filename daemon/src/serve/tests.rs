@@ -79,12 +79,20 @@ async fn harness_limited(
 ) -> Harness {
     let shutdown = Arc::new(Notify::new());
     let budget = super::budget::ByteBudget::new(budget_bytes);
+    let accounts = Arc::new(crate::account::Accounts::new(folder.path(), Err("no keychain in tests".to_owned()), None));
+    let syncer = Arc::new(crate::sync::Syncer::new(
+        accounts.clone(),
+        recorder.clone(),
+        folder.path(),
+        std::time::Duration::from_secs(3600),
+    ));
     let daemon = Daemon {
         queue: JobQueue::new(2, 8, recorder.clone()),
         budget: budget.clone(),
         upload_idle,
         recorder,
-        accounts: Arc::new(crate::account::Accounts::new(folder.path(), Err("no keychain in tests".to_owned()), None)),
+        accounts,
+        syncer,
         neural: Arc::new(super::neural::Neural::new(Some(&folder.path().join("no-onnxruntime.so")), folder.path())),
         shutdown: shutdown.clone(),
         socket_path: folder.path().join("daemon.sock"),
@@ -266,8 +274,11 @@ async fn models_system_and_settings_answer() {
     assert!(info.devices[0].starts_with("cpu"));
     let settings = system.get_settings(v1::GetSettingsRequest {}).await.unwrap().into_inner();
     assert!(settings.history_enabled && settings.history_available);
-    let settings =
-        system.update_settings(v1::UpdateSettingsRequest { history_enabled: Some(false) }).await.unwrap().into_inner();
+    let settings = system
+        .update_settings(v1::UpdateSettingsRequest { history_enabled: Some(false), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
     assert!(!settings.history_enabled);
     let events = run_to_end(&harness, generate_request(&harness, "off.glb", small())).await;
     let Some(v1::job_event::Kind::Finished(finished)) = &events.last().unwrap().kind else { panic!("{events:?}") };
@@ -336,7 +347,7 @@ async fn download_all(
 async fn with_history_off_a_result_without_output_path_is_held_until_downloaded_and_never_listed() {
     let harness = harness().await;
     SystemClient::new(harness.channel.clone())
-        .update_settings(v1::UpdateSettingsRequest { history_enabled: Some(false) })
+        .update_settings(v1::UpdateSettingsRequest { history_enabled: Some(false), ..Default::default() })
         .await
         .unwrap();
     let mut messages = generate_request(&harness, "unused.glb", small());

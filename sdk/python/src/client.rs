@@ -12,7 +12,7 @@ use threedgpt_sdk as sdk;
 
 use crate::error::{self, InvalidInput};
 use crate::job::{Job, outcome_result};
-use crate::types::{AccountStatus, DaemonInfo, Event, Generation, HistoryEntry, JobInfo, Model, Settings};
+use crate::types::{AccountStatus, DaemonInfo, Event, Generation, HistoryEntry, JobInfo, Model, Settings, SyncStatus};
 use crate::wait;
 
 /// A connection to the 3D GPT daemon.
@@ -186,12 +186,12 @@ impl Client {
 
     /// Deletes a generation and its files from the history; False when there was none.
     fn delete(&self, py: Python<'_>, id: &str) -> PyResult<bool> {
-        wait(py, self.inner.delete(id))?.map_err(error::to_py)
+        wait(py, self.inner.delete(id))?.map(|deleted| deleted.count > 0).map_err(error::to_py)
     }
 
     /// Deletes the whole history; returns how many generations it held.
     fn delete_all(&self, py: Python<'_>) -> PyResult<u32> {
-        wait(py, self.inner.delete_all())?.map_err(error::to_py)
+        wait(py, self.inner.delete_all())?.map(|deleted| deleted.count).map_err(error::to_py)
     }
 
     /// The daemon's settings.
@@ -202,6 +202,34 @@ impl Client {
     /// Switches the history on or off; returns the new settings.
     fn set_history_enabled(&self, py: Python<'_>, enabled: bool) -> PyResult<Settings> {
         Ok(Settings::from_sdk(wait(py, self.inner.set_history_enabled(enabled))?.map_err(error::to_py)?))
+    }
+
+    /// Changes the settings given (the others stay); returns all of them. Signed in, `sync`,
+    /// `telemetry`, `training_consent` and `marketing_email` are the account's, for every device.
+    #[pyo3(signature = (*, history_enabled = None, sync = None, telemetry = None, training_consent = None, marketing_email = None))]
+    fn update_settings(
+        &self,
+        py: Python<'_>,
+        history_enabled: Option<bool>,
+        sync: Option<bool>,
+        telemetry: Option<bool>,
+        training_consent: Option<bool>,
+        marketing_email: Option<bool>,
+    ) -> PyResult<Settings> {
+        let mut update = sdk::SettingsUpdate::default();
+        (update.history_enabled, update.sync, update.telemetry) = (history_enabled, sync, telemetry);
+        (update.training_consent, update.marketing_email) = (training_consent, marketing_email);
+        Ok(Settings::from_sdk(wait(py, self.inner.update_settings(update))?.map_err(error::to_py)?))
+    }
+
+    /// Where sync with the account stands.
+    fn sync_status(&self, py: Python<'_>) -> PyResult<SyncStatus> {
+        Ok(SyncStatus::from_sdk(wait(py, self.inner.sync_status())?.map_err(error::to_py)?))
+    }
+
+    /// Runs a sync round now (waiting for it) and says how it ended.
+    fn sync_now(&self, py: Python<'_>) -> PyResult<SyncStatus> {
+        Ok(SyncStatus::from_sdk(wait(py, self.inner.sync_now())?.map_err(error::to_py)?))
     }
 
     /// Creates an account on the cloud service at `server` (for people 13 and older) and signs this

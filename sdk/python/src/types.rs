@@ -13,6 +13,7 @@ pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Model>()?;
     module.add_class::<Settings>()?;
     module.add_class::<AccountStatus>()?;
+    module.add_class::<SyncStatus>()?;
     module.add_class::<DaemonInfo>()?;
     Ok(())
 }
@@ -249,6 +250,9 @@ pub(crate) struct HistoryEntry {
     /// Triangle count.
     #[pyo3(get)]
     faces: Option<u64>,
+    /// The device it was made on when another one signed in to the account; "" for this one.
+    #[pyo3(get)]
+    device: String,
     record_json: String,
 }
 
@@ -260,6 +264,7 @@ impl HistoryEntry {
             id: entry.id,
             created: entry.created_unix_ms as f64 / 1000.0,
             source: entry.source,
+            device: entry.device,
         }
     }
 }
@@ -360,6 +365,16 @@ pub(crate) struct Settings {
     history_available: bool,
     /// Where the history lives, or why it is unavailable.
     history_status: String,
+    /// Upload generations to the account and bring other devices' here.
+    sync: bool,
+    /// Send anonymous usage events.
+    telemetry: bool,
+    /// Allow generations to be used to train models.
+    training_consent: bool,
+    /// Product news by email.
+    marketing_email: bool,
+    /// "account" when signed in (sync, telemetry, consent and email are the account's), else "device".
+    scope: String,
 }
 
 impl Settings {
@@ -368,6 +383,11 @@ impl Settings {
             history_enabled: settings.history_enabled,
             history_available: settings.history_available,
             history_status: settings.history_status,
+            sync: settings.sync,
+            telemetry: settings.telemetry,
+            training_consent: settings.training_consent,
+            marketing_email: settings.marketing_email,
+            scope: settings.scope,
         }
     }
 }
@@ -429,6 +449,50 @@ impl AccountStatus {
         } else {
             "<AccountStatus signed out>".to_owned()
         }
+    }
+}
+
+/// Where sync with the account stands.
+#[pyclass(frozen, get_all, module = "threedgpt")]
+pub(crate) struct SyncStatus {
+    /// "signed_out", "off", "syncing", "idle", "paused" (the quota is full), "offline", "error" or
+    /// "unavailable" (no history).
+    state: String,
+    /// Why it is off, paused, offline or failed.
+    message: String,
+    /// When a round last finished, in seconds since the Unix epoch; None for never.
+    last_sync: Option<f64>,
+    /// Generations waiting to be uploaded.
+    pending_uploads: u64,
+    /// Deletions waiting to be sent.
+    pending_deletes: u64,
+    /// Generations uploaded since the daemon started.
+    uploaded: u64,
+    /// Generations from other devices brought here since the daemon started.
+    downloaded: u64,
+    /// Local copies removed because the account deleted them, since the daemon started.
+    removed: u64,
+}
+
+impl SyncStatus {
+    pub(crate) fn from_sdk(status: sdk::SyncStatus) -> SyncStatus {
+        SyncStatus {
+            last_sync: (status.last_sync_unix_ms > 0).then(|| status.last_sync_unix_ms as f64 / 1000.0),
+            state: status.state,
+            message: status.message,
+            pending_uploads: status.pending_uploads,
+            pending_deletes: status.pending_deletes,
+            uploaded: status.uploaded,
+            downloaded: status.downloaded,
+            removed: status.removed,
+        }
+    }
+}
+
+#[pymethods]
+impl SyncStatus {
+    fn __repr__(&self) -> String {
+        format!("<SyncStatus {} pending_uploads={}>", self.state, self.pending_uploads)
     }
 }
 

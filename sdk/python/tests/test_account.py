@@ -78,3 +78,24 @@ def test_account_errors_are_the_modules_exceptions(client, cloud):
     with pytest.raises(threedgpt.DaemonUnavailable, match="could not reach the cloud service"):
         client.account_log_in("http://127.0.0.1:9", "x@example.com", PASSWORD)
     assert not client.account_status().signed_in
+
+
+def test_sync_and_the_accounts_settings(client, cloud, tmp_path):
+    import threedgpt
+
+    examples = Path(__file__).resolve().parents[3] / "examples"
+    signed_out = client.sync_status()
+    assert isinstance(signed_out, threedgpt.SyncStatus) and signed_out.state == "signed_out"
+    assert client.settings().scope == "device"
+    client.account_sign_up(cloud.base, "grace@example.com", "Grace", "1985-12-09", PASSWORD, device_name="notebook")
+    generation = client.generate(examples / "duck.png", tmp_path / "duck.glb", faces=1000, grid=64)
+    report = client.sync_now()
+    assert report.state == "idle" and report.pending_uploads == 0 and report.uploaded == 1, repr(report)
+    assert report.last_sync is not None and report.last_sync > time.time() - 60
+    assert client.history()[0].device == "" and client.history()[0].id == generation.id
+    # Signed in, these settings are the account's.
+    settings = client.update_settings(telemetry=True, marketing_email=False)
+    assert settings.scope == "account" and settings.telemetry and settings.sync
+    assert client.update_settings(sync=False).sync is False
+    assert client.sync_now().state == "off"
+    client.account_log_out()

@@ -356,8 +356,11 @@ pub(crate) fn reimport(
 /// Deletes a generation from the daemon's history (the project's files stay).
 pub(crate) fn delete(connection: Connection, id: String, stop: Stop, sender: Sender<Message>) {
     spawn("delete", sender, move |_| {
-        let result = connect(&connection, &stop)
-            .and_then(|client| wait(&stop, client.delete(&id))?.map_err(|error| failure(&connection, error)));
+        let result = connect(&connection, &stop).and_then(|client| {
+            wait(&stop, client.delete(&id))?
+                .map(|deleted| deleted.count > 0)
+                .map_err(|error| failure(&connection, error))
+        });
         match result {
             Ok(true) => Message::Deleted(id),
             Ok(false) => Message::Failed(format!("Generation {id} is not in the history any more.")),

@@ -141,6 +141,9 @@ class HistoryEntry:
     @property
     def faces(self) -> int | None: ...
     @property
+    def device(self) -> str:
+        """The device it was made on when another one signed in to the account; "" for this one."""
+    @property
     def record(self) -> dict[str, Any]: ...
 
 @final
@@ -184,6 +187,37 @@ class Settings:
     def history_available(self) -> bool: ...
     @property
     def history_status(self) -> str: ...
+    @property
+    def sync(self) -> bool: ...
+    @property
+    def telemetry(self) -> bool: ...
+    @property
+    def training_consent(self) -> bool: ...
+    @property
+    def marketing_email(self) -> bool: ...
+    @property
+    def scope(self) -> Literal["account", "device"]:
+        """ "account" when signed in: sync, telemetry, consent and email are the account's."""
+
+@final
+class SyncStatus:
+    @property
+    def state(self) -> Literal["signed_out", "off", "syncing", "idle", "paused", "offline", "error", "unavailable"]: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def last_sync(self) -> float | None:
+        """Seconds since the Unix epoch; None for never."""
+    @property
+    def pending_uploads(self) -> int: ...
+    @property
+    def pending_deletes(self) -> int: ...
+    @property
+    def uploaded(self) -> int: ...
+    @property
+    def downloaded(self) -> int: ...
+    @property
+    def removed(self) -> int: ...
 
 @final
 class AccountStatus:
@@ -365,6 +399,19 @@ class Client:
     def delete_all(self) -> int: ...
     def settings(self) -> Settings: ...
     def set_history_enabled(self, enabled: bool) -> Settings: ...
+    def update_settings(
+        self,
+        *,
+        history_enabled: bool | None = None,
+        sync: bool | None = None,
+        telemetry: bool | None = None,
+        training_consent: bool | None = None,
+        marketing_email: bool | None = None,
+    ) -> Settings:
+        """Changes the settings given; signed in, all but the history's are the account's."""
+    def sync_status(self) -> SyncStatus: ...
+    def sync_now(self) -> SyncStatus:
+        """Runs a sync round now (waiting for it) and says how it ended."""
     def account_sign_up(
         self,
         server: str,
