@@ -1012,6 +1012,14 @@ pub struct AccountStatus {
     pub data_key_check: String,
     /// Why the service was not asked (offline) or why the session ended.
     pub message: String,
+    /// Synced bytes (sealed) and the tier's limit.
+    pub bytes_used: u64,
+    /// The tier's limit of synced bytes.
+    pub bytes_limit: u64,
+    /// Synced generations.
+    pub generations: u64,
+    /// The tier's limit of synced generations.
+    pub generations_limit: u64,
 }
 
 impl AccountStatus {
@@ -1028,6 +1036,10 @@ impl AccountStatus {
             session_id: status.session_id,
             data_key_check: status.data_key_check,
             message: status.message,
+            bytes_used: status.bytes_used,
+            bytes_limit: status.bytes_limit,
+            generations: status.generations,
+            generations_limit: status.generations_limit,
         }
     }
 }

@@ -68,6 +68,18 @@ pub(crate) struct Remembered {
     /// The account's settings as last read from the service.
     #[serde(default)]
     pub(crate) settings: Option<AccountSettings>,
+    /// What the account keeps synced against its tier's quota, as last read.
+    #[serde(default)]
+    pub(crate) usage: Option<Usage>,
+}
+
+/// What the account keeps synced, and its tier's limits.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Usage {
+    pub(crate) bytes: u64,
+    pub(crate) bytes_limit: u64,
+    pub(crate) generations: u64,
+    pub(crate) generations_limit: u64,
 }
 
 /// The account's settings (the service holds them; `version` is what a change is based on).
@@ -276,6 +288,7 @@ impl Accounts {
                 .get("/v1/account/settings", Some(&access))
                 .ok()
                 .map(|value| AccountSettings::from_json(&value)),
+            usage: cloud.get("/v1/account/usage", Some(&access)).ok().map(|value| usage_of(&value)),
         };
         self.remember(Some(&remembered))?;
         *self.access.lock().unwrap_or_else(PoisonError::into_inner) = Some(access);
@@ -317,6 +330,9 @@ impl Accounts {
         remembered.email = text("email");
         remembered.tier = text("tier");
         remembered.email_verified = account.get("email_verified").and_then(Value::as_bool).unwrap_or(false);
+        if let Ok(usage) = self.authorized(&cloud, |token| cloud.get("/v1/account/usage", Some(token))) {
+            remembered.usage = Some(usage_of(&usage));
+        }
         self.remember(Some(&remembered))?;
         Ok(Status { account: Some(remembered), data_key_check, message: String::new() })
     }
@@ -498,6 +514,16 @@ impl Accounts {
                 std::fs::write(&partial, bytes).and_then(|()| std::fs::rename(&partial, &self.file)).map_err(failed)
             }
         }
+    }
+}
+
+fn usage_of(value: &Value) -> Usage {
+    let number = |key: &str| value.get(key).and_then(Value::as_u64).unwrap_or(0);
+    Usage {
+        bytes: number("bytes"),
+        bytes_limit: number("bytes_limit"),
+        generations: number("generations"),
+        generations_limit: number("generations_limit"),
     }
 }
 

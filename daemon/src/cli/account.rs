@@ -238,6 +238,15 @@ fn print_status(status: &AccountStatus) {
         say!("account\t{}", status.account_id);
         say!("tier\t{}", status.tier);
         say!("email verified\t{}", status.email_verified);
+        if status.bytes_limit > 0 {
+            say!(
+                "synced\t{} of {} generations, {:.1} of {:.1} MB",
+                status.generations,
+                status.generations_limit,
+                status.bytes_used as f64 / 1e6,
+                status.bytes_limit as f64 / 1e6
+            );
+        }
         say!("this device\t{}", escape(&status.device_name));
     }
     if !status.message.is_empty() {
@@ -258,6 +267,10 @@ fn status_json(status: &AccountStatus) -> serde_json::Value {
         "session_id": status.session_id,
         "data_key_check": status.data_key_check,
         "message": status.message,
+        "bytes_used": status.bytes_used,
+        "bytes_limit": status.bytes_limit,
+        "generations": status.generations,
+        "generations_limit": status.generations_limit,
     })
 }
 

@@ -202,6 +202,10 @@ fn to_proto(status: AccountStatus) -> v1::AccountStatus {
         None => v1::AccountStatus { message, ..Default::default() },
         Some(account) => v1::AccountStatus {
             signed_in: true,
+            bytes_used: account.usage.map_or(0, |usage| usage.bytes),
+            bytes_limit: account.usage.map_or(0, |usage| usage.bytes_limit),
+            generations: account.usage.map_or(0, |usage| usage.generations),
+            generations_limit: account.usage.map_or(0, |usage| usage.generations_limit),
             server: account.server,
             account_id: account.account_id,
             email: account.email,

@@ -4,9 +4,9 @@ A thin UI over the `threedgpt` Python module (bundled as a wheel): the daemon do
 extension chooses the picture and options, shows progress, and imports the result.
 """
 
-from . import operators, panels, preferences, properties, session
+from . import account, operators, panels, preferences, properties, session
 
-_modules = (preferences, properties, operators, panels)
+_modules = (preferences, properties, operators, panels, account)
 
 
 def register():

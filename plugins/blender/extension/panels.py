@@ -56,14 +56,19 @@ class VIEW3D_PT_threedgpt(bpy.types.Panel):
                 _message(layout, status.message, "CHECKMARK" if status.state == "FINISHED" else "INFO")
 
 
-class VIEW3D_PT_threedgpt_advanced(bpy.types.Panel):
-    bl_label = "Advanced"
-    bl_idname = "VIEW3D_PT_threedgpt_advanced"
+class SubPanel:
+    """What every sub-panel of the 3D GPT tab shares (closed at first)."""
+
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
     bl_category = "3D GPT"
     bl_parent_id = "VIEW3D_PT_threedgpt"
     bl_options = {"DEFAULT_CLOSED"}
+
+
+class VIEW3D_PT_threedgpt_advanced(SubPanel, bpy.types.Panel):
+    bl_label = "Advanced"
+    bl_idname = "VIEW3D_PT_threedgpt_advanced"
 
     def draw(self, context):
         layout = self.layout
@@ -80,14 +85,9 @@ class VIEW3D_PT_threedgpt_advanced(bpy.types.Panel):
         layout.prop(preferences.get(context), "texture_storage")
 
 
-class VIEW3D_PT_threedgpt_history(bpy.types.Panel):
+class VIEW3D_PT_threedgpt_history(SubPanel, bpy.types.Panel):
     bl_label = "History"
     bl_idname = "VIEW3D_PT_threedgpt_history"
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "3D GPT"
-    bl_parent_id = "VIEW3D_PT_threedgpt"
-    bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context):
         layout = self.layout
@@ -106,6 +106,8 @@ class VIEW3D_PT_threedgpt_history(bpy.types.Panel):
             column.label(text=Path(entry.source).name)
             when = datetime.fromtimestamp(entry.created).strftime("%Y-%m-%d %H:%M")
             column.label(text=f"{when} · {entry.faces or 0} faces")
+            if entry.device:
+                column.label(text=f"from {entry.device}", icon="LINKED")
             buttons = column.row(align=True)
             buttons.operator("threedgpt.history_import", text="Import", icon="IMPORT").id = entry.id
             buttons.operator("threedgpt.history_delete", text="", icon="TRASH").id = entry.id

@@ -40,6 +40,10 @@ class ThreeDGptPreferences(bpy.types.AddonPreferences):
         subtype="FILE_PATH",
         description="The 3dgpt program to start; empty looks on the PATH",
     )
+    account_server: StringProperty(
+        name="Service", default="", description="Your 3D GPT cloud service, such as https://cloud.example.com"
+    )
+    account_email: StringProperty(name="Email", default="", description="The email you sign in with")
     # default_faces and default_texture_size: defined at registration from the option table.
     default_remove_background: BoolProperty(name="Remove background", default=True)
     texture_storage: EnumProperty(

@@ -93,6 +93,10 @@ class Session:
         self._warnings: list[str] = []  # From the worker, reported by the next tick.
         self.history: list = []
         self.previews = None
+        # The Account sub-panel's state, read on the main thread (account.refresh).
+        self.account = None
+        self.sync = None
+        self.settings = None
 
     # Main thread -------------------------------------------------------------------------------
 

@@ -488,3 +488,104 @@ def test_the_panel_offers_the_defaults_and_ranges_the_daemon_reports(extension, 
     for prop, role in roles.items():
         offered = [item[0] for item in extension.session.SESSION.model_items(role)]
         assert offered[1:] == table["models"][role], prop
+
+
+@pytest.fixture
+def two_devices(tmp_path):
+    """A real `3dgpt-cloud` and two daemons of their own with key files: A driven by the CLI, B by
+    the extension (over its socket)."""
+    import subprocess
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests" / "cloud"))
+    from cloudclient import Server
+
+    binary = Path(os.environ["THREEDGPT_DAEMON"])
+    cloud = Server(tmp_path / "cloud")
+    daemons, envs = [], {}
+    for name in ("a", "b"):
+        runtime, data = tmp_path / f"{name}-runtime", tmp_path / f"{name}-data"
+        runtime.mkdir(mode=0o700)
+        env = {**os.environ, "THREEDGPT_RUNTIME_DIR": str(runtime), "THREEDGPT_DATA_DIR": str(data)}
+        daemons.append(
+            subprocess.Popen(
+                [str(binary), "serve", "--idle-timeout", "0", "--sync-interval", "3600", "--key-file",
+                 str(data / "history.key")],
+                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+        )  # fmt: skip
+        envs[name] = env
+        deadline = time.monotonic() + 30
+        while not (runtime / "daemon.sock").exists():
+            assert time.monotonic() < deadline, "the daemon did not start"
+            time.sleep(0.05)
+
+    def cli(name: str, *args: str, stdin: str | None = None) -> str:
+        result = subprocess.run(
+            [str(binary), *args], env=envs[name], input=stdin, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    yield cloud, cli, Path(envs["b"]["THREEDGPT_RUNTIME_DIR"]) / "daemon.sock"
+    for daemon in daemons:
+        daemon.terminate()
+        daemon.wait(timeout=30)
+    cloud.stop()
+
+
+def test_the_account_panel_signs_in_shows_sync_and_other_devices_and_deletes_the_account(
+    extension, session, two_devices, tmp_path
+):
+    cloud, cli, socket = two_devices
+    password = "correct horse battery staple"
+    cli("a", "account", "signup", "--server", cloud.base, "--email", "ada@example.com", "--name", "Ada",
+        "--birth-date", "1990-05-17", "--password-stdin", "--device-name", "Ada's laptop",
+        stdin=password + "\n")  # fmt: skip
+    cli("a", "generate", str(EXAMPLES / "duck.png"), "-o", str(tmp_path / "a.glb"), "--faces", "1000", "--grid", "64")
+    cli("a", "sync", "now")
+
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    prefs.connection, prefs.socket_path, prefs.autostart = "SOCKET", str(socket), False
+    account_panel = extension.account.VIEW3D_PT_threedgpt_account
+    assert ("operator", "threedgpt.account_refresh") in draw(account_panel)
+    assert bpy.ops.threedgpt.account_refresh() == {"FINISHED"}
+    signed_out = draw(account_panel)
+    assert {("prop", "account_server"), ("prop", "account_email"), ("operator", "threedgpt.account_sign_in")} <= set(
+        signed_out
+    )
+    prefs.account_server, prefs.account_email = cloud.base, "ada@example.com"
+    with pytest.raises(RuntimeError, match="not right"):
+        bpy.ops.threedgpt.account_sign_in(password="wrong password!")
+    assert bpy.ops.threedgpt.account_sign_in(password=password) == {"FINISHED"}
+    assert session.account.signed_in and session.account.email == "ada@example.com"
+    # The password is kept nowhere: not on the operator, not in the preferences.
+    last = bpy.context.window_manager.operator_properties_last("threedgpt.account_sign_in")
+    assert last.password == ""
+    assert password not in repr({key: getattr(prefs, key) for key in prefs.bl_rna.properties.keys()})
+
+    assert bpy.ops.threedgpt.account_sync_now() == {"FINISHED"}
+    assert session.sync.state == "idle" and session.sync.downloaded == 1
+    signed_in = draw(account_panel)
+    assert ("label", "Ada <ada@example.com>") in signed_in and ("label", "Free: 1 of 100 generations") in signed_in
+    assert {("operator", "threedgpt.account_sync_now"), ("operator", "threedgpt.account_delete")} <= set(signed_in)
+    # A generation made on another device lists with its device's name.
+    assert bpy.ops.threedgpt.history_refresh() == {"FINISHED"}
+    assert session.history[0].device == "Ada's laptop"
+    assert ("label", "from Ada's laptop") in draw(extension.panels.VIEW3D_PT_threedgpt_history)
+
+    # A privacy toggle is the account's: A sees it too.
+    assert not session.settings.telemetry
+    assert bpy.ops.threedgpt.account_setting(name="telemetry", value=True) == {"FINISHED"}
+    assert session.settings.telemetry and session.settings.scope == "account"
+    cli("a", "sync", "now")
+    assert '"telemetry":true' in cli("a", "settings", "--json").replace(" ", "")
+
+    # Deleting asks twice; the second question wants DELETE and the password.
+    with pytest.raises(RuntimeError, match="Type DELETE"):
+        bpy.ops.threedgpt.account_delete_confirm(password=password, confirm="delete")
+    assert session.account.signed_in
+    assert bpy.ops.threedgpt.account_delete_confirm(password=password, confirm="DELETE") == {"FINISHED"}
+    assert not session.account.signed_in
+    assert bpy.ops.threedgpt.history_refresh() == {"FINISHED"} and session.history == []
+    prefs.connection, prefs.socket_path, prefs.autostart = "AUTO", "", True

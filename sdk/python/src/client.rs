@@ -222,6 +222,60 @@ impl Client {
         Ok(Settings::from_sdk(wait(py, self.inner.update_settings(update))?.map_err(error::to_py)?))
     }
 
+    /// The account's sessions (every device signed in) as dicts: id, device_name, os, created_at,
+    /// last_seen_at (Unix seconds) and current (this device's).
+    fn account_sessions(&self, py: Python<'_>) -> PyResult<Vec<Py<pyo3::types::PyDict>>> {
+        let sessions = wait(py, self.inner.account_sessions())?.map_err(error::to_py)?;
+        sessions
+            .into_iter()
+            .map(|session| {
+                let dict = pyo3::types::PyDict::new(py);
+                dict.set_item("id", session.id)?;
+                dict.set_item("device_name", session.device_name)?;
+                dict.set_item("os", session.os)?;
+                dict.set_item("created_at", session.created_at)?;
+                dict.set_item("last_seen_at", session.last_seen_at)?;
+                dict.set_item("current", session.current)?;
+                Ok(dict.unbind())
+            })
+            .collect()
+    }
+
+    /// Changes the password (the data key stays); every other device's session ends.
+    fn account_change_password(&self, py: Python<'_>, current: String, new: String) -> PyResult<AccountStatus> {
+        let status = wait(py, self.inner.account_change_password(&current, &new))?;
+        Ok(AccountStatus::from_sdk(status.map_err(error::to_py)?))
+    }
+
+    /// Gets back in with the recovery code and a new password and signs this device in; returns
+    /// `(status, new_recovery_code)` (the old code no longer works).
+    #[pyo3(signature = (server, email, recovery_code, new_password, *, device_name = String::new()))]
+    fn account_recover(
+        &self,
+        py: Python<'_>,
+        server: String,
+        email: String,
+        recovery_code: String,
+        new_password: String,
+        device_name: String,
+    ) -> PyResult<(AccountStatus, String)> {
+        let recovered =
+            wait(py, self.inner.account_recover(&server, &email, &recovery_code, &new_password, &device_name))?;
+        let (status, code) = recovered.map_err(error::to_py)?;
+        Ok((AccountStatus::from_sdk(status), code))
+    }
+
+    /// Writes the account's export (a tar archive) to `path`; returns its size in bytes.
+    fn account_export(&self, py: Python<'_>, path: PathBuf) -> PyResult<u64> {
+        wait(py, self.inner.account_export(&path))?.map_err(error::to_py)
+    }
+
+    /// Deletes the account and everything it holds (it takes the password), and its generations on
+    /// this device; returns how many were removed here.
+    fn account_delete(&self, py: Python<'_>, password: String) -> PyResult<u32> {
+        wait(py, self.inner.account_delete(&password))?.map_err(error::to_py)
+    }
+
     /// Where sync with the account stands.
     fn sync_status(&self, py: Python<'_>) -> PyResult<SyncStatus> {
         Ok(SyncStatus::from_sdk(wait(py, self.inner.sync_status())?.map_err(error::to_py)?))

@@ -422,11 +422,23 @@ pub(crate) struct AccountStatus {
     data_key_check: String,
     /// Why the service was not asked (offline) or why the session ended.
     message: String,
+    /// Synced bytes (sealed), as last read.
+    bytes_used: u64,
+    /// The tier's limit of synced bytes.
+    bytes_limit: u64,
+    /// Synced generations.
+    generations: u64,
+    /// The tier's limit of synced generations.
+    generations_limit: u64,
 }
 
 impl AccountStatus {
     pub(crate) fn from_sdk(status: sdk::AccountStatus) -> AccountStatus {
         AccountStatus {
+            bytes_used: status.bytes_used,
+            bytes_limit: status.bytes_limit,
+            generations: status.generations,
+            generations_limit: status.generations_limit,
             signed_in: status.signed_in,
             server: status.server,
             account_id: status.account_id,

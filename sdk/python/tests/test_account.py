@@ -99,3 +99,25 @@ def test_sync_and_the_accounts_settings(client, cloud, tmp_path):
     assert client.update_settings(sync=False).sync is False
     assert client.sync_now().state == "off"
     client.account_log_out()
+
+
+def test_sessions_password_recovery_export_and_deletion(client, cloud, tmp_path):
+    import threedgpt
+
+    _, code = client.account_sign_up(cloud.base, "grace@example.com", "Grace", "1985-12-09", PASSWORD)
+    [session] = client.account_sessions()
+    assert session["current"] and session["device_name"]
+    with pytest.raises(threedgpt.InvalidInput, match="the password is not right"):
+        client.account_change_password("not the password", "a brand new passphrase")
+    assert client.account_change_password(PASSWORD, "a brand new passphrase").signed_in
+    client.account_log_out()
+    status, new_code = client.account_recover(cloud.base, "grace@example.com", code, "recovered passphrase")
+    assert status.signed_in and new_code != code
+    size = client.account_export(tmp_path / "export.tar")
+    assert size == (tmp_path / "export.tar").stat().st_size > 0
+    with pytest.raises(threedgpt.InvalidInput):
+        client.account_delete("wrong password here")
+    assert client.account_delete("recovered passphrase") == 0
+    assert not client.account_status().signed_in
+    with pytest.raises(threedgpt.PermissionDenied):
+        client.account_log_in(cloud.base, "grace@example.com", "recovered passphrase")

@@ -241,6 +241,14 @@ class AccountStatus:
     def data_key_check(self) -> str: ...
     @property
     def message(self) -> str: ...
+    @property
+    def bytes_used(self) -> int: ...
+    @property
+    def bytes_limit(self) -> int: ...
+    @property
+    def generations(self) -> int: ...
+    @property
+    def generations_limit(self) -> int: ...
 
 @final
 class DaemonInfo:
@@ -409,6 +417,18 @@ class Client:
         marketing_email: bool | None = None,
     ) -> Settings:
         """Changes the settings given; signed in, all but the history's are the account's."""
+    def account_sessions(self) -> list[dict[str, Any]]:
+        """Every device signed in: id, device_name, os, created_at, last_seen_at, current."""
+    def account_change_password(self, current: str, new: str) -> AccountStatus:
+        """A new password; every other device's session ends."""
+    def account_recover(
+        self, server: str, email: str, recovery_code: str, new_password: str, *, device_name: str = ""
+    ) -> tuple[AccountStatus, str]:
+        """Back in with the recovery code; returns the status and the new recovery code."""
+    def account_export(self, path: StrPath) -> int:
+        """Writes the account's export (a tar archive) to ``path``; returns its size."""
+    def account_delete(self, password: str) -> int:
+        """Deletes the account and everything it holds; returns how many generations went from here."""
     def sync_status(self) -> SyncStatus: ...
     def sync_now(self) -> SyncStatus:
         """Runs a sync round now (waiting for it) and says how it ended."""
