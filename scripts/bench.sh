@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Produces the README's performance tables: `cargo bench` per stage (divan, medians), the
 # side-by-side comparisons and peak-memory runs of scripts/bench.py, and the daemon's own
-# measurements (daemon/examples/bench_daemon.rs) and the cloud service's (scripts/bench_cloud.py),
-# all in one run.
+# measurements (daemon/examples/bench_daemon.rs), the cloud service's (scripts/bench_cloud.py) and
+# sync between two daemons (scripts/bench_sync.py), all in one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
@@ -15,3 +15,5 @@ THREEDGPT_DATA_DIR="$(mktemp -d)" ./target/release/examples/bench_daemon
 # The cloud service: wrk drives the list-since-cursor load (Debian's package).
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 .venv/bin/python scripts/bench_cloud.py
+# Sync end to end: two release daemons and the release service on loopback.
+.venv/bin/python scripts/bench_sync.py

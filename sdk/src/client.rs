@@ -554,11 +554,21 @@ impl Client {
     /// Deletes a generation and its files; `false` when there was none.
     pub async fn delete(&self, id: &str) -> Result<Deleted> {
         let response = HistoryClient::new(self.channel.clone())
-            .delete(v1::DeleteGenerationRequest { id: id.to_owned() })
+            .delete(v1::DeleteGenerationRequest { id: id.to_owned(), this_device: false })
             .await
             .map_err(SdkError::from_status)?
             .into_inner();
         Ok(Deleted { count: u32::from(response.existed), everywhere: response.everywhere })
+    }
+
+    /// Removes only this device's copy of a generation the account holds: it stays listed, and
+    /// its files download again on first use (refused for one the account does not hold).
+    pub async fn delete_here(&self, id: &str) -> Result<()> {
+        HistoryClient::new(self.channel.clone())
+            .delete(v1::DeleteGenerationRequest { id: id.to_owned(), this_device: true })
+            .await
+            .map_err(SdkError::from_status)?;
+        Ok(())
     }
 
     /// Deletes the whole history (signed in: on every device); says how many generations it held.

@@ -761,6 +761,9 @@ pub struct HistoryEntry {
     pub record: serde_json::Value,
     /// The device it was made on when another one signed in to the account; empty for this one.
     pub device: String,
+    /// Whether its files are on this device (false once removed from this device only: they
+    /// download again on first use).
+    pub on_this_device: bool,
 }
 
 impl HistoryEntry {
@@ -771,6 +774,7 @@ impl HistoryEntry {
             source: generation.source,
             record: serde_json::from_str(&generation.record_json).unwrap_or_default(),
             device: generation.device,
+            on_this_device: !generation.elsewhere,
         }
     }
 }

@@ -100,6 +100,23 @@ def test_a_generation_follows_the_account_and_a_delete_reaches_every_device(clou
     settings = a.json("settings")
     assert settings["training_consent"] and settings["scope"] == "account" and settings["sync"]
 
+    # Removed from B only: still listed (on the account only), its files gone, and back on first use.
+    local = b.cli("history", "delete", made, "--this-device")
+    assert "removed" in local.stdout and "the account keeps it" in local.stdout
+    assert blob_files(b) == []
+    [entry] = history(b)
+    assert entry["id"] == made and entry["on_this_device"] is False
+    b.cli("history", "download", made, "-o", str(tmp_path / "again.glb"))
+    assert (tmp_path / "again.glb").read_bytes() == (tmp_path / "a.asset").read_bytes()
+    assert history(b)[0]["on_this_device"] and blob_files(b)
+    # One the account does not hold cannot be removed from this device alone.
+    a.json("settings", "set", "sync", "false")
+    private = generate(a, tmp_path, "private")
+    refused = a.cli("history", "delete", private, "--this-device", check=False)
+    assert refused.returncode == 1 and "would lose it" in refused.stderr, refused.stderr
+    a.cli("history", "delete", private)
+    a.json("settings", "set", "sync", "true")
+
     # Deleted on B: gone from the account, and from A with its files.
     deleted = b.cli("history", "delete", made)
     assert "from the account and from every device" in deleted.stdout, deleted.stdout

@@ -52,10 +52,13 @@ enum HistoryCommand {
         #[arg(short, long, value_name = "FILE")]
         output: std::path::PathBuf,
     },
-    /// Delete a generation and its files.
+    /// Delete a generation and its files (signed in: on every device).
     Delete {
         /// The generation id.
         id: String,
+        /// Remove only this device's copy of one the account holds (it downloads again on first use).
+        #[arg(long = "this-device")]
+        this_device: bool,
     },
     /// Delete the whole history.
     Clear {
@@ -76,7 +79,7 @@ pub(crate) fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
                         .entries
                         .iter()
                         .map(|entry| {
-                            serde_json::json!({"id": entry.id, "created_unix_ms": entry.created_unix_ms, "source": entry.source, "device": entry.device, "record": entry.record})
+                            serde_json::json!({"id": entry.id, "created_unix_ms": entry.created_unix_ms, "source": entry.source, "device": entry.device, "on_this_device": entry.on_this_device, "record": entry.record})
                         })
                         .collect();
                     say!("{}", serde_json::json!({"total": page.total, "generations": rows}));
@@ -85,8 +88,11 @@ pub(crate) fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
                 } else {
                     for entry in &page.entries {
                         let faces = entry.record.get("faces").and_then(|faces| faces.as_u64()).unwrap_or(0);
-                        let device =
+                        let mut device =
                             if entry.device.is_empty() { String::new() } else { format!("\tfrom {}", escape(&entry.device)) };
+                        if !entry.on_this_device {
+                            device.push_str("\t(on the account only)");
+                        }
                         say!("{}\t{}\t{faces} faces{device}", escape(&entry.id), escape(&entry.source));
                     }
                     if page.total as usize > page.entries.len() {
@@ -118,7 +124,11 @@ pub(crate) fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
                 client.download_to(&id, artifact, format, &output).await?;
                 say!("{}", output.display());
             }
-            HistoryCommand::Delete { id } => {
+            HistoryCommand::Delete { id, this_device: true } => {
+                client.delete_here(&id).await?;
+                say!("removed {} from this device; the account keeps it (it downloads again when opened)", escape(&id));
+            }
+            HistoryCommand::Delete { id, this_device: false } => {
                 let deleted = client.delete(&id).await?;
                 if deleted.count == 0 {
                     eprintln!("error: no generation {} in the history", escape(&id));

@@ -40,6 +40,8 @@ pub(crate) enum StoreError {
     },
     #[error("the stored file {0} is damaged or was altered and cannot be decrypted")]
     Damaged(String),
+    #[error("{0}'s files are not on this device (it was removed from this device only); sign in to download it again")]
+    NotHere(String),
 }
 
 /// A generation's files.
@@ -62,6 +64,13 @@ pub(crate) struct Generation {
     input_blob: String,
     asset_blob: String,
     thumbnail_blob: String,
+}
+
+impl Generation {
+    /// Whether its files are on this device (not removed with `--this-device`).
+    pub(crate) fn is_here(&self) -> bool {
+        !self.asset_blob.is_empty()
+    }
 }
 
 /// What to store for a new generation.
@@ -244,6 +253,9 @@ impl HistoryStore {
 
     /// The decrypted bytes of one of a generation's files.
     pub(crate) fn read(&self, generation: &Generation, artifact: Artifact) -> Result<Vec<u8>, StoreError> {
+        if !generation.is_here() {
+            return Err(StoreError::NotHere(generation.id.clone()));
+        }
         let name = self.blob_name(generation, artifact);
         let path = self.blob_path(name);
         let sealed = fs::read(&path).map_err(|source| StoreError::Io { path, source })?;
@@ -259,6 +271,9 @@ impl HistoryStore {
         size: impl FnOnce(u64),
         sink: impl FnMut(Vec<u8>) -> bool,
     ) -> Result<(), StoreError> {
+        if !generation.is_here() {
+            return Err(StoreError::NotHere(generation.id.clone()));
+        }
         let name = self.blob_name(generation, artifact);
         let path = self.blob_path(name);
         let io = |source| StoreError::Io { path: path.clone(), source };

@@ -55,10 +55,20 @@ pub(super) fn migrate(connection: &Connection) -> rusqlite::Result<()> {
     if !has_device {
         connection.execute_batch("ALTER TABLE generations ADD COLUMN device TEXT NOT NULL DEFAULT ''")?;
     }
+    // `blobs`: the account's names for a synced generation's files (JSON), so a copy removed from
+    // this device alone can be downloaded again.
     connection.execute_batch(
-        "CREATE TABLE IF NOT EXISTS sync_state (id TEXT PRIMARY KEY, state TEXT NOT NULL, seq INTEGER NOT NULL);
+        "CREATE TABLE IF NOT EXISTS sync_state (id TEXT PRIMARY KEY, state TEXT NOT NULL, seq INTEGER NOT NULL,
+                                                blobs TEXT NOT NULL DEFAULT '');
          CREATE TABLE IF NOT EXISTS sync_outbox (id TEXT PRIMARY KEY, queued_ms INTEGER NOT NULL);",
     )
+}
+
+fn remember_blobs(connection: &Connection, id: &str, blobs: Option<&str>) -> rusqlite::Result<usize> {
+    match blobs {
+        Some(blobs) => connection.execute("UPDATE sync_state SET blobs = ?2 WHERE id = ?1", params![id, blobs]),
+        None => Ok(0),
+    }
 }
 
 pub(super) fn mark(connection: &Connection, id: &str, mark: SyncMark, seq: i64) -> rusqlite::Result<usize> {
@@ -120,9 +130,10 @@ impl HistoryStore {
         Ok((uploads.max(0) as u64, deletes.max(0) as u64))
     }
 
-    /// Records that the account holds generation `id` (change number `seq`); `false` when the
-    /// generation was deleted here meanwhile (the caller then deletes it there too).
-    pub(crate) fn mark_synced(&self, id: &str, seq: i64) -> Result<bool, StoreError> {
+    /// Records that the account holds generation `id` (change number `seq`, its files under the
+    /// names in `blobs` when known); `false` when the generation was deleted here meanwhile (the
+    /// caller then deletes it there too).
+    pub(crate) fn mark_synced(&self, id: &str, seq: i64, blobs: Option<&str>) -> Result<bool, StoreError> {
         let mut connection = self.connection();
         let transaction = connection.transaction().map_err(|error| self.db_error(error))?;
         let exists: bool = transaction
@@ -131,6 +142,7 @@ impl HistoryStore {
             .map_err(|error| self.db_error(error))?;
         if exists {
             mark(&transaction, id, SyncMark::Synced, seq).map_err(|error| self.db_error(error))?;
+            remember_blobs(&transaction, id, blobs).map_err(|error| self.db_error(error))?;
         }
         transaction.commit().map_err(|error| self.db_error(error))?;
         Ok(exists)
@@ -172,7 +184,7 @@ impl HistoryStore {
 
     /// Stores a generation from another device (blobs first, then its row, marked synced);
     /// `false` when it was already here or was deleted here and that is still to be sent.
-    pub(crate) fn insert_pulled(&self, pulled: &Pulled<'_>, seq: i64) -> Result<bool, StoreError> {
+    pub(crate) fn insert_pulled(&self, pulled: &Pulled<'_>, seq: i64, blobs: &str) -> Result<bool, StoreError> {
         let _storing = self.storing.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         if self.has(pulled.id)? {
             return Ok(false);
@@ -198,8 +210,54 @@ impl HistoryStore {
         }
         let inserted = insert_row(&transaction, &generation).map_err(|error| self.db_error(error))?;
         mark(&transaction, pulled.id, SyncMark::Synced, seq).map_err(|error| self.db_error(error))?;
+        remember_blobs(&transaction, pulled.id, Some(blobs)).map_err(|error| self.db_error(error))?;
         transaction.commit().map_err(|error| self.db_error(error))?;
         Ok(inserted > 0)
+    }
+
+    /// Removes a synced generation's files from this device only: it stays listed, and its files
+    /// download again on first use. `false` when the account does not hold it (or it is not here).
+    pub(crate) fn evict(&self, id: &str) -> Result<bool, StoreError> {
+        let evicted = self.forget(|transaction| {
+            transaction.execute(
+                "UPDATE generations SET input_blob = '', asset_blob = '', thumbnail_blob = ''
+                 WHERE id = ?1 AND asset_blob != ''
+                 AND id IN (SELECT id FROM sync_state WHERE state = 'synced' AND blobs != '')",
+                params![id],
+            )
+        })?;
+        if evicted > 0 {
+            self.sweep()?;
+        }
+        Ok(evicted > 0)
+    }
+
+    /// The account's names for a synced generation's files (as `remember_blobs` kept them).
+    pub(crate) fn remote_blobs(&self, id: &str) -> Result<Option<String>, StoreError> {
+        self.connection()
+            .query_row("SELECT blobs FROM sync_state WHERE id = ?1 AND blobs != ''", params![id], |row| row.get(0))
+            .optional()
+            .map_err(|error| self.db_error(error))
+    }
+
+    /// Puts the files of a generation removed from this device back (downloaded again).
+    pub(crate) fn restore(
+        &self,
+        id: &str,
+        input: &[u8],
+        asset_glb: &[u8],
+        thumbnail_png: &[u8],
+    ) -> Result<Option<Generation>, StoreError> {
+        let _storing = self.storing.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let names = [self.put_blob(input)?, self.put_blob(asset_glb)?, self.put_blob(thumbnail_png)?];
+        self.connection()
+            .execute(
+                "UPDATE generations SET input_blob = ?2, asset_blob = ?3, thumbnail_blob = ?4 WHERE id = ?1",
+                params![id, names[0], names[1], names[2]],
+            )
+            .map_err(|error| self.db_error(error))?;
+        drop(_storing);
+        self.get(id)
     }
 
     /// Removes the local copy of a generation the account deleted (nothing is queued).
@@ -301,14 +359,14 @@ mod tests {
             store.pending_uploads(10).unwrap().iter().map(|g| g.id.clone()).collect::<Vec<_>>(),
             std::slice::from_ref(&kept.id)
         );
-        assert!(store.mark_synced(&kept.id, 7).unwrap());
+        assert!(store.mark_synced(&kept.id, 7, None).unwrap());
         assert_eq!(store.pending_counts().unwrap(), (0, 0));
         // Deleted while signed in: the account is told; the local-only one needs no telling.
         assert!(store.delete(&kept.id, true).unwrap());
         assert!(store.delete(&private.id, true).unwrap());
         assert_eq!(store.outgoing().unwrap(), [Outgoing::Delete(kept.id.clone())]);
         // An upload that ends after its generation was deleted here is told so.
-        assert!(!store.mark_synced(&kept.id, 8).unwrap());
+        assert!(!store.mark_synced(&kept.id, 8, None).unwrap());
         store.sent(&Outgoing::Delete(kept.id)).unwrap();
         assert!(store.outgoing().unwrap().is_empty());
         // Another account starts afresh.
@@ -331,15 +389,22 @@ mod tests {
             asset_glb: b"glTF....",
             thumbnail_png: b"png",
         };
-        assert!(store.insert_pulled(&pulled, 3).unwrap());
-        assert!(!store.insert_pulled(&pulled, 3).unwrap());
+        assert!(store.insert_pulled(&pulled, 3, "[refs]").unwrap());
+        assert!(!store.insert_pulled(&pulled, 3, "[refs]").unwrap());
         let generation = store.get(pulled.id).unwrap().unwrap();
         assert_eq!(generation.device, "Ada's desktop");
         assert_eq!(store.read(&generation, super::super::Artifact::Asset).unwrap(), b"glTF....");
+        // Removed from this device only: listed, its files gone, and back once downloaded again.
+        assert!(store.evict(pulled.id).unwrap() && !store.evict(pulled.id).unwrap());
+        let away = store.get(pulled.id).unwrap().unwrap();
+        assert!(!away.is_here() && store.read(&away, super::super::Artifact::Asset).is_err());
+        assert_eq!(store.remote_blobs(pulled.id).unwrap().as_deref(), Some("[refs]"));
+        let back = store.restore(pulled.id, b"picture", b"glTF....", b"png").unwrap().unwrap();
+        assert!(back.is_here() && store.read(&back, super::super::Artifact::Asset).unwrap() == b"glTF....");
         assert_eq!(store.synced_ids().unwrap(), [pulled.id]);
         assert_eq!(store.pending_counts().unwrap(), (0, 0));
         store.delete_all(true).unwrap();
         assert_eq!(store.outgoing().unwrap(), [Outgoing::DeleteAll]);
-        assert!(!store.insert_pulled(&pulled, 3).unwrap(), "deleted everywhere: not brought back");
+        assert!(!store.insert_pulled(&pulled, 3, "[refs]").unwrap(), "deleted everywhere: not brought back");
     }
 }

@@ -65,6 +65,7 @@ fn to_proto(generation: &Generation) -> v1::Generation {
         source: generation.source.clone(),
         record_json: generation.record_json.clone(),
         device: generation.device.clone(),
+        elsewhere: !generation.is_here(),
     }
 }
 
@@ -75,6 +76,7 @@ fn held_to_proto(held: &HeldResult) -> v1::Generation {
         source: held.source.clone(),
         record_json: held.record_json.clone(),
         device: String::new(),
+        elsewhere: false,
     }
 }
 
@@ -159,7 +161,7 @@ impl History for Daemon {
             return self.download_held(held, artifact, format).await;
         }
         let store = self.store()?;
-        let generation = find(&store, &request.id).await?;
+        let generation = self.find_here(&store, &request.id).await?;
         if artifact != Artifact::Asset || format == Format::Glb {
             // Stored as is: decrypt and send chunk by chunk, the two overlapping on two threads.
             let (sender, receiver) = tokio::sync::mpsc::channel::<Result<v1::DownloadChunk, Status>>(4);
@@ -203,7 +205,7 @@ impl History for Daemon {
             }));
         }
         let store = self.store()?;
-        let generation = find(&store, &request.id).await?;
+        let generation = self.find_here(&store, &request.id).await?;
         let target = path.clone();
         let files = blocking(move || write_glb_as(&store.read(&generation, Artifact::Asset)?, &target, format)).await?;
         Ok(Response::new(v1::ExportResponse { files: files.iter().map(|file| file.display().to_string()).collect() }))
@@ -214,7 +216,18 @@ impl History for Daemon {
         request: Request<v1::DeleteGenerationRequest>,
     ) -> Result<Response<v1::DeleteGenerationResponse>, Status> {
         self.queue.touch();
-        let id = request.into_inner().id;
+        let request = request.into_inner();
+        let id = request.id;
+        if request.this_device {
+            let store = self.store()?;
+            let key = id.clone();
+            if !blocking(move || store.evict(&key)).await? {
+                return Err(Status::failed_precondition(format!(
+                    "{id} is not a generation the account holds with its files here: removing it from this device                      only would lose it; delete it everywhere instead (without --this-device)"
+                )));
+            }
+            return Ok(Response::new(v1::DeleteGenerationResponse { existed: true, everywhere: false }));
+        }
         if self.recorder.held.remove(&id) {
             return Ok(Response::new(v1::DeleteGenerationResponse { existed: true, everywhere: false }));
         }
@@ -254,6 +267,22 @@ fn write_glb_as(glb: &[u8], path: &std::path::Path, format: Format) -> Result<Ve
 }
 
 impl Daemon {
+    /// A generation with its files on this device: one removed from this device only is
+    /// downloaded again from the account first.
+    async fn find_here(&self, store: &Arc<HistoryStore>, id: &str) -> Result<Generation, Status> {
+        let generation = find(store, id).await?;
+        if generation.is_here() {
+            return Ok(generation);
+        }
+        let (syncer, key) = (self.syncer.clone(), id.to_owned());
+        tokio::task::spawn_blocking(move || syncer.restore(&key))
+            .await
+            .map_err(|error| Status::internal(format!("the download task failed: {error}")))?
+            .map_err(|error| {
+                Status::unavailable(format!("{id}'s files are not on this device and could not be downloaded: {error}"))
+            })
+    }
+
     /// Sends a held result's asset, then lets it go: it was held only until its client took it.
     async fn download_held(
         &self,

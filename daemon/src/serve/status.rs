@@ -53,6 +53,7 @@ pub(crate) fn submit_status(error: &SubmitError) -> Status {
 pub(crate) fn store_status(error: StoreError) -> Status {
     match error {
         StoreError::Damaged(_) | StoreError::KeyMismatch(_) => Status::data_loss(error.to_string()),
+        StoreError::NotHere(_) => Status::failed_precondition(error.to_string()),
         StoreError::Io { ref source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
             Status::resource_exhausted(error.to_string())
         }

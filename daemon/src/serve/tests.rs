@@ -210,7 +210,10 @@ async fn generate_streams_chunks_in_and_events_out_and_keeps_the_result() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
-    let deleted = history.delete(v1::DeleteGenerationRequest { id: finished.generation_id.clone() }).await.unwrap();
+    let deleted = history
+        .delete(v1::DeleteGenerationRequest { id: finished.generation_id.clone(), this_device: false })
+        .await
+        .unwrap();
     assert!(deleted.into_inner().existed);
     let status = history.get(v1::GetGenerationRequest { id: finished.generation_id.clone() }).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::NotFound);
@@ -385,7 +388,7 @@ async fn with_history_off_a_result_without_output_path_is_held_until_downloaded_
     assert!(files.last().unwrap().ends_with("exported.obj") && target.exists());
     assert!(history.get(v1::GetGenerationRequest { id: exported.generation_id }).await.is_err());
     let deleted = finished(run_to_end(&harness, messages.clone()).await);
-    let request = v1::DeleteGenerationRequest { id: deleted.generation_id.clone() };
+    let request = v1::DeleteGenerationRequest { id: deleted.generation_id.clone(), this_device: false };
     assert!(history.delete(request.clone()).await.unwrap().into_inner().existed);
     assert!(!history.delete(request).await.unwrap().into_inner().existed);
     finished(run_to_end(&harness, messages).await);

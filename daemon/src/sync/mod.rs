@@ -294,8 +294,8 @@ impl Syncer {
             }
             for generation in &batch {
                 match transfer::upload(&self.accounts, session, store, generation) {
-                    Ok(Uploaded::Stored(seq)) => {
-                        if !store.mark_synced(&generation.id, seq)? {
+                    Ok(Uploaded::Stored(seq, refs)) => {
+                        if !store.mark_synced(&generation.id, seq, Some(&refs))? {
                             // Deleted here while it went up: delete it there too.
                             store.queue_delete(&generation.id)?;
                             self.send_deletions(session, store)?;
@@ -352,7 +352,7 @@ impl Syncer {
                 }
                 if store.has(id)? {
                     // One of ours (or one already here): the account holds it.
-                    store.mark_synced(id, change.get("seq").and_then(Value::as_i64).unwrap_or(0))?;
+                    store.mark_synced(id, change.get("seq").and_then(Value::as_i64).unwrap_or(0), None)?;
                 } else if transfer::download(&self.accounts, session, store, change)? {
                     counts.downloaded += 1;
                 }
@@ -371,6 +371,18 @@ impl Syncer {
             }
         }
         Ok(())
+    }
+
+    /// Downloads again the files of generation `id`, removed from this device only.
+    pub(crate) fn restore(&self, id: &str) -> Result<crate::history::Generation, SyncError> {
+        let store = self.recorder.store.clone().ok_or(SyncError::Bug("no history"))?;
+        let session = self.accounts.session()?.ok_or_else(|| {
+            AccountError::Unauthenticated(format!(
+                "{id}'s files are not on this device: sign in to the account to download them again"
+            ))
+        })?;
+        transfer::restore(&self.accounts, &session, &store, id)?
+            .ok_or_else(|| SyncError::Damaged(format!("{id} was deleted meanwhile")))
     }
 
     /// Queues an anonymous event when telemetry is on (and drops it at once when off).

@@ -61,8 +61,8 @@ fn file_name(path: &str) -> &str {
 
 /// How an upload ended.
 pub(crate) enum Uploaded {
-    /// The account holds it now, as change `seq`.
-    Stored(i64),
+    /// The account holds it now, as change `seq`, its files under these names (JSON).
+    Stored(i64, String),
     /// The account deleted it (on another device) before this one sent it.
     DeletedThere,
 }
@@ -85,6 +85,7 @@ pub(crate) fn upload(
     }
     let [input, asset, thumbnail]: [BlobRef; 3] = refs.try_into().map_err(|_| SyncError::Bug("three blobs"))?;
     let names = vec![input.name.clone(), asset.name.clone(), thumbnail.name.clone()];
+    let refs = refs_json(&input, &asset, &thumbnail);
     let device_name =
         if generation.device.is_empty() { session.remembered.device_name.clone() } else { generation.device.clone() };
     let record = Record {
@@ -108,7 +109,7 @@ pub(crate) fn upload(
     });
     let path = format!("/v1/records/{}", generation.id);
     match accounts.call(&session.cloud, |token| session.cloud.put(&path, &body, Some(token))) {
-        Ok(answer) => Ok(Uploaded::Stored(answer.get("seq").and_then(Value::as_i64).unwrap_or(0))),
+        Ok(answer) => Ok(Uploaded::Stored(answer.get("seq").and_then(Value::as_i64).unwrap_or(0), refs)),
         Err(crate::account::AccountError::Cloud(CloudError::Refused { status: 410, .. })) => Ok(Uploaded::DeletedThere),
         Err(error) => Err(error.into()),
     }
@@ -167,23 +168,7 @@ pub(crate) fn download(
     if record.format != RECORD_FORMAT || record.id != id {
         return Err(SyncError::Damaged(format!("the account's record {id} is of another format or names another id")));
     }
-    let fetch = |blob: &BlobRef| -> Result<Vec<u8>, SyncError> {
-        let path = format!("/v1/blobs/{}", blob.name);
-        let cloud = &session.cloud;
-        let sealed = accounts.call(cloud, |token| cloud.get_bytes(&path, Some(token), BLOB_LIMIT))?;
-        if crypto::blob_name(&sealed) != blob.name {
-            return Err(SyncError::Damaged(format!("blob {} of record {id} does not hash to its name", blob.name)));
-        }
-        let opened = crypto::open(&session.data_key, &sealed)
-            .map_err(|_| SyncError::Damaged(format!("blob {} of record {id} does not open", blob.name)))?;
-        if opened.len() as u64 != blob.size {
-            return Err(SyncError::Damaged(format!(
-                "blob {} of record {id} is not the size its record says",
-                blob.name
-            )));
-        }
-        Ok(opened)
-    };
+    let fetch = |blob: &BlobRef| fetch_blob(accounts, session, blob, id);
     let (input, asset, thumbnail) = (fetch(&record.input)?, fetch(&record.asset)?, fetch(&record.thumbnail)?);
     let device = if record.device_name.is_empty() { "another device".to_owned() } else { record.device_name.clone() };
     Ok(store.insert_pulled(
@@ -198,7 +183,44 @@ pub(crate) fn download(
             thumbnail_png: &thumbnail,
         },
         seq,
+        &refs_json(&record.input, &record.asset, &record.thumbnail),
     )?)
+}
+
+fn refs_json(input: &BlobRef, asset: &BlobRef, thumbnail: &BlobRef) -> String {
+    serde_json::to_string(&[input, asset, thumbnail]).unwrap_or_default()
+}
+
+/// One blob from the account, checked against its name and opened.
+fn fetch_blob(accounts: &Accounts, session: &Session, blob: &BlobRef, id: &str) -> Result<Vec<u8>, SyncError> {
+    let path = format!("/v1/blobs/{}", blob.name);
+    let cloud = &session.cloud;
+    let sealed = accounts.call(cloud, |token| cloud.get_bytes(&path, Some(token), BLOB_LIMIT))?;
+    if crypto::blob_name(&sealed) != blob.name {
+        return Err(SyncError::Damaged(format!("blob {} of record {id} does not hash to its name", blob.name)));
+    }
+    let opened = crypto::open(&session.data_key, &sealed)
+        .map_err(|_| SyncError::Damaged(format!("blob {} of record {id} does not open", blob.name)))?;
+    if opened.len() as u64 != blob.size {
+        return Err(SyncError::Damaged(format!("blob {} of record {id} is not the size its record says", blob.name)));
+    }
+    Ok(opened)
+}
+
+/// Downloads again the files of a generation removed from this device only.
+pub(crate) fn restore(
+    accounts: &Accounts,
+    session: &Session,
+    store: &HistoryStore,
+    id: &str,
+) -> Result<Option<Generation>, SyncError> {
+    let refs = store.remote_blobs(id)?.ok_or_else(|| {
+        SyncError::Damaged(format!("{id} is not on this device and the account's names for it are lost"))
+    })?;
+    let refs: [BlobRef; 3] = serde_json::from_str(&refs)
+        .map_err(|error| SyncError::Damaged(format!("the account's names for {id} are unreadable: {error}")))?;
+    let [input, asset, thumbnail] = refs.each_ref().map(|blob| fetch_blob(accounts, session, blob, id));
+    Ok(store.restore(id, &input?, &asset?, &thumbnail?)?)
 }
 
 #[cfg(test)]

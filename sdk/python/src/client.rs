@@ -184,8 +184,14 @@ impl Client {
         Ok(files.into_iter().map(|file| file.display().to_string()).collect())
     }
 
-    /// Deletes a generation and its files from the history; False when there was none.
-    fn delete(&self, py: Python<'_>, id: &str) -> PyResult<bool> {
+    /// Deletes a generation and its files from the history (signed in: on every device); False
+    /// when there was none. With `this_device=True`, removes only this device's copy of one the
+    /// account holds: it stays listed, and its files download again on first use.
+    #[pyo3(signature = (id, *, this_device = false))]
+    fn delete(&self, py: Python<'_>, id: &str, this_device: bool) -> PyResult<bool> {
+        if this_device {
+            return wait(py, self.inner.delete_here(id))?.map(|()| true).map_err(error::to_py);
+        }
         wait(py, self.inner.delete(id))?.map(|deleted| deleted.count > 0).map_err(error::to_py)
     }
 

@@ -253,6 +253,9 @@ pub(crate) struct HistoryEntry {
     /// The device it was made on when another one signed in to the account; "" for this one.
     #[pyo3(get)]
     device: String,
+    /// Whether its files are on this device (False once removed from this device only).
+    #[pyo3(get)]
+    on_this_device: bool,
     record_json: String,
 }
 
@@ -265,6 +268,7 @@ impl HistoryEntry {
             created: entry.created_unix_ms as f64 / 1000.0,
             source: entry.source,
             device: entry.device,
+            on_this_device: entry.on_this_device,
         }
     }
 }

@@ -93,6 +93,10 @@ def test_sync_and_the_accounts_settings(client, cloud, tmp_path):
     assert report.state == "idle" and report.pending_uploads == 0 and report.uploaded == 1, repr(report)
     assert report.last_sync is not None and report.last_sync > time.time() - 60
     assert client.history()[0].device == "" and client.history()[0].id == generation.id
+    # Removed from this device only, it downloads again when asked for.
+    assert client.delete(generation.id, this_device=True)
+    assert not client.history()[0].on_this_device
+    assert client.download(generation.id)[:4] == b"glTF" and client.history()[0].on_this_device
     # Signed in, these settings are the account's.
     settings = client.update_settings(telemetry=True, marketing_email=False)
     assert settings.scope == "account" and settings.telemetry and settings.sync
