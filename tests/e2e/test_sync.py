@@ -193,6 +193,14 @@ def test_sync_off_uploads_nothing_and_telemetry_off_sends_nothing(cloud, make_de
         report = sync_now(a)
         assert report["state"] == "idle" and report["pending_uploads"] == 0 and report["uploaded"] == 0, report
         assert proxy.count("PUT /v1/blobs") == proxy.count("PUT /v1/records") == 0
+        # The history off on this device: nothing is kept, and a round sends nothing at all.
+        a.json("settings", "set", "history", "false")
+        proxy.reset()
+        generate(a, tmp_path, "unkept")
+        report = sync_now(a)
+        assert report["state"] == "off" and "history is off" in report["message"], report
+        assert proxy.count() == 0, proxy.counts
+        a.json("settings", "set", "history", "true")
 
         # Telemetry on: an anonymous event per generation, with no credentials.
         a.json("settings", "set", "telemetry", "true")
@@ -244,10 +252,10 @@ def test_a_password_change_signs_the_other_device_out_and_the_new_password_reads
     old = b.cli("account", "login", "--server", cloud.base, "--email", "ada@example.com", "--password-stdin",
                 password=PASSWORD, check=False)  # fmt: skip
     assert old.returncode == 1
+    # The service is remembered for this data folder: no --server needed again.
     again = json.loads(
-        b.cli("account", "login", "--server", cloud.base, "--email", "ada@example.com", "--password-stdin",
-              "--json", password=new).stdout
-    )  # fmt: skip
+        b.cli("account", "login", "--email", "ada@example.com", "--password-stdin", "--json", password=new).stdout
+    )
     assert again["data_key_check"] == created["data_key_check"]
     generate(a, tmp_path, "after")
     sync_now(a)

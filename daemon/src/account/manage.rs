@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 use threedgpt_crypto::{self as crypto, RecoveryCode};
 
-use super::{AccountError, Accounts, Cloud, CloudError, Status, hex, password_material, prelogin_keys, unhex};
+use super::{AccountError, Accounts, CloudError, Status, hex, password_material, prelogin_keys, unhex};
 
 /// One of the account's sessions (a signed-in device).
 #[derive(Debug, Clone, PartialEq)]
@@ -77,7 +77,7 @@ impl Accounts {
         new_password: &str,
         device_name: &str,
     ) -> Result<(Status, String), AccountError> {
-        let cloud = Cloud::new(server).map_err(AccountError::Invalid)?;
+        let cloud = self.service(server)?;
         let email = crypto::normalize_email(email).map_err(|error| AccountError::Invalid(error.to_string()))?;
         let code = RecoveryCode::parse(code).map_err(|error| {
             AccountError::Invalid(format!("{error}: the recovery code is 32 characters in groups of four"))

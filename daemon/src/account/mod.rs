@@ -223,7 +223,24 @@ impl Accounts {
         Ok((status, code.to_text()))
     }
 
-    /// Signs this device in to an existing account.
+    /// The service to use: the one given, else the one this data folder last signed in to.
+    pub(crate) fn service(&self, server: &str) -> Result<Cloud, AccountError> {
+        let remembered = std::fs::read_to_string(self.server_file()).unwrap_or_default();
+        let server = if server.trim().is_empty() { remembered.trim() } else { server };
+        if server.is_empty() {
+            return Err(AccountError::Invalid(
+                "no service is remembered for this data folder: give one with --server".to_owned(),
+            ));
+        }
+        Cloud::new(server).map_err(AccountError::Invalid)
+    }
+
+    fn server_file(&self) -> PathBuf {
+        self.file.with_file_name("account-server")
+    }
+
+    /// Signs this device in to an existing account (at the remembered service when `server` is
+    /// empty).
     pub(crate) fn log_in(
         &self,
         server: &str,
@@ -231,7 +248,7 @@ impl Accounts {
         password: &str,
         device_name: &str,
     ) -> Result<Status, AccountError> {
-        let cloud = Cloud::new(server).map_err(AccountError::Invalid)?;
+        let cloud = self.service(server)?;
         let email = crypto::normalize_email(email).map_err(|error| AccountError::Invalid(error.to_string()))?;
         let keys = prelogin_keys(&cloud, &email, password)?;
         self.start_session(&cloud, &email, &keys.auth_key, &keys.encryption_key, device_name)
@@ -291,6 +308,10 @@ impl Accounts {
             usage: cloud.get("/v1/account/usage", Some(&access)).ok().map(|value| usage_of(&value)),
         };
         self.remember(Some(&remembered))?;
+        // The service is remembered past a logout, so the next login needs no --server.
+        if let Err(error) = threedgpt_engine::export::write_atomic(&self.server_file(), cloud.server().as_bytes()) {
+            tracing::warn!(%error, "the service's address was not remembered");
+        }
         *self.access.lock().unwrap_or_else(PoisonError::into_inner) = Some(access);
         Ok(Status { account: Some(remembered), data_key_check: check_of(&data_key), message: String::new() })
     }

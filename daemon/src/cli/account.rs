@@ -42,7 +42,8 @@ enum AccountCommand {
     },
     /// Sign this device in to an account.
     Login {
-        #[arg(long)]
+        /// The cloud service (default: the one this data folder last signed in to).
+        #[arg(long, default_value = "")]
         server: String,
         #[arg(long)]
         email: String,
@@ -65,7 +66,8 @@ enum AccountCommand {
     /// Get back in with the recovery code after a forgotten password: sets a new password, prints
     /// a new recovery code (the old one stops working) and signs this device in.
     Recover {
-        #[arg(long)]
+        /// The cloud service (default: the one this data folder last signed in to).
+        #[arg(long, default_value = "")]
         server: String,
         #[arg(long)]
         email: String,
