@@ -130,6 +130,31 @@ def test_a_generation_follows_the_account_and_a_delete_reaches_every_device(clou
     assert history(b) == [] and history(a) == []
 
 
+def test_logging_in_makes_the_accounts_key_the_historys_and_what_the_device_kept_stays_readable(
+    cloud, make_device, tmp_path
+):
+    a, b = make_device("a"), make_device("b")
+    sign_up(a, cloud.base)
+    before = generate(b, tmp_path, "before")  # B's own, sealed with B's own key
+    b.cli("history", "download", before, "-o", str(tmp_path / "before-1.glb"))
+    own_key = b.key_file.read_bytes()
+    assert own_key != a.key_file.read_bytes()
+    log_in(b, cloud.base)
+    # The account's data key is B's history key now: one key opens everything, on every device.
+    assert b.key_file.read_bytes() == a.key_file.read_bytes() != own_key
+    assert not list(b.data.rglob("*history-key-next*"))
+    b.cli("history", "download", before, "-o", str(tmp_path / "before-2.glb"))
+    assert (tmp_path / "before-1.glb").read_bytes() == (tmp_path / "before-2.glb").read_bytes()
+    sync_now(b)
+    assert sync_now(a)["downloaded"] == 1
+    # Signed out again, the history stays readable (its key stays), and a restart changes nothing.
+    b.cli("account", "logout")
+    b.stop()
+    b.start()
+    b.cli("history", "download", before, "-o", str(tmp_path / "before-3.glb"))
+    assert (tmp_path / "before-3.glb").read_bytes() == (tmp_path / "before-1.glb").read_bytes()
+
+
 def test_generations_made_offline_sync_once_the_service_is_back_and_none_twice(cloud, make_device, tmp_path):
     a = make_device("a")
     sign_up(a, cloud.base)

@@ -5,9 +5,9 @@
 //! folder's names; what is not secret (the server, the account, the device) in `account.json`.
 //!
 //! At sign-up the account's data key is the local history's own key, so every generation already
-//! kept stays readable as it is. A device that logs in to an existing account keeps its local
-//! history key for what it holds and the account's key (from the service, unwrapped with the
-//! password) beside it.
+//! kept stays readable as it is. On a device that logs in to an existing account, the account's
+//! key (from the service, unwrapped with the password) becomes the history's key, and what the
+//! device kept is sealed again under it (`history::rekey`, run by the `Account` service).
 
 mod cloud;
 mod manage;
@@ -141,8 +141,6 @@ pub(crate) struct Status {
 pub(crate) struct Accounts {
     file: PathBuf,
     keys: Result<Arc<dyn KeySource>, String>,
-    /// The local history's key, which a new account adopts.
-    history_key: Option<Key>,
     /// The access token of the live session, in memory only.
     access: Mutex<Option<String>>,
 }
@@ -156,20 +154,18 @@ pub(crate) struct SignUp<'a> {
     pub(crate) password: &'a str,
     pub(crate) device_name: &'a str,
     pub(crate) country: &'a str,
+    /// The local history's key, which the new account adopts (so what is kept stays readable).
+    pub(crate) history_key: Option<[u8; 32]>,
 }
 
 impl Accounts {
-    pub(crate) fn new(
-        data_dir: &Path,
-        keys: Result<Arc<dyn KeySource>, String>,
-        history_key: Option<[u8; 32]>,
-    ) -> Accounts {
-        Accounts {
-            file: data_dir.join("account.json"),
-            keys,
-            history_key: history_key.map(Key),
-            access: Mutex::new(None),
-        }
+    pub(crate) fn new(data_dir: &Path, keys: Result<Arc<dyn KeySource>, String>) -> Accounts {
+        Accounts { file: data_dir.join("account.json"), keys, access: Mutex::new(None) }
+    }
+
+    /// Where this data folder's keys live (the history's too).
+    pub(crate) fn key_source(&self) -> Result<Arc<dyn KeySource>, AccountError> {
+        self.keys.clone().map_err(AccountError::NoKeys)
     }
 
     fn keys(&self) -> Result<&dyn KeySource, AccountError> {
@@ -193,8 +189,8 @@ impl Accounts {
         check_birth_date(request.birth_date)?;
         check_password(request.password)?;
         let account_id = format!("acct_{}", hex(&random::<16>()?));
-        let data_key = match &self.history_key {
-            Some(key) => key.clone(),
+        let data_key = match request.history_key {
+            Some(key) => Key(key),
             None => Key::random().map_err(crypto_failure)?,
         };
         let (mut body, keys) = password_material(&account_id, request.password, &data_key)?;
@@ -669,7 +665,7 @@ mod tests {
     fn signed_out_is_the_status_without_an_account_file_and_logging_out_twice_is_fine() {
         let folder = tempfile::tempdir().unwrap();
         let keys: Arc<dyn KeySource> = Arc::new(crate::history::key::Fixed::new(crate::history::test_key()));
-        let accounts = Accounts::new(folder.path(), Ok(keys), None);
+        let accounts = Accounts::new(folder.path(), Ok(keys));
         assert_eq!(accounts.status().unwrap(), Status::default());
         assert_eq!(accounts.log_out().unwrap().message, "not signed in");
     }
@@ -678,7 +674,7 @@ mod tests {
     fn an_unreachable_service_is_named() {
         let folder = tempfile::tempdir().unwrap();
         let keys: Arc<dyn KeySource> = Arc::new(crate::history::key::Fixed::new(crate::history::test_key()));
-        let accounts = Accounts::new(folder.path(), Ok(keys), None);
+        let accounts = Accounts::new(folder.path(), Ok(keys));
         let error =
             accounts.log_in("http://127.0.0.1:9", "ada@example.com", "correct horse battery", "laptop").unwrap_err();
         assert!(error.to_string().starts_with("could not reach the cloud service at http://127.0.0.1:9"), "{error}");

@@ -58,6 +58,8 @@ pub(crate) trait KeySource: Send + Sync {
     fn set_secret(&self, name: &str, value: &[u8]) -> Result<(), KeyError>;
     /// Forgets a secret; no error when there is none.
     fn delete_secret(&self, name: &str) -> Result<(), KeyError>;
+    /// Replaces the history key (`HistoryStore::rekey`, once the history is sealed with `key`).
+    fn replace_key(&self, key: &DataKey) -> Result<(), KeyError>;
 }
 
 /// The OS keychain through `keyring-core`: the login keychain on macOS, the Credential Manager on
@@ -213,6 +215,12 @@ impl KeySource for Keychain {
             Err(error) => Err(KeyError::NoKeychain(error.to_string())),
         }
     }
+
+    fn replace_key(&self, key: &DataKey) -> Result<(), KeyError> {
+        Keychain::entry(&self.store, &self.account)?
+            .set_secret(key.bytes())
+            .map_err(|error| KeyError::NoKeychain(error.to_string()))
+    }
 }
 
 impl Keychain {
@@ -272,6 +280,15 @@ impl KeySource for KeyFile {
             Err(source) => Err(KeyError::KeyFile { path, source }),
         }
     }
+
+    fn replace_key(&self, key: &DataKey) -> Result<(), KeyError> {
+        // Written beside, then renamed over: the file holds the old key or the new, whole.
+        let partial = self.secret_path("partial");
+        let _ = fs::remove_file(&partial);
+        write_private(&partial, key.bytes())
+            .and_then(|()| fs::rename(&partial, &self.0))
+            .map_err(|source| KeyError::KeyFile { path: self.0.clone(), source })
+    }
 }
 
 impl KeyFile {
@@ -292,6 +309,10 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
+/// Where [`Fixed`] keeps a replaced key.
+#[cfg(test)]
+const FIXED_REPLACED: &str = "\0replaced history key";
+
 /// A key source that holds its key and secrets in memory, for tests.
 #[cfg(test)]
 pub(crate) struct Fixed(pub(crate) DataKey, pub(crate) std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>);
@@ -306,7 +327,13 @@ impl Fixed {
 #[cfg(test)]
 impl KeySource for Fixed {
     fn load_or_create(&self, _sealed_with: Option<&str>) -> Result<(DataKey, bool), KeyError> {
-        Ok((self.0.clone(), false))
+        let replaced = self.1.lock().unwrap().get(FIXED_REPLACED).and_then(|bytes| DataKey::from_bytes(bytes));
+        Ok((replaced.unwrap_or_else(|| self.0.clone()), false))
+    }
+
+    fn replace_key(&self, key: &DataKey) -> Result<(), KeyError> {
+        self.1.lock().unwrap().insert(FIXED_REPLACED.to_owned(), key.bytes().to_vec());
+        Ok(())
     }
 
     fn describe(&self) -> String {

@@ -5,6 +5,7 @@
 
 mod crypto;
 pub(crate) mod key;
+mod rekey;
 mod synced;
 
 pub(crate) use synced::{Outgoing, Pulled, SyncMark};
@@ -90,7 +91,8 @@ pub(crate) struct HistoryStore {
     storing: RwLock<()>,
     folder: PathBuf,
     blobs: PathBuf,
-    key: DataKey,
+    /// Replaced only by `rekey`, which holds `storing` exclusively while it works.
+    key: RwLock<DataKey>,
     key_description: String,
     /// New generations stay on this device (signed in with sync off): never uploaded, even later.
     keep_local: AtomicBool,
@@ -139,6 +141,8 @@ impl HistoryStore {
             .optional()
             .map_err(db_error)?;
         let (key, _created) = key_source.load_or_create(stored_check.as_deref())?;
+        // A change of key that a crash interrupted is finished (or forgotten) first.
+        let key = rekey::settle(key_source, key, stored_check.as_deref())?;
         match stored_check {
             Some(check) if check != key.check_value() => {
                 return Err(StoreError::KeyMismatch(key_source.describe()));
@@ -155,7 +159,7 @@ impl HistoryStore {
             storing: RwLock::new(()),
             folder: folder.to_path_buf(),
             blobs,
-            key,
+            key: RwLock::new(key),
             key_description: key_source.describe(),
             keep_local: AtomicBool::new(false),
         };
@@ -165,7 +169,11 @@ impl HistoryStore {
 
     /// The history's data key, which a new account adopts (so what is kept stays readable).
     pub(crate) fn key_bytes(&self) -> [u8; 32] {
-        *self.key.bytes()
+        *self.key().bytes()
+    }
+
+    fn key(&self) -> DataKey {
+        self.key.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// Where the store lives.
@@ -253,13 +261,19 @@ impl HistoryStore {
 
     /// The decrypted bytes of one of a generation's files.
     pub(crate) fn read(&self, generation: &Generation, artifact: Artifact) -> Result<Vec<u8>, StoreError> {
+        let _reading = self.storing.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.read_with(&self.key(), generation, artifact)
+    }
+
+    /// [`HistoryStore::read`] under a given key, without the lock (`rekey` holds it).
+    fn read_with(&self, key: &DataKey, generation: &Generation, artifact: Artifact) -> Result<Vec<u8>, StoreError> {
         if !generation.is_here() {
             return Err(StoreError::NotHere(generation.id.clone()));
         }
         let name = self.blob_name(generation, artifact);
         let path = self.blob_path(name);
         let sealed = fs::read(&path).map_err(|source| StoreError::Io { path, source })?;
-        self.key.open_owned(name, sealed).ok_or_else(|| StoreError::Damaged(name.clone()))
+        key.open_owned(name, sealed).ok_or_else(|| StoreError::Damaged(name.clone()))
     }
 
     /// Decrypts one of a generation's files chunk by chunk into `sink` (which returns `false` to stop),
@@ -274,6 +288,8 @@ impl HistoryStore {
         if !generation.is_here() {
             return Err(StoreError::NotHere(generation.id.clone()));
         }
+        // Held while the file streams, so the key cannot change under it.
+        let _reading = self.storing.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let name = self.blob_name(generation, artifact);
         let path = self.blob_path(name);
         let io = |source| StoreError::Io { path: path.clone(), source };
@@ -281,7 +297,7 @@ impl HistoryStore {
         let length = file.metadata().map_err(io)?.len();
         size(DataKey::plaintext_size(length));
         let mut reader = std::io::BufReader::with_capacity(crypto::CHUNK_BYTES + 64, file);
-        self.key
+        self.key()
             .open_stream(name, &mut reader, length, crypto::CHUNK_BYTES, sink)
             .map(|_| ())
             .ok_or_else(|| StoreError::Damaged(name.clone()))
@@ -350,7 +366,11 @@ impl HistoryStore {
 
     /// Encrypts and writes a blob (if not already there) and returns its name.
     fn put_blob(&self, plaintext: &[u8]) -> Result<String, StoreError> {
-        let name = self.key.content_name(plaintext);
+        self.put_blob_with(&self.key(), plaintext)
+    }
+
+    fn put_blob_with(&self, key: &DataKey, plaintext: &[u8]) -> Result<String, StoreError> {
+        let name = key.content_name(plaintext);
         let path = self.blob_path(&name);
         if path.exists() {
             return Ok(name);
@@ -362,7 +382,7 @@ impl HistoryStore {
         let temporary = folder.join(format!(".{name}.{}.{:08x}.partial", std::process::id(), OsRng.next_u32()));
         let result = (|| {
             let mut file = fs::File::create(&temporary)?;
-            file.write_all(&self.key.seal(&name, plaintext))?;
+            file.write_all(&key.seal(&name, plaintext))?;
             file.sync_all()?;
             fs::rename(&temporary, &path)
         })();

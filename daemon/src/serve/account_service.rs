@@ -12,6 +12,7 @@ impl Account for Daemon {
     async fn sign_up(&self, request: Request<v1::SignUpRequest>) -> Result<Response<v1::SignUpResponse>, Status> {
         let accounts = self.accounts.clone();
         let request = request.into_inner();
+        let history_key = self.recorder.store.as_ref().map(|store| store.key_bytes());
         let (status, recovery_code) = blocking(move || {
             accounts.sign_up(SignUp {
                 server: &request.server,
@@ -21,6 +22,7 @@ impl Account for Daemon {
                 password: &request.password,
                 device_name: &request.device_name,
                 country: &request.country,
+                history_key,
             })
         })
         .await?;
@@ -46,6 +48,7 @@ impl Account for Daemon {
         let status =
             blocking(move || accounts.log_in(&request.server, &request.email, &request.password, &request.device_name))
                 .await?;
+        let status = self.adopt_account_key(status).await;
         self.syncer.nudge();
         Ok(Response::new(to_proto(status)))
     }
@@ -101,6 +104,7 @@ impl Account for Daemon {
             )
         })
         .await?;
+        let status = self.adopt_account_key(status).await;
         self.syncer.nudge();
         Ok(Response::new(v1::SignUpResponse { status: Some(to_proto(status)), recovery_code }))
     }
@@ -154,6 +158,34 @@ impl Account for Daemon {
             .await
             .map_err(|error| Status::internal(format!("the sync task failed: {error}")))?;
         Ok(Response::new(sync_to_proto(report)))
+    }
+}
+
+impl Daemon {
+    /// After a login, the account's data key becomes the history's own (everything here sealed
+    /// again under it). Should that fail, the history stays as it was, under its own key, and the
+    /// status says so.
+    async fn adopt_account_key(&self, mut status: AccountStatus) -> AccountStatus {
+        let Some(store) = self.recorder.store.clone() else { return status };
+        let accounts = self.accounts.clone();
+        let adopted = tokio::task::spawn_blocking(move || -> Result<usize, String> {
+            let session = accounts.session().map_err(|error| error.to_string())?.ok_or("signed out meanwhile")?;
+            let source = accounts.key_source().map_err(|error| error.to_string())?;
+            store.rekey(*session.data_key.as_bytes(), source.as_ref()).map_err(|error| error.to_string())
+        })
+        .await
+        .unwrap_or_else(|error| Err(error.to_string()));
+        match adopted {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "the history is sealed with the account's data key now"),
+            Err(error) => {
+                tracing::warn!(%error, "the history keeps its own key");
+                status.message = format!(
+                    "signed in; this device's history stays sealed with its own key ({error}); it syncs all the same"
+                );
+            }
+        }
+        status
     }
 }
 

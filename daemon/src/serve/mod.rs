@@ -125,7 +125,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     let keys = key_source(args.key_file.as_deref(), &data_dir);
     let account_keys = keys.as_ref().map(Arc::clone).map_err(ToString::to_string);
     let recorder = Arc::new(open_history(&data_dir, keys));
-    let accounts = Arc::new(accounts(&data_dir, account_keys, &recorder));
+    // The account's secrets go where the history key is; without a keychain every account call
+    // says why.
+    let accounts = Arc::new(crate::account::Accounts::new(&data_dir, account_keys));
     let neural = Arc::new(neural::Neural::new(args.onnxruntime.as_deref(), &data_dir));
     let limits = Limits {
         workers,
@@ -147,17 +149,6 @@ fn key_source(key_file: Option<&Path>, data_dir: &Path) -> Result<Arc<dyn KeySou
         Some(path) => Ok(Arc::new(KeyFile(path.to_path_buf()))),
         None => Keychain::install(data_dir).map(|keychain| Arc::new(keychain) as Arc<dyn KeySource>),
     }
-}
-
-/// The account of this data folder; its secrets go where the history key is, and a new account
-/// adopts the history's key. Without a keychain every account call says why.
-fn accounts(
-    data_dir: &Path,
-    keys: Result<Arc<dyn KeySource>, String>,
-    recorder: &recorder::Recorder,
-) -> crate::account::Accounts {
-    let history_key = recorder.store.as_ref().map(|store| store.key_bytes());
-    crate::account::Accounts::new(data_dir, keys, history_key)
 }
 
 /// Opens the encrypted history. Without a key the daemon still runs and generates; it says why

@@ -79,7 +79,7 @@ async fn harness_limited(
 ) -> Harness {
     let shutdown = Arc::new(Notify::new());
     let budget = super::budget::ByteBudget::new(budget_bytes);
-    let accounts = Arc::new(crate::account::Accounts::new(folder.path(), Err("no keychain in tests".to_owned()), None));
+    let accounts = Arc::new(crate::account::Accounts::new(folder.path(), Err("no keychain in tests".to_owned())));
     let syncer = Arc::new(crate::sync::Syncer::new(
         accounts.clone(),
         recorder.clone(),
