@@ -70,13 +70,35 @@ pub(crate) fn read_hidden(prompt: &str) -> std::io::Result<String> {
     Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
-/// On Windows the console's echo is not switched off here yet: the password comes from standard
-/// input instead.
-#[cfg(not(unix))]
-pub(crate) fn read_hidden(_prompt: &str) -> std::io::Result<String> {
-    Err(std::io::Error::other(
-        "typing a password here is not supported on this system yet: pipe it in with --password-stdin",
-    ))
+/// Reads a line typed at the console without showing it: the console's echo is switched off for
+/// the read and back on however it ends.
+#[cfg(windows)]
+#[allow(unsafe_code)]
+pub(crate) fn read_hidden(prompt: &str) -> std::io::Result<String> {
+    use std::io::{BufRead, Write};
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::System::Console::{CONSOLE_MODE, ENABLE_ECHO_INPUT, GetConsoleMode, SetConsoleMode};
+    let stdin = std::io::stdin();
+    let handle = stdin.as_raw_handle();
+    let mut before: CONSOLE_MODE = 0;
+    // SAFETY: `handle` is this process's standard input, open for the process's life; the mode is
+    // written into a local.
+    if unsafe { GetConsoleMode(handle, &mut before) } == 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    eprint!("{prompt}");
+    std::io::stderr().flush()?;
+    // SAFETY: as above; only the echo bit of the console's own mode changes.
+    if unsafe { SetConsoleMode(handle, before & !ENABLE_ECHO_INPUT) } == 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    // SAFETY: as above; the mode read before is put back.
+    unsafe { SetConsoleMode(handle, before) };
+    eprintln!();
+    read?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
 /// Control characters (C0, DEL, C1) and the bidirectional overrides and isolates.
