@@ -106,6 +106,10 @@ def test_a_generation_follows_the_account_and_a_delete_reaches_every_device(clou
     assert blob_files(b) == []
     [entry] = history(b)
     assert entry["id"] == made and entry["on_this_device"] is False
+    # A gallery's thumbnail does not bring it back; the asset does.
+    thumbnail = b.cli("history", "download", made, "--what", "thumbnail", "-o", str(tmp_path / "t.png"), check=False)
+    assert thumbnail.returncode == 1 and "not on this device" in thumbnail.stderr, thumbnail.stderr
+    assert history(b)[0]["on_this_device"] is False and blob_files(b) == []
     b.cli("history", "download", made, "-o", str(tmp_path / "again.glb"))
     assert (tmp_path / "again.glb").read_bytes() == (tmp_path / "a.asset").read_bytes()
     assert history(b)[0]["on_this_device"] and blob_files(b)

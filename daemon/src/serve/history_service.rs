@@ -161,7 +161,13 @@ impl History for Daemon {
             return self.download_held(held, artifact, format).await;
         }
         let store = self.store()?;
-        let generation = self.find_here(&store, &request.id).await?;
+        // A thumbnail alone never brings a generation removed from this device back (a gallery
+        // asks for every one); the picture or the asset does.
+        let generation = if artifact == Artifact::Thumbnail {
+            find(&store, &request.id).await?
+        } else {
+            self.find_here(&store, &request.id).await?
+        };
         if artifact != Artifact::Asset || format == Format::Glb {
             // Stored as is: decrypt and send chunk by chunk, the two overlapping on two threads.
             let (sender, receiver) = tokio::sync::mpsc::channel::<Result<v1::DownloadChunk, Status>>(4);

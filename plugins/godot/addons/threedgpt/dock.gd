@@ -353,7 +353,10 @@ func _on_history_loaded(entries: Array) -> void:
 			if picture.load_png_from_buffer(png) == OK:
 				icon = ImageTexture.create_from_image(picture)
 		var made := Time.get_datetime_string_from_unix_time(int(entry["created_unix_ms"] / 1000), true).left(16)
-		var index := _history.add_item("%s\n%s · %d faces" % [entry["source"].get_file(), made, entry["faces"]], icon)
+		var label := "%s\n%s · %d faces" % [entry["source"].get_file(), made, entry["faces"]]
+		if entry.get("device", "") != "":
+			label += "\nfrom %s" % entry["device"]
+		var index := _history.add_item(label, icon)
 		_history.set_item_tooltip(index, "%s (%s)" % [entry["source"].get_file(), entry["id"]])
 
 

@@ -73,8 +73,9 @@ impl ThreeDGpt {
     #[signal]
     fn options_loaded(options: VarDictionary);
 
-    /// The newest generations: each a Dictionary with `id`, `source`, `created_unix_ms`, `faces`
-    /// and `thumbnail` (PNG bytes, maybe empty).
+    /// The newest generations: each a Dictionary with `id`, `source`, `created_unix_ms`, `faces`,
+    /// `device` (the device it came from when another one signed in to the account; "" for this
+    /// one) and `thumbnail` (PNG bytes, maybe empty).
     #[signal]
     fn history_loaded(entries: VarArray);
 
@@ -322,6 +323,7 @@ fn signal_of(message: Message) -> (&'static str, Vec<Variant>) {
                 entry.set("source", item.source);
                 entry.set("created_unix_ms", item.created_unix_ms);
                 entry.set("faces", item.faces as i64);
+                entry.set("device", item.device);
                 entry.set("thumbnail", &PackedByteArray::from(item.thumbnail).to_variant());
                 entries.push(&entry.to_variant());
             }

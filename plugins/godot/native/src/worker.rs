@@ -123,6 +123,8 @@ pub(crate) struct HistoryItem {
     pub(crate) created_unix_ms: i64,
     /// Its face count, when the record says.
     pub(crate) faces: u64,
+    /// The device it was made on when another one signed in to the account; empty for this one.
+    pub(crate) device: String,
     /// A PNG of the model from the front; empty when it has none.
     pub(crate) thumbnail: Vec<u8>,
 }
@@ -318,6 +320,7 @@ pub(crate) fn history(connection: Connection, count: u32, stop: Stop, sender: Se
                     id: entry.id,
                     source: entry.source,
                     created_unix_ms: entry.created_unix_ms,
+                    device: entry.device,
                     thumbnail,
                 });
             }

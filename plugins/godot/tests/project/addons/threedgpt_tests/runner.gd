@@ -233,6 +233,7 @@ func test_dock_generate() -> void:
 	if not check(panel._history.item_count == 1, "the history lists the generation"):
 		return
 	check(panel._history.get_item_icon(0) != null, "with a thumbnail")
+	check(not panel._history.get_item_text(0).contains("from "), "made here: no other device named")
 	# Re-import: the generation saved into the project again, under a new name, and imported.
 	panel._history.select(0)
 	panel._reimport_selected()
