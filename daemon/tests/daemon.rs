@@ -649,18 +649,21 @@ async fn models_install_verify_remove_and_onnx_runtime_shows_in_info() {
     let events = last_event(&mut client.generate(segmented).await.unwrap()).await;
     let Some(JobEvent::Finished { record, .. }) = events.last() else { panic!("{events:?}") };
     // No GPU here: the model was tried on CUDA and runs on the CPU, and the job says so.
-    let device = events.iter().find_map(|event| match event {
-        JobEvent::Started { device, .. } => Some(device.clone()),
-        _ => None,
-    });
-    let device = device.expect("a started event");
+    let (device, background) = events
+        .iter()
+        .find_map(|event| match event {
+            JobEvent::Started { device, background, .. } => Some((device.clone(), background.clone())),
+            _ => None,
+        })
+        .expect("a started event");
+    assert_eq!(background, "tiny-segmentation");
     assert!(device.contains("segmentation on CPU (") && device.contains("CUDA is unavailable"), "{device}");
     assert_eq!(record["mask"], "segmentation", "{record}");
     assert_eq!(record["segmentation_model"], "tiny-segmentation");
     assert_eq!(record["model"], "relief");
     assert!(record["watertight"].as_bool().unwrap() && output.exists());
-    // The ring's hole is gone: the model saw a disc.
-    assert_eq!(record["genus"], 0, "{record}");
+    // The model sees a disc; the refinement with the picture opens the ring's hole again.
+    assert_eq!(record["genus"], 1, "{record}");
 
     // The CPU when asked: no GPU attempt, no reason given. The GPU when required: a clear refusal.
     let on_cpu = GenerateRequest::new(ImageSource::Path(example("ring.jpg")), daemon.dir.path().join("cpu.glb"))

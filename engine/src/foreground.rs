@@ -61,6 +61,10 @@ pub struct SoftMask {
     pub height: u32,
     /// `width × height` probabilities in 0..=1.
     pub values: Vec<f32>,
+    /// A coarse saliency map (U²-Net's) to be refined with the picture: edges snapped to the
+    /// picture's, enclosed background-coloured regions made holes. `false` for an alpha matte
+    /// that already follows the picture.
+    pub refine: bool,
 }
 
 /// A model's output plane (`what`: "mask", "depth map") must hold `width × height` values, and some.
@@ -71,25 +75,43 @@ pub(crate) fn check_plane(width: u32, height: u32, values: usize, what: &str) ->
     Ok(())
 }
 
-/// Coverage from a segmentation model: its probabilities stretched back to the picture, thresholded
-/// at one half and cleaned like the built-in removal (small specks and all but the largest object
-/// dropped); soft values are kept along the outline.
+/// Coverage from a segmentation model. A saliency map (`refine`) is refined with the picture
+/// (`refine.rs`: edges snapped to the picture's, the largest object, enclosed background-coloured
+/// regions as holes); a matte is stretched back to the picture, thresholded at one half and
+/// cleaned like the built-in removal (small specks and all but the largest object dropped). Soft
+/// values are kept along the outline.
 fn segmented_coverage(image: &RgbaImage, segmenter: &dyn Segmenter) -> Result<Vec<f32>> {
     let failed = |reason: String| EngineError::Segmentation { model: segmenter.name().to_owned(), reason };
     let soft = segmenter.segment(image).map_err(failed)?;
     check_plane(soft.width, soft.height, soft.values.len(), "mask").map_err(failed)?;
-    let probabilities: image::ImageBuffer<image::Luma<f32>, Vec<f32>> = image::ImageBuffer::from_raw(
-        soft.width,
-        soft.height,
-        soft.values.iter().map(|value| if value.is_finite() { value.clamp(0.0, 1.0) } else { 0.0 }).collect(),
-    )
-    .ok_or_else(|| failed("its mask has the wrong size".to_owned()))?;
-    let (width, height) = image.dimensions();
-    let stretched = image::imageops::resize(&probabilities, width, height, image::imageops::FilterType::Triangle);
-    let values: Vec<f32> = stretched.into_raw();
-    let solid = Mask::from_fn(width as usize, height as usize, |x, y| values[y * width as usize + x] >= 0.5);
+    let values: Vec<f32> =
+        soft.values.iter().map(|value| if value.is_finite() { value.clamp(0.0, 1.0) } else { 0.0 }).collect();
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    if soft.refine {
+        let small = crate::decode::shrunk(image, ANALYSIS_PX);
+        let (small_width, small_height) = (small.width() as usize, small.height() as usize);
+        let border = border_pixels(small_width, small_height, (small_width.min(small_height) / 100).max(2));
+        let samples: Vec<([f32; 3], u8)> = border
+            .iter()
+            .map(|&(index, sides)| {
+                let pixel = small.get_pixel((index % small_width) as u32, (index / small_width) as u32);
+                (srgb_to_lab([pixel[0], pixel[1], pixel[2]]), sides)
+            })
+            .collect();
+        let model = BackgroundModel::fit(&samples);
+        let is_background = |colour: &[f32; 3]| {
+            let rgb = colour.map(|value| (value * 255.0).round().clamp(0.0, 255.0) as u8);
+            // Stricter than the built-in removal: the model already found the object, and a
+            // low-contrast one must not be taken for the backdrop.
+            model.as_ref().is_some_and(|model| model.distance(srgb_to_lab(rgb)) < model.tolerance * 0.6)
+        };
+        let holes: Option<crate::refine::IsBackground<'_>> = model.as_ref().map(|_| &is_background as _);
+        return Ok(crate::refine::refine(image, (&values, soft.width as usize, soft.height as usize), holes));
+    }
+    let stretched = crate::resample::resample(&values, 1, (soft.width as usize, soft.height as usize), (width, height));
+    let solid = Mask::from_fn(width, height, |x, y| stretched[y * width + x] >= 0.5);
     let object = solid.opened(1).largest_component().dilated(1);
-    Ok(values.iter().zip(&object.cells).map(|(&value, &kept)| if kept { value } else { 0.0 }).collect())
+    Ok(stretched.iter().zip(&object.cells).map(|(&value, &kept)| if kept { value } else { 0.0 }).collect())
 }
 
 /// Longest side of the image the automatic background removal looks at. Finer detail is restored
@@ -120,12 +142,30 @@ pub fn extract_foreground_with(
     foreground_ratio: f32,
     cancel: &CancelFlag,
 ) -> Result<Cutout> {
-    let (coverage, source) = match (background, segmenter) {
-        (Background::Auto, Some(segmenter)) => (segmented_coverage(image, segmenter)?, MaskSource::Segmentation),
-        _ => plain_coverage(image, has_alpha, background, limits, cancel)?,
-    };
+    let (coverage, source) = object_coverage(image, has_alpha, background, segmenter, limits, cancel)?;
     cancel.check()?;
     recentre(image, &coverage, foreground_ratio, source)
+}
+
+/// The object's coverage of each pixel of `image` (0..=1, row by row) as
+/// [`extract_foreground_with`] finds it, and where it came from: what a mask preview or a
+/// remover's benchmark compares.
+pub fn object_coverage(
+    image: &RgbaImage,
+    has_alpha: bool,
+    background: &Background,
+    segmenter: Option<&dyn Segmenter>,
+    limits: &DecodeLimits,
+    cancel: &CancelFlag,
+) -> Result<(Vec<f32>, MaskSource)> {
+    Ok(match (background, segmenter) {
+        // A picture that carries its own mask needs no model.
+        (Background::Auto, Some(segmenter)) => match alpha_coverage(image, has_alpha) {
+            Some(coverage) => (coverage, MaskSource::Alpha),
+            None => (segmented_coverage(image, segmenter)?, MaskSource::Segmentation),
+        },
+        _ => plain_coverage(image, has_alpha, background, limits, cancel)?,
+    })
 }
 
 fn plain_coverage(
@@ -228,26 +268,8 @@ fn remove_background(image: &RgbaImage, cancel: &CancelFlag) -> Result<Vec<f32>>
     let near_background: Vec<bool> = lab.iter().map(|&colour| model.distance(colour) < model.tolerance).collect();
 
     // Flood fill from the border through background-coloured pixels.
-    let mut background = vec![false; lab.len()];
-    let mut stack: Vec<usize> = border.iter().copied().filter(|&index| near_background[index]).collect();
-    for &index in &stack {
-        background[index] = true;
-    }
-    while let Some(index) = stack.pop() {
-        let (x, y) = (index % width, index / width);
-        let neighbours = [
-            (x > 0).then(|| index - 1),
-            (x + 1 < width).then(|| index + 1),
-            (y > 0).then(|| index - width),
-            (y + 1 < height).then(|| index + width),
-        ];
-        for neighbour in neighbours.into_iter().flatten() {
-            if !background[neighbour] && near_background[neighbour] {
-                background[neighbour] = true;
-                stack.push(neighbour);
-            }
-        }
-    }
+    let plain = Mask { width, height, cells: near_background };
+    let background = Mask::flooded(&plain, border.iter().copied()).cells;
     cancel.check()?;
 
     let radius = (width.max(height) / 256).max(1);
@@ -268,34 +290,7 @@ fn remove_background(image: &RgbaImage, cancel: &CancelFlag) -> Result<Vec<f32>>
     // Background-coloured regions inside the object that do not reach the outside are real holes
     // (the inside of a ring) when they are big enough; smaller ones are part of the object.
     let mut object = object;
-    let candidates = Mask {
-        width,
-        height,
-        cells: object.cells.iter().zip(&near_background).map(|(&inside, &plain)| inside && plain).collect(),
-    };
-    let (labels, areas) = candidates.components();
-    let mut reaches_outside = vec![false; areas.len()];
-    for (index, &label) in labels.iter().enumerate() {
-        if label == 0 {
-            continue;
-        }
-        let (x, y) = (index % width, index / width);
-        let on_edge = x == 0 || y == 0 || x + 1 == width || y + 1 == height;
-        if on_edge
-            || !object.cells[index - 1]
-            || !object.cells[index + 1]
-            || !object.cells[index - width]
-            || !object.cells[index + width]
-        {
-            reaches_outside[label as usize - 1] = true;
-        }
-    }
-    let min_hole_area = (object_area / 400).max(9);
-    for (cell, &label) in object.cells.iter_mut().zip(&labels) {
-        if label != 0 && !reaches_outside[label as usize - 1] && areas[label as usize - 1] >= min_hole_area {
-            *cell = false;
-        }
-    }
+    object.cut_enclosed(&plain, (object_area / 400).max(9));
     // The hole test above works on the cleaned mask; fill what was not a real hole too.
     let object = object.opened(radius).largest_component();
     cancel.check()?;
@@ -440,7 +435,7 @@ fn delta_e(a: [f32; 3], b: [f32; 3]) -> f32 {
 }
 
 /// sRGB (D65) to CIE L*a*b*.
-fn srgb_to_lab(rgb: [u8; 3]) -> [f32; 3] {
+pub(crate) fn srgb_to_lab(rgb: [u8; 3]) -> [f32; 3] {
     let linear = rgb.map(|channel| {
         let value = f32::from(channel) / 255.0;
         if value <= 0.04045 { value / 12.92 } else { ((value + 0.055) / 1.055).powf(2.4) }

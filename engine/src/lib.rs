@@ -17,6 +17,7 @@ mod options;
 mod pipeline;
 pub mod preview;
 mod progress;
+mod refine;
 pub mod relief;
 mod resample;
 pub mod texture;

@@ -178,6 +178,66 @@ impl Mask {
         }
     }
 
+    /// The cells of `passable` joined to one of `seeds` (indices) through passable cells
+    /// (4-connected): a flood fill, e.g. of the backdrop's colour from the picture's edge.
+    pub fn flooded(passable: &Mask, seeds: impl IntoIterator<Item = usize>) -> Mask {
+        let (width, height) = (passable.width, passable.height);
+        let mut reached = vec![false; passable.cells.len()];
+        let mut stack: Vec<usize> = seeds.into_iter().filter(|&index| passable.cells[index]).collect();
+        for &index in &stack {
+            reached[index] = true;
+        }
+        while let Some(index) = stack.pop() {
+            let (x, y) = (index % width, index / width);
+            let neighbours = [
+                (x > 0).then(|| index - 1),
+                (x + 1 < width).then(|| index + 1),
+                (y > 0).then(|| index - width),
+                (y + 1 < height).then(|| index + width),
+            ];
+            for neighbour in neighbours.into_iter().flatten() {
+                if !reached[neighbour] && passable.cells[neighbour] {
+                    reached[neighbour] = true;
+                    stack.push(neighbour);
+                }
+            }
+        }
+        Mask { width, height, cells: reached }
+    }
+
+    /// Clears the regions of `candidates` inside this mask that do not reach its outline (or the
+    /// image edge) and cover at least `min_area` cells: real holes, such as a ring's inside.
+    pub fn cut_enclosed(&mut self, candidates: &Mask, min_area: usize) {
+        let width = self.width;
+        let inside = Mask {
+            width,
+            height: self.height,
+            cells: self.cells.iter().zip(&candidates.cells).map(|(&set, &candidate)| set && candidate).collect(),
+        };
+        let (labels, areas) = inside.components();
+        let mut reaches_outside = vec![false; areas.len()];
+        for (index, &label) in labels.iter().enumerate() {
+            if label == 0 {
+                continue;
+            }
+            let (x, y) = (index % width, index / width);
+            let on_edge = x == 0 || y == 0 || x + 1 == width || y + 1 == self.height;
+            if on_edge
+                || !self.cells[index - 1]
+                || !self.cells[index + 1]
+                || !self.cells[index - width]
+                || !self.cells[index + width]
+            {
+                reaches_outside[label as usize - 1] = true;
+            }
+        }
+        for (cell, &label) in self.cells.iter_mut().zip(&labels) {
+            if label != 0 && !reaches_outside[label as usize - 1] && areas[label as usize - 1] >= min_area {
+                *cell = false;
+            }
+        }
+    }
+
     /// The unset regions that do not touch the image border (holes), labelled as by
     /// [`Mask::components`] on the complement, with the labels of border-touching regions cleared.
     pub fn enclosed_regions(&self) -> (Vec<u32>, Vec<usize>) {

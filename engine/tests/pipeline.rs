@@ -463,8 +463,71 @@ impl threedgpt_engine::Segmenter for DiscModel {
         }
         // Pixel units: a disc of radius 0.6 of the half-side around the centre (32, 32).
         let values = support::coverage(64, |x, y| (x - 32.0).powi(2) + (y - 32.0).powi(2) <= (0.6f32 * 32.0).powi(2));
-        Ok(threedgpt_engine::SoftMask { width: 64, height: 64, values })
+        Ok(threedgpt_engine::SoftMask { width: 64, height: 64, values, refine: false })
     }
+}
+
+/// A saliency model as U²-Net is one: it sees the picture at 100 px and answers with a blurred,
+/// filled disc a little off the object's real outline.
+#[derive(Debug)]
+struct BlurryModel;
+
+impl threedgpt_engine::Segmenter for BlurryModel {
+    fn name(&self) -> &str {
+        "blurry-model"
+    }
+
+    fn segment(&self, _image: &RgbaImage) -> Result<threedgpt_engine::SoftMask, String> {
+        // The ring's outline at 100 px is a circle of radius 37.5 around (50, 50): here a ramp
+        // 3 px wide crossing one half at radius 38.5, around (51, 50).
+        let values = (0..100 * 100)
+            .map(|index| {
+                let (x, y) = ((index % 100) as f32 + 0.5, (index / 100) as f32 + 0.5);
+                let distance = ((x - 51.0).powi(2) + (y - 50.0).powi(2)).sqrt();
+                (0.5 - (distance - 38.5) / 3.0).clamp(0.0, 1.0) * 0.9 + 0.05
+            })
+            .collect();
+        Ok(threedgpt_engine::SoftMask { width: 100, height: 100, values, refine: true })
+    }
+}
+
+#[test]
+fn a_saliency_map_is_refined_with_the_picture_its_edges_and_its_holes() {
+    // A dark red ring (outer radius 150, inner 60) on a light grey backdrop with some noise.
+    let (side, centre) = (400u32, 200.0f32);
+    let inside = |x: f32, y: f32| {
+        let distance = ((x - centre).powi(2) + (y - centre).powi(2)).sqrt();
+        (60.0..=150.0).contains(&distance)
+    };
+    let picture = RgbaImage::from_fn(side, side, |x, y| {
+        let noise = ((x * 7919 + y * 104_729) % 13) as u8;
+        if inside(x as f32 + 0.5, y as f32 + 0.5) {
+            Rgba([150 + noise, 30, 40, 255])
+        } else {
+            Rgba([205 + noise, 205, 200, 255])
+        }
+    });
+    let (coverage, source) = threedgpt_engine::foreground::object_coverage(
+        &picture,
+        false,
+        &threedgpt_engine::Background::Auto,
+        Some(&BlurryModel),
+        &threedgpt_engine::DecodeLimits::default(),
+        &threedgpt_engine::CancelFlag::new(),
+    )
+    .unwrap();
+    assert_eq!(source, threedgpt_engine::foreground::MaskSource::Segmentation);
+    let (mut both, mut either) = (0usize, 0usize);
+    for (index, value) in coverage.iter().enumerate() {
+        let (x, y) = ((index as u32 % side) as f32 + 0.5, (index as u32 / side) as f32 + 0.5);
+        let (truth, found) = (inside(x, y), *value >= 0.5);
+        both += usize::from(truth && found);
+        either += usize::from(truth || found);
+    }
+    let iou = both as f64 / either as f64;
+    assert!(iou > 0.98, "IoU {iou:.3} against the ring");
+    let middle = (side / 2 * side + side / 2) as usize;
+    assert_eq!(coverage[middle], 0.0, "the ring's inside is a hole");
 }
 
 #[test]

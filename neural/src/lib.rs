@@ -1,5 +1,5 @@
 //! Learned models for 3D GPT through ONNX Runtime: finding and loading the runtime
-//! ([`runtime`]), model manifests ([`manifest`]), the model store ([`store`]) and loading a model
+//! ([`runtime`]), model manifests ([`manifest`]) and the published ones ([`catalog`]), the model store ([`store`]) and loading a model
 //! file checked against its manifest ([`session`]), and the backends that run models for the
 //! engine ([`segmentation`], [`depth`], [`triplane`]).
 //!
@@ -7,6 +7,7 @@
 //! returns an error that says how to install it, and the built-in reconstructor carries on.
 #![deny(missing_docs)]
 
+pub mod catalog;
 pub mod depth;
 pub mod manifest;
 mod plane;

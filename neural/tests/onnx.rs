@@ -1,36 +1,17 @@
 //! The real ONNX Runtime (the CPU library from the PyPI wheel) with tiny models made by
 //! `models/tools/make_test_models.py`: loading, manifest checks, running, and the model store.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
 use threedgpt_neural::manifest::Manifest;
+use threedgpt_neural::runtime;
 use threedgpt_neural::session::{self, ModelError};
 use threedgpt_neural::store::{ModelStore, StoreError};
-use threedgpt_neural::{RuntimeInfo, runtime};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-/// ONNX Runtime's library, installed into target/onnxruntime by the set-up script when missing.
-fn runtime() -> RuntimeInfo {
-    static LIBRARY: OnceLock<PathBuf> = OnceLock::new();
-    let library = LIBRARY.get_or_init(|| {
-        if let Some(path) = std::env::var_os("THREEDGPT_TEST_ORT") {
-            return PathBuf::from(path);
-        }
-        let folder = workspace().join("target").join("onnxruntime");
-        let library = folder.join(runtime::LIBRARY);
-        if !library.exists() {
-            let status = Command::new(workspace().join("scripts/install_onnxruntime.sh")).arg(&folder).status();
-            assert!(status.is_ok_and(|status| status.success()), "scripts/install_onnxruntime.sh failed");
-        }
-        library
-    });
-    runtime::load(std::slice::from_ref(library)).expect("ONNX Runtime loads")
-}
+mod support;
+use support::{runtime, workspace};
 
 /// The tiny test models with their manifests, made once per test process.
 fn models() -> &'static Path {
@@ -38,9 +19,7 @@ fn models() -> &'static Path {
     MODELS
         .get_or_init(|| {
             let folder = tempfile::tempdir().unwrap();
-            let python = std::env::var_os("THREEDGPT_PYTHON")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| workspace().join(".venv/bin/python"));
+            let python = support::python();
             let output = Command::new(&python)
                 .arg(workspace().join("models/tools/make_test_models.py"))
                 .arg(folder.path())

@@ -287,7 +287,7 @@ pub const BACKGROUND: Spec = Spec {
         choices: &[
             Choice {
                 name: "auto",
-                description: "The picture's transparency when it has some, else the built-in removal of a plain background",
+                description: "The picture's transparency when it has some, else the best remover installed: a learned segmentation model, or the built-in removal of a plain background",
             },
             Choice { name: "keep", description: "Keep the whole picture as the object" },
             Choice { name: "builtin", description: "The built-in removal of a plain background" },

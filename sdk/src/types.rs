@@ -501,6 +501,8 @@ pub enum JobEvent {
         job_id: String,
         /// Where it runs ("cpu").
         device: String,
+        /// What finds the object: a segmentation model's name, or "builtin".
+        background: String,
     },
     /// Progress.
     Progress {
@@ -579,7 +581,9 @@ impl JobEvent {
         let job_id = event.job_id;
         Some(match event.kind? {
             Kind::Queued(queued) => JobEvent::Queued { job_id, position: queued.position },
-            Kind::Started(started) => JobEvent::Started { job_id, device: started.device },
+            Kind::Started(started) => {
+                JobEvent::Started { job_id, device: started.device, background: started.background }
+            }
             Kind::Progress(progress) => JobEvent::Progress {
                 job_id,
                 stage: Stage::from_proto(progress.stage),
@@ -717,6 +721,12 @@ pub struct ModelInfo {
     pub provider: String,
     /// One line about it.
     pub description: String,
+    /// Its licence (SPDX).
+    pub license: String,
+    /// It is in the daemon's catalog: [`Client::install_catalog_model`] installs it by name.
+    ///
+    /// [`Client::install_catalog_model`]: crate::Client::install_catalog_model
+    pub in_catalog: bool,
 }
 
 /// A model installed in the daemon's store.
@@ -846,7 +856,7 @@ impl SyncStatus {
 }
 
 /// A change to some settings; `None` leaves one as it is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SettingsUpdate {
     /// Keep a history of generations (this device's own setting).
@@ -859,6 +869,8 @@ pub struct SettingsUpdate {
     pub training_consent: Option<bool>,
     /// Product news by email.
     pub marketing_email: Option<bool>,
+    /// What `background` "auto" uses: "auto", "builtin" or a segmentation model's name.
+    pub segmentation: Option<String>,
 }
 
 impl SettingsUpdate {
@@ -876,6 +888,11 @@ impl SettingsUpdate {
         };
         *slot = Some(value);
         Some(update)
+    }
+
+    /// The change of the `segmentation` setting: "auto", "builtin" or a segmentation model's name.
+    pub fn segmentation(value: &str) -> SettingsUpdate {
+        SettingsUpdate { segmentation: Some(value.to_owned()), ..SettingsUpdate::default() }
     }
 }
 
@@ -933,6 +950,9 @@ pub struct Settings {
     pub marketing_email: bool,
     /// `account` when signed in (the four above are the account's, on every device), else `device`.
     pub scope: String,
+    /// What `background` "auto" uses: "auto" (the best installed segmentation model, else the
+    /// built-in removal), "builtin" or a segmentation model's name.
+    pub segmentation: String,
 }
 
 impl Settings {
@@ -946,6 +966,7 @@ impl Settings {
             training_consent: settings.training_consent,
             marketing_email: settings.marketing_email,
             scope: settings.scope,
+            segmentation: settings.segmentation,
         }
     }
 }

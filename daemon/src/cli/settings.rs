@@ -20,15 +20,16 @@ pub(crate) struct SettingsArgs {
 enum SettingsCommand {
     /// Every setting (the default).
     Show,
-    /// Change a setting: `history|sync|telemetry|training_consent|marketing_email true|false`.
-    /// Signed in, all but `history` are the account's, for every device.
+    /// Change a setting: `history|sync|telemetry|training_consent|marketing_email true|false`,
+    /// or `segmentation auto|builtin|MODEL` (what `--background auto` uses on a picture without
+    /// transparency). Signed in, sync, telemetry, training_consent and marketing_email are the
+    /// account's, for every device.
     Set {
         /// The setting's name.
-        #[arg(value_parser = ["history", "sync", "telemetry", "training_consent", "marketing_email"])]
+        #[arg(value_parser = ["history", "sync", "telemetry", "training_consent", "marketing_email", "segmentation"])]
         key: String,
         /// Its new value.
-        #[arg(action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
-        value: bool,
+        value: String,
     },
 }
 
@@ -37,9 +38,19 @@ pub(crate) fn run(args: SettingsArgs) -> anyhow::Result<ExitCode> {
         let client = super::connect(true).await?;
         let settings = match args.command.unwrap_or(SettingsCommand::Show) {
             SettingsCommand::Show => client.settings().await?,
-            SettingsCommand::Set { key, value } => {
-                let update = threedgpt_sdk::SettingsUpdate::one(&key, value)
-                    .ok_or_else(|| super::UsageError(format!("no setting {key:?}")))?;
+            SettingsCommand::Set { key, value: text } => {
+                let (update, value) = if key == "segmentation" {
+                    (threedgpt_sdk::SettingsUpdate::segmentation(&text), true)
+                } else {
+                    let value = match text.to_ascii_lowercase().as_str() {
+                        "true" | "yes" | "on" | "1" | "y" => true,
+                        "false" | "no" | "off" | "0" | "n" => false,
+                        _ => return Err(super::UsageError(format!("{key} takes true or false, not {text:?}")).into()),
+                    };
+                    let update = threedgpt_sdk::SettingsUpdate::one(&key, value)
+                        .ok_or_else(|| super::UsageError(format!("no setting {key:?}")))?;
+                    (update, value)
+                };
                 let settings = client.update_settings(update).await?;
                 if key == "history" && !value && !args.json {
                     let kept = client.history(1, None).await.map(|page| page.total).unwrap_or(0);
@@ -63,7 +74,7 @@ pub(crate) fn run(args: SettingsArgs) -> anyhow::Result<ExitCode> {
                     "history": settings.history_enabled, "history_available": settings.history_available,
                     "history_status": settings.history_status, "sync": settings.sync, "telemetry": settings.telemetry,
                     "training_consent": settings.training_consent, "marketing_email": settings.marketing_email,
-                    "scope": settings.scope,
+                    "scope": settings.scope, "segmentation": settings.segmentation,
                 })
             );
         } else {
@@ -74,6 +85,7 @@ pub(crate) fn run(args: SettingsArgs) -> anyhow::Result<ExitCode> {
             say!("telemetry\t{}\t({whose})", settings.telemetry);
             say!("training_consent\t{}\t({whose})", settings.training_consent);
             say!("marketing_email\t{}\t({whose})", settings.marketing_email);
+            say!("segmentation\t{}\t(this device)", escape(&settings.segmentation));
         }
         Ok(ExitCode::SUCCESS)
     })

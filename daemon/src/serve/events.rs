@@ -83,9 +83,11 @@ pub(crate) enum Update {
     Queued {
         position: u32,
     },
-    /// Running, here ("cpu", or with the models' providers).
+    /// Running, here ("cpu", or with the models' providers), with what finds the object (a
+    /// segmentation model's name or "builtin").
     Started {
         device: String,
+        background: String,
     },
     /// How far it is: in its stage and overall, and the time left (0 while unknown).
     Progress {

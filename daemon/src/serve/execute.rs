@@ -28,6 +28,8 @@ pub(crate) struct JobWork {
     pub(crate) models: JobModels,
     /// Where the job runs, for its `Started` event ("cpu", or with a model's provider).
     pub(crate) device: String,
+    /// What finds the object, and what the user should hear about that choice.
+    pub(crate) remover: Remover,
     /// It runs a model on the GPU: GPU jobs run one at a time, whatever the CPU workers.
     pub(crate) gpu: bool,
     /// Loads the same models on the CPU, for a job whose GPU runs out of memory.
@@ -37,6 +39,17 @@ pub(crate) struct JobWork {
     pub(crate) detach: bool,
     /// Its bytes' share of the daemon's budget, given back when the work is dropped.
     pub(crate) _reserved: Reserved,
+}
+
+/// What finds a job's object, as `background` "auto" chose it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Remover {
+    /// A segmentation model's name, or "builtin".
+    pub(crate) name: String,
+    /// Said as a warning when the job starts: why a learned remover is not used.
+    pub(crate) warning: Option<String>,
+    /// Added to a "no object found" from the built-in removal: how a learned remover would help.
+    pub(crate) advice: Option<String>,
 }
 
 /// Learned models for one job (loaded once and shared between jobs).
@@ -106,8 +119,17 @@ pub(crate) fn execute(
             if fraction > 0.05 { (elapsed_ms / f64::from(fraction) * f64::from(1.0 - fraction)) as u64 } else { 0 };
         report(Update::Progress { stage, stage_fraction, fraction, eta_ms });
     };
+    if let Some(message) = &work.remover.warning {
+        report(Update::Warning { message: message.clone() });
+    }
     let run = |models: &JobModels| {
         threedgpt_engine::generate_with(&work.name, &work.bytes, &work.options, models.engine(), &progress, cancel)
+            .map_err(|error| match (error, &work.remover.advice) {
+                (EngineError::NoObject { reason }, Some(advice)) => {
+                    EngineError::NoObject { reason: format!("{reason}; {advice}") }
+                }
+                (error, _) => error,
+            })
     };
     let mut asset = match (run(&work.models), &work.cpu_fallback) {
         (Err(error), Some(fallback)) if out_of_memory(&error) => {

@@ -337,6 +337,7 @@ impl Daemon {
             training_consent,
             marketing_email,
             scope: if account.is_some() { "account" } else { "device" }.to_owned(),
+            segmentation: local.segmentation,
         }
     }
 }

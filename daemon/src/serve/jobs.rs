@@ -237,8 +237,11 @@ impl JobQueue {
             let starts = state.starts;
             state.last_started.insert(client, starts);
             state.gpu_busy |= work.as_ref().is_some_and(|work| work.gpu);
-            let device = work.as_ref().map_or_else(|| "cpu".to_owned(), |work| work.device.clone());
-            publish(state, &id, Update::Started { device });
+            let (device, background) = work.as_ref().map_or_else(
+                || ("cpu".to_owned(), String::new()),
+                |work| (work.device.clone(), work.remover.name.clone()),
+            );
+            publish(state, &id, Update::Started { device, background });
             started_any = true;
             if let Some(work) = work {
                 let queue = self.clone();
@@ -477,6 +480,7 @@ mod tests {
             format: Format::Glb,
             models: JobModels::default(),
             device: if gpu { "gpu".to_owned() } else { "cpu".to_owned() },
+            remover: crate::serve::execute::Remover { name: "builtin".to_owned(), ..Default::default() },
             gpu,
             cpu_fallback: None,
             input_path: None,
@@ -572,7 +576,11 @@ mod tests {
         let folder = tempfile::tempdir().unwrap();
         let recorder = Arc::new(Recorder::new(None, "no history".to_owned(), folder.path()));
         let queue = JobQueue::new(2, 8, recorder);
+        // A picture without transparency: the segmenter runs (the duck's alpha would need none).
+        let ring = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/ring.jpg")).unwrap();
         let on_gpu = || JobWork {
+            name: "ring.jpg".to_owned(),
+            bytes: ring.clone(),
             options: Options::default().with_grid_px(96).with_target_faces(2000).with_texture_px(256),
             models: JobModels { segmenter: Some(Arc::new(FullGpu)), ..JobModels::default() },
             ..work("a", true)

@@ -13,6 +13,12 @@ use threedgpt_neural::session::{ModelError, Placement};
 use threedgpt_neural::triplane::TriplaneModel;
 use threedgpt_neural::{Installed, ModelStore, RuntimeError, RuntimeInfo, runtime};
 
+use super::execute::Remover;
+
+/// What a built-in removal that found no object adds when no learned remover is installed.
+pub(crate) const LEARNED_ADVICE: &str = "a learned background remover finds objects on busy backgrounds too: install \
+     one with `3dgpt models install u2netp` (4.6 MB)";
+
 pub(crate) struct Neural {
     candidates: Vec<PathBuf>,
     pub(crate) store: ModelStore,
@@ -57,6 +63,52 @@ impl Neural {
                 loaded
             })
             .clone()
+    }
+
+    /// What `background` "auto" uses on a picture without transparency (blocking): `preference`
+    /// is the `segmentation` setting ("auto": the installed segmentation model of the highest
+    /// quality; "builtin"; or a model's name). `Err` is the built-in removal, with why no learned
+    /// remover is used when one is installed, and how one would help.
+    pub(crate) fn auto_segmenter(&self, preference: &str) -> Result<Installed, Remover> {
+        let builtin =
+            |warning: Option<String>, advice: Option<String>| Remover { name: "builtin".to_owned(), warning, advice };
+        if preference == "builtin" {
+            return Err(builtin(None, None));
+        }
+        let mut installed: Vec<Installed> = self
+            .installed()
+            .into_iter()
+            .filter(|model| model.manifest.kind == threedgpt_neural::Kind::Segmentation)
+            .collect();
+        let chosen = match preference {
+            "" | "auto" => {
+                installed.retain(|model| model.manifest.quality > 0);
+                installed.sort_by_key(|model| std::cmp::Reverse(model.manifest.quality));
+                installed.into_iter().next()
+            }
+            name => installed.into_iter().find(|model| model.manifest.name == name),
+        };
+        let Some(chosen) = chosen else {
+            let missing = (!matches!(preference, "" | "auto")).then(|| {
+                format!(
+                    "the segmentation setting names {preference:?}, which is not installed; the built-in \
+                     background removal ran instead. Install it with `3dgpt models install {preference}`, or \
+                     `3dgpt settings set segmentation auto`"
+                )
+            });
+            return Err(builtin(missing, Some(LEARNED_ADVICE.to_owned())));
+        };
+        if let Err(error) = self.runtime() {
+            let name = &chosen.manifest.name;
+            return Err(builtin(
+                Some(format!(
+                    "{name} is installed but ONNX Runtime is not ({error}); the built-in background removal ran \
+                     instead"
+                )),
+                Some(format!("{name} would find it once ONNX Runtime is installed: {}", runtime::INSTALL_ADVICE)),
+            ));
+        }
+        Ok(chosen)
     }
 
     /// The installed segmentation model, loaded once (per device) and reused (blocking). The error

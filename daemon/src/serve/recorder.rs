@@ -23,11 +23,20 @@ pub(crate) struct Settings {
     pub(crate) telemetry: bool,
     pub(crate) training_consent: bool,
     pub(crate) marketing_email: bool,
+    /// What `background` "auto" uses: "auto", "builtin" or a segmentation model's name.
+    pub(crate) segmentation: String,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { history_enabled: true, sync: true, telemetry: false, training_consent: false, marketing_email: false }
+        Self {
+            history_enabled: true,
+            sync: true,
+            telemetry: false,
+            training_consent: false,
+            marketing_email: false,
+            segmentation: "auto".to_owned(),
+        }
     }
 }
 

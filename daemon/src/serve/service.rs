@@ -21,7 +21,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::budget::{ByteBudget, Reserved};
 use super::events::{self, JobState, Update};
-use super::execute::{CpuFallback, JobModels, JobWork};
+use super::execute::{CpuFallback, JobModels, JobWork, Remover};
 use super::jobs::JobQueue;
 use super::neural::Neural;
 use super::recorder::Recorder;
@@ -88,7 +88,7 @@ impl Generator for Daemon {
         };
         let device = request::device(&request_options).map_err(status::request_status)?;
         let named = request::named_models(&request_options).map_err(status::request_status)?;
-        let loaded = self.neural_models(named, device).await?;
+        let (loaded, remover) = self.with_remover(&request_options, named, device).await?;
         let (options, format) = request::engine_options(request_options, output.as_deref().unwrap_or(Path::new("")))
             .map_err(status::request_status)?;
         let client_key = client.clone();
@@ -108,6 +108,7 @@ impl Generator for Daemon {
             format,
             models,
             device,
+            remover,
             gpu,
             cpu_fallback,
             detach,
@@ -261,7 +262,9 @@ fn wire_event(event: &events::JobEvent) -> JobEvent {
     use v1::job_event::Kind;
     let kind = match &event.update {
         Update::Queued { position } => Kind::Queued(v1::Queued { position: *position }),
-        Update::Started { device } => Kind::Started(v1::Started { device: device.clone() }),
+        Update::Started { device, background } => {
+            Kind::Started(v1::Started { device: device.clone(), background: background.clone() })
+        }
         &Update::Progress { stage, stage_fraction, fraction, eta_ms } => {
             Kind::Progress(v1::Progress { stage: wire_stage(stage) as i32, stage_fraction, fraction, eta_ms })
         }
@@ -376,6 +379,73 @@ fn load_models(
 }
 
 impl Daemon {
+    /// A value for the `segmentation` setting: "auto", "builtin" or an installed segmentation
+    /// model.
+    async fn check_segmentation(&self, value: &str) -> Result<(), Status> {
+        if matches!(value, "auto" | "builtin") {
+            return Ok(());
+        }
+        let neural = self.neural.clone();
+        let installed = tokio::task::spawn_blocking(move || neural.installed())
+            .await
+            .map_err(|error| Status::internal(error.to_string()))?;
+        let segmenters: Vec<String> = installed
+            .into_iter()
+            .filter(|model| model.manifest.kind == threedgpt_neural::Kind::Segmentation)
+            .map(|model| model.manifest.name)
+            .collect();
+        if segmenters.iter().any(|name| name == value) {
+            return Ok(());
+        }
+        Err(status::invalid(format!(
+            "segmentation {value:?} is not an installed segmentation model; choose \"auto\", \"builtin\"{}, or \
+             install it first (`3dgpt models list` shows the catalog)",
+            segmenters.iter().map(|name| format!(", {name:?}")).collect::<String>()
+        )))
+    }
+
+    /// The request's models with what finds its object: the model it names for `background`, or
+    /// for "auto" the best remover available (see `Neural::auto_segmenter`). An automatically
+    /// chosen model that cannot load leaves the job to the built-in removal, with a warning.
+    async fn with_remover(
+        &self,
+        request: &v1::GenerateOptions,
+        named: Vec<(Role, String)>,
+        device: v1::Device,
+    ) -> Result<(Option<LoadedModels>, Remover), Status> {
+        let segmentation_named =
+            named.iter().find(|(role, _)| *role == Role::Segmentation).map(|(_, name)| name.clone());
+        let auto = request.background == v1::Background::Auto as i32 && segmentation_named.is_none();
+        if !auto {
+            let name = segmentation_named.unwrap_or_else(|| "builtin".to_owned());
+            return Ok((self.neural_models(named, device).await?, Remover { name, ..Remover::default() }));
+        }
+        let (neural, preference) = (self.neural.clone(), self.recorder.settings().segmentation);
+        let chosen = tokio::task::spawn_blocking(move || neural.auto_segmenter(&preference))
+            .await
+            .map_err(|error| Status::internal(error.to_string()))?;
+        let chosen = match chosen {
+            Ok(chosen) => chosen,
+            Err(builtin) => return Ok((self.neural_models(named, device).await?, builtin)),
+        };
+        let name = chosen.manifest.name.clone();
+        let mut with_it = named.clone();
+        with_it.push((Role::Segmentation, name.clone()));
+        match self.neural_models(with_it, device).await {
+            Ok(loaded) => Ok((loaded, Remover { name, ..Remover::default() })),
+            Err(error) => {
+                tracing::warn!(model = %name, error = %error.message(), "the automatic segmentation model did not load");
+                let warning = format!(
+                    "{name} could not be used ({}); the built-in background removal ran instead. Check it with \
+                     `3dgpt models verify {name}`",
+                    error.message()
+                );
+                let builtin = Remover { name: "builtin".to_owned(), warning: Some(warning), advice: None };
+                Ok((self.neural_models(named, device).await?, builtin))
+            }
+        }
+    }
+
     /// The learned models a request names, each checked to be installed and of its role, loaded
     /// for `device`: `None` when it names none; an error for a model that is missing, of another
     /// role, cannot run, or cannot run on the GPU when the GPU is required.
@@ -457,13 +527,36 @@ impl Models for Daemon {
     async fn install(&self, request: Request<v1::InstallModelRequest>) -> Result<Response<InstallStream>, Status> {
         self.queue.touch();
         let request = request.into_inner();
-        let manifest = PathBuf::from(&request.manifest_path);
-        if !manifest.is_absolute() {
-            return Err(status::invalid(format!(
-                "manifest_path must be an absolute path, got {:?}",
-                request.manifest_path
-            )));
-        }
+        // The manifest: a catalog model's, or the file the client names.
+        let manifest = if request.name.is_empty() {
+            let path = PathBuf::from(&request.manifest_path);
+            if !path.is_absolute() {
+                return Err(status::invalid(format!(
+                    "manifest_path must be an absolute path, got {:?}",
+                    request.manifest_path
+                )));
+            }
+            let read = tokio::task::spawn_blocking(move || {
+                let manifest = threedgpt_neural::Manifest::read(&path)?;
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|source| threedgpt_neural::manifest::ManifestError::Read { path: path.clone(), source })?;
+                Ok::<_, threedgpt_neural::manifest::ManifestError>((manifest, text))
+            });
+            read.await
+                .map_err(|error| Status::internal(error.to_string()))?
+                .map_err(|error| status::model_store_status(&threedgpt_neural::StoreError::Manifest(error)))?
+        } else {
+            let entry = threedgpt_neural::catalog::find(&request.name).ok_or_else(|| {
+                let names: Vec<String> =
+                    threedgpt_neural::catalog::entries().into_iter().map(|entry| entry.manifest.name).collect();
+                Status::not_found(format!(
+                    "no model {:?} in the catalog; it has {}. To install another, pass its manifest file",
+                    request.name,
+                    names.join(", ")
+                ))
+            })?;
+            (entry.manifest, entry.text.to_owned())
+        };
         let (sender, receiver) = mpsc::channel::<Result<v1::InstallModelProgress, Status>>(16);
         let neural = self.neural.clone();
         tokio::task::spawn_blocking(move || {
@@ -480,12 +573,13 @@ impl Models for Daemon {
                 }
             };
             let source = request.source;
+            let (manifest, text) = manifest;
             let installed = if source.is_empty() {
-                neural.store.install_from_url(&manifest, None, &mut report)
+                neural.store.download_manifest(&manifest, &text, None, &mut report)
             } else if source.starts_with("http://") || source.starts_with("https://") {
-                neural.store.install_from_url(&manifest, Some(&source), &mut report)
+                neural.store.download_manifest(&manifest, &text, Some(&source), &mut report)
             } else {
-                neural.store.install(&manifest, Path::new(&source), &mut report)
+                neural.store.install_manifest(&manifest, &text, Path::new(&source), &mut report)
             };
             let last = match installed {
                 Ok(installed) => {
@@ -548,15 +642,29 @@ impl Models for Daemon {
             provider: "cpu".to_owned(),
             description: "built-in: inflates the silhouette into a rounded solid; no model files, works offline"
                 .to_owned(),
+            license: String::new(),
+            in_catalog: false,
         }];
-        models.extend(installed.into_iter().map(|model| v1::ModelInfo {
-            size_bytes: model.manifest.size(),
-            kind: model.manifest.kind.name().to_owned(),
-            installed: true,
-            provider: provider.clone(),
-            description: model.manifest.description.clone(),
-            name: model.manifest.name,
-        }));
+        let catalog = threedgpt_neural::catalog::entries();
+        let in_catalog = |name: &str| catalog.iter().any(|entry| entry.manifest.name == name);
+        let info = |manifest: &threedgpt_neural::Manifest, installed: bool, provider: String| v1::ModelInfo {
+            name: manifest.name.clone(),
+            kind: manifest.kind.name().to_owned(),
+            installed,
+            size_bytes: manifest.size(),
+            provider,
+            description: manifest.description.clone(),
+            license: manifest.license.clone(),
+            in_catalog: in_catalog(&manifest.name),
+        };
+        models.extend(installed.iter().map(|model| info(&model.manifest, true, provider.clone())));
+        // The catalog's models not installed yet, to install by name.
+        models.extend(
+            catalog
+                .iter()
+                .filter(|entry| !installed.iter().any(|model| model.manifest.name == entry.manifest.name))
+                .map(|entry| info(&entry.manifest, false, String::new())),
+        );
         Ok(Response::new(v1::ListModelsResponse { models }))
     }
 }
@@ -613,6 +721,9 @@ impl System for Daemon {
     ) -> Result<Response<v1::Settings>, Status> {
         self.queue.touch();
         let request = request.into_inner();
+        if let Some(segmentation) = &request.segmentation {
+            self.check_segmentation(segmentation).await?;
+        }
         let change = crate::account::SettingsChange {
             sync: request.sync,
             telemetry: request.telemetry,
@@ -629,6 +740,9 @@ impl System for Daemon {
             .update(|settings| {
                 if let Some(enabled) = request.history_enabled {
                     settings.history_enabled = enabled;
+                }
+                if let Some(segmentation) = &request.segmentation {
+                    settings.segmentation.clone_from(segmentation);
                 }
                 if !signed_in {
                     let pick = |new: Option<bool>, old: bool| new.unwrap_or(old);

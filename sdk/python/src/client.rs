@@ -212,7 +212,9 @@ impl Client {
 
     /// Changes the settings given (the others stay); returns all of them. Signed in, `sync`,
     /// `telemetry`, `training_consent` and `marketing_email` are the account's, for every device.
-    #[pyo3(signature = (*, history_enabled = None, sync = None, telemetry = None, training_consent = None, marketing_email = None))]
+    /// `segmentation` is what background "auto" uses: "auto", "builtin" or a segmentation model.
+    #[pyo3(signature = (*, history_enabled = None, sync = None, telemetry = None, training_consent = None, marketing_email = None, segmentation = None))]
+    #[allow(clippy::too_many_arguments)] // Python's keyword arguments, one per setting.
     fn update_settings(
         &self,
         py: Python<'_>,
@@ -221,8 +223,10 @@ impl Client {
         telemetry: Option<bool>,
         training_consent: Option<bool>,
         marketing_email: Option<bool>,
+        segmentation: Option<String>,
     ) -> PyResult<Settings> {
         let mut update = sdk::SettingsUpdate::default();
+        update.segmentation = segmentation;
         (update.history_enabled, update.sync, update.telemetry) = (history_enabled, sync, telemetry);
         (update.training_consent, update.marketing_email) = (training_consent, marketing_email);
         Ok(Settings::from_sdk(wait(py, self.inner.update_settings(update))?.map_err(error::to_py)?))

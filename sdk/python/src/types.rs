@@ -43,6 +43,9 @@ pub(crate) struct Event {
     /// Where the job runs (started), e.g. "cpu".
     #[pyo3(get)]
     device: Option<String>,
+    /// What finds the object (started): a segmentation model's name, or "builtin".
+    #[pyo3(get)]
+    background: Option<String>,
     /// The stage's name (progress): decode, foreground, reconstruct, mesh, texture, export.
     #[pyo3(get)]
     stage: Option<&'static str>,
@@ -74,6 +77,7 @@ impl Event {
             job_id: event.job_id().to_owned(),
             position: None,
             device: None,
+            background: None,
             stage: None,
             stage_fraction: None,
             fraction: None,
@@ -85,9 +89,10 @@ impl Event {
         };
         match event {
             sdk::JobEvent::Queued { position, .. } => converted.position = Some(position),
-            sdk::JobEvent::Started { device, .. } => {
+            sdk::JobEvent::Started { device, background, .. } => {
                 converted.kind = "started";
                 converted.device = Some(device);
+                converted.background = Some(background);
             }
             sdk::JobEvent::Progress { stage, stage_fraction, fraction, eta, .. } => {
                 converted.kind = "progress";
@@ -379,6 +384,8 @@ pub(crate) struct Settings {
     marketing_email: bool,
     /// "account" when signed in (sync, telemetry, consent and email are the account's), else "device".
     scope: String,
+    /// What background "auto" uses: "auto", "builtin" or a segmentation model's name.
+    segmentation: String,
 }
 
 impl Settings {
@@ -392,6 +399,7 @@ impl Settings {
             training_consent: settings.training_consent,
             marketing_email: settings.marketing_email,
             scope: settings.scope,
+            segmentation: settings.segmentation,
         }
     }
 }

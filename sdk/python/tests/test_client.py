@@ -71,6 +71,8 @@ def test_events_arrive_in_order_and_the_progress_callback_sees_each(client, tmp_
     stages = {event.stage for event in seen if event.kind == "progress"}
     assert {"decode", "foreground", "reconstruct", "mesh", "texture", "export"} <= stages
     assert seen[0].position == 1 and seen[1].device == "cpu"
+    # No segmentation model is installed: the built-in removal finds the object.
+    assert seen[1].background == "builtin"
     assert seen[-1].generation is not None and seen[-1].generation.faces > 0
     assert len({event.job_id for event in seen}) == 1
 

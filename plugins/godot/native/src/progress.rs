@@ -99,7 +99,11 @@ mod tests {
             queued,
             Some(Message::Progress { stage: "Waiting: 2 jobs ahead".to_owned(), fraction: 0.0, queue_position: 3 })
         );
-        let started = state.update(&JobEvent::Started { job_id: "j".to_owned(), device: "cpu".to_owned() });
+        let started = state.update(&JobEvent::Started {
+            job_id: "j".to_owned(),
+            device: "cpu".to_owned(),
+            background: "builtin".to_owned(),
+        });
         assert!(
             matches!(started, Some(Message::Progress { ref stage, queue_position: 0, .. }) if stage == "Started on the CPU")
         );

@@ -86,6 +86,9 @@ class Event:
     def device(self) -> str | None:
         """Where the job runs (started), e.g. "cpu"."""
     @property
+    def background(self) -> str | None:
+        """What finds the object (started): a segmentation model's name, or "builtin"."""
+    @property
     def stage(self) -> StageName | None: ...
     @property
     def stage_fraction(self) -> float | None: ...
@@ -201,6 +204,9 @@ class Settings:
     @property
     def scope(self) -> Literal["account", "device"]:
         """ "account" when signed in: sync, telemetry, consent and email are the account's."""
+    @property
+    def segmentation(self) -> str:
+        """What background "auto" uses: "auto" (the best installed model), "builtin" or a model's name."""
 
 @final
 class SyncStatus:
@@ -420,8 +426,12 @@ class Client:
         telemetry: bool | None = None,
         training_consent: bool | None = None,
         marketing_email: bool | None = None,
+        segmentation: str | None = None,
     ) -> Settings:
-        """Changes the settings given; signed in, all but the history's are the account's."""
+        """Changes the settings given; signed in, sync, telemetry, consent and email are the account's.
+
+        segmentation: what background "auto" uses: "auto", "builtin" or a segmentation model's name.
+        """
     def account_sessions(self) -> list[dict[str, Any]]:
         """Every device signed in: id, device_name, os, created_at, last_seen_at, current."""
     def account_change_password(self, current: str, new: str) -> AccountStatus:
