@@ -221,7 +221,11 @@ def test_daemon_commands(binary):
     status = json.loads(run_cli(binary, "daemon", "status", "--json").stdout)
     assert status["running"] is True and status["api_version"] == "v1"
     models = json.loads(run_cli(binary, "models", "list", "--json").stdout)
-    assert [model["name"] for model in models] == ["relief"]
+    assert [model["name"] for model in models if model["installed"]] == ["relief"]
+    # The catalog's models, to install by name.
+    catalog = [model for model in models if not model["installed"]]
+    assert [model["name"] for model in catalog] == ["modnet", "u2net", "u2netp"]
+    assert all(model["in_catalog"] and model["license"] == "Apache-2.0" for model in catalog)
     settings = json.loads(run_cli(binary, "settings", "--json").stdout)
     assert settings["history"] is True and settings["history_available"] is True
 
