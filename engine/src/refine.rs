@@ -28,21 +28,28 @@ pub(crate) fn refine(image: &RgbaImage, map: (&[f32], usize, usize), holes: Opti
     let guide = guide_of(image, work);
     let (values, map_width, map_height) = map;
     let mut soft = resample(values, 1, (map_width, map_height), work);
+    // The backdrop's colour, judged once per pixel: for the flood fill and both hole tests.
+    let plain = holes.map(|is_background| {
+        Mask::from_fn(work.0, work.1, |x, y| {
+            let index = 3 * (y * work.0 + x);
+            is_background(&[guide[index], guide[index + 1], guide[index + 2]])
+        })
+    });
     // On a plain backdrop, what its colour joins to the picture's edge is backdrop, whatever the
     // map says (a map a little too wide, or stretched over a wide picture, leaks into it).
-    if let Some(is_background) = holes {
-        let backdrop = flood_from_edges(&guide, work, is_background);
-        for (value, &outside) in soft.iter_mut().zip(&backdrop) {
+    if let Some(plain) = &plain {
+        for (value, &outside) in soft.iter_mut().zip(&flood_from_edges(plain).cells) {
             if outside {
                 *value = 0.0;
             }
         }
     }
+    let hole_candidates = plain.map(|plain| plain.opened(1));
     // Holes next: the map fills them, and their colour must not join the object's colour model.
-    if let Some(is_background) = holes {
+    if let Some(candidates) = &hole_candidates {
         let filled = Mask::from_fn(work.0, work.1, |x, y| soft[y * work.0 + x] >= 0.5).opened(1).largest_component();
         let mut holed = filled.clone();
-        cut_holes(&mut holed, &guide, is_background);
+        cut_holes(&mut holed, candidates);
         for ((value, &was), &is) in soft.iter_mut().zip(&filled.cells).zip(&holed.cells) {
             if was && !is {
                 *value = 0.0;
@@ -54,7 +61,7 @@ pub(crate) fn refine(image: &RgbaImage, map: (&[f32], usize, usize), holes: Opti
     // thickness: a rocket 20 px wide still has an inside to learn its colours from.
     let outline = Mask::from_fn(work.0, work.1, |x, y| soft[y * work.0 + x] >= 0.5);
     let band = (longest / 48).min(inscribed_radius(&outline) / 3).max(2);
-    let settled = settle_band(&guide, &soft, work, band);
+    let settled = settle_band(&guide, &soft, &outline, band);
     let snapped = guided_filter(&guide, &settled, work, (longest / 256).max(2), 1e-3);
 
     let solid = Mask::from_fn(work.0, work.1, |x, y| snapped[y * work.0 + x] >= 0.5);
@@ -68,8 +75,8 @@ pub(crate) fn refine(image: &RgbaImage, map: (&[f32], usize, usize), holes: Opti
             *cell = true;
         }
     }
-    if let Some(is_background) = holes {
-        cut_holes(&mut object, &guide, is_background);
+    if let Some(candidates) = &hole_candidates {
+        cut_holes(&mut object, candidates);
     }
     let kept = object.dilated(1);
     let coverage: Vec<f32> = snapped
@@ -94,8 +101,7 @@ pub(crate) fn refine(image: &RgbaImage, map: (&[f32], usize, usize), holes: Opti
 /// in CIE Lab) then judge each pixel of the band between, weighted with the map's own guess. This
 /// moves an outline the coarse map placed a few pixels off onto the picture's edge, which a
 /// filter alone cannot do across a flat colour.
-fn settle_band(guide: &[f32], soft: &[f32], size: (usize, usize), band: usize) -> Vec<f32> {
-    let outline = Mask::from_fn(size.0, size.1, |x, y| soft[y * size.0 + x] >= 0.5);
+fn settle_band(guide: &[f32], soft: &[f32], outline: &Mask, band: usize) -> Vec<f32> {
     let (inner, outer) = (outline.eroded(band), outline.dilated(band));
     let lab: Vec<[f32; 3]> = (0..soft.len())
         .map(|index| {
@@ -233,29 +239,21 @@ fn guide_of(image: &RgbaImage, size: (usize, usize)) -> Vec<f32> {
     if size == full { rgb } else { resample(&rgb, 3, full, size) }
 }
 
-/// The pixels of the backdrop's colour joined to the picture's edge through such pixels.
-fn flood_from_edges(guide: &[f32], (width, height): (usize, usize), is_background: IsBackground<'_>) -> Vec<bool> {
-    let plain = Mask::from_fn(width, height, |x, y| {
-        let index = 3 * (y * width + x);
-        is_background(&[guide[index], guide[index + 1], guide[index + 2]])
-    });
+/// The pixels of the backdrop's colour (`plain`) joined to the picture's edge through such pixels.
+fn flood_from_edges(plain: &Mask) -> Mask {
+    let (width, height) = (plain.width, plain.height);
     let edge = (0..width * height).filter(|&index| {
         let (x, y) = (index % width, index / width);
         x == 0 || y == 0 || x + 1 == width || y + 1 == height
     });
-    Mask::flooded(&plain, edge).cells
+    Mask::flooded(plain, edge)
 }
 
-/// Regions inside `object` whose colour `is_background` and which do not reach its outline are
-/// holes (the inside of a ring) when they are big enough; they are taken out.
-fn cut_holes(object: &mut Mask, guide: &[f32], is_background: IsBackground<'_>) {
-    let candidates = Mask::from_fn(object.width, object.height, |x, y| {
-        let index = 3 * (y * object.width + x);
-        is_background(&[guide[index], guide[index + 1], guide[index + 2]])
-    })
-    .opened(1);
+/// Regions of `candidates` (the backdrop's colour) inside `object` which do not reach its
+/// outline are holes (the inside of a ring) when they are big enough; they are taken out.
+fn cut_holes(object: &mut Mask, candidates: &Mask) {
     let min_hole_area = (object.area() / 400).max(9);
-    object.cut_enclosed(&candidates, min_hole_area);
+    object.cut_enclosed(candidates, min_hole_area);
 }
 
 /// The mean of each pixel's `(2·radius+1)²` window (clipped at the edges), one channel.

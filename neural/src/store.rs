@@ -348,10 +348,12 @@ fn download(url: &str, target: &Path, expected: u64, progress: &mut dyn FnMut(u6
     Ok(())
 }
 
-fn read_manifest(path: &Path) -> Result<(Manifest, String), StoreError> {
-    let manifest = Manifest::read(path)?;
-    let text = fs::read_to_string(path)
-        .map_err(|source| StoreError::Manifest(ManifestError::Read { path: path.to_path_buf(), source }))?;
+/// A manifest file, checked, with its text (what an installed model keeps): read once.
+pub fn read_manifest(path: &Path) -> Result<(Manifest, String), StoreError> {
+    let read_error = |source| StoreError::Manifest(ManifestError::Read { path: path.to_path_buf(), source });
+    let text = fs::read_to_string(path).map_err(read_error)?;
+    let manifest = Manifest::parse(&text)
+        .map_err(|message| StoreError::Manifest(ManifestError::Invalid { path: path.to_path_buf(), message }))?;
     Ok((manifest, text))
 }
 

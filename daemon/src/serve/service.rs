@@ -536,15 +536,10 @@ impl Models for Daemon {
                     request.manifest_path
                 )));
             }
-            let read = tokio::task::spawn_blocking(move || {
-                let manifest = threedgpt_neural::Manifest::read(&path)?;
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|source| threedgpt_neural::manifest::ManifestError::Read { path: path.clone(), source })?;
-                Ok::<_, threedgpt_neural::manifest::ManifestError>((manifest, text))
-            });
-            read.await
+            tokio::task::spawn_blocking(move || threedgpt_neural::store::read_manifest(&path))
+                .await
                 .map_err(|error| Status::internal(error.to_string()))?
-                .map_err(|error| status::model_store_status(&threedgpt_neural::StoreError::Manifest(error)))?
+                .map_err(|error| status::model_store_status(&error))?
         } else {
             let entry = threedgpt_neural::catalog::find(&request.name).ok_or_else(|| {
                 let names: Vec<String> =
