@@ -18,6 +18,8 @@ pub struct Cutout {
     pub coverage: Vec<f32>,
     /// Where the mask came from.
     pub source: MaskSource,
+    /// What the user should know about the mask (a best effort on a hard picture).
+    pub warnings: Vec<String>,
 }
 
 impl Cutout {
@@ -142,9 +144,22 @@ pub fn extract_foreground_with(
     foreground_ratio: f32,
     cancel: &CancelFlag,
 ) -> Result<Cutout> {
-    let (coverage, source) = object_coverage(image, has_alpha, background, segmenter, limits, cancel)?;
+    let found = object_coverage(image, has_alpha, background, segmenter, limits, cancel)?;
     cancel.check()?;
-    recentre(image, &coverage, foreground_ratio, source)
+    let mut cutout = recentre(image, &found.values, foreground_ratio, found.source)?;
+    cutout.warnings = found.warnings;
+    Ok(cutout)
+}
+
+/// The object's coverage of a picture, as [`object_coverage`] finds it.
+#[derive(Debug, Clone)]
+pub struct ObjectCoverage {
+    /// Coverage of each pixel, 0..=1, row by row.
+    pub values: Vec<f32>,
+    /// Where it came from.
+    pub source: MaskSource,
+    /// What the user should know about it (a best effort on a hard picture).
+    pub warnings: Vec<String>,
 }
 
 /// The object's coverage of each pixel of `image` (0..=1, row by row) as
@@ -157,15 +172,16 @@ pub fn object_coverage(
     segmenter: Option<&dyn Segmenter>,
     limits: &DecodeLimits,
     cancel: &CancelFlag,
-) -> Result<(Vec<f32>, MaskSource)> {
-    Ok(match (background, segmenter) {
+) -> Result<ObjectCoverage> {
+    let (values, source) = match (background, segmenter) {
         // A picture that carries its own mask needs no model.
         (Background::Auto, Some(segmenter)) => match alpha_coverage(image, has_alpha) {
             Some(coverage) => (coverage, MaskSource::Alpha),
             None => (segmented_coverage(image, segmenter)?, MaskSource::Segmentation),
         },
-        _ => plain_coverage(image, has_alpha, background, limits, cancel)?,
-    })
+        _ => return plain_coverage(image, has_alpha, background, limits, cancel),
+    };
+    Ok(ObjectCoverage { values, source, warnings: Vec::new() })
 }
 
 fn plain_coverage(
@@ -174,14 +190,19 @@ fn plain_coverage(
     background: &Background,
     limits: &DecodeLimits,
     cancel: &CancelFlag,
-) -> Result<(Vec<f32>, MaskSource)> {
+) -> Result<ObjectCoverage> {
+    let found = |values, source| ObjectCoverage { values, source, warnings: Vec::new() };
+    let removed = || -> Result<ObjectCoverage> {
+        let (values, warnings) = remove_background(image, cancel)?;
+        Ok(ObjectCoverage { values, source: MaskSource::BackgroundRemoval, warnings })
+    };
     Ok(match background {
-        Background::Keep => (vec![1.0; pixel_count(image)], MaskSource::WholeImage),
-        Background::Mask { name, bytes } => (mask_coverage(image, name, bytes, limits)?, MaskSource::MaskImage),
-        Background::Builtin => (remove_background(image, cancel)?, MaskSource::BackgroundRemoval),
+        Background::Keep => found(vec![1.0; pixel_count(image)], MaskSource::WholeImage),
+        Background::Mask { name, bytes } => found(mask_coverage(image, name, bytes, limits)?, MaskSource::MaskImage),
+        Background::Builtin => removed()?,
         Background::Auto => match alpha_coverage(image, has_alpha) {
-            Some(coverage) => (coverage, MaskSource::Alpha),
-            None => (remove_background(image, cancel)?, MaskSource::BackgroundRemoval),
+            Some(coverage) => found(coverage, MaskSource::Alpha),
+            None => removed()?,
         },
     })
 }
@@ -246,9 +267,12 @@ fn mask_coverage(image: &RgbaImage, name: &str, bytes: &[u8], limits: &DecodeLim
     Ok(grey.pixels().map(|pixel| f32::from(pixel[0]) / 255.0).collect())
 }
 
-/// Removes a plain or near-uniform background: a colour model of the image border, a flood fill
-/// from the border with a tolerance, morphological clean-up, the largest object, and real holes.
-fn remove_background(image: &RgbaImage, cancel: &CancelFlag) -> Result<Vec<f32>> {
+/// Removes a plain or near-uniform background: a colour model of the image border and a flood
+/// fill from the border give a first mask; contact shadows (the backdrop's colour, darker, along
+/// the object's base) are taken out of it; a colour-model segmentation with a graph cut
+/// (`grabcut.rs`) then finds the outline; the largest object and real holes are kept. Returns
+/// the coverage and any warnings (a best effort on a low-contrast picture).
+fn remove_background(image: &RgbaImage, cancel: &CancelFlag) -> Result<(Vec<f32>, Vec<String>)> {
     let small = crate::decode::shrunk(image, ANALYSIS_PX);
     let (width, height) = (small.width() as usize, small.height() as usize);
     if width < 8 || height < 8 {
@@ -265,36 +289,192 @@ fn remove_background(image: &RgbaImage, cancel: &CancelFlag) -> Result<Vec<f32>>
                 reason: "the background is not plain (its border has no dominant colour)".to_owned(),
             })?;
     cancel.check()?;
-    let near_background: Vec<bool> = lab.iter().map(|&colour| model.distance(colour) < model.tolerance).collect();
-
-    // Flood fill from the border through background-coloured pixels.
-    let plain = Mask { width, height, cells: near_background };
-    let background = Mask::flooded(&plain, border.iter().copied()).cells;
-    cancel.check()?;
-
+    let distances: Vec<f32> = lab.iter().map(|&colour| model.distance(colour)).collect();
     let radius = (width.max(height) / 256).max(1);
-    let object = Mask { width, height, cells: background.iter().map(|&is_background| !is_background).collect() }
-        .opened(radius)
-        .closed(radius)
-        .largest_component();
-    let object_area = object.area();
-    if object_area < (width * height) / 2000 + 16 {
-        return Err(EngineError::NoObject { reason: "everything looks like background".to_owned() });
-    }
-    if object_area * 1000 > width * height * 995 {
+    let least_area = (width * height) / 2000 + 16;
+    let mut warnings = Vec::new();
+
+    // A first mask: a flood fill from the border through background-coloured pixels, stepping
+    // only across small colour differences (of the picture smoothed a little, against JPEG's
+    // noise): it follows the backdrop's gradients and soft shadows but stops at the object's edge,
+    // even where the object's colour is one the backdrop has elsewhere. An object close to the
+    // backdrop's colour everywhere vanishes at the usual tolerance; a tighter one finds it.
+    let smooth = box_blur(&lab, width, height);
+    let step = backdrop_step(&smooth, width, &border);
+    let mut tolerance = model.tolerance;
+    let (plain, object) = loop {
+        let plain = Mask { width, height, cells: distances.iter().map(|&distance| distance < tolerance).collect() };
+        let background =
+            Mask::flooded_by(&plain, border.iter().copied(), |from, to| delta_e(smooth[from], smooth[to]) < step);
+        let object = background.inverted().opened(radius).closed(radius).largest_component();
+        if object.area() >= least_area {
+            break (plain, object);
+        }
+        if tolerance <= 4.0 {
+            return Err(EngineError::NoObject { reason: "everything looks like background".to_owned() });
+        }
+        tolerance = (tolerance * 0.5).max(4.0);
+        if warnings.is_empty() {
+            warnings.push(format!(
+                "the object's colour is close to the background's (within {:.0} ΔE): the outline is a best \
+                 effort; check it, or give a mask (--mask) or install a learned remover (3dgpt models install u2netp)",
+                model.tolerance
+            ));
+        }
+    };
+    cancel.check()?;
+    if object.area() * 1000 > width * height * 995 {
         return Err(EngineError::NoObject {
             reason: "nothing in the picture stands out from the background colour".to_owned(),
         });
     }
 
+    // Where the fill leaked into the object (white on white: its shading runs smoothly into the
+    // backdrop's), little of it is left: start instead from a frame around whatever differs from
+    // the backdrop at all, as GrabCut starts from a rectangle, and say it is a best effort.
+    let mut frame = None;
+    let object = if object.area() * 60 < width * height || tolerance < model.tolerance {
+        match edge_frame(&smooth, width, height, step) {
+            Some((x0, y0, x1, y1)) if (x1 - x0) * (y1 - y0) >= least_area * 4 => {
+                let margin = ((x1 - x0).max(y1 - y0) / 25).max(2);
+                let (x0, y0) = (x0.saturating_sub(margin), y0.saturating_sub(margin));
+                let (x1, y1) = ((x1 + margin).min(width - 1), (y1 + margin).min(height - 1));
+                frame = Some((x0, y0, x1, y1));
+                if warnings.is_empty() {
+                    warnings.push(format!(
+                        "the object's colour is close to the background's (within {:.0} ΔE): the outline is a \
+                         best effort; check it, or give a mask (--mask) or install a learned remover (3dgpt models \
+                         install u2netp)",
+                        model.tolerance
+                    ));
+                }
+                Mask::from_fn(width, height, |x, y| (x0..=x1).contains(&x) && (y0..=y1).contains(&y))
+            }
+            _ => object,
+        }
+    } else {
+        object
+    };
+    let inside_frame =
+        |x: usize, y: usize| frame.is_none_or(|(x0, y0, x1, y1)| (x0..=x1).contains(&x) && (y0..=y1).contains(&y));
+
+    // Contact shadows are the backdrop, darker: out of the first mask before the colour models
+    // learn them as the object's.
+    let linear: Vec<[f32; 3]> =
+        small.pixels().map(|pixel| [pixel[0], pixel[1], pixel[2]].map(srgb_to_linear)).collect();
+    let backdrop = model.linear_centres(&border, &lab, &linear);
+    let shadow = crate::grabcut::shadows(&object, &linear, &backdrop);
+    let mut first = Mask::from_fn(width, height, |x, y| object.get(x, y) && !shadow.get(x, y)).largest_component();
+    // The backdrop seen through holes (a ring's inside, which no fill from the border reaches)
+    // must not teach the object's colour model: regions of the backdrop's colour, parted from
+    // the outline by an edge, start as background. The cut then decides.
+    let clearly_plain =
+        Mask { width, height, cells: distances.iter().map(|&distance| distance < tolerance * 0.5).collect() };
+    let first_area = first.area();
+    first.cut_enclosed_by(&clearly_plain, (first_area / 400).max(9), |from, to| {
+        delta_e(smooth[from], smooth[to]) < step
+    });
+
+    // The outline by colour models and a graph cut, in a window around the first mask; what
+    // lies outside it, and the border's backdrop, is background for sure.
+    let refined = match first.bounding_box() {
+        Some((x0, y0, x1, y1)) => {
+            let margin = ((x1 - x0).max(y1 - y0) / 8).max(8);
+            let (left, top) = (x0.saturating_sub(margin), y0.saturating_sub(margin));
+            let (right, bottom) = ((x1 + margin + 1).min(width), (y1 + margin + 1).min(height));
+            let (window_width, window_height) = (right - left, bottom - top);
+            let window_lab: Vec<[f32; 3]> = (top..bottom)
+                .flat_map(|y| (left..right).map(move |x| (x, y)))
+                .map(|(x, y)| lab[y * width + x])
+                .collect();
+            let on_border = Mask::from_fn(width, height, |x, y| {
+                let band = (width.min(height) / 100).max(2);
+                x < band || y < band || x + band >= width || y + band >= height
+            });
+            let sure = Mask::from_fn(window_width, window_height, |x, y| {
+                let index = (y + top) * width + x + left;
+                (on_border.cells[index] && plain.cells[index])
+                    || shadow.cells[index]
+                    || !inside_frame(x + left, y + top)
+            });
+            let window_first = first.cropped(left, top, window_width, window_height);
+            crate::grabcut::segment(&window_lab, window_width, window_height, &window_first, &sure, cancel)?.map(
+                |cut| {
+                    Mask::from_fn(width, height, |x, y| {
+                        (left..right).contains(&x) && (top..bottom).contains(&y) && cut.get(x - left, y - top)
+                    })
+                },
+            )
+        }
+        None => None,
+    };
+    let mut object = match refined.map(|mask| mask.opened(radius).closed(radius).largest_component()) {
+        // A cut that lost most of the first mask found something else: keep the first.
+        Some(mask) if (frame.is_some() || mask.area() * 2 >= first.area()) && mask.area() >= least_area => mask,
+        _ => first,
+    };
+
     // Background-coloured regions inside the object that do not reach the outside are real holes
     // (the inside of a ring) when they are big enough; smaller ones are part of the object.
-    let mut object = object;
+    let object_area = object.area();
     object.cut_enclosed(&plain, (object_area / 400).max(9));
     // The hole test above works on the cleaned mask; fill what was not a real hole too.
     let object = object.opened(radius).largest_component();
     cancel.check()?;
-    Ok(upsample_mask(&object, image.width() as usize, image.height() as usize))
+    Ok((upsample_mask(&object, image.width() as usize, image.height() as usize), warnings))
+}
+
+/// The bounding box of the picture's edges (steps well over the backdrop's own), the strokes of
+/// a few pixels and more: where the object is when its colours are the backdrop's.
+fn edge_frame(smooth: &[[f32; 3]], width: usize, height: usize, step: f32) -> Option<(usize, usize, usize, usize)> {
+    let edges = Mask::from_fn(width, height, |x, y| {
+        let index = y * width + x;
+        (x + 1 < width && delta_e(smooth[index], smooth[index + 1]) > step * 1.5)
+            || (y + 1 < height && delta_e(smooth[index], smooth[index + width]) > step * 1.5)
+    });
+    edges.dilated(1).without_specks((width * height / 4000).max(4)).bounding_box()
+}
+
+/// A 3×3 box blur of a Lab picture (edges clamped).
+fn box_blur(lab: &[[f32; 3]], width: usize, height: usize) -> Vec<[f32; 3]> {
+    let mut out = vec![[0.0; 3]; lab.len()];
+    for y in 0..height {
+        for x in 0..width {
+            let mut sum = [0.0f32; 3];
+            let mut count = 0.0;
+            for ny in y.saturating_sub(1)..(y + 2).min(height) {
+                for nx in x.saturating_sub(1)..(x + 2).min(width) {
+                    let colour = lab[ny * width + nx];
+                    for channel in 0..3 {
+                        sum[channel] += colour[channel];
+                    }
+                    count += 1.0;
+                }
+            }
+            out[y * width + x] = sum.map(|value| value / count);
+        }
+    }
+    out
+}
+
+/// How far apart two neighbouring pixels of the backdrop may be and still be backdrop: a few times
+/// the border's own typical step (its noise and gradient), within bounds.
+fn backdrop_step(smooth: &[[f32; 3]], width: usize, border: &[usize]) -> f32 {
+    let mut steps: Vec<f32> = border
+        .iter()
+        .filter(|&&index| index + 1 < smooth.len() && (index + 1) % width != 0)
+        .map(|&index| delta_e(smooth[index], smooth[index + 1]))
+        .collect();
+    if steps.is_empty() {
+        return 3.0;
+    }
+    steps.sort_by(f32::total_cmp);
+    (steps[steps.len() * 3 / 4] * 4.0).clamp(1.5, 4.0)
+}
+
+fn srgb_to_linear(channel: u8) -> f32 {
+    let value = f32::from(channel) / 255.0;
+    if value <= 0.04045 { value / 12.92 } else { ((value + 0.055) / 1.055).powf(2.4) }
 }
 
 /// Resamples a binary mask to a larger size with bilinear weights, so the outline comes out soft.
@@ -428,6 +608,33 @@ impl BackgroundModel {
     fn distance(&self, colour: [f32; 3]) -> f32 {
         self.centres.iter().map(|&centre| delta_e(colour, centre)).fold(f32::MAX, f32::min)
     }
+
+    /// The backdrop's colours in linear RGB: the mean of the border pixels nearest each centre.
+    fn linear_centres(&self, border: &[usize], lab: &[[f32; 3]], linear: &[[f32; 3]]) -> Vec<[f32; 3]> {
+        let mut sums = vec![([0f64; 3], 0usize); self.centres.len()];
+        for &index in border {
+            let Some((nearest, distance)) = self
+                .centres
+                .iter()
+                .map(|&centre| delta_e(lab[index], centre))
+                .enumerate()
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+            else {
+                continue;
+            };
+            if distance < self.tolerance {
+                let (sum, count) = &mut sums[nearest];
+                for channel in 0..3 {
+                    sum[channel] += f64::from(linear[index][channel]);
+                }
+                *count += 1;
+            }
+        }
+        sums.into_iter()
+            .filter(|&(_, count)| count > 0)
+            .map(|(sum, count)| sum.map(|value| (value / count as f64) as f32))
+            .collect()
+    }
 }
 
 fn delta_e(a: [f32; 3], b: [f32; 3]) -> f32 {
@@ -436,10 +643,7 @@ fn delta_e(a: [f32; 3], b: [f32; 3]) -> f32 {
 
 /// sRGB (D65) to CIE L*a*b*.
 pub(crate) fn srgb_to_lab(rgb: [u8; 3]) -> [f32; 3] {
-    let linear = rgb.map(|channel| {
-        let value = f32::from(channel) / 255.0;
-        if value <= 0.04045 { value / 12.92 } else { ((value + 0.055) / 1.055).powf(2.4) }
-    });
+    let linear = rgb.map(srgb_to_linear);
     let x = (0.4124 * linear[0] + 0.3576 * linear[1] + 0.1805 * linear[2]) / 0.950_47;
     let y = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2];
     let z = (0.0193 * linear[0] + 0.1192 * linear[1] + 0.9505 * linear[2]) / 1.088_83;
@@ -487,5 +691,5 @@ fn recentre(image: &RgbaImage, coverage: &[f32], foreground_ratio: f32, source: 
             cut_coverage[y * side + x] = coverage[source_index];
         }
     }
-    Ok(Cutout { rgba, coverage: cut_coverage, source })
+    Ok(Cutout { rgba, coverage: cut_coverage, source, warnings: Vec::new() })
 }

@@ -181,6 +181,17 @@ impl Mask {
     /// The cells of `passable` joined to one of `seeds` (indices) through passable cells
     /// (4-connected): a flood fill, e.g. of the backdrop's colour from the picture's edge.
     pub fn flooded(passable: &Mask, seeds: impl IntoIterator<Item = usize>) -> Mask {
+        Self::flooded_by(passable, seeds, |_, _| true)
+    }
+
+    /// [`Mask::flooded`], stepping from a reached cell to a passable neighbour only where
+    /// `joins(from, to)` (indices) says so: e.g. only across a small colour difference, so a fill
+    /// follows a gradient backdrop but stops at an object's edge.
+    pub fn flooded_by(
+        passable: &Mask,
+        seeds: impl IntoIterator<Item = usize>,
+        joins: impl Fn(usize, usize) -> bool,
+    ) -> Mask {
         let (width, height) = (passable.width, passable.height);
         let mut reached = vec![false; passable.cells.len()];
         let mut stack: Vec<usize> = seeds.into_iter().filter(|&index| passable.cells[index]).collect();
@@ -196,7 +207,7 @@ impl Mask {
                 (y + 1 < height).then(|| index + width),
             ];
             for neighbour in neighbours.into_iter().flatten() {
-                if !reached[neighbour] && passable.cells[neighbour] {
+                if !reached[neighbour] && passable.cells[neighbour] && joins(index, neighbour) {
                     reached[neighbour] = true;
                     stack.push(neighbour);
                 }
@@ -208,31 +219,41 @@ impl Mask {
     /// Clears the regions of `candidates` inside this mask that do not reach its outline (or the
     /// image edge) and cover at least `min_area` cells: real holes, such as a ring's inside.
     pub fn cut_enclosed(&mut self, candidates: &Mask, min_area: usize) {
-        let width = self.width;
+        self.cut_enclosed_by(candidates, min_area, |_, _| true);
+    }
+
+    /// [`Mask::cut_enclosed`], where a region reaches the outline only through neighbours that
+    /// `joins(from, to)` (indices): with a colour step as the test, a ring's inside is a hole even
+    /// where the ring itself is partly the backdrop's colour.
+    pub fn cut_enclosed_by(&mut self, candidates: &Mask, min_area: usize, joins: impl Fn(usize, usize) -> bool) {
+        let (width, height) = (self.width, self.height);
         let inside = Mask {
             width,
-            height: self.height,
+            height,
             cells: self.cells.iter().zip(&candidates.cells).map(|(&set, &candidate)| set && candidate).collect(),
         };
-        let (labels, areas) = inside.components();
-        let mut reaches_outside = vec![false; areas.len()];
-        for (index, &label) in labels.iter().enumerate() {
-            if label == 0 {
-                continue;
-            }
+        let on_outline = |index: usize| {
             let (x, y) = (index % width, index / width);
-            let on_edge = x == 0 || y == 0 || x + 1 == width || y + 1 == self.height;
-            if on_edge
+            x == 0
+                || y == 0
+                || x + 1 == width
+                || y + 1 == height
                 || !self.cells[index - 1]
                 || !self.cells[index + 1]
                 || !self.cells[index - width]
                 || !self.cells[index + width]
-            {
-                reaches_outside[label as usize - 1] = true;
-            }
-        }
+        };
+        let seeds: Vec<usize> =
+            (0..inside.cells.len()).filter(|&index| inside.cells[index] && on_outline(index)).collect();
+        let reached = Mask::flooded_by(&inside, seeds, joins);
+        let rest = Mask {
+            width,
+            height,
+            cells: inside.cells.iter().zip(&reached.cells).map(|(&set, &outside)| set && !outside).collect(),
+        };
+        let (labels, areas) = rest.components();
         for (cell, &label) in self.cells.iter_mut().zip(&labels) {
-            if label != 0 && !reaches_outside[label as usize - 1] && areas[label as usize - 1] >= min_area {
+            if label != 0 && areas[label as usize - 1] >= min_area {
                 *cell = false;
             }
         }

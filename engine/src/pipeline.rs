@@ -115,7 +115,8 @@ pub fn generate_with(
             normals: shaped.normals,
             uvs: shaped.uvs,
             texture: shaped.texture,
-            warnings: face_target_warnings(options, shaped.faces, shaped.unsimplified_faces),
+            warnings: [cutout.warnings.clone(), face_target_warnings(options, shaped.faces, shaped.unsimplified_faces)]
+                .concat(),
             record,
         });
     }
@@ -174,7 +175,7 @@ pub fn generate_with(
         }
     };
     let started = Instant::now();
-    let mut warnings = Vec::new();
+    let mut warnings = cutout.warnings.clone();
     if grid_px != options.grid_px as usize {
         warnings.push(format!(
             "the reconstruction grid was lowered from {} to {grid_px} cells: at {} cells the mesh could not be \

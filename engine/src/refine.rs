@@ -15,6 +15,9 @@ use crate::resample::resample;
 /// their size, which keeps the stage's cost bounded for 12-megapixel photos.
 pub(crate) const REFINE_PX: usize = 1024;
 
+/// A map value from which the map is trusted over the backdrop's colour.
+const SURE: f32 = 0.9;
+
 /// Whether a colour (RGB in 0..=1) is the backdrop's.
 pub(crate) type IsBackground<'a> = &'a dyn Fn(&[f32; 3]) -> bool;
 
@@ -35,10 +38,16 @@ pub(crate) fn refine(image: &RgbaImage, map: (&[f32], usize, usize), holes: Opti
             is_background(&[guide[index], guide[index + 1], guide[index + 2]])
         })
     });
-    // On a plain backdrop, what its colour joins to the picture's edge is backdrop, whatever the
-    // map says (a map a little too wide, or stretched over a wide picture, leaks into it).
+    // On a plain backdrop, what its colour joins to the picture's edge is backdrop where the map
+    // is unsure (a map a little too wide, or stretched over a wide picture, leaks into it). Where
+    // the map is sure, it wins: a white object on a white backdrop is of the backdrop's colours.
     if let Some(plain) = &plain {
-        for (value, &outside) in soft.iter_mut().zip(&flood_from_edges(plain).cells) {
+        let unsure = Mask {
+            width: work.0,
+            height: work.1,
+            cells: plain.cells.iter().zip(&soft).map(|(&backdrop, &value)| backdrop && value < SURE).collect(),
+        };
+        for (value, &outside) in soft.iter_mut().zip(&flood_from_edges(&unsure, &guide).cells) {
             if outside {
                 *value = 0.0;
             }
@@ -239,14 +248,27 @@ fn guide_of(image: &RgbaImage, size: (usize, usize)) -> Vec<f32> {
     if size == full { rgb } else { resample(&rgb, 3, full, size) }
 }
 
-/// The pixels of the backdrop's colour (`plain`) joined to the picture's edge through such pixels.
-fn flood_from_edges(plain: &Mask) -> Mask {
+/// The pixels of the backdrop's colour (`plain`) joined to the picture's edge through such pixels,
+/// stepping only across small colour differences of `guide` (RGB, 0..=1, three per pixel), a few
+/// times the border's own: the fill follows the backdrop's gradients but stops at the object's
+/// edge, even where the object is of a colour the backdrop has elsewhere (white on white).
+fn flood_from_edges(plain: &Mask, guide: &[f32]) -> Mask {
     let (width, height) = (plain.width, plain.height);
-    let edge = (0..width * height).filter(|&index| {
+    let on_edge = |index: usize| {
         let (x, y) = (index % width, index / width);
         x == 0 || y == 0 || x + 1 == width || y + 1 == height
-    });
-    Mask::flooded(plain, edge)
+    };
+    let difference = |a: usize, b: usize| {
+        let (a, b) = (&guide[3 * a..3 * a + 3], &guide[3 * b..3 * b + 3]);
+        ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
+    };
+    let mut steps: Vec<f32> = (0..width * height)
+        .filter(|&index| on_edge(index) && (index + 1) % width != 0 && index + 1 < width * height)
+        .map(|index| difference(index, index + 1))
+        .collect();
+    steps.sort_by(f32::total_cmp);
+    let step = steps.get(steps.len() * 3 / 4).map_or(0.03, |&typical| (typical * 4.0).clamp(0.015, 0.04));
+    Mask::flooded_by(plain, (0..width * height).filter(|&index| on_edge(index)), |from, to| difference(from, to) < step)
 }
 
 /// Regions of `candidates` (the backdrop's colour) inside `object` which do not reach its

@@ -117,7 +117,7 @@ mod tests {
         });
         let coverage =
             (0..side * side).map(|index| if inside(index % side, index / side) { 1.0 } else { 0.0 }).collect();
-        let cutout = Cutout { rgba, coverage, source: MaskSource::Alpha };
+        let cutout = Cutout { rgba, coverage, source: MaskSource::Alpha, warnings: Vec::new() };
         let texture = bake_texture(&cutout, 256);
         for pixel in texture.pixels() {
             assert!(pixel[1] < 40 && pixel[0] > 150, "background bled into {pixel:?}");
