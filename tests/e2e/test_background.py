@@ -124,6 +124,10 @@ def test_without_onnx_runtime_the_builtin_remover_runs_and_says_how_to_enable_th
         record = record_of(result)
         assert record["mask"] == "background_removal" and "segmentation_model" not in record, record
         assert "u2netp is installed but ONNX Runtime is not" in said(result), said(result)
+        # A picture with its own transparency needs no remover: nothing to say about the learned one.
+        cut_out = generate(device, EXAMPLES / "duck.png", tmp_path / "duck.glb")
+        assert record_of(cut_out)["mask"] == "alpha"
+        assert "ONNX Runtime" not in said(cut_out), said(cut_out)
         refused = generate(device, photo("coffee.png", tmp_path), tmp_path / "coffee.glb")
         assert refused.returncode != 0
         assert "u2netp would find it once ONNX Runtime is installed" in said(refused), said(refused)

@@ -151,10 +151,11 @@ fn report_model(json: bool, what: &str, installed: &threedgpt_sdk::InstalledMode
         );
     } else {
         say!(
-            "{what} {} ({} model, {} files, {} bytes) in {}",
+            "{what} {} ({} model, {} file{}, {} bytes) in {}",
             escape(&installed.name),
             escape(&installed.kind),
             installed.files,
+            if installed.files == 1 { "" } else { "s" },
             installed.size_bytes,
             escape(&installed.folder.display().to_string())
         );

@@ -119,9 +119,6 @@ pub(crate) fn execute(
             if fraction > 0.05 { (elapsed_ms / f64::from(fraction) * f64::from(1.0 - fraction)) as u64 } else { 0 };
         report(Update::Progress { stage, stage_fraction, fraction, eta_ms });
     };
-    if let Some(message) = &work.remover.warning {
-        report(Update::Warning { message: message.clone() });
-    }
     let run = |models: &JobModels| {
         threedgpt_engine::generate_with(&work.name, &work.bytes, &work.options, models.engine(), &progress, cancel)
             .map_err(|error| match (error, &work.remover.advice) {
@@ -146,6 +143,13 @@ pub(crate) fn execute(
         }
         (result, _) => result?,
     };
+    // Why the learned remover was not used matters only where the built-in removal ran: a
+    // picture with its own transparency needed neither.
+    if let Some(message) = &work.remover.warning
+        && asset.record.mask == threedgpt_engine::foreground::MaskSource::BackgroundRemoval
+    {
+        report(Update::Warning { message: message.clone() });
+    }
     // The history's thumbnail is drawn from a copy of the asset while the asset is written.
     let thumbnail_source = (work.output.is_some() && recorder.keeps_history()).then(|| asset.clone());
     let write_options = threedgpt_engine::export::WriteOptions::default()
