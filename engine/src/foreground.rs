@@ -315,11 +315,7 @@ fn remove_background(image: &RgbaImage, cancel: &CancelFlag) -> Result<(Vec<f32>
         }
         tolerance = (tolerance * 0.5).max(4.0);
         if warnings.is_empty() {
-            warnings.push(format!(
-                "the object's colour is close to the background's (within {:.0} ΔE): the outline is a best \
-                 effort; check it, or give a mask (--mask) or install a learned remover (3dgpt models install u2netp)",
-                model.tolerance
-            ));
+            warnings.push(low_contrast_warning(model.tolerance));
         }
     };
     cancel.check()?;
@@ -341,12 +337,7 @@ fn remove_background(image: &RgbaImage, cancel: &CancelFlag) -> Result<(Vec<f32>
                 let (x1, y1) = ((x1 + margin).min(width - 1), (y1 + margin).min(height - 1));
                 frame = Some((x0, y0, x1, y1));
                 if warnings.is_empty() {
-                    warnings.push(format!(
-                        "the object's colour is close to the background's (within {:.0} ΔE): the outline is a \
-                         best effort; check it, or give a mask (--mask) or install a learned remover (3dgpt models \
-                         install u2netp)",
-                        model.tolerance
-                    ));
+                    warnings.push(low_contrast_warning(model.tolerance));
                 }
                 Mask::from_fn(width, height, |x, y| (x0..=x1).contains(&x) && (y0..=y1).contains(&y))
             }
@@ -363,6 +354,10 @@ fn remove_background(image: &RgbaImage, cancel: &CancelFlag) -> Result<(Vec<f32>
     let linear: Vec<[f32; 3]> =
         small.pixels().map(|pixel| [pixel[0], pixel[1], pixel[2]].map(srgb_to_linear)).collect();
     let backdrop = model.linear_centres(&border, &lab, &linear);
+    let mut on_border = Mask::filled(width, height, false);
+    for &index in &border {
+        on_border.cells[index] = true;
+    }
     let shadow = crate::grabcut::shadows(&object, &linear, &backdrop);
     let mut first = Mask::from_fn(width, height, |x, y| object.get(x, y) && !shadow.get(x, y)).largest_component();
     // The backdrop seen through holes (a ring's inside, which no fill from the border reaches)
@@ -387,10 +382,6 @@ fn remove_background(image: &RgbaImage, cancel: &CancelFlag) -> Result<(Vec<f32>
                 .flat_map(|y| (left..right).map(move |x| (x, y)))
                 .map(|(x, y)| lab[y * width + x])
                 .collect();
-            let on_border = Mask::from_fn(width, height, |x, y| {
-                let band = (width.min(height) / 100).max(2);
-                x < band || y < band || x + band >= width || y + band >= height
-            });
             let sure = Mask::from_fn(window_width, window_height, |x, y| {
                 let index = (y + top) * width + x + left;
                 (on_border.cells[index] && plain.cells[index])
@@ -435,41 +426,42 @@ fn edge_frame(smooth: &[[f32; 3]], width: usize, height: usize, step: f32) -> Op
     edges.dilated(1).without_specks((width * height / 4000).max(4)).bounding_box()
 }
 
-/// A 3×3 box blur of a Lab picture (edges clamped).
+/// A 3×3 box blur of a Lab picture (edges clamped), channel by channel.
 fn box_blur(lab: &[[f32; 3]], width: usize, height: usize) -> Vec<[f32; 3]> {
-    let mut out = vec![[0.0; 3]; lab.len()];
-    for y in 0..height {
-        for x in 0..width {
-            let mut sum = [0.0f32; 3];
-            let mut count = 0.0;
-            for ny in y.saturating_sub(1)..(y + 2).min(height) {
-                for nx in x.saturating_sub(1)..(x + 2).min(width) {
-                    let colour = lab[ny * width + nx];
-                    for channel in 0..3 {
-                        sum[channel] += colour[channel];
-                    }
-                    count += 1.0;
-                }
-            }
-            out[y * width + x] = sum.map(|value| value / count);
-        }
-    }
-    out
+    let channels: Vec<Vec<f32>> = (0..3)
+        .map(|channel| {
+            let plane: Vec<f32> = lab.iter().map(|colour| colour[channel]).collect();
+            crate::refine::box_mean(&plane, (width, height), 1)
+        })
+        .collect();
+    (0..lab.len()).map(|index| [channels[0][index], channels[1][index], channels[2][index]]).collect()
 }
 
-/// How far apart two neighbouring pixels of the backdrop may be and still be backdrop: a few times
-/// the border's own typical step (its noise and gradient), within bounds.
+/// How far apart two neighbouring pixels of the backdrop may be and still be backdrop (ΔE, of the
+/// smoothed picture): a few times the border's own typical step, within bounds.
 fn backdrop_step(smooth: &[[f32; 3]], width: usize, border: &[usize]) -> f32 {
-    let mut steps: Vec<f32> = border
+    let steps = border
         .iter()
         .filter(|&&index| index + 1 < smooth.len() && (index + 1) % width != 0)
-        .map(|&index| delta_e(smooth[index], smooth[index + 1]))
-        .collect();
-    if steps.is_empty() {
-        return 3.0;
-    }
+        .map(|&index| delta_e(smooth[index], smooth[index + 1]));
+    step_limit(steps, (1.5, 4.0)).unwrap_or(3.0)
+}
+
+/// The largest colour step a fill through the backdrop may take: four times the 75th percentile
+/// of the steps between neighbours along the border (its noise and gradient), within `bounds`;
+/// `None` without steps. The built-in removal (in ΔE) and the refinement (in RGB) share it.
+pub(crate) fn step_limit(steps: impl Iterator<Item = f32>, bounds: (f32, f32)) -> Option<f32> {
+    let mut steps: Vec<f32> = steps.collect();
     steps.sort_by(f32::total_cmp);
-    (steps[steps.len() * 3 / 4] * 4.0).clamp(1.5, 4.0)
+    steps.get(steps.len() * 3 / 4).map(|&typical| (typical * 4.0).clamp(bounds.0, bounds.1))
+}
+
+/// The built-in removal's best effort on a picture whose object is close to the backdrop's colour.
+fn low_contrast_warning(tolerance: f32) -> String {
+    format!(
+        "the object's colour is close to the background's (within {tolerance:.0} ΔE): the outline is a best effort; \
+         check it, or give a mask (--mask) or install a learned remover (3dgpt models install u2netp)"
+    )
 }
 
 fn srgb_to_linear(channel: u8) -> f32 {

@@ -262,12 +262,10 @@ fn flood_from_edges(plain: &Mask, guide: &[f32]) -> Mask {
         let (a, b) = (&guide[3 * a..3 * a + 3], &guide[3 * b..3 * b + 3]);
         ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
     };
-    let mut steps: Vec<f32> = (0..width * height)
+    let steps = (0..width * height)
         .filter(|&index| on_edge(index) && (index + 1) % width != 0 && index + 1 < width * height)
-        .map(|index| difference(index, index + 1))
-        .collect();
-    steps.sort_by(f32::total_cmp);
-    let step = steps.get(steps.len() * 3 / 4).map_or(0.03, |&typical| (typical * 4.0).clamp(0.015, 0.04));
+        .map(|index| difference(index, index + 1));
+    let step = crate::foreground::step_limit(steps, (0.015, 0.04)).unwrap_or(0.03);
     Mask::flooded_by(plain, (0..width * height).filter(|&index| on_edge(index)), |from, to| difference(from, to) < step)
 }
 
@@ -279,7 +277,7 @@ fn cut_holes(object: &mut Mask, candidates: &Mask) {
 }
 
 /// The mean of each pixel's `(2·radius+1)²` window (clipped at the edges), one channel.
-fn box_mean(values: &[f32], (width, height): (usize, usize), radius: usize) -> Vec<f32> {
+pub(crate) fn box_mean(values: &[f32], (width, height): (usize, usize), radius: usize) -> Vec<f32> {
     let mut rows = vec![0.0f32; values.len()];
     for y in 0..height {
         let row = &values[y * width..(y + 1) * width];
