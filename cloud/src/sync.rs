@@ -211,6 +211,15 @@ fn declared_length(headers: &HeaderMap) -> Result<usize, ApiError> {
     Ok(length)
 }
 
+/// `answer`, once the request's body (at most `length` bytes, already checked against the limit)
+/// has been read and dropped. Answering before the body is in makes the server close a connection
+/// that still has unread bytes, which resets it: the client, still sending, sees a broken pipe
+/// instead of this answer (an already-stored blob, a full quota).
+async fn drained<T>(body: RawBody, length: usize, answer: T) -> T {
+    let _ = axum::body::to_bytes(body, length).await;
+    answer
+}
+
 async fn read_body(body: RawBody, length: usize) -> Result<Bytes, ApiError> {
     let bytes = axum::body::to_bytes(body, length)
         .await
@@ -256,12 +265,20 @@ pub(crate) async fn put_blob(
     body: RawBody,
 ) -> Result<Response, ApiError> {
     check_blob_name(&name)?;
-    let usage = current_usage(&service, &caller.account).await?;
-    if let Some(size) = blob_exists(&service, &caller.account, &name).await? {
-        return Ok(blob_answer(StatusCode::OK, &name, size));
-    }
     let length = declared_length(&headers)?;
-    usage.allow(length as u64, 0)?;
+    let admitted = async {
+        let usage = current_usage(&service, &caller.account).await?;
+        if let Some(size) = blob_exists(&service, &caller.account, &name).await? {
+            return Ok(Some(blob_answer(StatusCode::OK, &name, size)));
+        }
+        usage.allow(length as u64, 0)?;
+        Ok(None)
+    };
+    match admitted.await {
+        Ok(None) => {}
+        Ok(Some(answer)) => return Ok(drained(body, length, answer).await),
+        Err(error) => return Err(drained(body, length, error).await),
+    }
     let bytes = read_body(body, length).await?;
     check_sealed(&bytes, "the blob")?;
     if hex(&Sha256::digest(&bytes)) != name {
@@ -295,18 +312,23 @@ pub(crate) async fn put_part(
     if part >= PARTS_MAX {
         return Err(ApiError::invalid(format!("a blob has at most {PARTS_MAX} parts (0 to {})", PARTS_MAX - 1)));
     }
-    let usage = current_usage(&service, &caller.account).await?;
     let length = declared_length(&headers)?;
-    let received: u64 = service
-        .blobs
-        .parts(&caller.account, &name)
-        .await
-        .map_err(store_error)?
-        .iter()
-        .filter(|(number, _)| *number != part)
-        .map(|(_, size)| size)
-        .sum();
-    usage.allow(received + length as u64, 0)?;
+    let admitted = async {
+        let usage = current_usage(&service, &caller.account).await?;
+        let received: u64 = service
+            .blobs
+            .parts(&caller.account, &name)
+            .await
+            .map_err(store_error)?
+            .iter()
+            .filter(|(number, _)| *number != part)
+            .map(|(_, size)| size)
+            .sum();
+        usage.allow(received + length as u64, 0)
+    };
+    if let Err(error) = admitted.await {
+        return Err(drained(body, length, error).await);
+    }
     let bytes = read_body(body, length).await?;
     service.blobs.put_part(&caller.account, &name, part, bytes).await.map_err(store_error)?;
     Ok(StatusCode::NO_CONTENT)

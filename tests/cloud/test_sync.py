@@ -213,6 +213,24 @@ def test_quotas_refuse_with_the_limit_and_how_to_raise_it(configured):
     assert usage["tier"] == "free" and usage["generations"] == 2 and usage["bytes_limit"] == 200000, usage
 
 
+def test_an_early_answer_reaches_a_client_still_sending_its_body(configured):
+    """A blob the account already holds, and one over the quota, are answered without storing
+    anything, but only once the body is in: a device sending a whole part's worth gets the answer,
+    not a connection reset under it (which the daemon would report as the service unreachable)."""
+    cloud = configured("[tiers.free]\nbytes = 12000000\ngenerations = 2\n")
+    ada = Account(cloud, "ada@example.org").signup().login()
+    big = seal(ada.data_key, os.urandom(8_000_000))
+    name = blob_name(big)
+    assert ada.call("PUT", f"/v1/blobs/{name}", big)[0] == 201
+    for _ in range(3):
+        assert ada.call("PUT", f"/v1/blobs/{name}", big) == (200, {"name": name, "size": len(big)})
+    other = seal(ada.data_key, os.urandom(8_000_000))
+    for path in (f"/v1/blobs/{blob_name(other)}", f"/v1/blobs/{blob_name(other)}/parts/0"):
+        status, body = ada.call("PUT", path, other)
+        assert status == 403 and body["code"] == "quota_exceeded", body
+    assert ada.call("GET", "/v1/account/usage")[1]["bytes"] == len(big)
+
+
 def test_another_account_sees_nothing(cloud):
     ada = Account(cloud, "ada@example.org").signup().login()
     grace = Account(cloud, "grace@example.org").signup().login()
