@@ -101,14 +101,12 @@ fn segmented_coverage(image: &RgbaImage, segmenter: &dyn Segmenter) -> Result<Ve
             })
             .collect();
         let model = BackgroundModel::fit(&samples);
-        let is_background = |colour: &[f32; 3]| {
-            let rgb = colour.map(|value| (value * 255.0).round().clamp(0.0, 255.0) as u8);
-            // Stricter than the built-in removal: the model already found the object, and a
-            // low-contrast one must not be taken for the backdrop.
-            model.as_ref().is_some_and(|model| model.distance(srgb_to_lab(rgb)) < model.tolerance * 0.6)
-        };
+        // Stricter than the built-in removal: the model already found the object, and a
+        // low-contrast one must not be taken for the backdrop.
+        let is_background =
+            |lab: &[f32; 3]| model.as_ref().is_some_and(|model| model.distance(*lab) < model.tolerance * 0.6);
         let holes: Option<crate::refine::IsBackground<'_>> = model.as_ref().map(|_| &is_background as _);
-        return Ok(crate::refine::refine(image, (&values, soft.width as usize, soft.height as usize), holes));
+        return Ok(crate::refine::refine(image, &small, (&values, soft.width as usize, soft.height as usize), holes));
     }
     let stretched = crate::resample::resample(&values, 1, (soft.width as usize, soft.height as usize), (width, height));
     let solid = Mask::from_fn(width, height, |x, y| stretched[y * width + x] >= 0.5);
@@ -464,9 +462,16 @@ fn low_contrast_warning(tolerance: f32) -> String {
     )
 }
 
+/// An sRGB channel as linear light, from a table (a `powf` per channel was most of a Lab
+/// conversion's cost).
 fn srgb_to_linear(channel: u8) -> f32 {
-    let value = f32::from(channel) / 255.0;
-    if value <= 0.04045 { value / 12.92 } else { ((value + 0.055) / 1.055).powf(2.4) }
+    static TABLE: std::sync::LazyLock<[f32; 256]> = std::sync::LazyLock::new(|| {
+        std::array::from_fn(|channel| {
+            let value = channel as f32 / 255.0;
+            if value <= 0.04045 { value / 12.92 } else { ((value + 0.055) / 1.055).powf(2.4) }
+        })
+    });
+    TABLE[usize::from(channel)]
 }
 
 /// Resamples a binary mask to a larger size with bilinear weights, so the outline comes out soft.

@@ -11,32 +11,38 @@ use image::RgbaImage;
 use crate::mask::Mask;
 use crate::resample::resample;
 
-/// Longest side the refinement works at; larger pictures get its result resampled (softly) to
-/// their size, which keeps the stage's cost bounded for 12-megapixel photos.
-pub(crate) const REFINE_PX: usize = 1024;
-
 /// A map value from which the map is trusted over the backdrop's colour.
 const SURE: f32 = 0.9;
 
-/// Whether a colour (RGB in 0..=1) is the backdrop's.
+/// Whether a colour (CIE Lab) is the backdrop's.
 pub(crate) type IsBackground<'a> = &'a dyn Fn(&[f32; 3]) -> bool;
 
 /// The probabilities (`width × height` of the map) refined against `image`: the object's coverage
-/// per pixel of the picture. `holes` says whether a colour (RGB in 0..=1) is the background's, when
-/// the picture's border has a colour model.
-pub(crate) fn refine(image: &RgbaImage, map: (&[f32], usize, usize), holes: Option<IsBackground<'_>>) -> Vec<f32> {
+/// per pixel of the picture. `small` is the picture at the size the object is decided at (the
+/// built-in removal's analysis size, or the picture itself when smaller): a larger picture gets
+/// its outline at its own resolution all the same, as the guided filter's coefficients found at
+/// that size are applied to the picture's own pixels (He and Sun's fast guided filter), while the
+/// fills and hole tests cost what they cost at the small size. `holes` says
+/// whether a colour (CIE Lab) is the background's, when the picture's border has a colour model.
+pub(crate) fn refine(
+    image: &RgbaImage,
+    small: &RgbaImage,
+    map: (&[f32], usize, usize),
+    holes: Option<IsBackground<'_>>,
+) -> Vec<f32> {
     let (width, height) = (image.width() as usize, image.height() as usize);
-    let scale = (REFINE_PX as f64 / width.max(height) as f64).min(1.0);
-    let work = (((width as f64 * scale).round() as usize).max(1), ((height as f64 * scale).round() as usize).max(1));
-    let guide = guide_of(image, work);
+    let work = (small.width() as usize, small.height() as usize);
+    let guide = guide_of(small);
     let (values, map_width, map_height) = map;
     let mut soft = resample(values, 1, (map_width, map_height), work);
     // The backdrop's colour, judged once per pixel: for the flood fill and both hole tests.
-    let plain = holes.map(|is_background| {
-        Mask::from_fn(work.0, work.1, |x, y| {
-            let index = 3 * (y * work.0 + x);
-            is_background(&[guide[index], guide[index + 1], guide[index + 2]])
-        })
+    let plain = holes.map(|is_background| Mask {
+        width: work.0,
+        height: work.1,
+        cells: small
+            .pixels()
+            .map(|pixel| is_background(&crate::foreground::srgb_to_lab([pixel[0], pixel[1], pixel[2]])))
+            .collect(),
     });
     // On a plain backdrop, what its colour joins to the picture's edge is backdrop where the map
     // is unsure (a map a little too wide, or stretched over a wide picture, leaks into it). Where
@@ -54,7 +60,7 @@ pub(crate) fn refine(image: &RgbaImage, map: (&[f32], usize, usize), holes: Opti
         }
     }
     let hole_candidates = plain.map(|plain| plain.opened(1));
-    // Holes next: the map fills them, and their colour must not join the object's colour model.
+    // Holes next: the map fills them, and the firm inside made below must not cover them.
     if let Some(candidates) = &hole_candidates {
         let filled = Mask::from_fn(work.0, work.1, |x, y| soft[y * work.0 + x] >= 0.5).opened(1).largest_component();
         let mut holed = filled.clone();
@@ -67,11 +73,12 @@ pub(crate) fn refine(image: &RgbaImage, map: (&[f32], usize, usize), holes: Opti
     }
     let longest = work.0.max(work.1);
     // The band is a share of the picture, but never more than a third of the object's own
-    // thickness: a rocket 20 px wide still has an inside to learn its colours from.
+    // thickness: a rocket 20 px wide still has a firm inside.
     let outline = Mask::from_fn(work.0, work.1, |x, y| soft[y * work.0 + x] >= 0.5);
     let band = (longest / 48).min(inscribed_radius(&outline) / 3).max(2);
-    let settled = settle_band(&guide, &soft, &outline, band);
-    let snapped = guided_filter(&guide, &settled, work, (longest / 256).max(2), 1e-3);
+    let settled = firm_outside_band(&soft, &outline, band);
+    let coefficients = guided_coefficients(&guide, &settled, work, (longest / 256).max(2), 1e-3);
+    let snapped = coefficients.applied(&guide);
 
     let solid = Mask::from_fn(work.0, work.1, |x, y| snapped[y * work.0 + x] >= 0.5);
     // Thin rims and threads the band let through go, as in the built-in removal.
@@ -88,60 +95,99 @@ pub(crate) fn refine(image: &RgbaImage, map: (&[f32], usize, usize), holes: Opti
         cut_holes(&mut object, candidates);
     }
     let kept = object.dilated(1);
-    let coverage: Vec<f32> = snapped
+    if work != (width, height) {
+        return at_full_size(image, &coefficients, &object, &kept);
+    }
+    snapped
         .iter()
         .zip(&kept.cells)
         .zip(&object.cells)
-        .map(|((&value, &near), &inside)| {
-            if inside {
-                value.clamp(0.5, 1.0)
-            } else if near {
-                value.clamp(0.0, 0.5)
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    if work == (width, height) { coverage } else { resample(&coverage, 1, work, (width, height)) }
+        .map(|((&value, &near), &inside)| covered(value, inside, inside, near))
+        .collect()
 }
 
-/// The map's uncertain band decided by colour. Pixels farther than `band` inside the map's
-/// outline are the object's, farther outside the background's; colour models of both (k-means
-/// in CIE Lab) then judge each pixel of the band between, weighted with the map's own guess. This
-/// moves an outline the coarse map placed a few pixels off onto the picture's edge, which a
-/// filter alone cannot do across a flat colour.
-fn settle_band(guide: &[f32], soft: &[f32], outline: &Mask, band: usize) -> Vec<f32> {
-    let (inner, outer) = (outline.eroded(band), outline.dilated(band));
-    let lab: Vec<[f32; 3]> = (0..soft.len())
-        .map(|index| {
-            let rgb = [guide[3 * index], guide[3 * index + 1], guide[3 * index + 2]];
-            crate::foreground::srgb_to_lab(rgb.map(|value| (value * 255.0).round().clamp(0.0, 255.0) as u8))
-        })
-        .collect();
-    let samples = |pick: &dyn Fn(usize) -> bool| -> Vec<[f32; 3]> {
-        let chosen: Vec<usize> = (0..soft.len()).filter(|&index| pick(index)).collect();
-        let stride = (chosen.len() / 4000).max(1);
-        chosen.iter().step_by(stride).map(|&index| lab[index]).collect()
-    };
-    let object = samples(&|index| inner.cells[index]);
-    let background = samples(&|index| !outer.cells[index]);
-    if object.len() < 16 || background.len() < 16 {
-        return soft.to_vec();
+/// A pixel's coverage from the filtered map's `value`: at least one half where the object is
+/// (`all_inside`: every work cell under the pixel is the object's), the filter's own answer along
+/// the object's outline (`any_inside`), at most one half just outside it (`near`), else none.
+fn covered(value: f32, all_inside: bool, any_inside: bool, near: bool) -> f32 {
+    if all_inside {
+        value.clamp(0.5, 1.0)
+    } else if any_inside {
+        value.clamp(0.0, 1.0)
+    } else if near {
+        value.clamp(0.0, 0.5)
+    } else {
+        0.0
     }
-    let (object, background) = (kmeans(&object, 6), kmeans(&background, 6));
-    let nearest = |centres: &[[f32; 3]], colour: [f32; 3]| {
-        centres.iter().map(|centre| distance(*centre, colour)).fold(f32::MAX, f32::min)
+}
+
+/// The coverage of every pixel of `image`, from what was decided at the work size: the guided
+/// filter's coefficients (bilinear between work cells) applied to the pixel's own colour, within
+/// the object, its holes and its outline as the work cells under the pixel have them.
+fn at_full_size(image: &RgbaImage, coefficients: &Coefficients, object: &Mask, kept: &Mask) -> Vec<f32> {
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    // Growing, each position has the two nearest work cells along each axis, and their weights.
+    let pairs = |cells: usize, size: usize| -> Vec<[(usize, f32); 2]> {
+        crate::resample::axis_footprints(cells, size)
+            .into_iter()
+            .map(|footprint| match footprint.as_slice() {
+                [first, second] => [*first, *second],
+                [only] => [*only, (only.0, 0.0)],
+                _ => [(0, 0.0); 2],
+            })
+            .collect()
     };
-    (0..soft.len())
-        .map(|index| {
-            if inner.cells[index] {
+    let (columns, rows) = (pairs(object.width, width), pairs(object.height, height));
+    let planes = [&coefficients.a[0], &coefficients.a[1], &coefficients.a[2], &coefficients.b];
+    let pixels = image.as_raw();
+    let mut coverage = vec![0.0f32; width * height];
+    for (y, row) in rows.iter().enumerate() {
+        for (x, column) in columns.iter().enumerate() {
+            let (mut all_inside, mut any_inside, mut near) = (true, false, false);
+            let mut mixed = [0.0f32; 4];
+            for &(cell_y, weight_y) in row {
+                for &(cell_x, weight_x) in column {
+                    let weight = weight_x * weight_y;
+                    let cell = cell_y * object.width + cell_x;
+                    if weight > 0.0 {
+                        all_inside &= object.cells[cell];
+                        any_inside |= object.cells[cell];
+                        near |= kept.cells[cell];
+                    }
+                    for (sum, plane) in mixed.iter_mut().zip(planes) {
+                        *sum += weight * plane[cell];
+                    }
+                }
+            }
+            if near {
+                let pixel = &pixels[4 * (y * width + x)..4 * (y * width + x) + 3];
+                let value = mixed[0] * f32::from(pixel[0]) / 255.0
+                    + mixed[1] * f32::from(pixel[1]) / 255.0
+                    + mixed[2] * f32::from(pixel[2]) / 255.0
+                    + mixed[3];
+                coverage[y * width + x] = covered(value, all_inside, any_inside, near);
+            }
+        }
+    }
+    coverage
+}
+
+/// The map made firm away from its outline: 1 farther than `band` inside it, 0 farther outside,
+/// the map's own value in the band between, which the guided filter then snaps to the picture's
+/// edges. (Deciding the band by colour models of the two sides, k-means in Lab, was measured
+/// worse on every low-contrast scene and no better elsewhere: the map already knows better than
+/// colours the backdrop shares with the object.)
+fn firm_outside_band(soft: &[f32], outline: &Mask, band: usize) -> Vec<f32> {
+    let (inner, outer) = (outline.eroded(band), outline.dilated(band));
+    soft.iter()
+        .zip(inner.cells.iter().zip(&outer.cells))
+        .map(|(&value, (&inside, &near))| {
+            if inside {
                 1.0
-            } else if !outer.cells[index] {
-                0.0
+            } else if near {
+                value
             } else {
-                let (to_object, to_background) = (nearest(&object, lab[index]), nearest(&background, lab[index]));
-                let by_colour = to_background / (to_object + to_background).max(1e-3);
-                0.3 * soft[index] + 0.7 * by_colour
+                0.0
             }
         })
         .collect()
@@ -201,51 +247,9 @@ fn inscribed_radius(mask: &Mask) -> usize {
     (distance.iter().copied().max().unwrap_or(0) / 3) as usize
 }
 
-fn distance(a: [f32; 3], b: [f32; 3]) -> f32 {
-    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
-}
-
-/// Up to `k` colour centres of `colours` (Lloyd's iterations from centres spread by farthest
-/// point).
-fn kmeans(colours: &[[f32; 3]], k: usize) -> Vec<[f32; 3]> {
-    let mut centres = vec![colours[0]];
-    while centres.len() < k {
-        let (farthest, gap) = colours
-            .iter()
-            .map(|&colour| centres.iter().map(|&centre| distance(centre, colour)).fold(f32::MAX, f32::min))
-            .enumerate()
-            .fold((0, 0.0f32), |best, (index, gap)| if gap > best.1 { (index, gap) } else { best });
-        if gap < 2.0 {
-            break;
-        }
-        centres.push(colours[farthest]);
-    }
-    for _ in 0..8 {
-        let mut sums = vec![([0.0f64; 3], 0usize); centres.len()];
-        for &colour in colours {
-            let nearest = (0..centres.len())
-                .min_by(|&a, &b| distance(centres[a], colour).total_cmp(&distance(centres[b], colour)))
-                .unwrap_or(0);
-            for (sum, value) in sums[nearest].0.iter_mut().zip(colour) {
-                *sum += f64::from(value);
-            }
-            sums[nearest].1 += 1;
-        }
-        for (centre, (sum, count)) in centres.iter_mut().zip(&sums) {
-            if *count > 0 {
-                *centre = sum.map(|value| (value / *count as f64) as f32);
-            }
-        }
-    }
-    centres
-}
-
-/// The picture as linear-ish RGB in 0..=1 at `size`, three floats per pixel.
-fn guide_of(image: &RgbaImage, size: (usize, usize)) -> Vec<f32> {
-    let rgb: Vec<f32> =
-        image.pixels().flat_map(|pixel| [pixel[0], pixel[1], pixel[2]].map(|value| f32::from(value) / 255.0)).collect();
-    let full = (image.width() as usize, image.height() as usize);
-    if size == full { rgb } else { resample(&rgb, 3, full, size) }
+/// The picture's RGB in 0..=1, three floats per pixel.
+fn guide_of(image: &RgbaImage) -> Vec<f32> {
+    image.pixels().flat_map(|pixel| [pixel[0], pixel[1], pixel[2]].map(|value| f32::from(value) / 255.0)).collect()
 }
 
 /// The pixels of the backdrop's colour (`plain`) joined to the picture's edge through such pixels,
@@ -323,19 +327,64 @@ pub(crate) fn box_mean(values: &[f32], (width, height): (usize, usize), radius: 
     out
 }
 
-/// The colour guided filter: `p` filtered so its edges follow `guide`'s (three floats per pixel).
-/// `epsilon` sets how strong an edge in the guide must be to be kept.
-pub(crate) fn guided_filter(guide: &[f32], p: &[f32], size: (usize, usize), radius: usize, epsilon: f32) -> Vec<f32> {
+/// The colour guided filter's local linear model of `p` in `guide`'s colours (three floats per
+/// pixel): per pixel, the window-averaged coefficients `a` (one per channel) and `b` of
+/// `p ≈ a·colour + b`. `epsilon` sets how strong an edge in the guide must be to be kept.
+pub(crate) struct Coefficients {
+    a: [Vec<f32>; 3],
+    b: Vec<f32>,
+}
+
+impl Coefficients {
+    /// The filtered map: the model applied to `guide`, of the size it was found at.
+    pub(crate) fn applied(&self, guide: &[f32]) -> Vec<f32> {
+        guide
+            .chunks_exact(3)
+            .enumerate()
+            .map(|(index, colour)| {
+                self.a[0][index] * colour[0]
+                    + self.a[1][index] * colour[1]
+                    + self.a[2][index] * colour[2]
+                    + self.b[index]
+            })
+            .collect()
+    }
+}
+
+/// The guided filter's coefficients of `p` in `guide` (He, Sun and Tang), with box means of
+/// `radius`.
+pub(crate) fn guided_coefficients(
+    guide: &[f32],
+    p: &[f32],
+    size: (usize, usize),
+    radius: usize,
+    epsilon: f32,
+) -> Coefficients {
     let count = size.0 * size.1;
     let channel = |c: usize| -> Vec<f32> { (0..count).map(|index| guide[3 * index + c]).collect() };
     let colours = [channel(0), channel(1), channel(2)];
     let mean = |values: &[f32]| box_mean(values, size, radius);
     let product = |a: &[f32], b: &[f32]| -> Vec<f32> { a.iter().zip(b).map(|(x, y)| x * y).collect() };
-    let mean_i = [mean(&colours[0]), mean(&colours[1]), mean(&colours[2])];
-    let mean_p = mean(p);
     let pairs = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)];
-    let corr_ii: Vec<Vec<f32>> = pairs.iter().map(|&(a, b)| mean(&product(&colours[a], &colours[b]))).collect();
-    let corr_ip: Vec<Vec<f32>> = colours.iter().map(|colour| mean(&product(colour, p))).collect();
+    // The thirteen window means the model needs: the colours', the map's, and their products'.
+    let mut jobs: Vec<Box<dyn Fn() -> Vec<f32> + Sync + '_>> = Vec::new();
+    for colour in &colours {
+        jobs.push(Box::new(move || mean(colour)));
+    }
+    jobs.push(Box::new(|| mean(p)));
+    for &(first, second) in &pairs {
+        let (first, second) = (&colours[first], &colours[second]);
+        jobs.push(Box::new(move || mean(&product(first, second))));
+    }
+    for colour in &colours {
+        jobs.push(Box::new(move || mean(&product(colour, p))));
+    }
+    let mut means = in_parallel(&jobs).into_iter();
+    let mut next = || means.next().unwrap_or_default();
+    let mean_i = [next(), next(), next()];
+    let mean_p = next();
+    let corr_ii: Vec<Vec<f32>> = (0..pairs.len()).map(|_| next()).collect();
+    let corr_ip = [next(), next(), next()];
     let mut a = [vec![0.0f32; count], vec![0.0f32; count], vec![0.0f32; count]];
     let mut b = vec![0.0f32; count];
     for index in 0..count {
@@ -372,16 +421,41 @@ pub(crate) fn guided_filter(guide: &[f32], p: &[f32], size: (usize, usize), radi
         }
         b[index] = mp - coefficients[0] * mi[0] - coefficients[1] * mi[1] - coefficients[2] * mi[2];
     }
-    let mean_a = [mean(&a[0]), mean(&a[1]), mean(&a[2])];
-    let mean_b = mean(&b);
-    (0..count)
-        .map(|index| {
-            mean_a[0][index] * colours[0][index]
-                + mean_a[1][index] * colours[1][index]
-                + mean_a[2][index] * colours[2][index]
-                + mean_b[index]
-        })
-        .collect()
+    let (a, b) = (&a, &b);
+    let jobs: [Box<dyn Fn() -> Vec<f32> + Sync + '_>; 4] =
+        [Box::new(|| mean(&a[0])), Box::new(|| mean(&a[1])), Box::new(|| mean(&a[2])), Box::new(|| mean(b))];
+    let [a0, a1, a2, b]: [Vec<f32>; 4] = in_parallel(&jobs).try_into().unwrap_or_default();
+    Coefficients { a: [a0, a1, a2], b }
+}
+
+/// Each of `jobs`' results, in order, computed on the machine's cores (the model before the
+/// refinement used them all; the refinement would otherwise use one).
+fn in_parallel<T: Send>(jobs: &[Box<dyn Fn() -> T + Sync + '_>]) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(jobs.len());
+    if threads <= 1 {
+        return jobs.iter().map(|job| job()).collect();
+    }
+    let mut results: Vec<Option<T>> = (0..jobs.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|worker| {
+                scope.spawn(move || {
+                    jobs.iter()
+                        .enumerate()
+                        .skip(worker)
+                        .step_by(threads)
+                        .map(|(index, job)| (index, job()))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for worker in workers {
+            for (index, result) in worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)) {
+                results[index] = Some(result);
+            }
+        }
+    });
+    results.into_iter().flatten().collect()
 }
 
 #[cfg(test)]
@@ -408,6 +482,30 @@ mod tests {
     }
 
     #[test]
+    fn a_large_pictures_outline_follows_its_own_pixels_not_the_work_size() {
+        // 1024 px wide: dark left of x = 601, bright object from there (an odd column, so at the
+        // 512 px work size the edge falls inside a pixel). The map is a blurred ramp around it.
+        let picture = RgbaImage::from_fn(1024, 256, |x, _| {
+            if x < 601 { image::Rgba([40, 50, 60, 255]) } else { image::Rgba([220, 200, 180, 255]) }
+        });
+        let small = crate::decode::shrunk(&picture, 512);
+        assert_eq!(small.dimensions(), (512, 128));
+        // Each of its 64 columns covers 16 pixels; the ramp crosses one half near x = 600.
+        let map: Vec<f32> = (0..64 * 16)
+            .map(|index| (((index % 64) * 16 + 8) as f32 - 600.0).clamp(-32.0, 32.0) / 64.0 + 0.5)
+            .collect();
+        let coverage = refine(&picture, &small, (&map, 64, 16), None);
+        assert_eq!(coverage.len(), 1024 * 256);
+        let row = &coverage[128 * 1024..129 * 1024];
+        // At the picture's own edge, and the rise is there, between two pixels: a work-size
+        // coverage stretched over the picture would rise as much over its neighbours too.
+        assert!(row[600] < 0.5 && row[601] > 0.5, "the outline is not at the picture's edge: {:?}", &row[596..606]);
+        let beside = (row[600] - row[599]).abs().max((row[602] - row[601]).abs());
+        assert!(row[601] - row[600] > 4.0 * beside, "the outline is not the picture's edge: {:?}", &row[596..606]);
+        assert!(row[..560].iter().all(|&value| value == 0.0) && row[640..].iter().all(|&value| value > 0.9));
+    }
+
+    #[test]
     fn the_guided_filter_snaps_a_blurred_map_to_the_pictures_edge() {
         // The picture: a sharp vertical edge at x = 40 (dark left, bright right). The map: a ramp
         // from x = 30 to x = 50, a blurred guess of that edge.
@@ -417,7 +515,7 @@ mod tests {
             .collect();
         let map: Vec<f32> =
             (0..size.0 * size.1).map(|index| ((index % size.0) as f32 - 30.0).clamp(0.0, 20.0) / 20.0).collect();
-        let snapped = guided_filter(&guide, &map, size, 4, 1e-3);
+        let snapped = guided_coefficients(&guide, &map, size, 4, 1e-3).applied(&guide);
         let row = &snapped[10 * size.0..11 * size.0];
         // The map rises by 0.05 a pixel; the filtered one jumps where the picture does, and
         // crosses one half there.

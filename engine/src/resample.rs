@@ -40,7 +40,7 @@ pub(crate) fn resample(
 }
 
 /// For each output position along one axis, the source positions and weights that make it up.
-fn axis_footprints(source: usize, target: usize) -> Vec<Vec<(usize, f32)>> {
+pub(crate) fn axis_footprints(source: usize, target: usize) -> Vec<Vec<(usize, f32)>> {
     let scale = source as f32 / target as f32;
     (0..target)
         .map(|position| {

@@ -157,10 +157,10 @@ fn u2netp_finds_the_object_in_real_photographs() {
     let segmenter = segmenter();
     let dump = std::env::var_os("THREEDGPT_DUMP_MASKS").map(PathBuf::from);
     let mut report = Vec::new();
-    // Measured: coffee 0.957, astronaut 0.944; u2netp misses the rocket's outline by its launch
-    // arms (0.80) and leaves the cat's blurred shoulder out (0.79), under the 0.9 asked of a
+    // Measured: coffee 0.958, astronaut 0.931; u2netp misses the rocket's outline by its launch
+    // arms (0.81) and leaves the cat's blurred shoulder out (0.80), under the 0.9 asked of a
     // learned remover: the floors here keep what it does today from getting worse.
-    for (name, least) in [("coffee.png", 0.93), ("rocket.jpg", 0.77), ("astronaut.png", 0.9), ("chelsea.png", 0.77)] {
+    for (name, least) in [("coffee.png", 0.93), ("rocket.jpg", 0.79), ("astronaut.png", 0.9), ("chelsea.png", 0.78)] {
         let picture = photo(name);
         let (width, height) = picture.dimensions();
         let truth = outline(name, width, height);
@@ -225,13 +225,13 @@ fn u2netp_and_the_refinement_find_the_rendered_objects() {
     let median = scenes::median(&values);
     eprintln!("| scene | what is hard | IoU | time |\n|---|---|---|---|\n{}\nmedian {median:.3}", rows.join("\n"));
     // The regression floors, a little under today's figures (the README's table): the median,
-    // how many scenes reach 0.9, and the worst (a low-contrast stool whose shadow fills the space
-    // between its legs).
-    assert!(median >= 0.96, "median IoU {median:.3}");
-    let good = values.iter().filter(|&&score| score >= 0.9).count();
-    assert!(good >= 20, "{good} scenes reach IoU 0.9");
+    // how many scenes reach the 0.93 asked of every scene (all but the table, 0.906, and the key,
+    // 0.927: thin parts the 320 px map blurs), and the worst.
+    assert!(median >= 0.98, "median IoU {median:.3}");
+    let good = values.iter().filter(|&&score| score >= 0.93).count();
+    assert!(good >= 22, "{good} scenes reach IoU 0.93");
     for (name, score) in &scores {
-        assert!(*score >= 0.45, "{name}: IoU {score:.3}");
+        assert!(*score >= 0.89, "{name}: IoU {score:.3}");
     }
 }
 
