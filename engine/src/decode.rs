@@ -204,14 +204,19 @@ pub(crate) fn shrunk(image: &RgbaImage, max_side_px: u32) -> RgbaImage {
     let scale = f64::from(max_side_px) / f64::from(longest);
     let new_width = ((f64::from(width) * scale).round() as u32).max(1);
     let new_height = ((f64::from(height) * scale).round() as u32).max(1);
-    // fast_image_resize's convolution is the image crate's triangle filter, several times faster.
+    resized(image, new_width, new_height)
+}
+
+/// `image` resampled to `width` x `height` with a triangle (bilinear) filter, colours weighted by
+/// their alpha: fast_image_resize's convolution, several times faster than the image crate's.
+pub fn resized(image: &RgbaImage, width: u32, height: u32) -> RgbaImage {
     use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
-    let mut resized = RgbaImage::new(new_width, new_height);
+    let mut resized = RgbaImage::new(width, height);
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
     match Resizer::new().resize(image, &mut resized, &options) {
         Ok(()) => resized,
         // Both are 8-bit RGBA, so this cannot fail; the image crate's filter is the same, slower.
-        Err(_) => image::imageops::resize(image, new_width, new_height, image::imageops::FilterType::Triangle),
+        Err(_) => image::imageops::resize(image, width, height, image::imageops::FilterType::Triangle),
     }
 }
 

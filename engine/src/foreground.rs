@@ -464,7 +464,7 @@ fn low_contrast_warning(tolerance: f32) -> String {
 
 /// An sRGB channel as linear light, from a table (a `powf` per channel was most of a Lab
 /// conversion's cost).
-fn srgb_to_linear(channel: u8) -> f32 {
+pub(crate) fn srgb_to_linear(channel: u8) -> f32 {
     static TABLE: std::sync::LazyLock<[f32; 256]> = std::sync::LazyLock::new(|| {
         std::array::from_fn(|channel| {
             let value = channel as f32 / 255.0;

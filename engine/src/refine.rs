@@ -22,8 +22,8 @@ pub(crate) type IsBackground<'a> = &'a dyn Fn(&[f32; 3]) -> bool;
 /// built-in removal's analysis size, or the picture itself when smaller): a larger picture gets
 /// its outline at its own resolution all the same, as the guided filter's coefficients found at
 /// that size are applied to the picture's own pixels (He and Sun's fast guided filter), while the
-/// fills and hole tests cost what they cost at the small size. `holes` says
-/// whether a colour (CIE Lab) is the background's, when the picture's border has a colour model.
+/// fills and hole tests cost what they cost at the small size. `holes` says whether a colour (CIE
+/// Lab) is the background's, when the picture's border has a colour model.
 pub(crate) fn refine(
     image: &RgbaImage,
     small: &RgbaImage,

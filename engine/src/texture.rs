@@ -18,7 +18,7 @@ pub fn bake_texture(cutout: &Cutout, texture_px: u32) -> RgbImage {
     let side = cutout.side() as usize;
     let texture_px = texture_px as usize;
     // Premultiply so resampling never mixes background colours into object texels.
-    let to_linear: [f32; 256] = std::array::from_fn(|channel| srgb_to_linear(channel as u8));
+    let to_linear: [f32; 256] = std::array::from_fn(|channel| crate::foreground::srgb_to_linear(channel as u8));
     // Pixels along the outline mix the object with the background (anti-aliasing, compression
     // ringing), so colours are only trusted a little way inside it.
     let trusted = Mask {
@@ -89,11 +89,6 @@ fn push_pull(level: Vec<f32>, side: usize) -> Vec<f32> {
         }
     }
     colours
-}
-
-fn srgb_to_linear(channel: u8) -> f32 {
-    let value = f32::from(channel) / 255.0;
-    if value <= 0.04045 { value / 12.92 } else { ((value + 0.055) / 1.055).powf(2.4) }
 }
 
 fn linear_to_srgb(value: f32) -> u8 {

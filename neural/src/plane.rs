@@ -104,7 +104,7 @@ impl PlaneModel {
 /// channels first.
 pub(crate) fn to_tensor(image: &RgbaImage, contract: &InputContract) -> Vec<f32> {
     let side = contract.size;
-    let resized = resize(image, side);
+    let resized = threedgpt_engine::decode::resized(image, side, side);
     let plane = (side * side) as usize;
     let mut data = vec![0.0f32; 3 * plane];
     let order: [usize; 3] = if contract.channels.eq_ignore_ascii_case("bgr") { [2, 1, 0] } else { [0, 1, 2] };
@@ -129,18 +129,6 @@ pub(crate) fn to_tensor(image: &RgbaImage, contract: &InputContract) -> Vec<f32>
         }
     }
     data
-}
-
-/// `image` resampled to `side` x `side` with a bilinear filter, colours weighted by their alpha.
-fn resize(image: &RgbaImage, side: u32) -> RgbaImage {
-    use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
-    let mut resized = RgbaImage::new(side, side);
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
-    match Resizer::new().resize(image, &mut resized, &options) {
-        Ok(()) => resized,
-        // Both are 8-bit RGBA, so this cannot fail; the image crate's filter is the same, slower.
-        Err(_) => image::imageops::resize(image, side, side, image::imageops::FilterType::Triangle),
-    }
 }
 
 #[cfg(test)]
