@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use threedgpt_engine::{Background, Format, Options};
+use threedgpt_engine::{Background, Format, Options, Origin, Shape};
 use threedgpt_options::{self as table, Role, Spec};
 use threedgpt_proto::v1;
 
@@ -183,8 +183,19 @@ pub fn engine_options(request: v1::GenerateOptions, output: &Path) -> Result<(Op
         let range = spec.float();
         value.map_or(Ok(range.default), |value| range.check(value)).map_err(|reason| option_error(spec, reason))
     };
+    let choice = |spec: &'static Spec, value: &str| -> Result<&'static str, RequestError> {
+        let choices = spec.choices();
+        if value.is_empty() {
+            return Ok(choices.default);
+        }
+        choices.check(value).map(|choice| choice.name).map_err(|reason| option_error(spec, reason))
+    };
+    let shape = Shape::from_name(choice(&table::SHAPE, &request.shape)?).unwrap_or_default();
+    let origin = Origin::from_name(choice(&table::ORIGIN, &request.origin)?).unwrap_or_default();
     let options = Options::default()
         .with_background(background)
+        .with_shape(shape)
+        .with_origin(origin)
         .with_target_faces(int(&table::FACES, request.faces)?)
         .with_texture_px(int(&table::TEXTURE_SIZE, request.texture_size)?)
         .with_foreground_ratio(float(&table::FOREGROUND_RATIO, request.foreground_ratio)?)

@@ -65,6 +65,9 @@ fn request_strategy() -> impl Strategy<Value = Vec<v1::GenerateRequest>> {
                 device: format % 5,
                 format,
                 reproducible: false,
+                // Known and unknown names.
+                shape: ["", "revolve", "cube"][(grid % 3) as usize].to_owned(),
+                origin: ["", "center", "top"][(faces % 3) as usize].to_owned(),
             }
         });
     let image = prop_oneof![

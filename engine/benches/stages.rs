@@ -8,8 +8,9 @@ use threedgpt_engine::foreground::{Cutout, extract_foreground};
 use threedgpt_engine::isosurface::{Inside, ScalarGrid, extract_isosurface};
 use threedgpt_engine::mesh::TriMesh;
 use threedgpt_engine::relief::inflate;
+use threedgpt_engine::shape::reconstruct;
 use threedgpt_engine::texture::bake_texture;
-use threedgpt_engine::{Background, CancelFlag, DecodeLimits, NoProgress, Options, generate};
+use threedgpt_engine::{Background, CancelFlag, DecodeLimits, NoProgress, Options, Shape, generate};
 
 fn main() {
     divan::main();
@@ -56,6 +57,47 @@ fn end_to_end_1024_to_glb(bencher: divan::Bencher) {
     bencher.bench(|| {
         let asset = generate("bench.png", black_box(&bytes), &options, &NoProgress, &CancelFlag::new()).unwrap();
         threedgpt_engine::export::glb_bytes(&asset, false).unwrap()
+    });
+}
+
+/// The rendered pawn of `tests/shapes/` (a solid of revolution for `auto`), scaled to `side` px.
+fn pawn(side: u32) -> RgbaImage {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/shapes/images/pawn.front.png");
+    let image = image::open(path).unwrap().to_rgba8();
+    image::imageops::resize(&image, side, side, image::imageops::FilterType::Triangle)
+}
+
+/// The whole job on a revolvable object: `auto` finds the axis, revolves, and divides the light out.
+#[divan::bench(sample_count = 20)]
+fn end_to_end_1024_pawn_to_glb(bencher: divan::Bencher) {
+    let bytes = png(&pawn(1024));
+    let options = Options::default();
+    bencher.bench(|| {
+        let asset = generate("pawn.png", black_box(&bytes), &options, &NoProgress, &CancelFlag::new()).unwrap();
+        threedgpt_engine::export::glb_bytes(&asset, false).unwrap()
+    });
+}
+
+/// Each shape the built-in reconstructor makes of the pawn's 1024² cutout on the 256 grid.
+#[divan::bench(sample_count = 20, args = ["auto", "relief", "revolve", "extrude"])]
+fn reconstruct_shape_256(bencher: divan::Bencher, name: &str) {
+    let cutout =
+        extract_foreground(&pawn(1024), true, &Background::Auto, &DecodeLimits::default(), 0.85, &CancelFlag::new())
+            .unwrap();
+    let shape = Shape::from_name(name).unwrap();
+    bencher.bench(|| {
+        reconstruct(
+            &cutout.coverage,
+            &[],
+            cutout.side() as usize,
+            256,
+            1.0,
+            shape,
+            None,
+            &CancelFlag::new(),
+            &mut |_| {},
+        )
+        .unwrap()
     });
 }
 

@@ -11,7 +11,8 @@ use crate::mesh::TriMesh;
 pub const RELIEF_MODEL: &str = threedgpt_options::RELIEF;
 
 /// A generated asset, ready to export: a closed mesh in glTF conventions (metres, +Y up, the
-/// pictured side facing +Z, centred at the origin) with UVs, normals and a texture.
+/// pictured side facing +Z, the origin at the centre of its base or of its bounding box, as
+/// [`Options::origin`](crate::Options) says) with UVs, normals and a texture.
 #[derive(Debug, Clone)]
 pub struct Asset {
     /// A name for the asset, from the input's file name.
@@ -38,6 +39,10 @@ pub struct GenerationRecord {
     pub generator: String,
     /// The reconstructor used.
     pub model: String,
+    /// The shape the built-in reconstructor made (`relief`, `revolve`, `parts`, `extrude`); empty
+    /// for a learned reconstructor.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub shape: String,
     /// The input's file name, without its folder.
     pub source: String,
     /// The input's size in pixels, upright.
@@ -78,8 +83,14 @@ pub struct RecordedOptions {
     pub target_faces: u32,
     /// Texture side in pixels.
     pub texture_px: u32,
+    /// The shape asked for (`auto`, `relief`, `revolve`, `extrude`).
+    #[serde(default)]
+    pub shape: String,
     /// Depth scale.
     pub thickness: f64,
+    /// Where the origin sits (`bottom`, `center`).
+    #[serde(default)]
+    pub origin: String,
     /// Longest side in metres.
     pub size_m: f64,
     /// Reconstruction grid side.

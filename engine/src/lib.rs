@@ -1,6 +1,6 @@
 //! The 3D GPT engine: one picture in, a watertight, textured 3D asset out.
 //!
-//! Stages: [`decode`] → [`foreground`] → [`relief`] (reconstruct) → [`mesh`] → [`texture`] →
+//! Stages: [`decode`] → [`foreground`] → [`shape`] and [`relief`] (reconstruct) → [`mesh`] → [`texture`] →
 //! [`export`]. [`generate`] runs them with progress and cancellation; [`export_asset`] writes the
 //! result. The engine knows nothing of RPC, storage or accounts.
 #![deny(missing_docs)]
@@ -12,6 +12,7 @@ pub mod export;
 pub mod foreground;
 mod grabcut;
 pub mod isosurface;
+pub mod light;
 pub mod mask;
 mod maxflow;
 pub mod mesh;
@@ -22,13 +23,14 @@ mod progress;
 mod refine;
 pub mod relief;
 mod resample;
+pub mod shape;
 pub mod texture;
 pub mod volume;
 
 pub use asset::{Asset, GenerationRecord, RELIEF_MODEL, generator_name};
 pub use error::{EngineError, Result};
 pub use foreground::{Segmenter, SoftMask};
-pub use options::{Background, DecodeLimits, Format, Options};
+pub use options::{Background, DecodeLimits, Format, Options, Origin, Shape};
 pub use pipeline::{Models, export_asset, generate, generate_with};
 pub use progress::{CancelFlag, NoProgress, ProgressSink, Stage};
 pub use relief::{DepthEstimator, DepthMap};

@@ -52,6 +52,70 @@ pub enum Background {
     },
 }
 
+/// The solid the built-in reconstructor makes of the silhouette (`threedgpt_options::SHAPE`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Shape {
+    /// Chosen from the silhouette and its shading.
+    #[default]
+    Auto,
+    /// The silhouette inflated.
+    Relief,
+    /// A solid of revolution about the mirror axis, appendages in relief.
+    Revolve,
+    /// A flat slab with rounded edges.
+    Extrude,
+}
+
+impl Shape {
+    /// Every shape, in the option table's order.
+    pub const ALL: [Shape; 4] = [Shape::Auto, Shape::Relief, Shape::Revolve, Shape::Extrude];
+
+    /// The name every client uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::Auto => "auto",
+            Shape::Relief => "relief",
+            Shape::Revolve => "revolve",
+            Shape::Extrude => "extrude",
+        }
+    }
+
+    /// The shape with this name (case-insensitive).
+    pub fn from_name(name: &str) -> Option<Shape> {
+        Shape::ALL.into_iter().find(|shape| shape.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// Where the asset's origin sits (`threedgpt_options::ORIGIN`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Origin {
+    /// The centre of the object's base: it stands on the ground where it is placed.
+    #[default]
+    Bottom,
+    /// The centre of the bounding box.
+    Center,
+}
+
+impl Origin {
+    /// Every placement, in the option table's order.
+    pub const ALL: [Origin; 2] = [Origin::Bottom, Origin::Center];
+
+    /// The name every client uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Origin::Bottom => "bottom",
+            Origin::Center => "center",
+        }
+    }
+
+    /// The placement with this name (case-insensitive).
+    pub fn from_name(name: &str) -> Option<Origin> {
+        Origin::ALL.into_iter().find(|origin| origin.name().eq_ignore_ascii_case(name))
+    }
+}
+
 /// The file formats the engine writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -120,8 +184,12 @@ pub struct Options {
     pub target_faces: u32,
     /// Side of the square texture in pixels (see `threedgpt_options::TEXTURE_SIZE`).
     pub texture_px: u32,
+    /// The solid the built-in reconstructor makes.
+    pub shape: Shape,
     /// Scales the depth of the inflated solid (1 = round cross-sections).
     pub thickness: f32,
+    /// Where the asset's origin sits.
+    pub origin: Origin,
     /// Length of the asset's longest side in metres.
     pub size_m: f32,
     /// Side of the square grid the reconstructor works on, in cells.
@@ -139,7 +207,9 @@ impl Default for Options {
             foreground_ratio: table::FOREGROUND_RATIO.float().default,
             target_faces: table::FACES.int().default,
             texture_px: table::TEXTURE_SIZE.int().default,
+            shape: Shape::from_name(table::SHAPE.choices().default).unwrap_or_default(),
             thickness: table::THICKNESS.float().default,
+            origin: Origin::from_name(table::ORIGIN.choices().default).unwrap_or_default(),
             size_m: table::SIZE.float().default,
             grid_px: table::GRID.int().default,
             reproducible: false,
@@ -175,6 +245,18 @@ impl Options {
     /// Sets the texture side in pixels.
     pub fn with_texture_px(mut self, texture_px: u32) -> Self {
         self.texture_px = texture_px;
+        self
+    }
+
+    /// Sets the shape the built-in reconstructor makes.
+    pub fn with_shape(mut self, shape: Shape) -> Self {
+        self.shape = shape;
+        self
+    }
+
+    /// Sets where the asset's origin sits.
+    pub fn with_origin(mut self, origin: Origin) -> Self {
+        self.origin = origin;
         self
     }
 

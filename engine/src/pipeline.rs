@@ -13,15 +13,21 @@ use crate::export;
 use crate::foreground::{Cutout, MaskSource, Segmenter, check_plane, extract_foreground_with};
 use crate::mesh::TriMesh;
 use crate::options::Format;
-use crate::options::{Background, Options};
+use crate::options::{Background, Options, Origin};
 use crate::progress::{CancelFlag, ProgressSink, Stage};
-use crate::relief::{DepthEstimator, inflate_shaped};
-use crate::texture::bake_texture;
+use crate::refine::box_mean;
+use crate::relief::DepthEstimator;
+use crate::shape::reconstruct;
+use crate::texture::{bake_delit_texture, bake_texture};
 use crate::volume::{Reconstructor, Sampling, bake_atlas, sample_surface};
 
 /// The coarsest grid the relief falls back to when a finer one cannot be simplified soundly to the
 /// face target.
 const MIN_RETRY_GRID_PX: usize = 64;
+
+/// The light is divided out of the texture only when its fit leaves at most this share of the
+/// object's mean luminance unexplained (a busy texture or a flat-lit picture is left as it is).
+const MAX_LIGHT_RESIDUAL: f32 = 0.35;
 
 /// The smallest working resolution; larger pictures are shrunk to this (or the texture size, if
 /// larger) right after decoding, which bounds memory and time for huge photos.
@@ -95,6 +101,7 @@ pub fn generate_with(
         let record = GenerationRecord {
             generator: generator_name(),
             model: reconstructor.name().to_owned(),
+            shape: String::new(),
             source: source_name(name),
             source_size_px,
             mask: cutout.source,
@@ -138,16 +145,22 @@ pub fn generate_with(
     progress.report(Stage::Reconstruct, depth_start);
     let target_faces = options.target_faces as usize;
     let mut reconstruct_started = started;
-    let (mut mesh, topology, relief_faces) = loop {
-        let relief = inflate_shaped(
+    let luminance = luminance(&cutout.rgba);
+    let (mut mesh, topology, relief_faces, built, front_heights) = loop {
+        let reconstruction = reconstruct(
             &cutout.coverage,
+            &luminance,
             cutout.side() as usize,
             grid_px,
             options.thickness,
+            options.shape,
             depth.as_ref(),
             cancel,
             &mut |fraction| progress.report(Stage::Reconstruct, depth_start + depth_share * fraction),
         )?;
+        let built = reconstruction.built;
+        let mut relief = reconstruction.relief;
+        let front_heights = std::mem::take(&mut relief.front_heights);
         add_ms(&mut timings.reconstruct, reconstruct_started);
         cancel.check()?;
         let started = Instant::now();
@@ -156,7 +169,7 @@ pub fn generate_with(
         let simplified = (relief_faces > target_faces).then(|| relief.mesh.simplified_to(target_faces)).flatten();
         add_ms(&mut timings.mesh, started);
         match simplified {
-            Some((mesh, topology)) => break (mesh, topology, relief_faces),
+            Some((mesh, topology)) => break (mesh, topology, relief_faces, built, front_heights),
             // Collapsing a very dense relief to few faces in one pass can fold its thin rim onto
             // itself; a coarser grid gives the same shape, and the face count asked for.
             None if relief_faces > target_faces && grid_px / 2 >= MIN_RETRY_GRID_PX => {
@@ -170,7 +183,7 @@ pub fn generate_with(
                 let gentler = if relief_faces > target_faces { target_faces * 3 / 2 + 1 } else { target_faces };
                 let (mesh, topology) = relief.mesh.simplified_with_topology(gentler);
                 add_ms(&mut timings.mesh, started);
-                break (mesh, topology, relief_faces);
+                break (mesh, topology, relief_faces, built, front_heights);
             }
         }
     };
@@ -186,17 +199,27 @@ pub fn generate_with(
     if mesh.triangles.is_empty() {
         return Err(EngineError::NoObject { reason: "the object is too thin to build a solid from".to_owned() });
     }
+    if options.shape == crate::options::Shape::Revolve && built == crate::shape::Built::Relief {
+        warnings.push(
+            "the silhouette has no mirror axis to revolve about (the axis would leave the object), so it was \
+             built as relief"
+                .to_owned(),
+        );
+    }
     cancel.check()?;
     // Texture coordinates are the front-view projection, taken before the mesh moves into place.
     let uvs: Vec<[f32; 2]> = mesh.positions.iter().map(|&[x, y, _]| [x / grid_px as f32, y / grid_px as f32]).collect();
-    let size = place(&mut mesh, options.size_m);
+    let size = place(&mut mesh, options.size_m, options.origin);
     let normals = mesh.smooth_normals();
     progress.report(Stage::Mesh, 1.0);
     add_ms(&mut timings.mesh, started);
 
     let started = Instant::now();
     progress.report(Stage::Texture, 0.0);
-    let texture = bake_texture(&cutout, options.texture_px);
+    let texture = match delighting_gain(&cutout, &luminance, &front_heights, grid_px) {
+        Some(gain) => bake_delit_texture(&cutout, options.texture_px, &gain, grid_px),
+        None => bake_texture(&cutout, options.texture_px),
+    };
     cancel.check()?;
     progress.report(Stage::Texture, 1.0);
     timings.texture = elapsed_ms(started);
@@ -204,6 +227,7 @@ pub fn generate_with(
     let record = GenerationRecord {
         generator: generator_name(),
         model: RELIEF_MODEL.to_owned(),
+        shape: built.name().to_owned(),
         source: source_name(name),
         source_size_px,
         mask: cutout.source,
@@ -279,7 +303,9 @@ fn recorded_options(options: &Options) -> RecordedOptions {
         foreground_ratio: tidy(options.foreground_ratio),
         target_faces: options.target_faces,
         texture_px: options.texture_px,
+        shape: options.shape.name().to_owned(),
         thickness: tidy(options.thickness),
+        origin: options.origin.name().to_owned(),
         size_m: tidy(options.size_m),
         grid_px: options.grid_px,
     }
@@ -347,11 +373,14 @@ fn volumetric(
     timings.texture = elapsed_ms(started);
     let mut mesh = baked.mesh;
     let (min, max) = welded.bounds();
-    let centre = [0, 1, 2].map(|axis| (min[axis] + max[axis]) / 2.0);
+    let mut anchor = [0, 1, 2].map(|axis| (min[axis] + max[axis]) / 2.0);
+    if options.origin == Origin::Bottom {
+        anchor[1] = min[1];
+    }
     let extent = [0, 1, 2].map(|axis| max[axis] - min[axis]);
     let scale = options.size_m / extent.iter().copied().fold(0.0f32, f32::max).max(f32::MIN_POSITIVE);
     for position in &mut mesh.positions {
-        *position = [0, 1, 2].map(|axis| (position[axis] - centre[axis]) * scale);
+        *position = [0, 1, 2].map(|axis| (position[axis] - anchor[axis]) * scale);
     }
     Ok(Shaped {
         mesh,
@@ -388,16 +417,67 @@ fn face_target_warnings(options: &Options, faces: usize, available: usize) -> Ve
 }
 
 /// Moves a grid-space mesh (x right, y down, z to the viewer) into glTF space: +Y up, the front
-/// facing +Z, centred at the origin, longest side `size_m`. Returns the bounding box size.
-fn place(mesh: &mut TriMesh, size_m: f32) -> [f32; 3] {
+/// facing +Z, longest side `size_m`, the origin at the centre of the base (the lowest point's
+/// height, the bounding box's middle across) or of the bounding box. Returns the bounding box size.
+fn place(mesh: &mut TriMesh, size_m: f32, origin: Origin) -> [f32; 3] {
     let (min, max) = mesh.bounds();
-    let centre = [0, 1, 2].map(|axis| (min[axis] + max[axis]) / 2.0);
+    let mut anchor = [0, 1, 2].map(|axis| (min[axis] + max[axis]) / 2.0);
+    if origin == Origin::Bottom {
+        // Grid y grows downwards: the base is the largest y.
+        anchor[1] = max[1];
+    }
     let extent = [0, 1, 2].map(|axis| max[axis] - min[axis]);
     let longest = extent.iter().copied().fold(0.0f32, f32::max).max(f32::MIN_POSITIVE);
     let scale = size_m / longest;
     for position in &mut mesh.positions {
         *position =
-            [(position[0] - centre[0]) * scale, (centre[1] - position[1]) * scale, (position[2] - centre[2]) * scale];
+            [(position[0] - anchor[0]) * scale, (anchor[1] - position[1]) * scale, (position[2] - anchor[2]) * scale];
     }
     extent.map(|length| length * scale)
+}
+
+/// The cutout's luminance in linear light (Rec. 709 weights, `0..=1`), for the shape's flat test and
+/// the light estimate.
+fn luminance(rgba: &image::RgbaImage) -> Vec<f32> {
+    let to_linear: [f32; 256] = std::array::from_fn(|channel| crate::foreground::srgb_to_linear(channel as u8));
+    rgba.pixels()
+        .map(|pixel| {
+            0.2126 * to_linear[usize::from(pixel[0])]
+                + 0.7152 * to_linear[usize::from(pixel[1])]
+                + 0.0722 * to_linear[usize::from(pixel[2])]
+        })
+        .collect()
+}
+
+/// The factor per grid vertex that divides the picture's light out of the texture: the light fitted
+/// to the front's normals a little inside the outline (where a height field's normals are sound);
+/// none when the fit explains too little of the shading to trust.
+fn delighting_gain(cutout: &Cutout, luminance: &[f32], front_heights: &[f32], grid_px: usize) -> Option<Vec<f32>> {
+    let side = cutout.side() as usize;
+    if front_heights.len() != grid_px * grid_px || luminance.len() != side * side {
+        return None;
+    }
+    let coverage = crate::resample::resample(&cutout.coverage, 1, (side, side), (grid_px, grid_px));
+    let shading = crate::resample::resample(luminance, 1, (side, side), (grid_px, grid_px));
+    let inside = crate::mask::Mask::from_fn(grid_px, grid_px, |x, y| coverage[y * grid_px + x] > 0.5);
+    let trusted = inside.eroded((grid_px / 64).max(2));
+    let normals = crate::light::normals(front_heights, grid_px);
+    let light = crate::light::estimate(&shading, &normals, &trusted.cells)?;
+    tracing::debug!(?light, "estimated the light");
+    if light.residual > MAX_LIGHT_RESIDUAL {
+        return None;
+    }
+    // Shading is smooth; the height field's normals carry a little noise from row to row, which the
+    // gain would print into the texture as streaks, so it is averaged over a few cells.
+    let gain = light.gain(&normals, &inside.cells);
+    let weights: Vec<f32> = inside.cells.iter().map(|&inside| f32::from(u8::from(inside))).collect();
+    let weighted: Vec<f32> = gain.iter().zip(&weights).map(|(gain, weight)| gain * weight).collect();
+    let radius = (grid_px / 96).max(1);
+    let (sum, total) =
+        (box_mean(&weighted, (grid_px, grid_px), radius), box_mean(&weights, (grid_px, grid_px), radius));
+    Some(
+        (0..grid_px * grid_px)
+            .map(|index| if inside.cells[index] { sum[index] / total[index].max(1.0e-6) } else { 1.0 })
+            .collect(),
+    )
 }

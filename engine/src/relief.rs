@@ -26,6 +26,8 @@ pub struct Relief {
     pub mesh: TriMesh,
     /// Side of the grid the mesh was built on.
     pub grid_px: usize,
+    /// The front's height at each grid vertex (0 outside), whose normals the light is fitted to.
+    pub front_heights: Vec<f32>,
 }
 
 /// A learned depth model (Depth-Anything / MiDaS style), run by the caller's inference runtime
@@ -76,21 +78,33 @@ pub fn inflate_shaped(
     progress: &mut dyn FnMut(f32),
 ) -> Result<Relief> {
     let grid = resample(coverage, 1, (side, side), (grid_px, grid_px));
+    inflate_grid(&grid, grid_px, thickness, depth, cancel, progress)
+}
+
+/// [`inflate_shaped`] on coverage already on the `grid_px` grid.
+pub(crate) fn inflate_grid(
+    grid: &[f32],
+    grid_px: usize,
+    thickness: f32,
+    depth: Option<&DepthMap>,
+    cancel: &CancelFlag,
+    progress: &mut dyn FnMut(f32),
+) -> Result<Relief> {
     progress(0.1);
-    let potential = solve_poisson(&grid, grid_px, cancel)?;
+    let potential = solve_poisson(grid, grid_px, cancel)?;
     progress(0.8);
     let back: Vec<f32> =
         potential.iter().map(|&value| (thickness as f64 * 2.0 * value.max(0.0).sqrt()) as f32).collect();
     let front = match depth {
         Some(depth) => {
-            let scale = front_scale(depth, &grid, grid_px);
+            let scale = front_scale(depth, grid, grid_px);
             back.iter().zip(&scale).map(|(height, scale)| height * scale).collect()
         }
         None => back.clone(),
     };
-    let mesh = lift(&grid, &front, &back, grid_px);
+    let mesh = lift(grid, &front, &back, grid_px);
     progress(1.0);
-    Ok(Relief { mesh, grid_px })
+    Ok(Relief { mesh, grid_px, front_heights: front })
 }
 
 /// The factor on the front height at each grid vertex: nearness stretched over the grid and
@@ -125,13 +139,13 @@ fn front_scale(depth: &DepthMap, coverage: &[f32], grid_px: usize) -> Vec<f32> {
 
 /// Whether a grid vertex is inside the object. Coverage exactly at the threshold counts as outside so
 /// the outline never passes through a vertex.
-fn is_inside(coverage: f32) -> bool {
+pub(crate) fn is_inside(coverage: f32) -> bool {
     coverage > 0.5 + 1.0e-4
 }
 
 /// Solves `-Δu = 1` on the inside vertices with `u = 0` outside, by conjugate gradients warm-started
 /// from the same problem solved on a grid half the size (a cascade), which cuts iterations severalfold.
-fn solve_poisson(coverage: &[f32], n: usize, cancel: &CancelFlag) -> Result<Vec<f64>> {
+pub(crate) fn solve_poisson(coverage: &[f32], n: usize, cancel: &CancelFlag) -> Result<Vec<f64>> {
     let mut initial = vec![0.0f64; n * n];
     if n > 48 {
         let coarse_n = n.div_ceil(2);
@@ -237,7 +251,7 @@ fn solve_poisson(coverage: &[f32], n: usize, cancel: &CancelFlag) -> Result<Vec<
 }
 
 /// Builds the closed two-sided mesh with marching triangles over a one-cell frame of empty cells.
-fn lift(coverage: &[f32], front_heights: &[f32], back_heights: &[f32], grid_px: usize) -> TriMesh {
+pub(crate) fn lift(coverage: &[f32], front_heights: &[f32], back_heights: &[f32], grid_px: usize) -> TriMesh {
     // Grid vertex (i, j) of the padded grid sits at the centre of cutout cell (i - 1, j - 1).
     let n = grid_px + 2;
     let value = |i: usize, j: usize| -> f32 {

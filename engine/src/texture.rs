@@ -15,6 +15,16 @@ const TRUSTED_COVERAGE: f32 = 0.9;
 
 /// Bakes a `texture_px` square texture from the cutout.
 pub fn bake_texture(cutout: &Cutout, texture_px: u32) -> RgbImage {
+    bake(cutout, texture_px, None)
+}
+
+/// [`bake_texture`] with each colour multiplied by `gain` (a `gain_px` square over the cutout, in
+/// linear light): the picture's light divided out (see [`crate::light`]).
+pub fn bake_delit_texture(cutout: &Cutout, texture_px: u32, gain: &[f32], gain_px: usize) -> RgbImage {
+    bake(cutout, texture_px, Some((gain, gain_px)))
+}
+
+fn bake(cutout: &Cutout, texture_px: u32, gain: Option<(&[f32], usize)>) -> RgbImage {
     let side = cutout.side() as usize;
     let texture_px = texture_px as usize;
     // Premultiply so resampling never mixes background colours into object texels.
@@ -35,7 +45,15 @@ pub fn bake_texture(cutout: &Cutout, texture_px: u32) -> RgbImage {
         }
         premultiplied.push(weight);
     }
-    let resampled = resample(&premultiplied, 4, (side, side), (texture_px, texture_px));
+    let mut resampled = resample(&premultiplied, 4, (side, side), (texture_px, texture_px));
+    if let Some((gain, gain_px)) = gain.filter(|(gain, gain_px)| gain.len() == gain_px * gain_px) {
+        let gain = resample(gain, 1, (gain_px, gain_px), (texture_px, texture_px));
+        for (texel, gain) in resampled.chunks_exact_mut(4).zip(&gain) {
+            for channel in &mut texel[..3] {
+                *channel *= gain;
+            }
+        }
+    }
     let filled = push_pull(resampled, texture_px);
     // A fine table of the sRGB curve; its steps are far below one 8-bit level.
     const STEPS: usize = 8192;

@@ -36,9 +36,11 @@ fn assert_sound(asset: &Asset) {
     let (min, max) = asset.mesh.bounds();
     let longest = (0..3).map(|axis| max[axis] - min[axis]).fold(0.0f32, f32::max);
     assert!((longest - 1.0).abs() < 1e-4, "longest side {longest}");
-    for axis in 0..3 {
+    // The origin is at the centre of the base: centred across, standing on y = 0.
+    for axis in [0, 2] {
         assert!((min[axis] + max[axis]).abs() < 1e-4, "not centred on axis {axis}");
     }
+    assert!(min[1].abs() < 1e-4, "the base is at y = {}", min[1]);
     assert_eq!(asset.normals.len(), asset.mesh.positions.len());
     assert_eq!(asset.uvs.len(), asset.mesh.positions.len());
     for normal in &asset.normals {
@@ -94,6 +96,23 @@ fn the_object_stands_upright_faces_plus_z_and_is_not_mirrored() {
 }
 
 #[test]
+fn the_origin_is_at_the_base_or_the_centre_as_asked() {
+    let bytes = support::png_bytes(&snowman());
+    let standing = run(&bytes, &fast()).unwrap();
+    let (min, max) = standing.mesh.bounds();
+    assert!(min[1].abs() < 1e-4 && max[1] > 0.99, "the base at {}, the top at {}", min[1], max[1]);
+    assert_eq!(standing.record.options.origin, "bottom");
+    let centred = run(&bytes, &fast().with_origin(threedgpt_engine::Origin::Center)).unwrap();
+    let (min, max) = centred.mesh.bounds();
+    for axis in 0..3 {
+        assert!((min[axis] + max[axis]).abs() < 1e-4, "not centred on axis {axis}");
+    }
+    assert_eq!(centred.record.options.origin, "center");
+    // Only the placement differs.
+    assert_eq!(standing.mesh.triangles, centred.mesh.triangles);
+}
+
+#[test]
 fn a_plain_background_is_removed() {
     let photo = DynamicImage::ImageRgba8(support::disc_on(400, 120.0, RED, WHITE)).to_rgb8();
     let jpeg = support::encode(&DynamicImage::ImageRgb8(photo), ImageFormat::Jpeg);
@@ -124,7 +143,8 @@ fn a_ring_on_a_plain_background_keeps_its_hole() {
 #[test]
 fn keep_background_uses_the_whole_picture_and_a_mask_image_is_honoured() {
     let photo = support::png_bytes(&support::disc_on(200, 60.0, RED, WHITE));
-    let kept = run(&photo, &fast().with_background(Background::Keep)).unwrap();
+    let kept =
+        run(&photo, &fast().with_background(Background::Keep).with_shape(threedgpt_engine::Shape::Relief)).unwrap();
     assert_sound(&kept);
     assert_eq!(kept.record.mask, MaskSource::WholeImage);
     // A square picture inflates to a pillow as wide as tall; -Δu = 1 on a square of side L peaks
@@ -683,7 +703,8 @@ fn a_volumetric_model_gives_a_closed_textured_surface_with_its_colours() {
     assert!((record.faces as i64 - 20_000).abs() <= 200, "{}", record.faces);
     assert_eq!(asset.mesh.positions.len(), record.faces * 3, "vertices are split per triangle for the atlas");
     for [x, y, z] in &asset.mesh.positions {
-        let radius = (x * x + y * y + z * z).sqrt();
+        // The sphere stands on the ground: its centre is half its size up.
+        let radius = (x * x + (y - 0.5) * (y - 0.5) + z * z).sqrt();
         assert!((radius - 0.5).abs() < 0.02, "a vertex at radius {radius}");
     }
     // Each vertex's texel holds the field's colour there (the placed sphere is the model's).
@@ -695,7 +716,8 @@ fn a_volumetric_model_gives_a_closed_textured_surface_with_its_colours() {
             ((uv[1] * side) as u32).min(asset.texture.height() - 1),
         );
         for axis in 0..3 {
-            let expected = (position[axis] + 0.5).clamp(0.0, 1.0);
+            let centre = if axis == 1 { 0.5 } else { 0.0 };
+            let expected = (position[axis] - centre + 0.5).clamp(0.0, 1.0);
             worst = worst.max((f32::from(texel[axis]) / 255.0 - expected).abs());
         }
     }

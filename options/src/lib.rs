@@ -90,6 +90,15 @@ impl Choices {
         self.choices.iter().find(|choice| choice.name.eq_ignore_ascii_case(name))
     }
 
+    /// The fixed choice `name` names (case-insensitive), else why not (a phrase without the
+    /// option's name): `"cube" is not one of "auto", "relief", "revolve", "extrude"`.
+    pub fn check(&self, name: &str) -> Result<&'static Choice, String> {
+        self.fixed(name).ok_or_else(|| {
+            let quoted: Vec<String> = self.names().iter().map(|name| format!("{name:?}")).collect();
+            format!("{name:?} is not one of {}", quoted.join(", "))
+        })
+    }
+
     /// The fixed choices' names, for messages.
     pub fn names(&self) -> Vec<&'static str> {
         self.choices.iter().map(|choice| choice.name).collect()
@@ -263,6 +272,52 @@ pub const GRID: Spec = Spec {
 /// The built-in reconstructor's name.
 pub const RELIEF: &str = "relief";
 
+/// The solid the built-in reconstructor makes of the silhouette.
+pub const SHAPE: Spec = Spec {
+    name: "shape",
+    flag: "shape",
+    label: "Shape",
+    description: "The solid the built-in reconstructor makes of the silhouette",
+    kind: Kind::Choice(Choices {
+        default: "auto",
+        choices: &[
+            Choice {
+                name: "auto",
+                description: "Chosen from the silhouette: revolve a symmetric one (with its appendages in relief), extrude a flat straight-edged one, else relief",
+            },
+            Choice { name: "relief", description: "The silhouette inflated into a rounded solid" },
+            Choice {
+                name: "revolve",
+                description: "A solid of revolution about the silhouette's mirror axis, vertical or leaning; appendages in relief",
+            },
+            Choice {
+                name: "extrude",
+                description: "A flat slab of the silhouette with rounded edges (signs, cards, tiles)",
+            },
+        ],
+        models: None,
+    }),
+};
+
+/// Where the asset's origin sits.
+pub const ORIGIN: Spec = Spec {
+    name: "origin",
+    flag: "origin",
+    label: "Origin",
+    description: "Where the asset's origin sits",
+    kind: Kind::Choice(Choices {
+        default: "bottom",
+        choices: &[
+            Choice {
+                name: "bottom",
+                description: "At the centre of the object's base, so it stands on the ground where it is placed",
+            },
+            Choice { name: "center", description: "At the centre of the object's bounding box" },
+        ],
+        models: None,
+    }),
+};
+
 /// The reconstructor.
 pub const MODEL: Spec = Spec {
     name: "model",
@@ -351,12 +406,14 @@ pub const REPRODUCIBLE: Spec = Spec {
 };
 
 /// Every generate option, in the order clients show them.
-pub const ALL: [&Spec; 12] = [
+pub const ALL: [&Spec; 14] = [
     &FACES,
     &TEXTURE_SIZE,
     &FOREGROUND_RATIO,
     &BACKGROUND,
+    &SHAPE,
     &THICKNESS,
+    &ORIGIN,
     &SIZE,
     &GRID,
     &MODEL,
@@ -387,6 +444,15 @@ mod tests {
                 Kind::Flag => {}
             }
         }
+    }
+
+    #[test]
+    fn a_choice_is_checked_case_blind_and_a_wrong_one_lists_the_right_ones() {
+        assert_eq!(SHAPE.choices().check("Revolve").map(|choice| choice.name), Ok("revolve"));
+        assert_eq!(
+            ORIGIN.choices().check("top").map(|choice| choice.name),
+            Err("\"top\" is not one of \"bottom\", \"center\"".to_owned())
+        );
     }
 
     #[test]

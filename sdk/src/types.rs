@@ -168,8 +168,12 @@ pub struct GenerateOptions {
     pub foreground_ratio: Option<f32>,
     /// How the object is found.
     pub background: Background,
+    /// The solid the built-in reconstructor makes (`auto`, `relief`, `revolve`, `extrude`).
+    pub shape: Option<String>,
     /// Depth scale.
     pub thickness: Option<f32>,
+    /// Where the asset's origin sits (`bottom`, `center`).
+    pub origin: Option<String>,
     /// Longest side in metres.
     pub size_m: Option<f32>,
     /// Reconstruction grid.
@@ -208,6 +212,18 @@ impl GenerateOptions {
     /// Sets how the object is found.
     pub fn with_background(mut self, background: Background) -> Self {
         self.background = background;
+        self
+    }
+
+    /// Chooses the solid the built-in reconstructor makes.
+    pub fn with_shape(mut self, shape: impl Into<String>) -> Self {
+        self.shape = Some(shape.into());
+        self
+    }
+
+    /// Chooses where the asset's origin sits.
+    pub fn with_origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
         self
     }
 
@@ -282,6 +298,8 @@ impl GenerateOptions {
             reproducible: self.reproducible,
             background_model,
             depth_model: self.depth.clone().unwrap_or_default(),
+            shape: self.shape.clone().unwrap_or_default(),
+            origin: self.origin.clone().unwrap_or_default(),
         }
     }
 }

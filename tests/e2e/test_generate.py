@@ -26,7 +26,9 @@ def assert_closed_solid(mesh: trimesh.Trimesh, genus: int) -> None:
     assert mesh.volume > 0, "mesh is inside out"
     assert mesh.euler_number == 2 - 2 * genus, f"euler number {mesh.euler_number}"
     assert max(mesh.extents) == pytest.approx(1.0, abs=1e-4), "longest side should be 1 m"
-    assert np.allclose(mesh.bounds.mean(axis=0), 0.0, atol=1e-4), "not centred at the origin"
+    centre = mesh.bounds.mean(axis=0)
+    assert np.allclose(centre[[0, 2]], 0.0, atol=1e-4), "not centred across"
+    assert mesh.bounds[0][1] == pytest.approx(0.0, abs=1e-4), "the base is not at the origin"
 
 
 @pytest.mark.parametrize(("example", "genus"), [("duck.png", 0), ("ring.jpg", 1)])
@@ -270,3 +272,28 @@ def test_no_exported_file_carries_the_users_folders(binary, tmp_path, fmt):
         assert b"home-of-ada-7c1f" not in path.read_bytes(), f"{path.name} names the input's folder"
     if fmt == "glb":
         assert json.loads(read_glb_json(out / "duck.glb"))["scenes"][0]["extras"]["source"] == "duck.png"
+
+
+def test_a_pawn_revolves_and_the_shape_and_origin_reach_the_record(binary, tmp_path):
+    pawn = EXAMPLES.parent / "tests" / "shapes" / "images" / "pawn.front.png"
+    output = tmp_path / "pawn.glb"
+    result = run_cli(binary, "generate", str(pawn), "-o", str(output), "--json")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)["record"]
+    assert record["shape"] == "revolve"
+    assert (record["options"]["shape"], record["options"]["origin"]) == ("auto", "bottom")
+    mesh = load_mesh(output)
+    # A solid of revolution is as deep as it is wide.
+    assert mesh.extents[2] == pytest.approx(mesh.extents[0], rel=0.03)
+
+    result = run_cli(
+        binary, "generate", str(pawn), "-o", str(output), "--json", "--shape", "relief", "--origin", "center"
+    )
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)["record"]
+    assert record["shape"] == "relief" and record["options"]["origin"] == "center"
+    assert np.allclose(load_mesh(output).bounds.mean(axis=0), 0.0, atol=1e-4)
+
+    refused = run_cli(binary, "generate", str(pawn), "-o", str(output), "--shape", "cube")
+    assert refused.returncode == 2
+    assert "auto, relief, revolve or extrude" in refused.stderr

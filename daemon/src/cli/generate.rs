@@ -54,8 +54,14 @@ pub(crate) struct GenerateArgs {
     #[arg(long, value_name = "FILE")]
     mask: Option<PathBuf>,
 
+    #[arg(long, value_name = "SHAPE", help = help(&table::SHAPE), value_parser = choice_parser(&table::SHAPE))]
+    shape: Option<String>,
+
     #[arg(long, value_name = "T", help = help(&table::THICKNESS), value_parser = float_parser(&table::THICKNESS))]
     thickness: Option<f32>,
+
+    #[arg(long, value_name = "WHERE", help = help(&table::ORIGIN), value_parser = choice_parser(&table::ORIGIN))]
+    origin: Option<String>,
 
     #[arg(long = "size", value_name = "METRES", help = help(&table::SIZE), value_parser = float_parser(&table::SIZE))]
     size_m: Option<f32>,
@@ -103,6 +109,18 @@ fn float_parser(spec: &'static Spec) -> impl Fn(&str) -> Result<f32, String> + C
     }
 }
 
+fn choice_parser(spec: &'static Spec) -> impl Fn(&str) -> Result<String, String> + Clone + Send + Sync + 'static {
+    move |text| {
+        let choices = spec.choices();
+        let names = choices.names();
+        let (last, others) = names.split_last().unwrap_or((&"", &[]));
+        choices
+            .fixed(text)
+            .map(|choice| choice.name.to_owned())
+            .ok_or_else(|| format!("{text:?} is not a {}; use {} or {last}", spec.name, others.join(", ")))
+    }
+}
+
 fn format_parser(text: &str) -> Result<Format, String> {
     text.parse::<Format>().map_err(|error| error.to_string())
 }
@@ -142,7 +160,9 @@ fn sdk_options(args: &GenerateArgs, background: Option<Background>) -> GenerateO
     options.faces = args.faces;
     options.texture_size = args.texture_size;
     options.foreground_ratio = args.foreground_ratio;
+    options.shape = args.shape.clone();
     options.thickness = args.thickness;
+    options.origin = args.origin.clone();
     options.size_m = args.size_m;
     options.grid = args.grid;
     options.model = args.model.clone();

@@ -1,5 +1,5 @@
 """Brings a generated GLB into the scene: at the 3D cursor, named after the picture, selected and
-active, with its texture packed into the .blend or saved beside it."""
+active, shaded smooth, with its texture packed into the .blend or saved beside it."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ def import_asset(
     for index, obj in enumerate(meshes):
         obj.name = stem if index == 0 else f"{stem}.{index:03d}"
         obj.data.name = obj.name
+        # The asset is a smooth solid with smooth normals: shade it so, as Blender's own add-ons do.
+        obj.data.shade_smooth()
         for slot in obj.material_slots:
             if slot.material is not None and slot.material.users == 1:
                 slot.material.name = obj.name

@@ -119,11 +119,16 @@ def generation_options(options, table: dict | None = None) -> dict:
         "foreground_ratio": options.foreground_ratio,
         "grid": options.detail,
         "thickness": options.thickness,
+        "shape": options.shape.lower(),
+        "origin": options.origin.lower(),
     }
     chosen = {}
     for name, value in values.items():
         default = properties.spec(table, name)["default"]
-        if abs(value - default) > 1e-6 * max(1.0, abs(default)):
+        if isinstance(value, str):
+            if value != default:
+                chosen[name] = value
+        elif abs(value - default) > 1e-6 * max(1.0, abs(default)):
             chosen[name] = value
     models = properties.chosen_models(options)
     if "background" not in models and not options.remove_background:

@@ -75,8 +75,10 @@ class VIEW3D_PT_threedgpt_advanced(SubPanel, bpy.types.Panel):
         layout.use_property_split = True
         layout.use_property_decorate = False
         options = context.scene.threedgpt
+        layout.prop(options, "shape")
         layout.prop(options, "detail")
         layout.prop(options, "thickness")
+        layout.prop(options, "origin")
         layout.prop(options, "segmentation")
         layout.prop(options, "depth")
         row = layout.row()

@@ -17,6 +17,8 @@ OPTION_OF = {
     "foreground_ratio": "foreground_ratio",
     "detail": "grid",
     "thickness": "thickness",
+    "shape": "shape",
+    "origin": "origin",
 }
 
 
@@ -40,6 +42,9 @@ def option_properties(table: dict) -> dict:
         common = {"name": option["label"], "description": option["description"]}
         if name == "texture_size":
             defined[prop] = EnumProperty(items=texture_items(option), default=str(option["default"]), **common)
+        elif option["kind"] == "choice":
+            items = [(choice.upper(), choice.capitalize(), about) for choice, about in option["choices"]]
+            defined[prop] = EnumProperty(items=items, default=option["default"].upper(), **common)
         elif option["kind"] == "int":
             defined[prop] = IntProperty(default=option["default"], min=option["min"], max=option["max"], **common)
         else:

@@ -91,6 +91,10 @@ def test_generate_imports_one_textured_watertight_mesh_at_the_cursor(extension, 
     image = base_colour_image(obj)
     assert image.packed_file is not None and tuple(image.size) == (512, 512)
     assert is_watertight(obj.data)
+    assert all(polygon.use_smooth for polygon in obj.data.polygons), "imported shaded smooth"
+    # The origin is at the base: the duck stands on the cursor instead of sinking into it.
+    lowest = min((obj.matrix_world @ vertex.co).z for vertex in obj.data.vertices)
+    assert lowest == pytest.approx(3.0, abs=1e-3)
     assert session.reports[-1] == ("INFO", status.message) and "faces" in status.message
 
 
@@ -444,11 +448,18 @@ def test_the_device_goes_with_a_learned_model_only(extension):
         device="GPU",
         detail=0,
         thickness=0.0,
+        shape="AUTO",
+        origin="BOTTOM",
     )
     assert operators.generation_options(chosen)["device"] == "gpu"
     chosen.model = "DEFAULT"
     assert "device" not in operators.generation_options(chosen)
     assert bpy.context.scene.threedgpt.device == "AUTO"
+    # A shape or origin other than the daemon's default is sent in the option table's spelling.
+    assert "shape" not in operators.generation_options(chosen)
+    chosen.shape, chosen.origin = "REVOLVE", "CENTER"
+    sent = operators.generation_options(chosen)
+    assert (sent["shape"], sent["origin"]) == ("revolve", "center")
 
 
 def test_the_panel_offers_the_defaults_and_ranges_the_daemon_reports(extension, session):
@@ -466,6 +477,12 @@ def test_the_panel_offers_the_defaults_and_ranges_the_daemon_reports(extension, 
             if name == "texture_size":
                 assert [item.identifier for item in rna[prop].enum_items] == [str(size) for size in option["allowed"]]
                 assert rna[prop].default == str(option["default"])
+                continue
+            if option["kind"] == "choice":
+                assert [item.identifier for item in rna[prop].enum_items] == [
+                    name.upper() for name, _ in option["choices"]
+                ], prop
+                assert rna[prop].default == option["default"].upper(), prop
                 continue
             assert rna[prop].hard_min == pytest.approx(option["min"]), prop
             assert rna[prop].hard_max == pytest.approx(option["max"]), prop

@@ -70,7 +70,8 @@ impl Client {
     /// given, is called with every `Event`; an exception it raises cancels the job and propagates.
     /// Options (see `Client.options()` for each one's default and range): faces, texture_size,
     /// foreground_ratio, background ("auto", "keep", "builtin" or a segmentation model), mask (path
-    /// or bytes), thickness, size (metres), grid, model, depth, device, format, reproducible, name.
+    /// or bytes), shape ("auto", "relief", "revolve", "extrude"), thickness, origin ("bottom",
+    /// "center"), size (metres), grid, model, depth, device, format, reproducible, name.
     #[pyo3(signature = (image, output = None, *, progress = None, **options))]
     fn generate(
         &self,
@@ -488,11 +489,18 @@ fn build_request(
         };
         let text =
             |what: &str| -> PyResult<String> { value.extract().map_err(|_| invalid(format!("{key} must be {what}"))) };
+        let choice = |spec: &'static Spec| -> PyResult<Option<String>> {
+            let choices = spec.choices();
+            let name = text(&format!("one of {}", choices.names().join(", ")))?;
+            choices.check(&name).map(|choice| Some(choice.name.to_owned())).map_err(invalid)
+        };
         match key.as_str() {
             "faces" => settings.faces = int(&table::FACES)?,
             "texture_size" => settings.texture_size = int(&table::TEXTURE_SIZE)?,
             "foreground_ratio" => settings.foreground_ratio = float(&table::FOREGROUND_RATIO)?,
+            "shape" => settings.shape = choice(&table::SHAPE)?,
             "thickness" => settings.thickness = float(&table::THICKNESS)?,
+            "origin" => settings.origin = choice(&table::ORIGIN)?,
             "size" => settings.size_m = float(&table::SIZE)?,
             "grid" => settings.grid = int(&table::GRID)?,
             "model" => settings.model = Some(text("a model name")?),

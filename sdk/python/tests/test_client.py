@@ -323,6 +323,8 @@ def test_out_of_range_options_are_refused_in_python_terms_before_anything_is_sen
         client.generate(EXAMPLES / "duck.png", tmp_path / "x.glb", texture_size=1000)
     with pytest.raises(ValueError, match=r"foreground_ratio=0\.01: 0\.01 is outside 0\.05\.\.=1"):
         client.generate(EXAMPLES / "duck.png", tmp_path / "x.glb", foreground_ratio=0.01)
+    with pytest.raises(ValueError, match='shape=\'cube\': "cube" is not one of "auto", "relief", "revolve", "extrude"'):
+        client.generate(EXAMPLES / "duck.png", tmp_path / "x.glb", shape="cube")
     with pytest.raises(threedgpt.NotFound, match='no segmentation model "nope" is installed'):
         client.generate(EXAMPLES / "duck.png", tmp_path / "x.glb", background="nope")
     assert not list(tmp_path.iterdir())
@@ -357,3 +359,12 @@ def test_models_are_installed_checked_and_removed_through_the_daemon(client, tmp
     assert "tiny-depth" not in [model.name for model in client.models()]
     with pytest.raises(threedgpt.NotFound):
         client.remove_model("tiny-depth")
+
+
+def test_the_shape_and_origin_reach_the_engine_and_the_record(client, tmp_path):
+    pawn = ROOT / "tests" / "shapes" / "images" / "pawn.front.png"
+    revolved = client.generate(pawn, tmp_path / "pawn.glb", shape="revolve", origin="center", texture_size=256)
+    assert revolved.record["shape"] == "revolve"
+    assert (revolved.record["options"]["shape"], revolved.record["options"]["origin"]) == ("revolve", "center")
+    inflated = client.generate(pawn, tmp_path / "relief.glb", shape="relief", texture_size=256)
+    assert inflated.record["shape"] == "relief" and inflated.record["options"]["origin"] == "bottom"

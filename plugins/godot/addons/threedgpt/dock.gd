@@ -16,6 +16,8 @@ var last_model := ""
 var _image: LineEdit
 var _model: OptionButton
 var _background: OptionButton
+var _shape: OptionButton
+var _origin: OptionButton
 var _faces: SpinBox
 var _texture: OptionButton
 var _generate: Button
@@ -74,6 +76,8 @@ func generate(path := "") -> bool:
 		"texture_size": _texture.get_item_id(_texture.selected) if _texture.item_count > 0 else null,
 		"model": _choice(_model),
 		"background": _choice(_background),
+		"shape": _choice(_shape),
+		"origin": _choice(_origin),
 		"folder": _setting("3d_gpt/output/folder", "res://generated"),
 	}
 	if not generator.generate(image, options):
@@ -148,7 +152,11 @@ func _build() -> void:
 	_faces.tooltip_text = "Target triangle count of the mesh."
 	_texture = OptionButton.new()
 	_texture.tooltip_text = "Texture side in pixels."
-	for pair in [["Model", _model], ["Background", _background], ["Faces", _faces], ["Texture", _texture]]:
+	_shape = OptionButton.new()
+	_shape.tooltip_text = "The solid made of the silhouette: auto (revolve a symmetric one, extrude a flat one, else relief), relief, revolve or extrude."
+	_origin = OptionButton.new()
+	_origin.tooltip_text = "Where the model's origin sits: bottom (it stands on the ground where it is placed) or center."
+	for pair in [["Model", _model], ["Background", _background], ["Shape", _shape], ["Origin", _origin], ["Faces", _faces], ["Texture", _texture]]:
 		var label := Label.new()
 		label.text = pair[0]
 		grid.add_child(label)
@@ -323,6 +331,8 @@ func _on_finished(path: String, _generation_id: String) -> void:
 func _on_options_loaded(table: Dictionary) -> void:
 	_fill(_model, table["models"])
 	_fill(_background, table["backgrounds"])
+	_fill(_shape, table["shapes"])
+	_fill(_origin, table["origins"])
 	var faces: Dictionary = table["faces"]
 	_faces.min_value = faces["min"]
 	_faces.max_value = faces["max"]

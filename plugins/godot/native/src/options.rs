@@ -83,11 +83,18 @@ pub(crate) fn parse(entries: impl IntoIterator<Item = (String, Value)>) -> Resul
                 _ => Err(invalid(format!("{key} must be {what}"))),
             }
         };
+        let choice = |spec: &Spec| -> Result<Option<String>, String> {
+            let choices = spec.choices();
+            let name = text(&format!("one of {}", choices.names().join(", ")))?;
+            choices.check(&name).map(|choice| Some(choice.name.to_owned())).map_err(invalid)
+        };
         match key.as_str() {
             "faces" => options.faces = int(&table::FACES)?,
             "texture_size" => options.texture_size = int(&table::TEXTURE_SIZE)?,
             "foreground_ratio" => options.foreground_ratio = float(&table::FOREGROUND_RATIO)?,
+            "shape" => options.shape = choice(&table::SHAPE)?,
             "thickness" => options.thickness = float(&table::THICKNESS)?,
+            "origin" => options.origin = choice(&table::ORIGIN)?,
             "size" => options.size_m = float(&table::SIZE)?,
             "grid" => options.grid = int(&table::GRID)?,
             "model" => options.model = Some(text("a reconstructor's name")?),

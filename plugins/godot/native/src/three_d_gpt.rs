@@ -68,7 +68,8 @@ impl ThreeDGpt {
     #[signal]
     fn cancelled();
 
-    /// The daemon's choices: `models`, `backgrounds` (names, the default first), `faces`
+    /// The daemon's choices: `models`, `backgrounds`, `shapes`, `origins` (names, the default
+    /// first), `faces`
     /// (`default`, `min`, `max`), `texture_sizes` and `texture_size`.
     #[signal]
     fn options_loaded(options: VarDictionary);
@@ -84,7 +85,8 @@ impl ThreeDGpt {
     fn deleted(generation_id: GString);
 
     /// Starts generating a model from the picture at `path` (`res://`, `user://` or absolute).
-    /// `options`: `faces`, `texture_size`, `model`, `background`, `foreground_ratio`, `thickness`,
+    /// `options`: `faces`, `texture_size`, `model`, `background`, `shape`, `origin`,
+    /// `foreground_ratio`, `thickness`,
     /// `size`, `grid`, `depth`, `device`, `reproducible`, and `folder` (default
     /// `res://generated`). Returns `false`, with `failed`, when it cannot start.
     #[func]
@@ -368,6 +370,8 @@ fn options_dictionary(summary: &OptionSummary) -> VarDictionary {
     let mut dictionary = VarDictionary::new();
     dictionary.set("models", &strings(&summary.models).to_variant());
     dictionary.set("backgrounds", &strings(&summary.backgrounds).to_variant());
+    dictionary.set("shapes", &strings(&summary.shapes).to_variant());
+    dictionary.set("origins", &strings(&summary.origins).to_variant());
     let (default, min, max) = summary.faces;
     dictionary.set("faces", &vdict! { "default" => default, "min" => min, "max" => max }.to_variant());
     dictionary.set("texture_size", summary.texture_size.0);

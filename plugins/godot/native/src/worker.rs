@@ -58,7 +58,7 @@ pub(crate) enum Message {
     /// The job was cancelled; nothing was written.
     Cancelled,
     /// The daemon's options and installed models.
-    Options(OptionSummary),
+    Options(Box<OptionSummary>),
     /// The newest generations in the history.
     History(Vec<HistoryItem>),
     /// A generation was deleted from the history.
@@ -72,6 +72,10 @@ pub(crate) struct OptionSummary {
     pub(crate) models: Vec<String>,
     /// Background removers: the fixed choices, then the segmentation models.
     pub(crate) backgrounds: Vec<String>,
+    /// The built-in reconstructor's shapes, the default first.
+    pub(crate) shapes: Vec<String>,
+    /// Where the origin may sit, the default first.
+    pub(crate) origins: Vec<String>,
     /// The default face count and its range.
     pub(crate) faces: (u32, u32, u32),
     /// The default texture size and the sizes allowed.
@@ -88,7 +92,7 @@ impl OptionSummary {
                 ("texture_size", OptionKind::Int { default, allowed, .. }) => {
                     summary.texture_size = (*default, allowed.clone())
                 }
-                ("model" | "background", OptionKind::Choice { default, choices, models }) => {
+                ("model" | "background" | "shape" | "origin", OptionKind::Choice { default, choices, models }) => {
                     let mut names: Vec<String> = Vec::new();
                     if !default.is_empty() {
                         names.push(default.clone());
@@ -103,7 +107,12 @@ impl OptionSummary {
                             unique.push(name);
                         }
                     }
-                    if option.name == "model" { summary.models = unique } else { summary.backgrounds = unique }
+                    match option.name.as_str() {
+                        "model" => summary.models = unique,
+                        "background" => summary.backgrounds = unique,
+                        "shape" => summary.shapes = unique,
+                        _ => summary.origins = unique,
+                    }
                 }
                 _ => {}
             }
@@ -299,7 +308,7 @@ pub(crate) fn options(connection: Connection, stop: Stop, sender: Sender<Message
         let result = connect(&connection, &stop)
             .and_then(|client| wait(&stop, client.options())?.map_err(|error| failure(&connection, error)));
         match result {
-            Ok(table) => Message::Options(OptionSummary::from_table(&table)),
+            Ok(table) => Message::Options(Box::new(OptionSummary::from_table(&table))),
             Err(message) => message,
         }
     })
@@ -476,6 +485,8 @@ mod tests {
         let summary = OptionSummary::from_table(&table);
         assert_eq!(summary.models.first().map(String::as_str), Some("relief"));
         assert_eq!(summary.backgrounds, ["auto", "keep", "builtin", "u2netp"]);
+        assert_eq!(summary.shapes, ["auto", "relief", "revolve", "extrude"]);
+        assert_eq!(summary.origins, ["bottom", "center"]);
         assert_eq!(summary.faces, (20_000, 100, 5_000_000));
         assert_eq!(summary.texture_size.0, 1024);
         assert!(summary.texture_size.1.contains(&256) && summary.texture_size.1.contains(&4096));

@@ -313,7 +313,9 @@ class Client:
         foreground_ratio: float | None = None,
         background: Literal["auto", "keep", "builtin"] | str | None = None,
         mask: ImageInput | None = None,
+        shape: Literal["auto", "relief", "revolve", "extrude"] | None = None,
         thickness: float | None = None,
+        origin: Literal["bottom", "center"] | None = None,
         size: float | None = None,
         grid: int | None = None,
         model: str | None = None,
@@ -337,8 +339,12 @@ class Client:
                 Default 0.85; 0.05 to 1.
             background: How the object is separated from the background.
                 Default auto; auto, keep, builtin or an installed segmentation model.
+            shape: The solid the built-in reconstructor makes of the silhouette.
+                Default auto; auto, relief, revolve, extrude.
             thickness: Depth scale of the inflated shape (1 = round cross-sections).
                 Default 1; 0.05 to 10.
+            origin: Where the asset's origin sits.
+                Default bottom; bottom, center.
             size: Length of the asset's longest side in metres.
                 Default 1; 0.001 to 10000.
             grid: Cells across the reconstruction grid; higher is finer and slower.
@@ -365,7 +371,9 @@ class Client:
         foreground_ratio: float | None = None,
         background: Literal["auto", "keep", "builtin"] | str | None = None,
         mask: ImageInput | None = None,
+        shape: Literal["auto", "relief", "revolve", "extrude"] | None = None,
         thickness: float | None = None,
+        origin: Literal["bottom", "center"] | None = None,
         size: float | None = None,
         grid: int | None = None,
         model: str | None = None,
@@ -386,8 +394,12 @@ class Client:
                 Default 0.85; 0.05 to 1.
             background: How the object is separated from the background.
                 Default auto; auto, keep, builtin or an installed segmentation model.
+            shape: The solid the built-in reconstructor makes of the silhouette.
+                Default auto; auto, relief, revolve, extrude.
             thickness: Depth scale of the inflated shape (1 = round cross-sections).
                 Default 1; 0.05 to 10.
+            origin: Where the asset's origin sits.
+                Default bottom; bottom, center.
             size: Length of the asset's longest side in metres.
                 Default 1; 0.001 to 10000.
             grid: Cells across the reconstruction grid; higher is finer and slower.

@@ -114,6 +114,8 @@ func test_dock() -> void:
 		await get_tree().process_frame
 	check(panel._model.item_count > 0 and panel._model.get_item_text(0) == "relief", "the model list comes from the daemon")
 	check(panel._texture.item_count >= 4, "the texture sizes come from the daemon")
+	check(panel._shape.item_count == 4 and panel._shape.get_item_text(panel._shape.selected) == "auto", "the shapes come from the daemon, auto chosen")
+	check(panel._origin.item_count == 2 and panel._origin.get_item_text(panel._origin.selected) == "bottom", "the origins come from the daemon, bottom chosen")
 	# The picture selected in the FileSystem dock.
 	EditorInterface.select_file("res://pictures/duck.png")
 	await get_tree().process_frame

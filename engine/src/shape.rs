@@ -1,0 +1,805 @@
+//! Which solid a silhouette becomes: a solid of revolution, a rounded extrusion, an inflated relief,
+//! or a revolved core with relief appendages (a mug's body and its handle).
+//!
+//! Every one of them is symmetric front to back about the picture's plane, so each is a height
+//! field `z = ±H(x, y)` over the silhouette with `H` vanishing on the outline, and [`relief`]'s
+//! marching-triangles lift turns it into one closed 2-manifold whose holes are the silhouette's
+//! holes. A solid of revolution about an axis in the picture's plane is one exactly: at distance
+//! `s` from the axis, where the profile's radius is `r`, it spans `|z| ≤ sqrt(r² - s²)`; the union
+//! of parts is the larger of their heights.
+//!
+//! The analysis works on the reconstruction grid: the best mirror axis (vertical or leaning up to
+//! [`MAX_LEAN_DEG`]), the profile's radius along it (the nearer of the two sides where they
+//! disagree, so an appendage on one side does not widen the core), the core the profile sweeps and
+//! what is left of the silhouette (the appendages); the outline simplified to a polygon for the
+//! straight-edged test and the shading across the object for the flat test.
+//!
+//! [`relief`]: crate::relief
+
+use crate::error::Result;
+use crate::mask::Mask;
+use crate::options::Shape;
+use crate::progress::CancelFlag;
+use crate::refine::box_mean;
+use crate::relief::{DepthMap, Relief, inflate_grid, is_inside, lift, solve_poisson};
+use crate::resample::resample;
+
+/// The largest lean of a revolution axis from the picture's vertical, in degrees.
+const MAX_LEAN_DEG: f32 = 30.0;
+
+/// How much more of the silhouette a leaning mirror axis must map onto itself than an upright one.
+const MIN_LEAN_GAIN: f32 = 0.03;
+
+/// `auto` revolves when the core the profile sweeps holds at least this share of the silhouette.
+const MIN_CORE_SHARE: f32 = 0.75;
+
+/// Below this share of the silhouette, what the core leaves is slivers along its edge, not parts.
+const MIN_APPENDAGE_SHARE: f32 = 0.01;
+
+/// An extrusion's half depth as a share of the silhouette's longest side (signs, cards and tiles
+/// are a few percent as deep as they are wide).
+const EXTRUDE_HALF_DEPTH: f32 = 0.04;
+
+/// The spread (10th to 90th percentile) of smoothed luminance across a face lit evenly enough to
+/// be flat; a curved surface's shading spreads much wider.
+const MAX_FLAT_SPREAD: f32 = 0.1;
+
+/// What the reconstructor built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Built {
+    /// The inflated silhouette.
+    Relief,
+    /// A solid of revolution.
+    Revolve,
+    /// A solid of revolution with relief appendages.
+    Parts,
+    /// A flat, rounded extrusion.
+    Extrude,
+}
+
+impl Built {
+    /// The name in the generation record.
+    pub fn name(self) -> &'static str {
+        match self {
+            Built::Relief => "relief",
+            Built::Revolve => "revolve",
+            Built::Parts => "parts",
+            Built::Extrude => "extrude",
+        }
+    }
+}
+
+/// A reconstruction and the shape it was built as.
+#[derive(Debug, Clone)]
+pub struct Reconstruction {
+    /// The closed mesh in grid units.
+    pub relief: Relief,
+    /// The shape chosen (for `auto`) or asked for.
+    pub built: Built,
+}
+
+/// Builds the solid for the coverage of a square cutout (`side` x `side` values in `0..=1`) as
+/// `shape` asks, on a `grid_px` grid. `luminance` (the same square, linear, `0..=1`; empty when
+/// unknown) tells flat faces from curved ones. `thickness` scales the depth; a depth map shapes a relief's
+/// front, and with `Shape::Auto` it keeps the relief.
+#[allow(clippy::too_many_arguments)]
+pub fn reconstruct(
+    coverage: &[f32],
+    luminance: &[f32],
+    side: usize,
+    grid_px: usize,
+    thickness: f32,
+    shape: Shape,
+    depth: Option<&DepthMap>,
+    cancel: &CancelFlag,
+    progress: &mut dyn FnMut(f32),
+) -> Result<Reconstruction> {
+    let grid = resample(coverage, 1, (side, side), (grid_px, grid_px));
+    if shape == Shape::Relief || (shape == Shape::Auto && depth.is_some()) {
+        let relief = inflate_grid(&grid, grid_px, thickness, depth, cancel, progress)?;
+        return Ok(Reconstruction { relief, built: Built::Relief });
+    }
+    let shading = (luminance.len() == side * side).then(|| resample(luminance, 1, (side, side), (grid_px, grid_px)));
+    let silhouette = Silhouette::new(&grid, grid_px);
+    progress(0.1);
+    let revolved = if shape == Shape::Extrude { None } else { silhouette.revolved() };
+    let built = match shape {
+        Shape::Extrude => Built::Extrude,
+        Shape::Revolve => match &revolved {
+            Some(revolved) if revolved.appendage_share < MIN_APPENDAGE_SHARE => Built::Revolve,
+            Some(_) => Built::Parts,
+            None => Built::Relief,
+        },
+        _ => {
+            if silhouette.is_polygonal() && shading.as_deref().is_some_and(|shading| silhouette.is_flat(shading)) {
+                Built::Extrude
+            } else {
+                match &revolved {
+                    Some(revolved) if !revolved.broken && revolved.core_share >= MIN_CORE_SHARE => {
+                        if revolved.appendage_share < MIN_APPENDAGE_SHARE { Built::Revolve } else { Built::Parts }
+                    }
+                    _ => Built::Relief,
+                }
+            }
+        }
+    };
+    tracing::debug!(shape = built.name(), "chose the shape");
+    progress(0.3);
+    let heights = match (built, revolved) {
+        (Built::Extrude, _) => silhouette.extruded(thickness),
+        (Built::Revolve | Built::Parts, Some(revolved)) => {
+            let mut heights: Vec<f32> = revolved.heights.iter().map(|height| height * thickness).collect();
+            if built == Built::Parts {
+                let appendages = silhouette.appendage_heights(&revolved.core, thickness, cancel)?;
+                for (height, appendage) in heights.iter_mut().zip(appendages) {
+                    *height = height.max(appendage);
+                }
+            }
+            heights
+        }
+        _ => {
+            let relief = inflate_grid(&grid, grid_px, thickness, None, cancel, progress)?;
+            return Ok(Reconstruction { relief, built: Built::Relief });
+        }
+    };
+    cancel.check()?;
+    let mesh = lift(&grid, &heights, &heights, grid_px);
+    progress(1.0);
+    Ok(Reconstruction { relief: Relief { mesh, grid_px, front_heights: heights }, built })
+}
+
+/// The coverage on the grid and what the shape analysis reads from it.
+struct Silhouette<'a> {
+    coverage: &'a [f32],
+    n: usize,
+    mask: Mask,
+    area: usize,
+}
+
+/// A line in the picture: through `origin`, along the unit `direction` (pointing down the picture).
+#[derive(Debug, Clone, Copy)]
+struct Axis {
+    origin: [f32; 2],
+    direction: [f32; 2],
+}
+
+impl Axis {
+    fn leaning(origin: [f32; 2], lean_deg: f32) -> Self {
+        let (sin, cos) = lean_deg.to_radians().sin_cos();
+        Self { origin, direction: [sin, cos] }
+    }
+
+    /// The unit normal: `s` grows along it.
+    fn normal(&self) -> [f32; 2] {
+        [self.direction[1], -self.direction[0]]
+    }
+
+    /// `(s, t)`: signed distance from the axis and position along it.
+    fn frame(&self, [x, y]: [f32; 2]) -> (f32, f32) {
+        let (dx, dy) = (x - self.origin[0], y - self.origin[1]);
+        let normal = self.normal();
+        (dx * normal[0] + dy * normal[1], dx * self.direction[0] + dy * self.direction[1])
+    }
+
+    fn point(&self, s: f32, t: f32) -> [f32; 2] {
+        let normal = self.normal();
+        [self.origin[0] + s * normal[0] + t * self.direction[0], self.origin[1] + s * normal[1] + t * self.direction[1]]
+    }
+}
+
+/// A solid of revolution fitted to the silhouette.
+struct Revolved {
+    /// Its height at each grid vertex (0 outside the core).
+    heights: Vec<f32>,
+    /// The vertices it covers.
+    core: Mask,
+    /// Its share of the silhouette.
+    core_share: f32,
+    /// The share of the silhouette outside it, slivers along its edge left out.
+    appendage_share: f32,
+    /// The axis leaves the silhouette and comes back (a face-on ring): not one solid of revolution.
+    broken: bool,
+}
+
+impl<'a> Silhouette<'a> {
+    fn new(coverage: &'a [f32], n: usize) -> Self {
+        let mask = Mask::from_fn(n, n, |x, y| is_inside(coverage[y * n + x]));
+        let area = mask.area();
+        Self { coverage, n, mask, area }
+    }
+
+    /// Coverage at a point between grid vertices, bilinear; 0 off the grid.
+    fn at(&self, [x, y]: [f32; 2]) -> f32 {
+        let n = self.n;
+        if !(x >= 0.0 && y >= 0.0 && x <= (n - 1) as f32 && y <= (n - 1) as f32) {
+            return 0.0;
+        }
+        let (x0, y0) = (x.floor() as usize, y.floor() as usize);
+        let (x1, y1) = ((x0 + 1).min(n - 1), (y0 + 1).min(n - 1));
+        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+        let value = |x: usize, y: usize| self.coverage[y * n + x];
+        (value(x0, y0) * (1.0 - fx) + value(x1, y0) * fx) * (1.0 - fy)
+            + (value(x0, y1) * (1.0 - fx) + value(x1, y1) * fx) * fy
+    }
+
+    fn inside_at(&self, x: f32, y: f32) -> bool {
+        let (x, y) = (x.round(), y.round());
+        x >= 0.0 && y >= 0.0 && (x as usize) < self.n && (y as usize) < self.n && self.mask.get(x as usize, y as usize)
+    }
+
+    /// The share of `points` whose mirror image across `axis` is inside too.
+    fn mirror_score(&self, points: &[[f32; 2]], axis: &Axis) -> f32 {
+        let normal = axis.normal();
+        let hits = points
+            .iter()
+            .filter(|&&point| {
+                let (s, _) = axis.frame(point);
+                self.inside_at(point[0] - 2.0 * s * normal[0], point[1] - 2.0 * s * normal[1])
+            })
+            .count();
+        hits as f32 / points.len().max(1) as f32
+    }
+
+    /// The mirror axis that maps most of the silhouette onto itself: a coarse search over leans
+    /// and offsets on a sparse sample of the inside, refined around the best on a denser one.
+    fn mirror_axis(&self) -> Option<Axis> {
+        let (x0, _, x1, _) = self.mask.bounding_box()?;
+        let sample = |stride: usize| -> Vec<[f32; 2]> {
+            let mut points = Vec::new();
+            for y in (0..self.n).step_by(stride) {
+                for x in (0..self.n).step_by(stride) {
+                    if self.mask.get(x, y) {
+                        points.push([x as f32, y as f32]);
+                    }
+                }
+            }
+            points
+        };
+        let dense = sample((self.n / 128).max(1));
+        let sparse = sample((self.n / 48).max(1));
+        let count = dense.len().max(1) as f32;
+        let centroid = dense.iter().fold([0.0f32; 2], |sum, point| [sum[0] + point[0], sum[1] + point[1]]);
+        let centroid = [centroid[0] / count, centroid[1] / count];
+        let reach = 0.2 * (x1 - x0) as f32;
+        let search = |points: &[[f32; 2]], leans: &[f32], offsets: &[f32], around: (f32, f32)| {
+            let mut best = (f32::MIN, around.0, around.1);
+            for &lean in leans {
+                let normal = Axis::leaning(centroid, around.0 + lean).normal();
+                for &offset in offsets {
+                    let shift = around.1 + offset;
+                    let origin = [centroid[0] + shift * normal[0], centroid[1] + shift * normal[1]];
+                    let score = self.mirror_score(points, &Axis::leaning(origin, around.0 + lean));
+                    if score > best.0 {
+                        best = (score, around.0 + lean, shift);
+                    }
+                }
+            }
+            best
+        };
+        let steps = |from: f32, to: f32, step: f32| -> Vec<f32> {
+            let count = ((to - from) / step).round() as usize;
+            (0..=count).map(|index| from + index as f32 * step).collect()
+        };
+        let offsets = steps(-reach, reach, (self.n as f32 / 128.0).max(1.0));
+        let leaning = search(&sparse, &steps(-MAX_LEAN_DEG, MAX_LEAN_DEG, 3.0), &offsets, (0.0, 0.0));
+        let upright = search(&sparse, &[0.0], &offsets, (0.0, 0.0));
+        // Objects mostly stand upright: a lean must earn its place, or a spout on one side and a
+        // handle on the other tilt the axis of a kettle.
+        let (coarse, lean_reach) = if leaning.0 > upright.0 + MIN_LEAN_GAIN { (leaning, 3.0) } else { (upright, 1.0) };
+        let (_, lean, shift) =
+            search(&dense, &steps(-lean_reach, lean_reach, 0.5), &steps(-2.0, 2.0, 0.25), (coarse.1, coarse.2));
+        let normal = Axis::leaning(centroid, lean).normal();
+        Some(Axis::leaning([centroid[0] + shift * normal[0], centroid[1] + shift * normal[1]], lean))
+    }
+
+    /// The distance from the axis to the outline along `±normal` at `t`, to a tenth of a cell
+    /// (the crossing of coverage 0.5 between the last sample inside and the first outside).
+    fn extent(&self, axis: &Axis, t: f32, sign: f32) -> f32 {
+        let step = 0.5;
+        let mut previous = (0.0, self.at(axis.point(0.0, t)));
+        let limit = 2.0 * self.n as f32;
+        while previous.0 < limit {
+            let s = previous.0 + step;
+            let value = self.at(axis.point(sign * s, t));
+            if value <= 0.5 {
+                let fraction = (previous.1 - 0.5) / (previous.1 - value).max(1.0e-6);
+                return previous.0 + step * fraction.clamp(0.0, 1.0);
+            }
+            previous = (s, value);
+        }
+        limit
+    }
+
+    /// The solid of revolution about the mirror axis, or none when the axis misses the silhouette.
+    fn revolved(&self) -> Option<Revolved> {
+        if self.area < 16 {
+            return None;
+        }
+        let axis = self.mirror_axis()?;
+        let n = self.n;
+        // The silhouette's extent along the axis, one cell per profile row.
+        let (mut t_min, mut t_max) = (f32::MAX, f32::MIN);
+        for y in 0..n {
+            for x in 0..n {
+                if self.mask.get(x, y) {
+                    let (_, t) = axis.frame([x as f32, y as f32]);
+                    t_min = t_min.min(t);
+                    t_max = t_max.max(t);
+                }
+            }
+        }
+        let t_start = t_min.floor() - 1.0;
+        let rows = (t_max.ceil() - t_start) as usize + 2;
+        // Per row: the two sides' extents where the axis is inside.
+        let sides: Vec<Option<(f32, f32)>> = (0..rows)
+            .map(|row| {
+                let t = t_start + row as f32;
+                (self.at(axis.point(0.0, t)) > 0.5).then(|| (self.extent(&axis, t, -1.0), self.extent(&axis, t, 1.0)))
+            })
+            .collect();
+        // The runs of rows where the axis is inside; the one sweeping the most is the core.
+        let mut runs: Vec<(usize, usize, f32)> = Vec::new();
+        for (row, side) in sides.iter().enumerate() {
+            let Some((left, right)) = side else { continue };
+            let width = left.min(*right);
+            match runs.last_mut() {
+                Some((_, end, swept)) if *end == row => {
+                    *end = row + 1;
+                    *swept += width * width;
+                }
+                _ => runs.push((row, row + 1, width * width)),
+            }
+        }
+        let total: f32 = runs.iter().map(|run| run.2).sum();
+        let &(first, end, swept) = runs.iter().max_by(|a, b| a.2.total_cmp(&b.2))?;
+        let broken = total - swept > 0.02 * total;
+        // Each side's radius: its own extent where the two agree (the object is symmetric and the
+        // outline exact), else the nearer side's on both (the far side holds an appendage).
+        let radii: Vec<(f32, f32)> = (0..rows)
+            .map(|row| match sides[row] {
+                Some((left, right)) if (first..end).contains(&row) => {
+                    let tolerance = (0.06 * left.max(right)).max(1.5);
+                    if (left - right).abs() <= tolerance {
+                        (left, right)
+                    } else {
+                        let near = left.min(right);
+                        (near, near)
+                    }
+                }
+                _ => (0.0, 0.0),
+            })
+            .collect();
+        let radii = smoothed_profile(&radii, first, end);
+        let mut heights = vec![0.0f32; n * n];
+        let mut core = Mask::filled(n, n, false);
+        for y in 0..n {
+            for x in 0..n {
+                let index = y * n + x;
+                if !self.mask.cells[index] {
+                    continue;
+                }
+                let (s, t) = axis.frame([x as f32, y as f32]);
+                let position = t - t_start;
+                if position < first as f32 || position > (end - 1) as f32 {
+                    continue;
+                }
+                let row = (position.floor() as usize).min(end - 1);
+                let next = (row + 1).min(end - 1);
+                let fraction = position - row as f32;
+                let lerp = |a: f32, b: f32| a + (b - a) * fraction;
+                let (left, right) = (lerp(radii[row].0, radii[next].0), lerp(radii[row].1, radii[next].1));
+                let extent = if s < 0.0 { left } else { right };
+                // The radius about the axis is the mean of the two sides; each side's distance is
+                // stretched to its own extent so the solid fills the outline exactly.
+                let radius = 0.5 * (left + right);
+                if extent <= 0.0 || s.abs() > extent {
+                    continue;
+                }
+                let across = s.abs() / extent * radius;
+                heights[index] = (radius * radius - across * across).max(0.0).sqrt();
+                core.cells[index] = true;
+            }
+        }
+        let core_area = core.area();
+        let rest = Mask::from_fn(n, n, |x, y| self.mask.get(x, y) && !core.get(x, y)).opened(2);
+        Some(Revolved {
+            heights,
+            core,
+            core_share: core_area as f32 / self.area as f32,
+            appendage_share: rest.area() as f32 / self.area as f32,
+            broken,
+        })
+    }
+
+    /// Relief heights for what the core leaves, calibrated to the core's round cross-sections
+    /// (`sqrt(2u)` makes a long strip a round tube), and reaching a little into the core so each
+    /// part's end is buried in the body it joins.
+    fn appendage_heights(&self, core: &Mask, thickness: f32, cancel: &CancelFlag) -> Result<Vec<f32>> {
+        let n = self.n;
+        let rest = Mask::from_fn(n, n, |x, y| self.mask.get(x, y) && !core.get(x, y)).opened(1);
+        let reach = (n / 64).max(2);
+        let grown = rest.dilated(reach);
+        let coverage: Vec<f32> = self
+            .coverage
+            .iter()
+            .zip(&grown.cells)
+            .zip(&self.mask.cells)
+            .map(|((&value, &grown), &inside)| if grown && inside { value } else { 0.0 })
+            .collect();
+        let potential = solve_poisson(&coverage, n, cancel)?;
+        Ok(potential.iter().map(|&value| (thickness as f64 * (2.0 * value.max(0.0)).sqrt()) as f32).collect())
+    }
+
+    /// A flat slab with rounded edges: the half depth a few percent of the silhouette's size, the
+    /// edge a quarter circle as wide as the half depth (thin parts stay thinner).
+    fn extruded(&self, thickness: f32) -> Vec<f32> {
+        let n = self.n;
+        let (x0, y0, x1, y1) = self.mask.bounding_box().unwrap_or((0, 0, n, n));
+        let half_depth = (thickness * EXTRUDE_HALF_DEPTH * (x1 - x0).max(y1 - y0) as f32).max(1.5);
+        let distance = distance_inside(&self.mask);
+        distance
+            .iter()
+            .map(|&distance| {
+                let reach = (distance / half_depth).min(1.0);
+                half_depth * (1.0 - (1.0 - reach) * (1.0 - reach)).max(0.0).sqrt()
+            })
+            .collect()
+    }
+
+    /// Whether the outline is a polygon of a few long straight sides (a sign, a card, a tile).
+    fn is_polygonal(&self) -> bool {
+        let Some((x0, y0, x1, y1)) = self.mask.bounding_box() else { return false };
+        let size = (x1 - x0).max(y1 - y0) as f32;
+        let outline = outline(&self.mask.largest_component());
+        if outline.len() < 8 {
+            return false;
+        }
+        let corners = simplified_polygon(&outline, (0.012 * size).max(1.0));
+        corners.len() >= 3 && corners.len() <= 12
+    }
+
+    /// Whether the object's shading is even across it (a flat face), read from its luminance
+    /// smoothed over a twentieth of its size inside an eroded silhouette.
+    fn is_flat(&self, luminance: &[f32]) -> bool {
+        let n = self.n;
+        let Some((x0, y0, x1, y1)) = self.mask.bounding_box() else { return false };
+        let size = (x1 - x0).max(y1 - y0);
+        let interior = self.mask.eroded((size / 25).max(2));
+        let weights: Vec<f32> = interior.cells.iter().map(|&inside| f32::from(u8::from(inside))).collect();
+        if weights.iter().sum::<f32>() < 16.0 {
+            return false;
+        }
+        let weighted: Vec<f32> = luminance.iter().zip(&weights).map(|(value, weight)| value * weight).collect();
+        let radius = (size / 20).max(1);
+        let (sum, total) = (box_mean(&weighted, (n, n), radius), box_mean(&weights, (n, n), radius));
+        let mut smoothed: Vec<f32> = (0..n * n)
+            .filter(|&index| interior.cells[index])
+            .map(|index| sum[index] / total[index].max(1.0e-6))
+            .collect();
+        smoothed.sort_by(f32::total_cmp);
+        let at = |fraction: f32| smoothed[((smoothed.len() - 1) as f32 * fraction).round() as usize];
+        at(0.9) - at(0.1) < MAX_FLAT_SPREAD
+    }
+}
+
+/// The profile's radii over rows `first..end` with the measuring noise smoothed, each side on its
+/// own: where the outline crosses the cells at a slant, its measured extent wobbles by a tenth of a
+/// cell with a period of a few rows, which the normals' vertical part would show as bands. A
+/// Gaussian over ±`PROFILE_REACH` rows; a neighbour further off than a cell plus half a cell per
+/// row between them is a step in the profile (a collar, a rim) and is left out, so steps stay
+/// sharp.
+fn smoothed_profile(radii: &[(f32, f32)], first: usize, end: usize) -> Vec<(f32, f32)> {
+    const PROFILE_REACH: usize = 6;
+    let side = |pick: fn(&(f32, f32)) -> f32, row: usize| -> f32 {
+        let centre = pick(&radii[row]);
+        let (mut sum, mut total) = (0.0f32, 0.0f32);
+        let from = row.saturating_sub(PROFILE_REACH).max(first);
+        for (other, radius) in radii.iter().enumerate().take((row + PROFILE_REACH + 1).min(end)).skip(from) {
+            let distance = other.abs_diff(row) as f32;
+            let value = pick(radius);
+            if (value - centre).abs() <= 1.0 + 0.5 * distance {
+                let weight = (-distance * distance / 18.0).exp();
+                sum += weight * value;
+                total += weight;
+            }
+        }
+        sum / total
+    };
+    (0..radii.len())
+        .map(|row| {
+            if (first..end).contains(&row) {
+                (side(|radius| radius.0, row), side(|radius| radius.1, row))
+            } else {
+                radii[row]
+            }
+        })
+        .collect()
+}
+
+/// The Euclidean distance from each inside cell's centre to the nearest outside cell's centre,
+/// less half a cell (so the outline, halfway between, is at 0); 0 outside. Exact, by lower
+/// envelopes of parabolas along rows then columns (Felzenszwalb and Huttenlocher).
+fn distance_inside(mask: &Mask) -> Vec<f32> {
+    let (width, height) = (mask.width, mask.height);
+    let far = ((width + height) * (width + height)) as f32;
+    let mut squared: Vec<f32> = mask.cells.iter().map(|&inside| if inside { far } else { 0.0 }).collect();
+    let mut line = Vec::new();
+    for y in 0..height {
+        line.clear();
+        line.extend_from_slice(&squared[y * width..(y + 1) * width]);
+        let transformed = parabola_envelope(&line);
+        squared[y * width..(y + 1) * width].copy_from_slice(&transformed);
+    }
+    for x in 0..width {
+        line.clear();
+        line.extend((0..height).map(|y| squared[y * width + x]));
+        for (y, value) in parabola_envelope(&line).into_iter().enumerate() {
+            squared[y * width + x] = value;
+        }
+    }
+    squared
+        .iter()
+        .zip(&mask.cells)
+        .map(|(&value, &inside)| if inside { (value.sqrt() - 0.5).max(0.0) } else { 0.0 })
+        .collect()
+}
+
+/// `min over q of (p - q)² + f(q)` for every `p`: the 1D squared distance transform.
+fn parabola_envelope(f: &[f32]) -> Vec<f32> {
+    let n = f.len();
+    let mut out = vec![0.0f32; n];
+    if n == 0 {
+        return out;
+    }
+    let mut vertices = vec![0usize; n];
+    let mut bounds = vec![0.0f32; n + 1];
+    let mut count = 0usize;
+    bounds[0] = f32::NEG_INFINITY;
+    bounds[1] = f32::INFINITY;
+    let meet = |q: usize, v: usize| -> f32 {
+        ((f[q] + (q * q) as f32) - (f[v] + (v * v) as f32)) / (2.0 * q as f32 - 2.0 * v as f32)
+    };
+    for q in 1..n {
+        let mut crossing = meet(q, vertices[count]);
+        while crossing <= bounds[count] {
+            count -= 1;
+            crossing = meet(q, vertices[count]);
+        }
+        count += 1;
+        vertices[count] = q;
+        bounds[count] = crossing;
+        bounds[count + 1] = f32::INFINITY;
+    }
+    let mut k = 0usize;
+    for (p, value) in out.iter_mut().enumerate() {
+        while bounds[k + 1] < p as f32 {
+            k += 1;
+        }
+        let offset = p as f32 - vertices[k] as f32;
+        *value = offset * offset + f[vertices[k]];
+    }
+    out
+}
+
+/// The outer boundary of a one-component mask as cell positions in order (Moore-neighbour
+/// tracing, clockwise in picture coordinates).
+fn outline(mask: &Mask) -> Vec<[f32; 2]> {
+    let (width, height) = (mask.width as isize, mask.height as isize);
+    let inside = |x: isize, y: isize| x >= 0 && y >= 0 && x < width && y < height && mask.get(x as usize, y as usize);
+    let Some(start) = mask.cells.iter().position(|&cell| cell) else { return Vec::new() };
+    let start = ((start % mask.width) as isize, (start / mask.width) as isize);
+    // The eight neighbours clockwise from the west (y grows down).
+    const AROUND: [(isize, isize); 8] = [(-1, 0), (-1, -1), (0, -1), (1, -1), (1, 0), (1, 1), (0, 1), (-1, 1)];
+    let mut points = vec![[start.0 as f32, start.1 as f32]];
+    let (mut current, mut from) = (start, 0usize);
+    let limit = 4 * (mask.width + mask.height) * 4;
+    for _ in 0..limit {
+        let mut next = None;
+        for turn in 0..8 {
+            let direction = (from + turn) % 8;
+            let (dx, dy) = AROUND[direction];
+            if inside(current.0 + dx, current.1 + dy) {
+                next = Some((direction, (current.0 + dx, current.1 + dy)));
+                break;
+            }
+        }
+        let Some((direction, cell)) = next else { break };
+        if cell == start && points.len() > 1 {
+            break;
+        }
+        points.push([cell.0 as f32, cell.1 as f32]);
+        current = cell;
+        // The next search starts at the last outside cell this one checked, seen from the new cell.
+        from = (direction + if direction % 2 == 0 { 6 } else { 5 }) % 8;
+    }
+    points
+}
+
+/// The closed outline simplified by Douglas–Peucker to within `tolerance`: its corners.
+fn simplified_polygon(points: &[[f32; 2]], tolerance: f32) -> Vec<[f32; 2]> {
+    let first = points[0];
+    let far = (0..points.len())
+        .max_by(|&a, &b| squared_distance(points[a], first).total_cmp(&squared_distance(points[b], first)))
+        .unwrap_or(0);
+    let mut keep = vec![false; points.len()];
+    keep[0] = true;
+    keep[far] = true;
+    let closed: Vec<[f32; 2]> = points.iter().copied().chain(std::iter::once(first)).collect();
+    let mut stack = vec![(0usize, far), (far, points.len())];
+    while let Some((from, to)) = stack.pop() {
+        let (a, b) = (closed[from], closed[to]);
+        let mut worst = (0.0f32, from);
+        for (index, &point) in closed.iter().enumerate().take(to).skip(from + 1) {
+            let distance = line_distance(point, a, b);
+            if distance > worst.0 {
+                worst = (distance, index);
+            }
+        }
+        if worst.0 > tolerance {
+            keep[worst.1] = true;
+            stack.push((from, worst.1));
+            stack.push((worst.1, to));
+        }
+    }
+    points.iter().zip(&keep).filter(|(_, keep)| **keep).map(|(point, _)| *point).collect()
+}
+
+fn squared_distance(a: [f32; 2], b: [f32; 2]) -> f32 {
+    (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)
+}
+
+/// The distance from `point` to the segment `a`–`b`.
+fn line_distance(point: [f32; 2], a: [f32; 2], b: [f32; 2]) -> f32 {
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let length = (dx * dx + dy * dy).sqrt();
+    if length < 1.0e-6 {
+        return squared_distance(point, a).sqrt();
+    }
+    let along = (((point[0] - a[0]) * dx + (point[1] - a[1]) * dy) / (length * length)).clamp(0.0, 1.0);
+    squared_distance(point, [a[0] + along * dx, a[1] + along * dy]).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Antialiased coverage of the cells `inside` accepts, from a 4×4 supersample.
+    fn coverage(n: usize, inside: impl Fn(f32, f32) -> bool) -> Vec<f32> {
+        let mut values = vec![0.0f32; n * n];
+        for y in 0..n {
+            for x in 0..n {
+                let mut hits = 0;
+                for sy in 0..4 {
+                    for sx in 0..4 {
+                        let (px, py) =
+                            (x as f32 + (sx as f32 + 0.5) / 4.0 - 0.5, y as f32 + (sy as f32 + 0.5) / 4.0 - 0.5);
+                        hits += u32::from(inside(px, py));
+                    }
+                }
+                values[y * n + x] = hits as f32 / 16.0;
+            }
+        }
+        values
+    }
+
+    fn build(coverage: &[f32], luminance: &[f32], n: usize, shape: Shape) -> Reconstruction {
+        reconstruct(coverage, luminance, n, n, 1.0, shape, None, &CancelFlag::new(), &mut |_| {}).unwrap()
+    }
+
+    /// Shading of a surface of revolution about `x = axis` lit from the front: bright in the middle,
+    /// dark towards the sides.
+    fn cylinder_shading(n: usize, axis: f32, radius: f32) -> Vec<f32> {
+        (0..n * n)
+            .map(|index| {
+                let across = ((index % n) as f32 - axis) / radius;
+                0.15 + 0.8 * (1.0 - across * across).max(0.0).sqrt()
+            })
+            .collect()
+    }
+
+    fn vase_radius(y: f32) -> f32 {
+        34.0 + 14.0 * ((y - 28.0) / 17.0).sin()
+    }
+
+    #[test]
+    fn a_vase_revolves_with_its_radius_at_every_height() {
+        let n = 128;
+        let axis = 63.7;
+        let covered = coverage(n, |x, y| (12.0..116.0).contains(&y) && (x - axis).abs() <= vase_radius(y));
+        let built = build(&covered, &cylinder_shading(n, axis, 48.0), n, Shape::Auto);
+        assert_eq!(built.built, Built::Revolve);
+        let mesh = &built.relief.mesh;
+        assert!(mesh.topology().is_watertight_manifold());
+        assert_eq!(mesh.topology().genus(), 0);
+        // The mesh's depth at each height is the profile's radius (mesh y is the cell centre + 0.5).
+        for row in 16..112 {
+            let y = row as f32 + 0.5;
+            let depth = mesh
+                .positions
+                .iter()
+                .filter(|position| (position[1] - y).abs() < 0.01)
+                .map(|position| position[2])
+                .fold(0.0f32, f32::max);
+            let radius = vase_radius(row as f32);
+            assert!((depth - radius).abs() <= 0.02 * radius, "at row {row}: depth {depth}, radius {radius}");
+        }
+    }
+
+    #[test]
+    fn a_leaning_bottle_revolves_about_its_own_axis() {
+        let n = 128;
+        let axis = Axis::leaning([64.0, 64.0], 15.0);
+        let covered = coverage(n, |x, y| {
+            let (s, t) = axis.frame([x, y]);
+            t.abs() <= 48.0 && s.abs() <= if t < -20.0 { 9.0 } else { 22.0 }
+        });
+        let built = build(&covered, &[], n, Shape::Auto);
+        assert_eq!(built.built, Built::Revolve);
+        let depth = built.relief.mesh.positions.iter().map(|position| position[2]).fold(0.0f32, f32::max);
+        assert!((depth - 22.0).abs() < 0.6, "depth {depth}");
+    }
+
+    #[test]
+    fn a_face_on_ring_is_not_a_solid_of_revolution_and_keeps_its_hole() {
+        let n = 128;
+        let covered = coverage(n, |x, y| (20.0..=44.0).contains(&((x - 64.0).hypot(y - 64.0))));
+        let built = build(&covered, &cylinder_shading(n, 64.0, 44.0), n, Shape::Auto);
+        assert_eq!(built.built, Built::Relief);
+        assert_eq!(built.relief.mesh.topology().genus(), 1);
+        assert!(built.relief.mesh.topology().is_watertight_manifold());
+    }
+
+    #[test]
+    fn a_flat_sign_on_a_post_extrudes() {
+        let n = 128;
+        let covered = coverage(n, |x, y| {
+            ((20.0..=108.0).contains(&x) && (20.0..=70.0).contains(&y))
+                || ((60.0..=68.0).contains(&x) && (70.0..=112.0).contains(&y))
+        });
+        let built = build(&covered, &vec![0.6; n * n], n, Shape::Auto);
+        assert_eq!(built.built, Built::Extrude);
+        let mesh = &built.relief.mesh;
+        assert!(mesh.topology().is_watertight_manifold());
+        let depth = mesh.positions.iter().map(|position| position[2]).fold(0.0f32, f32::max);
+        assert!((3.0..5.0).contains(&depth), "half depth {depth}");
+        // The same outline shaded like a cylinder is not flat: it revolves.
+        let built = build(&covered, &cylinder_shading(n, 64.0, 44.0), n, Shape::Auto);
+        assert_ne!(built.built, Built::Extrude);
+    }
+
+    #[test]
+    fn a_mug_becomes_a_revolved_body_and_a_relief_handle() {
+        let n = 128;
+        let covered = coverage(n, |x, y| {
+            let body = (24.0..=84.0).contains(&x) && (24.0..=104.0).contains(&y);
+            let handle = (14.0..=24.0).contains(&((x - 84.0).hypot(y - 64.0))) && x > 84.0;
+            body || handle
+        });
+        let built = build(&covered, &cylinder_shading(n, 54.0, 30.0), n, Shape::Auto);
+        assert_eq!(built.built, Built::Parts);
+        let mesh = &built.relief.mesh;
+        assert!(mesh.topology().is_watertight_manifold());
+        assert_eq!(mesh.topology().genus(), 1, "the handle's hole goes through");
+        // The body is as deep as it is wide; the handle is a tube about as deep as it is thick.
+        let deepest = |range: std::ops::Range<f32>| {
+            mesh.positions
+                .iter()
+                .filter(|position| range.contains(&position[0]))
+                .map(|position| position[2])
+                .fold(0.0f32, f32::max)
+        };
+        assert!((deepest(50.0..60.0) - 30.0).abs() < 1.0, "body {}", deepest(50.0..60.0));
+        let handle = deepest(100.0..110.0);
+        assert!((3.5..7.0).contains(&handle), "handle {handle}");
+    }
+
+    #[test]
+    fn the_distance_inside_is_euclidean() {
+        let mask = Mask::from_fn(21, 21, |x, y| (x as f32 - 10.0).hypot(y as f32 - 10.0) <= 8.0);
+        let distance = distance_inside(&mask);
+        // The nearest outside cells are (18, 11) and its mirror images, at sqrt(65).
+        assert!((distance[10 * 21 + 10] - (65f32.sqrt() - 0.5)).abs() < 1.0e-4, "{}", distance[10 * 21 + 10]);
+        assert!((distance[10 * 21 + 18] - 0.5).abs() < 1.0e-4, "{}", distance[10 * 21 + 18]);
+        assert_eq!(distance[0], 0.0);
+    }
+}

@@ -1,0 +1,457 @@
+//! The built-in reconstructor's shapes on the rendered objects of `tests/shapes/` (lathe-made vases
+//! and pawns, signs, mugs with handles, tori in several orientations, boxes, characters), scored
+//! against each object's true surface after normalisation (centred, the front silhouette's longest
+//! side 1): the front and side silhouettes' IoU, the Chamfer distance and the F-score at 0.05, for
+//! every shape mode, `auto`, and a naive baseline (the silhouette extruded straight, as deep as it
+//! is wide on average). Prints the table the README shows:
+//! `cargo test --workspace --locked --test shapes -- --nocapture`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use threedgpt_engine::{CancelFlag, NoProgress, Options, Shape, generate};
+
+/// The regression floors, a little under what `auto` measures today (see the README).
+const REVOLVABLE_SIDE_IOU_AT_LEAST: f64 = 0.95;
+const MEAN_SIDE_IOU_AT_LEAST: f64 = 0.7;
+const MEAN_CHAMFER_AT_MOST: f64 = 0.045;
+const MEAN_FRONT_IOU_AT_LEAST: f64 = 0.98;
+/// Shapes `auto` must choose, by class.
+const CHOICES: [(&str, &[&str]); 3] =
+    [("revolvable", &["revolve", "parts"]), ("extrudable", &["extrude"]), ("handle", &["parts"])];
+
+/// Distance for the F-score, in units of the front silhouette's longest side.
+const F_SCORE_AT: f64 = 0.05;
+/// Surface samples per mesh for Chamfer and F-score.
+const SAMPLES: usize = 2000;
+/// Raster side for the silhouettes.
+const RASTER_PX: usize = 160;
+
+struct Subject {
+    name: String,
+    kind: String,
+    front: Vec<u8>,
+    truth: Surface,
+}
+
+/// A triangle mesh's vertices and triangles.
+struct Surface {
+    positions: Vec<[f64; 3]>,
+    triangles: Vec<[u32; 3]>,
+}
+
+fn folder() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/shapes")
+}
+
+fn subjects() -> Vec<Subject> {
+    let listing: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(folder().join("shapes.json")).unwrap()).unwrap();
+    listing["objects"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, entry)| Subject {
+            name: name.clone(),
+            kind: entry["kind"].as_str().unwrap().to_owned(),
+            front: std::fs::read(folder().join(format!("images/{name}.front.png"))).unwrap(),
+            truth: read_ply(&folder().join(format!("meshes/{name}.ply"))),
+        })
+        .collect()
+}
+
+/// The little-endian binary PLY `render.py` writes: float x, y, z; faces as uchar-counted int lists.
+fn read_ply(path: &Path) -> Surface {
+    let bytes = std::fs::read(path).unwrap();
+    let end = bytes.windows(11).position(|window| window == b"end_header\n").unwrap() + 11;
+    let header = std::str::from_utf8(&bytes[..end]).unwrap();
+    let count = |element: &str| -> usize {
+        header.lines().find_map(|line| line.strip_prefix(&format!("element {element} "))).unwrap().parse().unwrap()
+    };
+    let (vertices, faces) = (count("vertex"), count("face"));
+    let float = |at: usize| f64::from(f32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()));
+    let positions = (0..vertices).map(|index| [0, 1, 2].map(|axis| float(end + index * 12 + axis * 4))).collect();
+    let base = end + vertices * 12;
+    let triangles = (0..faces)
+        .map(|index| {
+            let at = base + index * 13;
+            assert_eq!(bytes[at], 3, "{}: not a triangle", path.display());
+            [0, 1, 2].map(|corner| {
+                i32::from_le_bytes(bytes[at + 1 + corner * 4..at + 5 + corner * 4].try_into().unwrap()) as u32
+            })
+        })
+        .collect();
+    Surface { positions, triangles }
+}
+
+/// Centred on its bounding box, scaled so the front silhouette's longest side (x or y) is 1.
+fn normalised(positions: &[[f64; 3]]) -> Vec<[f64; 3]> {
+    let mut low = [f64::MAX; 3];
+    let mut high = [f64::MIN; 3];
+    for position in positions {
+        for axis in 0..3 {
+            low[axis] = low[axis].min(position[axis]);
+            high[axis] = high[axis].max(position[axis]);
+        }
+    }
+    let scale = (high[0] - low[0]).max(high[1] - low[1]).max(f64::MIN_POSITIVE);
+    positions
+        .iter()
+        .map(|position| [0, 1, 2].map(|axis| (position[axis] - (low[axis] + high[axis]) / 2.0) / scale))
+        .collect()
+}
+
+/// The silhouette seen along the axis left out of `axes`, on a raster over `[-0.7, 0.7]²`.
+fn silhouette(positions: &[[f64; 3]], triangles: &[[u32; 3]], axes: [usize; 2]) -> Vec<bool> {
+    let mut raster = vec![false; RASTER_PX * RASTER_PX];
+    let to_raster = |value: f64| (value + 0.7) / 1.4 * RASTER_PX as f64;
+    for triangle in triangles {
+        let corners = triangle.map(|index| {
+            let position = positions[index as usize];
+            [to_raster(position[axes[0]]), to_raster(position[axes[1]])]
+        });
+        let (min_x, max_x) = (
+            corners.iter().map(|c| c[0]).fold(f64::MAX, f64::min),
+            corners.iter().map(|c| c[0]).fold(f64::MIN, f64::max),
+        );
+        let (min_y, max_y) = (
+            corners.iter().map(|c| c[1]).fold(f64::MAX, f64::min),
+            corners.iter().map(|c| c[1]).fold(f64::MIN, f64::max),
+        );
+        let edge =
+            |a: [f64; 2], b: [f64; 2], p: [f64; 2]| (b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0]);
+        let area = edge(corners[0], corners[1], corners[2]);
+        if area.abs() < 1.0e-12 {
+            continue;
+        }
+        for y in (min_y.floor().max(0.0) as usize)..=(max_y.ceil().min(RASTER_PX as f64 - 1.0).max(0.0) as usize) {
+            for x in (min_x.floor().max(0.0) as usize)..=(max_x.ceil().min(RASTER_PX as f64 - 1.0).max(0.0) as usize) {
+                let p = [x as f64 + 0.5, y as f64 + 0.5];
+                let w =
+                    [edge(corners[1], corners[2], p), edge(corners[2], corners[0], p), edge(corners[0], corners[1], p)];
+                if w.iter().all(|&w| w * area >= 0.0) {
+                    raster[y * RASTER_PX + x] = true;
+                }
+            }
+        }
+    }
+    raster
+}
+
+fn iou(a: &[bool], b: &[bool]) -> f64 {
+    let both = a.iter().zip(b).filter(|(a, b)| **a && **b).count();
+    let either = a.iter().zip(b).filter(|(a, b)| **a || **b).count();
+    both as f64 / either.max(1) as f64
+}
+
+/// A small deterministic generator for the samples.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> f64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Points spread over the surface by area.
+fn samples(positions: &[[f64; 3]], triangles: &[[u32; 3]]) -> Vec<[f64; 3]> {
+    let corners = |triangle: &[u32; 3]| triangle.map(|index| positions[index as usize]);
+    let mut cumulative = Vec::with_capacity(triangles.len());
+    let mut total = 0.0;
+    for triangle in triangles {
+        let [a, b, c] = corners(triangle);
+        let (u, v) = ([0, 1, 2].map(|i| b[i] - a[i]), [0, 1, 2].map(|i| c[i] - a[i]));
+        let cross = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
+        total += 0.5 * (cross[0] * cross[0] + cross[1] * cross[1] + cross[2] * cross[2]).sqrt();
+        cumulative.push(total);
+    }
+    let mut random = Lcg(7);
+    (0..SAMPLES)
+        .map(|_| {
+            let pick = random.next() * total;
+            let index = cumulative.partition_point(|&sum| sum < pick).min(triangles.len() - 1);
+            let [a, b, c] = corners(&triangles[index]);
+            let (mut r, mut s) = (random.next(), random.next());
+            if r + s > 1.0 {
+                (r, s) = (1.0 - r, 1.0 - s);
+            }
+            [0, 1, 2].map(|i| a[i] + r * (b[i] - a[i]) + s * (c[i] - a[i]))
+        })
+        .collect()
+}
+
+/// The distance from each of `from` to the nearest of `to`.
+fn nearest(from: &[[f64; 3]], to: &[[f64; 3]]) -> Vec<f64> {
+    from.iter()
+        .map(|p| {
+            to.iter()
+                .map(|q| (p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2))
+                .fold(f64::MAX, f64::min)
+                .sqrt()
+        })
+        .collect()
+}
+
+#[derive(Clone, Copy, Default)]
+struct Score {
+    front_iou: f64,
+    side_iou: f64,
+    chamfer: f64,
+    f_score: f64,
+}
+
+fn score(ours: &[[f64; 3]], our_samples: &[[f64; 3]], our_triangles: Option<&[[u32; 3]]>, truth: &Surface) -> Score {
+    let truth_positions = normalised(&truth.positions);
+    let truth_samples = samples(&truth_positions, &truth.triangles);
+    let (to_truth, to_ours) = (nearest(our_samples, &truth_samples), nearest(&truth_samples, our_samples));
+    let mean = |values: &[f64]| values.iter().sum::<f64>() / values.len() as f64;
+    let within = |values: &[f64]| values.iter().filter(|&&d| d <= F_SCORE_AT).count() as f64 / values.len() as f64;
+    let (precision, recall) = (within(&to_truth), within(&to_ours));
+    let (front_iou, side_iou) = match our_triangles {
+        Some(triangles) => (
+            iou(&silhouette(ours, triangles, [0, 1]), &silhouette(&truth_positions, &truth.triangles, [0, 1])),
+            iou(&silhouette(ours, triangles, [2, 1]), &silhouette(&truth_positions, &truth.triangles, [2, 1])),
+        ),
+        None => (0.0, 0.0),
+    };
+    Score {
+        front_iou,
+        side_iou,
+        chamfer: (mean(&to_truth) + mean(&to_ours)) / 2.0,
+        f_score: if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 },
+    }
+}
+
+/// The naive baseline: the front silhouette (the picture's alpha) extruded straight, as deep as the
+/// silhouette's mean row width, as a closed box-walled prism of one cell per pixel.
+fn baseline(front: &[u8]) -> Surface {
+    let image = image::load_from_memory(front).unwrap().to_rgba8();
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    let inside = |x: isize, y: isize| {
+        x >= 0
+            && y >= 0
+            && (x as usize) < width
+            && (y as usize) < height
+            && image.get_pixel(x as u32, y as u32)[3] > 127
+    };
+    let rows: Vec<usize> =
+        (0..height).map(|y| (0..width).filter(|&x| inside(x as isize, y as isize)).count()).collect();
+    let filled: Vec<usize> = rows.iter().copied().filter(|&count| count > 0).collect();
+    let depth = filled.iter().sum::<usize>() as f64 / filled.len().max(1) as f64;
+    let mut surface = Surface { positions: Vec::new(), triangles: Vec::new() };
+    let mut quad = |corners: [[f64; 3]; 4]| {
+        let base = surface.positions.len() as u32;
+        surface.positions.extend(corners);
+        surface.triangles.push([base, base + 1, base + 2]);
+        surface.triangles.push([base, base + 2, base + 3]);
+    };
+    let z = depth / 2.0;
+    for y in 0..height as isize {
+        for x in 0..width as isize {
+            if !inside(x, y) {
+                continue;
+            }
+            let (x0, x1, y0, y1) = (x as f64, x as f64 + 1.0, -(y as f64), -(y as f64) - 1.0);
+            quad([[x0, y0, z], [x1, y0, z], [x1, y1, z], [x0, y1, z]]);
+            quad([[x0, y0, -z], [x0, y1, -z], [x1, y1, -z], [x1, y0, -z]]);
+            if !inside(x - 1, y) {
+                quad([[x0, y0, z], [x0, y1, z], [x0, y1, -z], [x0, y0, -z]]);
+            }
+            if !inside(x + 1, y) {
+                quad([[x1, y0, z], [x1, y0, -z], [x1, y1, -z], [x1, y1, z]]);
+            }
+            if !inside(x, y - 1) {
+                quad([[x0, y0, z], [x0, y0, -z], [x1, y0, -z], [x1, y0, z]]);
+            }
+            if !inside(x, y + 1) {
+                quad([[x0, y1, z], [x1, y1, z], [x1, y1, -z], [x0, y1, -z]]);
+            }
+        }
+    }
+    surface
+}
+
+fn generated(subject: &Subject, shape: Shape) -> (Surface, String, Vec<String>) {
+    let options = Options::default().with_shape(shape).with_texture_px(256).with_target_faces(8000);
+    let asset = generate(&format!("{}.png", subject.name), &subject.front, &options, &NoProgress, &CancelFlag::new())
+        .unwrap_or_else(|error| panic!("{}: {error}", subject.name));
+    let topology = asset.mesh.topology();
+    assert!(topology.is_watertight_manifold(), "{} ({shape:?}): not closed", subject.name);
+    let positions = asset.mesh.positions.iter().map(|position| position.map(f64::from)).collect();
+    (Surface { positions, triangles: asset.mesh.triangles.clone() }, asset.record.shape.clone(), asset.warnings)
+}
+
+#[test]
+fn the_shapes_follow_the_rendered_objects() {
+    let modes =
+        [("relief", Shape::Relief), ("revolve", Shape::Revolve), ("extrude", Shape::Extrude), ("auto", Shape::Auto)];
+    let mut table = Vec::new();
+    let mut by_mode: BTreeMap<&str, Vec<(String, Score)>> = BTreeMap::new();
+    let mut wrong_choices = Vec::new();
+    // `THREEDGPT_SHAPES=pawn,mug` scores only those (to look at them; the floors need the whole set).
+    let only: Option<Vec<String>> =
+        std::env::var("THREEDGPT_SHAPES").ok().map(|names| names.split(',').map(str::to_owned).collect());
+    for subject in subjects() {
+        if only.as_ref().is_some_and(|only| !only.contains(&subject.name)) {
+            continue;
+        }
+        eprintln!("{}", subject.name);
+        let mut row = format!("| {} | {} |", subject.name, subject.kind);
+        let naive = baseline(&subject.front);
+        let naive_positions = normalised(&naive.positions);
+        let naive_score = score(
+            &naive_positions,
+            &samples(&naive_positions, &naive.triangles),
+            Some(&naive.triangles),
+            &subject.truth,
+        );
+        for (mode, shape) in modes {
+            let (surface, built, warnings) = generated(&subject, shape);
+            if !warnings.is_empty() {
+                eprintln!("{} ({mode}): {}", subject.name, warnings.join("; "));
+            }
+            let positions = normalised(&surface.positions);
+            let scored =
+                score(&positions, &samples(&positions, &surface.triangles), Some(&surface.triangles), &subject.truth);
+            if mode == "auto" {
+                row.push_str(&format!(" {built} |"));
+                if let Some((_, allowed)) = CHOICES.iter().find(|(kind, _)| *kind == subject.kind)
+                    && !allowed.contains(&built.as_str())
+                {
+                    wrong_choices.push(format!("{} ({}) became {built}", subject.name, subject.kind));
+                }
+            }
+            row.push_str(&format!(" {:.2} / {:.3} / {:.2} |", scored.side_iou, scored.chamfer, scored.f_score));
+            by_mode.entry(mode).or_default().push((subject.kind.clone(), scored));
+        }
+        row.push_str(&format!(
+            " {:.2} / {:.3} / {:.2} |",
+            naive_score.side_iou, naive_score.chamfer, naive_score.f_score
+        ));
+        by_mode.entry("baseline").or_default().push((subject.kind.clone(), naive_score));
+        let auto = by_mode["auto"].last().unwrap().1;
+        row.push_str(&format!(" {:.3} |", auto.front_iou));
+        table.push(row);
+    }
+    let mean = |scores: &[(String, Score)], kind: Option<&str>, pick: fn(&Score) -> f64| {
+        let chosen: Vec<f64> =
+            scores.iter().filter(|(k, _)| kind.is_none_or(|kind| k == kind)).map(|(_, s)| pick(s)).collect();
+        chosen.iter().sum::<f64>() / chosen.len().max(1) as f64
+    };
+    let mut summary = Vec::new();
+    for kind in
+        [None, Some("revolvable"), Some("extrudable"), Some("handle"), Some("torus"), Some("box"), Some("character")]
+    {
+        let mut line = format!("| mean, {} | |", kind.unwrap_or("all"));
+        for mode in ["relief", "revolve", "extrude", "auto", "baseline"] {
+            if mode == "auto" {
+                line.push_str(" |");
+            }
+            let scores = &by_mode[mode];
+            line.push_str(&format!(
+                " {:.2} / {:.3} / {:.2} |",
+                mean(scores, kind, |s| s.side_iou),
+                mean(scores, kind, |s| s.chamfer),
+                mean(scores, kind, |s| s.f_score)
+            ));
+        }
+        line.push_str(&format!(" {:.3} |", mean(&by_mode["auto"], kind, |s| s.front_iou)));
+        summary.push(line);
+    }
+    eprintln!(
+        "side IoU / Chamfer / F@{F_SCORE_AT} per mode\n\n| object | class | relief | revolve | extrude | auto chose | auto | baseline | auto front IoU |\n|---|---|---|---|---|---|---|---|---|\n{}\n{}",
+        table.join("\n"),
+        summary.join("\n")
+    );
+    if only.is_some() {
+        return;
+    }
+    let auto = &by_mode["auto"];
+    assert!(wrong_choices.is_empty(), "auto chose wrongly: {}", wrong_choices.join("; "));
+    let revolvable = mean(auto, Some("revolvable"), |s| s.side_iou);
+    assert!(revolvable >= REVOLVABLE_SIDE_IOU_AT_LEAST, "side IoU on revolvable objects {revolvable:.3}");
+    let side = mean(auto, None, |s| s.side_iou);
+    assert!(side >= MEAN_SIDE_IOU_AT_LEAST, "mean side IoU {side:.3}");
+    let chamfer = mean(auto, None, |s| s.chamfer);
+    assert!(chamfer <= MEAN_CHAMFER_AT_MOST, "mean Chamfer {chamfer:.4}");
+    let front = mean(auto, None, |s| s.front_iou);
+    assert!(front >= MEAN_FRONT_IOU_AT_LEAST, "mean front IoU {front:.3}");
+}
+
+#[test]
+fn the_light_of_the_rendered_sphere_is_found_within_ten_degrees() {
+    use threedgpt_engine::light;
+    use threedgpt_engine::shape::reconstruct;
+    let picture =
+        image::load_from_memory(&std::fs::read(folder().join("images/sphere.front.png")).unwrap()).unwrap().to_rgba8();
+    let side = picture.width() as usize;
+    let to_linear = |value: u8| {
+        let value = f32::from(value) / 255.0;
+        if value <= 0.040_45 { value / 12.92 } else { ((value + 0.055) / 1.055).powf(2.4) }
+    };
+    let coverage: Vec<f32> = picture.pixels().map(|pixel| f32::from(pixel[3]) / 255.0).collect();
+    let luminance: Vec<f32> = picture
+        .pixels()
+        .map(|pixel| 0.2126 * to_linear(pixel[0]) + 0.7152 * to_linear(pixel[1]) + 0.0722 * to_linear(pixel[2]))
+        .collect();
+    let built = reconstruct(&coverage, &luminance, side, side, 1.0, Shape::Auto, None, &CancelFlag::new(), &mut |_| {})
+        .unwrap();
+    let normals = light::normals(&built.relief.front_heights, side);
+    // Well inside the outline, where a height field's normals are sound.
+    let highest = built.relief.front_heights.iter().copied().fold(0.0f32, f32::max);
+    let trusted: Vec<bool> = (0..side * side)
+        .map(|index| coverage[index] > 0.99 && built.relief.front_heights[index] > 0.35 * highest)
+        .collect();
+    let found = light::estimate(&luminance, &normals, &trusted).expect("a light");
+    // render.py's sun: rotated 50° about x, then -35° about z, seen by the front camera (grid frame:
+    // x right, y down, z towards the camera).
+    let (pitch, yaw) = (50f32.to_radians(), (-35f32).to_radians());
+    let world = [-(-pitch.sin()) * yaw.sin(), -pitch.sin() * yaw.cos(), pitch.cos()];
+    let truth = [world[0], -world[2], -world[1]];
+    let cosine: f32 = (0..3).map(|axis| found.direction[axis] * truth[axis]).sum();
+    let degrees = cosine.clamp(-1.0, 1.0).acos().to_degrees();
+    assert!(degrees < 10.0, "found {:?}, the sun is at {truth:?}: {degrees:.1}° off", found.direction);
+}
+
+/// The 10th-to-90th percentile spread of the luminance of `pixels`, relative to its median.
+fn relative_spread(mut values: Vec<f32>) -> f32 {
+    values.sort_by(f32::total_cmp);
+    let at = |fraction: f32| values[((values.len() - 1) as f32 * fraction).round() as usize];
+    (at(0.9) - at(0.1)) / at(0.5)
+}
+
+#[test]
+fn the_texture_holds_the_colour_without_the_pictures_light() {
+    let front = std::fs::read(folder().join("images/sphere.front.png")).unwrap();
+    let picture = image::load_from_memory(&front).unwrap().to_rgba8();
+    let luminance =
+        |pixel: &[u8]| 0.2126 * f32::from(pixel[0]) + 0.7152 * f32::from(pixel[1]) + 0.0722 * f32::from(pixel[2]);
+    // The same part of the disc in both: within 70% of its radius.
+    let inside: Vec<(u32, u32)> =
+        picture.enumerate_pixels().filter(|(_, _, pixel)| pixel[3] == 255).map(|(x, y, _)| (x, y)).collect();
+    let count = inside.len() as f32;
+    let centre = inside.iter().fold((0.0, 0.0), |(sx, sy), &(x, y)| (sx + x as f32 / count, sy + y as f32 / count));
+    let radius = (count / std::f32::consts::PI).sqrt();
+    let lit = relative_spread(
+        inside
+            .iter()
+            .filter(|&&(x, y)| (x as f32 - centre.0).hypot(y as f32 - centre.1) < 0.7 * radius)
+            .map(|&(x, y)| luminance(&picture.get_pixel(x, y).0))
+            .collect(),
+    );
+    let options = Options::default().with_texture_px(256);
+    let asset = generate("sphere.png", &front, &options, &NoProgress, &CancelFlag::new()).unwrap();
+    // The texture is the cutout's square: the disc fills the middle 85% of it.
+    let side = asset.texture.width() as f32;
+    let delit = relative_spread(
+        asset
+            .texture
+            .enumerate_pixels()
+            .filter(|(x, y, _)| (*x as f32 + 0.5 - side / 2.0).hypot(*y as f32 + 0.5 - side / 2.0) < 0.7 * 0.425 * side)
+            .map(|(_, _, pixel)| luminance(&pixel.0))
+            .collect(),
+    );
+    eprintln!("luminance spread: picture {lit:.3}, texture {delit:.3}");
+    assert!(delit < 0.6 * lit, "the light stayed in the texture: spread {delit:.3} against the picture's {lit:.3}");
+}
