@@ -122,8 +122,11 @@ pub fn generate_with(
             normals: shaped.normals,
             uvs: shaped.uvs,
             texture: shaped.texture,
-            warnings: [cutout.warnings.clone(), face_target_warnings(options, shaped.faces, shaped.unsimplified_faces)]
-                .concat(),
+            warnings: [
+                cutout.warnings.clone(),
+                face_target_warnings(options, options.grid_px, shaped.faces, shaped.unsimplified_faces),
+            ]
+            .concat(),
             record,
         });
     }
@@ -242,7 +245,7 @@ pub fn generate_with(
         timings_ms: timings,
     };
     tracing::info!(faces = record.faces, vertices = record.vertices, "generated");
-    warnings.extend(face_target_warnings(options, mesh.triangles.len(), relief_faces));
+    warnings.extend(face_target_warnings(options, grid_px as u32, mesh.triangles.len(), relief_faces));
     Ok(Asset { name: asset_name(name), mesh, normals, uvs, texture, record, warnings })
 }
 
@@ -396,13 +399,16 @@ fn volumetric(
 
 /// A sentence for the user when the mesh misses the face target by more than 1%: the target is a
 /// promise, so falling short or going over is said, with why and what to do.
-fn face_target_warnings(options: &Options, faces: usize, available: usize) -> Vec<String> {
+fn face_target_warnings(options: &Options, grid: u32, faces: usize, available: usize) -> Vec<String> {
     let target = options.target_faces as usize;
     if faces.abs_diff(target) as f64 <= target as f64 * 0.01 {
         return Vec::new();
     }
-    let grid = options.grid_px;
-    vec![if faces < target && available < target {
+    vec![if faces < target && grid < options.grid_px {
+        // The grid was lowered because the asked-for one could not be simplified soundly (said in
+        // its own warning); raising it again would not help.
+        format!("the mesh has {faces} faces, fewer than the {target} asked for, from the lowered grid of {grid} cells")
+    } else if faces < target && available < target {
         format!(
             "the mesh has {faces} faces, fewer than the {target} asked for: the reconstruction grid of {grid} \
              cells gives no more for this picture; raise the grid (e.g. to {}) for more faces",
