@@ -8,7 +8,7 @@ use threedgpt_engine::foreground::{Cutout, extract_foreground};
 use threedgpt_engine::isosurface::{Inside, ScalarGrid, extract_isosurface};
 use threedgpt_engine::mesh::TriMesh;
 use threedgpt_engine::relief::inflate;
-use threedgpt_engine::shape::reconstruct;
+use threedgpt_engine::shape::{Square, reconstruct};
 use threedgpt_engine::texture::bake_texture;
 use threedgpt_engine::{Background, CancelFlag, DecodeLimits, NoProgress, Options, Shape, generate};
 
@@ -86,18 +86,8 @@ fn reconstruct_shape_256(bencher: divan::Bencher, name: &str) {
             .unwrap();
     let shape = Shape::from_name(name).unwrap();
     bencher.bench(|| {
-        reconstruct(
-            &cutout.coverage,
-            &[],
-            cutout.side() as usize,
-            256,
-            1.0,
-            shape,
-            None,
-            &CancelFlag::new(),
-            &mut |_| {},
-        )
-        .unwrap()
+        let square = Square { coverage: &cutout.coverage, luminance: &[], side: cutout.side() as usize };
+        reconstruct(square, 256, 1.0, shape, None, &CancelFlag::new(), &mut |_| {}).unwrap()
     });
 }
 

@@ -17,7 +17,7 @@ use crate::options::{Background, Options, Origin};
 use crate::progress::{CancelFlag, ProgressSink, Stage};
 use crate::refine::box_mean;
 use crate::relief::DepthEstimator;
-use crate::shape::reconstruct;
+use crate::shape::{Square, reconstruct};
 use crate::texture::{bake_delit_texture, bake_texture};
 use crate::volume::{Reconstructor, Sampling, bake_atlas, sample_surface};
 
@@ -150,17 +150,11 @@ pub fn generate_with(
     let mut reconstruct_started = started;
     let luminance = luminance(&cutout.rgba);
     let (mut mesh, topology, relief_faces, built, front_heights) = loop {
-        let reconstruction = reconstruct(
-            &cutout.coverage,
-            &luminance,
-            cutout.side() as usize,
-            grid_px,
-            options.thickness,
-            options.shape,
-            depth.as_ref(),
-            cancel,
-            &mut |fraction| progress.report(Stage::Reconstruct, depth_start + depth_share * fraction),
-        )?;
+        let square = Square { coverage: &cutout.coverage, luminance: &luminance, side: cutout.side() as usize };
+        let reconstruction =
+            reconstruct(square, grid_px, options.thickness, options.shape, depth.as_ref(), cancel, &mut |fraction| {
+                progress.report(Stage::Reconstruct, depth_start + depth_share * fraction)
+            })?;
         let built = reconstruction.built;
         let mut relief = reconstruction.relief;
         let front_heights = std::mem::take(&mut relief.front_heights);

@@ -81,15 +81,22 @@ pub struct Reconstruction {
     pub built: Built,
 }
 
-/// Builds the solid for the coverage of a square cutout (`side` x `side` values in `0..=1`) as
-/// `shape` asks, on a `grid_px` grid. `luminance` (the same square, linear, `0..=1`; empty when
-/// unknown) tells flat faces from curved ones. `thickness` scales the depth; a depth map shapes a relief's
-/// front, and with `Shape::Auto` it keeps the relief.
-#[allow(clippy::too_many_arguments)]
+/// The square cutout a solid is built from.
+#[derive(Debug, Clone, Copy)]
+pub struct Square<'a> {
+    /// `side` x `side` coverage values in `0..=1`, row by row.
+    pub coverage: &'a [f32],
+    /// The same square's linear luminance in `0..=1`, which tells flat faces from curved ones;
+    /// empty when unknown.
+    pub luminance: &'a [f32],
+    /// The square's side in pixels.
+    pub side: usize,
+}
+
+/// Builds the solid for `square` as `shape` asks, on a `grid_px` grid. `thickness` scales the
+/// depth; a depth map shapes a relief's front, and with `Shape::Auto` it keeps the relief.
 pub fn reconstruct(
-    coverage: &[f32],
-    luminance: &[f32],
-    side: usize,
+    square: Square<'_>,
     grid_px: usize,
     thickness: f32,
     shape: Shape,
@@ -97,6 +104,7 @@ pub fn reconstruct(
     cancel: &CancelFlag,
     progress: &mut dyn FnMut(f32),
 ) -> Result<Reconstruction> {
+    let Square { coverage, luminance, side } = square;
     let grid = resample(coverage, 1, (side, side), (grid_px, grid_px));
     if shape == Shape::Relief || (shape == Shape::Auto && depth.is_some()) {
         let relief = inflate_grid(&grid, grid_px, thickness, depth, cancel, progress)?;
@@ -694,7 +702,8 @@ mod tests {
     }
 
     fn build(coverage: &[f32], luminance: &[f32], n: usize, shape: Shape) -> Reconstruction {
-        reconstruct(coverage, luminance, n, n, 1.0, shape, None, &CancelFlag::new(), &mut |_| {}).unwrap()
+        let square = Square { coverage, luminance, side: n };
+        reconstruct(square, n, 1.0, shape, None, &CancelFlag::new(), &mut |_| {}).unwrap()
     }
 
     /// Shading of a surface of revolution about `x = axis` lit from the front: bright in the middle,

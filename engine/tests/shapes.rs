@@ -382,7 +382,7 @@ fn the_shapes_follow_the_rendered_objects() {
 #[test]
 fn the_light_of_the_rendered_sphere_is_found_within_ten_degrees() {
     use threedgpt_engine::light;
-    use threedgpt_engine::shape::reconstruct;
+    use threedgpt_engine::shape::{Square, reconstruct};
     let picture =
         image::load_from_memory(&std::fs::read(folder().join("images/sphere.front.png")).unwrap()).unwrap().to_rgba8();
     let side = picture.width() as usize;
@@ -395,8 +395,8 @@ fn the_light_of_the_rendered_sphere_is_found_within_ten_degrees() {
         .pixels()
         .map(|pixel| 0.2126 * to_linear(pixel[0]) + 0.7152 * to_linear(pixel[1]) + 0.0722 * to_linear(pixel[2]))
         .collect();
-    let built = reconstruct(&coverage, &luminance, side, side, 1.0, Shape::Auto, None, &CancelFlag::new(), &mut |_| {})
-        .unwrap();
+    let square = Square { coverage: &coverage, luminance: &luminance, side };
+    let built = reconstruct(square, side, 1.0, Shape::Auto, None, &CancelFlag::new(), &mut |_| {}).unwrap();
     let normals = light::normals(&built.relief.front_heights, side);
     // Well inside the outline, where a height field's normals are sound.
     let highest = built.relief.front_heights.iter().copied().fold(0.0f32, f32::max);
