@@ -439,12 +439,10 @@ fn place(mesh: &mut TriMesh, size_m: f32, origin: Origin) -> [f32; 3] {
 /// The cutout's luminance in linear light (Rec. 709 weights, `0..=1`), for the shape's flat test and
 /// the light estimate.
 fn luminance(rgba: &image::RgbaImage) -> Vec<f32> {
-    let to_linear: [f32; 256] = std::array::from_fn(|channel| crate::foreground::srgb_to_linear(channel as u8));
+    use crate::foreground::srgb_to_linear;
     rgba.pixels()
         .map(|pixel| {
-            0.2126 * to_linear[usize::from(pixel[0])]
-                + 0.7152 * to_linear[usize::from(pixel[1])]
-                + 0.0722 * to_linear[usize::from(pixel[2])]
+            0.2126 * srgb_to_linear(pixel[0]) + 0.7152 * srgb_to_linear(pixel[1]) + 0.0722 * srgb_to_linear(pixel[2])
         })
         .collect()
 }

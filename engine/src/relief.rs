@@ -55,7 +55,8 @@ pub struct DepthMap {
 const DEPTH_STRENGTH: f32 = 0.5;
 
 /// Inflates the coverage of a square cutout (`side` x `side` values in `0..=1`) into a closed solid
-/// built on a `grid_px` grid. `thickness` scales the depth.
+/// built on a `grid_px` grid. `thickness` scales the depth. (A depth map shapes the front through
+/// [`crate::shape::reconstruct`].)
 pub fn inflate(
     coverage: &[f32],
     side: usize,
@@ -64,24 +65,12 @@ pub fn inflate(
     cancel: &CancelFlag,
     progress: &mut dyn FnMut(f32),
 ) -> Result<Relief> {
-    inflate_shaped(coverage, side, grid_px, thickness, None, cancel, progress)
-}
-
-/// [`inflate`] with the front shaped by a depth map over the same square (any size).
-pub fn inflate_shaped(
-    coverage: &[f32],
-    side: usize,
-    grid_px: usize,
-    thickness: f32,
-    depth: Option<&DepthMap>,
-    cancel: &CancelFlag,
-    progress: &mut dyn FnMut(f32),
-) -> Result<Relief> {
     let grid = resample(coverage, 1, (side, side), (grid_px, grid_px));
-    inflate_grid(&grid, grid_px, thickness, depth, cancel, progress)
+    inflate_grid(&grid, grid_px, thickness, None, cancel, progress)
 }
 
-/// [`inflate_shaped`] on coverage already on the `grid_px` grid.
+/// [`inflate`] on coverage already on the `grid_px` grid, the front shaped by a depth map over the
+/// same square (any size) when one is given.
 pub(crate) fn inflate_grid(
     grid: &[f32],
     grid_px: usize,

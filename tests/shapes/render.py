@@ -158,10 +158,6 @@ def crate():
     return [scenes._box((1.2, 0.7, 0.7), (0.0, 0.0, 0.35))]
 
 
-def mug_handle_right():
-    return scenes.mug()
-
-
 def mug_handle_left():
     parts = scenes.mug()
     for part in parts:
@@ -189,10 +185,6 @@ def torus_tilted():
 
 def torus_side_on():
     return [scenes._torus(0.5, 0.15, (0.0, 0.0, 0.65), rotation=(math.pi / 2, 0.0, math.pi / 2))]
-
-
-def suzanne():
-    return scenes.suzanne()
 
 
 def suzanne_side():
@@ -234,30 +226,6 @@ def figure():
     return parts
 
 
-def lamp():
-    return scenes.lamp()
-
-
-def bottle():
-    return scenes.bottle()
-
-
-def cone():
-    return scenes.cone()
-
-
-def sphere():
-    return scenes.sphere()
-
-
-def kettle():
-    return scenes.kettle()
-
-
-def table():
-    return scenes.table()
-
-
 SUBJECTS = [
     Subject("vase", vase_lathe, "revolvable", (0.2, 0.3, 0.6)),
     Subject("pawn", pawn_lathe, "revolvable", (0.9, 0.88, 0.82)),
@@ -266,29 +234,29 @@ SUBJECTS = [
     Subject("barrel", barrel, "revolvable", (0.45, 0.28, 0.12)),
     Subject("potion", potion, "revolvable", (0.3, 0.6, 0.35)),
     Subject("trophy", trophy, "revolvable", (0.85, 0.7, 0.2)),
-    Subject("bottle", bottle, "revolvable", (0.1, 0.4, 0.15)),
+    Subject("bottle", scenes.bottle, "revolvable", (0.1, 0.4, 0.15)),
     Subject("leaning-bottle", leaning_bottle, "revolvable", (0.5, 0.2, 0.5), tags=["leaning axis"]),
-    Subject("lamp", lamp, "revolvable", (0.1, 0.35, 0.25), tags=["thin parts"]),
-    Subject("cone", cone, "revolvable", (0.6, 0.3, 0.2)),
-    Subject("sphere", sphere, "revolvable", (0.2, 0.6, 0.3)),
+    Subject("lamp", scenes.lamp, "revolvable", (0.1, 0.35, 0.25), tags=["thin parts"]),
+    Subject("cone", scenes.cone, "revolvable", (0.6, 0.3, 0.2)),
+    Subject("sphere", scenes.sphere, "revolvable", (0.2, 0.6, 0.3)),
     Subject("snowman", snowman, "revolvable", (0.92, 0.92, 0.95)),
     Subject("sign", sign, "extrudable", (0.7, 0.55, 0.3), smooth=False),
     Subject("card", card, "extrudable", (0.85, 0.2, 0.2), smooth=False),
     Subject("tile", tile, "extrudable", (0.4, 0.5, 0.6), smooth=False),
     Subject("board", board, "extrudable", (0.5, 0.35, 0.2), smooth=False),
     Subject("blade", blade, "extrudable", (0.7, 0.72, 0.75), smooth=False),
-    Subject("mug", mug_handle_right, "handle", (0.6, 0.05, 0.04), tags=["hole"]),
+    Subject("mug", scenes.mug, "handle", (0.6, 0.05, 0.04), tags=["hole"]),
     Subject("mug-left", mug_handle_left, "handle", (0.2, 0.3, 0.6), tags=["hole"]),
     Subject("cup", cup, "handle", (0.9, 0.88, 0.8), tags=["hole"]),
-    Subject("kettle", kettle, "handle", (0.85, 0.85, 0.8), tags=["hole", "spout"]),
+    Subject("kettle", scenes.kettle, "handle", (0.85, 0.85, 0.8), tags=["hole", "spout"]),
     Subject("torus-face-on", torus_face_on, "torus", (0.8, 0.55, 0.1), tags=["hole"]),
     Subject("torus-flat", torus_flat, "torus", (0.55, 0.3, 0.15)),
     Subject("torus-tilted", torus_tilted, "torus", (0.1, 0.3, 0.7), tags=["hole"]),
     Subject("torus-side-on", torus_side_on, "torus", (0.7, 0.7, 0.72)),
     Subject("cube", cube_box, "box", (0.8, 0.2, 0.2), smooth=False),
     Subject("crate", crate, "box", (0.55, 0.4, 0.2), smooth=False),
-    Subject("table", table, "box", (0.35, 0.2, 0.1), smooth=False, tags=["thin parts", "holes"]),
-    Subject("suzanne", suzanne, "character", (0.75, 0.45, 0.2)),
+    Subject("table", scenes.table, "box", (0.35, 0.2, 0.1), smooth=False, tags=["thin parts", "holes"]),
+    Subject("suzanne", scenes.suzanne, "character", (0.75, 0.45, 0.2)),
     Subject("suzanne-side", suzanne_side, "character", (0.5, 0.5, 0.5)),
     Subject("duck", duck, "character", (0.9, 0.75, 0.1)),
     Subject("figure", figure, "character", (0.3, 0.4, 0.7), smooth=False),
