@@ -10,7 +10,9 @@ use threedgpt_engine::mesh::TriMesh;
 use threedgpt_engine::relief::inflate;
 use threedgpt_engine::shape::{Square, reconstruct};
 use threedgpt_engine::texture::bake_texture;
-use threedgpt_engine::{Background, CancelFlag, DecodeLimits, NoProgress, Options, Shape, generate};
+use threedgpt_engine::{
+    Background, CancelFlag, DecodeLimits, Models, NoProgress, Options, Shape, Side, View, generate, generate_views,
+};
 
 fn main() {
     divan::main();
@@ -74,6 +76,38 @@ fn end_to_end_1024_pawn_to_glb(bencher: divan::Bencher) {
     let options = Options::default();
     bencher.bench(|| {
         let asset = generate("pawn.png", black_box(&bytes), &options, &NoProgress, &CancelFlag::new()).unwrap();
+        threedgpt_engine::export::glb_bytes(&asset, false).unwrap()
+    });
+}
+
+/// The rendered pawn's picture from `view` (`front`, `right`, `back`), scaled to `side` px.
+fn pawn_from(view: &str, side: u32) -> RgbaImage {
+    let path = format!("{}/../tests/shapes/images/pawn.{view}.png", env!("CARGO_MANIFEST_DIR"));
+    let image = image::open(path).unwrap().to_rgba8();
+    image::imageops::resize(&image, side, side, image::imageops::FilterType::Triangle)
+}
+
+/// The whole job from three pictures (front, right and back, 1024² each): the hull carved, the
+/// charts textured from the pictures that see them.
+#[divan::bench(sample_count = 10)]
+fn end_to_end_1024_pawn_three_views_to_glb(bencher: divan::Bencher) {
+    let [front, right, back] = ["front", "right", "back"].map(|view| png(&pawn_from(view, 1024)));
+    let views = [
+        View { side: Side::Right, name: "right.png", bytes: &right },
+        View { side: Side::Back, name: "back.png", bytes: &back },
+    ];
+    let options = Options::default();
+    bencher.bench(|| {
+        let asset = generate_views(
+            "pawn.png",
+            black_box(&front),
+            &views,
+            &options,
+            Models::default(),
+            &NoProgress,
+            &CancelFlag::new(),
+        )
+        .unwrap();
         threedgpt_engine::export::glb_bytes(&asset, false).unwrap()
     });
 }

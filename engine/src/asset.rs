@@ -45,6 +45,10 @@ pub struct GenerationRecord {
     pub shape: String,
     /// The input's file name, without its folder.
     pub source: String,
+    /// The sides pictured (`front`, `right`, `back`, `left`, `top`) when more than the front was
+    /// given; empty for one picture.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub views: Vec<String>,
     /// The input's size in pixels, upright.
     pub source_size_px: [u32; 2],
     /// Where the foreground mask came from.

@@ -389,7 +389,10 @@ impl Extractor<'_> {
             if value.is_nan() { f32::MAX } else { value }
         };
         let (value_low, value_high) = (value(low), value(high));
-        let t = ((self.level - value_low) / (value_high - value_low)).clamp(0.0, 1.0);
+        // Kept a little off the samples: a sample exactly at the level (common where a field is
+        // clamped or built from binary masks) would otherwise put the crossings of all its edges on
+        // one point, and the zero-area triangles between them would be dropped, opening the surface.
+        let t = ((self.level - value_low) / (value_high - value_low)).clamp(0.01, 0.99);
         let t = if t.is_finite() { t } else { 0.5 };
         let position = [0, 1, 2].map(|k| {
             let step = if k == axis { t } else { 0.0 };

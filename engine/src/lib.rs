@@ -25,13 +25,15 @@ pub mod relief;
 mod resample;
 pub mod shape;
 pub mod texture;
+pub mod views;
 pub mod volume;
 
 pub use asset::{Asset, GenerationRecord, RELIEF_MODEL, generator_name};
 pub use error::{EngineError, Result};
 pub use foreground::{Segmenter, SoftMask};
 pub use options::{Background, DecodeLimits, Format, Options, Origin, Shape};
-pub use pipeline::{Models, export_asset, generate, generate_with};
+pub use pipeline::{Models, export_asset, generate, generate_sheet, generate_views, generate_with};
 pub use progress::{CancelFlag, NoProgress, ProgressSink, Stage};
 pub use relief::{DepthEstimator, DepthMap};
+pub use views::{Side, View};
 pub use volume::{Field, Reconstructor};

@@ -19,6 +19,7 @@ use crate::refine::box_mean;
 use crate::relief::DepthEstimator;
 use crate::shape::{Square, reconstruct};
 use crate::texture::{bake_delit_texture, bake_texture};
+use crate::views::{Pictures, Side, View};
 use crate::volume::{Reconstructor, Sampling, bake_atlas, sample_surface};
 
 /// The coarsest grid the relief falls back to when a finer one cannot be simplified soundly to the
@@ -103,6 +104,7 @@ pub fn generate_with(
             model: reconstructor.name().to_owned(),
             shape: String::new(),
             source: source_name(name),
+            views: Vec::new(),
             source_size_px,
             mask: cutout.source,
             segmentation_model,
@@ -226,6 +228,7 @@ pub fn generate_with(
         model: RELIEF_MODEL.to_owned(),
         shape: built.name().to_owned(),
         source: source_name(name),
+        views: Vec::new(),
         source_size_px,
         mask: cutout.source,
         segmentation_model,
@@ -241,6 +244,244 @@ pub fn generate_with(
     tracing::info!(faces = record.faces, vertices = record.vertices, "generated");
     warnings.extend(face_target_warnings(options, grid_px as u32, mesh.triangles.len(), relief_faces));
     Ok(Asset { name: asset_name(name), mesh, normals, uvs, texture, record, warnings })
+}
+
+/// [`generate_with`] from several pictures of the object: `front` (its file name `name`) and `views`
+/// from its other sides, which carve its shape and texture the sides they see (see
+/// [`crate::views`]). With no other views this is [`generate_with`].
+pub fn generate_views(
+    name: &str,
+    front: &[u8],
+    views: &[View<'_>],
+    options: &Options,
+    models: Models<'_>,
+    progress: &dyn ProgressSink,
+    cancel: &CancelFlag,
+) -> Result<Asset> {
+    if views.is_empty() {
+        return generate_with(name, front, options, models, progress, cancel);
+    }
+    options.validate()?;
+    for (index, view) in views.iter().enumerate() {
+        if views[..index].iter().any(|other| other.side == view.side) {
+            return Err(EngineError::InvalidOption {
+                option: "views",
+                reason: format!("two {} pictures were given; give one picture per side", view.side.name()),
+            });
+        }
+    }
+    let started = Instant::now();
+    progress.report(Stage::Decode, 0.0);
+    let decoded = decode_dynamic(front, name, &options.limits)?;
+    let source_size_px = [decoded.width(), decoded.height()];
+    let mut pictures = vec![Picture::new(None, name, decoded, options)];
+    for view in views {
+        cancel.check()?;
+        pictures.push(Picture::new(
+            Some(view.side),
+            view.name,
+            decode_dynamic(view.bytes, view.name, &options.limits)?,
+            options,
+        ));
+    }
+    progress.report(Stage::Decode, 1.0);
+    let decode_ms = elapsed_ms(started);
+    generate_pictures(name, source_size_px, pictures, decode_ms, options, models, progress, cancel)
+}
+
+/// [`generate_views`] from a turnaround sheet: one picture holding the front, right, back and left
+/// views side by side, in that order (two to four of them), split where the background between
+/// them shows, or into equal squares when it cannot be told.
+pub fn generate_sheet(
+    name: &str,
+    sheet: &[u8],
+    options: &Options,
+    models: Models<'_>,
+    progress: &dyn ProgressSink,
+    cancel: &CancelFlag,
+) -> Result<Asset> {
+    options.validate()?;
+    let started = Instant::now();
+    progress.report(Stage::Decode, 0.0);
+    let decoded = decode_dynamic(sheet, name, &options.limits)?;
+    let source_size_px = [decoded.width(), decoded.height()];
+    let has_alpha = decoded.color().has_alpha();
+    // Each panel gets the working resolution a single picture would.
+    let image = to_working_rgba(decoded, WORKING_PX.max(options.texture_px).saturating_mul(4));
+    let panels = crate::views::sheet_panels(&image)?;
+    let sides = [None, Some(Side::Right), Some(Side::Back), Some(Side::Left)];
+    let pictures = panels
+        .iter()
+        .zip(sides)
+        .map(|(columns, side)| {
+            let panel =
+                image::imageops::crop_imm(&image, columns.start, 0, columns.end - columns.start, image.height())
+                    .to_image();
+            Picture {
+                side,
+                name: name.to_owned(),
+                image: crate::decode::shrink_to(panel, WORKING_PX.max(options.texture_px)),
+                has_alpha,
+            }
+        })
+        .collect();
+    drop(image);
+    progress.report(Stage::Decode, 1.0);
+    let decode_ms = elapsed_ms(started);
+    generate_pictures(name, source_size_px, pictures, decode_ms, options, models, progress, cancel)
+}
+
+/// One decoded picture of several: the front (`side` none) or another side.
+struct Picture {
+    side: Option<Side>,
+    name: String,
+    image: image::RgbaImage,
+    has_alpha: bool,
+}
+
+impl Picture {
+    fn new(side: Option<Side>, name: &str, decoded: image::DynamicImage, options: &Options) -> Self {
+        let has_alpha = decoded.color().has_alpha();
+        Self {
+            side,
+            name: name.to_owned(),
+            image: to_working_rgba(decoded, WORKING_PX.max(options.texture_px)),
+            has_alpha,
+        }
+    }
+}
+
+/// Foreground, carving, meshing and texturing for several decoded pictures, the front first.
+#[allow(clippy::too_many_arguments)]
+fn generate_pictures(
+    name: &str,
+    source_size_px: [u32; 2],
+    pictures: Vec<Picture>,
+    decode_ms: f64,
+    options: &Options,
+    models: Models<'_>,
+    progress: &dyn ProgressSink,
+    cancel: &CancelFlag,
+) -> Result<Asset> {
+    if let Some(reconstructor) = models.reconstructor {
+        return Err(EngineError::InvalidOption {
+            option: "views",
+            reason: format!(
+                "the model {} builds from one picture; leave out the other views, or build with the built-in \
+                 reconstructor ({RELIEF_MODEL})",
+                reconstructor.name()
+            ),
+        });
+    }
+    let span = tracing::info_span!("generate", source = name, views = pictures.len());
+    let _entered = span.enter();
+    let mut timings = StageTimings { decode: decode_ms, ..StageTimings::default() };
+    let started = Instant::now();
+    progress.report(Stage::Foreground, 0.0);
+    let count = pictures.len();
+    let mut cutouts = Vec::with_capacity(count);
+    let mut warnings = Vec::new();
+    for (index, picture) in pictures.into_iter().enumerate() {
+        let cutout = extract_foreground_with(
+            &picture.image,
+            picture.has_alpha,
+            &options.background,
+            models.segmenter,
+            &options.limits,
+            options.foreground_ratio,
+            cancel,
+        )
+        .map_err(|error| match (picture.side, error) {
+            (Some(side), EngineError::NoObject { reason }) => {
+                EngineError::NoObject { reason: format!("in the {} picture ({}): {reason}", side.name(), picture.name) }
+            }
+            (_, error) => error,
+        })?;
+        let label = picture.side.map_or("front", Side::name);
+        warnings.extend(cutout.warnings.iter().map(|warning| format!("{label} picture: {warning}")));
+        cutouts.push((picture.side, cutout));
+        progress.report(Stage::Foreground, (index + 1) as f32 / count as f32);
+    }
+    timings.foreground = elapsed_ms(started);
+    let (front, others) =
+        cutouts.split_first().ok_or_else(|| EngineError::NoObject { reason: "no picture was given".to_owned() })?;
+    let front = &front.1;
+    let others: Vec<(Side, &Cutout)> =
+        others.iter().filter_map(|(side, cutout)| side.map(|side| (side, cutout))).collect();
+    let segmentation_model = (front.source == MaskSource::Segmentation)
+        .then(|| models.segmenter.map(|segmenter| segmenter.name().to_owned()))
+        .flatten();
+    if let Some(depth) = models.depth {
+        warnings.push(format!(
+            "the depth model {} was not used: with several pictures their silhouettes give the depth",
+            depth.name()
+        ));
+    }
+
+    let started = Instant::now();
+    progress.report(Stage::Reconstruct, 0.0);
+    let grid_px = options.grid_px as usize;
+    let luminance = luminance(&front.rgba);
+    let square = Square { coverage: &front.coverage, luminance: &luminance, side: front.side() as usize };
+    let shaped = reconstruct(square, grid_px, options.thickness, options.shape, None, cancel, &mut |fraction| {
+        progress.report(Stage::Reconstruct, 0.2 * fraction)
+    })?;
+    let pictures = Pictures::new(front, &others, options.texture_px as usize)?;
+    let carved = crate::views::carve(
+        &pictures,
+        &shaped.relief.front_heights,
+        shaped.built,
+        grid_px,
+        options.target_faces as usize,
+        cancel,
+        &mut |fraction| progress.report(Stage::Reconstruct, 0.2 + 0.8 * fraction),
+    )?;
+    timings.reconstruct = elapsed_ms(started);
+    if carved.mesh.triangles.is_empty() {
+        return Err(EngineError::NoObject {
+            reason: "the pictures' silhouettes share no solid: check that each view is named for where its camera was"
+                .to_owned(),
+        });
+    }
+    progress.report(Stage::Mesh, 1.0);
+    let started = Instant::now();
+    progress.report(Stage::Texture, 0.0);
+    let cell = front.side() as f32 / grid_px as f32;
+    let charted = crate::views::texture(&pictures, &carved.mesh, options.texture_px as usize, cell, cancel)?;
+    progress.report(Stage::Texture, 1.0);
+    timings.texture = elapsed_ms(started);
+
+    let started = Instant::now();
+    let mut welded = carved.mesh;
+    let size = place(&mut welded, options.size_m, options.origin);
+    let welded_normals = welded.smooth_normals();
+    let mesh = TriMesh {
+        positions: charted.welded_of.iter().map(|&vertex| welded.positions[vertex as usize]).collect(),
+        triangles: charted.triangles,
+    };
+    let normals = charted.welded_of.iter().map(|&vertex| welded_normals[vertex as usize]).collect();
+    add_ms(&mut timings.mesh, started);
+    let record = GenerationRecord {
+        generator: generator_name(),
+        model: RELIEF_MODEL.to_owned(),
+        shape: carved.built.to_owned(),
+        source: source_name(name),
+        views: pictures.names(),
+        source_size_px,
+        mask: front.source,
+        segmentation_model,
+        depth_model: None,
+        options: recorded_options(options),
+        vertices: mesh.positions.len(),
+        faces: mesh.triangles.len(),
+        genus: carved.topology.genus(),
+        watertight: carved.topology.is_watertight_manifold(),
+        size_m: size.map(tidy),
+        timings_ms: timings,
+    };
+    warnings.extend(face_target_warnings(options, options.grid_px, mesh.triangles.len(), carved.unsimplified_faces));
+    tracing::info!(faces = record.faces, views = record.views.len(), "generated");
+    Ok(Asset { name: asset_name(name), mesh, normals, uvs: charted.uvs, texture: charted.texture, record, warnings })
 }
 
 /// Writes `asset` to `path` in `format` (see [`export::write_with`]), reporting the export stage;

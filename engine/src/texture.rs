@@ -25,8 +25,14 @@ pub fn bake_delit_texture(cutout: &Cutout, texture_px: u32, gain: &[f32], gain_p
 }
 
 fn bake(cutout: &Cutout, texture_px: u32, gain: Option<(&[f32], usize)>) -> RgbImage {
-    let side = cutout.side() as usize;
     let texture_px = texture_px as usize;
+    encode_srgb(&filled_colours(cutout, texture_px, gain), texture_px)
+}
+
+/// The cutout's colours in linear light (three per texel) on a `texture_px` square, with the object's
+/// colours pushed outward past its outline; `gain` multiplies them as in [`bake_delit_texture`].
+pub(crate) fn filled_colours(cutout: &Cutout, texture_px: usize, gain: Option<(&[f32], usize)>) -> Vec<f32> {
+    let side = cutout.side() as usize;
     // Premultiply so resampling never mixes background colours into object texels.
     let to_linear: [f32; 256] = std::array::from_fn(|channel| crate::foreground::srgb_to_linear(channel as u8));
     // Pixels along the outline mix the object with the background (anti-aliasing, compression
@@ -54,13 +60,17 @@ fn bake(cutout: &Cutout, texture_px: u32, gain: Option<(&[f32], usize)>) -> RgbI
             }
         }
     }
-    let filled = push_pull(resampled, texture_px);
+    push_pull(resampled, texture_px)
+}
+
+/// Encodes linear colours (three per texel of a `texture_px` square) as an sRGB texture.
+pub(crate) fn encode_srgb(colours: &[f32], texture_px: usize) -> RgbImage {
     // A fine table of the sRGB curve; its steps are far below one 8-bit level.
     const STEPS: usize = 8192;
     let to_srgb: Vec<u8> = (0..=STEPS).map(|step| linear_to_srgb(step as f32 / STEPS as f32)).collect();
     let encode = |value: f32| to_srgb[(value.clamp(0.0, 1.0) * STEPS as f32 + 0.5) as usize];
     let mut texture = RgbImage::new(texture_px as u32, texture_px as u32);
-    for (pixel, colour) in texture.pixels_mut().zip(filled.chunks_exact(3)) {
+    for (pixel, colour) in texture.pixels_mut().zip(colours.chunks_exact(3)) {
         pixel.0 = [encode(colour[0]), encode(colour[1]), encode(colour[2])];
     }
     texture
@@ -69,7 +79,7 @@ fn bake(cutout: &Cutout, texture_px: u32, gain: Option<(&[f32], usize)>) -> RgbI
 /// Fills texels without weight from coarser levels of a weight-aware image pyramid (push-pull), so
 /// colours spread smoothly from the object into the empty area. Input: premultiplied RGB plus
 /// weight per texel; output: RGB per texel.
-fn push_pull(level: Vec<f32>, side: usize) -> Vec<f32> {
+pub(crate) fn push_pull(level: Vec<f32>, side: usize) -> Vec<f32> {
     if side <= 1 {
         let weight = level[3];
         return if weight > 0.0 {

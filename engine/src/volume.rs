@@ -71,6 +71,21 @@ pub fn sample_surface(
     cancel: &CancelFlag,
     progress: &mut dyn FnMut(f32),
 ) -> Result<Surface> {
+    sample_densities(&|points, cancel| field.densities(points, cancel), radius, level, sampling, cancel, progress)
+}
+
+/// Densities at points of the cube, as [`Field::densities`] gives them.
+pub(crate) type Densities<'a> = dyn Fn(&[[f32; 3]], &CancelFlag) -> Result<Vec<f32>> + 'a;
+
+/// [`sample_surface`] for any density over the cube (the visual hull of several views is one).
+pub(crate) fn sample_densities(
+    densities: &Densities<'_>,
+    radius: f32,
+    level: f32,
+    sampling: Sampling,
+    cancel: &CancelFlag,
+    progress: &mut dyn FnMut(f32),
+) -> Result<Surface> {
     let grid = sampling.grid;
     if grid < COARSE_STEP * 2 || !grid.is_multiple_of(COARSE_STEP) {
         return Err(EngineError::InvalidOption {
@@ -89,7 +104,7 @@ pub fn sample_surface(
     let mut query = |indices: &[usize], values: &mut [f32]| -> Result<()> {
         for chunk in indices.chunks(1 << 18) {
             let points: Vec<[f32; 3]> = chunk.iter().map(|&i| position(i)).collect();
-            let densities = field.densities(&points, cancel)?;
+            let densities = densities(&points, cancel)?;
             if densities.len() != points.len() {
                 return Err(EngineError::Reconstruction {
                     model: "field".to_owned(),

@@ -728,3 +728,78 @@ fn a_volumetric_model_gives_a_closed_textured_surface_with_its_colours() {
     let back = threedgpt_engine::export::asset_from_glb(&glb).unwrap();
     assert_eq!(back.mesh.triangles.len(), record.faces);
 }
+
+/// The rendered pawn of `tests/shapes/` seen from `view`.
+fn pawn_view(view: &str) -> RgbaImage {
+    let path = format!("{}/../tests/shapes/images/pawn.{view}.png", env!("CARGO_MANIFEST_DIR"));
+    image::open(path).unwrap().to_rgba8()
+}
+
+#[test]
+fn a_turnaround_sheet_is_split_into_its_views_and_carved() {
+    // Front, right, back and left side by side on white, as a turnaround sheet is drawn.
+    let panels = [
+        pawn_view("front"),
+        pawn_view("right"),
+        pawn_view("back"),
+        image::imageops::flip_horizontal(&pawn_view("right")),
+    ];
+    let side = panels[0].width();
+    let mut sheet = RgbaImage::from_pixel(side * 4, side, Rgba(WHITE));
+    for (index, panel) in panels.iter().enumerate() {
+        image::imageops::overlay(&mut sheet, panel, i64::from(side) * index as i64, 0);
+    }
+    let asset = threedgpt_engine::generate_sheet(
+        "sheet.png",
+        &support::encode(&DynamicImage::ImageRgba8(sheet), ImageFormat::Png),
+        &fast(),
+        threedgpt_engine::Models::default(),
+        &NoProgress,
+        &CancelFlag::new(),
+    )
+    .unwrap();
+    assert_eq!(asset.record.views, ["front", "right", "back", "left"]);
+    assert!(["revolve", "parts"].contains(&asset.record.shape.as_str()), "{}", asset.record.shape);
+    assert!(asset.record.watertight && asset.record.genus == 0);
+    assert!(asset.mesh.volume() > 0.0, "mesh is wound inward");
+    // Standing on the ground, the pawn as deep as it is wide.
+    let (min, max) = asset.mesh.bounds();
+    assert!(min[1].abs() < 1e-4);
+    let (width, depth) = (max[0] - min[0], max[2] - min[2]);
+    assert!((depth / width - 1.0).abs() < 0.05, "width {width}, depth {depth}");
+}
+
+#[test]
+fn views_that_cannot_be_used_are_refused_with_the_reason() {
+    let front = support::encode(&DynamicImage::ImageRgba8(pawn_view("front")), ImageFormat::Png);
+    let right = support::encode(&DynamicImage::ImageRgba8(pawn_view("right")), ImageFormat::Png);
+    let empty =
+        support::encode(&DynamicImage::ImageRgba8(RgbaImage::from_pixel(64, 64, Rgba(WHITE))), ImageFormat::Png);
+    let generate = |views: &[threedgpt_engine::View<'_>]| {
+        threedgpt_engine::generate_views(
+            "pawn.png",
+            &front,
+            views,
+            &fast(),
+            threedgpt_engine::Models::default(),
+            &NoProgress,
+            &CancelFlag::new(),
+        )
+    };
+    use threedgpt_engine::{Side, View};
+    let twice = generate(&[
+        View { side: Side::Right, name: "a.png", bytes: &right },
+        View { side: Side::Right, name: "b.png", bytes: &right },
+    ]);
+    assert!(
+        matches!(&twice, Err(EngineError::InvalidOption { option: "views", reason }) if reason.contains("two right pictures")),
+        "{twice:?}"
+    );
+    let blank = generate(&[View { side: Side::Right, name: "right.png", bytes: &empty }]);
+    assert!(
+        matches!(&blank, Err(EngineError::NoObject { reason }) if reason.contains("right picture (right.png)")),
+        "{blank:?}"
+    );
+    let broken = generate(&[View { side: Side::Back, name: "back.png", bytes: b"not an image" }]);
+    assert!(matches!(&broken, Err(error) if error.to_string().contains("back.png")), "{broken:?}");
+}

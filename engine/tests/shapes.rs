@@ -9,13 +9,16 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use threedgpt_engine::{CancelFlag, NoProgress, Options, Shape, generate};
+use threedgpt_engine::{CancelFlag, Models, NoProgress, Options, Shape, Side, View, generate, generate_views};
 
 /// The regression floors, a little under what `auto` measures today (see the README).
 const REVOLVABLE_SIDE_IOU_AT_LEAST: f64 = 0.95;
 const MEAN_SIDE_IOU_AT_LEAST: f64 = 0.7;
 const MEAN_CHAMFER_AT_MOST: f64 = 0.045;
 const MEAN_FRONT_IOU_AT_LEAST: f64 = 0.98;
+/// With a right picture (and a back one), the floors on the side IoU and Chamfer, over every object.
+const VIEWS_MEAN_SIDE_IOU_AT_LEAST: f64 = 0.93;
+const VIEWS_MEAN_CHAMFER_AT_MOST: f64 = 0.03;
 /// Shapes `auto` must choose, by class.
 const CHOICES: [(&str, &[&str]); 3] =
     [("revolvable", &["revolve", "parts"]), ("extrudable", &["extrude"]), ("handle", &["parts"])];
@@ -31,6 +34,8 @@ struct Subject {
     name: String,
     kind: String,
     front: Vec<u8>,
+    right: Vec<u8>,
+    back: Vec<u8>,
     truth: Surface,
 }
 
@@ -55,6 +60,8 @@ fn subjects() -> Vec<Subject> {
             name: name.clone(),
             kind: entry["kind"].as_str().unwrap().to_owned(),
             front: std::fs::read(folder().join(format!("images/{name}.front.png"))).unwrap(),
+            right: std::fs::read(folder().join(format!("images/{name}.right.png"))).unwrap(),
+            back: std::fs::read(folder().join(format!("images/{name}.back.png"))).unwrap(),
             truth: read_ply(&folder().join(format!("meshes/{name}.ply"))),
         })
         .collect()
@@ -377,6 +384,106 @@ fn the_shapes_follow_the_rendered_objects() {
     assert!(chamfer <= MEAN_CHAMFER_AT_MOST, "mean Chamfer {chamfer:.4}");
     let front = mean(auto, None, |s| s.front_iou);
     assert!(front >= MEAN_FRONT_IOU_AT_LEAST, "mean front IoU {front:.3}");
+}
+
+/// The asset from the front and `sides` of `subject`, with `auto`.
+fn generated_from_views(subject: &Subject, sides: &[Side]) -> (Surface, String) {
+    let options = Options::default().with_texture_px(256).with_target_faces(8000);
+    let views: Vec<View<'_>> = sides
+        .iter()
+        .map(|&side| View {
+            side,
+            name: side.name(),
+            bytes: if side == Side::Back { &subject.back } else { &subject.right },
+        })
+        .collect();
+    let asset = generate_views(
+        &format!("{}.png", subject.name),
+        &subject.front,
+        &views,
+        &options,
+        Models::default(),
+        &NoProgress,
+        &CancelFlag::new(),
+    )
+    .unwrap_or_else(|error| panic!("{} ({sides:?}): {error}", subject.name));
+    // The file's mesh is split where texture charts meet; welded by position it is closed.
+    let mut index_of = std::collections::HashMap::new();
+    let mut welded = threedgpt_engine::mesh::TriMesh { positions: Vec::new(), triangles: Vec::new() };
+    let remap: Vec<u32> = asset
+        .mesh
+        .positions
+        .iter()
+        .map(|position| {
+            *index_of.entry(position.map(f32::to_bits)).or_insert_with(|| {
+                welded.positions.push(*position);
+                (welded.positions.len() - 1) as u32
+            })
+        })
+        .collect();
+    welded.triangles =
+        asset.mesh.triangles.iter().map(|triangle| triangle.map(|vertex| remap[vertex as usize])).collect();
+    assert!(welded.topology().is_watertight_manifold(), "{} ({sides:?}): not closed", subject.name);
+    assert!(asset.record.watertight, "{} ({sides:?}): {:?} {:?}", subject.name, asset.record.faces, welded.topology());
+    let positions = asset.mesh.positions.iter().map(|position| position.map(f64::from)).collect();
+    (Surface { positions, triangles: asset.mesh.triangles.clone() }, asset.record.shape.clone())
+}
+
+#[test]
+fn the_views_carve_the_rendered_objects() {
+    let only: Option<Vec<String>> =
+        std::env::var("THREEDGPT_SHAPES").ok().map(|names| names.split(',').map(str::to_owned).collect());
+    let mut table = Vec::new();
+    let (mut right_scores, mut three_scores) = (Vec::new(), Vec::new());
+    for subject in subjects() {
+        if only.as_ref().is_some_and(|only| !only.contains(&subject.name)) {
+            continue;
+        }
+        let mut row = format!("| {} | {} |", subject.name, subject.kind);
+        for (sides, scores) in
+            [(&[Side::Right][..], &mut right_scores), (&[Side::Right, Side::Back][..], &mut three_scores)]
+        {
+            let (surface, built) = generated_from_views(&subject, sides);
+            let positions = normalised(&surface.positions);
+            let scored =
+                score(&positions, &samples(&positions, &surface.triangles), Some(&surface.triangles), &subject.truth);
+            row.push_str(&format!(
+                " {built} {:.2} / {:.3} / {:.2} ({:.3}) |",
+                scored.side_iou, scored.chamfer, scored.f_score, scored.front_iou
+            ));
+            scores.push((subject.kind.clone(), scored));
+        }
+        table.push(row);
+    }
+    let mean = |scores: &[(String, Score)], pick: fn(&Score) -> f64| {
+        scores.iter().map(|(_, score)| pick(score)).sum::<f64>() / scores.len().max(1) as f64
+    };
+    let summary = |scores: &[(String, Score)]| {
+        format!(
+            "{:.2} / {:.3} / {:.2} ({:.3})",
+            mean(scores, |s| s.side_iou),
+            mean(scores, |s| s.chamfer),
+            mean(scores, |s| s.f_score),
+            mean(scores, |s| s.front_iou)
+        )
+    };
+    eprintln!(
+        "side IoU / Chamfer / F@{F_SCORE_AT} (front IoU) with more views\n\n| object | class | front + right | front + right + back |\n|---|---|---|---|\n{}\n| mean | | {} | {} |",
+        table.join("\n"),
+        summary(&right_scores),
+        summary(&three_scores)
+    );
+    if only.is_some() {
+        return;
+    }
+    for scores in [&right_scores, &three_scores] {
+        let side = mean(scores, |s| s.side_iou);
+        assert!(side >= VIEWS_MEAN_SIDE_IOU_AT_LEAST, "mean side IoU with a right view {side:.3}");
+        let chamfer = mean(scores, |s| s.chamfer);
+        assert!(chamfer <= VIEWS_MEAN_CHAMFER_AT_MOST, "mean Chamfer with a right view {chamfer:.4}");
+        let front = mean(scores, |s| s.front_iou);
+        assert!(front >= MEAN_FRONT_IOU_AT_LEAST, "mean front IoU with a right view {front:.3}");
+    }
 }
 
 #[test]
