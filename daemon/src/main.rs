@@ -26,7 +26,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Generate a textured 3D asset (GLB by default) from one or more images.
-    Generate(cli::generate::GenerateArgs),
+    Generate(Box<cli::generate::GenerateArgs>),
     /// Run the daemon that serves every client of this user (started automatically when needed).
     Serve(serve::ServeArgs),
     /// List, follow or cancel the daemon's jobs.
@@ -58,7 +58,7 @@ fn main() -> ExitCode {
                 .with_writer(std::io::stderr)
                 .init();
             match command {
-                Command::Generate(args) => cli::generate::run(args),
+                Command::Generate(args) => cli::generate::run(*args),
                 Command::Jobs(args) => cli::jobs::run(args),
                 Command::Daemon(args) => cli::daemon::run(args),
                 Command::Models(args) => cli::models::run(args),

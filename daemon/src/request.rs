@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use threedgpt_engine::{Background, Format, Options, Origin, Shape};
+use threedgpt_engine::{Background, Format, Options, Origin, Shape, Side};
 use threedgpt_options::{self as table, Role, Spec};
 use threedgpt_proto::v1;
 
@@ -56,6 +56,59 @@ pub struct Upload {
     pub output: Option<PathBuf>,
     /// The job goes on when the client goes away.
     pub detach: bool,
+    /// Pictures from the object's other sides, at most one per side.
+    pub views: Vec<ViewUpload>,
+    /// The picture is a turnaround sheet.
+    pub sheet: bool,
+}
+
+/// A picture from another side than the front.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewUpload {
+    /// Where its camera was.
+    pub side: Side,
+    /// Its name in errors (its path, or the name sent with its bytes).
+    pub name: String,
+    /// The picture.
+    pub picture: Picture,
+}
+
+/// Reads the first message's views: known sides, one picture each, each a path or whole bytes.
+fn views_of(views: Vec<v1::ViewPicture>, sheet: bool) -> Result<Vec<ViewUpload>, RequestError> {
+    if sheet && !views.is_empty() {
+        return Err(invalid(
+            "a turnaround sheet holds its own views; send either a sheet or the front with its other views",
+        ));
+    }
+    let mut read: Vec<ViewUpload> = Vec::with_capacity(views.len());
+    for view in views {
+        let names = Side::ALL.map(Side::name).join(", ");
+        let side = Side::from_name(&view.side)
+            .ok_or_else(|| invalid(format!("a view's side must be one of {names}, got {:?}", view.side)))?;
+        if read.iter().any(|other| other.side == side) {
+            return Err(invalid(format!("two {} views were sent; send one picture per side", side.name())));
+        }
+        let (name, picture) = match view.image {
+            Some(v1::view_picture::Image::Path(path)) => {
+                if path.is_empty() || path.contains('\0') {
+                    return Err(invalid(format!("the {} view's path {path:?} is not a file name", side.name())));
+                }
+                (path.clone(), Picture::Path(path))
+            }
+            Some(v1::view_picture::Image::Data(bytes)) => {
+                if bytes.len() > MAX_IMAGE_BYTES {
+                    return Err(too_large(&format!("{} view", side.name())));
+                }
+                let name = if view.name.is_empty() { format!("{}.png", side.name()) } else { view.name };
+                (name, Picture::Bytes(bytes))
+            }
+            None => {
+                return Err(invalid(format!("the {} view carries no picture: send a path or its bytes", side.name())));
+            }
+        };
+        read.push(ViewUpload { side, name, picture });
+    }
+    Ok(read)
 }
 
 impl Upload {
@@ -78,9 +131,22 @@ impl Upload {
             }
             None => return Err(invalid("the first message must carry the image: a path or a first chunk")),
         };
-        let mut upload =
-            Upload { name, picture, options: first.options.unwrap_or_default(), output, detach: first.detach };
+        let views = views_of(first.views, first.sheet)?;
+        let mut upload = Upload {
+            name,
+            picture,
+            options: first.options.unwrap_or_default(),
+            output,
+            detach: first.detach,
+            views,
+            sheet: first.sheet,
+        };
         let mut held = upload.options.mask.len();
+        for view in &upload.views {
+            if let Picture::Bytes(bytes) = &view.picture {
+                held += bytes.len();
+            }
+        }
         if let Picture::Bytes(bytes) = &upload.picture {
             if bytes.len() > MAX_IMAGE_BYTES {
                 return Err(too_large("image"));
@@ -97,6 +163,9 @@ impl Upload {
     /// Takes a further message: more of the picture (when sent as bytes) and of the mask. Returns
     /// how many bytes it added.
     pub fn add(&mut self, part: v1::GenerateRequest) -> Result<usize, RequestError> {
+        if !part.views.is_empty() || part.sheet {
+            return Err(invalid("only the first message may carry the views or say the picture is a sheet"));
+        }
         let mut added = 0;
         match (part.image, &mut self.picture) {
             (None, _) => {}
@@ -264,6 +333,41 @@ mod tests {
 
     fn first(image: Option<v1::generate_request::Image>) -> v1::GenerateRequest {
         v1::GenerateRequest { image, output_path: absolute("x.glb"), ..Default::default() }
+    }
+
+    #[test]
+    fn views_name_known_sides_once_each_and_count_against_the_budget() {
+        let view = |side: &str, image| v1::ViewPicture { side: side.to_owned(), image, name: String::new() };
+        let path = |path: &str| Some(v1::view_picture::Image::Path(path.to_owned()));
+        let with = |views: Vec<v1::ViewPicture>, sheet: bool| {
+            Upload::start(v1::GenerateRequest {
+                views,
+                sheet,
+                ..first(Some(v1::generate_request::Image::Path("/front.png".into())))
+            })
+        };
+        let (upload, held) = with(
+            vec![view("right", path("/right.png")), view("back", Some(v1::view_picture::Image::Data(vec![1; 9])))],
+            false,
+        )
+        .unwrap();
+        assert_eq!(held, 9);
+        assert_eq!(
+            upload.views[0],
+            ViewUpload { side: Side::Right, name: "/right.png".into(), picture: Picture::Path("/right.png".into()) }
+        );
+        assert_eq!(upload.views[1].name, "back.png");
+        let refused = |views, sheet| with(views, sheet).unwrap_err().to_string();
+        assert!(refused(vec![view("side", path("/a.png"))], false).contains("one of right, back, left, top"));
+        assert!(
+            refused(vec![view("top", path("/a.png")), view("top", path("/b.png"))], false).contains("two top views")
+        );
+        assert!(refused(vec![view("left", None)], false).contains("left view carries no picture"));
+        assert!(refused(vec![view("left", path("/a.png"))], true).contains("either a sheet"));
+        let (mut upload, _) = with(Vec::new(), true).unwrap();
+        assert!(upload.sheet);
+        let late = v1::GenerateRequest { views: vec![view("right", path("/r.png"))], ..Default::default() };
+        assert!(upload.add(late).unwrap_err().to_string().contains("only the first message"));
     }
 
     #[test]

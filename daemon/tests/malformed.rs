@@ -85,8 +85,15 @@ fn request_strategy() -> impl Strategy<Value = Vec<v1::GenerateRequest>> {
     let mask_chunk = proptest::collection::vec(any::<u8>(), 0..64);
     (proptest::option::of(options), image, output, any::<bool>(), 0usize..3, mask_chunk).prop_map(
         |(options, image, output_path, detach, extra, mask_chunk)| {
-            let first =
-                v1::GenerateRequest { options, image, name: "fuzz".to_owned(), output_path, detach, mask_chunk };
+            let first = v1::GenerateRequest {
+                options,
+                image,
+                name: "fuzz".to_owned(),
+                output_path,
+                detach,
+                mask_chunk,
+                ..Default::default()
+            };
             let mut messages = vec![first.clone(); extra + 1];
             messages.truncate(extra + 1);
             messages

@@ -206,6 +206,63 @@ impl TriMesh {
         self.compact()
     }
 
+    /// Makes flat triangles ("caps": three distinct corners on one line, as simplification leaves
+    /// them) removable without opening the surface: the triangle across a cap's long edge is split
+    /// at the cap's middle corner, so the two short edges have a partner each once the cap goes
+    /// (which [`TriMesh::clean`] then does). A cap whose long edge has no single partner is left.
+    pub fn split_caps(&mut self) {
+        let positions = &self.positions;
+        let flat = |[a, b, c]: [u32; 3]| {
+            let [p, q, r] = [a, b, c].map(|index| positions[index as usize].map(f64::from));
+            let u = [q[0] - p[0], q[1] - p[1], q[2] - p[2]];
+            let v = [r[0] - p[0], r[1] - p[1], r[2] - p[2]];
+            let cross = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
+            a != b && b != c && c != a && cross.iter().all(|&component| component.abs() < 1.0e-18)
+        };
+        let caps: Vec<usize> = (0..self.triangles.len()).filter(|&index| flat(self.triangles[index])).collect();
+        if caps.is_empty() {
+            return;
+        }
+        let mut across: std::collections::HashMap<(u32, u32), usize> = std::collections::HashMap::new();
+        for (index, &[a, b, c]) in self.triangles.iter().enumerate() {
+            for edge in [(a, b), (b, c), (c, a)] {
+                across.insert(edge, index);
+            }
+        }
+        let length = |a: u32, b: u32| {
+            let [p, q] = [a, b].map(|index| self.positions[index as usize]);
+            (0..3).map(|axis| (f64::from(q[axis]) - f64::from(p[axis])).powi(2)).sum::<f64>()
+        };
+        for cap in caps {
+            let [a, b, c] = self.triangles[cap];
+            // Rotate so the long edge runs from `first` to `last`, `middle` on it.
+            let [first, middle, last] = [[a, b, c], [b, c, a], [c, a, b]]
+                .into_iter()
+                .max_by(|x, y| length(x[0], x[2]).total_cmp(&length(y[0], y[2])))
+                .unwrap_or([a, b, c]);
+            // The cap runs last -> first on its long edge, so its partner runs first -> last.
+            let Some(&partner) = across.get(&(first, last)) else {
+                continue;
+            };
+            let [p, q, r] = self.triangles[partner];
+            let opposite = [p, q, r].into_iter().find(|&vertex| vertex != first && vertex != last);
+            let (Some(opposite), true) = (opposite, partner != cap) else {
+                continue;
+            };
+            self.triangles[partner] = [first, middle, opposite];
+            let split = self.triangles.len();
+            self.triangles.push([middle, last, opposite]);
+            for (edge, triangle) in
+                [((first, middle), partner), ((middle, opposite), partner), ((opposite, first), partner)]
+                    .into_iter()
+                    .chain([((middle, last), split), ((last, opposite), split), ((opposite, middle), split)])
+            {
+                across.insert(edge, triangle);
+            }
+            across.remove(&(first, last));
+        }
+    }
+
     /// Removes every copy of a triangle whose three vertices appear in more than one triangle.
     pub fn remove_fins(&mut self) {
         let mut copies: std::collections::HashMap<[u32; 3], u32> = std::collections::HashMap::new();
@@ -285,6 +342,7 @@ impl TriMesh {
         );
         let triangles: Vec<[u32; 3]> = simplified.chunks_exact(3).map(|t| [t[0], t[1], t[2]]).collect();
         let mut mesh = TriMesh { positions: self.positions.clone(), triangles: triangles.clone() };
+        mesh.split_caps();
         mesh.clean();
         let topology = mesh.topology();
         if topology.is_watertight_manifold() {
@@ -338,6 +396,26 @@ mod tests {
             positions: vec![[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
             triangles: vec![[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]],
         }
+    }
+
+    #[test]
+    fn a_flat_cap_goes_without_opening_the_surface() {
+        // The tetrahedron's face [0, 1, 3] split at the middle of edge 0-1 (vertex 4), the gap to
+        // the untouched face [0, 2, 1] closed by a flat cap, as simplification leaves them.
+        let mut mesh = tetrahedron();
+        mesh.positions.push([0.5, 0.0, 0.0]);
+        mesh.triangles[1] = [0, 4, 3];
+        mesh.triangles.push([4, 1, 3]);
+        mesh.triangles.push([1, 4, 0]);
+        assert!(mesh.topology().is_watertight_manifold());
+        let mut removed = mesh.clone();
+        removed.clean();
+        assert!(!removed.topology().is_watertight_manifold(), "the cap alone opens the surface");
+        mesh.split_caps();
+        mesh.clean();
+        let topology = mesh.topology();
+        assert!(topology.is_watertight_manifold(), "{topology:?}");
+        assert!((mesh.volume() - 1.0 / 6.0).abs() < 1e-9);
     }
 
     #[test]

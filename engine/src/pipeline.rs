@@ -479,7 +479,14 @@ fn generate_pictures(
         size_m: size.map(tidy),
         timings_ms: timings,
     };
-    warnings.extend(face_target_warnings(options, options.grid_px, mesh.triangles.len(), carved.unsimplified_faces));
+    if carved.grid != grid_px {
+        warnings.push(format!(
+            "the reconstruction grid was lowered from {grid_px} to {} cells: at {grid_px} cells the mesh could not be \
+             simplified to {} faces without opening its surface",
+            carved.grid, options.target_faces
+        ));
+    }
+    warnings.extend(face_target_warnings(options, carved.grid as u32, mesh.triangles.len(), carved.unsimplified_faces));
     tracing::info!(faces = record.faces, views = record.views.len(), "generated");
     Ok(Asset { name: asset_name(name), mesh, normals, uvs: charted.uvs, texture: charted.texture, record, warnings })
 }

@@ -102,6 +102,9 @@ const SOLID_ROW: f32 = 0.6;
 /// The depth factor that leaves a row to the silhouettes (large, and finite so it interpolates).
 const UNROUNDED: f32 = 1.0e6;
 
+/// The coarsest grid the hull is sampled on when a finer one cannot be simplified soundly.
+const MIN_RETRY_GRID_PX: usize = 64;
+
 /// Texels between charts, filled from the charts' own colours so bilinear reads stay on colour.
 const CHART_PAD_PX: usize = 2;
 
@@ -444,6 +447,8 @@ pub(crate) struct Carved {
     pub(crate) unsimplified_faces: usize,
     /// The record's shape: the single-view shape that rounded it, or `hull`.
     pub(crate) built: &'static str,
+    /// The grid it was sampled on (lowered from the one asked for when that would not simplify).
+    pub(crate) grid: usize,
 }
 
 /// Carves the visual hull of `pictures`, rounded by the single-view shape (`front_heights`, half
@@ -466,7 +471,6 @@ pub(crate) fn carve(
     let shape_half = front_heights.iter().copied().fold(0.0f32, f32::max) * cell;
     let depth_half = pictures.depth_half.unwrap_or(shape_half);
     let radius = ((depth_half + 3.0 * cell) / half_px).max(1.0);
-    let sampling_grid = ((grid as f32 * radius).ceil() as usize).next_multiple_of(4).max(8);
     let density = |[x, y, z]: [f32; 3]| -> f32 {
         let point = [half_px * (1.0 + x), half_px * (1.0 - y), half_px * z];
         let mut value = shape.as_ref().map_or(1.0, |shape| shape.density(point));
@@ -494,25 +498,43 @@ pub(crate) fn carve(
         });
         Ok(values)
     };
-    let surface = sample_densities(
-        &densities,
-        radius,
-        0.5,
-        Sampling { grid: sampling_grid, coarse_to_fine: true },
-        cancel,
-        &mut |fraction| progress(0.8 * fraction),
-    )?;
-    let mut mesh = surface.mesh;
-    for position in &mut mesh.positions {
-        let [x, y, z] = *position;
-        *position = [half_px * (1.0 + x), half_px * (1.0 - y), half_px * z];
-    }
-    cancel.check()?;
-    let unsimplified_faces = mesh.triangles.len();
-    let (mesh, topology) = mesh.simplified_with_topology(target_faces);
+    // A dense surface can fold onto itself when simplified a long way in one pass; a coarser grid
+    // gives the same shape with fewer faces to remove (as the relief's retry does).
+    let mut cells = grid;
+    let (mesh, topology, unsimplified_faces) = loop {
+        let sampling_grid = ((cells as f32 * radius).ceil() as usize).next_multiple_of(4).max(8);
+        let surface = sample_densities(
+            &densities,
+            radius,
+            0.5,
+            Sampling { grid: sampling_grid, coarse_to_fine: true },
+            cancel,
+            &mut |fraction| progress(0.8 * fraction),
+        )?;
+        let mut mesh = surface.mesh;
+        for position in &mut mesh.positions {
+            let [x, y, z] = *position;
+            *position = [half_px * (1.0 + x), half_px * (1.0 - y), half_px * z];
+        }
+        cancel.check()?;
+        let unsimplified_faces = mesh.triangles.len();
+        if unsimplified_faces <= target_faces {
+            let (mesh, topology) = mesh.simplified_with_topology(target_faces);
+            break (mesh, topology, unsimplified_faces);
+        }
+        if let Some((mesh, topology)) = mesh.simplified_to(target_faces) {
+            break (mesh, topology, unsimplified_faces);
+        }
+        if cells / 2 < MIN_RETRY_GRID_PX {
+            let (mesh, topology) = mesh.simplified_with_topology(target_faces * 3 / 2 + 1);
+            break (mesh, topology, unsimplified_faces);
+        }
+        tracing::info!(cells, target_faces, "the hull did not simplify soundly; sampling a coarser grid");
+        cells /= 2;
+    };
     progress(1.0);
     let built = if shape.is_some() { built.name() } else { "hull" };
-    Ok(Carved { mesh, topology, unsimplified_faces, built })
+    Ok(Carved { mesh, topology, unsimplified_faces, built, grid: cells })
 }
 
 /// The textured result: the welded mesh's vertices split where charts meet.

@@ -304,6 +304,20 @@ impl Client {
         let mut options = request.options.to_proto();
         // A large mask goes in chunks after the options, like the image, so no message is too big.
         let mask = if options.mask.len() > CHUNK_BYTES { std::mem::take(&mut options.mask) } else { Vec::new() };
+        let views = request
+            .views
+            .into_iter()
+            .map(|(side, image)| match image {
+                ImageSource::Path(path) => v1::ViewPicture {
+                    side,
+                    image: Some(v1::view_picture::Image::Path(absolute(&path).display().to_string())),
+                    name: String::new(),
+                },
+                ImageSource::Bytes { name, bytes } => {
+                    v1::ViewPicture { side, image: Some(v1::view_picture::Image::Data(bytes)), name }
+                }
+            })
+            .collect();
         let mut first = v1::GenerateRequest {
             options: Some(options),
             image: None,
@@ -311,6 +325,8 @@ impl Client {
             output_path: output.display().to_string(),
             detach: request.detach,
             mask_chunk: Vec::new(),
+            views,
+            sheet: request.sheet,
         };
         let mut messages = Vec::new();
         match request.image {

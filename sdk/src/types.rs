@@ -431,12 +431,38 @@ pub struct GenerateRequest {
     pub options: GenerateOptions,
     /// Keep running if this client goes away.
     pub detach: bool,
+    /// Pictures from the object's other sides: `right`, `back`, `left` or `top` (where the camera
+    /// went, seen from the front), at most one each.
+    pub views: Vec<(String, ImageSource)>,
+    /// The picture is a turnaround sheet: front, right, back and left side by side.
+    pub sheet: bool,
 }
 
 impl GenerateRequest {
     /// A request with default options.
     pub fn new(image: ImageSource, output: impl Into<PathBuf>) -> Self {
-        Self { image, output: output.into(), options: GenerateOptions::default(), detach: false }
+        Self {
+            image,
+            output: output.into(),
+            options: GenerateOptions::default(),
+            detach: false,
+            views: Vec::new(),
+            sheet: false,
+        }
+    }
+
+    /// Adds a picture from another side (`right`, `back`, `left` or `top`); the daemon checks the
+    /// name. Bytes go whole in the first message, so a picture of more than a few MiB is best given
+    /// by path.
+    pub fn with_view(mut self, side: impl Into<String>, image: ImageSource) -> Self {
+        self.views.push((side.into(), image));
+        self
+    }
+
+    /// Says the picture is a turnaround sheet (front, right, back, left side by side).
+    pub fn with_sheet(mut self, sheet: bool) -> Self {
+        self.sheet = sheet;
+        self
     }
 
     /// A request whose asset is kept only in the daemon's history (download it from there). With

@@ -297,3 +297,59 @@ def test_a_pawn_revolves_and_the_shape_and_origin_reach_the_record(binary, tmp_p
     refused = run_cli(binary, "generate", str(pawn), "-o", str(output), "--shape", "cube")
     assert refused.returncode == 2
     assert "auto, relief, revolve or extrude" in refused.stderr
+
+
+def test_a_right_view_gives_a_box_its_depth_and_a_sheet_is_split_into_views(binary, validate, tmp_path):
+    images = EXAMPLES.parent / "tests" / "shapes" / "images"
+    output = tmp_path / "cube.glb"
+    # Seen square-on, one picture cannot tell a cube from a tile; its right side can.
+    alone = run_cli(binary, "generate", str(images / "cube.front.png"), "-o", str(output), "--json")
+    assert alone.returncode == 0, alone.stderr
+    flat = load_mesh(output).extents
+    assert flat[2] < 0.3 * flat[0]
+    result = run_cli(
+        binary,
+        "generate",
+        str(images / "cube.front.png"),
+        "--right",
+        str(images / "cube.right.png"),
+        "--back",
+        str(images / "cube.back.png"),
+        "-o",
+        str(output),
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)["record"]
+    assert record["views"] == ["front", "right", "back"] and record["watertight"]
+    assert record["faces"] == pytest.approx(20_000, rel=0.01)
+    (report,) = validate(output)
+    assert (report["errors"], report["warnings"]) == (0, 0), report["messages"]
+    # Vertices are split where texture charts meet; welded by position the mesh is closed.
+    mesh = load_mesh(output)
+    mesh.merge_vertices(merge_tex=True, merge_norm=True)
+    assert_closed_solid(mesh, 0)
+    extents = mesh.extents
+    assert extents[2] == pytest.approx(extents[0], rel=0.05)
+
+    # A turnaround sheet: front, right, back side by side on white.
+    from PIL import Image
+
+    panels = [Image.open(images / f"pawn.{view}.png").convert("RGBA") for view in ("front", "right", "back")]
+    sheet = Image.new("RGBA", (sum(panel.width for panel in panels), panels[0].height), (255, 255, 255, 255))
+    for index, panel in enumerate(panels):
+        sheet.alpha_composite(panel, (index * panel.width, 0))
+    sheet.convert("RGB").save(tmp_path / "sheet.png")
+    result = run_cli(
+        binary, "generate", "--views", str(tmp_path / "sheet.png"), "-o", str(tmp_path / "pawn.glb"), "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["record"]["views"] == ["front", "right", "back"]
+    extents = load_mesh(tmp_path / "pawn.glb").extents
+    assert extents[2] == pytest.approx(extents[0], rel=0.05)
+
+    missing = run_cli(binary, "generate", str(images / "cube.front.png"), "--right", str(tmp_path / "none.png"))
+    assert missing.returncode == 1
+    assert "none.png" in missing.stderr
+    both = run_cli(binary, "generate", str(images / "cube.front.png"), "--views", str(tmp_path / "sheet.png"))
+    assert both.returncode == 2 and "--views" in both.stderr

@@ -19,12 +19,34 @@ use threedgpt_sdk::{Background, Device, Format, GenerateOptions, GenerateRequest
 /// the daemon checks against; what the user leaves out is left to the daemon.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  3dgpt generate photo.png -o chair.glb\n  3dgpt generate photos/ -o assets/ --format obj\n  3dgpt generate shot.jpg --mask shot-mask.png --faces 50000 --texture-size 2048"
+    after_help = "Examples:\n  3dgpt generate photo.png -o chair.glb\n  3dgpt generate photos/ -o assets/ --format obj\n  3dgpt generate shot.jpg --mask shot-mask.png --faces 50000 --texture-size 2048\n  3dgpt generate front.png --right right.png --back back.png -o pawn.glb\n  3dgpt generate --views turnaround.png -o knight.glb"
 )]
 pub(crate) struct GenerateArgs {
     /// Input images (PNG, JPEG, WebP) or folders of them.
-    #[arg(required = true, value_name = "IMAGE")]
+    #[arg(required_unless_present = "views", value_name = "IMAGE")]
     images: Vec<PathBuf>,
+
+    /// A picture of the object from its right: taken after moving the camera 90° to your right
+    /// around it (it shows the side on the right of the front picture). With one IMAGE, the front.
+    #[arg(long, value_name = "FILE")]
+    right: Option<PathBuf>,
+
+    /// A picture from the object's left (the camera moved 90° to your left around it).
+    #[arg(long, value_name = "FILE")]
+    left: Option<PathBuf>,
+
+    /// A picture from behind the object.
+    #[arg(long, value_name = "FILE")]
+    back: Option<PathBuf>,
+
+    /// A picture from above, the front at the bottom of the picture.
+    #[arg(long, value_name = "FILE")]
+    top: Option<PathBuf>,
+
+    /// A turnaround sheet instead of IMAGE: the front, right, back and left views side by side, in
+    /// that order (two to four of them).
+    #[arg(long, value_name = "SHEET", conflicts_with_all = ["images", "right", "left", "back", "top"])]
+    views: Option<PathBuf>,
 
     /// Output file (one image) or folder (several images or a folder). Default: the image's name
     /// with the format's extension, in the current folder.
@@ -133,8 +155,17 @@ fn parse_device(name: &str) -> Result<Device, String> {
 
 /// Runs the command; the exit code is 0 when every asset was written, 1 when some failed.
 pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
-    let inputs = expand_inputs(&args.images)?;
+    let inputs = match &args.views {
+        Some(sheet) => vec![sheet.clone()],
+        None => expand_inputs(&args.images)?,
+    };
     let single = inputs.len() == 1 && args.images.iter().all(|path| !path.is_dir());
+    if !single && !side_views(&args).is_empty() {
+        return Err(UsageError(
+            "--right, --left, --back and --top go with one IMAGE, the front; pass a single IMAGE with them".to_owned(),
+        )
+        .into());
+    }
     let background = match (&args.mask, args.keep_background, &args.background) {
         (Some(mask), _, _) => {
             if !single {
@@ -177,10 +208,29 @@ fn sdk_options(args: &GenerateArgs, background: Option<Background>) -> GenerateO
     options
 }
 
-/// The SDK request for one image.
-fn request_for(input: &Path, output: &Path, format: Format, options: &GenerateOptions) -> GenerateRequest {
-    GenerateRequest::new(ImageSource::Path(input.to_path_buf()), output)
+/// The pictures from other sides the user gave, by side name.
+fn side_views(args: &GenerateArgs) -> Vec<(&'static str, &Path)> {
+    [("right", &args.right), ("left", &args.left), ("back", &args.back), ("top", &args.top)]
+        .into_iter()
+        .filter_map(|(side, path)| path.as_deref().map(|path| (side, path)))
+        .collect()
+}
+
+/// The SDK request for one image (with its other views, or as a sheet, when the user gave them).
+fn request_for(
+    input: &Path,
+    output: &Path,
+    format: Format,
+    options: &GenerateOptions,
+    args: &GenerateArgs,
+) -> GenerateRequest {
+    let mut request = GenerateRequest::new(ImageSource::Path(input.to_path_buf()), output)
         .with_options(options.clone().with_format(format))
+        .with_sheet(args.views.is_some());
+    for (side, path) in side_views(args) {
+        request = request.with_view(side, ImageSource::Path(path.to_path_buf()));
+    }
+    request
 }
 
 async fn detach_all(
@@ -192,7 +242,7 @@ async fn detach_all(
     let client = super::connect(true).await?;
     let mut failures = 0;
     for (input, (output, format)) in inputs.iter().zip(plan) {
-        let request = request_for(input, &output, format, options).with_detach(true);
+        let request = request_for(input, &output, format, options, args).with_detach(true);
         let queued = match client.generate(request).await {
             Ok(mut events) => match events.next().await {
                 Some(Ok(event)) => Ok(event.job_id().to_owned()),
@@ -230,7 +280,7 @@ async fn generate_all(
         if interrupted {
             break;
         }
-        let request = request_for(input, &output, format, options);
+        let request = request_for(input, &output, format, options, args);
         let bar = progress_bar(input, show_progress);
         let outcome = match client.generate(request).await {
             Ok(events) => follow(&client, events, &bar, &mut interrupted).await,

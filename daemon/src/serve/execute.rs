@@ -18,8 +18,12 @@ pub(crate) struct JobWork {
     pub(crate) client: String,
     pub(crate) name: String,
     pub(crate) bytes: Vec<u8>,
-    /// The picture's file when the client named it by path: no file the job writes may replace it.
-    pub(crate) input_path: Option<PathBuf>,
+    /// Pictures from the object's other sides.
+    pub(crate) views: Vec<ViewInput>,
+    /// The picture is a turnaround sheet.
+    pub(crate) sheet: bool,
+    /// The pictures' files the client named by path: no file the job writes may replace them.
+    pub(crate) input_paths: Vec<PathBuf>,
     pub(crate) options: Options,
     /// Where the asset goes; `None` keeps it in the history only.
     pub(crate) output: Option<PathBuf>,
@@ -39,6 +43,14 @@ pub(crate) struct JobWork {
     pub(crate) detach: bool,
     /// Its bytes' share of the daemon's budget, given back when the work is dropped.
     pub(crate) _reserved: Reserved,
+}
+
+/// A picture from another side than the front.
+#[derive(Debug)]
+pub(crate) struct ViewInput {
+    pub(crate) side: threedgpt_engine::Side,
+    pub(crate) name: String,
+    pub(crate) bytes: Vec<u8>,
 }
 
 /// What finds a job's object, as `background` "auto" chose it.
@@ -120,13 +132,30 @@ pub(crate) fn execute(
         report(Update::Progress { stage, stage_fraction, fraction, eta_ms });
     };
     let run = |models: &JobModels| {
-        threedgpt_engine::generate_with(&work.name, &work.bytes, &work.options, models.engine(), &progress, cancel)
-            .map_err(|error| match (error, &work.remover.advice) {
-                (EngineError::NoObject { reason }, Some(advice)) => {
-                    EngineError::NoObject { reason: format!("{reason}; {advice}") }
-                }
-                (error, _) => error,
-            })
+        let views: Vec<threedgpt_engine::View<'_>> = work
+            .views
+            .iter()
+            .map(|view| threedgpt_engine::View { side: view.side, name: &view.name, bytes: &view.bytes })
+            .collect();
+        let generated = if work.sheet {
+            threedgpt_engine::generate_sheet(&work.name, &work.bytes, &work.options, models.engine(), &progress, cancel)
+        } else {
+            threedgpt_engine::generate_views(
+                &work.name,
+                &work.bytes,
+                &views,
+                &work.options,
+                models.engine(),
+                &progress,
+                cancel,
+            )
+        };
+        generated.map_err(|error| match (error, &work.remover.advice) {
+            (EngineError::NoObject { reason }, Some(advice)) => {
+                EngineError::NoObject { reason: format!("{reason}; {advice}") }
+            }
+            (error, _) => error,
+        })
     };
     let mut asset = match (run(&work.models), &work.cpu_fallback) {
         (Err(error), Some(fallback)) if out_of_memory(&error) => {
@@ -154,7 +183,7 @@ pub(crate) fn execute(
     let thumbnail_source = (work.output.is_some() && recorder.keeps_history()).then(|| asset.clone());
     let write_options = threedgpt_engine::export::WriteOptions::default()
         .with_reproducible(work.options.reproducible)
-        .with_protected(work.input_path.clone());
+        .with_protected(work.input_paths.clone());
     let (exported, thumbnail) = std::thread::scope(|scope| {
         let thumbnail = thumbnail_source.as_ref().map(|copy| scope.spawn(move || Recorder::thumbnail(copy)));
         let exported = match &work.output {

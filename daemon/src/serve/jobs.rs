@@ -483,7 +483,9 @@ mod tests {
             remover: crate::serve::execute::Remover { name: "builtin".to_owned(), ..Default::default() },
             gpu,
             cpu_fallback: None,
-            input_path: None,
+            views: Vec::new(),
+            sheet: false,
+            input_paths: Vec::new(),
             detach: false,
             _reserved: Reserved::default(),
         }

@@ -21,7 +21,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::budget::{ByteBudget, Reserved};
 use super::events::{self, JobState, Update};
-use super::execute::{CpuFallback, JobModels, JobWork, Remover};
+use super::execute::{CpuFallback, JobModels, JobWork, Remover, ViewInput};
 use super::jobs::JobQueue;
 use super::neural::Neural;
 use super::recorder::Recorder;
@@ -74,18 +74,14 @@ impl Generator for Daemon {
             let added = upload.add(part).map_err(status::request_status)?;
             self.budget.grow(&mut reserved, added)?;
         }
-        let Upload { name, picture, options: request_options, output, detach } = upload;
-        let (bytes, input_path) = match picture {
-            Picture::Bytes(bytes) => (bytes, None),
-            Picture::Path(path) => {
-                let (budget, file) = (self.budget.clone(), path.clone());
-                let (bytes, held) = tokio::task::spawn_blocking(move || read_image_file(&file, &budget))
-                    .await
-                    .map_err(|error| Status::internal(error.to_string()))??;
-                reserved.merge(held);
-                (bytes, Some(PathBuf::from(path)))
-            }
-        };
+        let Upload { name, picture, options: request_options, output, detach, views, sheet } = upload;
+        let mut input_paths = Vec::new();
+        let bytes = self.picture_bytes(picture, &mut reserved, &mut input_paths).await?;
+        let mut view_inputs = Vec::with_capacity(views.len());
+        for view in views {
+            let bytes = self.picture_bytes(view.picture, &mut reserved, &mut input_paths).await?;
+            view_inputs.push(ViewInput { side: view.side, name: view.name, bytes });
+        }
         let device = request::device(&request_options).map_err(status::request_status)?;
         let named = request::named_models(&request_options).map_err(status::request_status)?;
         let (loaded, remover) = self.with_remover(&request_options, named, device).await?;
@@ -102,7 +98,9 @@ impl Generator for Daemon {
             client,
             name,
             bytes,
-            input_path,
+            views: view_inputs,
+            sheet,
+            input_paths,
             options,
             output,
             format,
@@ -139,6 +137,30 @@ impl Generator for Daemon {
     ) -> Result<Response<v1::ListJobsResponse>, Status> {
         self.queue.touch();
         Ok(Response::new(v1::ListJobsResponse { jobs: self.queue.list().iter().map(wire_summary).collect() }))
+    }
+}
+
+impl Daemon {
+    /// A picture's bytes: as sent, or read from the file it names (counted against the budget, and
+    /// the path kept so no file the job writes replaces it).
+    async fn picture_bytes(
+        &self,
+        picture: Picture,
+        reserved: &mut Reserved,
+        input_paths: &mut Vec<PathBuf>,
+    ) -> Result<Vec<u8>, Status> {
+        match picture {
+            Picture::Bytes(bytes) => Ok(bytes),
+            Picture::Path(path) => {
+                let (budget, file) = (self.budget.clone(), path.clone());
+                let (bytes, held) = tokio::task::spawn_blocking(move || read_image_file(&file, &budget))
+                    .await
+                    .map_err(|error| Status::internal(error.to_string()))??;
+                reserved.merge(held);
+                input_paths.push(PathBuf::from(path));
+                Ok(bytes)
+            }
+        }
     }
 }
 

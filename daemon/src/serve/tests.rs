@@ -133,6 +133,7 @@ fn generate_request(harness: &Harness, name: &str, options: v1::GenerateOptions)
             output_path: harness.folder.path().join(name).display().to_string(),
             detach: false,
             mask_chunk: Vec::new(),
+            ..Default::default()
         },
         v1::GenerateRequest { image: Some(v1::generate_request::Image::Chunk(rest.to_vec())), ..Default::default() },
     ]
