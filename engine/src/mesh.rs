@@ -352,6 +352,7 @@ impl TriMesh {
         // pair opens the surface, dropping both closes it.
         let mut without_fins = TriMesh { positions: self.positions.clone(), triangles };
         without_fins.remove_fins();
+        without_fins.split_caps();
         without_fins.clean();
         let topology = without_fins.topology();
         if !without_fins.triangles.is_empty() && topology.is_watertight_manifold() {

@@ -54,7 +54,7 @@ class THREEDGPT_OT_generate(bpy.types.Operator):
             request = Request(
                 name=name,
                 image=source,
-                options=generation_options(options),
+                options=generation_options(options) | view_options(options),
                 connect=preferences.connect_arguments(prefs),
                 texture_storage=prefs.texture_storage,
                 location=tuple(context.scene.cursor.location),
@@ -66,6 +66,24 @@ class THREEDGPT_OT_generate(bpy.types.Operator):
             return {"CANCELLED"}
         self.report({"INFO"}, f"3D GPT: generating from {name}")
         return {"FINISHED"}
+
+
+VIEW_SIDES = ("right", "back", "left", "top")
+
+
+def view_options(options) -> dict:
+    """The other views the user gave (by path), or that the picture is a turnaround sheet."""
+    if options.sheet:
+        return {"sheet": True}
+    views = {}
+    for side in VIEW_SIDES:
+        filepath = getattr(options, f"view_{side}")
+        if filepath.strip():
+            path = Path(bpy.path.abspath(filepath))
+            if not path.is_file():
+                raise ValueError(f"The {side} picture {path} does not exist")
+            views[side] = str(path)
+    return views
 
 
 def file_source(filepath: str) -> tuple[str, str]:

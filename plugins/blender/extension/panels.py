@@ -9,6 +9,7 @@ from pathlib import Path
 import bpy
 
 from . import preferences, properties
+from .operators import VIEW_SIDES
 from .session import SESSION
 
 
@@ -87,6 +88,22 @@ class VIEW3D_PT_threedgpt_advanced(SubPanel, bpy.types.Panel):
         layout.prop(preferences.get(context), "texture_storage")
 
 
+class VIEW3D_PT_threedgpt_views(SubPanel, bpy.types.Panel):
+    bl_label = "More views"
+    bl_idname = "VIEW3D_PT_threedgpt_views"
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        options = context.scene.threedgpt
+        layout.prop(options, "sheet")
+        column = layout.column()
+        column.enabled = not options.sheet
+        for side in VIEW_SIDES:
+            column.prop(options, f"view_{side}")
+
+
 class VIEW3D_PT_threedgpt_history(SubPanel, bpy.types.Panel):
     bl_label = "History"
     bl_idname = "VIEW3D_PT_threedgpt_history"
@@ -134,7 +151,12 @@ def image_editor_menu(self, context):
     operator.use_active_image = True
 
 
-classes = (VIEW3D_PT_threedgpt, VIEW3D_PT_threedgpt_advanced, VIEW3D_PT_threedgpt_history)
+classes = (
+    VIEW3D_PT_threedgpt,
+    VIEW3D_PT_threedgpt_advanced,
+    VIEW3D_PT_threedgpt_views,
+    VIEW3D_PT_threedgpt_history,
+)
 
 
 def register():

@@ -104,6 +104,28 @@ class ThreeDGptSceneOptions(bpy.types.PropertyGroup):
     )
     filepath: StringProperty(name="Picture", subtype="FILE_PATH", description="The picture to turn into a model")
     image: PointerProperty(name="Image", type=bpy.types.Image, description="An image open in Blender")
+    sheet: BoolProperty(
+        name="Turnaround sheet",
+        default=False,
+        description="The picture holds the front, right, back and left views side by side, in that order",
+    )
+    view_right: StringProperty(
+        name="Right",
+        subtype="FILE_PATH",
+        description="A picture from the object's right: taken after moving the camera 90 degrees to your right "
+        "around it (it shows the side on the right of the front picture)",
+    )
+    view_back: StringProperty(name="Back", subtype="FILE_PATH", description="A picture from behind the object")
+    view_left: StringProperty(
+        name="Left",
+        subtype="FILE_PATH",
+        description="A picture from the object's left: the camera moved 90 degrees to your left around it",
+    )
+    view_top: StringProperty(
+        name="Top",
+        subtype="FILE_PATH",
+        description="A picture from above, the front at the bottom of the picture",
+    )
     model: EnumProperty(name="Model", items=_model_items, description="The reconstruction model")
     remove_background: BoolProperty(
         name="Remove background",

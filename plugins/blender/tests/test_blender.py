@@ -40,6 +40,8 @@ def session(extension):
     options.faces = 3000
     options.texture_size = "512"
     options.property_unset("detail")
+    for name in ("sheet", "view_right", "view_back", "view_left", "view_top"):
+        options.property_unset(name)
     bpy.context.scene.cursor.location = (0.0, 0.0, 0.0)
     session.reports.clear()
     return session
@@ -96,6 +98,26 @@ def test_generate_imports_one_textured_watertight_mesh_at_the_cursor(extension, 
     lowest = min((obj.matrix_world @ vertex.co).z for vertex in obj.data.vertices)
     assert lowest == pytest.approx(3.0, abs=1e-3)
     assert session.reports[-1] == ("INFO", status.message) and "faces" in status.message
+
+
+def test_more_views_give_a_cube_its_depth_and_a_missing_one_is_named(extension, session):
+    images = EXAMPLES.parent / "tests" / "shapes" / "images"
+    options = bpy.context.scene.threedgpt
+    options.filepath = str(images / "cube.front.png")
+    options.view_right = str(images / "cube.right.png")
+    options.view_back = str(images / "cube.back.png")
+    generate(extension)
+    assert session.status().state == "FINISHED", session.status()
+    obj = only_mesh()
+    # Blender is +Z up: the picture's depth is the object's y.
+    width, depth, _ = obj.dimensions
+    assert depth == pytest.approx(width, rel=0.05)
+
+    options.view_left = str(images / "no-such-picture.png")
+    # The operator reports the error, which bpy raises here.
+    with pytest.raises(RuntimeError, match="The left picture .*no-such-picture.png does not exist"):
+        bpy.ops.threedgpt.generate()
+    assert len(bpy.data.objects) == 1 and not session.status().busy
 
 
 def test_the_bundled_module_is_the_one_in_use(extension):

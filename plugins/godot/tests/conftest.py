@@ -107,6 +107,10 @@ def editor(godot, addon, tmp_path, monkeypatch):
     shutil.copytree(ROOT / "plugins" / "godot" / "examples", project / "tools")
     (project / "pictures").mkdir()
     shutil.copy2(ROOT / "examples" / "duck.png", project / "pictures" / "duck.png")
+    for view in ("front", "right", "back"):
+        shutil.copy2(
+            ROOT / "tests" / "shapes" / "images" / f"cube.{view}.png", project / "pictures" / f"cube.{view}.png"
+        )
     # The editor loads the extension on its first start when the list names it.
     (project / ".godot").mkdir()
     (project / ".godot" / "extension_list.cfg").write_text("res://addons/threedgpt/threedgpt.gdextension\n")

@@ -50,6 +50,11 @@ def test_generate_from_a_tool_script_imports_a_textured_model_with_the_faces_ask
     assert str(editor.folder).encode() not in (generated / "duck.glb").read_bytes()
 
 
+def test_views_from_the_right_and_back_give_a_cube_its_depth(editor: Editor):
+    passed(editor.run("views"), "views")
+    assert (editor.project / "generated" / "cube_front.glb").is_file()
+
+
 def test_the_dock_generates_imports_and_places_the_model_with_undo(editor: Editor):
     passed(editor.run("dock_generate"), "dock_generate")
     assert (editor.project / "generated" / "duck.glb").is_file()

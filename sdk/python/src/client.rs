@@ -71,7 +71,11 @@ impl Client {
     /// Options (see `Client.options()` for each one's default and range): faces, texture_size,
     /// foreground_ratio, background ("auto", "keep", "builtin" or a segmentation model), mask (path
     /// or bytes), shape ("auto", "relief", "revolve", "extrude"), thickness, origin ("bottom",
-    /// "center"), size (metres), grid, model, depth, device, format, reproducible, name.
+    /// "center"), size (metres), grid, model, depth, device, format, reproducible, name. Pictures
+    /// from other sides carve the shape and texture what they see: right, left, back, top (each a
+    /// path or bytes; `right` is taken after moving the camera 90° to your right around the object,
+    /// `top` from above with the front at the bottom); sheet=True says `image` is a turnaround
+    /// sheet (front, right, back, left side by side).
     #[pyo3(signature = (image, output = None, *, progress = None, **options))]
     fn generate(
         &self,
@@ -472,6 +476,7 @@ fn build_request(
     use sdk::options::{self as table, Spec};
     let mut settings = sdk::GenerateOptions::default();
     let mut name: Option<String> = None;
+    let (mut views, mut sheet) = (Vec::new(), false);
     for (key, value) in options.into_iter().flat_map(|options| options.iter()) {
         let key: String = key.extract()?;
         if value.is_none() {
@@ -520,31 +525,42 @@ fn build_request(
                 settings.background = sdk::Background::from_name(&choice);
             }
             "mask" => settings.background = sdk::Background::Mask(bytes_or_file(&value, "mask")?.1),
+            side @ ("right" | "left" | "back" | "top") => views.push((side.to_owned(), picture(&value, side)?)),
+            "sheet" => sheet = value.extract().map_err(|_| invalid("use True or False".to_owned()))?,
             _ => {
                 let names: Vec<&str> = table::ALL.iter().map(|spec| spec.name).collect();
                 return Err(PyTypeError::new_err(format!(
-                    "got an unexpected keyword argument '{key}'; the options are {}, mask and name",
+                    "got an unexpected keyword argument '{key}'; the options are {}, mask, name, the views \
+                     right, left, back and top, and sheet",
                     names.join(", ")
                 )));
             }
         }
     }
     // A path is read by the daemon itself (same user, no copy); bytes are streamed.
-    let source = if is_bytes(image) {
-        let bytes: Vec<u8> = image.extract()?;
-        sdk::ImageSource::Bytes { name: name.unwrap_or_else(|| "image".to_owned()), bytes }
-    } else {
-        let path: PathBuf = image.extract().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "image must be a path (str or os.PathLike) or bytes, not {}",
-                type_name(image)
-            ))
-        })?;
-        sdk::ImageSource::Path(path)
+    let source = match picture(image, "image")? {
+        sdk::ImageSource::Bytes { bytes, .. } => {
+            sdk::ImageSource::Bytes { name: name.unwrap_or_else(|| "image".to_owned()), bytes }
+        }
+        path => path,
     };
-    let request = match output {
+    let mut request = match output {
         Some(output) => sdk::GenerateRequest::new(source, output),
         None => sdk::GenerateRequest::into_history(source),
     };
-    Ok(request.with_options(settings).with_detach(detach))
+    for (side, view) in views {
+        request = request.with_view(side, view);
+    }
+    Ok(request.with_options(settings).with_detach(detach).with_sheet(sheet))
+}
+
+/// A picture argument: a path the daemon reads, or the image's bytes (named `what`.png).
+fn picture(value: &Bound<'_, PyAny>, what: &str) -> PyResult<sdk::ImageSource> {
+    if is_bytes(value) {
+        return Ok(sdk::ImageSource::Bytes { name: format!("{what}.png"), bytes: value.extract()? });
+    }
+    let path: PathBuf = value.extract().map_err(|_| {
+        PyTypeError::new_err(format!("{what} must be a path (str or os.PathLike) or bytes, not {}", type_name(value)))
+    })?;
+    Ok(sdk::ImageSource::Path(path))
 }

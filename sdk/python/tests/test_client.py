@@ -368,3 +368,21 @@ def test_the_shape_and_origin_reach_the_engine_and_the_record(client, tmp_path):
     assert (revolved.record["options"]["shape"], revolved.record["options"]["origin"]) == ("revolve", "center")
     inflated = client.generate(pawn, tmp_path / "relief.glb", shape="relief", texture_size=256)
     assert inflated.record["shape"] == "relief" and inflated.record["options"]["origin"] == "bottom"
+
+
+def test_views_carve_the_shape_from_paths_or_bytes_and_bad_ones_are_refused(client, tmp_path):
+    images = ROOT / "tests" / "shapes" / "images"
+    cube = client.generate(
+        images / "cube.front.png",
+        tmp_path / "cube.glb",
+        right=images / "cube.right.png",
+        back=(images / "cube.back.png").read_bytes(),
+        texture_size=256,
+    )
+    assert cube.record["views"] == ["front", "right", "back"]
+    width, _, depth = cube.record["size_m"]
+    assert depth == pytest.approx(width, rel=0.05)
+    with pytest.raises(TypeError, match="right must be a path"):
+        client.generate(images / "cube.front.png", right=3)
+    with pytest.raises(threedgpt.ThreeDGptError, match="right.png"):
+        client.generate(images / "cube.front.png", right=b"not a picture")

@@ -20,6 +20,9 @@ var _shape: OptionButton
 var _origin: OptionButton
 var _faces: SpinBox
 var _texture: OptionButton
+## Pictures from the object's other sides, by side ("right", "back", "left", "top").
+var _views := {}
+var _sheet: CheckBox
 var _generate: Button
 var _cancel: Button
 var _progress: ProgressBar
@@ -80,6 +83,13 @@ func generate(path := "") -> bool:
 		"origin": _choice(_origin),
 		"folder": _setting("3d_gpt/output/folder", "res://generated"),
 	}
+	if _sheet.button_pressed:
+		options["sheet"] = true
+	else:
+		for side in _views:
+			var view: String = _views[side].text.strip_edges()
+			if view != "":
+				options[side] = view
 	if not generator.generate(image, options):
 		return false
 	last_model = ""
@@ -163,6 +173,43 @@ func _build() -> void:
 		pair[1].size_flags_horizontal = Control.SIZE_EXPAND_FILL
 		grid.add_child(pair[1])
 	add_child(grid)
+
+	var views := FoldableContainer.new() if ClassDB.class_exists("FoldableContainer") else null
+	var views_box := VBoxContainer.new()
+	_sheet = CheckBox.new()
+	_sheet.text = "Turnaround sheet"
+	_sheet.tooltip_text = "The picture holds the front, right, back and left views side by side, in that order."
+	views_box.add_child(_sheet)
+	var views_grid := GridContainer.new()
+	views_grid.columns = 2
+	var hints := {
+		"right": "A picture from the object's right: taken after moving the camera 90° to your right around it.",
+		"back": "A picture from behind the object.",
+		"left": "A picture from the object's left: the camera moved 90° to your left around it.",
+		"top": "A picture from above, the front at the bottom of the picture.",
+	}
+	for side in ["right", "back", "left", "top"]:
+		var label := Label.new()
+		label.text = side.capitalize()
+		views_grid.add_child(label)
+		var field := LineEdit.new()
+		field.placeholder_text = "res://%s.png (optional)" % side
+		field.tooltip_text = hints[side] + " It carves the shape and textures the side it sees."
+		field.size_flags_horizontal = Control.SIZE_EXPAND_FILL
+		views_grid.add_child(field)
+		_views[side] = field
+	_sheet.toggled.connect(func(on: bool):
+		for side in _views:
+			_views[side].editable = not on)
+	views_box.add_child(views_grid)
+	if views != null:
+		views.title = "More views"
+		views.folded = true
+		views.add_child(views_box)
+		add_child(views)
+	else:
+		add_child(_heading("More views"))
+		add_child(views_box)
 
 	var actions := HBoxContainer.new()
 	_generate = _button("Generate", "Generate a 3D model from the picture.", func(): generate())

@@ -45,7 +45,14 @@ pub(crate) struct Request {
     pub(crate) options: GenerateOptions,
     /// Where the model goes: a `res://` folder or an absolute one.
     pub(crate) folder: String,
+    /// Pictures from other sides (`right`, `back`, `left`, `top`) as given: `res://` or absolute.
+    pub(crate) views: Vec<(String, String)>,
+    /// The picture is a turnaround sheet (front, right, back, left side by side).
+    pub(crate) sheet: bool,
 }
+
+/// The sides a picture besides the front may show, as `generate` takes them.
+pub(crate) const VIEW_SIDES: [&str; 4] = ["right", "back", "left", "top"];
 
 /// The keys `generate` accepts besides the option table's: where the result goes.
 const FOLDER: &str = "folder";
@@ -54,6 +61,7 @@ const FOLDER: &str = "folder";
 pub(crate) fn parse(entries: impl IntoIterator<Item = (String, Value)>) -> Result<Request, String> {
     let mut options = GenerateOptions::default();
     let mut folder = DEFAULT_FOLDER.to_owned();
+    let (mut views, mut sheet) = (Vec::new(), false);
     for (key, value) in entries {
         if value == Value::Nil {
             continue;
@@ -118,15 +126,33 @@ pub(crate) fn parse(entries: impl IntoIterator<Item = (String, Value)>) -> Resul
                 ));
             }
             FOLDER => folder = text("a folder such as \"res://generated\"")?,
+            side if VIEW_SIDES.contains(&side) => {
+                // An empty field is a view left out.
+                if matches!(&value, Value::Text(text) if text.trim().is_empty()) {
+                    continue;
+                }
+                views.push((side.to_owned(), text("a picture's path such as \"res://right.png\"")?));
+            }
+            "sheet" => match value {
+                Value::Bool(value) => sheet = value,
+                _ => return Err(invalid("use true or false".to_owned())),
+            },
             _ => {
                 let mut names: Vec<&str> =
                     table::ALL.iter().map(|spec| spec.name).filter(|name| *name != "format").collect();
                 names.push(FOLDER);
+                names.extend(VIEW_SIDES);
+                names.push("sheet");
                 return Err(format!("unknown option {key:?}; the options are {}", names.join(", ")));
             }
         }
     }
-    Ok(Request { options, folder })
+    if sheet && !views.is_empty() {
+        return Err(
+            "a turnaround sheet holds its own views: leave right, back, left and top empty with sheet".to_owned()
+        );
+    }
+    Ok(Request { options, folder, views, sheet })
 }
 
 #[cfg(test)]
@@ -180,10 +206,28 @@ mod tests {
     }
 
     #[test]
+    fn views_are_paths_by_side_and_a_sheet_holds_its_own() {
+        let request = parse([
+            ("right".to_owned(), Value::Text("res://pawn_right.png".to_owned())),
+            ("back".to_owned(), Value::Text(" ".to_owned())),
+            ("top".to_owned(), Value::Nil),
+        ])
+        .unwrap();
+        assert_eq!(request.views, [("right".to_owned(), "res://pawn_right.png".to_owned())]);
+        assert!(!request.sheet);
+        assert!(parse_one("sheet", Value::Bool(true)).unwrap().sheet);
+        assert!(parse_one("left", Value::Int(3)).unwrap_err().contains("left must be a picture's path"));
+        assert!(parse_one("sheet", Value::Int(1)).unwrap_err().contains("use true or false"));
+        let both =
+            parse([("sheet".to_owned(), Value::Bool(true)), ("right".to_owned(), Value::Text("/r.png".to_owned()))]);
+        assert!(both.unwrap_err().contains("holds its own views"));
+    }
+
+    #[test]
     fn an_unknown_option_lists_the_known_ones() {
         let error = parse_one("facez", Value::Int(1)).unwrap_err();
         assert!(error.starts_with("unknown option \"facez\"; the options are faces, texture_size"), "{error}");
-        assert!(error.ends_with("folder"), "{error}");
+        assert!(error.ends_with("folder, right, back, left, top, sheet"), "{error}");
         assert!(!error.contains("format"), "{error}");
     }
 }

@@ -88,7 +88,9 @@ impl ThreeDGpt {
     /// `options`: `faces`, `texture_size`, `model`, `background`, `shape`, `origin`,
     /// `foreground_ratio`, `thickness`,
     /// `size`, `grid`, `depth`, `device`, `reproducible`, and `folder` (default
-    /// `res://generated`). Returns `false`, with `failed`, when it cannot start.
+    /// `res://generated`); pictures from other sides, `right`, `back`, `left`, `top` (paths, which
+    /// carve the shape and texture what they see), or `sheet` (true: the picture is a turnaround
+    /// sheet). Returns `false`, with `failed`, when it cannot start.
     #[func]
     fn generate(&mut self, path: GString, options: VarDictionary) -> bool {
         if self.generation.is_some() {
@@ -107,6 +109,8 @@ impl ThreeDGpt {
             image: absolute(&path.to_string()),
             folder: absolute(&request.folder),
             options: request.options,
+            views: request.views.iter().map(|(side, path)| (side.clone(), absolute(path))).collect(),
+            sheet: request.sheet,
         };
         let stop = Stop::default();
         let (sender, receiver) = mpsc::channel();

@@ -207,6 +207,10 @@ pub(crate) struct Generation {
     pub(crate) folder: PathBuf,
     /// The options.
     pub(crate) options: threedgpt_sdk::GenerateOptions,
+    /// Pictures from other sides, by side, absolute.
+    pub(crate) views: Vec<(String, PathBuf)>,
+    /// The picture is a turnaround sheet.
+    pub(crate) sheet: bool,
 }
 
 /// Generates on a thread of its own; `stop` cancels the job (the daemon removes what it wrote).
@@ -228,12 +232,24 @@ fn run_generation(
             generation.image.display()
         )));
     }
+    for (side, path) in &generation.views {
+        if !path.is_file() {
+            return Err(Message::Failed(format!(
+                "The {side} picture {} does not exist or is not a file: choose another one, or leave the field empty.",
+                path.display()
+            )));
+        }
+    }
     create_folder(&generation.folder)?;
     let name = generation.image.file_name().map_or_else(|| "image".into(), |name| name.to_string_lossy());
     let reservation = naming::reserve(&generation.folder, &name);
     let client = connect(connection, stop)?;
-    let request = GenerateRequest::new(ImageSource::Path(generation.image.clone()), reservation.path())
-        .with_options(generation.options.clone().with_format(Format::Glb));
+    let mut request = GenerateRequest::new(ImageSource::Path(generation.image.clone()), reservation.path())
+        .with_options(generation.options.clone().with_format(Format::Glb))
+        .with_sheet(generation.sheet);
+    for (side, path) in &generation.views {
+        request = request.with_view(side.clone(), ImageSource::Path(path.clone()));
+    }
     let stream = wait(stop, client.generate(request))?.map_err(|error| failure(connection, error))?;
     let job = match blocking::Job::start(&Host(stop), client, stream) {
         Ok(job) => job.map_err(|error| failure(connection, error))?,
@@ -425,7 +441,13 @@ mod tests {
         let image = folder.path().join("duck.png");
         std::fs::write(&image, b"not looked at").unwrap();
         let (sender, receiver) = mpsc::channel();
-        let generation = Generation { image, folder: folder.path().join("generated"), options: Default::default() };
+        let generation = Generation {
+            image,
+            folder: folder.path().join("generated"),
+            options: Default::default(),
+            views: Vec::new(),
+            sheet: false,
+        };
         generate(connection, generation, Stop::default(), sender);
         let Message::Failed(message) = outcome(&receiver) else { panic!("expected a failure") };
         assert!(message.starts_with("Could not reach the 3D GPT daemon at "), "{message}");
@@ -446,10 +468,25 @@ mod tests {
             image: folder.path().join("gone.png"),
             folder: folder.path().to_owned(),
             options: Default::default(),
+            views: Vec::new(),
+            sheet: false,
+        };
+        generate(connection.clone(), generation, Stop::default(), sender);
+        let Message::Failed(message) = outcome(&receiver) else { panic!("expected a failure") };
+        assert!(message.starts_with("The picture ") && message.contains("gone.png does not exist"), "{message}");
+        let front = folder.path().join("front.png");
+        std::fs::write(&front, b"a picture").unwrap();
+        let (sender, receiver) = mpsc::channel();
+        let generation = Generation {
+            image: front,
+            folder: folder.path().to_owned(),
+            options: Default::default(),
+            views: vec![("right".to_owned(), folder.path().join("right.png"))],
+            sheet: false,
         };
         generate(connection, generation, Stop::default(), sender);
         let Message::Failed(message) = outcome(&receiver) else { panic!("expected a failure") };
-        assert!(message.starts_with("The picture ") && message.contains("gone.png does not exist"), "{message}");
+        assert!(message.starts_with("The right picture ") && message.contains("right.png does not exist"), "{message}");
     }
 
     #[test]
@@ -460,7 +497,13 @@ mod tests {
         let blocker = folder.path().join("file");
         std::fs::write(&blocker, b"").unwrap();
         let (sender, receiver) = mpsc::channel();
-        let generation = Generation { image, folder: blocker.join("generated"), options: Default::default() };
+        let generation = Generation {
+            image,
+            folder: blocker.join("generated"),
+            options: Default::default(),
+            views: Vec::new(),
+            sheet: false,
+        };
         generate(connection, generation, Stop::default(), sender);
         let Message::Failed(message) = outcome(&receiver) else { panic!("expected a failure") };
         assert!(message.starts_with("Could not make the output folder "), "{message}");

@@ -324,11 +324,22 @@ class Client:
         format: FormatName | None = None,
         reproducible: bool = False,
         name: str | None = None,
+        right: ImageInput | None = None,
+        left: ImageInput | None = None,
+        back: ImageInput | None = None,
+        top: ImageInput | None = None,
+        sheet: bool = False,
     ) -> Generation:
         """Generates an asset and blocks until it is written. None as output keeps it in the history
         only; with the history off the daemon holds it until it is downloaded once (by ``id``).
         An option left as None takes the daemon's default; ``mask`` is a mask image (path or
         bytes), ``name`` the picture's name when it is given as bytes.
+
+        More pictures of the object carve its shape and texture the sides they see: ``right``,
+        ``left``, ``back`` and ``top`` (each a path or bytes; ``right`` is taken after moving the
+        camera 90 degrees to your right around the object, ``top`` from above with the front at the
+        bottom of the picture). ``sheet=True`` says ``image`` is a turnaround sheet: the front,
+        right, back and left views side by side.
 
         Options:
             faces: Target triangle count of the mesh.
@@ -382,8 +393,13 @@ class Client:
         format: FormatName | None = None,
         reproducible: bool = False,
         name: str | None = None,
+        right: ImageInput | None = None,
+        left: ImageInput | None = None,
+        back: ImageInput | None = None,
+        top: ImageInput | None = None,
+        sheet: bool = False,
     ) -> Job:
-        """Queues a generation and returns its Job at once; the options are ``generate``'s.
+        """Queues a generation and returns its Job at once; the options and views are ``generate``'s.
 
         Options:
             faces: Target triangle count of the mesh.

@@ -30,6 +30,8 @@ func _run(test: String) -> void:
 			await test_dock()
 		"generate":
 			await test_generate()
+		"views":
+			await test_views()
 		"dock_generate":
 			await test_dock_generate()
 		"cancel":
@@ -116,6 +118,7 @@ func test_dock() -> void:
 	check(panel._texture.item_count >= 4, "the texture sizes come from the daemon")
 	check(panel._shape.item_count == 4 and panel._shape.get_item_text(panel._shape.selected) == "auto", "the shapes come from the daemon, auto chosen")
 	check(panel._origin.item_count == 2 and panel._origin.get_item_text(panel._origin.selected) == "bottom", "the origins come from the daemon, bottom chosen")
+	check(panel._views.size() == 4 and panel._views.has("right") and panel._sheet != null, "the dock takes pictures from the other sides or a sheet")
 	# The picture selected in the FileSystem dock.
 	EditorInterface.select_file("res://pictures/duck.png")
 	await get_tree().process_frame
@@ -171,6 +174,29 @@ func test_generate() -> void:
 	var example = load("res://tools/batch_generate.gd").new()
 	await example._run()
 	check(FileAccess.file_exists("res://generated/duck-3.glb"), "the example tool script wrote duck-3.glb")
+
+
+func test_views() -> void:
+	var generator := ThreeDGpt.new()
+	var options := {"faces": 2000, "texture_size": 256, "right": "res://pictures/cube.right.png", "back": "res://pictures/cube.back.png"}
+	check(generator.generate("res://pictures/cube.front.png", options), "generate with views starts")
+	var outcome := await wait_for(generator, ["finished", "failed", "cancelled"])
+	if not check(outcome[0] == "finished", "the generation with views finished: %s" % [outcome]):
+		return
+	var path: String = outcome[1][0]
+	await check_imported(path, 2000)
+	var root := (load(path) as PackedScene).instantiate()
+	var instance: MeshInstance3D = root.find_children("*", "MeshInstance3D", true, false)[0]
+	var size := instance.get_aabb().size
+	check(abs(size.z - size.x) < 0.05 * size.x, "the right view gives the cube its depth: %s" % size)
+	root.free()
+
+	# A missing view is named before anything is sent to the daemon.
+	var failed := []
+	generator.failed.connect(func(message): failed.append(message))
+	generator.generate("res://pictures/cube.front.png", {"left": "res://pictures/none.png"})
+	await wait_for(generator, ["failed", "finished"])
+	check(failed.size() == 1 and failed[0].begins_with("The left picture"), "the missing view is named: %s" % [failed])
 
 
 ## The editor imports the model: a scene with a MeshInstance3D of about `faces` triangles and a
