@@ -458,20 +458,34 @@ fn the_views_carve_the_rendered_objects() {
     let mean = |scores: &[(String, Score)], pick: fn(&Score) -> f64| {
         scores.iter().map(|(_, score)| pick(score)).sum::<f64>() / scores.len().max(1) as f64
     };
-    let summary = |scores: &[(String, Score)]| {
+    let summary = |scores: &[(String, Score)], kind: Option<&str>| {
+        let chosen: Vec<(String, Score)> =
+            scores.iter().filter(|(k, _)| kind.is_none_or(|kind| k == kind)).cloned().collect();
         format!(
             "{:.2} / {:.3} / {:.2} ({:.3})",
-            mean(scores, |s| s.side_iou),
-            mean(scores, |s| s.chamfer),
-            mean(scores, |s| s.f_score),
-            mean(scores, |s| s.front_iou)
+            mean(&chosen, |s| s.side_iou),
+            mean(&chosen, |s| s.chamfer),
+            mean(&chosen, |s| s.f_score),
+            mean(&chosen, |s| s.front_iou)
         )
     };
+    let classes =
+        [None, Some("revolvable"), Some("extrudable"), Some("handle"), Some("torus"), Some("box"), Some("character")];
+    let means: Vec<String> = classes
+        .iter()
+        .map(|&kind| {
+            format!(
+                "| mean, {} | | {} | {} |",
+                kind.unwrap_or("all"),
+                summary(&right_scores, kind),
+                summary(&three_scores, kind)
+            )
+        })
+        .collect();
     eprintln!(
-        "side IoU / Chamfer / F@{F_SCORE_AT} (front IoU) with more views\n\n| object | class | front + right | front + right + back |\n|---|---|---|---|\n{}\n| mean | | {} | {} |",
+        "side IoU / Chamfer / F@{F_SCORE_AT} (front IoU) with more views\n\n| object | class | front + right | front + right + back |\n|---|---|---|---|\n{}\n{}",
         table.join("\n"),
-        summary(&right_scores),
-        summary(&three_scores)
+        means.join("\n")
     );
     if only.is_some() {
         return;
