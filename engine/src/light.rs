@@ -27,7 +27,7 @@ const ROUNDS: usize = 4;
 
 /// The shading is never taken below this share of its mean when it is divided out: a pixel in deep
 /// shadow keeps some of its darkness rather than being amplified into noise.
-const MIN_SHADING_SHARE: f32 = 0.5;
+pub(crate) const MIN_SHADING_SHARE: f32 = 0.5;
 
 /// Unit normals of the height field `z = heights` at each grid vertex (central differences).
 pub fn normals(heights: &[f32], n: usize) -> Vec<[f32; 3]> {

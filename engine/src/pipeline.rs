@@ -28,7 +28,7 @@ const MIN_RETRY_GRID_PX: usize = 64;
 
 /// The light is divided out of the texture only when its fit leaves at most this share of the
 /// object's mean luminance unexplained (a busy texture or a flat-lit picture is left as it is).
-const MAX_LIGHT_RESIDUAL: f32 = 0.35;
+pub(crate) const MAX_LIGHT_RESIDUAL: f32 = 0.35;
 
 /// The smallest working resolution; larger pictures are shrunk to this (or the texture size, if
 /// larger) right after decoding, which bounds memory and time for huge photos.

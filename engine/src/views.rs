@@ -13,10 +13,12 @@
 //! The texture is an atlas of charts, one per direction the surface faces (front, back, and right,
 //! left and top where those pictures exist). Each chart texel is the surface point seen from its
 //! direction, coloured by a blend of the pictures that see that point, weighted by how squarely
-//! they see it, so colours meet without seams where charts do. A chart never takes colours from
-//! the picture opposite to it: with a back picture, no texel of the back comes from the front.
-//! Without one the back shows the front picture as if seen through the object, as the single view
-//! does, and a missing left (or right) side shows the other side's picture the same way.
+//! they see it, so colours meet without seams where charts do, each picture's light divided out
+//! (fitted to the surface's normals as that picture saw them, as for one picture). A chart never
+//! takes colours from the picture opposite to it: with a back picture, no texel of the back comes
+//! from the front. Without one the back shows the front picture as if seen through the object, as
+//! the single view does, and a missing left (or right) side shows the other side's picture the
+//! same way.
 
 use image::RgbImage;
 
@@ -637,8 +639,37 @@ fn rasterize(corners: [[f32; 2]; 3], width: usize, height: usize, mut visit: imp
 struct Source<'a> {
     facing: Facing,
     picture: &'a Registered,
+    /// Which of the pictures it is (for its light).
+    index: usize,
+    /// Seen through the object: the picture of the opposite side.
+    through: bool,
     weight: f32,
 }
+
+impl Source<'_> {
+    /// The surface normal as the picture saw its point: in the picture's frame, mirrored through
+    /// the picture's plane for a picture seen through the object.
+    fn pictured_normal(&self, normal: [f32; 3]) -> [f32; 3] {
+        let [a, b, depth] = self.picture.facing.project(normal);
+        if self.through { [a, b, -depth] } else { [a, b, depth] }
+    }
+}
+
+/// A picture's light, with its mean shading over the object, for dividing it out.
+struct PictureLight {
+    light: crate::light::Light,
+    mean: f32,
+}
+
+impl PictureLight {
+    /// The factor that takes the light out of a colour the picture shows with this normal.
+    fn gain(&self, pictured_normal: [f32; 3]) -> f32 {
+        self.mean / self.light.shading(pictured_normal).max(crate::light::MIN_SHADING_SHARE * self.mean)
+    }
+}
+
+/// Texels sampled for each picture's light fit: one in this many.
+const LIGHT_SAMPLE_STRIDE: usize = 5;
 
 /// Lays the charts out on one `texture_px` square at one common scale (texels per front pixel) as
 /// large as fits, in shelves; returns the scale and each chart's top-left texel.
@@ -688,13 +719,17 @@ pub(crate) fn texture(
     if has(Facing::Top) {
         charts.push(Facing::Top);
     }
-    let mut sources: Vec<Source<'_>> =
-        pictures.registered.iter().map(|picture| Source { facing: picture.facing, picture, weight: 1.0 }).collect();
-    for picture in &pictures.registered {
+    let mut sources: Vec<Source<'_>> = pictures
+        .registered
+        .iter()
+        .enumerate()
+        .map(|(index, picture)| Source { facing: picture.facing, picture, index, through: false, weight: 1.0 })
+        .collect();
+    for (index, picture) in pictures.registered.iter().enumerate() {
         if let Some(opposite) = picture.facing.opposite()
             && !has(opposite)
         {
-            sources.push(Source { facing: opposite, picture, weight: THROUGH_WEIGHT });
+            sources.push(Source { facing: opposite, picture, index, through: true, weight: THROUGH_WEIGHT });
         }
     }
     // The mesh is in a y-down frame, where its winding gives inward normals: outward is the negation.
@@ -775,9 +810,8 @@ pub(crate) fn texture(
         .iter()
         .map(|chart| sources.iter().filter(|source| chart.opposite() != Some(source.facing)).collect())
         .collect();
-    let colour_at = |texel: usize| -> Option<[f32; 3]> {
+    let surface_at = |texel: usize| -> Option<([f32; 3], [f32; 3])> {
         let triangle = mesh.triangles.get(owner[texel] as usize)?;
-        let usable = &usable[chart_of[owner[texel] as usize]];
         let weights = at[texel];
         let mut point = [0.0f32; 3];
         let mut normal = [0.0f32; 3];
@@ -787,6 +821,41 @@ pub(crate) fn texture(
                 normal[axis] += weight * normals[*corner as usize][axis];
             }
         }
+        let length = dot(normal, normal).sqrt().max(1.0e-12);
+        Some((point, normal.map(|value| value / length)))
+    };
+    let sees = |source: &Source<'_>, point: [f32; 3]| {
+        buffers[source.facing.index()].as_ref().is_none_or(|buffer| buffer.sees(point, tolerance))
+    };
+    // Each picture's light, fitted to the luminance it shows of the points it sees squarely
+    // against their normals (as for a single picture), so it can be divided out.
+    let lights: Vec<Option<PictureLight>> = sources
+        .iter()
+        .filter(|source| !source.through)
+        .map(|source| {
+            let (mut luminance, mut pictured) = (Vec::new(), Vec::new());
+            for texel in (0..owner.len()).step_by(LIGHT_SAMPLE_STRIDE) {
+                let Some((point, normal)) = surface_at(texel) else {
+                    continue;
+                };
+                if dot(normal, source.facing.toward()) < 0.3 || !sees(source, point) {
+                    continue;
+                }
+                let [r, g, b] = source.picture.colour(point);
+                luminance.push(0.2126 * r + 0.7152 * g + 0.0722 * b);
+                pictured.push(source.pictured_normal(normal));
+            }
+            let light = crate::light::estimate(&luminance, &pictured, &vec![true; luminance.len()])?;
+            if light.residual > crate::pipeline::MAX_LIGHT_RESIDUAL {
+                return None;
+            }
+            let mean = pictured.iter().map(|&normal| light.shading(normal)).sum::<f32>() / pictured.len() as f32;
+            (mean > 0.0).then_some(PictureLight { light, mean })
+        })
+        .collect();
+    let colour_at = |texel: usize| -> Option<[f32; 3]> {
+        let (point, normal) = surface_at(texel)?;
+        let usable = &usable[chart_of[owner[texel] as usize]];
         let blend = |seen_only: bool| -> Option<[f32; 3]> {
             let mut sum = [0.0f32; 3];
             let mut total = 0.0f32;
@@ -795,13 +864,13 @@ pub(crate) fn texture(
                 if facing <= 0.0 {
                     continue;
                 }
-                if seen_only
-                    && !buffers[source.facing.index()].as_ref().is_none_or(|buffer| buffer.sees(point, tolerance))
-                {
+                if seen_only && !sees(source, point) {
                     continue;
                 }
                 let weight = source.weight * facing.powi(BLEND_POWER);
-                let colour = source.picture.colour(point);
+                let gain =
+                    lights[source.index].as_ref().map_or(1.0, |light| light.gain(source.pictured_normal(normal)));
+                let colour = source.picture.colour(point).map(|channel| channel * gain);
                 for axis in 0..3 {
                     sum[axis] += weight * colour[axis];
                 }

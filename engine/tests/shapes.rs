@@ -576,3 +576,56 @@ fn the_texture_holds_the_colour_without_the_pictures_light() {
     eprintln!("luminance spread: picture {lit:.3}, texture {delit:.3}");
     assert!(delit < 0.6 * lit, "the light stayed in the texture: spread {delit:.3} against the picture's {lit:.3}");
 }
+
+#[test]
+fn the_views_texture_holds_the_colour_without_the_pictures_light() {
+    let read = |view: &str| std::fs::read(folder().join(format!("images/sphere.{view}.png"))).unwrap();
+    let (front, right, back) = (read("front"), read("right"), read("back"));
+    let picture = image::load_from_memory(&front).unwrap().to_rgba8();
+    let luminance =
+        |pixel: &[u8]| 0.2126 * f32::from(pixel[0]) + 0.7152 * f32::from(pixel[1]) + 0.0722 * f32::from(pixel[2]);
+    let inside: Vec<(u32, u32)> =
+        picture.enumerate_pixels().filter(|(_, _, pixel)| pixel[3] == 255).map(|(x, y, _)| (x, y)).collect();
+    let count = inside.len() as f32;
+    let centre = inside.iter().fold((0.0, 0.0), |(sx, sy), &(x, y)| (sx + x as f32 / count, sy + y as f32 / count));
+    let radius = (count / std::f32::consts::PI).sqrt();
+    let lit = relative_spread(
+        inside
+            .iter()
+            .filter(|&&(x, y)| (x as f32 - centre.0).hypot(y as f32 - centre.1) < 0.7 * radius)
+            .map(|&(x, y)| luminance(&picture.get_pixel(x, y).0))
+            .collect(),
+    );
+    let views = [
+        View { side: Side::Right, name: "right.png", bytes: &right },
+        View { side: Side::Back, name: "back.png", bytes: &back },
+    ];
+    let options = Options::default().with_texture_px(512);
+    let asset =
+        generate_views("sphere.png", &front, &views, &options, Models::default(), &NoProgress, &CancelFlag::new())
+            .unwrap();
+    let side = asset.texture.width() as f32;
+    // The texture where the surface faces the front camera within 45° (the picture's 0.7 radius),
+    // and where it faces the back one, which is lit from behind the object.
+    let seen = |toward_z: f32| {
+        relative_spread(
+            asset
+                .normals
+                .iter()
+                .zip(&asset.uvs)
+                .filter(|(normal, _)| normal[2] * toward_z > 0.71)
+                .map(|(_, uv)| {
+                    let texel = asset.texture.get_pixel(
+                        ((uv[0] * side) as u32).min(side as u32 - 1),
+                        ((uv[1] * side) as u32).min(side as u32 - 1),
+                    );
+                    luminance(&texel.0)
+                })
+                .collect(),
+        )
+    };
+    let (front_spread, back_spread) = (seen(1.0), seen(-1.0));
+    eprintln!("luminance spread: picture {lit:.3}, texture front {front_spread:.3}, back {back_spread:.3}");
+    assert!(front_spread < 0.6 * lit, "the light stayed in the front: {front_spread:.3} against {lit:.3}");
+    assert!(back_spread < 0.6 * lit, "the light stayed in the back: {back_spread:.3} against {lit:.3}");
+}
