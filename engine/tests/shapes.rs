@@ -542,25 +542,33 @@ fn relative_spread(mut values: Vec<f32>) -> f32 {
     (at(0.9) - at(0.1)) / at(0.5)
 }
 
-#[test]
-fn the_texture_holds_the_colour_without_the_pictures_light() {
-    let front = std::fs::read(folder().join("images/sphere.front.png")).unwrap();
-    let picture = image::load_from_memory(&front).unwrap().to_rgba8();
-    let luminance =
-        |pixel: &[u8]| 0.2126 * f32::from(pixel[0]) + 0.7152 * f32::from(pixel[1]) + 0.0722 * f32::from(pixel[2]);
-    // The same part of the disc in both: within 70% of its radius.
+/// Luminance of an sRGB pixel, in 8-bit units.
+fn luminance(pixel: &[u8]) -> f32 {
+    0.2126 * f32::from(pixel[0]) + 0.7152 * f32::from(pixel[1]) + 0.0722 * f32::from(pixel[2])
+}
+
+/// The luminance spread of the rendered sphere's picture within 70% of its disc's radius: the
+/// part of it a texture is compared on.
+fn lit_spread(png: &[u8]) -> f32 {
+    let picture = image::load_from_memory(png).unwrap().to_rgba8();
     let inside: Vec<(u32, u32)> =
         picture.enumerate_pixels().filter(|(_, _, pixel)| pixel[3] == 255).map(|(x, y, _)| (x, y)).collect();
     let count = inside.len() as f32;
     let centre = inside.iter().fold((0.0, 0.0), |(sx, sy), &(x, y)| (sx + x as f32 / count, sy + y as f32 / count));
     let radius = (count / std::f32::consts::PI).sqrt();
-    let lit = relative_spread(
+    relative_spread(
         inside
             .iter()
             .filter(|&&(x, y)| (x as f32 - centre.0).hypot(y as f32 - centre.1) < 0.7 * radius)
             .map(|&(x, y)| luminance(&picture.get_pixel(x, y).0))
             .collect(),
-    );
+    )
+}
+
+#[test]
+fn the_texture_holds_the_colour_without_the_pictures_light() {
+    let front = std::fs::read(folder().join("images/sphere.front.png")).unwrap();
+    let lit = lit_spread(&front);
     let options = Options::default().with_texture_px(256);
     let asset = generate("sphere.png", &front, &options, &NoProgress, &CancelFlag::new()).unwrap();
     // The texture is the cutout's square: the disc fills the middle 85% of it.
@@ -581,21 +589,7 @@ fn the_texture_holds_the_colour_without_the_pictures_light() {
 fn the_views_texture_holds_the_colour_without_the_pictures_light() {
     let read = |view: &str| std::fs::read(folder().join(format!("images/sphere.{view}.png"))).unwrap();
     let (front, right, back) = (read("front"), read("right"), read("back"));
-    let picture = image::load_from_memory(&front).unwrap().to_rgba8();
-    let luminance =
-        |pixel: &[u8]| 0.2126 * f32::from(pixel[0]) + 0.7152 * f32::from(pixel[1]) + 0.0722 * f32::from(pixel[2]);
-    let inside: Vec<(u32, u32)> =
-        picture.enumerate_pixels().filter(|(_, _, pixel)| pixel[3] == 255).map(|(x, y, _)| (x, y)).collect();
-    let count = inside.len() as f32;
-    let centre = inside.iter().fold((0.0, 0.0), |(sx, sy), &(x, y)| (sx + x as f32 / count, sy + y as f32 / count));
-    let radius = (count / std::f32::consts::PI).sqrt();
-    let lit = relative_spread(
-        inside
-            .iter()
-            .filter(|&&(x, y)| (x as f32 - centre.0).hypot(y as f32 - centre.1) < 0.7 * radius)
-            .map(|&(x, y)| luminance(&picture.get_pixel(x, y).0))
-            .collect(),
-    );
+    let lit = lit_spread(&front);
     let views = [
         View { side: Side::Right, name: "right.png", bytes: &right },
         View { side: Side::Back, name: "back.png", bytes: &back },
