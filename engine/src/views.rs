@@ -1101,6 +1101,26 @@ mod tests {
     }
 
     #[test]
+    fn a_top_view_carves_what_the_front_and_side_cannot_see() {
+        // A square from the front and a disc from above: a standing cylinder (the front alone
+        // would be a box). The disc's diameter is the front's width, the top's scale.
+        // 256 px pictures on a 128 grid: the disc is 64 px in radius (one more with the tolerance).
+        let front = cutout(256, [200, 200, 200], square(0.25, 0.75));
+        let top = cutout(256, [200, 200, 200], |x, y| (x - 0.5).hypot(y - 0.5) < 0.25);
+        let pictures = Pictures::new(&front, &[(Side::Top, &top)], 256).unwrap();
+        let heights = vec![2.0f32; 128 * 128];
+        let carved =
+            carve(&pictures, &heights, crate::shape::Built::Extrude, 128, 40000, &CancelFlag::new(), &mut |_| {})
+                .unwrap();
+        assert!(carved.topology.is_watertight_manifold() && carved.topology.genus() == 0);
+        let volume = carved.mesh.volume().abs();
+        let cylinder = std::f64::consts::PI * 64.0 * 64.0 * 128.0;
+        assert!((volume / cylinder - 1.0).abs() < 0.06, "volume {volume} against {cylinder}");
+        let (low, high) = carved.mesh.bounds();
+        assert!(((high[2] - low[2]) - 128.0).abs() < 4.0, "depth {}", high[2] - low[2]);
+    }
+
+    #[test]
     fn each_side_is_textured_from_its_own_picture_and_the_back_never_from_the_front() {
         let front = cutout(128, [255, 0, 0], square(0.25, 0.75));
         let right = cutout(128, [0, 255, 0], square(0.25, 0.75));
