@@ -81,8 +81,8 @@ fn views_of(views: Vec<v1::ViewPicture>, sheet: bool) -> Result<Vec<ViewUpload>,
         ));
     }
     let mut read: Vec<ViewUpload> = Vec::with_capacity(views.len());
+    let names = Side::ALL.map(Side::name).join(", ");
     for view in views {
-        let names = Side::ALL.map(Side::name).join(", ");
         let side = Side::from_name(&view.side)
             .ok_or_else(|| invalid(format!("a view's side must be one of {names}, got {:?}", view.side)))?;
         if read.iter().any(|other| other.side == side) {

@@ -188,13 +188,7 @@ pub fn generate_with(
     };
     let started = Instant::now();
     let mut warnings = cutout.warnings.clone();
-    if grid_px != options.grid_px as usize {
-        warnings.push(format!(
-            "the reconstruction grid was lowered from {} to {grid_px} cells: at {} cells the mesh could not be \
-             simplified to {target_faces} faces without opening its surface",
-            options.grid_px, options.grid_px
-        ));
-    }
+    warnings.extend(lowered_grid_warning(options, grid_px));
     if mesh.triangles.is_empty() {
         return Err(EngineError::NoObject { reason: "the object is too thin to build a solid from".to_owned() });
     }
@@ -286,7 +280,8 @@ pub fn generate_views(
     }
     progress.report(Stage::Decode, 1.0);
     let decode_ms = elapsed_ms(started);
-    generate_pictures(name, source_size_px, pictures, decode_ms, options, models, progress, cancel)
+    let decoded = Decoded { name: name.to_owned(), source_size_px, pictures, decode_ms };
+    generate_pictures(decoded, options, models, progress, cancel)
 }
 
 /// [`generate_views`] from a turnaround sheet: one picture holding the front, right, back and left
@@ -328,7 +323,8 @@ pub fn generate_sheet(
     drop(image);
     progress.report(Stage::Decode, 1.0);
     let decode_ms = elapsed_ms(started);
-    generate_pictures(name, source_size_px, pictures, decode_ms, options, models, progress, cancel)
+    let decoded = Decoded { name: name.to_owned(), source_size_px, pictures, decode_ms };
+    generate_pictures(decoded, options, models, progress, cancel)
 }
 
 /// One decoded picture of several: the front (`side` none) or another side.
@@ -351,18 +347,26 @@ impl Picture {
     }
 }
 
-/// Foreground, carving, meshing and texturing for several decoded pictures, the front first.
-#[allow(clippy::too_many_arguments)]
-fn generate_pictures(
-    name: &str,
+/// Several pictures as decoded, the front first, with what the record says of them.
+struct Decoded {
+    /// The front's file name.
+    name: String,
+    /// The front's (or the sheet's) size, upright.
     source_size_px: [u32; 2],
     pictures: Vec<Picture>,
     decode_ms: f64,
+}
+
+/// Foreground, carving, meshing and texturing for several decoded pictures.
+fn generate_pictures(
+    decoded: Decoded,
     options: &Options,
     models: Models<'_>,
     progress: &dyn ProgressSink,
     cancel: &CancelFlag,
 ) -> Result<Asset> {
+    let Decoded { name, source_size_px, pictures, decode_ms } = decoded;
+    let name = name.as_str();
     if let Some(reconstructor) = models.reconstructor {
         return Err(EngineError::InvalidOption {
             option: "views",
@@ -479,13 +483,7 @@ fn generate_pictures(
         size_m: size.map(tidy),
         timings_ms: timings,
     };
-    if carved.grid != grid_px {
-        warnings.push(format!(
-            "the reconstruction grid was lowered from {grid_px} to {} cells: at {grid_px} cells the mesh could not be \
-             simplified to {} faces without opening its surface",
-            carved.grid, options.target_faces
-        ));
-    }
+    warnings.extend(lowered_grid_warning(options, carved.grid));
     warnings.extend(face_target_warnings(options, carved.grid as u32, mesh.triangles.len(), carved.unsimplified_faces));
     tracing::info!(faces = record.faces, views = record.views.len(), "generated");
     Ok(Asset { name: asset_name(name), mesh, normals, uvs: charted.uvs, texture: charted.texture, record, warnings })
@@ -636,6 +634,19 @@ fn volumetric(
         size: extent.map(|length| length * scale),
         faces: welded.triangles.len(),
         unsimplified_faces: surface.mesh.triangles.len(),
+    })
+}
+
+/// A sentence for the user when the grid had to be lowered from the one asked for (to `grid_px`)
+/// because the finer mesh could not be simplified soundly to the face target.
+fn lowered_grid_warning(options: &Options, grid_px: usize) -> Option<String> {
+    (grid_px != options.grid_px as usize).then(|| {
+        format!(
+            "the reconstruction grid was lowered from {asked} to {grid_px} cells: at {asked} cells the mesh could not \
+             be simplified to {faces} faces without opening its surface",
+            asked = options.grid_px,
+            faces = options.target_faces
+        )
     })
 }
 
