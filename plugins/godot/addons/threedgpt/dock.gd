@@ -174,7 +174,8 @@ func _build() -> void:
 		grid.add_child(pair[1])
 	add_child(grid)
 
-	var views := FoldableContainer.new() if ClassDB.class_exists("FoldableContainer") else null
+	# FoldableContainer is Godot 4.5's; the addon loads in 4.2, so it is made by name when it exists.
+	var views: Control = ClassDB.instantiate("FoldableContainer") if ClassDB.class_exists("FoldableContainer") else null
 	var views_box := VBoxContainer.new()
 	_sheet = CheckBox.new()
 	_sheet.text = "Turnaround sheet"
@@ -203,8 +204,8 @@ func _build() -> void:
 			_views[side].editable = not on)
 	views_box.add_child(views_grid)
 	if views != null:
-		views.title = "More views"
-		views.folded = true
+		views.set("title", "More views")
+		views.set("folded", true)
 		views.add_child(views_box)
 		add_child(views)
 	else:
