@@ -171,8 +171,9 @@ struct Registered {
     side_px: usize,
     /// Coverage as found.
     coverage: Vec<f32>,
-    /// Coverage that carves: the front's as found, the others' widened by [`TOLERANCE`].
-    carve: Vec<f32>,
+    /// Coverage that carves, for a side widened by [`TOLERANCE`]; none for the front, whose
+    /// coverage as found carves.
+    widened: Option<Vec<f32>>,
     /// Linear colours, three per texel of a `colour_px` square, filled past the outline.
     colours: Vec<f32>,
     colour_px: usize,
@@ -193,7 +194,8 @@ impl Registered {
     }
 
     fn carves(&self, point: [f32; 3]) -> f32 {
-        bilinear::<1>(&self.carve, self.side_px, self.pixel(point), true)[0]
+        let carve = self.widened.as_deref().unwrap_or(&self.coverage);
+        bilinear::<1>(carve, self.side_px, self.pixel(point), true)[0]
     }
 
     fn colour(&self, point: [f32; 3]) -> [f32; 3] {
@@ -307,7 +309,7 @@ impl Pictures {
             facing: Facing::Front,
             side_px: front_px,
             coverage: front.coverage.clone(),
-            carve: front.coverage.clone(),
+            widened: None,
             colours: front_colours,
             colour_px: front_colour_px,
             scale: 1.0,
@@ -335,7 +337,7 @@ impl Pictures {
                 facing,
                 side_px,
                 coverage: cutout.coverage.clone(),
-                carve: widened(&cutout.coverage, side_px, radius),
+                widened: Some(widened(&cutout.coverage, side_px, radius)),
                 colours: picture_colours,
                 colour_px: picture_colour_px,
                 scale,

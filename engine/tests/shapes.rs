@@ -289,6 +289,12 @@ fn generated(subject: &Subject, shape: Shape) -> (Surface, String, Vec<String>) 
     (Surface { positions, triangles: asset.mesh.triangles.clone() }, asset.record.shape.clone(), asset.warnings)
 }
 
+/// `THREEDGPT_SHAPES=pawn,mug` scores only those objects (to look at them; the floors need the
+/// whole set).
+fn only_named() -> Option<Vec<String>> {
+    std::env::var("THREEDGPT_SHAPES").ok().map(|names| names.split(',').map(str::to_owned).collect())
+}
+
 #[test]
 fn the_shapes_follow_the_rendered_objects() {
     let modes =
@@ -296,9 +302,7 @@ fn the_shapes_follow_the_rendered_objects() {
     let mut table = Vec::new();
     let mut by_mode: BTreeMap<&str, Vec<(String, Score)>> = BTreeMap::new();
     let mut wrong_choices = Vec::new();
-    // `THREEDGPT_SHAPES=pawn,mug` scores only those (to look at them; the floors need the whole set).
-    let only: Option<Vec<String>> =
-        std::env::var("THREEDGPT_SHAPES").ok().map(|names| names.split(',').map(str::to_owned).collect());
+    let only = only_named();
     for subject in subjects() {
         if only.as_ref().is_some_and(|only| !only.contains(&subject.name)) {
             continue;
@@ -431,8 +435,7 @@ fn generated_from_views(subject: &Subject, sides: &[Side]) -> (Surface, String) 
 
 #[test]
 fn the_views_carve_the_rendered_objects() {
-    let only: Option<Vec<String>> =
-        std::env::var("THREEDGPT_SHAPES").ok().map(|names| names.split(',').map(str::to_owned).collect());
+    let only = only_named();
     let mut table = Vec::new();
     let (mut right_scores, mut three_scores) = (Vec::new(), Vec::new());
     for subject in subjects() {
