@@ -143,6 +143,9 @@ pub(crate) struct Accounts {
     keys: Result<Arc<dyn KeySource>, String>,
     /// The access token of the live session, in memory only.
     access: Mutex<Option<String>>,
+    /// Held while `account.json` is read, changed and written, so that two requests (a settings
+    /// change and a sync's status refresh, say) neither lose each other's change nor race.
+    writing: Mutex<()>,
 }
 
 /// What signing up needs.
@@ -160,7 +163,7 @@ pub(crate) struct SignUp<'a> {
 
 impl Accounts {
     pub(crate) fn new(data_dir: &Path, keys: Result<Arc<dyn KeySource>, String>) -> Accounts {
-        Accounts { file: data_dir.join("account.json"), keys, access: Mutex::new(None) }
+        Accounts { file: data_dir.join("account.json"), keys, access: Mutex::new(None), writing: Mutex::new(()) }
     }
 
     /// Where this data folder's keys live (the history's too).
@@ -315,7 +318,7 @@ impl Accounts {
     /// Who is signed in, refreshed from the service when it answers (the remembered state, with
     /// the reason, when it does not); a session the service ended signs this device out.
     pub(crate) fn status(&self) -> Result<Status, AccountError> {
-        let Some(mut remembered) = self.remembered() else {
+        let Some(remembered) = self.remembered() else {
             return Ok(Status::default());
         };
         let data_key_check = match self.keys()?.secret(DATA_KEY)? {
@@ -343,14 +346,21 @@ impl Accounts {
             Err(error) => return Err(error),
         };
         let text = |key: &str| account.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
-        remembered.name = text("name");
-        remembered.email = text("email");
-        remembered.tier = text("tier");
-        remembered.email_verified = account.get("email_verified").and_then(Value::as_bool).unwrap_or(false);
-        if let Ok(usage) = self.authorized(&cloud, |token| cloud.get("/v1/account/usage", Some(token))) {
-            remembered.usage = Some(usage_of(&usage));
-        }
-        self.remember(Some(&remembered))?;
+        let usage = self
+            .authorized(&cloud, |token| cloud.get("/v1/account/usage", Some(token)))
+            .ok()
+            .map(|usage| usage_of(&usage));
+        let refreshed = self.update_remembered(&remembered.account_id, |remembered| {
+            remembered.name = text("name");
+            remembered.email = text("email");
+            remembered.tier = text("tier");
+            remembered.email_verified = account.get("email_verified").and_then(Value::as_bool).unwrap_or(false);
+            if usage.is_some() {
+                remembered.usage = usage;
+            }
+        })?;
+        // Signed out meanwhile (by another request): say so rather than bring the account back.
+        let Some(remembered) = refreshed else { return Ok(Status::default()) };
         Ok(Status { account: Some(remembered), data_key_check, message: String::new() })
     }
 
@@ -410,7 +420,7 @@ impl Accounts {
         match self.call(&session.cloud, |token| session.cloud.get("/v1/account/settings", Some(token))) {
             Ok(value) => {
                 let settings = AccountSettings::from_json(&value);
-                self.remember_settings(settings)?;
+                self.remember_settings(&session.remembered.account_id, settings)?;
                 Ok(Some(settings))
             }
             Err(AccountError::Cloud(CloudError::Unreachable { .. })) if session.remembered.settings.is_some() => {
@@ -454,15 +464,18 @@ impl Accounts {
             result => result?,
         };
         let settings = AccountSettings::from_json(&value);
-        self.remember_settings(settings)?;
+        self.remember_settings(&session.remembered.account_id, settings)?;
         Ok(settings)
     }
 
-    fn remember_settings(&self, settings: AccountSettings) -> Result<(), AccountError> {
-        if let Some(mut remembered) = self.remembered() {
-            remembered.settings = Some(settings);
-            self.remember(Some(&remembered))?;
-        }
+    /// Remembers settings read from the service, unless a newer version is remembered already (a
+    /// change answered while this read was on its way).
+    fn remember_settings(&self, account_id: &str, settings: AccountSettings) -> Result<(), AccountError> {
+        self.update_remembered(account_id, |remembered| {
+            if remembered.settings.is_none_or(|known| known.version <= settings.version) {
+                remembered.settings = Some(settings);
+            }
+        })?;
         Ok(())
     }
 
@@ -515,6 +528,29 @@ impl Accounts {
 
     /// Writes `account.json` whole (or removes it), never half.
     fn remember(&self, remembered: Option<&Remembered>) -> Result<(), AccountError> {
+        let _writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
+        self.write_remembered(remembered)
+    }
+
+    /// Changes what `account.json` says now (not a copy read before a slow call to the service),
+    /// if it is still `account_id`'s; returns what it says after, `None` when signed out.
+    fn update_remembered(
+        &self,
+        account_id: &str,
+        change: impl FnOnce(&mut Remembered),
+    ) -> Result<Option<Remembered>, AccountError> {
+        let _writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(mut remembered) = self.remembered().filter(|remembered| remembered.account_id == account_id) else {
+            return Ok(None);
+        };
+        change(&mut remembered);
+        self.write_remembered(Some(&remembered))?;
+        Ok(Some(remembered))
+    }
+
+    /// Writes through a temporary file of its own, so a failed write leaves the old file whole.
+    /// Callers hold `writing`.
+    fn write_remembered(&self, remembered: Option<&Remembered>) -> Result<(), AccountError> {
         let failed = |source| AccountError::Write { path: self.file.clone(), source };
         match remembered {
             None => match std::fs::remove_file(&self.file) {
@@ -526,9 +562,14 @@ impl Accounts {
                 if let Some(parent) = self.file.parent() {
                     std::fs::create_dir_all(parent).map_err(failed)?;
                 }
-                let partial = self.file.with_extension("json.partial");
                 let bytes = serde_json::to_vec_pretty(remembered).unwrap_or_default();
-                std::fs::write(&partial, bytes).and_then(|()| std::fs::rename(&partial, &self.file)).map_err(failed)
+                threedgpt_engine::export::write_atomic(&self.file, &bytes).map_err(|error| {
+                    let source = match error {
+                        threedgpt_engine::EngineError::Write { source, .. } => source,
+                        other => std::io::Error::other(other.to_string()),
+                    };
+                    failed(source)
+                })
             }
         }
     }
@@ -679,6 +720,76 @@ mod tests {
             accounts.log_in("http://127.0.0.1:9", "ada@example.com", "correct horse battery", "laptop").unwrap_err();
         assert!(error.to_string().starts_with("could not reach the cloud service at http://127.0.0.1:9"), "{error}");
         assert!(accounts.remembered().is_none());
+    }
+
+    fn remembered_for_test(account_id: &str) -> Remembered {
+        Remembered {
+            server: "http://127.0.0.1:9".to_owned(),
+            account_id: account_id.to_owned(),
+            email: "ada@example.com".to_owned(),
+            name: "Ada".to_owned(),
+            device_name: "laptop".to_owned(),
+            session_id: "sess".to_owned(),
+            tier: "free".to_owned(),
+            email_verified: false,
+            device_id: "dev_1".to_owned(),
+            settings: None,
+            usage: None,
+        }
+    }
+
+    #[test]
+    fn concurrent_changes_to_the_account_file_all_land_and_none_fails() {
+        // A settings change and a sync's refresh wrote `account.json` through one shared temporary
+        // name: one rename took the other's file away ("No such file or directory").
+        let folder = tempfile::tempdir().unwrap();
+        let keys: Arc<dyn KeySource> = Arc::new(crate::history::key::Fixed::new(crate::history::test_key()));
+        let accounts = Accounts::new(folder.path(), Ok(keys));
+        accounts.remember(Some(&remembered_for_test("acct_1"))).unwrap();
+        let settings = |version| AccountSettings {
+            version,
+            sync: version % 2 == 0,
+            telemetry: false,
+            training_consent: false,
+            marketing_email: false,
+        };
+        std::thread::scope(|scope| {
+            for thread in 0..4_i64 {
+                let accounts = &accounts;
+                scope.spawn(move || {
+                    for round in 0..50 {
+                        accounts.remember_settings("acct_1", settings(thread * 50 + round)).unwrap();
+                        accounts
+                            .update_remembered("acct_1", |remembered| remembered.tier = format!("t{thread}"))
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        let remembered = accounts.remembered().unwrap();
+        // The newest version wins whatever order the answers came back in.
+        assert_eq!(remembered.settings.unwrap().version, 199);
+        let leftovers: Vec<_> =
+            std::fs::read_dir(folder.path()).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+        assert_eq!(leftovers, [std::ffi::OsString::from("account.json")]);
+    }
+
+    #[test]
+    fn an_update_for_another_account_or_after_sign_out_changes_nothing() {
+        let folder = tempfile::tempdir().unwrap();
+        let keys: Arc<dyn KeySource> = Arc::new(crate::history::key::Fixed::new(crate::history::test_key()));
+        let accounts = Accounts::new(folder.path(), Ok(keys));
+        assert_eq!(
+            accounts.update_remembered("acct_1", |remembered| remembered.tier = "pro".to_owned()).unwrap(),
+            None
+        );
+        assert!(accounts.remembered().is_none(), "a late refresh must not sign a signed-out device back in");
+        accounts.remember(Some(&remembered_for_test("acct_2"))).unwrap();
+        assert_eq!(
+            accounts.update_remembered("acct_1", |remembered| remembered.tier = "pro".to_owned()).unwrap(),
+            None
+        );
+        assert_eq!(accounts.remembered().unwrap().tier, "free");
     }
 
     #[test]
