@@ -9,7 +9,7 @@ use threedgpt_engine::isosurface::{Inside, ScalarGrid, extract_isosurface};
 use threedgpt_engine::mesh::TriMesh;
 use threedgpt_engine::relief::inflate;
 use threedgpt_engine::shape::{Square, reconstruct};
-use threedgpt_engine::texture::bake_texture;
+use threedgpt_engine::texture::{ReliefShading, bake_relief_texture, bake_texture};
 use threedgpt_engine::{
     Background, CancelFlag, DecodeLimits, Models, NoProgress, Options, Shape, Side, View, generate, generate_views,
 };
@@ -159,6 +159,20 @@ fn mesh_simplify_to_20k(bencher: divan::Bencher) {
 fn texture_bake_1024(bencher: divan::Bencher) {
     let cutout = cutout();
     bencher.bench(|| bake_texture(black_box(&cutout), 1024));
+}
+
+/// The relief's bake: as above, with the sides (where the relief turns away from the picture)
+/// blended into the smooth colour.
+#[divan::bench(sample_count = 20)]
+fn texture_bake_relief_1024(bencher: divan::Bencher) {
+    let cutout = cutout();
+    let grid_px = 256;
+    let relief =
+        inflate(&cutout.coverage, cutout.side() as usize, grid_px, 1.0, &CancelFlag::new(), &mut |_| {}).unwrap();
+    let facing: Vec<f32> =
+        threedgpt_engine::light::normals(&relief.front_heights, grid_px).iter().map(|normal| normal[2]).collect();
+    let shading = ReliefShading { grid_px, gain: None, facing: Some(&facing) };
+    bencher.bench(|| bake_relief_texture(black_box(&cutout), 1024, &shading));
 }
 
 /// Signed distance of a sphere on a 256³ grid, the field the comparison script also uses.

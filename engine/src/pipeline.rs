@@ -18,7 +18,7 @@ use crate::progress::{CancelFlag, ProgressSink, Stage};
 use crate::refine::box_mean;
 use crate::relief::DepthEstimator;
 use crate::shape::{Square, reconstruct};
-use crate::texture::{bake_delit_texture, bake_texture};
+use crate::texture::{ReliefShading, bake_relief_texture};
 use crate::views::{Pictures, Side, View};
 use crate::volume::{Reconstructor, Sampling, bake_atlas, sample_surface};
 
@@ -209,10 +209,11 @@ pub fn generate_with(
 
     let started = Instant::now();
     progress.report(Stage::Texture, 0.0);
-    let texture = match delighting_gain(&cutout, &luminance, &front_heights, grid_px) {
-        Some(gain) => bake_delit_texture(&cutout, options.texture_px, &gain, grid_px),
-        None => bake_texture(&cutout, options.texture_px),
-    };
+    let front_normals = crate::light::normals(&front_heights, grid_px);
+    let gain = delighting_gain(&cutout, &luminance, &front_normals, grid_px);
+    let facing: Vec<f32> = front_normals.iter().map(|normal| normal[2]).collect();
+    let shading = ReliefShading { grid_px, gain: gain.as_deref(), facing: Some(&facing) };
+    let texture = bake_relief_texture(&cutout, options.texture_px, &shading);
     cancel.check()?;
     progress.report(Stage::Texture, 1.0);
     timings.texture = elapsed_ms(started);
@@ -709,24 +710,23 @@ fn luminance(rgba: &image::RgbaImage) -> Vec<f32> {
 /// The factor per grid vertex that divides the picture's light out of the texture: the light fitted
 /// to the front's normals a little inside the outline (where a height field's normals are sound);
 /// none when the fit explains too little of the shading to trust.
-fn delighting_gain(cutout: &Cutout, luminance: &[f32], front_heights: &[f32], grid_px: usize) -> Option<Vec<f32>> {
+fn delighting_gain(cutout: &Cutout, luminance: &[f32], normals: &[[f32; 3]], grid_px: usize) -> Option<Vec<f32>> {
     let side = cutout.side() as usize;
-    if front_heights.len() != grid_px * grid_px || luminance.len() != side * side {
+    if normals.len() != grid_px * grid_px || luminance.len() != side * side {
         return None;
     }
     let coverage = crate::resample::resample(&cutout.coverage, 1, (side, side), (grid_px, grid_px));
     let shading = crate::resample::resample(luminance, 1, (side, side), (grid_px, grid_px));
     let inside = crate::mask::Mask::from_fn(grid_px, grid_px, |x, y| coverage[y * grid_px + x] > 0.5);
     let trusted = inside.eroded((grid_px / 64).max(2));
-    let normals = crate::light::normals(front_heights, grid_px);
-    let light = crate::light::estimate(&shading, &normals, &trusted.cells)?;
+    let light = crate::light::estimate(&shading, normals, &trusted.cells)?;
     tracing::debug!(?light, "estimated the light");
     if light.residual > MAX_LIGHT_RESIDUAL {
         return None;
     }
     // Shading is smooth; the height field's normals carry a little noise from row to row, which the
     // gain would print into the texture as streaks, so it is averaged over a few cells.
-    let gain = light.gain(&normals, &inside.cells);
+    let gain = light.gain(normals, &inside.cells);
     let weights: Vec<f32> = inside.cells.iter().map(|&inside| f32::from(u8::from(inside))).collect();
     let weighted: Vec<f32> = gain.iter().zip(&weights).map(|(gain, weight)| gain * weight).collect();
     let radius = (grid_px / 96).max(1);
