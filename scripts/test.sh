@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the tests need on a fresh machine, then runs every test:
 # formatting and lints, the Rust workspace tests, the end-to-end tests of the real binary
-# (pytest, with the Khronos glTF validator from npm and trimesh from PyPI), the Python module's
+# (pytest, with the Khronos glTF validator from npm and trimesh from PyPI), the cloud service's web
+# pages in real Chromium (Debian's chromium and chromium-driver, Selenium, axe-core), the Python module's
 # tests (its wheel built with maturin), and the Blender extension's tests in real Blender (bpy from
 # PyPI, in its own venv because it needs CPython 3.11 and pins its own numpy), the Godot plugin's
 # tests in a real Godot 4 editor (Debian's, in a Debian root of its own: scripts/install_godot.sh),
@@ -29,6 +30,9 @@ command -v npm >/dev/null || missing+=(npm)
 command -v cc >/dev/null || missing+=(build-essential)
 # The cloud's storage tests run on a private cluster of Debian's PostgreSQL server.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+# The web pages' tests drive Debian's Chromium through its chromedriver.
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 if ((${#missing[@]})); then
   echo "installing ${missing[*]} with apt-get"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
@@ -67,11 +71,13 @@ PYTHON=.venv/bin/python ./scripts/install_models.sh --download-only --cache targ
 step "Godot 4 editor (Debian's godot in target/godot-root)"
 ./scripts/install_godot.sh target/godot-root
 
-step "glTF validator (npm)"
+step "glTF validator and axe-core (npm)"
 (cd tests/gltf && npm ci --no-audit --no-fund --loglevel=error)
+(cd tests/web && npm ci --no-audit --no-fund --loglevel=error)
 
-step "format and python lints"
+step "format, python lints and the web pages' type check"
 cargo fmt --all --check
+(cd cloud/web && npm ci --no-audit --no-fund --loglevel=error && node_modules/.bin/tsc -p .)
 .venv/bin/ruff format --check scripts tests sdk/python plugins/blender plugins/godot models
 .venv/bin/ruff check scripts tests sdk/python plugins/blender plugins/godot models
 
@@ -96,6 +102,11 @@ THREEDGPT_BIN="$PWD/target/debug/3dgpt" .venv/bin/python -m pytest tests/e2e -q
 
 step "cloud service: accounts, sync, payments and privacy on SQLite and on PostgreSQL with S3"
 THREEDGPT_CLOUD_BIN="$PWD/target/debug/3dgpt-cloud" .venv/bin/python -m pytest tests/cloud -q
+
+step "web pages: sign-up to export in real Chromium, against the real service and daemons"
+THREEDGPT_BIN="$PWD/target/debug/3dgpt" THREEDGPT_CLOUD_BIN="$PWD/target/debug/3dgpt-cloud" \
+  .venv/bin/python -m pytest tests/web -q -p no:cacheprovider
+echo "screenshots of every page: target/web-screenshots/"
 
 step "python module: wheel (maturin) and tests"
 rm -rf target/wheels

@@ -90,7 +90,9 @@ pub(crate) fn token_digest(token: &str) -> Vec<u8> {
 /// How often a session's "last seen" is written (not on every request: reads stay reads).
 const LAST_SEEN_RESOLUTION_SECONDS: i64 = 60;
 
-/// The account and session of a request with a live access token.
+/// The account and session of a request with a live access token: a device's bearer token, or the
+/// web pages' session cookie, whose requests that change anything must also carry the session's
+/// CSRF token (see [`crate::web::session`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Caller {
     pub(crate) account: String,
@@ -101,28 +103,42 @@ impl FromRequestParts<Service> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, service: &Service) -> Result<Caller, ApiError> {
-        let token = parts
+        let bearer = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
-            .ok_or_else(ApiError::unauthenticated)?;
+            .map(str::trim);
+        let (token, web) = match bearer {
+            Some(token) => (token.to_owned(), false),
+            None => (crate::web::session::cookie_token(&parts.headers).ok_or_else(ApiError::unauthenticated)?, true),
+        };
         let at = now();
-        let row: Option<(String, String, i64)> = sqlx::query_as(
-            "SELECT id, account_id, last_seen_at FROM sessions \
+        let row: Option<(String, String, i64, i64)> = sqlx::query_as(
+            "SELECT id, account_id, last_seen_at, web FROM sessions \
              WHERE access_hash = $1 AND revoked = 0 AND access_expires_at > $2",
         )
-        .bind(token_digest(token.trim()))
+        .bind(token_digest(&token))
         .bind(at)
         .fetch_optional(&service.database)
         .await?;
-        let (session, account, last_seen) = row.ok_or_else(ApiError::unauthenticated)?;
+        // A cookie's token is no bearer token and a device's token no cookie.
+        let (session, account, last_seen, _) =
+            row.filter(|row| (row.3 != 0) == web).ok_or_else(ApiError::unauthenticated)?;
+        if web {
+            crate::web::session::check_request(service, &session, &parts.method, &parts.headers)?;
+        }
         if at - last_seen >= LAST_SEEN_RESOLUTION_SECONDS {
-            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
-                .bind(at)
-                .bind(&session)
-                .execute(&service.database)
-                .await?;
+            // A web session lives while it is used; a device's token lapses when it was issued to.
+            sqlx::query(
+                "UPDATE sessions SET last_seen_at = $1, \
+                 access_expires_at = CASE WHEN web = 1 THEN $2 ELSE access_expires_at END WHERE id = $3",
+            )
+            .bind(at)
+            .bind(at + crate::web::session::IDLE_SECONDS)
+            .bind(&session)
+            .execute(&service.database)
+            .await?;
         }
         Ok(Caller { account, session })
     }

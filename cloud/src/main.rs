@@ -1,7 +1,6 @@
 //! `3dgpt-cloud`: the self-hostable 3D GPT cloud service — accounts behind an age gate, with
-//! keys that never leave the device (docs/crypto.md). This is its first part: versions, health,
-//! the pre-login call, sign-up, login and the account; sync storage, tiers, payments and the
-//! privacy rights come next (issue 13).
+//! keys that never leave the device (docs/crypto.md), end-to-end-encrypted sync storage, tiers and
+//! payments, the privacy rights, and the web pages that give a browser all of them (`web`).
 
 mod accounts;
 mod age;
@@ -24,6 +23,7 @@ mod settings;
 mod sync;
 mod telemetry;
 mod tls;
+mod web;
 
 use clap::{Parser, Subcommand};
 

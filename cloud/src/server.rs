@@ -25,7 +25,7 @@ use crate::mail::{self, Mailer};
 use crate::network::Network;
 use crate::openapi::ApiDoc;
 use crate::tls::{self, Peer, TlsListener};
-use crate::{accounts, export, payments, sessions, settings, sync, telemetry};
+use crate::{accounts, export, payments, sessions, settings, sync, telemetry, web};
 
 /// The API version `/v1/version` reports.
 pub(crate) const API_VERSION: &str = "v1";
@@ -87,6 +87,8 @@ pub(crate) struct Config {
     pub(crate) access_token_seconds: i64,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub(crate) trusted_proxies: Vec<Network>,
+    /// Whether this process serves TLS itself (the web session's cookie is then `Secure`).
+    pub(crate) tls: bool,
 }
 
 /// Shared state of the handlers.
@@ -147,6 +149,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         smtp_configured: settings.smtp.is_some(),
         access_token_seconds: args.access_token_seconds,
         trusted_proxies: args.trusted_proxy.clone(),
+        tls: args.tls_cert.is_some(),
     };
     let mailer = match &settings.smtp {
         Some(smtp) => {
@@ -309,9 +312,11 @@ fn router(service: Service) -> Router {
         .routes(routes!(sync::changes))
         .routes(routes!(payments::webhook))
         .routes(routes!(telemetry::record))
+        .routes(routes!(web::session::sign_in, web::session::current, web::session::sign_out))
         .split_for_parts();
     let document = Arc::new(document);
     api.route("/openapi.json", get(move || async move { Json(document.as_ref().clone()) }))
+        .merge(web::routes())
         .fallback(|| async {
             ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "there is nothing at this address")
         })
@@ -325,6 +330,7 @@ fn router(service: Service) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(time_limit))
         .route_layer(axum::middleware::from_fn(trace))
+        .layer(axum::middleware::from_fn_with_state(service.clone(), web::security_headers))
         .with_state(service)
 }
 

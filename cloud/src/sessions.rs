@@ -42,7 +42,7 @@ struct Device {
     client_version: Option<String>,
 }
 
-fn label(text: Option<String>) -> String {
+pub(crate) fn label(text: Option<String>) -> String {
     text.unwrap_or_default().trim().chars().filter(|c| !c.is_control()).take(100).collect()
 }
 
@@ -169,26 +169,62 @@ pub(crate) async fn login(
     let auth_key = unhex_key(&request.auth_key, "auth_key")?;
     service.limits.account(&email)?;
     let account = check_auth_key(&service, &email, auth_key).await?.ok_or_else(invalid_credentials)?;
-    let session = format!("sess_{}", hex(&threedgpt_crypto::random_salt().map_err(ApiError::internal)?));
-    let at = now();
-    // A placeholder digest until `issue` gives the session its first access token.
-    let placeholder = token_digest(&session);
-    sqlx::query(
-        "INSERT INTO sessions (id, account_id, access_hash, access_expires_at, device_name, os, client_version, \
-         created_at, last_seen_at) VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $7)",
-    )
-    .bind(&session)
-    .bind(&account)
-    .bind(&placeholder)
-    .bind(label(request.device.device_name))
-    .bind(label(request.device.os))
-    .bind(label(request.device.client_version))
-    .bind(at)
-    .execute(&service.database)
-    .await?;
-    tracing::info!(%account, %session, "signed in");
+    let device = request.device;
+    let labels = SessionLabels {
+        device_name: label(device.device_name),
+        os: label(device.os),
+        client_version: label(device.client_version),
+    };
+    // A placeholder token until `issue` gives the session its first access token.
+    let session = open_session(&service, &account, &labels, None).await?;
     let pair = issue(&service, &session, Replacing::Nothing).await?;
     Ok(Json(pair.ok_or_else(|| ApiError::internal("a new session had a refresh token already"))?))
+}
+
+/// What the list of sessions shows of one.
+pub(crate) struct SessionLabels {
+    pub(crate) device_name: String,
+    pub(crate) os: String,
+    pub(crate) client_version: String,
+}
+
+/// A web session's access: the digest of its cookie's token and when it lapses.
+pub(crate) struct WebAccess {
+    pub(crate) token_digest: Vec<u8>,
+    pub(crate) expires_at: i64,
+}
+
+/// Starts a session of `account` and returns its id: a device's (its tokens issued next), or a web
+/// page's with its cookie's token.
+pub(crate) async fn open_session(
+    service: &Service,
+    account: &str,
+    labels: &SessionLabels,
+    web: Option<WebAccess>,
+) -> Result<String, ApiError> {
+    let session = format!("sess_{}", hex(&threedgpt_crypto::random_salt().map_err(ApiError::internal)?));
+    let at = now();
+    let (access_hash, expires_at) = match &web {
+        Some(access) => (access.token_digest.clone(), access.expires_at),
+        None => (token_digest(&session), 0),
+    };
+    sqlx::query(
+        "INSERT INTO sessions (id, account_id, access_hash, access_expires_at, device_name, os, client_version, \
+         created_at, last_seen_at, web) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
+    )
+    .bind(&session)
+    .bind(account)
+    .bind(&access_hash)
+    .bind(expires_at)
+    .bind(&labels.device_name)
+    .bind(&labels.os)
+    .bind(&labels.client_version)
+    .bind(at)
+    .bind(i64::from(web.is_some()))
+    .execute(&service.database)
+    .await?;
+    tracing::info!(%account, %session, web = web.is_some(), "signed in");
+    Ok(session)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
