@@ -8,6 +8,7 @@ import base64
 import datetime
 import http.client
 import ipaddress
+import json
 import ssl
 import time
 import urllib.error
@@ -119,6 +120,18 @@ def test_tls_with_a_certificate(tmp_path):
         cloud.context = ssl.create_default_context(cafile=str(certificate))
         ada = Account(cloud, "ada@example.org").signup().login()
         assert ada.call("GET", "/v1/account")[1]["email"] == "ada@example.org"
+        # Over TLS the web pages' session cookie is Secure, under the __Host- prefix, and HSTS is on.
+        sign_in = {"email": "ada@example.org", "auth_key": ada.auth_key().hex()}
+        request = urllib.request.Request(
+            cloud.base + "/v1/web/session", method="POST", data=json.dumps(sign_in).encode()
+        )
+        request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request, context=cloud.context, timeout=30) as response:
+            cookie = response.headers["Set-Cookie"]
+            assert cookie.startswith("__Host-3dgpt_session=") and cookie.endswith(
+                "; Path=/; HttpOnly; SameSite=Strict; Secure"
+            )
+            assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
         with pytest.raises(urllib.error.URLError):
             urllib.request.urlopen(cloud.base + "/healthz", timeout=10)  # not trusted without the certificate
         with pytest.raises((urllib.error.URLError, ConnectionError, http.client.HTTPException)):
