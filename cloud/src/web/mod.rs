@@ -61,7 +61,7 @@ pub(crate) fn html(body: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body).into_response()
 }
 
-async fn asset(State(_): State<Service>, axum::extract::Path(path): axum::extract::Path<String>) -> Response {
+async fn asset(axum::extract::Path(path): axum::extract::Path<String>) -> Response {
     let Some(bytes) = find(&path).filter(|_| path != "index.html") else {
         return ApiError::new(StatusCode::NOT_FOUND, "not_found", "there is nothing at this address").into_response();
     };
