@@ -60,14 +60,20 @@ pub(crate) fn csrf_token(service: &Service, session: &str) -> String {
 }
 
 /// Refuses a request from another site: when the browser names the origin (it does on every
-/// request that changes something), it must be this server's.
+/// request that changes something), it must be this server's: the `Host` it was sent to, or the
+/// `X-Forwarded-Host` a reverse proxy that rewrites `Host` names (a page on another site cannot set
+/// that header without a CORS preflight, which this server never grants).
 fn check_origin(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) else {
         return Ok(());
     };
-    let host = headers.get(header::HOST).and_then(|value| value.to_str().ok()).unwrap_or_default();
     let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
-    if host.is_empty() || !origin_host.eq_ignore_ascii_case(host) {
+    let named = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(str::trim);
+    let ours = [named("host"), named("x-forwarded-host")]
+        .into_iter()
+        .flatten()
+        .any(|host| !host.is_empty() && origin_host.eq_ignore_ascii_case(host));
+    if !ours {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "cross_site",
@@ -267,6 +273,11 @@ mod tests {
         assert_eq!(check_origin(&headers).unwrap_err().code, "cross_site");
         headers.insert(header::ORIGIN, HeaderValue::from_static("null"));
         assert_eq!(check_origin(&headers).unwrap_err().code, "cross_site");
+        // Behind a proxy that rewrites Host, the host the browser used comes as X-Forwarded-Host.
+        headers.insert(header::ORIGIN, HeaderValue::from_static("https://cloud.example.org"));
+        assert_eq!(check_origin(&headers).unwrap_err().code, "cross_site");
+        headers.insert("x-forwarded-host", HeaderValue::from_static("cloud.example.org"));
+        assert!(check_origin(&headers).is_ok());
     }
 
     #[test]
