@@ -7,8 +7,10 @@ the privacy policy is checked by the test `PROMISES` names."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
 import re
 import urllib.request
 import zipfile
@@ -122,6 +124,34 @@ def test_the_page_reproduces_the_crypto_vectors(browser):
             assert result[key] == vector[key], (vector["name"], key)
         assert result["unwrapped"] == result["recovered"] == vector["data_key"]
         assert result["parsed_code"] == vector["recovery_code_bytes"]
+    # A blob of several chunks sealed by an independent implementation opens; cut after a whole chunk,
+    # or with its chunks swapped, it does not.
+    from cloudclient import CHUNK, seal
+
+    data_key, plaintext = os.urandom(32), os.urandom(2 * CHUNK + 12345)
+    sealed = seal(data_key, plaintext)
+    first, second = 20, 20 + CHUNK + 16
+    swapped = (
+        sealed[:first] + sealed[second : second + CHUNK + 16] + sealed[first:second] + sealed[second + CHUNK + 16 :]
+    )
+    opened = browser.driver.execute_async_script(
+        """
+        const [key, blobs, done] = arguments;
+        import('/assets/app.js').then(async ({ crypto: c }) => {
+          const handle = await c.dataKeyHandle(c.unhex(key));
+          const answers = [];
+          for (const blob of blobs) {
+            try { answers.push(c.hex(await c.sha256(await c.openSealed(handle, c.unhex(blob))))); }
+            catch (error) { answers.push(String(error)); }
+          }
+          done(answers);
+        });
+        """,
+        data_key.hex(),
+        [sealed.hex(), sealed[:second].hex(), swapped.hex()],
+    )
+    assert opened[0] == hashlib.sha256(plaintext).hexdigest()
+    assert "does not open" in opened[1] and "does not open" in opened[2], opened[1:]
     # Weak parameters from a server are refused, as the daemon refuses them.
     refused = browser.driver.execute_async_script(
         """
