@@ -76,6 +76,21 @@ pub(crate) async fn check_auth_key(service: &Service, email: &str, auth_key: Key
     Ok(row.filter(|_| matches).map(|(id, _, _)| id))
 }
 
+/// The account an email and auth key sign in to, within the rate limits of the client's address
+/// and of the account: how a device and the web pages sign in alike.
+pub(crate) async fn authenticate(
+    service: &Service,
+    address: std::net::IpAddr,
+    email: &str,
+    auth_key: &str,
+) -> Result<String, ApiError> {
+    service.limits.address(address)?;
+    let email = normalize_email(email).map_err(|error| ApiError::invalid(error.to_string()))?;
+    let auth_key = unhex_key(auth_key, "auth_key")?;
+    service.limits.account(&email)?;
+    check_auth_key(service, &email, auth_key).await?.ok_or_else(invalid_credentials)
+}
+
 /// The answer to a wrong email or auth key, the same for both.
 pub(crate) fn invalid_credentials() -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "the email or the password is not right")
@@ -164,11 +179,7 @@ pub(crate) async fn login(
     ClientAddress(address): ClientAddress,
     Body(request): Body<LoginRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    service.limits.address(address)?;
-    let email = normalize_email(&request.email).map_err(|error| ApiError::invalid(error.to_string()))?;
-    let auth_key = unhex_key(&request.auth_key, "auth_key")?;
-    service.limits.account(&email)?;
-    let account = check_auth_key(&service, &email, auth_key).await?.ok_or_else(invalid_credentials)?;
+    let account = authenticate(&service, address, &request.email, &request.auth_key).await?;
     let device = request.device;
     let labels = SessionLabels {
         device_name: label(device.device_name),

@@ -17,16 +17,16 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
-use threedgpt_crypto::{Key, normalize_email, same_secret};
+use threedgpt_crypto::{Key, same_secret};
 
 use crate::clock::now;
-use crate::encoding::{hex, unhex_key};
+use crate::encoding::hex;
 use crate::error::ApiError;
 use crate::extract::{Body, Caller, token_digest};
 use crate::network::ClientAddress;
 use crate::openapi::ErrorBody;
 use crate::server::Service;
-use crate::sessions::{SessionLabels, WebAccess, check_auth_key, invalid_credentials, open_session, revoke};
+use crate::sessions::{SessionLabels, WebAccess, open_session, revoke};
 
 /// How long a web session lives after its last request.
 pub(crate) const IDLE_SECONDS: i64 = 12 * 3600;
@@ -178,11 +178,7 @@ pub(crate) async fn sign_in(
 ) -> Result<Response, ApiError> {
     // Another site's page must not sign a visitor in to an account of its choosing.
     check_origin(&headers)?;
-    service.limits.address(address)?;
-    let email = normalize_email(&request.email).map_err(|error| ApiError::invalid(error.to_string()))?;
-    let auth_key = unhex_key(&request.auth_key, "auth_key")?;
-    service.limits.account(&email)?;
-    let account = check_auth_key(&service, &email, auth_key).await?.ok_or_else(invalid_credentials)?;
+    let account = crate::sessions::authenticate(&service, address, &request.email, &request.auth_key).await?;
     let token = hex(Key::random().map_err(ApiError::internal)?.as_bytes());
     let user_agent = headers.get(header::USER_AGENT).and_then(|value| value.to_str().ok()).unwrap_or_default();
     let access = WebAccess { token_digest: token_digest(&token), expires_at: now() + IDLE_SECONDS };
