@@ -2,10 +2,11 @@
 of the token just replaced works once its answer was lost), logout, the list of sessions and
 revoking one, a password change that re-wraps the data key and ends the other sessions, expired
 tokens, rate limits per account and per address (and X-Forwarded-For only from a trusted proxy),
-and bad bodies answered as JSON sentences."""
+and bad bodies answered as JSON sentences; the web pages' cookie session on both storages."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -211,3 +212,38 @@ def test_changing_the_email_needs_the_password_and_a_free_address(cloud):
     ada.email = "ada.new@example.org"
     assert ada.login().call("GET", "/v1/account")[0] == 200
     assert cloud.call("POST", "/v1/sessions", old)[0] == 401, "the old address no longer signs in"
+
+
+def test_a_web_session_lives_in_its_cookie_on_sqlite_and_on_postgresql(storage, tmp_path):
+    """The web pages' session (their own tests drive it from Chromium, on SQLite): here on both
+    storages, through the API alone — the cookie reads, changes need the CSRF token, it is listed
+    and revoked with the devices' sessions, and it is never a bearer token."""
+    import urllib.request
+
+    server = storage.server(tmp_path / "cloud")
+    try:
+        ada = Account(server, "ada@example.org").signup().login("laptop")
+        body = {"email": "ada@example.org", "auth_key": ada.auth_key().hex()}
+        request = urllib.request.Request(server.base + "/v1/web/session", method="POST", data=json.dumps(body).encode())
+        request.add_header("Content-Type", "application/json")
+        request.add_header("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            web = json.loads(response.read())
+            token = response.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+        cookie = {"Cookie": f"3dgpt_session={token}"}
+        assert server.call("GET", "/v1/account", headers=cookie)[1]["email"] == "ada@example.org"
+        status, refused = server.call("PATCH", "/v1/account", {"name": "Eve"}, headers=cookie)
+        assert status == 403 and refused["code"] == "csrf"
+        changed = server.call(
+            "PATCH", "/v1/account", {"name": "Ada K"}, headers={**cookie, "X-CSRF-Token": web["csrf_token"]}
+        )
+        assert changed[0] == 200 and changed[1]["name"] == "Ada K"
+        assert server.call("GET", "/v1/account", token=token)[0] == 401
+        sessions = ada.call("GET", "/v1/sessions")[1]["sessions"]
+        listed = {session["device_name"]: session for session in sessions}
+        assert listed["Web (Firefox)"]["os"] == "Linux" and listed["Web (Firefox)"]["client_version"] == "web"
+        assert ada.call("DELETE", f"/v1/sessions/{web['session_id']}")[0] == 204
+        assert server.call("GET", "/v1/account", headers=cookie)[0] == 401
+        assert server.call("GET", "/v1/web/session", headers=cookie) == (200, {"signed_in": False})
+    finally:
+        server.stop()
