@@ -106,7 +106,24 @@ fn segmented_coverage(image: &RgbaImage, segmenter: &dyn Segmenter) -> Result<Ve
         let is_background =
             |lab: &[f32; 3]| model.as_ref().is_some_and(|model| model.distance(*lab) < model.tolerance * 0.6);
         let holes: Option<crate::refine::IsBackground<'_>> = model.as_ref().map(|_| &is_background as _);
-        return Ok(crate::refine::refine(image, &small, (&values, soft.width as usize, soft.height as usize), holes));
+        let shades = match &model {
+            Some(model) => {
+                let lab: Vec<[f32; 3]> =
+                    small.pixels().map(|pixel| srgb_to_lab([pixel[0], pixel[1], pixel[2]])).collect();
+                let linear: Vec<[f32; 3]> =
+                    small.pixels().map(|pixel| [pixel[0], pixel[1], pixel[2]].map(srgb_to_linear)).collect();
+                let indices: Vec<usize> = border.iter().map(|&(index, _)| index).collect();
+                model.linear_centres(&indices, &lab, &linear)
+            }
+            None => Vec::new(),
+        };
+        return Ok(crate::refine::refine(
+            image,
+            &small,
+            (&values, soft.width as usize, soft.height as usize),
+            holes,
+            &shades,
+        ));
     }
     let stretched = crate::resample::resample(&values, 1, (soft.width as usize, soft.height as usize), (width, height));
     let solid = Mask::from_fn(width, height, |x, y| stretched[y * width + x] >= 0.5);

@@ -225,13 +225,18 @@ fn u2netp_and_the_refinement_find_the_rendered_objects() {
     let median = scenes::median(&values);
     eprintln!("| scene | what is hard | IoU | time |\n|---|---|---|---|\n{}\nmedian {median:.3}", rows.join("\n"));
     // The regression floors, a little under today's figures (the README's table): the median,
-    // how many scenes reach the 0.93 asked of every scene (all but the table, 0.906, and the key,
-    // 0.927: thin parts the 320 px map blurs), and the worst.
+    // how many scenes reach the 0.93 asked of every scene (all but the key, 0.927: a one-pixel
+    // fringe of its own shadow along its dark lower edges), the table (0.945; 0.906 when the
+    // leg the map sees faintly at its top was dropped), the black pawn (0.983; 0.941 with its
+    // hard shadow), and the worst.
     assert!(median >= 0.98, "median IoU {median:.3}");
     let good = values.iter().filter(|&&score| score >= 0.93).count();
-    assert!(good >= 22, "{good} scenes reach IoU 0.93");
+    assert!(good >= 23, "{good} scenes reach IoU 0.93");
+    let score_of = |wanted: &str| scores.iter().find(|(name, _)| name == wanted).map_or(0.0, |&(_, score)| score);
+    assert!(score_of("table") >= 0.935, "table: IoU {:.3}", score_of("table"));
+    assert!(score_of("pawn-black") >= 0.97, "pawn-black: IoU {:.3}", score_of("pawn-black"));
     for (name, score) in &scores {
-        assert!(*score >= 0.89, "{name}: IoU {score:.3}");
+        assert!(*score >= 0.91, "{name}: IoU {score:.3}");
     }
 }
 
