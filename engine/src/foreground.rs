@@ -103,26 +103,26 @@ fn segmented_coverage(image: &RgbaImage, segmenter: &dyn Segmenter) -> Result<Ve
         let model = BackgroundModel::fit(&samples);
         // Stricter than the built-in removal: the model already found the object, and a
         // low-contrast one must not be taken for the backdrop.
-        let is_background =
-            |lab: &[f32; 3]| model.as_ref().is_some_and(|model| model.distance(*lab) < model.tolerance * 0.6);
-        let holes: Option<crate::refine::IsBackground<'_>> = model.as_ref().map(|_| &is_background as _);
-        let shades = match &model {
-            Some(model) => {
-                let lab: Vec<[f32; 3]> =
-                    small.pixels().map(|pixel| srgb_to_lab([pixel[0], pixel[1], pixel[2]])).collect();
-                let linear: Vec<[f32; 3]> =
-                    small.pixels().map(|pixel| [pixel[0], pixel[1], pixel[2]].map(srgb_to_linear)).collect();
-                let indices: Vec<usize> = border.iter().map(|&(index, _)| index).collect();
-                model.linear_centres(&indices, &lab, &linear)
+        let backdrop = model.map(|model| {
+            let lab: Vec<[f32; 3]> = small.pixels().map(|pixel| srgb_to_lab([pixel[0], pixel[1], pixel[2]])).collect();
+            let linear: Vec<[f32; 3]> =
+                small.pixels().map(|pixel| [pixel[0], pixel[1], pixel[2]].map(srgb_to_linear)).collect();
+            let indices: Vec<usize> = border.iter().map(|&(index, _)| index).collect();
+            crate::refine::Backdrop {
+                plain: Mask {
+                    width: small_width,
+                    height: small_height,
+                    cells: lab.iter().map(|&colour| model.distance(colour) < model.tolerance * 0.6).collect(),
+                },
+                shades: model.linear_centres(&indices, &lab, &linear),
+                linear,
             }
-            None => Vec::new(),
-        };
+        });
         return Ok(crate::refine::refine(
             image,
             &small,
             (&values, soft.width as usize, soft.height as usize),
-            holes,
-            &shades,
+            backdrop.as_ref(),
         ));
     }
     let stretched = crate::resample::resample(&values, 1, (soft.width as usize, soft.height as usize), (width, height));
