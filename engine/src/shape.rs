@@ -38,7 +38,7 @@ const MIN_APPENDAGE_SHARE: f32 = 0.01;
 
 /// An extrusion's half depth as a share of the silhouette's longest side (signs, cards and tiles
 /// are a few percent as deep as they are wide).
-const EXTRUDE_HALF_DEPTH: f32 = 0.04;
+const EXTRUDE_HALF_DEPTH: f32 = 0.02;
 
 /// How much an extrusion's faces bulge, as a share of its half depth.
 const EXTRUDE_DOME: f32 = 0.02;
@@ -58,6 +58,9 @@ pub enum Built {
     Parts,
     /// A flat, rounded extrusion.
     Extrude,
+    /// Round tubes along the silhouette (a ring seen face-on: a solid of revolution about the
+    /// axis through its hole, not about one in the picture).
+    Tubes,
 }
 
 impl Built {
@@ -68,6 +71,7 @@ impl Built {
             Built::Revolve => "revolve",
             Built::Parts => "parts",
             Built::Extrude => "extrude",
+            Built::Tubes => "tubes",
         }
     }
 }
@@ -129,6 +133,7 @@ pub fn reconstruct(
                     Some(revolved) if !revolved.broken && revolved.core_share >= MIN_CORE_SHARE => {
                         if revolved.appendage_share < MIN_APPENDAGE_SHARE { Built::Revolve } else { Built::Parts }
                     }
+                    Some(revolved) if revolved.broken => Built::Tubes,
                     _ => Built::Relief,
                 }
             }
@@ -138,6 +143,7 @@ pub fn reconstruct(
     progress(0.3);
     let heights = match (built, revolved) {
         (Built::Extrude, _) => silhouette.extruded(thickness),
+        (Built::Tubes, _) => inscribed_balls(&silhouette.mask).iter().map(|height| height * thickness).collect(),
         (Built::Revolve | Built::Parts, Some(revolved)) => {
             let mut heights: Vec<f32> = revolved.heights.iter().map(|height| height * thickness).collect();
             if built == Built::Parts {
@@ -196,6 +202,15 @@ impl Axis {
         let normal = self.normal();
         [self.origin[0] + s * normal[0] + t * self.direction[0], self.origin[1] + s * normal[1] + t * self.direction[1]]
     }
+}
+
+/// A profile about an axis: each side's radius per row `first..end`, row 0 at `t_start`.
+struct Profile {
+    axis: Axis,
+    t_start: f32,
+    first: usize,
+    end: usize,
+    radii: Vec<(f32, f32)>,
 }
 
 /// A solid of revolution fitted to the silhouette.
@@ -380,7 +395,34 @@ impl<'a> Silhouette<'a> {
                 _ => (0.0, 0.0),
             })
             .collect();
-        let radii = smoothed_profile(&radii, first, end);
+        let profile = Profile { axis, t_start, first, end, radii: smoothed_profile(&radii, first, end) };
+        let (mut heights, mut core) = self.swept(&profile);
+        // A band of the profile that reaches out under or over a piece the core leaves out is a
+        // cut through that piece (the ears of a head), not a disc about the axis: the profile
+        // bridges it, and the piece becomes an appendage.
+        let rest = Mask::from_fn(n, n, |x, y| self.mask.get(x, y) && !core.get(x, y)).opened(2);
+        let overhung = self.overhung_rows(&profile, &rest);
+        if overhung.iter().any(|&row| row) {
+            let profile = Profile { radii: bridged(&profile.radii, &overhung, first, end), ..profile };
+            (heights, core) = self.swept(&profile);
+        }
+        let core_area = core.area();
+        let rest = Mask::from_fn(n, n, |x, y| self.mask.get(x, y) && !core.get(x, y)).opened(2);
+        Some(Revolved {
+            heights,
+            core,
+            core_share: core_area as f32 / self.area as f32,
+            appendage_share: rest.area() as f32 / self.area as f32,
+            broken,
+        })
+    }
+
+    /// The solid the profile sweeps about its axis: the height at each grid vertex and the
+    /// vertices it covers.
+    fn swept(&self, profile: &Profile) -> (Vec<f32>, Mask) {
+        let n = self.n;
+        let Profile { axis, t_start, first, end, radii } = profile;
+        let (t_start, first, end) = (*t_start, *first, *end);
         let mut heights = vec![0.0f32; n * n];
         let mut core = Mask::filled(n, n, false);
         for y in 0..n {
@@ -411,15 +453,41 @@ impl<'a> Silhouette<'a> {
                 core.cells[index] = true;
             }
         }
-        let core_area = core.area();
-        let rest = Mask::from_fn(n, n, |x, y| self.mask.get(x, y) && !core.get(x, y)).opened(2);
-        Some(Revolved {
-            heights,
-            core,
-            core_share: core_area as f32 / self.area as f32,
-            appendage_share: rest.area() as f32 / self.area as f32,
-            broken,
-        })
+        (heights, core)
+    }
+
+    /// The profile rows that reach past pieces of `rest` above or below them on both sides (a
+    /// piece on one side only is already left out by the nearer side's radius): walking along
+    /// the axis from a piece's cell, every row met whose radius on that side still passes it.
+    fn overhung_rows(&self, profile: &Profile, rest: &Mask) -> Vec<bool> {
+        let n = self.n;
+        let Profile { axis, t_start, first, end, radii } = profile;
+        let mut overhung = vec![[false; 2]; radii.len()];
+        for y in 0..n {
+            for x in 0..n {
+                if !rest.get(x, y) {
+                    continue;
+                }
+                let (s, t) = axis.frame([x as f32, y as f32]);
+                let row = (t - t_start).round();
+                if row < *first as f32 || row >= *end as f32 {
+                    continue;
+                }
+                let side = usize::from(s >= 0.0);
+                let passes = |other: usize| {
+                    let radius = if side == 0 { radii[other].0 } else { radii[other].1 };
+                    radius > s.abs() + 1.0
+                };
+                for step in [-1isize, 1] {
+                    let mut other = row as isize + step;
+                    while other >= *first as isize && (other as usize) < *end && passes(other as usize) {
+                        overhung[other as usize][side] = true;
+                        other += step;
+                    }
+                }
+            }
+        }
+        overhung.iter().map(|&[left, right]| left && right).collect()
     }
 
     /// Relief heights for what the core leaves, calibrated to the core's round cross-sections
@@ -501,6 +569,55 @@ impl<'a> Silhouette<'a> {
     }
 }
 
+/// The radii with each run of `overhung` rows replaced, side by side, by a cubic that carries on
+/// the profile's value and slope either side of it (so a round head stays round), never wider
+/// than before. At an end of the profile the run keeps the row beside it.
+fn bridged(radii: &[(f32, f32)], overhung: &[bool], first: usize, end: usize) -> Vec<(f32, f32)> {
+    let side = |row: usize, side: usize| if side == 0 { radii[row].0 } else { radii[row].1 };
+    let mut bridged = radii.to_vec();
+    let mut row = first;
+    while row < end {
+        if !overhung[row] {
+            row += 1;
+            continue;
+        }
+        let run_start = row;
+        while row < end && overhung[row] {
+            row += 1;
+        }
+        let span = (row - run_start + 1) as f32;
+        for which in 0..2 {
+            // The value at the row before the run and after it, and the slope per row there.
+            let before = (run_start > first).then(|| {
+                let at = run_start - 1;
+                let slope = if at > first { side(at, which) - side(at - 1, which) } else { 0.0 };
+                (side(at, which), slope.clamp(-1.0, 1.0))
+            });
+            let after = (row < end).then(|| {
+                let slope = if row + 1 < end { side(row + 1, which) - side(row, which) } else { 0.0 };
+                (side(row, which), slope.clamp(-1.0, 1.0))
+            });
+            let ((a, slope_a), (b, slope_b)) = match (before, after) {
+                (Some(before), Some(after)) => (before, after),
+                (Some(before), None) => ((before.0, 0.0), (before.0, 0.0)),
+                (None, Some(after)) => ((after.0, 0.0), (after.0, 0.0)),
+                (None, None) => ((0.0, 0.0), (0.0, 0.0)),
+            };
+            for (offset, radius) in bridged[run_start..row].iter_mut().enumerate() {
+                let u = (offset + 1) as f32 / span;
+                let (u2, u3) = (u * u, u * u * u);
+                let line = (2.0 * u3 - 3.0 * u2 + 1.0) * a
+                    + (u3 - 2.0 * u2 + u) * span * slope_a
+                    + (-2.0 * u3 + 3.0 * u2) * b
+                    + (u3 - u2) * span * slope_b;
+                let radius = if which == 0 { &mut radius.0 } else { &mut radius.1 };
+                *radius = radius.min(line.max(0.0));
+            }
+        }
+    }
+    bridged
+}
+
 /// The profile's radii over rows `first..end` with the measuring noise smoothed, each side on its
 /// own: where the outline crosses the cells at a slant, its measured extent wobbles by a tenth of a
 /// cell with a period of a few rows, which the normals' vertical part would show as bands. A
@@ -535,6 +652,24 @@ fn smoothed_profile(radii: &[(f32, f32)], first: usize, end: usize) -> Vec<(f32,
         .collect()
 }
 
+/// The height of the union of the balls inscribed in the silhouette at each vertex: every inside
+/// vertex `q` carries a ball as wide as its distance to the outline, and the surface is the top of
+/// all of them, `sqrt(max over q of (d(q)² − |p − q|²))` (round tubes for strips, a sphere for a
+/// disc), found with the same lower envelope of parabolas as the distance, run on `−d²`.
+fn inscribed_balls(mask: &Mask) -> Vec<f32> {
+    let (width, height) = (mask.width, mask.height);
+    let distance = distance_inside(mask);
+    let far = ((width + height) * (width + height)) as f32;
+    let mut lowest: Vec<f32> =
+        distance.iter().zip(&mask.cells).map(|(&d, &inside)| if inside { -d * d } else { far }).collect();
+    parabola_envelope_2d(&mut lowest, width, height);
+    lowest
+        .iter()
+        .zip(&mask.cells)
+        .map(|(&value, &inside)| if inside { (-value).max(0.0).sqrt() } else { 0.0 })
+        .collect()
+}
+
 /// The Euclidean distance from each inside cell's centre to the nearest outside cell's centre,
 /// less half a cell (so the outline, halfway between, is at 0); 0 outside. Exact, by lower
 /// envelopes of parabolas along rows then columns (Felzenszwalb and Huttenlocher).
@@ -542,25 +677,31 @@ fn distance_inside(mask: &Mask) -> Vec<f32> {
     let (width, height) = (mask.width, mask.height);
     let far = ((width + height) * (width + height)) as f32;
     let mut squared: Vec<f32> = mask.cells.iter().map(|&inside| if inside { far } else { 0.0 }).collect();
-    let mut line = Vec::new();
-    for y in 0..height {
-        line.clear();
-        line.extend_from_slice(&squared[y * width..(y + 1) * width]);
-        let transformed = parabola_envelope(&line);
-        squared[y * width..(y + 1) * width].copy_from_slice(&transformed);
-    }
-    for x in 0..width {
-        line.clear();
-        line.extend((0..height).map(|y| squared[y * width + x]));
-        for (y, value) in parabola_envelope(&line).into_iter().enumerate() {
-            squared[y * width + x] = value;
-        }
-    }
+    parabola_envelope_2d(&mut squared, width, height);
     squared
         .iter()
         .zip(&mask.cells)
         .map(|(&value, &inside)| if inside { (value.sqrt() - 0.5).max(0.0) } else { 0.0 })
         .collect()
+}
+
+/// [`parabola_envelope`] over a `width` × `height` grid in place: `min over q of |p − q|² + f(q)`,
+/// rows then columns (the squared distance splits by axis).
+fn parabola_envelope_2d(values: &mut [f32], width: usize, height: usize) {
+    let mut line = Vec::new();
+    for y in 0..height {
+        line.clear();
+        line.extend_from_slice(&values[y * width..(y + 1) * width]);
+        let transformed = parabola_envelope(&line);
+        values[y * width..(y + 1) * width].copy_from_slice(&transformed);
+    }
+    for x in 0..width {
+        line.clear();
+        line.extend((0..height).map(|y| values[y * width + x]));
+        for (y, value) in parabola_envelope(&line).into_iter().enumerate() {
+            values[y * width + x] = value;
+        }
+    }
 }
 
 /// `min over q of (p - q)² + f(q)` for every `p`: the 1D squared distance transform.
@@ -717,6 +858,15 @@ mod tests {
             .collect()
     }
 
+    /// The front's greatest height over the vertices with `x` in `range`.
+    fn deepest_across(mesh: &crate::mesh::TriMesh, range: std::ops::Range<f32>) -> f32 {
+        mesh.positions
+            .iter()
+            .filter(|position| range.contains(&position[0]))
+            .map(|position| position[2])
+            .fold(0.0, f32::max)
+    }
+
     fn vase_radius(y: f32) -> f32 {
         34.0 + 14.0 * ((y - 28.0) / 17.0).sin()
     }
@@ -760,13 +910,26 @@ mod tests {
     }
 
     #[test]
-    fn a_face_on_ring_is_not_a_solid_of_revolution_and_keeps_its_hole() {
+    fn a_face_on_ring_is_a_round_tube_about_its_hole_and_keeps_it() {
         let n = 128;
         let covered = coverage(n, |x, y| (20.0..=44.0).contains(&((x - 64.0).hypot(y - 64.0))));
         let built = build(&covered, &cylinder_shading(n, 64.0, 44.0), n, Shape::Auto);
-        assert_eq!(built.built, Built::Relief);
-        assert_eq!(built.relief.mesh.topology().genus(), 1);
-        assert!(built.relief.mesh.topology().is_watertight_manifold());
+        assert_eq!(built.built, Built::Tubes);
+        let mesh = &built.relief.mesh;
+        assert_eq!(mesh.topology().genus(), 1);
+        assert!(mesh.topology().is_watertight_manifold());
+        // The band is 24 wide, so the tube is 12 deep at its middle line and round across it
+        // (the inflation's relief would be √2 deeper: 17).
+        let depth_at = |radius: f32| {
+            mesh.positions
+                .iter()
+                .filter(|position| ((position[0] - 64.0).hypot(position[1] - 64.0) - radius).abs() < 0.75)
+                .map(|position| position[2])
+                .fold(0.0f32, f32::max)
+        };
+        assert!((depth_at(32.0) - 12.0).abs() < 1.0, "middle {}", depth_at(32.0));
+        let round = (12.0f32 * 12.0 - 8.0 * 8.0).sqrt();
+        assert!((depth_at(40.0) - round).abs() < 1.0, "8 from the middle {} against {round}", depth_at(40.0));
     }
 
     #[test]
@@ -781,7 +944,7 @@ mod tests {
         let mesh = &built.relief.mesh;
         assert!(mesh.topology().is_watertight_manifold());
         let depth = mesh.positions.iter().map(|position| position[2]).fold(0.0f32, f32::max);
-        assert!((3.0..5.0).contains(&depth), "half depth {depth}");
+        assert!((1.5..2.5).contains(&depth), "half depth {depth}");
         // Its faces simplify without opening (exactly flat, they did not: see EXTRUDE_DOME).
         for share in [2, 3, 5] {
             let target = mesh.triangles.len() / share;
@@ -806,16 +969,33 @@ mod tests {
         assert!(mesh.topology().is_watertight_manifold());
         assert_eq!(mesh.topology().genus(), 1, "the handle's hole goes through");
         // The body is as deep as it is wide; the handle is a tube about as deep as it is thick.
-        let deepest = |range: std::ops::Range<f32>| {
-            mesh.positions
-                .iter()
-                .filter(|position| range.contains(&position[0]))
-                .map(|position| position[2])
-                .fold(0.0f32, f32::max)
-        };
+        let deepest = |range: std::ops::Range<f32>| deepest_across(mesh, range);
         assert!((deepest(50.0..60.0) - 30.0).abs() < 1.0, "body {}", deepest(50.0..60.0));
         let handle = deepest(100.0..110.0);
         assert!((3.5..7.0).contains(&handle), "handle {handle}");
+    }
+
+    #[test]
+    fn ears_on_both_sides_stay_ears_and_do_not_sweep_a_brim() {
+        let n = 128;
+        // A round head on a neck, and an ear either side joined to it along a band narrower than
+        // the ear is tall, so the rows through that band reach the ears' tips.
+        let covered = coverage(n, |x, y| {
+            let head = (x - 64.0).hypot(y - 60.0) <= 30.0;
+            let neck = (52.0..=76.0).contains(&x) && (60.0..=110.0).contains(&y);
+            let ears = (x - 24.0).hypot(y - 60.0) <= 12.0 || (x - 104.0).hypot(y - 60.0) <= 12.0;
+            head || neck || ears
+        });
+        let built = build(&covered, &cylinder_shading(n, 64.0, 30.0), n, Shape::Revolve);
+        assert_eq!(built.built, Built::Parts);
+        let mesh = &built.relief.mesh;
+        assert!(mesh.topology().is_watertight_manifold());
+        let deepest = |range: std::ops::Range<f32>| deepest_across(mesh, range);
+        assert!((deepest(60.0..68.0) - 30.0).abs() < 1.5, "head {}", deepest(60.0..68.0));
+        // A brim through the ears would be sqrt(52² − 40²) ≈ 33 deep there; an ear is a relief.
+        for ear in [deepest(20.0..28.0), deepest(100.0..108.0)] {
+            assert!(ear < 14.0, "ear {ear}");
+        }
     }
 
     #[test]
