@@ -116,6 +116,7 @@ fn segmented_coverage(image: &RgbaImage, segmenter: &dyn Segmenter) -> Result<Ve
                 },
                 shades: model.linear_centres(&indices, &lab, &linear),
                 linear,
+                lab,
             }
         });
         return Ok(crate::refine::refine(

@@ -5,8 +5,9 @@
 //! guided filter (He, Sun and Tang's local linear model, with box filters, so linear in the pixel
 //! count), contact shadows the map takes in are cut by the built-in removal's test, the largest
 //! object is kept with the pieces the map joins to it (a table's leg it sees faintly where it meets
-//! the top), and background-coloured regions the object encloses become holes again, by the same
-//! border colour model the built-in removal uses.
+//! the top), background-coloured regions the object encloses become holes again, by the same
+//! border colour model the built-in removal uses, and a coloured object's shadow fringe along its
+//! outline is cut.
 
 use image::RgbaImage;
 
@@ -25,6 +26,8 @@ pub(crate) struct Backdrop {
     pub(crate) plain: Mask,
     /// The picture in linear RGB, a colour per pixel.
     pub(crate) linear: Vec<[f32; 3]>,
+    /// The picture in CIE Lab, a colour per pixel.
+    pub(crate) lab: Vec<[f32; 3]>,
     /// The backdrop's colours in linear RGB, for its contact shadows.
     pub(crate) shades: Vec<[f32; 3]>,
 }
@@ -110,7 +113,14 @@ pub(crate) fn refine(
     if let Some(candidates) = &hole_candidates {
         cut_holes(&mut object, candidates);
     }
-    let kept = object.dilated(1);
+    let peeled = backdrop.map(|backdrop| peel_shadow_fringe(&mut object, &backdrop.lab, longest));
+    let mut kept = object.dilated(1);
+    // A shadow pixel is not even partly the object's.
+    if let Some(peeled) = &peeled {
+        for (cell, &shadow) in kept.cells.iter_mut().zip(&peeled.cells) {
+            *cell &= !shadow;
+        }
+    }
     if work != (width, height) {
         return at_full_size(image, &coefficients, &object, &kept);
     }
@@ -120,6 +130,59 @@ pub(crate) fn refine(
         .zip(&object.cells)
         .map(|((&value, &near), &inside)| covered(value, inside, inside, near))
         .collect()
+}
+
+/// How near the backdrop's chroma (Lab a, b) an outline pixel must be to be its shadow.
+const FRINGE_CHROMA: f32 = 4.0;
+
+/// How far from the backdrop's chroma the object beside it must be for its outline to be judged.
+const OBJECT_CHROMA: f32 = 8.0;
+
+/// Cuts the shadow fringe along a coloured object's outline: a pixel within the outline's last
+/// `longest / 256` pixels that has the chroma of the backdrop around it and is darker than it,
+/// where the object beside it is of a clearly other colour, is the object's shadow on the
+/// backdrop, which a filter guided by the picture's edges keeps (a gold key's shadow meets its
+/// dark lower edge with no edge between them). Grey, white and black objects are left alone:
+/// their own pixels pass the same test. Returns the cells cut.
+fn peel_shadow_fringe(object: &mut Mask, lab: &[[f32; 3]], longest: usize) -> Mask {
+    let (width, height) = (object.width, object.height);
+    let mut peeled = Mask::filled(width, height, false);
+    if lab.len() != width * height {
+        return peeled;
+    }
+    let outside = object.dilated(3);
+    let inner = object.eroded(3);
+    let band = object.eroded((longest / 256).max(1));
+    // The mean of channel `channel` over the cells of `within` in a window of `radius`, and the
+    // share of the window those cells fill.
+    let local = |within: &dyn Fn(usize) -> bool, channel: usize, radius: usize| -> (Vec<f32>, Vec<f32>) {
+        let weights: Vec<f32> = (0..width * height).map(|index| f32::from(u8::from(within(index)))).collect();
+        let values: Vec<f32> = lab.iter().zip(&weights).map(|(colour, weight)| colour[channel] * weight).collect();
+        let (sum, share) = (box_mean(&values, (width, height), radius), box_mean(&weights, (width, height), radius));
+        (sum.iter().zip(&share).map(|(sum, share)| sum / share.max(1.0e-6)).collect(), share)
+    };
+    let is_backdrop = |index: usize| !outside.cells[index];
+    let is_inner = |index: usize| inner.cells[index];
+    // The windows reach past the three cells kept clear either side of the outline.
+    let (far, near) = ((longest / 32).max(6), (longest / 64).max(5));
+    let (backdrop_l, backdrop_share) = local(&is_backdrop, 0, far);
+    let (backdrop_a, _) = local(&is_backdrop, 1, far);
+    let (backdrop_b, _) = local(&is_backdrop, 2, far);
+    let (object_a, object_share) = local(&is_inner, 1, near);
+    let (object_b, _) = local(&is_inner, 2, near);
+    for index in 0..width * height {
+        if !object.cells[index] || band.cells[index] || backdrop_share[index] <= 0.0 || object_share[index] <= 0.0 {
+            continue;
+        }
+        let [l, a, b] = lab[index];
+        let shade = (a - backdrop_a[index]).hypot(b - backdrop_b[index]) < FRINGE_CHROMA && l < backdrop_l[index];
+        let coloured = (object_a[index] - backdrop_a[index]).hypot(object_b[index] - backdrop_b[index]) > OBJECT_CHROMA;
+        if shade && coloured {
+            object.cells[index] = false;
+            peeled.cells[index] = true;
+        }
+    }
+    peeled
 }
 
 /// A pixel's coverage from the filtered map's `value`: at least one half where the object is
@@ -504,6 +567,38 @@ mod tests {
         let bar = Mask::from_fn(100, 60, |x, y| (10..90).contains(&x) && (20..40).contains(&y));
         assert_eq!(inscribed_radius(&bar), 10);
         assert_eq!(inscribed_radius(&Mask::filled(5, 5, false)), 0);
+    }
+
+    #[test]
+    fn a_coloured_objects_shadow_fringe_is_cut_and_a_grey_objects_outline_is_not() {
+        let n = 64;
+        // A grey backdrop; the object's mask takes in its shadow, one pixel along its right side.
+        let object = Mask::from_fn(n, n, |x, y| (20..=44).contains(&x) && (20..=44).contains(&y));
+        let picture = |colour: [f32; 3]| -> Vec<[f32; 3]> {
+            (0..n * n)
+                .map(|index| {
+                    let (x, y) = (index % n, index / n);
+                    if x == 44 && (20..=44).contains(&y) {
+                        [30.0, 0.5, -0.5]
+                    } else if object.get(x, y) {
+                        colour
+                    } else {
+                        [55.0, 0.0, 0.0]
+                    }
+                })
+                .collect()
+        };
+        let mut gold = object.clone();
+        let peeled = peel_shadow_fringe(&mut gold, &picture([60.0, 5.0, 30.0]), n);
+        for y in 21..44 {
+            assert!(peeled.get(44, y) && !gold.get(44, y), "the shadow at row {y} stays");
+        }
+        assert!(gold.get(20, 30) && gold.get(30, 20) && gold.get(43, 30), "the object's own outline goes");
+        // A grey object is of the backdrop's chroma: its darker edge cannot be told from a shadow.
+        let mut grey = object.clone();
+        let peeled = peel_shadow_fringe(&mut grey, &picture([40.0, 0.0, 0.0]), n);
+        assert_eq!(peeled.area(), 0);
+        assert_eq!(grey.area(), object.area());
     }
 
     #[test]
