@@ -153,23 +153,28 @@ fn peel_shadow_fringe(object: &mut Mask, lab: &[[f32; 3]], longest: usize) -> Ma
     let outside = object.dilated(3);
     let inner = object.eroded(3);
     let band = object.eroded((longest / 256).max(1));
-    // The mean of channel `channel` over the cells of `within` in a window of `radius`, and the
-    // share of the window those cells fill.
-    let local = |within: &dyn Fn(usize) -> bool, channel: usize, radius: usize| -> (Vec<f32>, Vec<f32>) {
+    // The share of a window of `radius` that `within`'s cells fill, and the mean of each of
+    // `channels` over those cells.
+    let local = |within: &dyn Fn(usize) -> bool, channels: &[usize], radius: usize| -> (Vec<f32>, Vec<Vec<f32>>) {
         let weights: Vec<f32> = (0..width * height).map(|index| f32::from(u8::from(within(index)))).collect();
-        let values: Vec<f32> = lab.iter().zip(&weights).map(|(colour, weight)| colour[channel] * weight).collect();
-        let (sum, share) = (box_mean(&values, (width, height), radius), box_mean(&weights, (width, height), radius));
-        (sum.iter().zip(&share).map(|(sum, share)| sum / share.max(1.0e-6)).collect(), share)
+        let share = box_mean(&weights, (width, height), radius);
+        let means = channels
+            .iter()
+            .map(|&channel| {
+                let values: Vec<f32> =
+                    lab.iter().zip(&weights).map(|(colour, weight)| colour[channel] * weight).collect();
+                let sum = box_mean(&values, (width, height), radius);
+                sum.iter().zip(&share).map(|(sum, share)| sum / share.max(1.0e-6)).collect()
+            })
+            .collect();
+        (share, means)
     };
-    let is_backdrop = |index: usize| !outside.cells[index];
-    let is_inner = |index: usize| inner.cells[index];
     // The windows reach past the three cells kept clear either side of the outline.
     let (far, near) = ((longest / 32).max(6), (longest / 64).max(5));
-    let (backdrop_l, backdrop_share) = local(&is_backdrop, 0, far);
-    let (backdrop_a, _) = local(&is_backdrop, 1, far);
-    let (backdrop_b, _) = local(&is_backdrop, 2, far);
-    let (object_a, object_share) = local(&is_inner, 1, near);
-    let (object_b, _) = local(&is_inner, 2, near);
+    let (backdrop_share, backdrop) = local(&|index| !outside.cells[index], &[0, 1, 2], far);
+    let (object_share, object_ab) = local(&|index| inner.cells[index], &[1, 2], near);
+    let [backdrop_l, backdrop_a, backdrop_b] = [&backdrop[0], &backdrop[1], &backdrop[2]];
+    let [object_a, object_b] = [&object_ab[0], &object_ab[1]];
     for index in 0..width * height {
         if !object.cells[index] || band.cells[index] || backdrop_share[index] <= 0.0 || object_share[index] <= 0.0 {
             continue;

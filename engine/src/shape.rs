@@ -396,18 +396,20 @@ impl<'a> Silhouette<'a> {
             })
             .collect();
         let profile = Profile { axis, t_start, first, end, radii: smoothed_profile(&radii, first, end) };
+        // What the core leaves, slivers along its edge left out.
+        let left_out = |core: &Mask| Mask::from_fn(n, n, |x, y| self.mask.get(x, y) && !core.get(x, y)).opened(2);
         let (mut heights, mut core) = self.swept(&profile);
+        let mut rest = left_out(&core);
         // A band of the profile that reaches out under or over a piece the core leaves out is a
         // cut through that piece (the ears of a head), not a disc about the axis: the profile
         // bridges it, and the piece becomes an appendage.
-        let rest = Mask::from_fn(n, n, |x, y| self.mask.get(x, y) && !core.get(x, y)).opened(2);
         let overhung = self.overhung_rows(&profile, &rest);
         if overhung.iter().any(|&row| row) {
             let profile = Profile { radii: bridged(&profile.radii, &overhung, first, end), ..profile };
             (heights, core) = self.swept(&profile);
+            rest = left_out(&core);
         }
         let core_area = core.area();
-        let rest = Mask::from_fn(n, n, |x, y| self.mask.get(x, y) && !core.get(x, y)).opened(2);
         Some(Revolved {
             heights,
             core,
@@ -573,7 +575,7 @@ impl<'a> Silhouette<'a> {
 /// the profile's value and slope either side of it (so a round head stays round), never wider
 /// than before. At an end of the profile the run keeps the row beside it.
 fn bridged(radii: &[(f32, f32)], overhung: &[bool], first: usize, end: usize) -> Vec<(f32, f32)> {
-    let side = |row: usize, side: usize| if side == 0 { radii[row].0 } else { radii[row].1 };
+    let radius_at = |row: usize, which: usize| if which == 0 { radii[row].0 } else { radii[row].1 };
     let mut bridged = radii.to_vec();
     let mut row = first;
     while row < end {
@@ -590,12 +592,12 @@ fn bridged(radii: &[(f32, f32)], overhung: &[bool], first: usize, end: usize) ->
             // The value at the row before the run and after it, and the slope per row there.
             let before = (run_start > first).then(|| {
                 let at = run_start - 1;
-                let slope = if at > first { side(at, which) - side(at - 1, which) } else { 0.0 };
-                (side(at, which), slope.clamp(-1.0, 1.0))
+                let slope = if at > first { radius_at(at, which) - radius_at(at - 1, which) } else { 0.0 };
+                (radius_at(at, which), slope.clamp(-1.0, 1.0))
             });
             let after = (row < end).then(|| {
-                let slope = if row + 1 < end { side(row + 1, which) - side(row, which) } else { 0.0 };
-                (side(row, which), slope.clamp(-1.0, 1.0))
+                let slope = if row + 1 < end { radius_at(row + 1, which) - radius_at(row, which) } else { 0.0 };
+                (radius_at(row, which), slope.clamp(-1.0, 1.0))
             });
             let ((a, slope_a), (b, slope_b)) = match (before, after) {
                 (Some(before), Some(after)) => (before, after),
