@@ -23,6 +23,7 @@ mod progress;
 mod refine;
 pub mod relief;
 mod resample;
+mod ring;
 pub mod shape;
 pub mod texture;
 pub mod views;

@@ -26,8 +26,21 @@ pub struct Relief {
     pub mesh: TriMesh,
     /// Side of the grid the mesh was built on.
     pub grid_px: usize,
-    /// The front's height at each grid vertex (0 outside), whose normals the light is fitted to.
+    /// The solid's half depth at each grid vertex (0 outside): the front's height above the middle.
     pub front_heights: Vec<f32>,
+    /// The depth of the middle between front and back at each grid vertex, where it is not the
+    /// picture's plane (a leaning ring's); empty where it is.
+    pub middle: Vec<f32>,
+}
+
+impl Relief {
+    /// The front's height at each grid vertex, whose normals the light is fitted to.
+    pub fn front_surface(&self) -> Vec<f32> {
+        if self.middle.is_empty() {
+            return self.front_heights.clone();
+        }
+        self.front_heights.iter().zip(&self.middle).map(|(height, middle)| height + middle).collect()
+    }
 }
 
 /// A learned depth model (Depth-Anything / MiDaS style), run by the caller's inference runtime
@@ -93,7 +106,7 @@ pub(crate) fn inflate_grid(
     };
     let mesh = lift(grid, &front, &back, grid_px);
     progress(1.0);
-    Ok(Relief { mesh, grid_px, front_heights: front })
+    Ok(Relief { mesh, grid_px, front_heights: front, middle: Vec::new() })
 }
 
 /// The factor on the front height at each grid vertex: nearness stretched over the grid and

@@ -1,10 +1,11 @@
 //! Which solid a silhouette becomes: a solid of revolution, a rounded extrusion, an inflated relief,
 //! or a revolved core with relief appendages (a mug's body and its handle).
 //!
-//! Every one of them is symmetric front to back about the picture's plane, so each is a height
-//! field `z = ±H(x, y)` over the silhouette with `H` vanishing on the outline, and [`relief`]'s
-//! marching-triangles lift turns it into one closed 2-manifold whose holes are the silhouette's
-//! holes. A solid of revolution about an axis in the picture's plane is one exactly: at distance
+//! Every one of them is symmetric front to back about a middle surface, the picture's plane for
+//! all but a leaning ring ([`ring`]), so each is a height field `z = M(x, y) ± H(x, y)` over the
+//! silhouette with `H` vanishing on the outline, and [`relief`]'s marching-triangles lift (then a
+//! shear by `M` along the view) turns it into one closed 2-manifold whose holes are the
+//! silhouette's holes. A solid of revolution about an axis in the picture's plane is one exactly: at distance
 //! `s` from the axis, where the profile's radius is `r`, it spans `|z| ≤ sqrt(r² - s²)`; the union
 //! of parts is the larger of their heights.
 //!
@@ -15,6 +16,7 @@
 //! straight-edged test and the shading across the object for the flat test.
 //!
 //! [`relief`]: crate::relief
+//! [`ring`]: crate::ring
 
 use crate::error::Result;
 use crate::mask::Mask;
@@ -23,6 +25,7 @@ use crate::progress::CancelFlag;
 use crate::refine::box_mean;
 use crate::relief::{DepthMap, Relief, inflate_grid, is_inside, lift, solve_poisson};
 use crate::resample::resample;
+use crate::ring::{Tilt, shear};
 
 /// The largest lean of a revolution axis from the picture's vertical, in degrees.
 const MAX_LEAN_DEG: f32 = 30.0;
@@ -141,9 +144,17 @@ pub fn reconstruct(
     };
     tracing::debug!(shape = built.name(), "chose the shape");
     progress(0.3);
+    let mut middle = Vec::new();
     let heights = match (built, revolved) {
         (Built::Extrude, _) => silhouette.extruded(thickness),
-        (Built::Tubes, _) => inscribed_balls(&silhouette.mask).iter().map(|height| height * thickness).collect(),
+        (Built::Tubes, _) => {
+            let (heights, centres) = inscribed_balls(&silhouette.mask);
+            if let Some(tilt) = Tilt::of(&silhouette.mask) {
+                tracing::debug!(?tilt, "the ring leans back");
+                middle = tilt.middle_depths(&centres, grid_px).iter().map(|depth| depth * thickness).collect();
+            }
+            heights.iter().map(|height| height * thickness).collect()
+        }
         (Built::Revolve | Built::Parts, Some(revolved)) => {
             let mut heights: Vec<f32> = revolved.heights.iter().map(|height| height * thickness).collect();
             if built == Built::Parts {
@@ -160,9 +171,12 @@ pub fn reconstruct(
         }
     };
     cancel.check()?;
-    let mesh = lift(&grid, &heights, &heights, grid_px);
+    let mut mesh = lift(&grid, &heights, &heights, grid_px);
+    if !middle.is_empty() {
+        shear(&mut mesh, &middle, grid_px);
+    }
     progress(1.0);
-    Ok(Reconstruction { relief: Relief { mesh, grid_px, front_heights: heights }, built })
+    Ok(Reconstruction { relief: Relief { mesh, grid_px, front_heights: heights, middle }, built })
 }
 
 /// The coverage on the grid and what the shape analysis reads from it.
@@ -657,19 +671,21 @@ fn smoothed_profile(radii: &[(f32, f32)], first: usize, end: usize) -> Vec<(f32,
 /// The height of the union of the balls inscribed in the silhouette at each vertex: every inside
 /// vertex `q` carries a ball as wide as its distance to the outline, and the surface is the top of
 /// all of them, `sqrt(max over q of (d(q)² − |p − q|²))` (round tubes for strips, a sphere for a
-/// disc), found with the same lower envelope of parabolas as the distance, run on `−d²`.
-fn inscribed_balls(mask: &Mask) -> Vec<f32> {
+/// disc), found with the same lower envelope of parabolas as the distance, run on `−d²`. With it,
+/// the cell whose ball that is, for each vertex (inside or not).
+fn inscribed_balls(mask: &Mask) -> (Vec<f32>, Vec<u32>) {
     let (width, height) = (mask.width, mask.height);
     let distance = distance_inside(mask);
     let far = ((width + height) * (width + height)) as f32;
     let mut lowest: Vec<f32> =
         distance.iter().zip(&mask.cells).map(|(&d, &inside)| if inside { -d * d } else { far }).collect();
-    parabola_envelope_2d(&mut lowest, width, height);
-    lowest
+    let centres = parabola_envelope_2d(&mut lowest, width, height);
+    let heights = lowest
         .iter()
         .zip(&mask.cells)
         .map(|(&value, &inside)| if inside { (-value).max(0.0).sqrt() } else { 0.0 })
-        .collect()
+        .collect();
+    (heights, centres)
 }
 
 /// The Euclidean distance from each inside cell's centre to the nearest outside cell's centre,
@@ -688,30 +704,40 @@ fn distance_inside(mask: &Mask) -> Vec<f32> {
 }
 
 /// [`parabola_envelope`] over a `width` × `height` grid in place: `min over q of |p − q|² + f(q)`,
-/// rows then columns (the squared distance splits by axis).
-fn parabola_envelope_2d(values: &mut [f32], width: usize, height: usize) {
+/// rows then columns (the squared distance splits by axis). Returns the minimising `q` (a cell
+/// index) for each `p`.
+fn parabola_envelope_2d(values: &mut [f32], width: usize, height: usize) -> Vec<u32> {
     let mut line = Vec::new();
+    let mut along_rows = vec![0u32; values.len()];
     for y in 0..height {
         line.clear();
         line.extend_from_slice(&values[y * width..(y + 1) * width]);
-        let transformed = parabola_envelope(&line);
+        let (transformed, nearest) = parabola_envelope(&line);
         values[y * width..(y + 1) * width].copy_from_slice(&transformed);
+        along_rows[y * width..(y + 1) * width].copy_from_slice(&nearest);
     }
+    let mut nearest_cells = vec![0u32; values.len()];
     for x in 0..width {
         line.clear();
         line.extend((0..height).map(|y| values[y * width + x]));
-        for (y, value) in parabola_envelope(&line).into_iter().enumerate() {
+        let (transformed, nearest) = parabola_envelope(&line);
+        for (y, (value, row)) in transformed.into_iter().zip(nearest).enumerate() {
+            let row = row as usize;
             values[y * width + x] = value;
+            nearest_cells[y * width + x] = (row * width) as u32 + along_rows[row * width + x];
         }
     }
+    nearest_cells
 }
 
-/// `min over q of (p - q)² + f(q)` for every `p`: the 1D squared distance transform.
-fn parabola_envelope(f: &[f32]) -> Vec<f32> {
+/// `min over q of (p - q)² + f(q)` for every `p`, and the minimising `q`: the 1D squared distance
+/// transform.
+fn parabola_envelope(f: &[f32]) -> (Vec<f32>, Vec<u32>) {
     let n = f.len();
     let mut out = vec![0.0f32; n];
+    let mut nearest = vec![0u32; n];
     if n == 0 {
-        return out;
+        return (out, nearest);
     }
     let mut vertices = vec![0usize; n];
     let mut bounds = vec![0.0f32; n + 1];
@@ -733,14 +759,15 @@ fn parabola_envelope(f: &[f32]) -> Vec<f32> {
         bounds[count + 1] = f32::INFINITY;
     }
     let mut k = 0usize;
-    for (p, value) in out.iter_mut().enumerate() {
+    for (p, (value, nearest)) in out.iter_mut().zip(&mut nearest).enumerate() {
         while bounds[k + 1] < p as f32 {
             k += 1;
         }
         let offset = p as f32 - vertices[k] as f32;
         *value = offset * offset + f[vertices[k]];
+        *nearest = vertices[k] as u32;
     }
-    out
+    (out, nearest)
 }
 
 /// The outer boundary of a one-component mask as cell positions in order (Moore-neighbour

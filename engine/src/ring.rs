@@ -1,0 +1,230 @@
+//! A round ring seen at an angle: its picture is a band of even width about an ellipse, and the
+//! ellipse's proportions give how far the ring leans back. The reconstructor builds the band's
+//! round tubes as for a face-on ring, then moves each tube's middle to the depth the leaning
+//! ring puts it at.
+//!
+//! Which way it leans, one picture cannot say (a ring leaning back and one leaning forward have
+//! the same outline). Photographs are taken from above far more often than from below, so the
+//! ring's upper side is taken to be the far one: a donut on a plate, a ring on a table.
+
+use crate::mask::Mask;
+use crate::mesh::TriMesh;
+
+/// The least share of the silhouette a leaning round ring's outline must explain (intersection
+/// over union) before the silhouette is taken to be one: an oval frame or a square one is not.
+const MIN_RING_FIT: f32 = 0.9;
+
+/// The ellipse's axes must differ by more than this many cells, and this share of the longer,
+/// before the ring is taken to lean: the outline's extents are measured to about a cell.
+const MIN_AXES_GAP_CELLS: f32 = 1.5;
+const MIN_AXES_GAP_SHARE: f32 = 0.03;
+
+/// A ring seen closer to edge-on than this (the short axis under this share of the long one) has
+/// no hole left to measure it by.
+const MIN_AXES_RATIO: f32 = 0.2;
+
+/// How a round ring in the picture leans out of it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Tilt {
+    /// The ring's centre, in cells.
+    centre: [f32; 2],
+    /// The unit direction in the picture along the ellipse's short axis, pointing up the picture:
+    /// the ring recedes along it.
+    up: [f32; 2],
+    /// Depth lost per cell moved along `up`: the tangent of the lean.
+    slope: f32,
+}
+
+impl Tilt {
+    /// The lean of the ring `mask` shows (a band about an ellipse round a hole), or none when the
+    /// mask is not such a band or the ring faces the picture.
+    pub(crate) fn of(mask: &Mask) -> Option<Self> {
+        let (width, height) = (mask.width, mask.height);
+        // The silhouette with its holes filled: whatever the picture's edge cannot reach.
+        let border = (0..width)
+            .flat_map(|x| [x, (height - 1) * width + x])
+            .chain((0..height).flat_map(|y| [y * width, y * width + width - 1]));
+        let outside = Mask::flooded(&mask.inverted(), border);
+        let (mut count, mut sum_x, mut sum_y) = (0.0f64, 0.0f64, 0.0f64);
+        for (index, _) in outside.cells.iter().enumerate().filter(|(_, outside)| !**outside) {
+            count += 1.0;
+            sum_x += (index % width) as f64;
+            sum_y += (index / width) as f64;
+        }
+        if count == 0.0 {
+            return None;
+        }
+        let centre = [sum_x / count, sum_y / count];
+        let (mut xx, mut yy, mut xy) = (0.0f64, 0.0f64, 0.0f64);
+        for (index, _) in outside.cells.iter().enumerate().filter(|(_, outside)| !**outside) {
+            let (dx, dy) = ((index % width) as f64 - centre[0], (index / width) as f64 - centre[1]);
+            xx += dx * dx;
+            yy += dy * dy;
+            xy += dx * dy;
+        }
+        let angle = 0.5 * (2.0 * xy).atan2(xx - yy);
+        let centre = [centre[0] as f32, centre[1] as f32];
+        let long = [angle.cos() as f32, angle.sin() as f32];
+        let short = [-long[1], long[0]];
+        // The hole must hold the centre, and the band be crossed once each way along both axes.
+        let (long_in, long_out) = crossing(mask, centre, long)?;
+        let (short_in, short_out) = crossing(mask, centre, short)?;
+        let radius = (long_in + long_out) / 2.0;
+        let tube = (long_out - long_in) / 2.0;
+        let short_radius = (short_in + short_out) / 2.0;
+        if radius - short_radius <= MIN_AXES_GAP_CELLS.max(MIN_AXES_GAP_SHARE * radius) {
+            return None;
+        }
+        let ratio = short_radius / radius;
+        if ratio < MIN_AXES_RATIO {
+            return None;
+        }
+        if ring_fit(mask, centre, long, radius, short_radius, tube) < MIN_RING_FIT {
+            return None;
+        }
+        // Up the picture is -y; a short axis across the picture leans its right side back.
+        let up = if short[1] < -1.0e-3 || (short[1].abs() <= 1.0e-3 && short[0] > 0.0) {
+            short
+        } else {
+            [-short[0], -short[1]]
+        };
+        let slope = (1.0 - ratio * ratio).sqrt() / ratio;
+        Some(Self { centre, up, slope })
+    }
+
+    /// The depth of the middle of the tube whose ball is centred on cell `centres[i]`, for each cell
+    /// `i` of a `width`-wide grid: the leaning ring's plane at that ball's centre.
+    pub(crate) fn middle_depths(&self, centres: &[u32], width: usize) -> Vec<f32> {
+        centres
+            .iter()
+            .map(|&cell| {
+                let (x, y) = ((cell as usize % width) as f32, (cell as usize / width) as f32);
+                -self.slope * ((x - self.centre[0]) * self.up[0] + (y - self.centre[1]) * self.up[1])
+            })
+            .collect()
+    }
+}
+
+/// Where the ray from `centre` along `direction`, both ways, enters the mask and leaves it again,
+/// each the mean of its two ways; none if the centre is inside or the ray never meets the mask.
+fn crossing(mask: &Mask, centre: [f32; 2], direction: [f32; 2]) -> Option<(f32, f32)> {
+    const STEP: f32 = 0.25;
+    let inside = |distance: f32, sign: f32| {
+        let (x, y) = (centre[0] + sign * distance * direction[0], centre[1] + sign * distance * direction[1]);
+        let (x, y) = (x.round(), y.round());
+        x >= 0.0
+            && y >= 0.0
+            && (x as usize) < mask.width
+            && (y as usize) < mask.height
+            && mask.get(x as usize, y as usize)
+    };
+    if inside(0.0, 1.0) {
+        return None;
+    }
+    let longest = (mask.width + mask.height) as f32;
+    let mut sums = (0.0, 0.0);
+    for sign in [1.0f32, -1.0] {
+        let mut distance = 0.0;
+        while !inside(distance, sign) {
+            distance += STEP;
+            if distance > longest {
+                return None;
+            }
+        }
+        let enters = distance - STEP / 2.0;
+        while inside(distance, sign) {
+            distance += STEP;
+        }
+        sums = (sums.0 + enters, sums.1 + distance - STEP / 2.0);
+    }
+    Some((sums.0 / 2.0, sums.1 / 2.0))
+}
+
+/// The intersection over union of `mask` and the picture of a round tube `tube` cells thick along
+/// the ellipse about `centre` with semi-axes `radius` along `long` and `short_radius` across it:
+/// what a leaning round ring looks like in a picture taken from afar.
+fn ring_fit(mask: &Mask, centre: [f32; 2], long: [f32; 2], radius: f32, short_radius: f32, tube: f32) -> f32 {
+    let (width, height) = (mask.width, mask.height);
+    let mut predicted = vec![false; width * height];
+    // Discs along the ellipse no more than half a cell apart.
+    let steps = (std::f32::consts::TAU * radius / 0.5).ceil().max(8.0) as usize;
+    let reach = tube.ceil() as isize;
+    for step in 0..steps {
+        let angle = std::f32::consts::TAU * step as f32 / steps as f32;
+        let (along, across) = (radius * angle.cos(), short_radius * angle.sin());
+        let point = [centre[0] + along * long[0] - across * long[1], centre[1] + along * long[1] + across * long[0]];
+        let (cx, cy) = (point[0].round() as isize, point[1].round() as isize);
+        for y in (cy - reach).max(0)..=(cy + reach).min(height as isize - 1) {
+            for x in (cx - reach).max(0)..=(cx + reach).min(width as isize - 1) {
+                let (dx, dy) = (x as f32 - point[0], y as f32 - point[1]);
+                if dx * dx + dy * dy <= tube * tube {
+                    predicted[y as usize * width + x as usize] = true;
+                }
+            }
+        }
+    }
+    let both = predicted.iter().zip(&mask.cells).filter(|(a, b)| **a && **b).count();
+    let either = predicted.iter().zip(&mask.cells).filter(|(a, b)| **a || **b).count();
+    both as f32 / either.max(1) as f32
+}
+
+/// Moves each vertex of `mesh` (grid units, cell `(x, y)`'s centre at `(x + 0.5, y + 0.5)`) by the
+/// depth `middle` gives there, interpolated between cell centres: a shear along the view that
+/// keeps the mesh closed and its triangles from crossing, as it moves every point of one line of
+/// sight alike.
+pub(crate) fn shear(mesh: &mut TriMesh, middle: &[f32], n: usize) {
+    let last = (n - 1) as f32;
+    let at = |x: usize, y: usize| middle[y * n + x];
+    for position in &mut mesh.positions {
+        let (x, y) = ((position[0] - 0.5).clamp(0.0, last), (position[1] - 0.5).clamp(0.0, last));
+        let (x0, y0) = (x.floor() as usize, y.floor() as usize);
+        let (x1, y1) = ((x0 + 1).min(n - 1), (y0 + 1).min(n - 1));
+        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+        position[2] +=
+            (at(x0, y0) * (1.0 - fx) + at(x1, y0) * fx) * (1.0 - fy) + (at(x0, y1) * (1.0 - fx) + at(x1, y1) * fx) * fy;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The picture of a round ring (centre-line radius 40, tube 10) leaning back by `lean_deg`
+    /// about the picture's horizontal, seen from afar, on a 128 grid.
+    fn leaning_ring(lean_deg: f32) -> Mask {
+        let cos = lean_deg.to_radians().cos();
+        Mask::from_fn(128, 128, |x, y| {
+            let (dx, dy) = (x as f32 - 64.0, y as f32 - 64.0);
+            (0..720).any(|step| {
+                let angle = std::f32::consts::TAU * step as f32 / 720.0;
+                let (px, py) = (40.0 * angle.cos(), 40.0 * cos * angle.sin());
+                (dx - px).hypot(dy - py) <= 10.0
+            })
+        })
+    }
+
+    #[test]
+    fn a_leaning_rings_lean_is_read_from_its_ellipse_and_its_top_recedes() {
+        let tilt = Tilt::of(&leaning_ring(40.0)).expect("a leaning ring");
+        let lean = tilt.slope.atan().to_degrees();
+        assert!((lean - 40.0).abs() < 3.0, "lean {lean}");
+        assert!(tilt.up[1] < -0.99, "up {:?}", tilt.up);
+        // The top of the ring (cell (64, 33)) is behind the picture's plane, the bottom in front.
+        let width = 128;
+        let depths = tilt.middle_depths(&[33 * width as u32 + 64, 95 * width as u32 + 64], width);
+        assert!(depths[0] < -20.0 && depths[1] > 20.0, "{depths:?}");
+    }
+
+    #[test]
+    fn a_face_on_ring_an_oval_frame_and_a_disc_do_not_lean() {
+        assert_eq!(Tilt::of(&leaning_ring(0.0)), None);
+        // A frame whose sides are straight is not a ring's ellipse.
+        let frame = Mask::from_fn(128, 128, |x, y| {
+            let (dx, dy) = ((x as f32 - 64.0).abs(), (y as f32 - 64.0).abs());
+            dx <= 50.0 && dy <= 30.0 && (dx > 38.0 || dy > 18.0)
+        });
+        assert_eq!(Tilt::of(&frame), None);
+        let disc = Mask::from_fn(128, 128, |x, y| (x as f32 - 64.0).hypot((y as f32 - 64.0) * 1.5) <= 40.0);
+        assert_eq!(Tilt::of(&disc), None);
+    }
+}
