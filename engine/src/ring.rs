@@ -146,8 +146,10 @@ fn crossing(mask: &Mask, centre: [f32; 2], direction: [f32; 2]) -> Option<(f32, 
 fn ring_fit(mask: &Mask, centre: [f32; 2], long: [f32; 2], radius: f32, short_radius: f32, tube: f32) -> f32 {
     let (width, height) = (mask.width, mask.height);
     let mut predicted = vec![false; width * height];
-    // Discs along the ellipse no more than half a cell apart.
-    let steps = (std::f32::consts::TAU * radius / 0.5).ceil().max(8.0) as usize;
+    // Discs along the ellipse a quarter of their radius apart (their union's edge then dips under
+    // the tube's by a 128th of its radius) or half a cell, so the work grows with the area.
+    let spacing = (tube / 4.0).max(0.5);
+    let steps = (std::f32::consts::TAU * radius / spacing).ceil().max(8.0) as usize;
     let reach = tube.ceil() as isize;
     for step in 0..steps {
         let angle = std::f32::consts::TAU * step as f32 / steps as f32;
