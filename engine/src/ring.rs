@@ -3,8 +3,9 @@
 //! round tubes as for a face-on ring, then moves each tube's middle to the depth the leaning
 //! ring puts it at.
 //!
-//! Which way it leans, one picture cannot say (a ring leaning back and one leaning forward have
-//! the same outline). Photographs are taken from above far more often than from below, so the
+//! Which way it leans, one picture cannot say: a ring leaning back and one leaning forward have
+//! the same outline, and as their surfaces differ by a plane (a generalised bas-relief
+//! transform), the same picture comes from either under another light on another albedo. Photographs are taken from above far more often than from below, so the
 //! ring's upper side is taken to be the far one: a donut on a plate, a ring on a table.
 
 use crate::mask::Mask;
