@@ -34,6 +34,17 @@ impl Mask {
         self.cells[y * self.width + x]
     }
 
+    /// Whether the cell nearest the point `(x, y)` (cell centres at whole numbers) is set; false
+    /// off the mask.
+    pub fn get_nearest(&self, x: f32, y: f32) -> bool {
+        let (x, y) = (x.round(), y.round());
+        x >= 0.0
+            && y >= 0.0
+            && (x as usize) < self.width
+            && (y as usize) < self.height
+            && self.get(x as usize, y as usize)
+    }
+
     /// Number of set cells.
     pub fn area(&self) -> usize {
         self.cells.iter().filter(|&&cell| cell).count()

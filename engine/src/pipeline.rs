@@ -158,8 +158,8 @@ pub fn generate_with(
                 progress.report(Stage::Reconstruct, depth_start + depth_share * fraction)
             })?;
         let built = reconstruction.built;
-        let relief = reconstruction.relief;
-        let front_heights = relief.front_surface();
+        let mut relief = reconstruction.relief;
+        let front_heights = relief.take_front_surface();
         add_ms(&mut timings.reconstruct, reconstruct_started);
         cancel.check()?;
         let started = Instant::now();

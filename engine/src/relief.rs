@@ -34,12 +34,14 @@ pub struct Relief {
 }
 
 impl Relief {
-    /// The front's height at each grid vertex, whose normals the light is fitted to.
-    pub fn front_surface(&self) -> Vec<f32> {
-        if self.middle.is_empty() {
-            return self.front_heights.clone();
+    /// Takes the front's height at each grid vertex, whose normals the light is fitted to, out of
+    /// the relief (its half depths moved by its middle).
+    pub fn take_front_surface(&mut self) -> Vec<f32> {
+        let mut front = std::mem::take(&mut self.front_heights);
+        for (height, middle) in front.iter_mut().zip(&self.middle) {
+            *height += middle;
         }
-        self.front_heights.iter().zip(&self.middle).map(|(height, middle)| height + middle).collect()
+        front
     }
 }
 

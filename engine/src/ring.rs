@@ -5,8 +5,9 @@
 //!
 //! Which way it leans, one picture cannot say: a ring leaning back and one leaning forward have
 //! the same outline, and as their surfaces differ by a plane (a generalised bas-relief
-//! transform), the same picture comes from either under another light on another albedo. Photographs are taken from above far more often than from below, so the
-//! ring's upper side is taken to be the far one: a donut on a plate, a ring on a table.
+//! transform), the same picture comes from either under another light on another albedo.
+//! Photographs are taken from above far more often than from below, so the ring's upper side is
+//! taken to be the far one: a donut on a plate, a ring on a table.
 
 use crate::mask::Mask;
 use crate::mesh::TriMesh;
@@ -40,29 +41,25 @@ impl Tilt {
     /// The lean of the ring `mask` shows (a band about an ellipse round a hole), or none when the
     /// mask is not such a band or the ring faces the picture.
     pub(crate) fn of(mask: &Mask) -> Option<Self> {
-        let (width, height) = (mask.width, mask.height);
-        // The silhouette with its holes filled: whatever the picture's edge cannot reach.
-        let border = (0..width)
-            .flat_map(|x| [x, (height - 1) * width + x])
-            .chain((0..height).flat_map(|y| [y * width, y * width + width - 1]));
-        let outside = Mask::flooded(&mask.inverted(), border);
-        let (mut count, mut sum_x, mut sum_y) = (0.0f64, 0.0f64, 0.0f64);
-        for (index, _) in outside.cells.iter().enumerate().filter(|(_, outside)| !**outside) {
-            count += 1.0;
-            sum_x += (index % width) as f64;
-            sum_y += (index / width) as f64;
+        // The silhouette with its holes filled, and its centre and second moments.
+        let (holes, _) = mask.enclosed_regions();
+        let mut sums = [0.0f64; 6];
+        for (index, _) in
+            mask.cells.iter().zip(&holes).enumerate().filter(|(_, (inside, hole))| **inside || **hole != 0)
+        {
+            let (x, y) = ((index % mask.width) as f64, (index / mask.width) as f64);
+            for (sum, value) in sums.iter_mut().zip([1.0, x, y, x * x, y * y, x * y]) {
+                *sum += value;
+            }
         }
+        let [count, sum_x, sum_y, sum_xx, sum_yy, sum_xy] = sums;
         if count == 0.0 {
             return None;
         }
         let centre = [sum_x / count, sum_y / count];
-        let (mut xx, mut yy, mut xy) = (0.0f64, 0.0f64, 0.0f64);
-        for (index, _) in outside.cells.iter().enumerate().filter(|(_, outside)| !**outside) {
-            let (dx, dy) = ((index % width) as f64 - centre[0], (index / width) as f64 - centre[1]);
-            xx += dx * dx;
-            yy += dy * dy;
-            xy += dx * dy;
-        }
+        let xx = sum_xx / count - centre[0] * centre[0];
+        let yy = sum_yy / count - centre[1] * centre[1];
+        let xy = sum_xy / count - centre[0] * centre[1];
         let angle = 0.5 * (2.0 * xy).atan2(xx - yy);
         let centre = [centre[0] as f32, centre[1] as f32];
         let long = [angle.cos() as f32, angle.sin() as f32];
@@ -111,13 +108,7 @@ impl Tilt {
 fn crossing(mask: &Mask, centre: [f32; 2], direction: [f32; 2]) -> Option<(f32, f32)> {
     const STEP: f32 = 0.25;
     let inside = |distance: f32, sign: f32| {
-        let (x, y) = (centre[0] + sign * distance * direction[0], centre[1] + sign * distance * direction[1]);
-        let (x, y) = (x.round(), y.round());
-        x >= 0.0
-            && y >= 0.0
-            && (x as usize) < mask.width
-            && (y as usize) < mask.height
-            && mask.get(x as usize, y as usize)
+        mask.get_nearest(centre[0] + sign * distance * direction[0], centre[1] + sign * distance * direction[1])
     };
     if inside(0.0, 1.0) {
         return None;

@@ -5,9 +5,9 @@
 //! all but a leaning ring ([`ring`]), so each is a height field `z = M(x, y) ± H(x, y)` over the
 //! silhouette with `H` vanishing on the outline, and [`relief`]'s marching-triangles lift (then a
 //! shear by `M` along the view) turns it into one closed 2-manifold whose holes are the
-//! silhouette's holes. A solid of revolution about an axis in the picture's plane is one exactly: at distance
-//! `s` from the axis, where the profile's radius is `r`, it spans `|z| ≤ sqrt(r² - s²)`; the union
-//! of parts is the larger of their heights.
+//! silhouette's holes. A solid of revolution about an axis in the picture's plane is one exactly:
+//! at distance `s` from the axis, where the profile's radius is `r`, it spans
+//! `|z| ≤ sqrt(r² - s²)`; the union of parts is the larger of their heights.
 //!
 //! The analysis works on the reconstruction grid: the best mirror axis (vertical or leaning up to
 //! [`MAX_LEAN_DEG`]), the profile's radius along it (the nearer of the two sides where they
@@ -262,11 +262,6 @@ impl<'a> Silhouette<'a> {
             + (value(x0, y1) * (1.0 - fx) + value(x1, y1) * fx) * fy
     }
 
-    fn inside_at(&self, x: f32, y: f32) -> bool {
-        let (x, y) = (x.round(), y.round());
-        x >= 0.0 && y >= 0.0 && (x as usize) < self.n && (y as usize) < self.n && self.mask.get(x as usize, y as usize)
-    }
-
     /// The share of `points` whose mirror image across `axis` is inside too.
     fn mirror_score(&self, points: &[[f32; 2]], axis: &Axis) -> f32 {
         let normal = axis.normal();
@@ -274,7 +269,7 @@ impl<'a> Silhouette<'a> {
             .iter()
             .filter(|&&point| {
                 let (s, _) = axis.frame(point);
-                self.inside_at(point[0] - 2.0 * s * normal[0], point[1] - 2.0 * s * normal[1])
+                self.mask.get_nearest(point[0] - 2.0 * s * normal[0], point[1] - 2.0 * s * normal[1])
             })
             .count();
         hits as f32 / points.len().max(1) as f32
