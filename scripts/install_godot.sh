@@ -42,7 +42,8 @@ if [ ! -f "$done_marker" ]; then
   trap 'umount "$root/proc" 2>/dev/null || true' EXIT
   chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive bash -c \
     'apt-get -qq -o Acquire::Check-Valid-Until=false update &&
-     apt-get install -y -qq --no-install-recommends godot ca-certificates xvfb xauth libgl1-mesa-dri libglx-mesa0 >/dev/null'
+     apt-get install -y -qq --no-install-recommends godot ca-certificates xvfb xauth libgl1-mesa-dri libglx-mesa0 >/dev/null &&
+     apt-get clean'
   umount "$root/proc"
   trap - EXIT
   touch "$done_marker"
