@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 mod asset;
+mod cuboid;
 pub mod decode;
 mod error;
 pub mod export;

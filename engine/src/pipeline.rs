@@ -434,8 +434,11 @@ fn generate_pictures(
     let pictures = Pictures::new(front, &others, options.texture_px as usize)?;
     let carved = crate::views::carve(
         &pictures,
-        &shaped.relief.front_heights,
-        shaped.built,
+        crate::views::SingleView {
+            half: &shaped.relief.front_heights,
+            middle: &shaped.relief.middle,
+            built: shaped.built,
+        },
         grid_px,
         options.target_faces as usize,
         cancel,

@@ -2,10 +2,10 @@
 //! or a revolved core with relief appendages (a mug's body and its handle).
 //!
 //! Every one of them is symmetric front to back about a middle surface, the picture's plane for
-//! all but a leaning ring ([`ring`]), so each is a height field `z = M(x, y) ± H(x, y)` over the
-//! silhouette with `H` vanishing on the outline, and [`relief`]'s marching-triangles lift (then a
-//! shear by `M` along the view) turns it into one closed 2-manifold whose holes are the
-//! silhouette's holes. A solid of revolution about an axis in the picture's plane is one exactly:
+//! all but a leaning ring ([`ring`]) and a box seen from above ([`cuboid`]), so each is a height
+//! field `z = M(x, y) ± H(x, y)` over the silhouette with `H` vanishing on the outline, and
+//! [`relief`]'s marching-triangles lift (then a shear by `M` along the view) turns it into one
+//! closed 2-manifold whose holes are the silhouette's holes. A solid of revolution about an axis in the picture's plane is one exactly:
 //! at distance `s` from the axis, where the profile's radius is `r`, it spans
 //! `|z| ≤ sqrt(r² - s²)`; the union of parts is the larger of their heights.
 //!
@@ -15,9 +15,11 @@
 //! what is left of the silhouette (the appendages); the outline simplified to a polygon for the
 //! straight-edged test and the shading across the object for the flat test.
 //!
+//! [`cuboid`]: crate::cuboid
 //! [`relief`]: crate::relief
 //! [`ring`]: crate::ring
 
+use crate::cuboid::Cuboid;
 use crate::error::Result;
 use crate::mask::Mask;
 use crate::options::Shape;
@@ -64,6 +66,8 @@ pub enum Built {
     /// Round tubes along the silhouette (a ring seen face-on: a solid of revolution about the
     /// axis through its hole, not about one in the picture).
     Tubes,
+    /// A box seen from above, its three visible faces read from its hexagonal outline.
+    Box,
 }
 
 impl Built {
@@ -75,6 +79,7 @@ impl Built {
             Built::Parts => "parts",
             Built::Extrude => "extrude",
             Built::Tubes => "tubes",
+            Built::Box => "box",
         }
     }
 }
@@ -121,6 +126,7 @@ pub fn reconstruct(
     let silhouette = Silhouette::new(&grid, grid_px);
     progress(0.1);
     let revolved = if shape == Shape::Extrude { None } else { silhouette.revolved() };
+    let mut cuboid = None;
     let built = match shape {
         Shape::Extrude => Built::Extrude,
         Shape::Revolve => match &revolved {
@@ -129,8 +135,15 @@ pub fn reconstruct(
             None => Built::Relief,
         },
         _ => {
-            if silhouette.is_polygonal() && shading.as_deref().is_some_and(|shading| silhouette.is_flat(shading)) {
+            let corners = silhouette.corners();
+            let polygonal = (3..=12).contains(&corners.len());
+            if polygonal && shading.as_deref().is_some_and(|shading| silhouette.is_flat(shading)) {
                 Built::Extrude
+            } else if let Some(found) =
+                shading.as_deref().and_then(|shading| Cuboid::of(&silhouette.mask, &corners, shading))
+            {
+                cuboid = Some(found);
+                Built::Box
             } else {
                 match &revolved {
                     Some(revolved) if !revolved.broken && revolved.core_share >= MIN_CORE_SHARE => {
@@ -145,9 +158,16 @@ pub fn reconstruct(
     tracing::debug!(shape = built.name(), "chose the shape");
     progress(0.3);
     let mut middle = Vec::new();
-    let heights = match (built, revolved) {
-        (Built::Extrude, _) => silhouette.extruded(thickness),
-        (Built::Tubes, _) => {
+    let heights = match (built, revolved, &cuboid) {
+        (Built::Extrude, _, _) => silhouette.extruded(thickness),
+        (Built::Box, _, Some(cuboid)) => {
+            let (middles, halves) = cuboid.depths(grid_px, grid_px * grid_px);
+            tracing::debug!(?cuboid, "a box seen from above");
+            middle = middles.iter().map(|depth| depth * thickness).collect();
+            // The extrusion's faint dome, so no face is exactly flat for the simplifier.
+            halves.iter().zip(silhouette.dome()).map(|(half, dome)| half * thickness * dome).collect()
+        }
+        (Built::Tubes, _, _) => {
             let (heights, centres) = inscribed_balls(&silhouette.mask);
             if let Some(tilt) = Tilt::of(&silhouette.mask) {
                 tracing::debug!(?tilt, "the ring leans back");
@@ -155,7 +175,7 @@ pub fn reconstruct(
             }
             heights.iter().map(|height| height * thickness).collect()
         }
-        (Built::Revolve | Built::Parts, Some(revolved)) => {
+        (Built::Revolve | Built::Parts, Some(revolved), _) => {
             let mut heights: Vec<f32> = revolved.heights.iter().map(|height| height * thickness).collect();
             if built == Built::Parts {
                 let appendages = silhouette.appendage_heights(&revolved.core, thickness, cancel)?;
@@ -527,33 +547,36 @@ impl<'a> Silhouette<'a> {
         let (x0, y0, x1, y1) = self.mask.bounding_box().unwrap_or((0, 0, n, n));
         let half_depth = (thickness * EXTRUDE_HALF_DEPTH * (x1 - x0).max(y1 - y0) as f32).max(1.5);
         let distance = distance_inside(&self.mask);
-        // A dome of a fiftieth of the depth, too little to see: on an exactly flat face three
-        // vertices of a grid row stay exactly in line, the simplifier joins them into a triangle of
-        // no area, and removing it would open the surface.
-        let centre = [(x0 + x1) as f32 / 2.0, (y0 + y1) as f32 / 2.0];
-        let reach_squared = ((x1 - x0).pow(2) + (y1 - y0).pow(2)) as f32 / 4.0;
         distance
             .iter()
-            .enumerate()
-            .map(|(index, &distance)| {
+            .zip(self.dome())
+            .map(|(&distance, dome)| {
                 let reach = (distance / half_depth).min(1.0);
-                let (dx, dy) = ((index % n) as f32 - centre[0], (index / n) as f32 - centre[1]);
-                let dome = 1.0 + EXTRUDE_DOME * (1.0 - (dx * dx + dy * dy) / reach_squared.max(1.0));
                 half_depth * dome * (1.0 - (1.0 - reach) * (1.0 - reach)).max(0.0).sqrt()
             })
             .collect()
     }
 
-    /// Whether the outline is a polygon of a few long straight sides (a sign, a card, a tile).
-    fn is_polygonal(&self) -> bool {
-        let Some((x0, y0, x1, y1)) = self.mask.bounding_box() else { return false };
-        let size = (x1 - x0).max(y1 - y0) as f32;
-        let outline = outline(&self.mask.largest_component());
-        if outline.len() < 8 {
-            return false;
-        }
-        let corners = simplified_polygon(&outline, (0.012 * size).max(1.0));
-        corners.len() >= 3 && corners.len() <= 12
+    /// A factor on each cell's half depth that bulges a flat face by a fiftieth, too little to
+    /// see: on an exactly flat face three vertices of a grid row stay exactly in line, the
+    /// simplifier joins them into a triangle of no area, and removing it would open the surface.
+    fn dome(&self) -> Vec<f32> {
+        let n = self.n;
+        let (x0, y0, x1, y1) = self.mask.bounding_box().unwrap_or((0, 0, n, n));
+        let centre = [(x0 + x1) as f32 / 2.0, (y0 + y1) as f32 / 2.0];
+        let reach_squared = (((x1 - x0).pow(2) + (y1 - y0).pow(2)) as f32 / 4.0).max(1.0);
+        (0..n * n)
+            .map(|index| {
+                let (dx, dy) = ((index % n) as f32 - centre[0], (index / n) as f32 - centre[1]);
+                1.0 + EXTRUDE_DOME * (1.0 - (dx * dx + dy * dy) / reach_squared)
+            })
+            .collect()
+    }
+
+    /// The corners of the outline simplified to within a little over a hundredth of its size: a
+    /// polygon of a few long straight sides is a sign, a card, a tile, or a box.
+    fn corners(&self) -> Vec<[f32; 2]> {
+        outline_corners(&self.mask)
     }
 
     /// Whether the object's shading is even across it (a flat face), read from its luminance
@@ -797,6 +820,18 @@ fn outline(mask: &Mask) -> Vec<[f32; 2]> {
         from = (direction + if direction % 2 == 0 { 6 } else { 5 }) % 8;
     }
     points
+}
+
+/// The corners of the outline of `mask`'s largest part, simplified to within 1.2% of its size (none
+/// for a speck).
+pub(crate) fn outline_corners(mask: &Mask) -> Vec<[f32; 2]> {
+    let Some((x0, y0, x1, y1)) = mask.bounding_box() else { return Vec::new() };
+    let size = (x1 - x0).max(y1 - y0) as f32;
+    let outline = outline(&mask.largest_component());
+    if outline.len() < 8 {
+        return Vec::new();
+    }
+    simplified_polygon(&outline, (0.012 * size).max(1.0))
 }
 
 /// The closed outline simplified by Douglas–Peucker to within `tolerance`: its corners.

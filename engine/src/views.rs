@@ -374,17 +374,27 @@ impl Pictures {
 struct ShapeDepth {
     /// Half-depth in front pixels at each cell centre of a `grid` square over the front cutout.
     heights: Vec<f32>,
+    /// The depth of the middle between front and back there, in front pixels (a leaning ring's, a
+    /// box's; 0 for the rest).
+    middle: Vec<f32>,
     grid: usize,
     /// Front pixels per cell.
     cell: f32,
-    /// Per grid row: the depth centre and the factor on the shape's half-depth.
-    rows: Vec<[f32; 2]>,
+    /// Per grid row: the depth centre, the factor on the shape's half-depth, the centre of the
+    /// shape's own depth range (moved onto the depth centre) and the factor on its middle's
+    /// offsets from that (0 where the row is left to the silhouettes).
+    rows: Vec<[f32; 4]>,
 }
 
 impl ShapeDepth {
-    fn new(front_heights: &[f32], grid: usize, pictures: &Pictures) -> Self {
+    fn new(front_heights: &[f32], middle: &[f32], grid: usize, pictures: &Pictures) -> Self {
         let cell = pictures.front_px as f32 / grid as f32;
         let heights: Vec<f32> = front_heights.iter().map(|height| height.max(0.0) * cell).collect();
+        let middle: Vec<f32> = if middle.len() == heights.len() {
+            middle.iter().map(|depth| depth * cell).collect()
+        } else {
+            vec![0.0; heights.len()]
+        };
         let sides: Vec<&Registered> = pictures
             .registered
             .iter()
@@ -392,9 +402,19 @@ impl ShapeDepth {
             .collect();
         // Per row: the depth range the side pictures show (their union) and the shape's half-depth.
         let mut apart = vec![false; grid];
-        let measured: Vec<Option<[f32; 3]>> = (0..grid)
+        let measured: Vec<Option<[f32; 4]>> = (0..grid)
             .map(|row| {
-                let built = heights[row * grid..(row + 1) * grid].iter().copied().fold(0.0f32, f32::max);
+                // The shape's own depth range in this row: its centre and half.
+                let cells = row * grid..(row + 1) * grid;
+                let (low, high) = heights[cells.clone()]
+                    .iter()
+                    .zip(&middle[cells])
+                    .filter(|(half, _)| **half > 0.0)
+                    .fold((f32::INFINITY, f32::NEG_INFINITY), |(low, high), (half, middle)| {
+                        (low.min(middle - half), high.max(middle + half))
+                    });
+                let (built, built_centre) =
+                    if high > low { ((high - low) / 2.0, (high + low) / 2.0) } else { (0.0, 0.0) };
                 let y = (row as f32 + 0.5) * cell;
                 let range = sides
                     .iter()
@@ -403,7 +423,7 @@ impl ShapeDepth {
                 apart[row] = range.is_some_and(|(_, whole)| !whole);
                 range
                     .filter(|_| built > 1.0e-3 * cell)
-                    .map(|([low, high], _)| [(low + high) / 2.0, (high - low) / 2.0, built])
+                    .map(|([low, high], _)| [(low + high) / 2.0, (high - low) / 2.0, built, built_centre])
             })
             .collect();
         // Rows are smoothed over a few cells so one row's misreading does not print a ridge.
@@ -411,11 +431,11 @@ impl ShapeDepth {
         let rows = (0..grid as isize)
             .map(|row| {
                 let Some(here) = measured[row as usize] else {
-                    return [0.0, 1.0];
+                    return [0.0, 1.0, 0.0, 1.0];
                 };
                 let (mut centre, mut half, mut total) = (0.0f32, 0.0f32, 0.0f32);
                 for other in (row - radius).max(0)..(row + radius + 1).min(grid as isize) {
-                    if let Some([c, h, _]) = measured[other as usize] {
+                    if let Some([c, h, _, _]) = measured[other as usize] {
                         let weight = (-((other - row) as f32).powi(2) / 4.0).exp();
                         centre += weight * c;
                         half += weight * h;
@@ -424,20 +444,27 @@ impl ShapeDepth {
                 }
                 // Where the side shows the row in separate pieces (a table's front and back legs),
                 // which part of the front lies in which piece is unknown: the silhouettes alone decide.
-                if apart[row as usize] { [0.0, UNROUNDED] } else { [centre / total, (half / total) / here[2]] }
+                if apart[row as usize] {
+                    [0.0, UNROUNDED, here[3], 0.0]
+                } else {
+                    let factor = (half / total) / here[2];
+                    [centre / total, factor, here[3], factor]
+                }
             })
             .collect();
-        Self { heights, grid, cell, rows }
+        Self { heights, middle, grid, cell, rows }
     }
 
     /// How far inside the stretched shape a point is, as a density around 0.5 at its surface.
     fn density(&self, [x, y, z]: [f32; 3]) -> f32 {
         let half = bilinear::<1>(&self.heights, self.grid, [x / self.cell, y / self.cell], true)[0];
+        let middle = bilinear::<1>(&self.middle, self.grid, [x / self.cell, y / self.cell], true)[0];
         let row = (y / self.cell - 0.5).clamp(0.0, (self.grid - 1) as f32);
         let (low, high) = (row.floor() as usize, (row.ceil() as usize).min(self.grid - 1));
         let t = row - row.floor();
-        let [centre, factor] = [0, 1].map(|k| self.rows[low][k] * (1.0 - t) + self.rows[high][k] * t);
-        let inside_by = half * factor - (z - centre).abs();
+        let [centre, factor, built_centre, shift] =
+            [0, 1, 2, 3].map(|k| self.rows[low][k] * (1.0 - t) + self.rows[high][k] * t);
+        let inside_by = half * factor - (z - centre - (middle - built_centre) * shift).abs();
         (0.5 + inside_by / (2.0 * self.cell)).clamp(0.0, 1.0)
     }
 }
@@ -455,24 +482,38 @@ pub(crate) struct Carved {
     pub(crate) grid: usize,
 }
 
-/// Carves the visual hull of `pictures`, rounded by the single-view shape (`front_heights`, half
-/// depths in cells of a `grid` square over the front, built as `built`), and simplifies it to
-/// `target_faces`.
+/// The single-view shape that rounds the hull, on a square grid over the front.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SingleView<'a> {
+    /// Half depths in cells.
+    pub(crate) half: &'a [f32],
+    /// The depths of the middle between front and back, in cells; empty for the picture's plane.
+    pub(crate) middle: &'a [f32],
+    pub(crate) built: crate::shape::Built,
+}
+
+/// Carves the visual hull of `pictures`, rounded by the single-view shape `single` on a `grid`
+/// square over the front, and simplifies it to `target_faces`.
 pub(crate) fn carve(
     pictures: &Pictures,
-    front_heights: &[f32],
-    built: crate::shape::Built,
+    single: SingleView<'_>,
     grid: usize,
     target_faces: usize,
     cancel: &CancelFlag,
     progress: &mut dyn FnMut(f32),
 ) -> Result<Carved> {
+    let SingleView { half: front_heights, middle, built } = single;
     // A flat extrusion's side picture shows its real depth; any other shape keeps its rounding.
     let shape = (!(built == crate::shape::Built::Extrude && pictures.has_depth_views()))
-        .then(|| ShapeDepth::new(front_heights, grid, pictures));
+        .then(|| ShapeDepth::new(front_heights, middle, grid, pictures));
     let half_px = pictures.front_px as f32 / 2.0;
     let cell = pictures.front_px as f32 / grid as f32;
-    let shape_half = front_heights.iter().copied().fold(0.0f32, f32::max) * cell;
+    let shape_half = front_heights
+        .iter()
+        .zip(middle.iter().chain(std::iter::repeat(&0.0)))
+        .map(|(half, middle)| half + middle.abs())
+        .fold(0.0f32, f32::max)
+        * cell;
     let depth_half = pictures.depth_half.unwrap_or(shape_half);
     let radius = ((depth_half + 3.0 * cell) / half_px).max(1.0);
     let density = |[x, y, z]: [f32; 3]| -> f32 {
@@ -1066,9 +1107,15 @@ mod tests {
         let right = cutout(128, [30, 200, 30], |x, y| (0.375..0.625).contains(&x) && (0.25..0.75).contains(&y));
         let pictures = Pictures::new(&front, &[(Side::Right, &right)], 128).unwrap();
         let heights = vec![2.0f32; 64 * 64];
-        let carved =
-            carve(&pictures, &heights, crate::shape::Built::Extrude, 64, 4000, &CancelFlag::new(), &mut |_| {})
-                .unwrap();
+        let carved = carve(
+            &pictures,
+            SingleView { half: &heights, middle: &[], built: crate::shape::Built::Extrude },
+            64,
+            4000,
+            &CancelFlag::new(),
+            &mut |_| {},
+        )
+        .unwrap();
         assert!(carved.topology.is_watertight_manifold());
         assert_eq!(carved.built, "hull");
         let (low, high) = carved.mesh.bounds();
@@ -1092,9 +1139,15 @@ mod tests {
                 if (16.0..48.0).contains(&y) { (256.0 - (x - 32.0).powi(2)).max(0.0).sqrt() } else { 0.0 }
             })
             .collect();
-        let carved =
-            carve(&pictures, &heights, crate::shape::Built::Revolve, grid, 20000, &CancelFlag::new(), &mut |_| {})
-                .unwrap();
+        let carved = carve(
+            &pictures,
+            SingleView { half: &heights, middle: &[], built: crate::shape::Built::Revolve },
+            grid,
+            20000,
+            &CancelFlag::new(),
+            &mut |_| {},
+        )
+        .unwrap();
         assert_eq!(carved.built, "revolve");
         // A cylinder's volume is π r² h; the hull of two squares alone would be the whole box, 4/π more.
         let volume = carved.mesh.volume().abs();
@@ -1111,9 +1164,15 @@ mod tests {
         let top = cutout(256, [200, 200, 200], |x, y| (x - 0.5).hypot(y - 0.5) < 0.25);
         let pictures = Pictures::new(&front, &[(Side::Top, &top)], 256).unwrap();
         let heights = vec![2.0f32; 128 * 128];
-        let carved =
-            carve(&pictures, &heights, crate::shape::Built::Extrude, 128, 40000, &CancelFlag::new(), &mut |_| {})
-                .unwrap();
+        let carved = carve(
+            &pictures,
+            SingleView { half: &heights, middle: &[], built: crate::shape::Built::Extrude },
+            128,
+            40000,
+            &CancelFlag::new(),
+            &mut |_| {},
+        )
+        .unwrap();
         assert!(carved.topology.is_watertight_manifold() && carved.topology.genus() == 0);
         let volume = carved.mesh.volume().abs();
         let cylinder = std::f64::consts::PI * 64.0 * 64.0 * 128.0;
@@ -1129,9 +1188,15 @@ mod tests {
         let back = cutout(128, [0, 0, 255], square(0.25, 0.75));
         let pictures = Pictures::new(&front, &[(Side::Right, &right), (Side::Back, &back)], 128).unwrap();
         let heights = vec![2.0f32; 64 * 64];
-        let carved =
-            carve(&pictures, &heights, crate::shape::Built::Extrude, 64, 2000, &CancelFlag::new(), &mut |_| {})
-                .unwrap();
+        let carved = carve(
+            &pictures,
+            SingleView { half: &heights, middle: &[], built: crate::shape::Built::Extrude },
+            64,
+            2000,
+            &CancelFlag::new(),
+            &mut |_| {},
+        )
+        .unwrap();
         let charted = texture(&pictures, &carved.mesh, 256, 2.0, &CancelFlag::new()).unwrap();
         // Sample each triangle's texture at its centre and compare with the way it faces.
         let smooth = carved.mesh.smooth_normals();

@@ -13,13 +13,14 @@ use threedgpt_engine::{CancelFlag, Models, NoProgress, Options, Shape, Side, Vie
 
 /// The regression floors, a little under what `auto` measures today (see the README).
 const REVOLVABLE_SIDE_IOU_AT_LEAST: f64 = 0.95;
-const MEAN_SIDE_IOU_AT_LEAST: f64 = 0.76;
+const MEAN_SIDE_IOU_AT_LEAST: f64 = 0.77;
 const MEAN_CHAMFER_AT_MOST: f64 = 0.037;
 /// The same over every class but the ambiguous ones: the targets (0.82 and 0.028).
 const UNAMBIGUOUS_SIDE_IOU_AT_LEAST: f64 = 0.82;
 const UNAMBIGUOUS_CHAMFER_AT_MOST: f64 = 0.028;
-/// A round ring leaning back is built leaning back (side IoU at least this).
-const LEANING_RING: (&str, f64) = ("torus-tilted", 0.85);
+/// Objects whose pose one picture shows, built as it shows them (side IoU at least this): a round
+/// ring leaning back leans back, a box seen from above is a box.
+const POSED: [(&str, f64); 2] = [("torus-tilted", 0.85), ("crate-from-above", 0.9)];
 /// How far `auto`'s mean side IoU on a class may fall under the relief's (measuring noise).
 const UNDER_RELIEF_AT_MOST: f64 = 0.02;
 /// The classes a single picture cannot tell from another (a box seen square-on is a tile's
@@ -413,9 +414,10 @@ fn the_shapes_follow_the_rendered_objects() {
     assert!(side >= UNAMBIGUOUS_SIDE_IOU_AT_LEAST, "mean side IoU but on boxes {side:.3}");
     let chamfer = mean_where(auto, &unambiguous, |s| s.chamfer);
     assert!(chamfer <= UNAMBIGUOUS_CHAMFER_AT_MOST, "mean Chamfer but on boxes {chamfer:.4}");
-    let (ring, least) = LEANING_RING;
-    let leaning = auto.iter().zip(&names).find(|(_, name)| *name == ring).map(|((_, s), _)| s.side_iou);
-    assert!(leaning.is_some_and(|iou| iou >= least), "{ring}: side IoU {leaning:?}, not round tubes leaning back");
+    for (posed, least) in POSED {
+        let iou = auto.iter().zip(&names).find(|(_, name)| *name == posed).map(|((_, s), _)| s.side_iou);
+        assert!(iou.is_some_and(|iou| iou >= least), "{posed}: side IoU {iou:?}, not built as its picture shows it");
+    }
     let front = mean(auto, None, |s| s.front_iou);
     assert!(front >= MEAN_FRONT_IOU_AT_LEAST, "mean front IoU {front:.3}");
     for kind in CLASSES.into_iter().filter(|kind| !AMBIGUOUS_CLASSES.contains(kind)) {
@@ -476,6 +478,8 @@ fn the_views_carve_the_rendered_objects() {
     let only = only_named();
     let mut table = Vec::new();
     let (mut right_scores, mut three_scores) = (Vec::new(), Vec::new());
+    // The posed objects keep their pose with more views: each within the mean's Chamfer floor.
+    let mut unposed = Vec::new();
     for subject in subjects() {
         if only.as_ref().is_some_and(|only| !only.contains(&subject.name)) {
             continue;
@@ -492,6 +496,9 @@ fn the_views_carve_the_rendered_objects() {
                 " {built} {:.2} / {:.3} / {:.2} ({:.3}) |",
                 scored.side_iou, scored.chamfer, scored.f_score, scored.front_iou
             ));
+            if POSED.iter().any(|(name, _)| *name == subject.name) && scored.chamfer > VIEWS_MEAN_CHAMFER_AT_MOST {
+                unposed.push(format!("{} with {sides:?}: Chamfer {:.3}", subject.name, scored.chamfer));
+            }
             scores.push((subject.kind.clone(), scored));
         }
         table.push(row);
@@ -531,6 +538,7 @@ fn the_views_carve_the_rendered_objects() {
     if only.is_some() {
         return;
     }
+    assert!(unposed.is_empty(), "lost their pose: {}", unposed.join("; "));
     for scores in [&right_scores, &three_scores] {
         let side = mean(scores, |s| s.side_iou);
         assert!(side >= VIEWS_MEAN_SIDE_IOU_AT_LEAST, "mean side IoU with a right view {side:.3}");

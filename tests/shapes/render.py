@@ -158,6 +158,15 @@ def crate():
     return [scenes._box((1.2, 0.7, 0.7), (0.0, 0.0, 0.35))]
 
 
+def crate_from_above():
+    """The crate as a product photo shows it: turned 30° and seen from 25° above, so its top and two
+    sides show (the camera stays level; the crate turns instead)."""
+    crate = scenes._box((1.2, 0.7, 0.7), (0.0, 0.0, 0.35))
+    crate.rotation_mode = "ZYX"  # the turn about the vertical first, then the tilt towards the camera
+    crate.rotation_euler = (math.radians(25), 0.0, math.radians(30))
+    return [crate]
+
+
 def mug_handle_left():
     parts = scenes.mug()
     for part in parts:
@@ -255,6 +264,7 @@ SUBJECTS = [
     Subject("torus-side-on", torus_side_on, "torus", (0.7, 0.7, 0.72)),
     Subject("cube", cube_box, "box", (0.8, 0.2, 0.2), smooth=False),
     Subject("crate", crate, "box", (0.55, 0.4, 0.2), smooth=False),
+    Subject("crate-from-above", crate_from_above, "box", (0.55, 0.4, 0.2), smooth=False, tags=["three faces"]),
     Subject("table", scenes.table, "box", (0.35, 0.2, 0.1), smooth=False, tags=["thin parts", "holes"]),
     Subject("suzanne", scenes.suzanne, "character", (0.75, 0.45, 0.2)),
     Subject("suzanne-side", suzanne_side, "character", (0.5, 0.5, 0.5)),
