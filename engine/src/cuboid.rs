@@ -190,18 +190,17 @@ fn polygon_fit(mask: &Mask, corners: &[[f32; 2]]) -> f32 {
         })
         .sum::<f32>()
         .signum();
-    let (mut both, mut either) = (0usize, 0usize);
-    for (index, &inside) in mask.cells.iter().enumerate() {
-        let point = [(index % mask.width) as f32, (index / mask.width) as f32];
-        let in_polygon = (0..count).all(|side| {
-            let (a, b) = (corners[side], corners[(side + 1) % count]);
-            winding * ((b[0] - a[0]) * (point[1] - a[1]) - (b[1] - a[1]) * (point[0] - a[0]))
-                >= -0.5 * length(sub(b, a))
-        });
-        both += usize::from(inside && in_polygon);
-        either += usize::from(inside || in_polygon);
-    }
-    both as f32 / either.max(1) as f32
+    let polygon: Vec<bool> = (0..mask.cells.len())
+        .map(|index| {
+            let point = [(index % mask.width) as f32, (index / mask.width) as f32];
+            (0..count).all(|side| {
+                let (a, b) = (corners[side], corners[(side + 1) % count]);
+                winding * ((b[0] - a[0]) * (point[1] - a[1]) - (b[1] - a[1]) * (point[0] - a[0]))
+                    >= -0.5 * length(sub(b, a))
+            })
+        })
+        .collect();
+    mask.iou(&polygon)
 }
 
 #[cfg(test)]

@@ -67,6 +67,13 @@ impl Mask {
         bounds
     }
 
+    /// The intersection over union of the set cells with `other` (one flag per cell, as `cells`).
+    pub fn iou(&self, other: &[bool]) -> f32 {
+        let both = self.cells.iter().zip(other).filter(|(a, b)| **a && **b).count();
+        let either = self.cells.iter().zip(other).filter(|(a, b)| **a || **b).count();
+        both as f32 / either.max(1) as f32
+    }
+
     /// The cells set in either `self` or its complement, swapped.
     pub fn inverted(&self) -> Self {
         Self { width: self.width, height: self.height, cells: self.cells.iter().map(|&cell| !cell).collect() }

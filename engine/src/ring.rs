@@ -157,9 +157,7 @@ fn ring_fit(mask: &Mask, centre: [f32; 2], long: [f32; 2], radius: f32, short_ra
             }
         }
     }
-    let both = predicted.iter().zip(&mask.cells).filter(|(a, b)| **a && **b).count();
-    let either = predicted.iter().zip(&mask.cells).filter(|(a, b)| **a || **b).count();
-    both as f32 / either.max(1) as f32
+    mask.iou(&predicted)
 }
 
 /// Moves each vertex of `mesh` (grid units, cell `(x, y)`'s centre at `(x + 0.5, y + 0.5)`) by the

@@ -1100,6 +1100,18 @@ mod tests {
         move |x, y| (low..high).contains(&x) && (low..high).contains(&y)
     }
 
+    /// The hull of `pictures` rounded by half depths `heights` about the picture's plane.
+    fn carve_flat(
+        pictures: &Pictures,
+        heights: &[f32],
+        built: crate::shape::Built,
+        grid: usize,
+        faces: usize,
+    ) -> Carved {
+        carve(pictures, SingleView { half: heights, middle: &[], built }, grid, faces, &CancelFlag::new(), &mut |_| {})
+            .unwrap()
+    }
+
     #[test]
     fn a_box_from_the_front_and_the_right_is_carved_as_deep_as_the_right_shows() {
         // A front square (0.5 wide) and a right view showing half its width as depth.
@@ -1107,15 +1119,7 @@ mod tests {
         let right = cutout(128, [30, 200, 30], |x, y| (0.375..0.625).contains(&x) && (0.25..0.75).contains(&y));
         let pictures = Pictures::new(&front, &[(Side::Right, &right)], 128).unwrap();
         let heights = vec![2.0f32; 64 * 64];
-        let carved = carve(
-            &pictures,
-            SingleView { half: &heights, middle: &[], built: crate::shape::Built::Extrude },
-            64,
-            4000,
-            &CancelFlag::new(),
-            &mut |_| {},
-        )
-        .unwrap();
+        let carved = carve_flat(&pictures, &heights, crate::shape::Built::Extrude, 64, 4000);
         assert!(carved.topology.is_watertight_manifold());
         assert_eq!(carved.built, "hull");
         let (low, high) = carved.mesh.bounds();
@@ -1139,15 +1143,7 @@ mod tests {
                 if (16.0..48.0).contains(&y) { (256.0 - (x - 32.0).powi(2)).max(0.0).sqrt() } else { 0.0 }
             })
             .collect();
-        let carved = carve(
-            &pictures,
-            SingleView { half: &heights, middle: &[], built: crate::shape::Built::Revolve },
-            grid,
-            20000,
-            &CancelFlag::new(),
-            &mut |_| {},
-        )
-        .unwrap();
+        let carved = carve_flat(&pictures, &heights, crate::shape::Built::Revolve, grid, 20000);
         assert_eq!(carved.built, "revolve");
         // A cylinder's volume is π r² h; the hull of two squares alone would be the whole box, 4/π more.
         let volume = carved.mesh.volume().abs();
@@ -1164,15 +1160,7 @@ mod tests {
         let top = cutout(256, [200, 200, 200], |x, y| (x - 0.5).hypot(y - 0.5) < 0.25);
         let pictures = Pictures::new(&front, &[(Side::Top, &top)], 256).unwrap();
         let heights = vec![2.0f32; 128 * 128];
-        let carved = carve(
-            &pictures,
-            SingleView { half: &heights, middle: &[], built: crate::shape::Built::Extrude },
-            128,
-            40000,
-            &CancelFlag::new(),
-            &mut |_| {},
-        )
-        .unwrap();
+        let carved = carve_flat(&pictures, &heights, crate::shape::Built::Extrude, 128, 40000);
         assert!(carved.topology.is_watertight_manifold() && carved.topology.genus() == 0);
         let volume = carved.mesh.volume().abs();
         let cylinder = std::f64::consts::PI * 64.0 * 64.0 * 128.0;
@@ -1188,15 +1176,7 @@ mod tests {
         let back = cutout(128, [0, 0, 255], square(0.25, 0.75));
         let pictures = Pictures::new(&front, &[(Side::Right, &right), (Side::Back, &back)], 128).unwrap();
         let heights = vec![2.0f32; 64 * 64];
-        let carved = carve(
-            &pictures,
-            SingleView { half: &heights, middle: &[], built: crate::shape::Built::Extrude },
-            64,
-            2000,
-            &CancelFlag::new(),
-            &mut |_| {},
-        )
-        .unwrap();
+        let carved = carve_flat(&pictures, &heights, crate::shape::Built::Extrude, 64, 2000);
         let charted = texture(&pictures, &carved.mesh, 256, 2.0, &CancelFlag::new()).unwrap();
         // Sample each triangle's texture at its centre and compare with the way it faces.
         let smooth = carved.mesh.smooth_normals();
