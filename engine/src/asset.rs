@@ -49,6 +49,12 @@ pub struct GenerationRecord {
     /// given; empty for one picture.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub views: Vec<String>,
+    /// The world's up as the picture shows it (x right, y up, z towards the camera; a unit vector)
+    /// when the shape shows that the camera looked down on the object (a box seen from above, a
+    /// ring lying flat): the asset is turned to stand on its base, and the camera looked down by
+    /// `atan2(z, y)`. Absent when the picture's up is the asset's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub up_in_picture: Option<[f64; 3]>,
     /// The input's size in pixels, upright.
     pub source_size_px: [u32; 2],
     /// Where the foreground mask came from.

@@ -23,7 +23,7 @@ const MIN_HEXAGON_FIT: f32 = 0.95;
 
 /// The most an upright edge may lean in the picture, in degrees (a level camera draws a standing
 /// box's upright edges upright).
-const MAX_UPRIGHT_LEAN_DEG: f32 = 8.0;
+pub(crate) const MAX_UPRIGHT_LEAN_DEG: f32 = 8.0;
 
 /// The smallest `|cos|` between two edges in the picture: at right angles in the picture, two
 /// edges of a box lie in the picture's plane and the depths cannot be read.
@@ -40,6 +40,8 @@ pub(crate) struct Cuboid {
     centre: [f32; 2],
     /// Its three edges, each from one face to the opposite one.
     edges: [[f32; 3]; 3],
+    /// Which edge is upright: the box stands on the face across it.
+    upright: usize,
 }
 
 impl Cuboid {
@@ -96,7 +98,7 @@ impl Cuboid {
             depths = depths.map(|depth| -depth);
         }
         let edges = [0, 1, 2].map(|index| [flat[index][0], flat[index][1], depths[index]]);
-        let cuboid = Self { centre, edges };
+        let cuboid = Self { centre, edges, upright };
         (cuboid.faces_explain(mask, luminance) >= MIN_FACES_EXPLAIN).then_some(cuboid)
     }
 
@@ -139,6 +141,16 @@ impl Cuboid {
         let within: f64 = sums.iter().map(|&face| variance(face)).sum::<f64>()
             + (all[0] - sums.iter().map(|face| face[0]).sum::<f64>()).max(0.0) * total / all[0];
         (1.0 - within / total) as f32
+    }
+
+    /// The way up of the world the box stands in, a unit vector in the picture's frame with depths
+    /// `thickness` times the box's: along its upright edge, which points up the picture and towards
+    /// the camera (the camera looks down on the box by the angle this makes with the picture).
+    pub(crate) fn up(&self, thickness: f32) -> [f32; 3] {
+        let [x, y, z] = self.edges[self.upright];
+        let (x, y, z) = (x, y, z * thickness);
+        let norm = (x * x + y * y + z * z).sqrt().max(f32::MIN_POSITIVE);
+        [x / norm, y / norm, z / norm]
     }
 
     /// The depth of the middle between the box's front and back, and half the distance between
@@ -220,7 +232,7 @@ mod tests {
             [x, -y, z]
         };
         let edges = [place([size[0], 0.0, 0.0]), place([0.0, size[1], 0.0]), place([0.0, 0.0, size[2]])];
-        let cuboid = Cuboid { centre: [64.0, 64.0], edges };
+        let cuboid = Cuboid { centre: [64.0, 64.0], edges, upright: 1 };
         let (_, half) = cuboid.depths(128, 128 * 128);
         let mask = Mask::from_fn(128, 128, |x, y| half[y * 128 + x] > 0.0);
         // Each cell's shade: the face the ray meets first (the one whose normal faces the camera most
@@ -274,6 +286,10 @@ mod tests {
         // The upright edge, pointing up the picture, comes towards the camera.
         let upright = cuboid.edges.iter().find(|edge| edge[0].abs() < 0.2 * edge[1].abs()).expect("upright");
         assert!(upright[1] < 0.0 && upright[2] > 0.0, "{upright:?}");
+        // The world's up is that edge: the camera looks down by 25°.
+        let [x, y, z] = cuboid.up(1.0);
+        let down_deg = z.atan2(-y).to_degrees();
+        assert!(x.abs() < 0.05 && (down_deg - 25.0).abs() < 3.0, "up {:?}: {down_deg}°", [x, y, z]);
     }
 
     #[test]

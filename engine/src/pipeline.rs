@@ -105,6 +105,7 @@ pub fn generate_with(
             shape: String::new(),
             source: source_name(name),
             views: Vec::new(),
+            up_in_picture: None,
             source_size_px,
             mask: cutout.source,
             segmentation_model,
@@ -151,13 +152,13 @@ pub fn generate_with(
     let target_faces = options.target_faces as usize;
     let mut reconstruct_started = started;
     let luminance = luminance(&cutout.rgba);
-    let (mut mesh, topology, relief_faces, built, front_heights) = loop {
+    let (mut mesh, topology, relief_faces, built, up, front_heights) = loop {
         let square = Square { coverage: &cutout.coverage, luminance: &luminance, side: cutout.side() as usize };
         let reconstruction =
             reconstruct(square, grid_px, options.thickness, options.shape, depth.as_ref(), cancel, &mut |fraction| {
                 progress.report(Stage::Reconstruct, depth_start + depth_share * fraction)
             })?;
-        let built = reconstruction.built;
+        let (built, up) = (reconstruction.built, reconstruction.up);
         let mut relief = reconstruction.relief;
         let front_heights = relief.take_front_surface();
         add_ms(&mut timings.reconstruct, reconstruct_started);
@@ -168,7 +169,7 @@ pub fn generate_with(
         let simplified = (relief_faces > target_faces).then(|| relief.mesh.simplified_to(target_faces)).flatten();
         add_ms(&mut timings.mesh, started);
         match simplified {
-            Some((mesh, topology)) => break (mesh, topology, relief_faces, built, front_heights),
+            Some((mesh, topology)) => break (mesh, topology, relief_faces, built, up, front_heights),
             // Collapsing a very dense relief to few faces in one pass can fold its thin rim onto
             // itself; a coarser grid gives the same shape, and the face count asked for.
             None if relief_faces > target_faces && grid_px / 2 >= MIN_RETRY_GRID_PX => {
@@ -182,7 +183,7 @@ pub fn generate_with(
                 let gentler = if relief_faces > target_faces { target_faces * 3 / 2 + 1 } else { target_faces };
                 let (mesh, topology) = relief.mesh.simplified_with_topology(gentler);
                 add_ms(&mut timings.mesh, started);
-                break (mesh, topology, relief_faces, built, front_heights);
+                break (mesh, topology, relief_faces, built, up, front_heights);
             }
         }
     };
@@ -202,6 +203,9 @@ pub fn generate_with(
     cancel.check()?;
     // Texture coordinates are the front-view projection, taken before the mesh moves into place.
     let uvs: Vec<[f32; 2]> = mesh.positions.iter().map(|&[x, y, _]| [x / grid_px as f32, y / grid_px as f32]).collect();
+    if let Some(up) = up {
+        stand_upright(&mut mesh, up);
+    }
     let size = place(&mut mesh, options.size_m, options.origin);
     let normals = mesh.smooth_normals();
     progress.report(Stage::Mesh, 1.0);
@@ -224,6 +228,7 @@ pub fn generate_with(
         shape: built.name().to_owned(),
         source: source_name(name),
         views: Vec::new(),
+        up_in_picture: up.map(|[x, y, z]| [x, -y, z].map(|value| tidy(value + 0.0))),
         source_size_px,
         mask: cutout.source,
         segmentation_model,
@@ -475,6 +480,7 @@ fn generate_pictures(
         shape: carved.built.to_owned(),
         source: source_name(name),
         views: pictures.names(),
+        up_in_picture: None,
         source_size_px,
         mask: front.source,
         segmentation_model,
@@ -677,6 +683,29 @@ fn face_target_warnings(options: &Options, grid: u32, faces: usize, available: u
              opened its surface; lower the grid (now {grid}) to get closer to the target"
         )
     }]
+}
+
+/// Turns a grid-space mesh (x right, y down, z to the viewer) about its middle so that `up`, a unit
+/// vector in that frame, points up the picture: an object the camera looked down on stands on its
+/// base. The smallest turn that does it, so a level camera's picture turns about its horizontal.
+fn stand_upright(mesh: &mut TriMesh, up: [f32; 3]) {
+    // Rodrigues' rotation about up × (0, -1, 0).
+    let axis = [up[2], 0.0, -up[0]];
+    let sin = (axis[0] * axis[0] + axis[2] * axis[2]).sqrt();
+    let cos = -up[1];
+    if sin < 1.0e-6 {
+        return;
+    }
+    let axis = axis.map(|value| value / sin);
+    let (min, max) = mesh.bounds();
+    let middle = [0, 1, 2].map(|index| (min[index] + max[index]) / 2.0);
+    for position in &mut mesh.positions {
+        let v = [0, 1, 2].map(|index| position[index] - middle[index]);
+        let cross = [axis[1] * v[2] - axis[2] * v[1], axis[2] * v[0] - axis[0] * v[2], axis[0] * v[1] - axis[1] * v[0]];
+        let along = axis[0] * v[0] + axis[1] * v[1] + axis[2] * v[2];
+        *position = [0, 1, 2]
+            .map(|index| middle[index] + v[index] * cos + cross[index] * sin + axis[index] * along * (1.0 - cos));
+    }
 }
 
 /// Moves a grid-space mesh (x right, y down, z to the viewer) into glTF space: +Y up, the front

@@ -90,6 +90,20 @@ impl Tilt {
         Some(Self { centre, up, slope })
     }
 
+    /// The world's up in the picture's frame (a unit vector, depths `thickness` times the ring's)
+    /// when the ring lies flat and the camera looks down on it: the ring's axis, when the ring
+    /// recedes straight up the picture (a level camera). Leaning back is not a way a ring stands,
+    /// lying on a plate or a table is. Leaning to one side, it stands turned about the vertical,
+    /// and the picture's up is the world's (none).
+    pub(crate) fn up(&self, thickness: f32) -> Option<[f32; 3]> {
+        if self.up[0].abs() > crate::cuboid::MAX_UPRIGHT_LEAN_DEG.to_radians().sin() {
+            return None;
+        }
+        let axis = [thickness * self.slope * self.up[0], thickness * self.slope * self.up[1], 1.0];
+        let norm = axis.iter().map(|value| value * value).sum::<f32>().sqrt();
+        Some(axis.map(|value| value / norm))
+    }
+
     /// The depth of the middle of the tube whose ball is centred on cell `centres[i]`, for each cell
     /// `i` of a `width`-wide grid: the leaning ring's plane at that ball's centre.
     pub(crate) fn middle_depths(&self, centres: &[u32], width: usize) -> Vec<f32> {
@@ -205,6 +219,19 @@ mod tests {
         let width = 128;
         let depths = tilt.middle_depths(&[33 * width as u32 + 64, 95 * width as u32 + 64], width);
         assert!(depths[0] < -20.0 && depths[1] > 20.0, "{depths:?}");
+        // It lies flat, seen from 50° above: its axis is the world's up.
+        let [x, y, z] = tilt.up(1.0).expect("a ring lying flat");
+        let above = z.atan2(-y).to_degrees();
+        assert!(x.abs() < 0.01 && (above - 50.0).abs() < 3.0, "up {:?}: {above}° above", [x, y, z]);
+    }
+
+    #[test]
+    fn a_ring_turned_about_the_vertical_stands() {
+        let leaning = leaning_ring(40.0);
+        let turned = Mask::from_fn(128, 128, |x, y| leaning.cells[x * 128 + y]);
+        let tilt = Tilt::of(&turned).expect("a turned ring");
+        assert!(tilt.up[0].abs() > 0.99, "up {:?}", tilt.up);
+        assert_eq!(tilt.up(1.0), None);
     }
 
     #[test]

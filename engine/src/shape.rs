@@ -91,6 +91,10 @@ pub struct Reconstruction {
     pub relief: Relief,
     /// The shape chosen (for `auto`) or asked for.
     pub built: Built,
+    /// The world's up in the grid's frame (x right, y down, z towards the camera; a unit vector)
+    /// when the shape shows that the camera looked down on the object (a box's upright edge, a
+    /// lying ring's axis, leans towards it); none when the picture's up is the world's.
+    pub up: Option<[f32; 3]>,
 }
 
 /// The square cutout a solid is built from.
@@ -120,7 +124,7 @@ pub fn reconstruct(
     let grid = resample(coverage, 1, (side, side), (grid_px, grid_px));
     if shape == Shape::Relief || (shape == Shape::Auto && depth.is_some()) {
         let relief = inflate_grid(&grid, grid_px, thickness, depth, cancel, progress)?;
-        return Ok(Reconstruction { relief, built: Built::Relief });
+        return Ok(Reconstruction { relief, built: Built::Relief, up: None });
     }
     let shading = (luminance.len() == side * side).then(|| resample(luminance, 1, (side, side), (grid_px, grid_px)));
     let silhouette = Silhouette::new(&grid, grid_px);
@@ -158,6 +162,7 @@ pub fn reconstruct(
     tracing::debug!(shape = built.name(), "chose the shape");
     progress(0.3);
     let mut middle = Vec::new();
+    let mut up = cuboid.as_ref().map(|cuboid| cuboid.up(thickness));
     let heights = match (built, revolved, &cuboid) {
         (Built::Extrude, _, _) => silhouette.extruded(thickness),
         (Built::Box, _, Some(cuboid)) => {
@@ -172,6 +177,7 @@ pub fn reconstruct(
             if let Some(tilt) = Tilt::of(&silhouette.mask) {
                 tracing::debug!(?tilt, "the ring leans back");
                 middle = tilt.middle_depths(&centres, grid_px).iter().map(|depth| depth * thickness).collect();
+                up = tilt.up(thickness);
             }
             heights.iter().map(|height| height * thickness).collect()
         }
@@ -187,7 +193,7 @@ pub fn reconstruct(
         }
         _ => {
             let relief = inflate_grid(&grid, grid_px, thickness, None, cancel, progress)?;
-            return Ok(Reconstruction { relief, built: Built::Relief });
+            return Ok(Reconstruction { relief, built: Built::Relief, up: None });
         }
     };
     cancel.check()?;
@@ -196,7 +202,7 @@ pub fn reconstruct(
         shear(&mut mesh, &middle, grid_px);
     }
     progress(1.0);
-    Ok(Reconstruction { relief: Relief { mesh, grid_px, front_heights: heights, middle }, built })
+    Ok(Reconstruction { relief: Relief { mesh, grid_px, front_heights: heights, middle }, built, up })
 }
 
 /// The coverage on the grid and what the shape analysis reads from it.

@@ -302,8 +302,32 @@ fn generated(subject: &Subject, shape: Shape) -> (Surface, String, Vec<String>) 
         .unwrap_or_else(|error| panic!("{}: {error}", subject.name));
     let topology = asset.mesh.topology();
     assert!(topology.is_watertight_manifold(), "{} ({shape:?}): not closed", subject.name);
-    let positions = asset.mesh.positions.iter().map(|position| position.map(f64::from)).collect();
+    let mut positions: Vec<[f64; 3]> = asset.mesh.positions.iter().map(|position| position.map(f64::from)).collect();
+    if let Some(up) = asset.record.up_in_picture {
+        // A box seen from above was stood on its base: turn it back into the picture's frame, where
+        // the truth is.
+        positions = turned_back(&positions, up);
+    }
     (Surface { positions, triangles: asset.mesh.triangles.clone() }, asset.record.shape.clone(), asset.warnings)
+}
+
+/// `positions` turned by the smallest rotation that takes +y to `up` (a unit vector).
+fn turned_back(positions: &[[f64; 3]], up: [f64; 3]) -> Vec<[f64; 3]> {
+    let axis = [up[2], 0.0, -up[0]];
+    let sin = (axis[0] * axis[0] + axis[2] * axis[2]).sqrt();
+    let cos = up[1];
+    if sin < 1.0e-9 {
+        return positions.to_vec();
+    }
+    let k = axis.map(|value| value / sin);
+    positions
+        .iter()
+        .map(|v| {
+            let cross = [k[1] * v[2] - k[2] * v[1], k[2] * v[0] - k[0] * v[2], k[0] * v[1] - k[1] * v[0]];
+            let along = k[0] * v[0] + k[1] * v[1] + k[2] * v[2];
+            [0, 1, 2].map(|index| v[index] * cos + cross[index] * sin + k[index] * along * (1.0 - cos))
+        })
+        .collect()
 }
 
 /// `THREEDGPT_SHAPES=pawn,mug` scores only those objects (to look at them; the floors need the
@@ -546,6 +570,43 @@ fn the_views_carve_the_rendered_objects() {
         assert!(chamfer <= VIEWS_MEAN_CHAMFER_AT_MOST, "mean Chamfer with a right view {chamfer:.4}");
         let front = mean(scores, |s| s.front_iou);
         assert!(front >= MEAN_FRONT_IOU_AT_LEAST, "mean front IoU with a right view {front:.3}");
+    }
+}
+
+/// The crate photographed from 25° above and the ring seen from 50° above are placed as they would
+/// stand: on their base at the origin (the default `--origin bottom`), not tipped onto an edge or a
+/// point as the picture's frame has them.
+#[test]
+fn a_box_and_a_ring_seen_from_above_stand_on_their_base() {
+    for (name, shape, down_deg) in [("torus-tilted", "tubes", 50.0), ("crate-from-above", "box", 25.0)] {
+        let front = std::fs::read(folder().join(format!("images/{name}.front.png"))).unwrap();
+        let options = Options::default().with_texture_px(256).with_target_faces(8000);
+        let asset = generate(&format!("{name}.png"), &front, &options, &NoProgress, &CancelFlag::new()).unwrap();
+        assert_eq!(asset.record.shape, shape, "{name}");
+        let [x, y, z] = asset.record.up_in_picture.unwrap_or_else(|| panic!("{name}: no up in the picture"));
+        let found_deg = z.atan2(y).to_degrees();
+        assert!(
+            x.abs() < 0.05 && (found_deg - down_deg).abs() < 3.0,
+            "{name}: up {:?}, the camera looked down {found_deg:.1}°",
+            [x, y, z]
+        );
+        let positions = &asset.mesh.positions;
+        let range = |axis: usize, points: &mut dyn Iterator<Item = &[f32; 3]>| {
+            let (low, high) = points.fold((f32::INFINITY, f32::NEG_INFINITY), |(low, high), point| {
+                (low.min(point[axis]), high.max(point[axis]))
+            });
+            high - low
+        };
+        let height = range(1, &mut positions.iter());
+        let lowest = positions.iter().map(|position| position[1]).fold(f32::INFINITY, f32::min);
+        assert!(lowest.abs() < 1.0e-4, "{name}: the base is at {lowest}, not at the origin");
+        // The base is a face or a ring: the points within 5% of the height above the lowest span
+        // most of the footprint both ways (tipped, it touches the ground along a line or at a point).
+        for axis in [0, 2] {
+            let whole = range(axis, &mut positions.iter());
+            let base = range(axis, &mut positions.iter().filter(|position| position[1] - lowest < 0.05 * height));
+            assert!(base >= 0.6 * whole, "{name}, axis {axis}: the base spans {base:.3} of {whole:.3}");
+        }
     }
 }
 
