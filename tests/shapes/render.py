@@ -45,6 +45,7 @@ class Subject:
     colour: tuple[float, float, float] = (0.7, 0.45, 0.25)
     smooth: bool = True
     tags: list[str] = field(default_factory=list)
+    grain: bool = False  # wood grain on the colour (the scenes' wooden floor material) instead of flat
 
 
 def _lathe(profile: list[tuple[float, float]], steps: int = 64):
@@ -167,6 +168,14 @@ def crate_from_above():
     return [crate]
 
 
+def wooden_crate():
+    """A wooden crate from a shop's photo: turned the other way, 40°, seen from 30° above."""
+    crate = scenes._box((1.0, 0.8, 0.6), (0.0, 0.0, 0.3))
+    crate.rotation_mode = "ZYX"
+    crate.rotation_euler = (math.radians(30), 0.0, math.radians(-40))
+    return [crate]
+
+
 def mug_handle_left():
     parts = scenes.mug()
     for part in parts:
@@ -265,6 +274,9 @@ SUBJECTS = [
     Subject("cube", cube_box, "box", (0.8, 0.2, 0.2), smooth=False),
     Subject("crate", crate, "box", (0.55, 0.4, 0.2), smooth=False),
     Subject("crate-from-above", crate_from_above, "box", (0.55, 0.4, 0.2), smooth=False, tags=["three faces"]),
+    Subject(
+        "wooden-crate", wooden_crate, "box", (0.6, 0.42, 0.22), smooth=False, tags=["three faces", "grain"], grain=True
+    ),
     Subject("table", scenes.table, "box", (0.35, 0.2, 0.1), smooth=False, tags=["thin parts", "holes"]),
     Subject("suzanne", scenes.suzanne, "character", (0.75, 0.45, 0.2)),
     Subject("suzanne-side", suzanne_side, "character", (0.5, 0.5, 0.5)),
@@ -333,7 +345,10 @@ def render(subject: Subject, images: bool = True) -> dict:
     world.use_nodes = True
     world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.35
     parts = subject.build()
-    material = scenes._material("object", subject.colour, 0.5, 0.0)
+    if subject.grain:
+        material = scenes._wood_material("object", subject.colour)
+    else:
+        material = scenes._material("object", subject.colour, 0.5, 0.0)
     for part in parts:
         if part.type != "MESH":
             continue
