@@ -76,7 +76,7 @@ pub fn estimate(luminance: &[f32], normals: &[[f32; 3]], use_vertex: &[bool]) ->
                 right[i] += row[i] * f64::from(luminance[index]);
             }
         }
-        let [ambient, vx, vy, vz] = solve4(normal_matrix, right)?;
+        let [ambient, vx, vy, vz] = solve(normal_matrix, right)?;
         let diffuse = (vx * vx + vy * vy + vz * vz).sqrt();
         if diffuse <= 1.0e-9 {
             return None;
@@ -136,10 +136,10 @@ impl Light {
     }
 }
 
-/// Solves a 4×4 system by Gaussian elimination with partial pivoting; none when it is singular.
-fn solve4(mut matrix: [[f64; 4]; 4], mut right: [f64; 4]) -> Option<[f64; 4]> {
-    for column in 0..4 {
-        let pivot = (column..4).max_by(|&a, &b| matrix[a][column].abs().total_cmp(&matrix[b][column].abs()))?;
+/// Solves an N×N system by Gaussian elimination with partial pivoting; none when it is singular.
+pub(crate) fn solve<const N: usize>(mut matrix: [[f64; N]; N], mut right: [f64; N]) -> Option<[f64; N]> {
+    for column in 0..N {
+        let pivot = (column..N).max_by(|&a, &b| matrix[a][column].abs().total_cmp(&matrix[b][column].abs()))?;
         if matrix[pivot][column].abs() < 1.0e-12 {
             return None;
         }
@@ -154,9 +154,9 @@ fn solve4(mut matrix: [[f64; 4]; 4], mut right: [f64; 4]) -> Option<[f64; 4]> {
             *value -= factor * pivot_right;
         }
     }
-    let mut solution = [0.0f64; 4];
-    for row in (0..4).rev() {
-        let known: f64 = (row + 1..4).map(|k| matrix[row][k] * solution[k]).sum();
+    let mut solution = [0.0f64; N];
+    for row in (0..N).rev() {
+        let known: f64 = (row + 1..N).map(|k| matrix[row][k] * solution[k]).sum();
         solution[row] = (right[row] - known) / matrix[row][row];
     }
     Some(solution)

@@ -152,13 +152,13 @@ pub fn generate_with(
     let target_faces = options.target_faces as usize;
     let mut reconstruct_started = started;
     let luminance = luminance(&cutout.rgba);
-    let (mut mesh, topology, relief_faces, built, up, front_heights) = loop {
+    let (mut mesh, topology, relief_faces, built, (up, lens), front_heights) = loop {
         let square = Square { coverage: &cutout.coverage, luminance: &luminance, side: cutout.side() as usize };
         let reconstruction =
             reconstruct(square, grid_px, options.thickness, options.shape, depth.as_ref(), cancel, &mut |fraction| {
                 progress.report(Stage::Reconstruct, depth_start + depth_share * fraction)
             })?;
-        let (built, up) = (reconstruction.built, reconstruction.up);
+        let (built, pose) = (reconstruction.built, (reconstruction.up, reconstruction.lens));
         let mut relief = reconstruction.relief;
         let front_heights = relief.take_front_surface();
         add_ms(&mut timings.reconstruct, reconstruct_started);
@@ -169,7 +169,7 @@ pub fn generate_with(
         let simplified = (relief_faces > target_faces).then(|| relief.mesh.simplified_to(target_faces)).flatten();
         add_ms(&mut timings.mesh, started);
         match simplified {
-            Some((mesh, topology)) => break (mesh, topology, relief_faces, built, up, front_heights),
+            Some((mesh, topology)) => break (mesh, topology, relief_faces, built, pose, front_heights),
             // Collapsing a very dense relief to few faces in one pass can fold its thin rim onto
             // itself; a coarser grid gives the same shape, and the face count asked for.
             None if relief_faces > target_faces && grid_px / 2 >= MIN_RETRY_GRID_PX => {
@@ -183,7 +183,7 @@ pub fn generate_with(
                 let gentler = if relief_faces > target_faces { target_faces * 3 / 2 + 1 } else { target_faces };
                 let (mesh, topology) = relief.mesh.simplified_with_topology(gentler);
                 add_ms(&mut timings.mesh, started);
-                break (mesh, topology, relief_faces, built, up, front_heights);
+                break (mesh, topology, relief_faces, built, pose, front_heights);
             }
         }
     };
@@ -203,6 +203,9 @@ pub fn generate_with(
     cancel.check()?;
     // Texture coordinates are the front-view projection, taken before the mesh moves into place.
     let uvs: Vec<[f32; 2]> = mesh.positions.iter().map(|&[x, y, _]| [x / grid_px as f32, y / grid_px as f32]).collect();
+    if let Some(lens) = lens {
+        lens.unproject(&mut mesh);
+    }
     if let Some(up) = up {
         stand_upright(&mut mesh, up);
     }

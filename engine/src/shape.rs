@@ -95,7 +95,40 @@ pub struct Reconstruction {
     /// when the shape shows that the camera looked down on the object (a box's upright edge, a
     /// lying ring's axis, leans towards it); none when the picture's up is the world's.
     pub up: Option<[f32; 3]>,
+    /// The camera's lens, when the shape shows that it was not a long one (a box's far sides
+    /// drawn shorter): the mesh is then in the picture's frame, each vertex where the picture shows
+    /// it, and [`Lens::unproject`] moves it to where it is.
+    pub lens: Option<Lens>,
 }
+
+/// A pinhole camera looking at the picture: its axis meets the picture at `principal` (grid
+/// vertex coordinates), and it is `1 / inverse_distance` units in front of the plane of depth 0.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lens {
+    /// Where the camera's axis meets the picture.
+    pub principal: [f32; 2],
+    /// One over the camera's distance from the plane of depth 0, per unit of depth.
+    pub inverse_distance: f32,
+}
+
+impl Lens {
+    /// Moves each vertex of a mesh in the picture's frame (x, y where the picture draws the point,
+    /// z its depth towards the camera) to the point itself: `x' = principal + (x - principal)·(1 -
+    /// w·z)`. Nothing moves at depth 0; nearer points were drawn larger and shrink. The map keeps
+    /// orientation (its Jacobian is `(1 - w·z)² > 0` in front of the camera), so a closed,
+    /// outward-wound mesh stays one.
+    pub fn unproject(&self, mesh: &mut crate::mesh::TriMesh) {
+        for position in &mut mesh.positions {
+            let nearness = 1.0 - self.inverse_distance * position[2];
+            for (value, principal) in position.iter_mut().zip(self.principal) {
+                *value = principal + (*value - principal) * nearness;
+            }
+        }
+    }
+}
+
+/// The least half depth of a box, per cell inside the silhouette's outline.
+const BOX_RIM_SLOPE: f32 = 0.5;
 
 /// The square cutout a solid is built from.
 #[derive(Debug, Clone, Copy)]
@@ -124,7 +157,7 @@ pub fn reconstruct(
     let grid = resample(coverage, 1, (side, side), (grid_px, grid_px));
     if shape == Shape::Relief || (shape == Shape::Auto && depth.is_some()) {
         let relief = inflate_grid(&grid, grid_px, thickness, depth, cancel, progress)?;
-        return Ok(Reconstruction { relief, built: Built::Relief, up: None });
+        return Ok(Reconstruction { relief, built: Built::Relief, up: None, lens: None });
     }
     let shading = (luminance.len() == side * side).then(|| resample(luminance, 1, (side, side), (grid_px, grid_px)));
     let silhouette = Silhouette::new(&grid, grid_px);
@@ -169,8 +202,16 @@ pub fn reconstruct(
             let (middles, halves) = cuboid.depths(grid_px, grid_px * grid_px);
             tracing::debug!(?cuboid, "a box seen from above");
             middle = middles.iter().map(|depth| depth * thickness).collect();
-            // The extrusion's faint dome, so no face is exactly flat for the simplifier.
-            halves.iter().zip(silhouette.dome()).map(|(half, dome)| half * thickness * dome).collect()
+            // The extrusion's faint dome, so no face is exactly flat for the simplifier; and at
+            // least a sliver of depth growing inwards from the outline, where the box drawn and
+            // the silhouette differ by a cell, so no rim cell inside the silhouette is flat.
+            let rim = distance_inside(&silhouette.mask);
+            halves
+                .iter()
+                .zip(silhouette.dome())
+                .zip(rim)
+                .map(|((half, dome), rim)| half.max(BOX_RIM_SLOPE * rim) * thickness * dome)
+                .collect()
         }
         (Built::Tubes, _, _) => {
             let (heights, centres) = inscribed_balls(&silhouette.mask);
@@ -193,7 +234,7 @@ pub fn reconstruct(
         }
         _ => {
             let relief = inflate_grid(&grid, grid_px, thickness, None, cancel, progress)?;
-            return Ok(Reconstruction { relief, built: Built::Relief, up: None });
+            return Ok(Reconstruction { relief, built: Built::Relief, up: None, lens: None });
         }
     };
     cancel.check()?;
@@ -202,7 +243,11 @@ pub fn reconstruct(
         shear(&mut mesh, &middle, grid_px);
     }
     progress(1.0);
-    Ok(Reconstruction { relief: Relief { mesh, grid_px, front_heights: heights, middle }, built, up })
+    let lens = cuboid
+        .as_ref()
+        .and_then(|cuboid| cuboid.lens(thickness))
+        .map(|(principal, inverse_distance)| Lens { principal, inverse_distance });
+    Ok(Reconstruction { relief: Relief { mesh, grid_px, front_heights: heights, middle }, built, up, lens })
 }
 
 /// The coverage on the grid and what the shape analysis reads from it.

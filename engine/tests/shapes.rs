@@ -593,22 +593,67 @@ fn a_box_and_a_ring_seen_from_above_stand_on_their_base() {
             "{name}: up {:?}, the camera looked down {found_deg:.1}°",
             [x, y, z]
         );
-        let positions = &asset.mesh.positions;
-        let range = |axis: usize, points: &mut dyn Iterator<Item = &[f32; 3]>| {
-            let (low, high) = points.fold((f32::INFINITY, f32::NEG_INFINITY), |(low, high), point| {
-                (low.min(point[axis]), high.max(point[axis]))
-            });
-            high - low
-        };
-        let height = range(1, &mut positions.iter());
-        let lowest = positions.iter().map(|position| position[1]).fold(f32::INFINITY, f32::min);
-        assert!(lowest.abs() < 1.0e-4, "{name}: the base is at {lowest}, not at the origin");
-        // The base is a face or a ring: the points within 5% of the height above the lowest span
-        // most of the footprint both ways (tipped, it touches the ground along a line or at a point).
-        for axis in [0, 2] {
-            let whole = range(axis, &mut positions.iter());
-            let base = range(axis, &mut positions.iter().filter(|position| position[1] - lowest < 0.05 * height));
-            assert!(base >= 0.6 * whole, "{name}, axis {axis}: the base spans {base:.3} of {whole:.3}");
+        stands_on_its_base(name, &asset.mesh.positions);
+    }
+}
+
+/// The extent of `points` along `axis`.
+fn extent(axis: usize, points: &mut dyn Iterator<Item = &[f32; 3]>) -> f32 {
+    let (low, high) = points
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(low, high), point| (low.min(point[axis]), high.max(point[axis])));
+    high - low
+}
+
+/// Checks that the asset `positions` stands on its base at the origin: the points within 5% of its
+/// height above the lowest span most of its footprint both ways (tipped, a box touches the ground
+/// along a line or at a point).
+fn stands_on_its_base(name: &str, positions: &[[f32; 3]]) {
+    let height = extent(1, &mut positions.iter());
+    let lowest = positions.iter().map(|position| position[1]).fold(f32::INFINITY, f32::min);
+    assert!(lowest.abs() < 1.0e-4, "{name}: the base is at {lowest}, not at the origin");
+    for axis in [0, 2] {
+        let whole = extent(axis, &mut positions.iter());
+        let base = extent(axis, &mut positions.iter().filter(|position| position[1] - lowest < 0.05 * height));
+        assert!(base >= 0.6 * whole, "{name}, axis {axis}: the base spans {base:.3} of {whole:.3}");
+    }
+}
+
+/// Crates photographed as a shop would, through a 35, 50 or 85 mm lens from 20° or 30° above
+/// (`tests/shapes/lens/`, rendered by `render.py --lens`): the far sides are drawn shorter and the
+/// upright edges converge, yet each is a box, with the camera's angle, standing, in its proportions.
+#[test]
+fn a_crate_photographed_through_a_lens_is_a_box_in_its_proportions() {
+    let folder = folder().join("lens");
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("lens.json")).unwrap()).unwrap();
+    for (name, photo) in truth.as_object().unwrap() {
+        let front = std::fs::read(folder.join(format!("{name}.png"))).unwrap();
+        let options = Options::default().with_texture_px(256).with_target_faces(8000);
+        let asset = generate(&format!("{name}.png"), &front, &options, &NoProgress, &CancelFlag::new()).unwrap();
+        assert_eq!(asset.record.shape, "box", "{name}");
+        assert!(asset.warnings.is_empty(), "{name}: {:?}", asset.warnings);
+        let [x, y, z] = asset.record.up_in_picture.unwrap_or_else(|| panic!("{name}: no up in the picture"));
+        let (found_deg, above_deg) = (z.atan2(y).to_degrees(), photo["above_deg"].as_f64().unwrap());
+        assert!(
+            x.abs() < 0.05 && (found_deg - above_deg).abs() < 5.0,
+            "{name}: up {:?}, the camera looked down {found_deg:.1}°, not {above_deg}°",
+            [x, y, z]
+        );
+        stands_on_its_base(name, &asset.mesh.positions);
+        // The bounding box, standing: across the picture, up, and along the view.
+        let size: Vec<f64> = photo["size_m"].as_array().unwrap().iter().map(|value| value.as_f64().unwrap()).collect();
+        let turn = photo["turn_deg"].as_f64().unwrap().to_radians();
+        let expected = [
+            size[0] * turn.cos().abs() + size[1] * turn.sin().abs(),
+            size[2],
+            size[0] * turn.sin().abs() + size[1] * turn.cos().abs(),
+        ];
+        let longest = expected.iter().copied().fold(0.0, f64::max);
+        let found = asset.record.size_m;
+        let found_longest = found.iter().copied().fold(0.0, f64::max);
+        for axis in 0..3 {
+            let (want, got) = (expected[axis] / longest, found[axis] / found_longest);
+            assert!((want - got).abs() < 0.03, "{name}: {found:?} against {expected:?} (axis {axis})");
         }
     }
 }

@@ -12,6 +12,12 @@ Run once, by hand, when the set changes; the files are committed and CI never re
     .venv-blender/bin/python tests/shapes/render.py           # every object (a few minutes)
     .venv-blender/bin/python tests/shapes/render.py pawn mug   # some of them
     .venv-blender/bin/python tests/shapes/render.py --meshes  # the ground-truth surfaces only
+    .venv-blender/bin/python tests/shapes/render.py --lens    # the crates photographed through lenses
+
+`--lens` renders `lens/NAME.png`: a crate standing on the ground photographed by a level pinhole
+camera from above through a 35, 50 or 85 mm lens (36 mm film), as a product photo is, and
+`lens/lens.json` with what the picture cannot be checked without: the crate's size, its turn, the
+camera's angle above it and the lens.
 """
 
 from __future__ import annotations
@@ -288,6 +294,26 @@ SUBJECTS = [
 VIEWS = {"front": Vector((0.0, -1.0, 0.0)), "right": Vector((1.0, 0.0, 0.0)), "back": Vector((0.0, 1.0, 0.0))}
 
 
+def _empty_studio():
+    """An empty scene under a dim grey sky."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    world = bpy.data.worlds.new("world")
+    bpy.context.scene.world = world
+    world.use_nodes = True
+    world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.35
+
+
+def _sun():
+    """The key light, from the upper left as a photo's would be; returns it so a view can turn it."""
+    sun = bpy.data.lights.new("sun", "SUN")
+    sun.energy = 3.0
+    sun.angle = math.radians(8)
+    light = bpy.data.objects.new("sun", sun)
+    light.rotation_euler = (math.radians(50), 0.0, math.radians(-35))
+    bpy.context.scene.collection.objects.link(light)
+    return light
+
+
 def _united(parts):
     """One closed surface for the parts: copies with their modifiers applied, united by Blender's
     exact boolean (sharp tips and thin blades survive, unlike a voxel remesh), decimated only when
@@ -339,11 +365,7 @@ def _write_ply(path: Path, united, centre: Vector) -> None:
 
 
 def render(subject: Subject, images: bool = True) -> dict:
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    world = bpy.data.worlds.new("world")
-    bpy.context.scene.world = world
-    world.use_nodes = True
-    world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.35
+    _empty_studio()
     parts = subject.build()
     if subject.grain:
         material = scenes._wood_material("object", subject.colour)
@@ -368,12 +390,7 @@ def render(subject: Subject, images: bool = True) -> dict:
     # One scale for every view, so the views agree on the object's height.
     scale = 1.25 * extent
 
-    sun = bpy.data.lights.new("sun", "SUN")
-    sun.energy = 3.0
-    sun.angle = math.radians(8)
-    light = bpy.data.objects.new("sun", sun)
-    light.rotation_euler = (math.radians(50), 0.0, math.radians(-35))
-    bpy.context.scene.collection.objects.link(light)
+    light = _sun()
 
     camera_data = bpy.data.cameras.new("camera")
     camera_data.type = "ORTHO"
@@ -400,7 +417,72 @@ def render(subject: Subject, images: bool = True) -> dict:
     return {"kind": subject.kind, "tags": subject.tags, "view_size_m": scale}
 
 
+@dataclass
+class Photo:
+    """A crate photographed through a lens: its size (width, depth, height), its turn about the
+    vertical, the camera's angle above it, the lens's focal length for 36 mm film, wood grain."""
+
+    name: str
+    size_m: tuple[float, float, float]
+    turn_deg: float
+    above_deg: float
+    lens_mm: float
+    grain: bool = False
+
+
+PHOTOS = [
+    Photo("crate-35mm", (1.2, 0.7, 0.7), 30.0, 30.0, 35.0),
+    Photo("wooden-crate-50mm", (1.2, 0.7, 0.7), -40.0, 20.0, 50.0, grain=True),
+    Photo("crate-85mm", (1.2, 0.7, 0.7), 30.0, 20.0, 85.0),
+]
+
+
+def photograph(photo: Photo) -> dict:
+    """Renders `lens/NAME.png` through a pinhole camera aimed at the crate's centre from
+    `above_deg` above, at the distance where the crate fills about four fifths of the picture."""
+    _empty_studio()
+    width, depth, height = photo.size_m
+    crate = scenes._box((width, depth, height), (0.0, 0.0, height / 2))
+    crate.rotation_euler = (0.0, 0.0, math.radians(photo.turn_deg))
+    colour = (0.6, 0.42, 0.22)
+    material = scenes._wood_material("object", colour) if photo.grain else scenes._material("object", colour, 0.5, 0.0)
+    crate.data.materials.append(material)
+    crate.data.shade_flat()
+    _sun()
+    camera_data = bpy.data.cameras.new("camera")
+    camera_data.lens = photo.lens_mm
+    camera_data.sensor_width = 36.0
+    camera = bpy.data.objects.new("camera", camera_data)
+    bpy.context.scene.collection.objects.link(camera)
+    bpy.context.scene.camera = camera
+    view = 2.0 * math.atan(18.0 / photo.lens_mm)
+    distance = 1.6 / 0.8 / (2.0 * math.tan(view / 2.0))
+    target = Vector((0.0, 0.0, height / 2))
+    above = math.radians(photo.above_deg)
+    camera.location = target + Vector((0.0, -math.cos(above), math.sin(above))) * distance
+    camera.rotation_euler = (target - camera.location).to_track_quat("-Z", "Y").to_euler()
+    scenes._settings(SIZE_PX, SIZE_PX, samples=24)
+    bpy.context.scene.render.film_transparent = True
+    settings = bpy.context.scene.render.image_settings
+    settings.file_format = "PNG"
+    settings.color_mode = "RGBA"
+    bpy.context.scene.render.filepath = str(HERE / "lens" / f"{photo.name}.png")
+    bpy.ops.render.render(write_still=True)
+    return {
+        "size_m": list(photo.size_m),
+        "turn_deg": photo.turn_deg,
+        "above_deg": photo.above_deg,
+        "lens_mm": photo.lens_mm,
+        "distance_m": distance,
+    }
+
+
 def main(names: list[str]) -> None:
+    if "--lens" in names:
+        (HERE / "lens").mkdir(exist_ok=True)
+        truth = {photo.name: photograph(photo) for photo in PHOTOS}
+        (HERE / "lens" / "lens.json").write_text(json.dumps(truth, indent=2) + "\n")
+        return
     # `--meshes` writes the ground-truth surfaces again without rendering.
     images = "--meshes" not in names
     names = [name for name in names if name != "--meshes"]
