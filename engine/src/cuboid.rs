@@ -19,7 +19,9 @@
 //! A box seen square-on (one face, a rectangle) or with one edge along the view (two faces) shows
 //! nothing of its depth and is not one of these; it stays the extrusion of a flat shape.
 
+use crate::linear;
 use crate::mask::Mask;
+use crate::shape::Lens;
 
 /// The longest an outline side may differ from the opposite one (as a vector), as a share of the
 /// outline's size, for the first, parallel estimate: a lens draws the far sides shorter.
@@ -152,8 +154,7 @@ impl Cuboid {
         // Which corner of the box each outline corner is: the nearest of the six on this box's
         // outline (all but the corner nearest the camera and the one farthest from it).
         let towards = self.edges.map(|edge| edge[2].signum());
-        let outline: Vec<[f32; 3]> = (0..8)
-            .map(|bits| [0, 1, 2].map(|axis| if bits >> axis & 1 == 1 { 1.0 } else { -1.0 }))
+        let outline: Vec<[f32; 3]> = corner_signs()
             .filter(|signs: &[f32; 3]| {
                 let along = (0..3).filter(|&axis| signs[axis] == towards[axis]).count();
                 along != 0 && along != 3
@@ -178,9 +179,9 @@ impl Cuboid {
             [0, 1, 2].map(|index| self.edges[index].map(|value| f64::from(value / lengths[index])));
         let scale = f64::from(size);
         let model = |parameters: &[f64; 9]| -> Self {
-            let turn = rotation(&[parameters[2], parameters[3], parameters[4]]);
+            let turn = linear::rotation(&[parameters[2], parameters[3], parameters[4]]);
             let edges = [0, 1, 2].map(|index| {
-                let turned = apply(&turn, &directions[index]);
+                let turned = linear::apply(&turn, &directions[index]);
                 let length = f64::from(lengths[index]) * parameters[5 + index].exp();
                 turned.map(|value| (value * length) as f32)
             });
@@ -203,7 +204,7 @@ impl Cuboid {
             out
         };
         let start = [f64::from(self.centre[0]), f64::from(self.centre[1]), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
-        let mut parameters = least_squares(start, misses, 60);
+        let mut parameters = linear::least_squares(start, misses, 60);
         // A far side drawn a little longer than the near one is the corners' noise, not a camera
         // behind the picture: a long lens.
         if parameters[8] < 0.0 && parameters[8] > -MAX_REVERSED_PERSPECTIVE {
@@ -213,8 +214,8 @@ impl Cuboid {
         let cost: f64 = misses(&parameters).iter().map(|miss| miss * miss).sum();
         let rms = (cost / 6.0).sqrt() as f32;
         let upright = cuboid.edges[cuboid.upright];
-        let nearest = (0..8)
-            .map(|bits| cuboid.corner([0, 1, 2].map(|axis| if bits >> axis & 1 == 1 { 1.0 } else { -1.0 })))
+        let nearest = corner_signs()
+            .map(|signs| cuboid.corner(signs))
             .map(|corner| 1.0 - cuboid.w * corner[2])
             .fold(f32::INFINITY, f32::min);
         (rms <= MAX_CORNER_MISS * size
@@ -250,16 +251,17 @@ impl Cuboid {
     /// the camera (the camera looks down on the box by the angle this makes with the picture).
     pub(crate) fn up(&self, thickness: f32) -> [f32; 3] {
         let [x, y, z] = self.edges[self.upright];
-        let (x, y, z) = (x, y, z * thickness);
-        let norm = (x * x + y * y + z * z).sqrt().max(f32::MIN_POSITIVE);
-        [x / norm, y / norm, z / norm]
+        linear::unit([x, y, z * thickness])
     }
 
     /// The camera, when it is not orthographic: where its axis meets the picture (in the
     /// reconstructor's vertex coordinates, a cell's centre at its index plus a half) and one over
     /// its distance per unit of depth, depths being `thickness` times the box's.
-    pub(crate) fn lens(&self, thickness: f32) -> Option<([f32; 2], f32)> {
-        (self.w > 0.0).then(|| ([self.principal[0] + 0.5, self.principal[1] + 0.5], self.w / thickness.max(1.0e-6)))
+    pub(crate) fn lens(&self, thickness: f32) -> Option<Lens> {
+        (self.w > 0.0).then(|| Lens {
+            principal: [self.principal[0] + 0.5, self.principal[1] + 0.5],
+            inverse_distance: self.w / thickness.max(1.0e-6),
+        })
     }
 
     /// Where the line of sight through cell `(x, y)` leaves the box at the back and enters it at
@@ -338,86 +340,9 @@ impl Cuboid {
     }
 }
 
-/// The rotation matrix of the rotation vector `turn` (axis times angle, radians; Rodrigues).
-fn rotation(turn: &[f64; 3]) -> [[f64; 3]; 3] {
-    let angle = (turn[0] * turn[0] + turn[1] * turn[1] + turn[2] * turn[2]).sqrt();
-    if angle < 1.0e-12 {
-        return [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
-    }
-    let [x, y, z] = turn.map(|value| value / angle);
-    let (sin, cos) = angle.sin_cos();
-    let c = 1.0 - cos;
-    [
-        [cos + x * x * c, x * y * c - z * sin, x * z * c + y * sin],
-        [y * x * c + z * sin, cos + y * y * c, y * z * c - x * sin],
-        [z * x * c - y * sin, z * y * c + x * sin, cos + z * z * c],
-    ]
-}
-
-fn apply(matrix: &[[f64; 3]; 3], vector: &[f64; 3]) -> [f64; 3] {
-    matrix.map(|row| row[0] * vector[0] + row[1] * vector[1] + row[2] * vector[2])
-}
-
-/// The parameters near `start` that make `misses` smallest in the least-squares sense
-/// (Levenberg–Marquardt with a forward-difference Jacobian), after at most `rounds` rounds.
-fn least_squares<const N: usize, const M: usize>(
-    start: [f64; N],
-    misses: impl Fn(&[f64; N]) -> [f64; M],
-    rounds: usize,
-) -> [f64; N] {
-    let cost = |misses: &[f64; M]| misses.iter().map(|miss| miss * miss).sum::<f64>();
-    let (mut parameters, mut current) = (start, misses(&start));
-    let mut damping = 1.0e-3;
-    for _ in 0..rounds {
-        let mut jacobian = [[0.0f64; N]; M];
-        for column in 0..N {
-            let mut moved = parameters;
-            let step = 1.0e-4 * (1.0 + parameters[column].abs());
-            moved[column] += step;
-            let changed = misses(&moved);
-            for row in 0..M {
-                jacobian[row][column] = (changed[row] - current[row]) / step;
-            }
-        }
-        let mut normal = [[0.0f64; N]; N];
-        let mut gradient = [0.0f64; N];
-        for row in 0..M {
-            for a in 0..N {
-                gradient[a] -= jacobian[row][a] * current[row];
-                for b in 0..N {
-                    normal[a][b] += jacobian[row][a] * jacobian[row][b];
-                }
-            }
-        }
-        let mut improved = false;
-        while damping < 1.0e9 {
-            let mut damped = normal;
-            for (index, row) in damped.iter_mut().enumerate() {
-                row[index] += damping * normal[index][index].max(1.0e-9);
-            }
-            let Some(step) = crate::light::solve(damped, gradient) else {
-                damping *= 4.0;
-                continue;
-            };
-            let mut trial = parameters;
-            for (value, change) in trial.iter_mut().zip(step) {
-                *value += change;
-            }
-            let tried = misses(&trial);
-            if cost(&tried) < cost(&current) {
-                let gain = cost(&current) - cost(&tried);
-                (parameters, current) = (trial, tried);
-                damping = (damping / 3.0).max(1.0e-9);
-                improved = gain > 1.0e-12 * (1.0 + cost(&current));
-                break;
-            }
-            damping *= 4.0;
-        }
-        if !improved {
-            break;
-        }
-    }
-    parameters
+/// The eight corners' signs along the three edges, each ±1.
+fn corner_signs() -> impl Iterator<Item = [f32; 3]> {
+    (0..8).map(|bits: u32| [0, 1, 2].map(|axis| if bits >> axis & 1 == 1 { 1.0 } else { -1.0 }))
 }
 
 /// The most a corner may turn the outline, in degrees, and still be a bend of a side rather than

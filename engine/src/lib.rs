@@ -14,6 +14,7 @@ pub mod foreground;
 mod grabcut;
 pub mod isosurface;
 pub mod light;
+mod linear;
 pub mod mask;
 mod maxflow;
 pub mod mesh;

@@ -76,7 +76,7 @@ pub fn estimate(luminance: &[f32], normals: &[[f32; 3]], use_vertex: &[bool]) ->
                 right[i] += row[i] * f64::from(luminance[index]);
             }
         }
-        let [ambient, vx, vy, vz] = solve(normal_matrix, right)?;
+        let [ambient, vx, vy, vz] = crate::linear::solve(normal_matrix, right)?;
         let diffuse = (vx * vx + vy * vy + vz * vz).sqrt();
         if diffuse <= 1.0e-9 {
             return None;
@@ -134,32 +134,6 @@ impl Light {
             .map(|(&value, &inside)| if inside { mean / value.max(MIN_SHADING_SHARE * mean) } else { 1.0 })
             .collect()
     }
-}
-
-/// Solves an N×N system by Gaussian elimination with partial pivoting; none when it is singular.
-pub(crate) fn solve<const N: usize>(mut matrix: [[f64; N]; N], mut right: [f64; N]) -> Option<[f64; N]> {
-    for column in 0..N {
-        let pivot = (column..N).max_by(|&a, &b| matrix[a][column].abs().total_cmp(&matrix[b][column].abs()))?;
-        if matrix[pivot][column].abs() < 1.0e-12 {
-            return None;
-        }
-        matrix.swap(column, pivot);
-        right.swap(column, pivot);
-        let (pivot_row, pivot_right) = (matrix[column], right[column]);
-        for (row, value) in matrix.iter_mut().zip(right.iter_mut()).skip(column + 1) {
-            let factor = row[column] / pivot_row[column];
-            for (entry, pivot_entry) in row.iter_mut().zip(pivot_row).skip(column) {
-                *entry -= factor * pivot_entry;
-            }
-            *value -= factor * pivot_right;
-        }
-    }
-    let mut solution = [0.0f64; N];
-    for row in (0..N).rev() {
-        let known: f64 = (row + 1..N).map(|k| matrix[row][k] * solution[k]).sum();
-        solution[row] = (right[row] - known) / matrix[row][row];
-    }
-    Some(solution)
 }
 
 #[cfg(test)]

@@ -688,26 +688,20 @@ fn face_target_warnings(options: &Options, grid: u32, faces: usize, available: u
     }]
 }
 
-/// Turns a grid-space mesh (x right, y down, z to the viewer) about its middle so that `up`, a unit
-/// vector in that frame, points up the picture: an object the camera looked down on stands on its
-/// base. The smallest turn that does it, so a level camera's picture turns about its horizontal.
+/// Turns a grid-space mesh (x right, y down, z to the viewer) so that `up`, a unit vector in that
+/// frame, points up the picture: an object the camera looked down on stands on its base. The
+/// smallest turn that does it (about `up × (0, -1, 0)`), so a level camera's picture turns about its
+/// horizontal. Where it turns about does not matter: [`place`] moves the mesh next.
 fn stand_upright(mesh: &mut TriMesh, up: [f32; 3]) {
-    // Rodrigues' rotation about up × (0, -1, 0).
-    let axis = [up[2], 0.0, -up[0]];
+    let axis = [f64::from(up[2]), 0.0, f64::from(-up[0])];
     let sin = (axis[0] * axis[0] + axis[2] * axis[2]).sqrt();
-    let cos = -up[1];
-    if sin < 1.0e-6 {
+    let angle = sin.atan2(f64::from(-up[1]));
+    if sin < 1.0e-9 {
         return;
     }
-    let axis = axis.map(|value| value / sin);
-    let (min, max) = mesh.bounds();
-    let middle = [0, 1, 2].map(|index| (min[index] + max[index]) / 2.0);
+    let turn = crate::linear::rotation(&axis.map(|value| value / sin * angle));
     for position in &mut mesh.positions {
-        let v = [0, 1, 2].map(|index| position[index] - middle[index]);
-        let cross = [axis[1] * v[2] - axis[2] * v[1], axis[2] * v[0] - axis[0] * v[2], axis[0] * v[1] - axis[1] * v[0]];
-        let along = axis[0] * v[0] + axis[1] * v[1] + axis[2] * v[2];
-        *position = [0, 1, 2]
-            .map(|index| middle[index] + v[index] * cos + cross[index] * sin + axis[index] * along * (1.0 - cos));
+        *position = crate::linear::apply(&turn, &position.map(f64::from)).map(|value| value as f32);
     }
 }
 

@@ -99,9 +99,7 @@ impl Tilt {
         if self.up[0].abs() > crate::cuboid::MAX_UPRIGHT_LEAN_DEG.to_radians().sin() {
             return None;
         }
-        let axis = [thickness * self.slope * self.up[0], thickness * self.slope * self.up[1], 1.0];
-        let norm = axis.iter().map(|value| value * value).sum::<f32>().sqrt();
-        Some(axis.map(|value| value / norm))
+        Some(crate::linear::unit([thickness * self.slope * self.up[0], thickness * self.slope * self.up[1], 1.0]))
     }
 
     /// The depth of the middle of the tube whose ball is centred on cell `centres[i]`, for each cell

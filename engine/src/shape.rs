@@ -243,10 +243,7 @@ pub fn reconstruct(
         shear(&mut mesh, &middle, grid_px);
     }
     progress(1.0);
-    let lens = cuboid
-        .as_ref()
-        .and_then(|cuboid| cuboid.lens(thickness))
-        .map(|(principal, inverse_distance)| Lens { principal, inverse_distance });
+    let lens = cuboid.as_ref().and_then(|cuboid| cuboid.lens(thickness));
     Ok(Reconstruction { relief: Relief { mesh, grid_px, front_heights: heights, middle }, built, up, lens })
 }
 
