@@ -19,6 +19,7 @@ pub mod mask;
 mod maxflow;
 pub mod mesh;
 mod options;
+mod overhead;
 mod pipeline;
 pub mod preview;
 mod progress;

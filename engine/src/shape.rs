@@ -2,7 +2,8 @@
 //! or a revolved core with relief appendages (a mug's body and its handle).
 //!
 //! Every one of them is symmetric front to back about a middle surface, the picture's plane for
-//! all but a leaning ring ([`ring`]) and a box seen from above ([`cuboid`]), so each is a height
+//! all but a leaning ring ([`ring`]), a box ([`cuboid`]) and a solid of revolution ([`overhead`])
+//! seen from above, so each is a height
 //! field `z = M(x, y) ± H(x, y)` over the silhouette with `H` vanishing on the outline, and
 //! [`relief`]'s marching-triangles lift (then a shear by `M` along the view) turns it into one
 //! closed 2-manifold whose holes are the silhouette's holes. A solid of revolution about an axis in the picture's plane is one exactly:
@@ -16,6 +17,7 @@
 //! straight-edged test and the shading across the object for the flat test.
 //!
 //! [`cuboid`]: crate::cuboid
+//! [`overhead`]: crate::overhead
 //! [`relief`]: crate::relief
 //! [`ring`]: crate::ring
 
@@ -23,6 +25,7 @@ use crate::cuboid::Cuboid;
 use crate::error::Result;
 use crate::mask::Mask;
 use crate::options::Shape;
+use crate::overhead::Overhead;
 use crate::progress::CancelFlag;
 use crate::refine::box_mean;
 use crate::relief::{DepthMap, Relief, inflate_grid, is_inside, lift, solve_poisson};
@@ -130,6 +133,10 @@ impl Lens {
 /// The least half depth of a box, per cell inside the silhouette's outline.
 const BOX_RIM_SLOPE: f32 = 0.5;
 
+/// The largest lean of a revolution axis in the picture that is read as upright when looking for
+/// a camera above the object, in degrees.
+const MAX_OVERHEAD_LEAN_DEG: f32 = 1.0;
+
 /// The square cutout a solid is built from.
 #[derive(Debug, Clone, Copy)]
 pub struct Square<'a> {
@@ -202,16 +209,14 @@ pub fn reconstruct(
             let (middles, halves) = cuboid.depths(grid_px, grid_px * grid_px);
             tracing::debug!(?cuboid, "a box seen from above");
             middle = middles.iter().map(|depth| depth * thickness).collect();
-            // The extrusion's faint dome, so no face is exactly flat for the simplifier; and at
-            // least a sliver of depth growing inwards from the outline, where the box drawn and
-            // the silhouette differ by a cell, so no rim cell inside the silhouette is flat.
-            let rim = distance_inside(&silhouette.mask);
-            halves
-                .iter()
-                .zip(silhouette.dome())
-                .zip(rim)
-                .map(|((half, dome), rim)| half.max(BOX_RIM_SLOPE * rim) * thickness * dome)
-                .collect()
+            silhouette.closed_halves(&halves, thickness)
+        }
+        (Built::Revolve, Some(Revolved { overhead: Some(overhead), .. }), _) => {
+            let (middles, halves) = overhead.depths(grid_px);
+            tracing::debug!(above_deg = overhead.above_deg(), "a solid of revolution seen from above");
+            middle = middles.iter().map(|depth| depth * thickness).collect();
+            up = Some(overhead.up(thickness));
+            silhouette.closed_halves(&halves, thickness)
         }
         (Built::Tubes, _, _) => {
             let (heights, centres) = inscribed_balls(&silhouette.mask);
@@ -307,6 +312,9 @@ struct Revolved {
     appendage_share: f32,
     /// The axis leaves the silhouette and comes back (a face-on ring): not one solid of revolution.
     broken: bool,
+    /// The solid seen from above, when the axis is upright and the outline's ends are the
+    /// elliptical arcs of a flat top and base drawn from above.
+    overhead: Option<Overhead>,
 }
 
 impl<'a> Silhouette<'a> {
@@ -487,13 +495,44 @@ impl<'a> Silhouette<'a> {
             rest = left_out(&core);
         }
         let core_area = core.area();
+        let overhead = self.overhead(&profile);
         Some(Revolved {
             heights,
             core,
             core_share: core_area as f32 / self.area as f32,
             appendage_share: rest.area() as f32 / self.area as f32,
             broken,
+            overhead,
         })
+    }
+
+    /// The solid of revolution about `profile`'s axis seen from above, when the axis is upright
+    /// in the picture and the outline's ends say the camera looked down on it ([`Overhead::of`]).
+    fn overhead(&self, profile: &Profile) -> Option<Overhead> {
+        let Profile { axis, t_start, first, end, .. } = profile;
+        if axis.direction[0].abs() > MAX_OVERHEAD_LEAN_DEG.to_radians().sin() {
+            return None;
+        }
+        let row_of = |t: f32| axis.point(0.0, t)[1];
+        // The outline's own widths, not the profile's smoothed ones: smoothing rounds the ends'
+        // arcs off, and the end discs would then be drawn smaller than the outline.
+        let widths: Vec<(f32, f32)> = (*first..*end)
+            .map(|row| {
+                let t = t_start + row as f32;
+                (row_of(t), 0.5 * (self.extent(axis, t, -1.0) + self.extent(axis, t, 1.0)))
+            })
+            .collect();
+        // Where the outline crosses the axis, to a tenth of a cell past the first and last rows.
+        let crossing = |from: f32, step: f32| {
+            let mut t = from;
+            while self.at(axis.point(0.0, t + step)) > 0.5 && (t - from).abs() < 2.0 {
+                t += step;
+            }
+            t + 0.5 * step
+        };
+        let top = crossing(t_start + *first as f32, -0.1);
+        let bottom = crossing(t_start + (*end - 1) as f32, 0.1);
+        Overhead::of(axis.point(0.0, 0.0)[0], &widths, row_of(top), row_of(bottom))
     }
 
     /// The solid the profile sweeps about its axis: the height at each grid vertex and the
@@ -586,6 +625,21 @@ impl<'a> Silhouette<'a> {
             .collect();
         let potential = solve_poisson(&coverage, n, cancel)?;
         Ok(potential.iter().map(|&value| (thickness as f64 * (2.0 * value.max(0.0)).sqrt()) as f32).collect())
+    }
+
+    /// The half depths of a solid read along lines of sight (a box's, a solid of revolution's seen
+    /// from above), closed for the lift: the extrusion's faint dome, so no face is exactly flat
+    /// for the simplifier; and at least a sliver of depth growing inwards from the outline, where
+    /// the solid drawn and the silhouette differ by a cell, so no rim cell inside the silhouette is
+    /// flat.
+    fn closed_halves(&self, halves: &[f32], thickness: f32) -> Vec<f32> {
+        let rim = distance_inside(&self.mask);
+        halves
+            .iter()
+            .zip(self.dome())
+            .zip(rim)
+            .map(|((half, dome), rim)| half.max(BOX_RIM_SLOPE * rim) * thickness * dome)
+            .collect()
     }
 
     /// A flat slab with rounded edges: the half depth a few percent of the silhouette's size, the

@@ -50,6 +50,7 @@ class Subject:
     kind: str  # "revolvable", "extrudable", "handle", "torus", "box", "character"
     colour: tuple[float, float, float] = (0.7, 0.45, 0.25)
     smooth: bool = True
+    sharp_deg: float | None = None  # smooth, but edges bent more than this stay sharp (a tin's lid)
     tags: list[str] = field(default_factory=list)
     grain: bool = False  # wood grain on the colour (the scenes' wooden floor material) instead of flat
 
@@ -75,6 +76,21 @@ def _lathe(profile: list[tuple[float, float]], steps: int = 64):
 
 def vase_lathe():
     return [_lathe([(0.25, 0.0), (0.42, 0.25), (0.45, 0.45), (0.3, 0.8), (0.16, 1.05), (0.2, 1.25)])]
+
+
+def vase_from_above():
+    """The vase as a photo taken standing over a table shows it: from 30° above, its mouth and its
+    foot drawn as ellipses (the camera stays level; the vase tips towards it instead)."""
+    vase = vase_lathe()[0]
+    vase.rotation_euler = (math.radians(30), 0.0, 0.0)
+    return [vase]
+
+
+def tin_from_above():
+    """A plain tin from 40° above: a cylinder whose lid shows as an ellipse."""
+    tin = _lathe([(0.35, 0.0), (0.35, 0.8)])
+    tin.rotation_euler = (math.radians(40), 0.0, 0.0)
+    return [tin]
 
 
 def pawn_lathe():
@@ -264,6 +280,8 @@ SUBJECTS = [
     Subject("cone", scenes.cone, "revolvable", (0.6, 0.3, 0.2)),
     Subject("sphere", scenes.sphere, "revolvable", (0.2, 0.6, 0.3)),
     Subject("snowman", snowman, "revolvable", (0.92, 0.92, 0.95)),
+    Subject("vase-from-above", vase_from_above, "revolvable", (0.3, 0.45, 0.7), tags=["from above"]),
+    Subject("tin-from-above", tin_from_above, "revolvable", (0.7, 0.7, 0.65), sharp_deg=30.0, tags=["from above"]),
     Subject("sign", sign, "extrudable", (0.7, 0.55, 0.3), smooth=False),
     Subject("card", card, "extrudable", (0.85, 0.2, 0.2), smooth=False),
     Subject("tile", tile, "extrudable", (0.4, 0.5, 0.6), smooth=False),
@@ -378,6 +396,8 @@ def render(subject: Subject, images: bool = True) -> dict:
         part.data.materials.append(material)
         if subject.smooth:
             part.data.shade_smooth()
+            if subject.sharp_deg is not None:
+                part.data.set_sharp_from_angle(angle=math.radians(subject.sharp_deg))
         else:
             part.data.shade_flat()
 
