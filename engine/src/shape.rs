@@ -133,6 +133,10 @@ impl Lens {
 /// The least half depth of a box, per cell inside the silhouette's outline.
 const BOX_RIM_SLOPE: f32 = 0.5;
 
+/// How far the two sides of a profile row may differ, as a share of the wider, and still be one
+/// symmetric outline (else the farther holds an appendage).
+const PROFILE_SIDES_AGREE: f32 = 0.06;
+
 /// The largest lean of a revolution axis in the picture that is read as upright when looking for
 /// a camera above the object, in degrees.
 const MAX_OVERHEAD_LEAN_DEG: f32 = 1.0;
@@ -211,13 +215,6 @@ pub fn reconstruct(
             middle = middles.iter().map(|depth| depth * thickness).collect();
             silhouette.closed_halves(&halves, thickness)
         }
-        (Built::Revolve, Some(Revolved { overhead: Some(overhead), .. }), _) => {
-            let (middles, halves) = overhead.depths(grid_px);
-            tracing::debug!(above_deg = overhead.above_deg(), "a solid of revolution seen from above");
-            middle = middles.iter().map(|depth| depth * thickness).collect();
-            up = Some(overhead.up(thickness));
-            silhouette.closed_halves(&halves, thickness)
-        }
         (Built::Tubes, _, _) => {
             let (heights, centres) = inscribed_balls(&silhouette.mask);
             if let Some(tilt) = Tilt::of(&silhouette.mask) {
@@ -228,8 +225,19 @@ pub fn reconstruct(
             heights.iter().map(|height| height * thickness).collect()
         }
         (Built::Revolve | Built::Parts, Some(revolved), _) => {
-            let mut heights: Vec<f32> = revolved.heights.iter().map(|height| height * thickness).collect();
+            let mut heights = match &revolved.overhead {
+                Some(overhead) => {
+                    let (middles, halves) = overhead.depths(grid_px);
+                    tracing::debug!(above_deg = overhead.above_deg(), "a solid of revolution seen from above");
+                    middle = middles.iter().map(|depth| depth * thickness).collect();
+                    up = Some(overhead.up(thickness));
+                    silhouette.closed_halves(&halves, thickness)
+                }
+                None => revolved.heights.iter().map(|height| height * thickness).collect(),
+            };
             if built == Built::Parts {
+                // The appendages (a mug's handle) in the picture's plane, or, seen from above, at
+                // the depth the solid's middle carries on to beside them.
                 let appendages = silhouette.appendage_heights(&revolved.core, thickness, cancel)?;
                 for (height, appendage) in heights.iter_mut().zip(appendages) {
                     *height = height.max(appendage);
@@ -469,7 +477,7 @@ impl<'a> Silhouette<'a> {
         let radii: Vec<(f32, f32)> = (0..rows)
             .map(|row| match sides[row] {
                 Some((left, right)) if (first..end).contains(&row) => {
-                    let tolerance = (0.06 * left.max(right)).max(1.5);
+                    let tolerance = (PROFILE_SIDES_AGREE * left.max(right)).max(1.5);
                     if (left - right).abs() <= tolerance {
                         (left, right)
                     } else {
@@ -515,11 +523,18 @@ impl<'a> Silhouette<'a> {
         }
         let row_of = |t: f32| axis.point(0.0, t)[1];
         // The outline's own widths, not the profile's smoothed ones: smoothing rounds the ends'
-        // arcs off, and the end discs would then be drawn smaller than the outline.
+        // arcs off, and the end discs would then be drawn smaller than the outline. Where the two
+        // sides disagree (a handle on one), the nearer, as for the profile.
         let widths: Vec<(f32, f32)> = (*first..*end)
             .map(|row| {
                 let t = t_start + row as f32;
-                (row_of(t), 0.5 * (self.extent(axis, t, -1.0) + self.extent(axis, t, 1.0)))
+                let (left, right) = (self.extent(axis, t, -1.0), self.extent(axis, t, 1.0));
+                let width = if (left - right).abs() <= (PROFILE_SIDES_AGREE * left.max(right)).max(1.5) {
+                    0.5 * (left + right)
+                } else {
+                    left.min(right)
+                };
+                (row_of(t), width)
             })
             .collect();
         // Where the outline crosses the axis, to a tenth of a cell past the first and last rows.

@@ -139,12 +139,16 @@ def trophy():
     ]
 
 
-def leaning_bottle():
-    parts = scenes.bottle()
-    pivot = Matrix.Rotation(math.radians(18), 4, "Y")
+def _turned(parts, degrees: float, axis: str):
+    """The parts turned together about the world's `axis` through the origin."""
+    pivot = Matrix.Rotation(math.radians(degrees), 4, axis)
     for part in parts:
         part.matrix_world = pivot @ part.matrix_world
     return parts
+
+
+def leaning_bottle():
+    return _turned(scenes.bottle(), 18, "Y")
 
 
 def sign():
@@ -203,6 +207,11 @@ def mug_handle_left():
     for part in parts:
         part.location.x = -part.location.x
     return parts
+
+
+def mug_from_above():
+    """The mug from 35° above, as a photo of it on a table is taken: its handle to the right."""
+    return _turned(scenes.mug(), 35, "X")
 
 
 def cup():
@@ -289,6 +298,9 @@ SUBJECTS = [
     Subject("blade", blade, "extrudable", (0.7, 0.72, 0.75), smooth=False),
     Subject("mug", scenes.mug, "handle", (0.6, 0.05, 0.04), tags=["hole"]),
     Subject("mug-left", mug_handle_left, "handle", (0.2, 0.3, 0.6), tags=["hole"]),
+    Subject(
+        "mug-from-above", mug_from_above, "handle", (0.15, 0.45, 0.35), sharp_deg=30.0, tags=["hole", "from above"]
+    ),
     Subject("cup", cup, "handle", (0.9, 0.88, 0.8), tags=["hole"]),
     Subject("kettle", scenes.kettle, "handle", (0.85, 0.85, 0.8), tags=["hole", "spout"]),
     Subject("torus-face-on", torus_face_on, "torus", (0.8, 0.55, 0.1), tags=["hole"]),
