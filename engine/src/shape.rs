@@ -207,6 +207,7 @@ pub fn reconstruct(
     progress(0.3);
     let mut middle = Vec::new();
     let mut up = cuboid.as_ref().map(|cuboid| cuboid.up(thickness));
+    let mut lens = None;
     let heights = match (built, revolved, &cuboid) {
         (Built::Extrude, _, _) => silhouette.extruded(thickness),
         (Built::Box, _, Some(cuboid)) => {
@@ -231,6 +232,7 @@ pub fn reconstruct(
                     tracing::debug!(above_deg = overhead.above_deg(), "a solid of revolution seen from above");
                     middle = middles.iter().map(|depth| depth * thickness).collect();
                     up = Some(overhead.up(thickness));
+                    lens = overhead.lens(thickness);
                     silhouette.closed_halves(&halves, thickness)
                 }
                 None => revolved.heights.iter().map(|height| height * thickness).collect(),
@@ -256,7 +258,9 @@ pub fn reconstruct(
         shear(&mut mesh, &middle, grid_px);
     }
     progress(1.0);
-    let lens = cuboid.as_ref().and_then(|cuboid| cuboid.lens(thickness));
+    if let Some(cuboid) = &cuboid {
+        lens = cuboid.lens(thickness);
+    }
     Ok(Reconstruction { relief: Relief { mesh, grid_px, front_heights: heights, middle }, built, up, lens })
 }
 
@@ -547,7 +551,9 @@ impl<'a> Silhouette<'a> {
         };
         let top = crossing(t_start + *first as f32, -0.1);
         let bottom = crossing(t_start + (*end - 1) as f32, 0.1);
-        Overhead::of(axis.point(0.0, 0.0)[0], &widths, row_of(top), row_of(bottom))
+        // The cutout centres the object: the lens's axis is taken through the middle.
+        let principal = [(self.n as f32 - 1.0) / 2.0; 2];
+        Overhead::of(axis.point(0.0, 0.0)[0], &widths, row_of(top), row_of(bottom), principal)
     }
 
     /// The solid the profile sweeps about its axis: the height at each grid vertex and the

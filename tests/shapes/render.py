@@ -12,11 +12,11 @@ Run once, by hand, when the set changes; the files are committed and CI never re
     .venv-blender/bin/python tests/shapes/render.py           # every object (a few minutes)
     .venv-blender/bin/python tests/shapes/render.py pawn mug   # some of them
     .venv-blender/bin/python tests/shapes/render.py --meshes  # the ground-truth surfaces only
-    .venv-blender/bin/python tests/shapes/render.py --lens    # the crates photographed through lenses
+    .venv-blender/bin/python tests/shapes/render.py --lens    # crates and tins photographed through lenses
 
-`--lens` renders `lens/NAME.png`: a crate standing on the ground photographed by a level pinhole
-camera from above through a 35, 50 or 85 mm lens (36 mm film), as a product photo is, and
-`lens/lens.json` with what the picture cannot be checked without: the crate's size, its turn, the
+`--lens` renders `lens/NAME.png`: a crate or a tin standing on the ground photographed by a level
+pinhole camera from above through a 35, 50 or 85 mm lens (36 mm film), as a product photo is, and
+`lens/lens.json` with what the picture cannot be checked without: the object's size, its turn, the
 camera's angle above it and the lens.
 """
 
@@ -451,8 +451,9 @@ def render(subject: Subject, images: bool = True) -> dict:
 
 @dataclass
 class Photo:
-    """A crate photographed through a lens: its size (width, depth, height), its turn about the
-    vertical, the camera's angle above it, the lens's focal length for 36 mm film, wood grain."""
+    """A crate (or a tin) photographed through a lens: its size (width, depth, height), its turn
+    about the vertical, the camera's angle above it, the lens's focal length for 36 mm film, wood
+    grain."""
 
     name: str
     size_m: tuple[float, float, float]
@@ -460,12 +461,16 @@ class Photo:
     above_deg: float
     lens_mm: float
     grain: bool = False
+    tin: bool = False  # a cylinder as wide as `size_m`'s width instead of a crate
 
 
 PHOTOS = [
     Photo("crate-35mm", (1.2, 0.7, 0.7), 30.0, 30.0, 35.0),
     Photo("wooden-crate-50mm", (1.2, 0.7, 0.7), -40.0, 20.0, 50.0, grain=True),
     Photo("crate-85mm", (1.2, 0.7, 0.7), 30.0, 20.0, 85.0),
+    Photo("tin-35mm", (0.7, 0.7, 0.8), 0.0, 30.0, 35.0, tin=True),
+    Photo("tin-50mm", (0.7, 0.7, 0.8), 0.0, 25.0, 50.0, tin=True),
+    Photo("tin-85mm", (0.7, 0.7, 0.8), 0.0, 35.0, 85.0, tin=True),
 ]
 
 
@@ -474,12 +479,19 @@ def photograph(photo: Photo) -> dict:
     `above_deg` above, at the distance where the crate fills about four fifths of the picture."""
     _empty_studio()
     width, depth, height = photo.size_m
-    crate = scenes._box((width, depth, height), (0.0, 0.0, height / 2))
+    if photo.tin:
+        crate = _lathe([(width / 2, 0.0), (width / 2, height)])
+    else:
+        crate = scenes._box((width, depth, height), (0.0, 0.0, height / 2))
     crate.rotation_euler = (0.0, 0.0, math.radians(photo.turn_deg))
-    colour = (0.6, 0.42, 0.22)
+    colour = (0.7, 0.7, 0.65) if photo.tin else (0.6, 0.42, 0.22)
     material = scenes._wood_material("object", colour) if photo.grain else scenes._material("object", colour, 0.5, 0.0)
     crate.data.materials.append(material)
-    crate.data.shade_flat()
+    if photo.tin:
+        crate.data.shade_smooth()
+        crate.data.set_sharp_from_angle(angle=math.radians(30))
+    else:
+        crate.data.shade_flat()
     _sun()
     camera_data = bpy.data.cameras.new("camera")
     camera_data.lens = photo.lens_mm
