@@ -3,12 +3,12 @@
 //!
 //! Every one of them is symmetric front to back about a middle surface, the picture's plane for
 //! all but a leaning ring ([`ring`]), a box ([`cuboid`]) and a solid of revolution ([`overhead`])
-//! seen from above, so each is a height
-//! field `z = M(x, y) ± H(x, y)` over the silhouette with `H` vanishing on the outline, and
-//! [`relief`]'s marching-triangles lift (then a shear by `M` along the view) turns it into one
-//! closed 2-manifold whose holes are the silhouette's holes. A solid of revolution about an axis in the picture's plane is one exactly:
-//! at distance `s` from the axis, where the profile's radius is `r`, it spans
-//! `|z| ≤ sqrt(r² - s²)`; the union of parts is the larger of their heights.
+//! seen from above, so each is a height field `z = M(x, y) ± H(x, y)` over the silhouette with
+//! `H` vanishing on the outline, and [`relief`]'s marching-triangles lift (then a shear by `M`
+//! along the view) turns it into one closed 2-manifold whose holes are the silhouette's holes. A
+//! solid of revolution about an axis in the picture's plane is one exactly: at distance `s` from
+//! the axis, where the profile's radius is `r`, it spans `|z| ≤ sqrt(r² - s²)`; the union of
+//! parts is the larger of their heights.
 //!
 //! The analysis works on the reconstruction grid: the best mirror axis (vertical or leaning up to
 //! [`MAX_LEAN_DEG`]), the profile's radius along it (the nearer of the two sides where they
