@@ -258,10 +258,7 @@ impl Cuboid {
     /// reconstructor's vertex coordinates, a cell's centre at its index plus a half) and one over
     /// its distance per unit of depth, depths being `thickness` times the box's.
     pub(crate) fn lens(&self, thickness: f32) -> Option<Lens> {
-        (self.w > 0.0).then(|| Lens {
-            principal: [self.principal[0] + 0.5, self.principal[1] + 0.5],
-            inverse_distance: self.w / thickness.max(1.0e-6),
-        })
+        Lens::on_grid(self.principal, self.w.max(0.0), thickness)
     }
 
     /// Where the line of sight through cell `(x, y)` leaves the box at the back and enters it at

@@ -20,10 +20,10 @@ use crate::shape::Lens;
 
 /// The least camera angle above the object read from the arcs, in degrees: below it a base drawn
 /// a few cells high is not told from the antialiased corners of a flat one.
-pub(crate) const MIN_ABOVE_DEG: f32 = 10.0;
+const MIN_ABOVE_DEG: f32 = 10.0;
 
 /// The largest, in degrees: above it the ends are near half circles, as a ball's are.
-pub(crate) const MAX_ABOVE_DEG: f32 = 60.0;
+const MAX_ABOVE_DEG: f32 = 60.0;
 
 /// How much more steeply than the top the base may be seen and the lens still be taken for a long
 /// one, in degrees (measuring noise).
@@ -107,11 +107,7 @@ impl Overhead {
             if spread(widest) < gap {
                 return None;
             }
-            let (mut low, mut high) = (0.0f32, widest);
-            for _ in 0..32 {
-                let middle = 0.5 * (low + high);
-                if spread(middle) < gap { low = middle } else { high = middle }
-            }
+            let (low, high) = bisect(0.0, widest, 32, |w| spread(w) < gap);
             0.5 * (low + high)
         };
         // With no lens the two ends' angles are weighed by their arcs' sizes.
@@ -154,14 +150,8 @@ impl Overhead {
                     }
                     true
                 };
-                let (mut low, mut high) = (0.0f32, width_at(row) + 0.5);
-                if !fits(high) {
-                    for _ in 0..16 {
-                        let middle = 0.5 * (low + high);
-                        if fits(middle) { low = middle } else { high = middle }
-                    }
-                    high = low;
-                }
+                let widest = width_at(row) + 0.5;
+                let high = if fits(widest) { widest } else { bisect(0.0, widest, 16, fits).0 };
                 // The centre: where the line of sight through the row's point of the axis meets
                 // the axis (through the middle row's point at depth 0, along the world's up).
                 let centre = overhead.on_axis(row, middle_row);
@@ -194,10 +184,7 @@ impl Overhead {
     /// The lens, when it is not a long one, with depths `thickness` times the solid's (vertex
     /// coordinates: a cell's centre at its index plus a half).
     pub(crate) fn lens(&self, thickness: f32) -> Option<Lens> {
-        (self.inverse_focal > 0.0).then(|| Lens {
-            principal: [self.principal[0] + 0.5, self.principal[1] + 0.5],
-            inverse_distance: self.inverse_focal / thickness.max(1.0e-6),
-        })
+        Lens::on_grid(self.principal, self.inverse_focal, thickness)
     }
 
     /// The line of sight through the picture's point `(x, y)`: `(x, y, 0) + z·sight`.
@@ -271,6 +258,16 @@ impl Overhead {
         carry_on(&mut middle, met, n);
         (middle, half)
     }
+}
+
+/// `(low, high)` narrowed `steps` times by halving around where `below` (true from `low` up to some
+/// point, false from there to `high`) turns false.
+fn bisect(mut low: f32, mut high: f32, steps: usize, below: impl Fn(f32) -> bool) -> (f32, f32) {
+    for _ in 0..steps {
+        let middle = 0.5 * (low + high);
+        if below(middle) { low = middle } else { high = middle }
+    }
+    (low, high)
 }
 
 /// Gives each cell of an `n`-wide square grid not `known` the mean of its known neighbours (of the

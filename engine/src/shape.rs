@@ -115,6 +115,17 @@ pub struct Lens {
 }
 
 impl Lens {
+    /// The lens of a solid read on the reconstruction grid: its axis through the cell coordinates
+    /// `principal` (a cell's centre at its index; vertices are a half further on), `inverse_focal`
+    /// one over its focal length in cells, the solid's depths scaled by `thickness`. None for a
+    /// long lens (`inverse_focal` 0).
+    pub(crate) fn on_grid(principal: [f32; 2], inverse_focal: f32, thickness: f32) -> Option<Self> {
+        (inverse_focal > 0.0).then(|| Lens {
+            principal: [principal[0] + 0.5, principal[1] + 0.5],
+            inverse_distance: inverse_focal / thickness.max(1.0e-6),
+        })
+    }
+
     /// Moves each vertex of a mesh in the picture's frame (x, y where the picture draws the point,
     /// z its depth towards the camera) to the point itself: `x' = principal + (x - principal)·(1 -
     /// w·z)`. Nothing moves at depth 0; nearer points were drawn larger and shrink. The map keeps
@@ -206,14 +217,15 @@ pub fn reconstruct(
     tracing::debug!(shape = built.name(), "chose the shape");
     progress(0.3);
     let mut middle = Vec::new();
-    let mut up = cuboid.as_ref().map(|cuboid| cuboid.up(thickness));
-    let mut lens = None;
+    let (mut up, mut lens) = (None, None);
     let heights = match (built, revolved, &cuboid) {
         (Built::Extrude, _, _) => silhouette.extruded(thickness),
         (Built::Box, _, Some(cuboid)) => {
             let (middles, halves) = cuboid.depths(grid_px, grid_px * grid_px);
             tracing::debug!(?cuboid, "a box seen from above");
             middle = middles.iter().map(|depth| depth * thickness).collect();
+            up = Some(cuboid.up(thickness));
+            lens = cuboid.lens(thickness);
             silhouette.closed_halves(&halves, thickness)
         }
         (Built::Tubes, _, _) => {
@@ -226,7 +238,7 @@ pub fn reconstruct(
             heights.iter().map(|height| height * thickness).collect()
         }
         (Built::Revolve | Built::Parts, Some(revolved), _) => {
-            let mut heights = match &revolved.overhead {
+            let mut heights = match silhouette.overhead(&revolved.profile) {
                 Some(overhead) => {
                     let (middles, halves) = overhead.depths(grid_px);
                     tracing::debug!(above_deg = overhead.above_deg(), "a solid of revolution seen from above");
@@ -258,9 +270,6 @@ pub fn reconstruct(
         shear(&mut mesh, &middle, grid_px);
     }
     progress(1.0);
-    if let Some(cuboid) = &cuboid {
-        lens = cuboid.lens(thickness);
-    }
     Ok(Reconstruction { relief: Relief { mesh, grid_px, front_heights: heights, middle }, built, up, lens })
 }
 
@@ -324,9 +333,9 @@ struct Revolved {
     appendage_share: f32,
     /// The axis leaves the silhouette and comes back (a face-on ring): not one solid of revolution.
     broken: bool,
-    /// The solid seen from above, when the axis is upright and the outline's ends are the
-    /// elliptical arcs of a flat top and base drawn from above.
-    overhead: Option<Overhead>,
+    /// The profile it sweeps (its axis and rows), from which the solid seen from above is read
+    /// once it is chosen.
+    profile: Profile,
 }
 
 impl<'a> Silhouette<'a> {
@@ -507,14 +516,13 @@ impl<'a> Silhouette<'a> {
             rest = left_out(&core);
         }
         let core_area = core.area();
-        let overhead = self.overhead(&profile);
         Some(Revolved {
             heights,
             core,
             core_share: core_area as f32 / self.area as f32,
             appendage_share: rest.area() as f32 / self.area as f32,
             broken,
-            overhead,
+            profile,
         })
     }
 
