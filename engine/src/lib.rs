@@ -13,6 +13,7 @@ pub mod export;
 pub mod foreground;
 mod grabcut;
 pub mod isosurface;
+mod legs;
 pub mod light;
 mod linear;
 pub mod mask;

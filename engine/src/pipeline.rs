@@ -13,11 +13,11 @@ use crate::export;
 use crate::foreground::{Cutout, MaskSource, Segmenter, check_plane, extract_foreground_with};
 use crate::mesh::TriMesh;
 use crate::options::Format;
-use crate::options::{Background, Options, Origin};
+use crate::options::{Background, Options, Origin, Shape};
 use crate::progress::{CancelFlag, ProgressSink, Stage};
 use crate::refine::box_mean;
 use crate::relief::DepthEstimator;
-use crate::shape::{Square, reconstruct};
+use crate::shape::{Built, Square, reconstruct};
 use crate::texture::{ReliefShading, bake_relief_texture};
 use crate::views::{Pictures, Side, View};
 use crate::volume::{Reconstructor, Sampling, bake_atlas, sample_surface};
@@ -193,7 +193,7 @@ pub fn generate_with(
     if mesh.triangles.is_empty() {
         return Err(EngineError::NoObject { reason: "the object is too thin to build a solid from".to_owned() });
     }
-    if options.shape == crate::options::Shape::Revolve && built == crate::shape::Built::Relief {
+    if options.shape == Shape::Revolve && built == Built::Relief {
         warnings.push(
             "the silhouette has no mirror axis to revolve about (the axis would leave the object), so it was \
              built as relief"
@@ -436,9 +436,16 @@ fn generate_pictures(
     let grid_px = options.grid_px as usize;
     let luminance = luminance(&front.rgba);
     let square = Square { coverage: &front.coverage, luminance: &luminance, side: front.side() as usize };
-    let shaped = reconstruct(square, grid_px, options.thickness, options.shape, None, cancel, &mut |fraction| {
-        progress.report(Stage::Reconstruct, 0.2 * fraction)
+    let mut shaped = reconstruct(square, grid_px, options.thickness, options.shape, None, cancel, &mut |fraction| {
+        progress.report(Stage::Reconstruct, 0.1 * fraction)
     })?;
+    if shaped.built == Built::Legs {
+        // The other pictures show where the legs stand; the single view only rounds what they
+        // carve, as the inflated silhouette does.
+        shaped = reconstruct(square, grid_px, options.thickness, Shape::Relief, None, cancel, &mut |fraction| {
+            progress.report(Stage::Reconstruct, 0.1 + 0.1 * fraction)
+        })?;
+    }
     let pictures = Pictures::new(front, &others, options.texture_px as usize)?;
     let carved = crate::views::carve(
         &pictures,

@@ -1,11 +1,13 @@
 //! Which solid a silhouette becomes: a solid of revolution, a rounded extrusion, an inflated relief,
 //! or a revolved core with relief appendages (a mug's body and its handle).
 //!
-//! Every one of them is symmetric front to back about a middle surface, the picture's plane for
-//! all but a leaning ring ([`ring`]), a box ([`cuboid`]) and a solid of revolution ([`overhead`])
-//! seen from above, so each is a height field `z = M(x, y) ± H(x, y)` over the silhouette with
-//! `H` vanishing on the outline, and [`relief`]'s marching-triangles lift (then a shear by `M`
-//! along the view) turns it into one closed 2-manifold whose holes are the silhouette's holes. A
+//! Furniture on legs ([`legs`]) hides its back legs behind its front ones, and is carved as a
+//! volume. Every other solid is symmetric front to back about a middle surface, the picture's
+//! plane for all but a leaning ring ([`ring`]), a box ([`cuboid`]) and a solid of revolution
+//! ([`overhead`]) seen from above, so each is a height field `z = M(x, y) ± H(x, y)` over the
+//! silhouette with `H` vanishing on the outline, and [`relief`]'s marching-triangles lift (then a
+//! shear by `M` along the view) turns it into one closed 2-manifold whose holes are the
+//! silhouette's holes. A
 //! solid of revolution about an axis in the picture's plane is one exactly: at distance `s` from
 //! the axis, where the profile's radius is `r`, it spans `|z| ≤ sqrt(r² - s²)`; the union of
 //! parts is the larger of their heights.
@@ -17,12 +19,14 @@
 //! straight-edged test and the shading across the object for the flat test.
 //!
 //! [`cuboid`]: crate::cuboid
+//! [`legs`]: crate::legs
 //! [`overhead`]: crate::overhead
 //! [`relief`]: crate::relief
 //! [`ring`]: crate::ring
 
 use crate::cuboid::Cuboid;
 use crate::error::Result;
+use crate::legs::Legs;
 use crate::mask::Mask;
 use crate::options::Shape;
 use crate::overhead::Overhead;
@@ -71,6 +75,9 @@ pub enum Built {
     Tubes,
     /// A box seen from above, its three visible faces read from its hexagonal outline.
     Box,
+    /// Furniture on legs seen from the front (a table, a bench, a stool): its top slab over a front
+    /// and a back pair of legs.
+    Legs,
 }
 
 impl Built {
@@ -83,6 +90,7 @@ impl Built {
             Built::Extrude => "extrude",
             Built::Tubes => "tubes",
             Built::Box => "box",
+            Built::Legs => "legs",
         }
     }
 }
@@ -185,7 +193,7 @@ pub fn reconstruct(
     let silhouette = Silhouette::new(&grid, grid_px);
     progress(0.1);
     let revolved = if shape == Shape::Extrude { None } else { silhouette.revolved() };
-    let mut cuboid = None;
+    let (mut cuboid, mut legs) = (None, None);
     let built = match shape {
         Shape::Extrude => Built::Extrude,
         Shape::Revolve => match &revolved {
@@ -196,7 +204,10 @@ pub fn reconstruct(
         _ => {
             let corners = silhouette.corners();
             let polygonal = (3..=12).contains(&corners.len());
-            if polygonal && shading.as_deref().is_some_and(|shading| silhouette.is_flat(shading)) {
+            if let Some(found) = Legs::of(&silhouette.mask) {
+                legs = Some(found);
+                Built::Legs
+            } else if polygonal && shading.as_deref().is_some_and(|shading| silhouette.is_flat(shading)) {
                 Built::Extrude
             } else if let Some(found) =
                 shading.as_deref().and_then(|shading| Cuboid::of(&silhouette.mask, &corners, shading))
@@ -216,6 +227,14 @@ pub fn reconstruct(
     };
     tracing::debug!(shape = built.name(), "chose the shape");
     progress(0.3);
+    if let Some(legs) = legs {
+        tracing::debug!(?legs, "furniture on legs");
+        let coverage = |[x, y]: [f32; 2]| silhouette.at([x - 0.5, y - 0.5]);
+        let (mesh, front_heights) = legs.solid(&coverage, grid_px, thickness, cancel)?;
+        progress(1.0);
+        let relief = Relief { mesh, grid_px, front_heights, middle: Vec::new() };
+        return Ok(Reconstruction { relief, built, up: None, lens: None });
+    }
     let mut middle = Vec::new();
     let (mut up, mut lens) = (None, None);
     let heights = match (built, revolved, &cuboid) {

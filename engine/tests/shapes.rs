@@ -13,21 +13,24 @@ use threedgpt_engine::{CancelFlag, Models, NoProgress, Options, Shape, Side, Vie
 
 /// The regression floors, a little under what `auto` measures today (see the README).
 const REVOLVABLE_SIDE_IOU_AT_LEAST: f64 = 0.95;
-const MEAN_SIDE_IOU_AT_LEAST: f64 = 0.77;
-const MEAN_CHAMFER_AT_MOST: f64 = 0.037;
+const MEAN_SIDE_IOU_AT_LEAST: f64 = 0.8;
+const MEAN_CHAMFER_AT_MOST: f64 = 0.033;
 /// The same over every class but the ambiguous ones: the targets (0.82 and 0.028).
 const UNAMBIGUOUS_SIDE_IOU_AT_LEAST: f64 = 0.82;
 const UNAMBIGUOUS_CHAMFER_AT_MOST: f64 = 0.028;
 /// Objects whose pose one picture shows, built as it shows them (side IoU at least this): a round
 /// ring leaning back leans back, a box seen from above is a box (plain, or grained and turned the
-/// other way), a vase, a tin and a mug seen from above revolve about their leaning axes.
-const POSED: [(&str, f64); 6] = [
+/// other way), a vase, a tin and a mug seen from above revolve about their leaning axes, a table
+/// stands on four legs (its side IoU is low for the depth its picture cannot show, but a relief
+/// scores 0.03).
+const POSED: [(&str, f64); 7] = [
     ("torus-tilted", 0.85),
     ("crate-from-above", 0.9),
     ("wooden-crate", 0.9),
     ("vase-from-above", 0.95),
     ("tin-from-above", 0.95),
     ("mug-from-above", 0.95),
+    ("table", 0.5),
 ];
 /// How far `auto`'s mean side IoU on a class may fall under the relief's (measuring noise).
 const UNDER_RELIEF_AT_MOST: f64 = 0.02;

@@ -1,0 +1,217 @@
+//! Furniture on legs seen from the front, as a catalogue shows a table, a desk, a bench or a
+//! stool: its top a thin slab across the top of the silhouette, its legs under the slab's ends
+//! reaching the ground, open between them. The back legs stand behind the front ones, so the
+//! picture shows neither them nor anything of the depth, and no height field over the picture can
+//! hold two legs on one line of sight.
+//!
+//! The solid is the visual hull of the front silhouette and the side view such a piece shows: the
+//! slab across the whole depth, over a front and a back leg as far in from its front and back edges
+//! as the front legs stand in from its ends, as deep as they are wide. The hull is extracted with
+//! the engine's isosurface, so the slab and the four legs are one closed 2-manifold. The depth is
+//! a prior: as deep as the piece is tall, between half its width and its width. A dining table
+//! (about 180 × 75 × 90 cm wide, tall and deep), a desk (140 × 75 × 70), a coffee table (120 × 45
+//! × 60) and a stool (40 × 65 × 40) come out within a sixth of their depth.
+
+use crate::error::Result;
+use crate::isosurface::{Inside, ScalarGrid, extract_isosurface};
+use crate::mask::Mask;
+use crate::mesh::TriMesh;
+use crate::progress::CancelFlag;
+
+/// The least share of the width a row of the top slab spans in one piece.
+const MIN_SLAB_SPAN: f32 = 0.9;
+
+/// The thickest the top slab may be, as a share of the height: below it, the legs.
+const MAX_SLAB_SHARE: f32 = 0.3;
+
+/// The widest a leg may be where it meets the ground, as a share of the width.
+const MAX_LEG_SHARE: f32 = 0.2;
+
+/// The farthest the outer legs may stand in from the slab's ends, as a share of the width.
+const MAX_END_INSET: f32 = 0.15;
+
+/// The least share of the rows under the slab that show the legs apart (a stretcher between them
+/// joins a few).
+const MIN_APART_SHARE: f32 = 0.6;
+
+/// The most legs the ground row may show (a stool's three or a table's four can show apart).
+const MAX_LEGS: usize = 4;
+
+/// A piece of furniture on legs, read from its front silhouette; cells of the reconstruction grid.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Legs {
+    /// The silhouette's first and one-past-last column and row.
+    bounds: (usize, usize, usize, usize),
+    /// The first row under the top slab.
+    under: usize,
+    /// How far the outer legs stand in from the slab's ends.
+    inset: f32,
+    /// The outer legs' width, and so their depth.
+    leg: f32,
+    /// The piece's depth.
+    depth: f32,
+}
+
+/// The runs of set cells in row `y` of `mask`, as `start..end` columns.
+fn runs(mask: &Mask, y: usize) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut start = None;
+    for x in 0..=mask.width {
+        match (start, x < mask.width && mask.get(x, y)) {
+            (None, true) => start = Some(x),
+            (Some(first), false) => {
+                runs.push((first, x));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    runs
+}
+
+impl Legs {
+    /// The piece on legs `mask` shows, if it is one.
+    pub(crate) fn of(mask: &Mask) -> Option<Self> {
+        let (x0, y0, x1, y1) = mask.bounding_box()?;
+        let (width, height) = ((x1 - x0) as f32, (y1 - y0) as f32);
+        let spans = |y: usize| {
+            let runs = runs(mask, y);
+            runs.len() == 1 && (runs[0].1 - runs[0].0) as f32 >= MIN_SLAB_SPAN * width
+        };
+        let under = (y0..y1).find(|&y| !spans(y))?;
+        if under - y0 < 2 || (under - y0) as f32 > MAX_SLAB_SHARE * height {
+            return None;
+        }
+        let ground = runs(mask, y1 - 1);
+        let (first, last) = (*ground.first()?, *ground.last()?);
+        let end_inset = MAX_END_INSET * width;
+        let outer_legs = (first.0 - x0) as f32 <= end_inset && (x1 - last.1) as f32 <= end_inset;
+        let narrow = ground.iter().all(|run| (run.1 - run.0) as f32 <= MAX_LEG_SHARE * width);
+        if !(2..=MAX_LEGS).contains(&ground.len()) || !outer_legs || !narrow {
+            return None;
+        }
+        let apart = (under..y1).filter(|&y| runs(mask, y).len() >= 2).count();
+        if (apart as f32) < MIN_APART_SHARE * (y1 - under) as f32 {
+            return None;
+        }
+        // The legs' inset and width halfway down them, where a splayed leg is neither at the top
+        // nor at the ground.
+        let middle = runs(mask, (under + y1) / 2);
+        let (left, right) = if middle.len() >= 2 { (middle[0], middle[middle.len() - 1]) } else { (first, last) };
+        let inset = ((left.0 - x0) + (x1 - right.1)) as f32 / 2.0;
+        let leg = ((left.1 - left.0) + (right.1 - right.0)) as f32 / 2.0;
+        let depth = width.min((width / 2.0).max(height));
+        Some(Self { bounds: (x0, y0, x1, y1), under, inset, leg, depth })
+    }
+
+    /// How far inside the side view a point at row position `y` and depth `z` is, in cells
+    /// (negative outside): the slab over the whole depth above `under`, a front and a back leg
+    /// below it.
+    fn side_inside(&self, y: f32, z: f32) -> f32 {
+        let under = self.under as f32;
+        let half = self.depth / 2.0;
+        let slab = (under - y).min(half - z.abs());
+        let leg_middle = (half - self.inset - self.leg / 2.0).max(self.leg / 2.0);
+        // The legs reach a cell up into the slab so the two join.
+        let leg = (y - (under - 1.0)).min(self.leg / 2.0 - (z.abs() - leg_middle).abs());
+        slab.max(leg)
+    }
+
+    /// The solid in grid units (`x` right and `y` down over an `n`-cell grid, `z` towards the
+    /// camera), its depths scaled by `thickness`, and the front's height at each grid cell.
+    /// `coverage` is the silhouette's coverage at a point of the grid (cell centres at a half).
+    pub(crate) fn solid(
+        &self,
+        coverage: &dyn Fn([f32; 2]) -> f32,
+        n: usize,
+        thickness: f32,
+        cancel: &CancelFlag,
+    ) -> Result<(TriMesh, Vec<f32>)> {
+        let (x0, y0, x1, y1) = self.bounds;
+        let half = self.depth / 2.0;
+        // A sample a cell and a half beyond the bounds on every side keeps the surface closed.
+        let origin = [x0 as f32 - 1.5, y0 as f32 - 1.5, -(half + 1.5)];
+        let dims = [x1 - x0 + 4, y1 - y0 + 4, (self.depth + 3.0).ceil() as usize + 1];
+        cancel.check()?;
+        let field = ScalarGrid::from_fn(dims, origin, [1.0; 3], |[x, y, z]| {
+            (coverage([x, y]) - 0.5).min((self.side_inside(y, z) / 2.0).clamp(-0.5, 0.5))
+        });
+        let mut mesh = extract_isosurface(&field, 0.0, Inside::Above, cancel)?;
+        for position in &mut mesh.positions {
+            position[2] *= thickness;
+        }
+        let front = |y: usize| if y < self.under { half } else { half - self.inset } * thickness;
+        let heights = (0..n * n)
+            .map(|index| {
+                let (x, y) = (index % n, index / n);
+                if coverage([x as f32 + 0.5, y as f32 + 0.5]) >= 0.5 { front(y) } else { 0.0 }
+            })
+            .collect();
+        Ok((mesh, heights))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A table's front on an `n`-cell grid: a slab `slab` rows thick across `x0..x1` from row
+    /// `y0`, legs `leg` wide standing `inset` in from its ends down to row `y1`.
+    fn table(n: usize, (x0, y0, x1, y1): (usize, usize, usize, usize), slab: usize, leg: usize, inset: usize) -> Mask {
+        Mask::from_fn(n, n, |x, y| {
+            let across = (x0..x1).contains(&x) && (y0..y1).contains(&y);
+            let in_leg = (x0 + inset..x0 + inset + leg).contains(&x) || (x1 - inset - leg..x1 - inset).contains(&x);
+            across && (y < y0 + slab || in_leg)
+        })
+    }
+
+    #[test]
+    fn a_table_stands_on_four_legs_as_deep_as_it_is_tall() {
+        let n = 128;
+        let mask = table(n, (14, 40, 114, 92), 5, 6, 3);
+        let legs = Legs::of(&mask).expect("a table is read as furniture on legs");
+        assert_eq!(legs.under, 45);
+        assert_eq!((legs.inset, legs.leg), (3.0, 6.0));
+        assert_eq!(legs.depth, 52.0, "as deep as it is tall, being more than half as tall as wide");
+        let coverage = |[x, y]: [f32; 2]| {
+            let (cx, cy) = ((x - 0.5).round() as usize, (y - 0.5).round() as usize);
+            if cx < n && cy < n && mask.get(cx, cy) { 1.0 } else { 0.0 }
+        };
+        let (mesh, heights) = legs.solid(&coverage, n, 1.0, &CancelFlag::new()).unwrap();
+        let topology = mesh.topology();
+        assert!(topology.is_watertight_manifold(), "{topology:?}");
+        assert_eq!(topology.components, 1, "the legs hold on to the slab");
+        assert_eq!(topology.genus(), 0, "legs hanging from a slab make no handle: {topology:?}");
+        // Under the slab, a line of sight through a front leg meets a back leg behind it.
+        let leg_x = 14.0 + 3.0 + 3.0;
+        let depths: Vec<f32> = mesh
+            .positions
+            .iter()
+            .filter(|p| (p[0] - leg_x).abs() < 1.0 && (p[1] - 70.0).abs() < 1.0)
+            .map(|p| p[2])
+            .collect();
+        let (near, far) = depths.iter().fold((f32::MIN, f32::MAX), |(near, far), &z| (near.max(z), far.min(z)));
+        assert!((near - 23.0).abs() < 1.5 && (far + 23.0).abs() < 1.5, "legs from {far} to {near}");
+        assert!(!depths.iter().any(|z| z.abs() < 10.0), "nothing between the front and the back legs");
+        assert_eq!(heights[70 * n + 20], 23.0);
+        assert_eq!(heights[42 * n + 60], 26.0);
+    }
+
+    #[test]
+    fn a_sign_a_post_and_a_block_are_not_furniture() {
+        let n = 128;
+        // A sign board twice as tall as a table's top.
+        assert_eq!(Legs::of(&table(n, (14, 40, 114, 92), 30, 6, 3)), None);
+        // One post.
+        let post = Mask::from_fn(n, n, |x, y| {
+            (40..92).contains(&y) && ((14..114).contains(&x) && y < 45 || (60..68).contains(&x))
+        });
+        assert_eq!(Legs::of(&post), None);
+        // Legs as wide as half the slab (a block with a slot).
+        assert_eq!(Legs::of(&table(n, (14, 40, 114, 92), 5, 47, 0)), None);
+        // Legs far in from the ends (a sign on two posts).
+        assert_eq!(Legs::of(&table(n, (14, 40, 114, 92), 5, 6, 30)), None);
+        // A block.
+        assert_eq!(Legs::of(&table(n, (14, 40, 114, 92), 52, 6, 3)), None);
+    }
+}
