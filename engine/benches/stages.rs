@@ -64,9 +64,7 @@ fn end_to_end_1024_to_glb(bencher: divan::Bencher) {
 
 /// The rendered pawn of `tests/shapes/` (a solid of revolution for `auto`), scaled to `side` px.
 fn pawn(side: u32) -> RgbaImage {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/shapes/images/pawn.front.png");
-    let image = image::open(path).unwrap().to_rgba8();
-    image::imageops::resize(&image, side, side, image::imageops::FilterType::Triangle)
+    rendered("pawn", "front", side)
 }
 
 /// The whole job on a revolvable object: `auto` finds the axis, revolves, and divides the light out.
@@ -80,18 +78,31 @@ fn end_to_end_1024_pawn_to_glb(bencher: divan::Bencher) {
     });
 }
 
-/// The rendered pawn's picture from `view` (`front`, `right`, `back`), scaled to `side` px.
-fn pawn_from(view: &str, side: u32) -> RgbaImage {
-    let path = format!("{}/../tests/shapes/images/pawn.{view}.png", env!("CARGO_MANIFEST_DIR"));
+/// The picture of `tests/shapes/`'s `object` from `view` (`front`, `right`, `back`), scaled to
+/// `side` px.
+fn rendered(object: &str, view: &str, side: u32) -> RgbaImage {
+    let path = format!("{}/../tests/shapes/images/{object}.{view}.png", env!("CARGO_MANIFEST_DIR"));
     let image = image::open(path).unwrap().to_rgba8();
     image::imageops::resize(&image, side, side, image::imageops::FilterType::Triangle)
+}
+
+/// The whole job on furniture on legs: `auto` reads the table's top and legs and carves the volume
+/// its front and the side it assumes share.
+#[divan::bench(sample_count = 20)]
+fn end_to_end_1024_table_to_glb(bencher: divan::Bencher) {
+    let bytes = png(&rendered("table", "front", 1024));
+    let options = Options::default();
+    bencher.bench(|| {
+        let asset = generate("table.png", black_box(&bytes), &options, &NoProgress, &CancelFlag::new()).unwrap();
+        threedgpt_engine::export::glb_bytes(&asset, false).unwrap()
+    });
 }
 
 /// The whole job from three pictures (front, right and back, 1024² each): the hull carved, the
 /// charts textured from the pictures that see them.
 #[divan::bench(sample_count = 10)]
 fn end_to_end_1024_pawn_three_views_to_glb(bencher: divan::Bencher) {
-    let [front, right, back] = ["front", "right", "back"].map(|view| png(&pawn_from(view, 1024)));
+    let [front, right, back] = ["front", "right", "back"].map(|view| png(&rendered("pawn", view, 1024)));
     let views = [
         View { side: Side::Right, name: "right.png", bytes: &right },
         View { side: Side::Back, name: "back.png", bytes: &back },

@@ -133,9 +133,21 @@ impl Legs {
         let origin = [x0 as f32 - 1.5, y0 as f32 - 1.5, -(half + 1.5)];
         let dims = [x1 - x0 + 4, y1 - y0 + 4, (self.depth + 3.0).ceil() as usize + 1];
         cancel.check()?;
-        let field = ScalarGrid::from_fn(dims, origin, [1.0; 3], |[x, y, z]| {
-            (coverage([x, y]) - 0.5).min((self.side_inside(y, z) / 2.0).clamp(-0.5, 0.5))
-        });
+        // Inside both views: the front's coverage over (x, y), the side's over (y, z).
+        let at = |index: usize, axis: usize| origin[axis] + index as f32;
+        let front: Vec<f32> =
+            (0..dims[0] * dims[1]).map(|i| coverage([at(i % dims[0], 0), at(i / dims[0], 1)]) - 0.5).collect();
+        let side: Vec<f32> = (0..dims[1] * dims[2])
+            .map(|i| (self.side_inside(at(i % dims[1], 1), at(i / dims[1], 2)) / 2.0).clamp(-0.5, 0.5))
+            .collect();
+        let mut values = Vec::with_capacity(dims[0] * dims[1] * dims[2]);
+        for z in 0..dims[2] {
+            for y in 0..dims[1] {
+                let side = side[z * dims[1] + y];
+                values.extend(front[y * dims[0]..(y + 1) * dims[0]].iter().map(|front| front.min(side)));
+            }
+        }
+        let field = ScalarGrid { dims, values, origin, spacing: [1.0; 3] };
         let mut mesh = extract_isosurface(&field, 0.0, Inside::Above, cancel)?;
         for position in &mut mesh.positions {
             position[2] *= thickness;
