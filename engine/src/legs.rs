@@ -34,6 +34,13 @@ const MAX_END_INSET: f32 = 0.15;
 /// joins a few).
 const MIN_APART_SHARE: f32 = 0.6;
 
+/// The silhouette's height over the rows its top or bottom edge may be ragged in.
+const EDGE_ROWS_PER: usize = 64;
+
+/// The most samples of the volume (64 MiB of them); a finer grid than the default 256 samples it
+/// more coarsely than a cell.
+const MAX_SAMPLES: usize = 1 << 24;
+
 /// The most legs the ground row may show (a stool's three or a table's four can show apart).
 const MAX_LEGS: usize = 4;
 
@@ -78,11 +85,15 @@ impl Legs {
             let runs = runs(mask, y);
             runs.len() == 1 && (runs[0].1 - runs[0].0) as f32 >= MIN_SLAB_SPAN * width
         };
-        let under = (y0..y1).find(|&y| !spans(y))?;
-        if under - y0 < 2 || (under - y0) as f32 > MAX_SLAB_SHARE * height {
+        // The outline's top and bottom rows are where the coverage crosses a half, ragged on a fine
+        // grid: the slab may start and the legs are read a few rows in.
+        let edge = 1 + (y1 - y0) / EDGE_ROWS_PER;
+        let top = (y0..y0 + edge).find(|&y| spans(y))?;
+        let under = (top..y1).find(|&y| !spans(y))?;
+        if under - top < 2 || (under - y0) as f32 > MAX_SLAB_SHARE * height {
             return None;
         }
-        let ground = runs(mask, y1 - 1);
+        let ground = runs(mask, y1 - edge);
         let (first, last) = (*ground.first()?, *ground.last()?);
         let end_inset = MAX_END_INSET * width;
         let outer_legs = (first.0 - x0) as f32 <= end_inset && (x1 - last.1) as f32 <= end_inset;
@@ -117,6 +128,17 @@ impl Legs {
         slab.max(leg)
     }
 
+    /// Where the volume is sampled: its first sample, the samples along x, y and z, and the
+    /// spacing, a cell or more so the samples stay within [`MAX_SAMPLES`].
+    fn sampling(&self) -> ([f32; 3], [usize; 3], f32) {
+        let (x0, y0, x1, y1) = self.bounds;
+        // Samples a cell and a half beyond the bounds on every side keep the surface closed.
+        let origin = [x0 as f32 - 1.5, y0 as f32 - 1.5, -(self.depth / 2.0 + 1.5)];
+        let extent = [(x1 - x0 + 3) as f32, (y1 - y0 + 3) as f32, self.depth + 3.0];
+        let spacing = (extent.iter().product::<f32>() / MAX_SAMPLES as f32).cbrt().max(1.0);
+        (origin, extent.map(|extent| (extent / spacing).ceil() as usize + 1), spacing)
+    }
+
     /// The solid in grid units (`x` right and `y` down over an `n`-cell grid, `z` towards the
     /// camera), its depths scaled by `thickness`, and the front's height at each grid cell.
     /// `coverage` is the silhouette's coverage at a point of the grid (cell centres at a half).
@@ -127,14 +149,11 @@ impl Legs {
         thickness: f32,
         cancel: &CancelFlag,
     ) -> Result<(TriMesh, Vec<f32>)> {
-        let (x0, y0, x1, y1) = self.bounds;
         let half = self.depth / 2.0;
-        // A sample a cell and a half beyond the bounds on every side keeps the surface closed.
-        let origin = [x0 as f32 - 1.5, y0 as f32 - 1.5, -(half + 1.5)];
-        let dims = [x1 - x0 + 4, y1 - y0 + 4, (self.depth + 3.0).ceil() as usize + 1];
+        let (origin, dims, spacing) = self.sampling();
         cancel.check()?;
         // Inside both views: the front's coverage over (x, y), the side's over (y, z).
-        let at = |index: usize, axis: usize| origin[axis] + index as f32;
+        let at = |index: usize, axis: usize| origin[axis] + index as f32 * spacing;
         let front: Vec<f32> =
             (0..dims[0] * dims[1]).map(|i| coverage([at(i % dims[0], 0), at(i / dims[0], 1)]) - 0.5).collect();
         let side: Vec<f32> = (0..dims[1] * dims[2])
@@ -147,7 +166,7 @@ impl Legs {
                 values.extend(front[y * dims[0]..(y + 1) * dims[0]].iter().map(|front| front.min(side)));
             }
         }
-        let field = ScalarGrid { dims, values, origin, spacing: [1.0; 3] };
+        let field = ScalarGrid { dims, values, origin, spacing: [spacing; 3] };
         let mut mesh = extract_isosurface(&field, 0.0, Inside::Above, cancel)?;
         for position in &mut mesh.positions {
             position[2] *= thickness;
@@ -207,6 +226,36 @@ mod tests {
         assert!(!depths.iter().any(|z| z.abs() < 10.0), "nothing between the front and the back legs");
         assert_eq!(heights[70 * n + 20], 23.0);
         assert_eq!(heights[42 * n + 60], 26.0);
+    }
+
+    #[test]
+    fn a_ragged_top_and_ground_row_are_read_past() {
+        // On a fine grid the outline's first and last rows are where the coverage crosses a half,
+        // broken into many runs.
+        let n = 512;
+        let mut mask = table(n, (32, 140, 480, 370), 10, 20, 8);
+        for x in (32..480).step_by(3) {
+            mask.cells[140 * n + x] = false;
+        }
+        for x in [45, 50, 455, 460] {
+            mask.cells[369 * n + x] = false;
+        }
+        let legs = Legs::of(&mask).expect("a table with ragged edges");
+        assert_eq!((legs.under, legs.inset, legs.leg), (150, 8.0, 20.0));
+    }
+
+    #[test]
+    fn a_fine_grid_samples_the_volume_more_coarsely() {
+        let sampled = |n: usize| {
+            let (_, dims, spacing) =
+                Legs::of(&table(n, (n / 16, n / 4, n - n / 16, n * 3 / 4), n / 32, n / 24, n / 48))
+                    .expect("a table")
+                    .sampling();
+            (dims.iter().product::<usize>(), spacing)
+        };
+        assert_eq!(sampled(256).1, 1.0, "a cell apart on the default grid");
+        let (samples, spacing) = sampled(2048);
+        assert!(samples <= MAX_SAMPLES * 11 / 10 && spacing > 4.0, "{samples} samples {spacing} apart");
     }
 
     #[test]
