@@ -13,7 +13,7 @@ use threedgpt_engine::{CancelFlag, Models, NoProgress, Options, Shape, Side, Vie
 
 /// The regression floors, a little under what `auto` measures today (see the README).
 const REVOLVABLE_SIDE_IOU_AT_LEAST: f64 = 0.95;
-const MEAN_SIDE_IOU_AT_LEAST: f64 = 0.8;
+const MEAN_SIDE_IOU_AT_LEAST: f64 = 0.78;
 const MEAN_CHAMFER_AT_MOST: f64 = 0.033;
 /// The same over every class but the ambiguous ones: the targets (0.82 and 0.028).
 const UNAMBIGUOUS_SIDE_IOU_AT_LEAST: f64 = 0.82;
@@ -21,9 +21,9 @@ const UNAMBIGUOUS_CHAMFER_AT_MOST: f64 = 0.028;
 /// Objects whose pose one picture shows, built as it shows them (side IoU at least this): a round
 /// ring leaning back leans back, a box seen from above is a box (plain, or grained and turned the
 /// other way), a vase, a tin and a mug seen from above revolve about their leaning axes, a table
-/// stands on four legs (its side IoU is low for the depth its picture cannot show, but a relief
-/// scores 0.03).
-const POSED: [(&str, f64); 7] = [
+/// and a stool stand on four legs (the table's side IoU is low for the depth its picture cannot
+/// show, which moves its thin legs; a relief scores 0.03).
+const POSED: [(&str, f64); 8] = [
     ("torus-tilted", 0.85),
     ("crate-from-above", 0.9),
     ("wooden-crate", 0.9),
@@ -31,6 +31,7 @@ const POSED: [(&str, f64); 7] = [
     ("tin-from-above", 0.95),
     ("mug-from-above", 0.95),
     ("table", 0.5),
+    ("stool", 0.9),
 ];
 /// How far `auto`'s mean side IoU on a class may fall under the relief's (measuring noise).
 const UNDER_RELIEF_AT_MOST: f64 = 0.02;
@@ -42,8 +43,12 @@ const MEAN_FRONT_IOU_AT_LEAST: f64 = 0.98;
 const VIEWS_MEAN_SIDE_IOU_AT_LEAST: f64 = 0.93;
 const VIEWS_MEAN_CHAMFER_AT_MOST: f64 = 0.03;
 /// Shapes `auto` must choose, by class.
-const CHOICES: [(&str, &[&str]); 3] =
-    [("revolvable", &["revolve", "parts"]), ("extrudable", &["extrude"]), ("handle", &["parts"])];
+const CHOICES: [(&str, &[&str]); 4] = [
+    ("revolvable", &["revolve", "parts"]),
+    ("extrudable", &["extrude"]),
+    ("handle", &["parts"]),
+    ("furniture", &["legs"]),
+];
 
 /// Distance for the F-score, in units of the front silhouette's longest side.
 const F_SCORE_AT: f64 = 0.05;
@@ -62,7 +67,7 @@ struct Subject {
 }
 
 /// The test set's classes.
-const CLASSES: [&str; 6] = ["revolvable", "extrudable", "handle", "torus", "box", "character"];
+const CLASSES: [&str; 7] = ["revolvable", "extrudable", "handle", "torus", "box", "furniture", "character"];
 
 /// Which classes a mean takes in.
 type KindFilter = dyn Fn(&str) -> bool;
@@ -552,11 +557,9 @@ fn the_views_carve_the_rendered_objects() {
             mean(&chosen, |s| s.front_iou)
         )
     };
-    let classes =
-        [None, Some("revolvable"), Some("extrudable"), Some("handle"), Some("torus"), Some("box"), Some("character")];
+    let classes = std::iter::once(None).chain(CLASSES.map(Some));
     let means: Vec<String> = classes
-        .iter()
-        .map(|&kind| {
+        .map(|kind| {
             format!(
                 "| mean, {} | | {} | {} |",
                 kind.unwrap_or("all"),

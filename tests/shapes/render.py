@@ -47,7 +47,7 @@ class Subject:
 
     name: str
     build: object  # a function returning the object's parts
-    kind: str  # "revolvable", "extrudable", "handle", "torus", "box", "character"
+    kind: str  # "revolvable", "extrudable", "handle", "torus", "box", "furniture", "character"
     colour: tuple[float, float, float] = (0.7, 0.45, 0.25)
     smooth: bool = True
     sharp_deg: float | None = None  # smooth, but edges bent more than this stay sharp (a tin's lid)
@@ -275,6 +275,37 @@ def figure():
     return parts
 
 
+def _on_legs(top: tuple[float, float, float], height: float, leg: float, inset: float, round_legs: bool):
+    """Furniture: a top `top` (width, depth, thickness) whose upper face is `height` above the
+    ground, on four legs `leg` wide standing `inset` in from its edges (round or square)."""
+    width, depth, thickness = top
+    parts = [scenes._box(top, (0.0, 0.0, height - thickness / 2))]
+    length = height - thickness
+    for x in (-1.0, 1.0):
+        for y in (-1.0, 1.0):
+            at = (x * (width / 2 - inset - leg / 2), y * (depth / 2 - inset - leg / 2))
+            if round_legs:
+                parts.append(scenes._cylinder(leg / 2, length, length / 2, x=at[0], y=at[1], vertices=24))
+            else:
+                parts.append(scenes._box((leg, leg, length), (at[0], at[1], length / 2)))
+    return parts
+
+
+def desk():
+    """A desk, 140 × 75 × 70 cm (wide, tall, deep), on square legs."""
+    return _on_legs((1.4, 0.7, 0.04), 0.75, 0.05, 0.04, round_legs=False)
+
+
+def bench():
+    """A bench, 120 × 45 × 35 cm: lower and shallower than a coffee table of the same front."""
+    return _on_legs((1.2, 0.35, 0.05), 0.45, 0.06, 0.05, round_legs=False)
+
+
+def stool():
+    """A square stool, 40 × 65 × 40 cm, on round legs."""
+    return _on_legs((0.4, 0.4, 0.04), 0.65, 0.04, 0.03, round_legs=True)
+
+
 SUBJECTS = [
     Subject("vase", vase_lathe, "revolvable", (0.2, 0.3, 0.6)),
     Subject("pawn", pawn_lathe, "revolvable", (0.9, 0.88, 0.82)),
@@ -313,7 +344,10 @@ SUBJECTS = [
     Subject(
         "wooden-crate", wooden_crate, "box", (0.6, 0.42, 0.22), smooth=False, tags=["three faces", "grain"], grain=True
     ),
-    Subject("table", scenes.table, "box", (0.35, 0.2, 0.1), smooth=False, tags=["thin parts", "holes"]),
+    Subject("table", scenes.table, "furniture", (0.35, 0.2, 0.1), smooth=False, tags=["thin parts", "holes"]),
+    Subject("desk", desk, "furniture", (0.4, 0.3, 0.2), smooth=False, tags=["thin parts", "holes"]),
+    Subject("bench", bench, "furniture", (0.45, 0.3, 0.15), smooth=False, tags=["thin parts", "holes"]),
+    Subject("stool", stool, "furniture", (0.3, 0.3, 0.35), smooth=False, tags=["thin parts", "holes"]),
     Subject("suzanne", scenes.suzanne, "character", (0.75, 0.45, 0.2)),
     Subject("suzanne-side", suzanne_side, "character", (0.5, 0.5, 0.5)),
     Subject("duck", duck, "character", (0.9, 0.75, 0.1)),
