@@ -1,16 +1,18 @@
-//! Furniture on legs seen from the front, as a catalogue shows a table, a desk, a bench or a
-//! stool: its top a thin slab across the top of the silhouette, its legs under the slab's ends
-//! reaching the ground, open between them. The back legs stand behind the front ones, so the
-//! picture shows neither them nor anything of the depth, and no height field over the picture can
-//! hold two legs on one line of sight.
+//! Furniture on legs seen from the front, as a catalogue shows a table, a desk, a bench, a stool or
+//! a chair: a thin slab (the top, or a chair's seat) spanning the silhouette, its legs under the
+//! slab's ends reaching the ground, open between them, and above a chair's seat its back, open
+//! between its posts. The back legs stand behind the front ones, so the picture shows neither them
+//! nor anything of the depth, and no height field over the picture can hold two legs on one line
+//! of sight.
 //!
 //! The solid is the visual hull of the front silhouette and the side view such a piece shows: the
 //! slab across the whole depth, over a front and a back leg as far in from its front and back edges
-//! as the front legs stand in from its ends, as deep as they are wide. The hull is extracted with
-//! the engine's isosurface, so the slab and the four legs are one closed 2-manifold. The depth is
-//! a prior: as deep as the piece is tall, between half its width and its width. A dining table
-//! (about 180 × 75 × 90 cm wide, tall and deep), a desk (140 × 75 × 70), a coffee table (120 × 45
-//! × 60) and a stool (40 × 65 × 40) come out within a sixth of their depth.
+//! as the front legs stand in from its ends, as deep as they are wide, and a chair's back rising
+//! from its back legs. The hull is extracted with the engine's isosurface, so the slab, the legs
+//! and the back are one closed 2-manifold. The depth is a prior: as deep as the slab is high,
+//! between half its width and its width. A dining table (about 180 × 75 × 90 cm wide, tall and
+//! deep), a desk (140 × 75 × 70), a coffee table (120 × 45 × 60), a stool (40 × 65 × 40) and a
+//! dining chair's seat (45 × 45 × 45) come out within a sixth of their depth.
 
 use crate::error::Result;
 use crate::isosurface::{Inside, ScalarGrid, extract_isosurface};
@@ -29,6 +31,14 @@ const MAX_LEG_SHARE: f32 = 0.2;
 
 /// The farthest the outer legs may stand in from the slab's ends, as a share of the width.
 const MAX_END_INSET: f32 = 0.15;
+
+/// The least share of the height under the slab: the legs.
+const MIN_LEGS_SHARE: f32 = 0.4;
+
+/// The least share of the height a chair's back takes, and the least share of its rows that show
+/// it open (posts apart).
+const MIN_BACK_SHARE: f32 = 0.2;
+const MIN_OPEN_BACK: f32 = 0.3;
 
 /// The least share of the rows under the slab that show the legs apart (a stretcher between them
 /// joins a few).
@@ -49,8 +59,11 @@ const MAX_LEGS: usize = 4;
 pub(crate) struct Legs {
     /// The silhouette's first and one-past-last column and row.
     bounds: (usize, usize, usize, usize),
-    /// The first row under the top slab.
+    /// The slab's first row, and the first under it.
+    top: usize,
     under: usize,
+    /// Whether a chair's back rises above the slab (at its far edge).
+    back: bool,
     /// How far the outer legs stand in from the slab's ends.
     inset: f32,
     /// The outer legs' width, and so their depth.
@@ -88,9 +101,28 @@ impl Legs {
         // The outline's top and bottom rows are where the coverage crosses a half, ragged on a fine
         // grid: the slab may start and the legs are read a few rows in.
         let edge = 1 + (y1 - y0) / EDGE_ROWS_PER;
-        let top = (y0..y0 + edge).find(|&y| spans(y))?;
-        let under = (top..y1).find(|&y| !spans(y))?;
-        if under - top < 2 || (under - y0) as f32 > MAX_SLAB_SHARE * height {
+        // The slab (a table's top, a chair's seat) is the lowest band of rows spanning the
+        // silhouette with legs under it for much of the height (a stretcher has less).
+        let mut below = y1;
+        let (top, under) = loop {
+            let under = (y0..below).rev().find(|&y| spans(y))? + 1;
+            let top = (y0..under).rev().find(|&y| !spans(y)).map_or(y0, |y| y + 1);
+            if (y1 - under) as f32 >= MIN_LEGS_SHARE * height {
+                break (if top - y0 < edge { y0 } else { top }, under);
+            }
+            below = top;
+        };
+        // Above the slab, a chair's back: open (its posts apart in some rows), so that a table's
+        // top seen from above, a solid band narrowing away, is not one.
+        let back = top > y0;
+        if back {
+            let open = (y0 + edge..top).filter(|&y| runs(mask, y).len() >= 2).count();
+            if ((top - y0) as f32) < MIN_BACK_SHARE * height || (open as f32) < MIN_OPEN_BACK * (top - y0) as f32 {
+                return None;
+            }
+        }
+        let standing = (y1 - top) as f32;
+        if under - top < 2 || (under - top) as f32 > MAX_SLAB_SHARE * standing {
             return None;
         }
         let ground = runs(mask, y1 - edge);
@@ -111,21 +143,28 @@ impl Legs {
         let (left, right) = if middle.len() >= 2 { (middle[0], middle[middle.len() - 1]) } else { (first, last) };
         let inset = ((left.0 - x0) + (x1 - right.1)) as f32 / 2.0;
         let leg = ((left.1 - left.0) + (right.1 - right.0)) as f32 / 2.0;
-        let depth = width.min((width / 2.0).max(height));
-        Some(Self { bounds: (x0, y0, x1, y1), under, inset, leg, depth })
+        let depth = width.min((width / 2.0).max(standing));
+        Some(Self { bounds: (x0, y0, x1, y1), top, under, back, inset, leg, depth })
     }
 
     /// How far inside the side view a point at row position `y` and depth `z` is, in cells
     /// (negative outside): the slab over the whole depth above `under`, a front and a back leg
     /// below it.
     fn side_inside(&self, y: f32, z: f32) -> f32 {
-        let under = self.under as f32;
+        let (top, under) = (self.top as f32, self.under as f32);
         let half = self.depth / 2.0;
-        let slab = (under - y).min(half - z.abs());
-        let leg_middle = (half - self.inset - self.leg / 2.0).max(self.leg / 2.0);
-        // The legs reach a cell up into the slab so the two join.
+        let slab = if self.back { (y - top).min(under - y) } else { under - y }.min(half - z.abs());
+        let leg_middle = self.leg_middle();
+        // The legs and the back reach a cell into the slab so they join it.
         let leg = (y - (under - 1.0)).min(self.leg / 2.0 - (z.abs() - leg_middle).abs());
-        slab.max(leg)
+        // A chair's back rises from its back legs.
+        let back = if self.back { (top + 1.0 - y).min(self.leg / 2.0 - (z + leg_middle).abs()) } else { -1.0 };
+        slab.max(leg).max(back)
+    }
+
+    /// How far from the middle of the depth the legs' middles stand.
+    fn leg_middle(&self) -> f32 {
+        (self.depth / 2.0 - self.inset - self.leg / 2.0).max(self.leg / 2.0)
     }
 
     /// Where the volume is sampled: its first sample, the samples along x, y and z, and the
@@ -171,7 +210,16 @@ impl Legs {
         for position in &mut mesh.positions {
             position[2] *= thickness;
         }
-        let front = |y: usize| if y < self.under { half } else { half - self.inset } * thickness;
+        let front = |y: usize| {
+            thickness
+                * if self.back && y < self.top {
+                    self.leg / 2.0 - self.leg_middle()
+                } else if y < self.under {
+                    half
+                } else {
+                    half - self.inset
+                }
+        };
         let heights = (0..n * n)
             .map(|index| {
                 let (x, y) = (index % n, index / n);
@@ -226,6 +274,47 @@ mod tests {
         assert!(!depths.iter().any(|z| z.abs() < 10.0), "nothing between the front and the back legs");
         assert_eq!(heights[70 * n + 20], 23.0);
         assert_eq!(heights[42 * n + 60], 26.0);
+    }
+
+    /// A chair's front: `table`'s seat and legs under a back of two posts `leg` wide over the
+    /// legs, joined by a top rail, rising `back` rows above the seat.
+    fn chair(n: usize, (x0, y0, x1, y1): (usize, usize, usize, usize), back: usize) -> Mask {
+        let (slab, leg, inset) = (5, 6, 3);
+        let seat = table(n, (x0, y0 + back, x1, y1), slab, leg, inset);
+        Mask::from_fn(n, n, |x, y| {
+            let post = (x0 + inset..x0 + inset + leg).contains(&x) || (x1 - inset - leg..x1 - inset).contains(&x);
+            let rail = (x0 + inset..x1 - inset).contains(&x) && (y0..y0 + 6).contains(&y);
+            seat.get(x, y) || (y0..y0 + back).contains(&y) && (post || rail)
+        })
+    }
+
+    #[test]
+    fn a_chair_has_its_back_over_its_back_legs() {
+        let n = 128;
+        let legs = Legs::of(&chair(n, (30, 20, 90, 110), 40)).expect("a chair");
+        assert_eq!((legs.top, legs.under, legs.back), (60, 65, true));
+        assert_eq!(legs.depth, 50.0, "as deep as the seat is high");
+        let half = legs.depth / 2.0;
+        assert!(legs.side_inside(40.0, 3.0 + legs.inset - half) > 0.0, "the back rises from the back legs");
+        assert!(legs.side_inside(40.0, 0.5 - half) < 0.0, "inset as they are");
+        assert!(legs.side_inside(40.0, 0.0) < 0.0, "nothing over the seat's middle");
+        assert!(legs.side_inside(62.0, 0.0) > 0.0, "the seat across the depth");
+        let mask = chair(n, (30, 20, 90, 110), 40);
+        let coverage = |[x, y]: [f32; 2]| {
+            let (cx, cy) = ((x - 0.5).round() as usize, (y - 0.5).round() as usize);
+            if cx < n && cy < n && mask.get(cx, cy) { 1.0 } else { 0.0 }
+        };
+        let (mesh, _) = legs.solid(&coverage, n, 1.0, &CancelFlag::new()).unwrap();
+        let topology = mesh.topology();
+        assert!(topology.is_watertight_manifold() && topology.components == 1, "{topology:?}");
+        assert_eq!(topology.genus(), 1, "the back's posts and rail close one hole: {topology:?}");
+        // A solid band above the slab narrowing away (a table's top seen from above) is no back.
+        let table = table(n, (30, 50, 90, 110), 5, 6, 3);
+        let trapezoid = Mask::from_fn(n, n, |x, y| {
+            let narrowing = (20..50).contains(&y) && x + (50 - y) / 5 >= 30 && x < 90 - (50 - y) / 5;
+            table.get(x, y) || narrowing
+        });
+        assert_eq!(Legs::of(&trapezoid), None);
     }
 
     #[test]

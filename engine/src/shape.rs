@@ -75,8 +75,8 @@ pub enum Built {
     Tubes,
     /// A box seen from above, its three visible faces read from its hexagonal outline.
     Box,
-    /// Furniture on legs seen from the front (a table, a bench, a stool): its top slab over a front
-    /// and a back pair of legs.
+    /// Furniture on legs seen from the front (a table, a bench, a stool, a chair): its top slab or
+    /// seat over a front and a back pair of legs, a chair's back over the back pair.
     Legs,
 }
 

@@ -301,6 +301,16 @@ def bench():
     return _on_legs((1.2, 0.35, 0.05), 0.45, 0.06, 0.05, round_legs=False)
 
 
+def chair():
+    """A dining chair, its seat 45 cm wide, deep and high, its back posts rising from the back legs
+    to 90 cm under a top rail."""
+    parts = _on_legs((0.45, 0.45, 0.04), 0.45, 0.04, 0.02, round_legs=False)
+    for x in (-0.185, 0.185):
+        parts.append(scenes._box((0.04, 0.04, 0.45), (x, 0.185, 0.675)))
+    parts.append(scenes._box((0.41, 0.04, 0.08), (0.0, 0.185, 0.86)))
+    return parts
+
+
 def stool():
     """A square stool, 40 × 65 × 40 cm, on round legs."""
     return _on_legs((0.4, 0.4, 0.04), 0.65, 0.04, 0.03, round_legs=True)
@@ -348,6 +358,7 @@ SUBJECTS = [
     Subject("desk", desk, "furniture", (0.4, 0.3, 0.2), smooth=False, tags=["thin parts", "holes"]),
     Subject("bench", bench, "furniture", (0.45, 0.3, 0.15), smooth=False, tags=["thin parts", "holes"]),
     Subject("stool", stool, "furniture", (0.3, 0.3, 0.35), smooth=False, tags=["thin parts", "holes"]),
+    Subject("chair", chair, "furniture", (0.5, 0.32, 0.18), smooth=False, tags=["thin parts", "holes"]),
     Subject("suzanne", scenes.suzanne, "character", (0.75, 0.45, 0.2)),
     Subject("suzanne-side", suzanne_side, "character", (0.5, 0.5, 0.5)),
     Subject("duck", duck, "character", (0.9, 0.75, 0.1)),
