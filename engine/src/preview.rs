@@ -22,19 +22,23 @@ impl View {
     pub const THREE_QUARTER: View = View { yaw_deg: 35.0, pitch_deg: 20.0 };
     /// Straight at the back.
     pub const BACK: View = View { yaw_deg: 180.0, pitch_deg: 0.0 };
+
+    /// A point of the object turned so the camera, which looks down -Z, sees it from this view:
+    /// turned about the up axis by the yaw, then tipped towards the camera by the pitch, so a
+    /// positive pitch brings the top nearer and shows it.
+    fn turned(self, [x, y, z]: [f32; 3]) -> [f32; 3] {
+        let (sin_yaw, cos_yaw) = self.yaw_deg.to_radians().sin_cos();
+        let (sin_pitch, cos_pitch) = self.pitch_deg.to_radians().sin_cos();
+        let (x, z) = (x * cos_yaw - z * sin_yaw, x * sin_yaw + z * cos_yaw);
+        let (y, z) = (y * cos_pitch - z * sin_pitch, y * sin_pitch + z * cos_pitch);
+        [x, y, z]
+    }
 }
 
 /// Renders `asset` into a `size_px` square image, fitted with a small margin.
 pub fn render(asset: &Asset, size_px: u32, view: View) -> RgbaImage {
     let size = size_px.max(1) as usize;
-    let (sin_yaw, cos_yaw) = view.yaw_deg.to_radians().sin_cos();
-    let (sin_pitch, cos_pitch) = view.pitch_deg.to_radians().sin_cos();
-    // Turn the object so the camera, which looks down -Z, sees it from the chosen direction.
-    let turn = |[x, y, z]: [f32; 3]| {
-        let (x, z) = (x * cos_yaw - z * sin_yaw, x * sin_yaw + z * cos_yaw);
-        let (y, z) = (y * cos_pitch + z * sin_pitch, -y * sin_pitch + z * cos_pitch);
-        [x, y, z]
-    };
+    let turn = |point: [f32; 3]| view.turned(point);
     let positions: Vec<[f32; 3]> = asset.mesh.positions.iter().map(|&p| turn(p)).collect();
     let normals: Vec<[f32; 3]> = asset.normals.iter().map(|&n| turn(n)).collect();
     let mut image = RgbaImage::new(size as u32, size as u32);
@@ -118,4 +122,21 @@ pub fn render_png(asset: &Asset, size_px: u32, view: View) -> crate::Result<Vec<
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .map_err(|source| crate::EngineError::TextureEncode { source })?;
     Ok(png)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_view_from_a_little_above_shows_the_top() {
+        let view = View::THREE_QUARTER;
+        let [_, _, top_nearness] = view.turned([0.0, 1.0, 0.0]);
+        assert!(top_nearness > 0.0, "the top turns towards the camera: {top_nearness}");
+        let [_, front_height, _] = View { yaw_deg: 0.0, ..view }.turned([0.0, 0.0, 1.0]);
+        assert!(front_height < 0.0, "the front edge drops below the middle: {front_height}");
+        assert_eq!(View::FRONT.turned([0.3, 0.2, 0.1]), [0.3, 0.2, 0.1]);
+        let [x, _, z] = View::BACK.turned([1.0, 0.0, 0.0]);
+        assert!((x + 1.0).abs() < 1e-6 && z.abs() < 1e-6, "from behind, the right is on the left");
+    }
 }
