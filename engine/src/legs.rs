@@ -207,6 +207,8 @@ impl Legs {
         }
         let field = ScalarGrid { dims, values, origin, spacing: [spacing; 3] };
         let mut mesh = extract_isosurface(&field, 0.0, Inside::Above, cancel)?;
+        // The isosurface winds outwards in its own frame; the grid's frame mirrors y.
+        mesh.reverse_winding();
         for position in &mut mesh.positions {
             position[2] *= thickness;
         }
@@ -259,6 +261,7 @@ mod tests {
         let (mesh, heights) = legs.solid(&coverage, n, 1.0, &CancelFlag::new()).unwrap();
         let topology = mesh.topology();
         assert!(topology.is_watertight_manifold(), "{topology:?}");
+        assert!(mesh.volume() < 0.0, "wound outwards once the grid's y is mirrored");
         assert_eq!(topology.components, 1, "the legs hold on to the slab");
         assert_eq!(topology.genus(), 0, "legs hanging from a slab make no handle: {topology:?}");
         // Under the slab, a line of sight through a front leg meets a back leg behind it.
@@ -307,6 +310,7 @@ mod tests {
         let (mesh, _) = legs.solid(&coverage, n, 1.0, &CancelFlag::new()).unwrap();
         let topology = mesh.topology();
         assert!(topology.is_watertight_manifold() && topology.components == 1, "{topology:?}");
+        assert!(mesh.volume() < 0.0, "wound outwards once the grid's y is mirrored");
         assert_eq!(topology.genus(), 1, "the back's posts and rail close one hole: {topology:?}");
         // A solid band above the slab narrowing away (a table's top seen from above) is no back.
         let table = table(n, (30, 50, 90, 110), 5, 6, 3);

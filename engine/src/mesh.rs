@@ -167,6 +167,13 @@ impl TriMesh {
             .count()
     }
 
+    /// Turns every triangle's winding the other way (the inside out).
+    pub fn reverse_winding(&mut self) {
+        for triangle in &mut self.triangles {
+            triangle.swap(1, 2);
+        }
+    }
+
     /// Signed volume; positive for a closed mesh wound counter-clockwise seen from outside.
     pub fn volume(&self) -> f64 {
         self.triangles

@@ -320,6 +320,7 @@ fn generated(subject: &Subject, shape: Shape) -> (Surface, String, Vec<String>) 
         .unwrap_or_else(|error| panic!("{}: {error}", subject.name));
     let topology = asset.mesh.topology();
     assert!(topology.is_watertight_manifold(), "{} ({shape:?}): not closed", subject.name);
+    assert!(asset.mesh.volume() > 0.0, "{} ({shape:?}): wound inwards", subject.name);
     let mut positions: Vec<[f64; 3]> = asset.mesh.positions.iter().map(|position| position.map(f64::from)).collect();
     if let Some(up) = asset.record.up_in_picture {
         // A box seen from above was stood on its base: turn it back into the picture's frame, where
@@ -510,6 +511,7 @@ fn generated_from_views(subject: &Subject, sides: &[Side]) -> (Surface, String) 
     welded.triangles =
         asset.mesh.triangles.iter().map(|triangle| triangle.map(|vertex| remap[vertex as usize])).collect();
     assert!(welded.topology().is_watertight_manifold(), "{} ({sides:?}): not closed", subject.name);
+    assert!(welded.volume() > 0.0, "{} ({sides:?}): wound inwards", subject.name);
     assert!(asset.record.watertight, "{} ({sides:?}): {:?} {:?}", subject.name, asset.record.faces, welded.topology());
     let positions = asset.mesh.positions.iter().map(|position| position.map(f64::from)).collect();
     (Surface { positions, triangles: asset.mesh.triangles.clone() }, asset.record.shape.clone())
@@ -662,6 +664,7 @@ fn what_is_photographed_through_a_lens_keeps_its_proportions() {
             "{name}: up {:?}, the camera looked down {found_deg:.1}°, not {above_deg}°",
             [x, y, z]
         );
+        assert!(asset.mesh.volume() > 0.0, "{name}: wound inwards");
         stands_on_its_base(name, &asset.mesh.positions);
         // The bounding box, standing: across the picture, up, and along the view.
         let size: Vec<f64> = photo["size_m"].as_array().unwrap().iter().map(|value| value.as_f64().unwrap()).collect();
