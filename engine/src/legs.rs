@@ -49,7 +49,7 @@ const EDGE_ROWS_PER: usize = 64;
 
 /// The most samples of the volume (64 MiB of them); a finer grid than the default 256 samples it
 /// more coarsely than a cell.
-const MAX_SAMPLES: usize = 1 << 24;
+pub(crate) const MAX_SAMPLES: usize = 1 << 24;
 
 /// The most legs the ground row may show (a stool's three or a table's four can show apart).
 const MAX_LEGS: usize = 4;
@@ -73,7 +73,7 @@ pub(crate) struct Legs {
 }
 
 /// The runs of set cells in row `y` of `mask`, as `start..end` columns.
-fn runs(mask: &Mask, y: usize) -> Vec<(usize, usize)> {
+pub(crate) fn runs(mask: &Mask, y: usize) -> Vec<(usize, usize)> {
     let mut runs = Vec::new();
     let mut start = None;
     for x in 0..=mask.width {

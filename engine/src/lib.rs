@@ -14,6 +14,7 @@ pub mod foreground;
 mod grabcut;
 pub mod isosurface;
 mod legs;
+mod legs_above;
 pub mod light;
 mod linear;
 pub mod mask;

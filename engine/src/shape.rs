@@ -1,8 +1,9 @@
 //! Which solid a silhouette becomes: a solid of revolution, a rounded extrusion, an inflated relief,
 //! or a revolved core with relief appendages (a mug's body and its handle).
 //!
-//! Furniture on legs ([`legs`]) hides its back legs behind its front ones, and is carved as a
-//! volume. Every other solid is symmetric front to back about a middle surface, the picture's
+//! Furniture on legs seen from the front ([`legs`]) hides its back legs behind its front ones, and
+//! is carved as a volume; seen from above ([`legs_above`]) it is fitted as a table and filled as
+//! one. Every other solid is symmetric front to back about a middle surface, the picture's
 //! plane for all but a leaning ring ([`ring`]), a box ([`cuboid`]) and a solid of revolution
 //! ([`overhead`]) seen from above, so each is a height field `z = M(x, y) ± H(x, y)` over the
 //! silhouette with `H` vanishing on the outline, and [`relief`]'s marching-triangles lift (then a
@@ -20,6 +21,7 @@
 //!
 //! [`cuboid`]: crate::cuboid
 //! [`legs`]: crate::legs
+//! [`legs_above`]: crate::legs_above
 //! [`overhead`]: crate::overhead
 //! [`relief`]: crate::relief
 //! [`ring`]: crate::ring
@@ -27,6 +29,7 @@
 use crate::cuboid::Cuboid;
 use crate::error::Result;
 use crate::legs::Legs;
+use crate::legs_above::LegsAbove;
 use crate::mask::Mask;
 use crate::options::Shape;
 use crate::overhead::Overhead;
@@ -193,7 +196,7 @@ pub fn reconstruct(
     let silhouette = Silhouette::new(&grid, grid_px);
     progress(0.1);
     let revolved = if shape == Shape::Extrude { None } else { silhouette.revolved() };
-    let (mut cuboid, mut legs) = (None, None);
+    let (mut cuboid, mut legs, mut legs_above) = (None, None, None);
     let built = match shape {
         Shape::Extrude => Built::Extrude,
         Shape::Revolve => match &revolved {
@@ -204,7 +207,10 @@ pub fn reconstruct(
         _ => {
             let corners = silhouette.corners();
             let polygonal = (3..=12).contains(&corners.len());
-            if let Some(found) = Legs::of(&silhouette.mask) {
+            if let Some(found) = LegsAbove::of(&silhouette.mask) {
+                legs_above = Some(found);
+                Built::Legs
+            } else if let Some(found) = Legs::of(&silhouette.mask) {
                 legs = Some(found);
                 Built::Legs
             } else if polygonal && shading.as_deref().is_some_and(|shading| silhouette.is_flat(shading)) {
@@ -234,6 +240,14 @@ pub fn reconstruct(
         progress(1.0);
         let relief = Relief { mesh, grid_px, front_heights, middle: Vec::new() };
         return Ok(Reconstruction { relief, built, up: None, lens: None });
+    }
+    if let Some(table) = legs_above {
+        tracing::debug!(?table, "furniture on legs seen from above");
+        let (mesh, front_heights) = table.solid(grid_px, thickness, cancel)?;
+        progress(1.0);
+        let relief = Relief { mesh, grid_px, front_heights, middle: Vec::new() };
+        let (up, lens) = (Some(table.up(thickness)), table.lens(thickness));
+        return Ok(Reconstruction { relief, built, up, lens });
     }
     let mut middle = Vec::new();
     let (mut up, mut lens) = (None, None);

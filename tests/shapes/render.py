@@ -12,9 +12,10 @@ Run once, by hand, when the set changes; the files are committed and CI never re
     .venv-blender/bin/python tests/shapes/render.py           # every object (a few minutes)
     .venv-blender/bin/python tests/shapes/render.py pawn mug   # some of them
     .venv-blender/bin/python tests/shapes/render.py --meshes  # the ground-truth surfaces only
-    .venv-blender/bin/python tests/shapes/render.py --lens    # crates and tins photographed through lenses
+    .venv-blender/bin/python tests/shapes/render.py --lens    # crates, tins, tables through lenses
+    .venv-blender/bin/python tests/shapes/render.py --lens desk-35mm   # one of those photos
 
-`--lens` renders `lens/NAME.png`: a crate or a tin standing on the ground photographed by a level
+`--lens` renders `lens/NAME.png`: a crate, a tin or a table standing on the ground photographed by a level
 pinhole camera from above through a 35, 50 or 85 mm lens (36 mm film), as a product photo is, and
 `lens/lens.json` with what the picture cannot be checked without: the object's size, its turn, the
 camera's angle above it and the lens.
@@ -496,7 +497,7 @@ def render(subject: Subject, images: bool = True) -> dict:
 
 @dataclass
 class Photo:
-    """A crate (or a tin) photographed through a lens: its size (width, depth, height), its turn
+    """A crate (a tin, a table) photographed through a lens: its size (width, depth, height), its turn
     about the vertical, the camera's angle above it, the lens's focal length for 36 mm film, wood
     grain."""
 
@@ -507,6 +508,7 @@ class Photo:
     lens_mm: float
     grain: bool = False
     tin: bool = False  # a cylinder as wide as `size_m`'s width instead of a crate
+    legs: tuple[float, float] | None = None  # a table on four legs this wide and this far in instead
 
 
 PHOTOS = [
@@ -516,6 +518,9 @@ PHOTOS = [
     Photo("tin-35mm", (0.7, 0.7, 0.8), 0.0, 30.0, 35.0, tin=True),
     Photo("tin-50mm", (0.7, 0.7, 0.8), 0.0, 25.0, 50.0, tin=True),
     Photo("tin-85mm", (0.7, 0.7, 0.8), 0.0, 35.0, 85.0, tin=True),
+    Photo("table-50mm", (1.2, 0.8, 0.75), 0.0, 20.0, 50.0, legs=(0.05, 0.05)),
+    Photo("desk-35mm", (1.4, 0.7, 0.75), 0.0, 25.0, 35.0, legs=(0.05, 0.04)),
+    Photo("bench-35mm", (1.2, 0.35, 0.45), 0.0, 30.0, 35.0, legs=(0.06, 0.05)),
 ]
 
 
@@ -525,18 +530,22 @@ def photograph(photo: Photo) -> dict:
     _empty_studio()
     width, depth, height = photo.size_m
     if photo.tin:
-        crate = _lathe([(width / 2, 0.0), (width / 2, height)])
+        parts = [_lathe([(width / 2, 0.0), (width / 2, height)])]
+    elif photo.legs:
+        leg, inset = photo.legs
+        parts = _on_legs((width, depth, 0.04), height, leg, inset, round_legs=False)
     else:
-        crate = scenes._box((width, depth, height), (0.0, 0.0, height / 2))
-    crate.rotation_euler = (0.0, 0.0, math.radians(photo.turn_deg))
+        parts = [scenes._box((width, depth, height), (0.0, 0.0, height / 2))]
     colour = (0.7, 0.7, 0.65) if photo.tin else (0.6, 0.42, 0.22)
     material = scenes._wood_material("object", colour) if photo.grain else scenes._material("object", colour, 0.5, 0.0)
-    crate.data.materials.append(material)
-    if photo.tin:
-        crate.data.shade_smooth()
-        crate.data.set_sharp_from_angle(angle=math.radians(30))
-    else:
-        crate.data.shade_flat()
+    bpy.context.view_layer.update()  # the parts' world matrices, which the turn composes with
+    for part in _turned(parts, photo.turn_deg, "Z"):
+        part.data.materials.append(material)
+        if photo.tin:
+            part.data.shade_smooth()
+            part.data.set_sharp_from_angle(angle=math.radians(30))
+        else:
+            part.data.shade_flat()
     _sun()
     camera_data = bpy.data.cameras.new("camera")
     camera_data.lens = photo.lens_mm
@@ -557,20 +566,30 @@ def photograph(photo: Photo) -> dict:
     settings.color_mode = "RGBA"
     bpy.context.scene.render.filepath = str(HERE / "lens" / f"{photo.name}.png")
     bpy.ops.render.render(write_still=True)
-    return {
+    truth = {
         "size_m": list(photo.size_m),
         "turn_deg": photo.turn_deg,
         "above_deg": photo.above_deg,
         "lens_mm": photo.lens_mm,
         "distance_m": distance,
     }
+    if photo.legs:
+        truth["legs"] = {"width_m": photo.legs[0], "inset_m": photo.legs[1]}
+    return truth
 
 
 def main(names: list[str]) -> None:
     if "--lens" in names:
+        # `--lens NAME...` renders only those photos, keeping the others' truth.
         (HERE / "lens").mkdir(exist_ok=True)
-        truth = {photo.name: photograph(photo) for photo in PHOTOS}
-        (HERE / "lens" / "lens.json").write_text(json.dumps(truth, indent=2) + "\n")
+        only = [name for name in names if name != "--lens"]
+        truth_path = HERE / "lens" / "lens.json"
+        truth = json.loads(truth_path.read_text()) if truth_path.exists() else {}
+        for photo in PHOTOS:
+            if not only or photo.name in only:
+                truth[photo.name] = photograph(photo)
+        truth = {photo.name: truth[photo.name] for photo in PHOTOS if photo.name in truth}
+        truth_path.write_text(json.dumps(truth, indent=2) + "\n")
         return
     # `--meshes` writes the ground-truth surfaces again without rendering.
     images = "--meshes" not in names
