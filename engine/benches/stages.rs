@@ -98,6 +98,21 @@ fn end_to_end_1024_table_to_glb(bencher: divan::Bencher) {
     });
 }
 
+/// The whole job on furniture photographed from a little above through a 50 mm lens (the lens set
+/// of `tests/shapes/`): `auto` reads the top's corners and the feet, fits the table and the camera,
+/// and fills the table's volume in the picture's frame.
+#[divan::bench(sample_count = 20)]
+fn end_to_end_1024_table_from_above_to_glb(bencher: divan::Bencher) {
+    let path = format!("{}/../tests/shapes/lens/table-50mm.png", env!("CARGO_MANIFEST_DIR"));
+    let image = image::open(path).unwrap().to_rgba8();
+    let bytes = png(&image::imageops::resize(&image, 1024, 1024, image::imageops::FilterType::Triangle));
+    let options = Options::default();
+    bencher.bench(|| {
+        let asset = generate("table.png", black_box(&bytes), &options, &NoProgress, &CancelFlag::new()).unwrap();
+        threedgpt_engine::export::glb_bytes(&asset, false).unwrap()
+    });
+}
+
 /// The whole job from three pictures (front, right and back, 1024² each): the hull carved, the
 /// charts textured from the pictures that see them.
 #[divan::bench(sample_count = 10)]
