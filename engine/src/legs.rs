@@ -62,8 +62,6 @@ pub(crate) struct Legs {
     /// The slab's first row, and the first under it.
     top: usize,
     under: usize,
-    /// Whether a chair's back rises above the slab (at its far edge).
-    back: bool,
     /// How far the outer legs stand in from the slab's ends.
     inset: f32,
     /// The outer legs' width, and so their depth.
@@ -94,8 +92,9 @@ impl Legs {
     pub(crate) fn of(mask: &Mask) -> Option<Self> {
         let (x0, y0, x1, y1) = mask.bounding_box()?;
         let (width, height) = ((x1 - x0) as f32, (y1 - y0) as f32);
+        let rows: Vec<Vec<(usize, usize)>> = (0..y1).map(|y| if y < y0 { Vec::new() } else { runs(mask, y) }).collect();
         let spans = |y: usize| {
-            let runs = runs(mask, y);
+            let runs = &rows[y];
             runs.len() == 1 && (runs[0].1 - runs[0].0) as f32 >= MIN_SLAB_SPAN * width
         };
         // The outline's top and bottom rows are where the coverage crosses a half, ragged on a fine
@@ -114,9 +113,8 @@ impl Legs {
         };
         // Above the slab, a chair's back: open (its posts apart in some rows), so that a table's
         // top seen from above, a solid band narrowing away, is not one.
-        let back = top > y0;
-        if back {
-            let open = (y0 + edge..top).filter(|&y| runs(mask, y).len() >= 2).count();
+        if top > y0 {
+            let open = (y0 + edge..top).filter(|&y| rows[y].len() >= 2).count();
             if ((top - y0) as f32) < MIN_BACK_SHARE * height || (open as f32) < MIN_OPEN_BACK * (top - y0) as f32 {
                 return None;
             }
@@ -125,7 +123,7 @@ impl Legs {
         if under - top < 2 || (under - top) as f32 > MAX_SLAB_SHARE * standing {
             return None;
         }
-        let ground = runs(mask, y1 - edge);
+        let ground = &rows[y1 - edge];
         let (first, last) = (*ground.first()?, *ground.last()?);
         let end_inset = MAX_END_INSET * width;
         let outer_legs = (first.0 - x0) as f32 <= end_inset && (x1 - last.1) as f32 <= end_inset;
@@ -133,18 +131,23 @@ impl Legs {
         if !(2..=MAX_LEGS).contains(&ground.len()) || !outer_legs || !narrow {
             return None;
         }
-        let apart = (under..y1).filter(|&y| runs(mask, y).len() >= 2).count();
+        let apart = (under..y1).filter(|&y| rows[y].len() >= 2).count();
         if (apart as f32) < MIN_APART_SHARE * (y1 - under) as f32 {
             return None;
         }
         // The legs' inset and width halfway down them, where a splayed leg is neither at the top
         // nor at the ground.
-        let middle = runs(mask, (under + y1) / 2);
+        let middle = &rows[(under + y1) / 2];
         let (left, right) = if middle.len() >= 2 { (middle[0], middle[middle.len() - 1]) } else { (first, last) };
         let inset = ((left.0 - x0) + (x1 - right.1)) as f32 / 2.0;
         let leg = ((left.1 - left.0) + (right.1 - right.0)) as f32 / 2.0;
         let depth = width.min((width / 2.0).max(standing));
-        Some(Self { bounds: (x0, y0, x1, y1), top, under, back, inset, leg, depth })
+        Some(Self { bounds: (x0, y0, x1, y1), top, under, inset, leg, depth })
+    }
+
+    /// Whether a chair's back rises above the slab (at its far edge).
+    fn has_back(&self) -> bool {
+        self.top > self.bounds.1
     }
 
     /// How far inside the side view a point at row position `y` and depth `z` is, in cells
@@ -153,12 +156,12 @@ impl Legs {
     fn side_inside(&self, y: f32, z: f32) -> f32 {
         let (top, under) = (self.top as f32, self.under as f32);
         let half = self.depth / 2.0;
-        let slab = if self.back { (y - top).min(under - y) } else { under - y }.min(half - z.abs());
+        let slab = if self.has_back() { (y - top).min(under - y) } else { under - y }.min(half - z.abs());
         let leg_middle = self.leg_middle();
         // The legs and the back reach a cell into the slab so they join it.
         let leg = (y - (under - 1.0)).min(self.leg / 2.0 - (z.abs() - leg_middle).abs());
         // A chair's back rises from its back legs.
-        let back = if self.back { (top + 1.0 - y).min(self.leg / 2.0 - (z + leg_middle).abs()) } else { -1.0 };
+        let back = if self.has_back() { (top + 1.0 - y).min(self.leg / 2.0 - (z + leg_middle).abs()) } else { -1.0 };
         slab.max(leg).max(back)
     }
 
@@ -214,7 +217,7 @@ impl Legs {
         }
         let front = |y: usize| {
             thickness
-                * if self.back && y < self.top {
+                * if self.has_back() && y < self.top {
                     self.leg / 2.0 - self.leg_middle()
                 } else if y < self.under {
                     half
@@ -295,7 +298,7 @@ mod tests {
     fn a_chair_has_its_back_over_its_back_legs() {
         let n = 128;
         let legs = Legs::of(&chair(n, (30, 20, 90, 110), 40)).expect("a chair");
-        assert_eq!((legs.top, legs.under, legs.back), (60, 65, true));
+        assert_eq!((legs.top, legs.under, legs.has_back()), (60, 65, true));
         assert_eq!(legs.depth, 50.0, "as deep as the seat is high");
         let half = legs.depth / 2.0;
         assert!(legs.side_inside(40.0, 3.0 + legs.inset - half) > 0.0, "the back rises from the back legs");

@@ -282,13 +282,12 @@ impl TriMesh {
             across.remove(&(first, last));
             resolved[cap] = true;
         }
-        // A cap whose partner was split goes now, so the next round's edges are the surface's.
+        // A cap whose partner was split goes now, so the next round's edges are the surface's; the
+        // halves the splits added stay.
         let before = self.triangles.len();
-        let mut index = 0;
-        self.triangles.retain(|_| {
-            index += 1;
-            !resolved.get(index - 1).copied().unwrap_or(false)
-        });
+        resolved.resize(before, false);
+        let mut gone = resolved.into_iter();
+        self.triangles.retain(|_| !gone.next().unwrap_or(false));
         self.triangles.len() < before
     }
 
