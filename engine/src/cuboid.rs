@@ -54,8 +54,17 @@ const MIN_FACES_EXPLAIN: f32 = 0.6;
 /// be taken for a long lens with the corners' noise.
 const MAX_REVERSED_PERSPECTIVE: f64 = 0.05;
 
-/// The least `1 - w·z` at any corner: the camera stays well in front of the box.
-const MIN_NEARNESS: f32 = 0.25;
+/// Where a pinhole camera on the axis through `principal`, `1 / w` in front of the plane of depth 0
+/// (`w` 0: orthographic), draws the point `(x, y, z)` of the picture's frame before its lens:
+/// `principal + (p - principal) / (1 - w·z)`, the inverse of [`crate::shape::Lens::unproject`].
+pub(crate) fn drawn(principal: [f32; 2], w: f32, [x, y, z]: [f32; 3]) -> [f32; 2] {
+    let nearness = 1.0 - w * z;
+    [principal[0] + (x - principal[0]) / nearness, principal[1] + (y - principal[1]) / nearness]
+}
+
+/// The least `1 - w·z` at any corner of a box (or a table's bounding box) seen through a lens: the
+/// camera stays well in front of it.
+pub(crate) const MIN_NEARNESS: f32 = 0.25;
 
 /// A box in the picture's frame: cells, x right, y down, z towards the camera, seen by a pinhole
 /// camera on the axis through `principal`, `1 / w` cells in front of the plane through the box's
@@ -239,11 +248,7 @@ impl Cuboid {
 
     /// Where the camera draws `point`.
     fn draw(&self, point: [f32; 3]) -> [f32; 2] {
-        let nearness = 1.0 - self.w * point[2];
-        [
-            self.principal[0] + (point[0] - self.principal[0]) / nearness,
-            self.principal[1] + (point[1] - self.principal[1]) / nearness,
-        ]
+        drawn(self.principal, self.w, point)
     }
 
     /// The way up of the world the box stands in, a unit vector in the picture's frame with depths

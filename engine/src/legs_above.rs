@@ -22,6 +22,7 @@
 //! [`cuboid`]: crate::cuboid
 //! [`legs`]: crate::legs
 
+use crate::cuboid::{MIN_NEARNESS, drawn};
 use crate::error::Result;
 use crate::isosurface::{Inside, ScalarGrid, extract_isosurface};
 use crate::legs::{MAX_SAMPLES, runs};
@@ -56,10 +57,6 @@ const ABOVE_DEG: (f32, f32) = (3.0, 70.0);
 /// The most the fitted table may miss the points it is fitted to, root mean square, as a share of
 /// the silhouette's width.
 const MAX_MISS: f32 = 0.02;
-
-/// The nearest share of the camera's distance any of the table may be at (else the camera would
-/// stand in it).
-const MIN_NEARNESS: f32 = 0.25;
 
 /// The least step by which the back legs, joined to the front ones, widen their runs: in cells,
 /// and as a share of a front leg's width. A gap of at most `MIN_STEP` cells between a front and a
@@ -111,12 +108,13 @@ impl Drawn {
         let (x0, y0, x1, y1) = mask.bounding_box()?;
         let (width, height) = ((x1 - x0) as f32, (y1 - y0) as f32);
         let edge = 1 + (y1 - y0) / EDGE_ROWS_PER;
+        let rows: Vec<Vec<(usize, usize)>> = (0..y1).map(|y| if y < y0 { Vec::new() } else { runs(mask, y) }).collect();
         // The top: one run a row down to its front edge, widening as it comes nearer.
-        let under = (y0 + edge..y1).find(|&y| runs(mask, y).len() != 1)?;
+        let under = (y0 + edge..y1).find(|&y| rows[y].len() != 1)?;
         if under < y0 + edge + 2 || ((y1 - under) as f32) < MIN_LEGS_SHARE * height {
             return None;
         }
-        let band: Vec<(usize, usize)> = (y0 + edge..under).map(|y| runs(mask, y)[0]).collect();
+        let band: Vec<(usize, usize)> = (y0 + edge..under).map(|y| rows[y][0]).collect();
         let (far, widest) = (band[0], band.iter().map(|run| run.1 - run.0).max()?);
         let near_row = band.iter().position(|run| run.1 - run.0 + 1 >= widest)?;
         let near = band[near_row];
@@ -127,7 +125,7 @@ impl Drawn {
         let (far_y, near_y) = (y0 as f32, (y0 + edge + near_row) as f32 + 0.5);
         let (far, near) = ((far.0 as f32, far.1 as f32), (near.0 as f32, near.1 as f32));
         // The front legs reach the ground at the ends.
-        let ground = runs(mask, y1 - edge);
+        let ground = &rows[y1 - edge];
         let (left, right) = (*ground.first()?, *ground.last()?);
         let narrow = |run: &(usize, usize)| (run.1 - run.0) as f32 <= MAX_LEG_SHARE * width;
         let inset = MAX_END_INSET * width;
@@ -137,11 +135,11 @@ impl Drawn {
         if (left.0 - x0) as f32 > inset || (x1 - right.1) as f32 > inset {
             return None;
         }
-        let (back_foot, back) = Self::back_legs(mask, (under, y1), edge, &narrow)?;
+        let (back_foot, back) = Self::back_legs(&rows, (under, y1), edge, &narrow)?;
         if ((y1 - 1 - back_foot) as f32) < MIN_FEET_RISE * height {
             return None;
         }
-        let below_top = runs(mask, under + edge);
+        let below_top = &rows[under + edge];
         let joined = back[0][0].is_nan(); // the left back leg's outer edge
         let columns = |run: (usize, usize)| [run.0 as f32, run.1 as f32];
         Some(Self {
@@ -164,13 +162,13 @@ impl Drawn {
     /// from them (four legs in a row) or, for a shallow piece or a long lens, joined to them: then
     /// the front legs' runs narrow by a step where the back legs end.
     fn back_legs(
-        mask: &Mask,
+        rows: &[Vec<(usize, usize)>],
         (under, ground): (usize, usize),
         edge: usize,
         narrow: &dyn Fn(&(usize, usize)) -> bool,
     ) -> Option<(usize, [[f32; 2]; 2])> {
         let four = |y: usize| {
-            let row = runs(mask, y);
+            let row = &rows[y];
             (row.len() == 4 && row.iter().all(narrow)).then_some(row)
         };
         if let Some(back_foot) = (under..ground).rev().find(|&y| four(y).is_some()) {
@@ -186,7 +184,7 @@ impl Drawn {
         // (where a back leg just clears a front one, the gap between them is closed).
         let two = |y: usize| {
             let mut row: Vec<(usize, usize)> = Vec::new();
-            for run in runs(mask, y) {
+            for &run in &rows[y] {
                 match row.last_mut() {
                     Some(last) if (run.0 - last.1) as f32 <= MIN_STEP => last.1 = run.1,
                     _ => row.push(run),
@@ -345,21 +343,21 @@ impl LegsAbove {
 
     /// Where the camera draws a point of the table.
     fn draw(&self, point: [f32; 3]) -> [f32; 2] {
-        let [x, y, depth] = self.turned(point);
-        let nearness = 1.0 - self.w * depth;
-        [self.principal[0] + (x - self.principal[0]) / nearness, self.principal[1] + (y - self.principal[1]) / nearness]
+        drawn(self.principal, self.w, self.turned(point))
+    }
+
+    /// The eight corners of the table's bounding box (right, up and towards the camera from its
+    /// middle).
+    fn box_corners(&self) -> [[f32; 3]; 8] {
+        let half = self.size.map(|length| length / 2.0);
+        std::array::from_fn(|corner| {
+            [0, 1, 2].map(|axis| if corner >> axis & 1 == 1 { half[axis] } else { -half[axis] })
+        })
     }
 
     /// The nearest share of the camera's distance any corner of the table's box is at.
     fn nearest(&self) -> f32 {
-        let half = self.size.map(|length| length / 2.0);
-        (0..8)
-            .map(|corner| {
-                let signs = [0, 1, 2].map(|axis| if corner >> axis & 1 == 1 { 1.0 } else { -1.0 });
-                let depth = self.turned([0, 1, 2].map(|axis| signs[axis] * half[axis]))[2];
-                1.0 - self.w * depth
-            })
-            .fold(f32::INFINITY, f32::min)
+        self.box_corners().map(|corner| 1.0 - self.w * self.turned(corner)[2]).into_iter().fold(f32::INFINITY, f32::min)
     }
 
     /// How far inside the table a point (right, up and towards the camera from its middle) is,
@@ -393,15 +391,11 @@ impl LegsAbove {
     /// over an `n`-cell grid, `z` its depth towards the camera, scaled by `thickness`), and the
     /// front's depth at each grid cell.
     pub(crate) fn solid(&self, n: usize, thickness: f32, cancel: &CancelFlag) -> Result<(TriMesh, Vec<f32>)> {
-        let half = self.size.map(|length| length / 2.0);
         // The table's box, drawn: its samples span the corners' pictures and depths.
-        let corners: Vec<[f32; 3]> = (0..8)
-            .map(|corner| {
-                let point = [0, 1, 2].map(|axis| if corner >> axis & 1 == 1 { half[axis] } else { -half[axis] });
-                let [x, y] = self.draw(point);
-                [x, y, self.turned(point)[2]]
-            })
-            .collect();
+        let corners = self.box_corners().map(|corner| {
+            let [x, y] = self.draw(corner);
+            [x, y, self.turned(corner)[2]]
+        });
         let low = [0, 1, 2].map(|axis| corners.iter().map(|corner| corner[axis]).fold(f32::INFINITY, f32::min) - 1.5);
         let high = [0, 1, 2].map(|axis| corners.iter().map(|corner| corner[axis]).fold(f32::MIN, f32::max) + 1.5);
         let extent = [0, 1, 2].map(|axis| high[axis] - low[axis]);

@@ -646,13 +646,13 @@ fn stands_on_its_base(name: &str, positions: &[[f32; 3]]) {
 fn stands_on_four_legs(name: &str, positions: &[[f32; 3]]) {
     let height = extent(1, &mut positions.iter());
     let (width, depth) = (extent(0, &mut positions.iter()), extent(2, &mut positions.iter()));
-    let (low, high) = (
+    let (left, back) = (
         positions.iter().map(|position| position[0]).fold(f32::INFINITY, f32::min),
         positions.iter().map(|position| position[2]).fold(f32::INFINITY, f32::min),
     );
     let mut corners = [0usize; 4];
     for position in positions.iter().filter(|position| (0.3..0.6).contains(&(position[1] / height))) {
-        let (across, along) = ((position[0] - low) / width - 0.5, (position[2] - high) / depth - 0.5);
+        let (across, along) = ((position[0] - left) / width - 0.5, (position[2] - back) / depth - 0.5);
         assert!(
             across.abs() > 0.3,
             "{name}: something under the top at {across:.2} of its width, {along:.2} of its depth"
