@@ -99,14 +99,16 @@ clippy_driver="$(rustc --print sysroot)/bin/clippy-driver"
 linted() { RUSTC_WORKSPACE_WRAPPER="$clippy_driver" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" "$@"; }
 
 step "rust lints (clippy) and tests"
+# One build of every target in one profile and one feature set: libraries, binaries, the Godot
+# plugin's library (which the Godot tests load), tests, examples and the benchmark (built as a
+# plain program, not in the bench profile, which would build every dependency again). Building
+# tests and the rest together unifies the dev-dependencies' features (proptest's, divan's) into
+# everything, so `cargo test` and the later steps find it all built: a separate `cargo build`
+# without them rebuilt regex, clap and all that uses them (about 150 s).
+linted cargo build --workspace --all-targets --locked
 linted cargo test --workspace --locked
-# The benchmark is the one target the tests do not build (`--benches` would rebuild every library
-# as a bench harness too).
-linted cargo build -p threedgpt-engine --bench stages --locked --quiet
 
 step "end-to-end tests"
-# The Godot plugin's library too (the Godot tests load this debug build: one profile only).
-linted cargo build --workspace --locked --quiet
 THREEDGPT_BIN="$PWD/target/debug/3dgpt" .venv/bin/python -m pytest tests/e2e -q
 
 step "cloud service: accounts, sync, payments and privacy on SQLite and on PostgreSQL with S3"
@@ -120,8 +122,8 @@ echo "screenshots of every page: target/web-screenshots/"
 step "python module: wheel (maturin) and tests"
 rm -rf target/wheels
 # zig links against glibc 2.28, so the wheel installs on older distributions (maturin finds zig
-# through the venv's python).
-PATH="$PWD/.venv/bin:$PATH" .venv/bin/maturin build --quiet --zig --compatibility manylinux_2_28 -m sdk/python/Cargo.toml -o target/wheels
+# through the venv's python). The wheel-test profile (Cargo.toml) builds it unoptimised.
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/maturin build --quiet --profile wheel-test --zig --compatibility manylinux_2_28 -m sdk/python/Cargo.toml -o target/wheels
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels/threedgpt-*.whl
 THREEDGPT_BIN="$PWD/target/debug/3dgpt" .venv/bin/python -m pytest sdk/python/tests -q
 

@@ -40,10 +40,13 @@ build=(--locked -Zbuild-std=std,panic_abort --target "$target"
   --config 'profile.dev.package.threedgpt-engine.opt-level=1' --config 'profile.dev.package.meshopt.opt-level=1')
 cargo=(/usr/bin/cargo test --no-fail-fast "${build[@]}"
   -p threedgpt-paths -p threedgpt-sdk -p threedgpt-godot --lib -p threedgpt-daemon --bins --test windows)
-"${cargo[@]}" --no-run
-# The Godot plugin's Windows library (the addon's threedgpt_godot.windows.x86_64.dll): it must link
-# and export the entry point Godot looks for.
-/usr/bin/cargo build "${build[@]}" -p threedgpt-godot --lib
+# One build of what the tests run and of the Godot plugin's Windows library (the addon's
+# threedgpt_godot.windows.x86_64.dll), with one feature set: a plain build of the library after the
+# tests' rebuilt all that the tests' dev-dependencies change (a minute). The daemon's Unix-only
+# test targets come with `--tests`; they compile to nothing here.
+/usr/bin/cargo build "${build[@]}" -p threedgpt-paths -p threedgpt-sdk -p threedgpt-godot -p threedgpt-daemon \
+  --lib --bins --tests
+# The library must link and export the entry point Godot looks for.
 dll="$CARGO_TARGET_DIR/$target/debug/threedgpt_godot.dll"
 exports=$(x86_64-w64-mingw32-objdump -p "$dll")
 grep -qw gdext_rust_init <<<"$exports" || {
