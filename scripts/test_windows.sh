@@ -38,14 +38,13 @@ export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$wine"
 build=(--locked -Zbuild-std=std,panic_abort --target "$target"
   --config 'profile.dev.opt-level=0' --config 'profile.dev.package."*".opt-level=0' --config 'profile.dev.debug=false'
   --config 'profile.dev.package.threedgpt-engine.opt-level=1' --config 'profile.dev.package.meshopt.opt-level=1')
-cargo=(/usr/bin/cargo test --no-fail-fast "${build[@]}"
-  -p threedgpt-paths -p threedgpt-sdk -p threedgpt-godot --lib -p threedgpt-daemon --bins --test windows)
+packages=(-p threedgpt-paths -p threedgpt-sdk -p threedgpt-godot -p threedgpt-daemon)
+cargo=(/usr/bin/cargo test --no-fail-fast "${build[@]}" "${packages[@]}" --lib --bins --test windows)
 # One build of what the tests run and of the Godot plugin's Windows library (the addon's
 # threedgpt_godot.windows.x86_64.dll), with one feature set: a plain build of the library after the
 # tests' rebuilt all that the tests' dev-dependencies change (a minute). The daemon's Unix-only
 # test targets come with `--tests`; they compile to nothing here.
-/usr/bin/cargo build "${build[@]}" -p threedgpt-paths -p threedgpt-sdk -p threedgpt-godot -p threedgpt-daemon \
-  --lib --bins --tests
+/usr/bin/cargo build "${build[@]}" "${packages[@]}" --lib --bins --tests
 # The library must link and export the entry point Godot looks for.
 dll="$CARGO_TARGET_DIR/$target/debug/threedgpt_godot.dll"
 exports=$(x86_64-w64-mingw32-objdump -p "$dll")

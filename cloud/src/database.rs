@@ -63,65 +63,48 @@ pub(crate) async fn open(url: &str) -> anyhow::Result<(AnyPool, Engine)> {
     Ok((database, engine))
 }
 
-/// The migrations in the order of their versions: version, description (the file's name after the
-/// version, as sqlx names it), and the SQL for SQLite and for PostgreSQL, embedded in the binary.
-/// Listed here rather than by sqlx's `migrate!` macro, whose proc-macro crate builds sqlx's whole
-/// driver stack (SQLite's C sources, rustls, PostgreSQL's driver) a second time, for the compiler:
-/// two minutes of every clean build. The checksums are sqlx's own, of the same SQL, so a database
-/// migrated by the macro's list is up to date by this one. A test holds it to the folders.
-const MIGRATIONS: [(i64, &str, &str, &str); 7] = [
-    (
-        1,
-        "accounts",
-        include_str!("../migrations/sqlite/0001_accounts.sql"),
-        include_str!("../migrations/postgres/0001_accounts.sql"),
-    ),
-    (
-        2,
-        "settings",
-        include_str!("../migrations/sqlite/0002_settings.sql"),
-        include_str!("../migrations/postgres/0002_settings.sql"),
-    ),
-    (
-        3,
-        "payments",
-        include_str!("../migrations/sqlite/0003_payments.sql"),
-        include_str!("../migrations/postgres/0003_payments.sql"),
-    ),
-    (
-        4,
-        "telemetry",
-        include_str!("../migrations/sqlite/0004_telemetry.sql"),
-        include_str!("../migrations/postgres/0004_telemetry.sql"),
-    ),
-    (
-        5,
-        "server secret",
-        include_str!("../migrations/sqlite/0005_server_secret.sql"),
-        include_str!("../migrations/postgres/0005_server_secret.sql"),
-    ),
-    (
-        6,
-        "email verification",
-        include_str!("../migrations/sqlite/0006_email_verification.sql"),
-        include_str!("../migrations/postgres/0006_email_verification.sql"),
-    ),
-    (
-        7,
-        "web sessions",
-        include_str!("../migrations/sqlite/0007_web_sessions.sql"),
-        include_str!("../migrations/postgres/0007_web_sessions.sql"),
-    ),
+/// The migrations, by their files' names (the same in both folders), in the order of their
+/// versions, with the SQL for SQLite and for PostgreSQL embedded in the binary. Listed here rather
+/// than by sqlx's `migrate!` macro, whose proc-macro crate builds sqlx's whole driver stack
+/// (SQLite's C sources, rustls, PostgreSQL's driver) a second time, for the compiler: two minutes
+/// of every clean build. A test holds the list to the folders as sqlx reads them.
+macro_rules! embedded {
+    ($($name:literal),* $(,)?) => {
+        [$((
+            $name,
+            include_str!(concat!("../migrations/sqlite/", $name, ".sql")),
+            include_str!(concat!("../migrations/postgres/", $name, ".sql")),
+        )),*]
+    };
+}
+const MIGRATIONS: [(&str, &str, &str); 7] = embedded![
+    "0001_accounts",
+    "0002_settings",
+    "0003_payments",
+    "0004_telemetry",
+    "0005_server_secret",
+    "0006_email_verification",
+    "0007_web_sessions",
 ];
 
-/// sqlx's migrator over [`MIGRATIONS`] for `engine`.
+/// sqlx's migrator over [`MIGRATIONS`] for `engine`. Each file's name gives the version and the
+/// description as sqlx's own reader takes them (`0002_settings`: 2, "settings"), and sqlx computes
+/// the checksums of the same SQL, so a database migrated by the macro's list is up to date by this.
 fn migrator(engine: Engine) -> Migrator {
     Migrator::with_migrations(
         MIGRATIONS
             .iter()
-            .map(|&(version, description, sqlite, postgres)| {
+            .map(|&(name, sqlite, postgres)| {
+                let (version, description) = name.split_once('_').expect("a migration is named VERSION_DESCRIPTION");
+                let version = version.parse().expect("a migration's name starts with its version");
                 let sql = if engine == Engine::Sqlite { sqlite } else { postgres };
-                Migration::new(version, description.into(), MigrationType::Simple, sql.into_sql_str(), false)
+                Migration::new(
+                    version,
+                    description.replace('_', " ").into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
             })
             .collect(),
     )
