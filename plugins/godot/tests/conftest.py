@@ -68,11 +68,26 @@ class Editor:
     binary: Path
 
     def run(self, test: str, *extra: str, timeout: float = 300, drawn: bool = False) -> subprocess.CompletedProcess:
-        """Runs one test of runner.gd in the editor: headless, or `drawn` on a virtual screen."""
+        """Runs one test of runner.gd in the editor: headless, or `drawn` on a virtual screen.
+
+        The drawn editor (Debian's Godot 4.6 on Mesa's llvmpipe under Xvfb) has been seen, once in
+        dozens of runs, to abort inside the engine with an uncaught C++ `std::system_error` while it
+        draws. No C++ of ours runs in that process (the library is Rust, whose failures read
+        differently), so that one signature, and only it, gets a second run; the first run's log
+        is kept beside the second's and its tail printed, so the flake stays visible."""
         command = [str(ROOT / "scripts" / "godot"), str(self.godot), "--bind", str(self.folder)]
         command += ["--bind", str(self.binary.parent)]
         command += ["--xvfb"] if drawn else ["--headless"]
         command += ["-e", "--path", str(self.project), "--", f"--test={test}", *extra]
+        result = self._run(test, command, timeout)
+        if drawn and _engine_aborted(result):
+            (ARTIFACTS / f"{test}.log").rename(ARTIFACTS / f"{test}.aborted.log")
+            print(f"the drawn editor aborted inside Godot; {test} runs once more:", file=sys.stderr)
+            print(result.stderr[-2000:], file=sys.stderr)
+            result = self._run(test, command, timeout)
+        return result
+
+    def _run(self, test: str, command: list[str], timeout: float) -> subprocess.CompletedProcess:
         environment = {**os.environ, "GODOT_HOME": str(self.folder / "home")}
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
         try:
@@ -96,6 +111,11 @@ class Editor:
         """The editor's output, kept with the test artefacts."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         (ARTIFACTS / f"{test}.log").write_text(f"$ {' '.join(command)}\n{outcome}\n{output}", encoding="utf-8")
+
+
+def _engine_aborted(result: subprocess.CompletedProcess) -> bool:
+    """Godot died of SIGABRT from an uncaught C++ exception (exit 134 through xvfb-run's shell)."""
+    return result.returncode == 134 and "terminate called after throwing an instance of 'std::" in result.stderr
 
 
 @pytest.fixture
