@@ -8,9 +8,20 @@
 //! transform), the same picture comes from either under another light on another albedo.
 //! Photographs are taken from above far more often than from below, so the ring's upper side is
 //! taken to be the far one: a donut on a plate, a ring on a table.
+//!
+//! Seen edge-on, a ring standing on its rim (a wheel, a tyre, a coin on edge) has no hole left in
+//! its picture: its outline is a stadium, the same as a capsule's. The shading tells them apart:
+//! along a capsule the surface faces the same way from one end of its straight part to the other,
+//! while a ring's near side turns from facing up at its top to facing down at its bottom, as a
+//! sphere's does. The light fitted to either shape's normals leaves a residual
+//! ([`crate::light`]), and a ring is read only where its shape explains the shading far better.
 
+use crate::error::Result;
+use crate::isosurface::{Inside, ScalarGrid, extract_isosurface};
+use crate::legs::MAX_SAMPLES;
 use crate::mask::Mask;
 use crate::mesh::TriMesh;
+use crate::progress::CancelFlag;
 
 /// The least share of the silhouette a leaning round ring's outline must explain (intersection
 /// over union) before the silhouette is taken to be one: an oval frame or a square one is not.
@@ -24,6 +35,27 @@ const MIN_AXES_GAP_SHARE: f32 = 0.03;
 /// A ring seen closer to edge-on than this (the short axis under this share of the long one) has
 /// no hole left to measure it by.
 const MIN_AXES_RATIO: f32 = 0.2;
+
+/// The least share of the silhouette a stadium must explain (intersection over union) before it
+/// is taken for a ring seen edge-on.
+const MIN_EDGE_ON_FIT: f32 = 0.93;
+
+/// The least ratio of an edge-on ring's radius (to its tube's middle) to its tube's: a ring with a
+/// hole through it, not a fat pill.
+const MIN_EDGE_ON_RADII: f32 = 1.5;
+
+/// The most a ring's shading residual may be of a capsule's before the ring is read, and the most
+/// it may be at all (relative to the mean luminance): the shading must speak clearly for it.
+const MAX_EDGE_ON_RESIDUAL_SHARE: f32 = 0.5;
+const MAX_EDGE_ON_RESIDUAL: f32 = 0.2;
+
+/// The most the stadium's length may lean from the axis of revolution found for the silhouette
+/// (the cosine of 10°).
+const MIN_EDGE_ON_AXIS_COS: f32 = 0.985;
+
+/// How far inside the outline (in cells) the shading is compared: the rim's grazing normals and
+/// its blended pixels say little.
+const EDGE_ON_RIM_CELLS: f32 = 1.5;
 
 /// How a round ring in the picture leans out of it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -41,28 +73,7 @@ impl Tilt {
     /// The lean of the ring `mask` shows (a band about an ellipse round a hole), or none when the
     /// mask is not such a band or the ring faces the picture.
     pub(crate) fn of(mask: &Mask) -> Option<Self> {
-        // The silhouette with its holes filled, and its centre and second moments.
-        let (holes, _) = mask.enclosed_regions();
-        let mut sums = [0.0f64; 6];
-        for (index, _) in
-            mask.cells.iter().zip(&holes).enumerate().filter(|(_, (inside, hole))| **inside || **hole != 0)
-        {
-            let (x, y) = ((index % mask.width) as f64, (index / mask.width) as f64);
-            for (sum, value) in sums.iter_mut().zip([1.0, x, y, x * x, y * y, x * y]) {
-                *sum += value;
-            }
-        }
-        let [count, sum_x, sum_y, sum_xx, sum_yy, sum_xy] = sums;
-        if count == 0.0 {
-            return None;
-        }
-        let centre = [sum_x / count, sum_y / count];
-        let xx = sum_xx / count - centre[0] * centre[0];
-        let yy = sum_yy / count - centre[1] * centre[1];
-        let xy = sum_xy / count - centre[0] * centre[1];
-        let angle = 0.5 * (2.0 * xy).atan2(xx - yy);
-        let centre = [centre[0] as f32, centre[1] as f32];
-        let long = [angle.cos() as f32, angle.sin() as f32];
+        let (centre, long) = principal_axis(mask)?;
         let short = [-long[1], long[0]];
         // The hole must hold the centre, and the band be crossed once each way along both axes.
         let (long_in, long_out) = crossing(mask, centre, long)?;
@@ -113,6 +124,161 @@ impl Tilt {
             })
             .collect()
     }
+}
+
+/// A round ring standing edge-on to the camera: its picture a stadium along `along`, the ring in
+/// the plane of that line and the view, about a circle of `radius` cells through a tube of `tube`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct EdgeOn {
+    /// The ring's centre, in cells.
+    centre: [f32; 2],
+    /// The unit direction in the picture along the stadium.
+    along: [f32; 2],
+    radius: f32,
+    tube: f32,
+}
+
+impl EdgeOn {
+    /// The ring edge-on that `mask` shows and `luminance` (linear, one value per cell) shades, or
+    /// none when the mask is no stadium or a capsule along it explains the shading as well.
+    /// `revolution_axis` is the direction the silhouette would otherwise be revolved about: a ring
+    /// is read only where that is the stadium's length (a capsule), as revolved about its width
+    /// the stadium is a puck whose near side is the ring's, and no shading tells those apart.
+    pub(crate) fn of(mask: &Mask, luminance: &[f32], revolution_axis: [f32; 2]) -> Option<Self> {
+        let (centre, along) = principal_axis(mask)?;
+        if (along[0] * revolution_axis[0] + along[1] * revolution_axis[1]).abs() < MIN_EDGE_ON_AXIS_COS {
+            return None;
+        }
+        let across = [-along[1], along[0]];
+        let frame = |index: usize| {
+            let (dx, dy) = ((index % mask.width) as f32 - centre[0], (index / mask.width) as f32 - centre[1]);
+            (dx * along[0] + dy * along[1], dx * across[0] + dy * across[1])
+        };
+        let (mut length, mut tube) = (0.0f32, 0.0f32);
+        for (index, _) in mask.cells.iter().enumerate().filter(|(_, inside)| **inside) {
+            let (u, t) = frame(index);
+            (length, tube) = (length.max(u.abs()), tube.max(t.abs()));
+        }
+        let (length, tube) = (length + 0.5, tube + 0.5);
+        let radius = length - tube;
+        if radius < MIN_EDGE_ON_RADII * tube {
+            return None;
+        }
+        let ring = Self { centre, along, radius, tube };
+        // The stadium: within `tube` of the segment between the caps' centres.
+        let predicted: Vec<bool> = (0..mask.cells.len()).map(|index| ring.off_axis(frame(index)) <= tube).collect();
+        if mask.iou(&predicted) < MIN_EDGE_ON_FIT {
+            return None;
+        }
+        let compared: Vec<bool> = (0..mask.cells.len())
+            .map(|index| mask.cells[index] && ring.off_axis(frame(index)) <= tube - EDGE_ON_RIM_CELLS)
+            .collect();
+        let normals = |normal: &dyn Fn((f32, f32)) -> [f32; 3]| -> Vec<[f32; 3]> {
+            (0..mask.cells.len())
+                .map(|index| {
+                    let [u, t, z] = normal(frame(index));
+                    [u * along[0] + t * across[0], u * along[1] + t * across[1], z]
+                })
+                .collect()
+        };
+        let capsule = crate::light::estimate(luminance, &normals(&|point| ring.capsule_normal(point)), &compared)?;
+        let edge_on = crate::light::estimate(luminance, &normals(&|point| ring.normal(point)), &compared)?;
+        tracing::debug!(capsule = capsule.residual, ring = edge_on.residual, "a stadium's shading");
+        (edge_on.residual <= MAX_EDGE_ON_RESIDUAL && edge_on.residual <= MAX_EDGE_ON_RESIDUAL_SHARE * capsule.residual)
+            .then_some(ring)
+    }
+
+    /// How far the point `(u, t)` (along and across the stadium from its centre) is from the
+    /// segment between the caps' centres.
+    fn off_axis(&self, (u, t): (f32, f32)) -> f32 {
+        (u.abs() - self.radius).max(0.0).hypot(t)
+    }
+
+    /// The depth of the ring's near side at `(u, t)`, in cells (0 off it).
+    fn front(&self, (u, t): (f32, f32)) -> f32 {
+        let reach = self.radius + (self.tube * self.tube - t * t).max(0.0).sqrt();
+        (reach * reach - u * u).max(0.0).sqrt()
+    }
+
+    /// The unit normal of the ring's near side at `(u, t)`, as (along, across, towards the camera).
+    fn normal(&self, (u, t): (f32, f32)) -> [f32; 3] {
+        let z = self.front((u, t));
+        let from_axis = u.hypot(z).max(1.0e-6);
+        // From the nearest point of the ring's middle circle, in the plane of the stadium and the view.
+        let (nu, nz) = (u - self.radius * u / from_axis, z - self.radius * z / from_axis);
+        crate::linear::unit([nu, t, nz])
+    }
+
+    /// The unit normal at `(u, t)` of the capsule the same stadium outlines, revolved about its length.
+    fn capsule_normal(&self, (u, t): (f32, f32)) -> [f32; 3] {
+        let along = u.signum() * (u.abs() - self.radius).max(0.0);
+        let off = self.off_axis((u, t)).min(self.tube);
+        crate::linear::unit([along, t, (self.tube * self.tube - off * off).max(0.0).sqrt()])
+    }
+
+    /// The closed ring in grid units (as [`crate::legs::Legs::solid`]: `x` right and `y` down over
+    /// an `n`-cell grid, a cell's centre at its index and a half, `z` towards the camera), depths
+    /// scaled by `thickness`, and its near side's height at each grid cell.
+    pub(crate) fn solid(&self, n: usize, thickness: f32, cancel: &CancelFlag) -> Result<(TriMesh, Vec<f32>)> {
+        let across = [-self.along[1], self.along[0]];
+        let centre = [self.centre[0] + 0.5, self.centre[1] + 0.5];
+        let reach = self.radius + self.tube;
+        // Its box in the picture, and a cell and a half beyond it on every side.
+        let half = [0, 1].map(|axis| reach * self.along[axis].abs() + self.tube * across[axis].abs() + 1.5);
+        let origin = [centre[0] - half[0], centre[1] - half[1], -(reach + 1.5)];
+        let extent = [2.0 * half[0], 2.0 * half[1], 2.0 * (reach + 1.5)];
+        let spacing = (extent.iter().product::<f32>() / MAX_SAMPLES as f32).cbrt().max(1.0);
+        let dims = extent.map(|extent| (extent / spacing).ceil() as usize + 1);
+        cancel.check()?;
+        let mut values = Vec::with_capacity(dims.iter().product());
+        for k in 0..dims[2] {
+            let z = origin[2] + k as f32 * spacing;
+            for j in 0..dims[1] {
+                let dy = origin[1] + j as f32 * spacing - centre[1];
+                values.extend((0..dims[0]).map(|i| {
+                    let dx = origin[0] + i as f32 * spacing - centre[0];
+                    let (u, t) = (dx * self.along[0] + dy * self.along[1], dx * across[0] + dy * across[1]);
+                    self.tube - (u.hypot(z) - self.radius).hypot(t)
+                }));
+            }
+        }
+        let field = ScalarGrid { dims, values, origin, spacing: [spacing; 3] };
+        let mut mesh = extract_isosurface(&field, 0.0, Inside::Above, cancel)?;
+        // The isosurface winds outwards in its own frame; the grid's frame mirrors y.
+        mesh.reverse_winding();
+        for position in &mut mesh.positions {
+            position[2] *= thickness;
+        }
+        let heights = (0..n * n)
+            .map(|index| {
+                let (dx, dy) = ((index % n) as f32 - self.centre[0], (index / n) as f32 - self.centre[1]);
+                thickness * self.front((dx * self.along[0] + dy * self.along[1], dx * across[0] + dy * across[1]))
+            })
+            .collect();
+        Ok((mesh, heights))
+    }
+}
+
+/// The centre of `mask` with its holes filled, and the unit direction of its longer principal axis.
+fn principal_axis(mask: &Mask) -> Option<([f32; 2], [f32; 2])> {
+    let (holes, _) = mask.enclosed_regions();
+    let mut sums = [0.0f64; 6];
+    for (index, _) in mask.cells.iter().zip(&holes).enumerate().filter(|(_, (inside, hole))| **inside || **hole != 0) {
+        let (x, y) = ((index % mask.width) as f64, (index / mask.width) as f64);
+        for (sum, value) in sums.iter_mut().zip([1.0, x, y, x * x, y * y, x * y]) {
+            *sum += value;
+        }
+    }
+    let [count, sum_x, sum_y, sum_xx, sum_yy, sum_xy] = sums;
+    if count == 0.0 {
+        return None;
+    }
+    let centre = [sum_x / count, sum_y / count];
+    let xx = sum_xx / count - centre[0] * centre[0];
+    let yy = sum_yy / count - centre[1] * centre[1];
+    let xy = sum_xy / count - centre[0] * centre[1];
+    let angle = 0.5 * (2.0 * xy).atan2(xx - yy);
+    Some(([centre[0] as f32, centre[1] as f32], [angle.cos() as f32, angle.sin() as f32]))
 }
 
 /// Where the ray from `centre` along `direction`, both ways, enters the mask and leaves it again,
@@ -230,6 +396,60 @@ mod tests {
         let tilt = Tilt::of(&turned).expect("a turned ring");
         assert!(tilt.up[0].abs() > 0.99, "up {:?}", tilt.up);
         assert_eq!(tilt.up(1.0), None);
+    }
+
+    /// A stadium on a 128 grid standing upright about (64, 64), 48 cells from its middle to either
+    /// end and 12 cells wide each side, with the luminance `normal` shades under a light from the
+    /// upper left and the front: what a ring seen edge-on or a capsule looks like.
+    fn stadium(normal: impl Fn(&EdgeOn, (f32, f32)) -> [f32; 3]) -> (Mask, Vec<f32>) {
+        let shape = EdgeOn { centre: [64.0, 64.0], along: [0.0, 1.0], radius: 36.0, tube: 12.0 };
+        let light = crate::linear::unit([-0.4, -0.5, 0.77]);
+        let frame = |x: usize, y: usize| (y as f32 - 64.0, 64.0 - x as f32);
+        let mask = Mask::from_fn(128, 128, |x, y| shape.off_axis(frame(x, y)) <= 12.0);
+        let luminance = (0..128 * 128)
+            .map(|index| {
+                let (u, t) = frame(index % 128, index / 128);
+                // (along, across, z) to (x, y, z): along is +y, across is -x.
+                let [nu, nt, nz] = normal(&shape, (u, t));
+                let facing = -nt * light[0] + nu * light[1] + nz * light[2];
+                if mask.cells[index] { 0.05 + 0.6 * facing.max(0.0) } else { 0.0 }
+            })
+            .collect();
+        (mask, luminance)
+    }
+
+    #[test]
+    fn a_ring_seen_edge_on_is_told_from_a_capsule_by_its_shading() {
+        let (mask, luminance) = stadium(EdgeOn::normal);
+        let ring = EdgeOn::of(&mask, &luminance, [0.0, 1.0]).expect("a ring standing edge-on");
+        assert!((ring.radius - 36.0).abs() < 1.0 && (ring.tube - 12.0).abs() < 1.0, "{ring:?}");
+        // Revolved about its width the stadium is a puck with the ring's near side: not read.
+        assert_eq!(EdgeOn::of(&mask, &luminance, [1.0, 0.0]), None);
+        let (mask, luminance) = stadium(EdgeOn::capsule_normal);
+        assert_eq!(EdgeOn::of(&mask, &luminance, [0.0, 1.0]), None, "a capsule stays one");
+        // Flat shading speaks for neither.
+        let flat: Vec<f32> = mask.cells.iter().map(|&inside| if inside { 0.4 } else { 0.0 }).collect();
+        assert_eq!(EdgeOn::of(&mask, &flat, [0.0, 1.0]), None);
+    }
+
+    #[test]
+    fn an_edge_on_ring_is_a_closed_torus_with_its_hole_along_the_view() {
+        let ring = EdgeOn { centre: [63.5, 63.5], along: [0.0, 1.0], radius: 36.0, tube: 12.0 };
+        let (mesh, heights) = ring.solid(128, 1.0, &CancelFlag::new()).expect("a solid");
+        let topology = mesh.topology();
+        assert!(topology.is_watertight_manifold() && topology.components == 1, "{topology:?}");
+        assert_eq!(topology.genus(), 1);
+        let volume = -mesh.volume();
+        assert!(volume > 0.0, "wound outwards once the grid's y is mirrored");
+        let torus = 2.0 * std::f64::consts::PI.powi(2) * 36.0 * 12.0f64.powi(2);
+        assert!((volume / torus - 1.0).abs() < 0.03, "volume {volume} against {torus}");
+        let (low, high) = mesh.bounds();
+        // Centred on the picture's plane, as deep as it is tall.
+        assert!((high[2] - 48.0).abs() < 1.0 && (low[2] + 48.0).abs() < 1.0, "{low:?} {high:?}");
+        assert!((high[1] - low[1] - 96.0).abs() < 1.5, "{low:?} {high:?}");
+        // Its middle's near side is the ring's outer rim, 48 cells out; its ends are at the plane.
+        assert!((heights[63 * 128 + 63] - 48.0).abs() < 0.5, "{}", heights[63 * 128 + 63]);
+        assert!(heights[(63 + 48) * 128 + 63] < 10.0);
     }
 
     #[test]

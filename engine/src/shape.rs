@@ -2,7 +2,8 @@
 //! or a revolved core with relief appendages (a mug's body and its handle).
 //!
 //! Furniture on legs seen from the front ([`legs`]) hides its back legs behind its front ones, and
-//! is carved as a volume; seen from above ([`legs_above`]) it is fitted as a table and filled as
+//! is carved as a volume, as is a ring seen edge-on ([`ring`]), whose far side its near side
+//! hides; seen from above ([`legs_above`]) it is fitted as a table and filled as
 //! one. Every other solid is symmetric front to back about a middle surface, the picture's
 //! plane for all but a leaning ring ([`ring`]), a box ([`cuboid`]) and a solid of revolution
 //! ([`overhead`]) seen from above, so each is a height field `z = M(x, y) ± H(x, y)` over the
@@ -37,7 +38,7 @@ use crate::progress::CancelFlag;
 use crate::refine::box_mean;
 use crate::relief::{DepthMap, Relief, inflate_grid, is_inside, lift, solve_poisson};
 use crate::resample::resample;
-use crate::ring::{Tilt, shear};
+use crate::ring::{EdgeOn, Tilt, shear};
 
 /// The largest lean of a revolution axis from the picture's vertical, in degrees.
 const MAX_LEAN_DEG: f32 = 30.0;
@@ -196,7 +197,7 @@ pub fn reconstruct(
     let silhouette = Silhouette::new(&grid, grid_px);
     progress(0.1);
     let revolved = if shape == Shape::Extrude { None } else { silhouette.revolved() };
-    let (mut cuboid, mut legs, mut legs_above) = (None, None, None);
+    let (mut cuboid, mut legs, mut legs_above, mut edge_on) = (None, None, None, None);
     let built = match shape {
         Shape::Extrude => Built::Extrude,
         Shape::Revolve => match &revolved {
@@ -220,6 +221,9 @@ pub fn reconstruct(
             {
                 cuboid = Some(found);
                 Built::Box
+            } else if let Some(found) = edge_on_ring(&silhouette, revolved.as_ref(), shading.as_deref()) {
+                edge_on = Some(found);
+                Built::Tubes
             } else {
                 match &revolved {
                     Some(revolved) if !revolved.broken && revolved.core_share >= MIN_CORE_SHARE => {
@@ -233,10 +237,17 @@ pub fn reconstruct(
     };
     tracing::debug!(shape = built.name(), "chose the shape");
     progress(0.3);
-    if let Some(legs) = legs {
+    let solid = if let Some(legs) = legs {
         tracing::debug!(?legs, "furniture on legs");
         let coverage = |[x, y]: [f32; 2]| silhouette.at([x - 0.5, y - 0.5]);
-        let (mesh, front_heights) = legs.solid(&coverage, grid_px, thickness, cancel)?;
+        Some(legs.solid(&coverage, grid_px, thickness, cancel)?)
+    } else if let Some(ring) = edge_on {
+        tracing::debug!(?ring, "a ring seen edge-on");
+        Some(ring.solid(grid_px, thickness, cancel)?)
+    } else {
+        None
+    };
+    if let Some((mesh, front_heights)) = solid {
         progress(1.0);
         let relief = Relief { mesh, grid_px, front_heights, middle: Vec::new() };
         return Ok(Reconstruction { relief, built, up: None, lens: None });
@@ -304,6 +315,11 @@ pub fn reconstruct(
     }
     progress(1.0);
     Ok(Reconstruction { relief: Relief { mesh, grid_px, front_heights: heights, middle }, built, up, lens })
+}
+
+/// A ring standing edge-on, read where the silhouette would otherwise be revolved about its length.
+fn edge_on_ring(silhouette: &Silhouette<'_>, revolved: Option<&Revolved>, shading: Option<&[f32]>) -> Option<EdgeOn> {
+    EdgeOn::of(&silhouette.mask, shading?, revolved?.profile.axis.direction)
 }
 
 /// The coverage on the grid and what the shape analysis reads from it.
@@ -1153,6 +1169,17 @@ mod tests {
         assert!((depth_at(32.0) - 12.0).abs() < 1.0, "middle {}", depth_at(32.0));
         let round = (12.0f32 * 12.0 - 8.0 * 8.0).sqrt();
         assert!((depth_at(40.0) - round).abs() < 1.0, "8 from the middle {} against {round}", depth_at(40.0));
+    }
+
+    #[test]
+    fn a_capsule_shaded_as_one_stays_a_solid_of_revolution() {
+        // A stadium is also a ring's outline seen edge-on; a capsule's shading keeps it a capsule.
+        let n = 128;
+        let stadium = coverage(n, |x, y| ((y - 64.0).abs() - 32.0).max(0.0).hypot(x - 64.0) <= 16.0);
+        let built = build(&stadium, &cylinder_shading(n, 64.0, 16.0), n, Shape::Auto);
+        assert_eq!(built.built, Built::Revolve);
+        assert!(built.relief.mesh.topology().is_watertight_manifold());
+        assert_eq!(built.relief.mesh.topology().genus(), 0);
     }
 
     #[test]

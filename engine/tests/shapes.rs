@@ -11,21 +11,24 @@ use std::path::{Path, PathBuf};
 
 use threedgpt_engine::{CancelFlag, Models, NoProgress, Options, Shape, Side, View, generate, generate_views};
 
-/// The regression floors, a little under what `auto` measures today (see the README).
+/// The regression floors: over every object, the targets (0.82 and 0.028; `auto` measures
+/// 0.821 and 0.027); on revolvable objects and over every class but the ambiguous ones, a little
+/// under what it measures today (0.99; 0.853 and 0.019; see the README).
 const REVOLVABLE_SIDE_IOU_AT_LEAST: f64 = 0.95;
-const MEAN_SIDE_IOU_AT_LEAST: f64 = 0.78;
-const MEAN_CHAMFER_AT_MOST: f64 = 0.033;
-/// The same over every class but the ambiguous ones: the targets (0.82 and 0.028).
-const UNAMBIGUOUS_SIDE_IOU_AT_LEAST: f64 = 0.82;
-const UNAMBIGUOUS_CHAMFER_AT_MOST: f64 = 0.028;
+const MEAN_SIDE_IOU_AT_LEAST: f64 = 0.82;
+const MEAN_CHAMFER_AT_MOST: f64 = 0.028;
+const UNAMBIGUOUS_SIDE_IOU_AT_LEAST: f64 = 0.84;
+const UNAMBIGUOUS_CHAMFER_AT_MOST: f64 = 0.021;
 /// Objects whose pose one picture shows, built as it shows them (side IoU at least this): a round
-/// ring leaning back leans back, a box seen from above is a box (plain, or grained and turned the
-/// other way), a vase, a tin and a mug seen from above revolve about their leaning axes, a table,
-/// a stool and a chair stand on four legs (the table's side IoU is low for the depth its picture
+/// ring leaning back leans back, one standing edge-on stands (its shading, not its outline, tells
+/// it from a capsule), a box seen from above is a box (plain, or grained and turned the other
+/// way), a vase, a tin and a mug seen from above revolve about their leaning axes, a table, a
+/// stool and a chair stand on four legs (the table's side IoU is low for the depth its picture
 /// cannot show, which moves its thin legs; a relief scores 0.03), the chair's back over its back
 /// legs.
-const POSED: [(&str, f64); 9] = [
+const POSED: [(&str, f64); 10] = [
     ("torus-tilted", 0.85),
+    ("torus-side-on", 0.9),
     ("crate-from-above", 0.9),
     ("wooden-crate", 0.9),
     ("vase-from-above", 0.95),
