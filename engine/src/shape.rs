@@ -63,6 +63,9 @@ const EXTRUDE_DOME: f32 = 0.02;
 /// be flat; a curved surface's shading spreads much wider.
 const MAX_FLAT_SPREAD: f32 = 0.1;
 
+/// The flat test smooths over at most the silhouette's inscribed radius over this.
+const MIN_INRADIUS_PER_SMOOTHING: f32 = 6.0;
+
 /// What the reconstructor built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Built {
@@ -771,7 +774,10 @@ impl<'a> Silhouette<'a> {
             return false;
         }
         let weighted: Vec<f32> = luminance.iter().zip(&weights).map(|(value, weight)| value * weight).collect();
-        let radius = (size / 20).max(1);
+        // Smoothed over a twentieth of its size, but never over much of its width: across a thin
+        // round part (a rod, a candle) the shading's curve is all there is to see.
+        let inradius = distance_inside(&self.mask).into_iter().fold(0.0f32, f32::max);
+        let radius = (size / 20).min((inradius / MIN_INRADIUS_PER_SMOOTHING) as usize).max(1);
         let (sum, total) = (box_mean(&weighted, (n, n), radius), box_mean(&weights, (n, n), radius));
         let mut smoothed: Vec<f32> = (0..n * n)
             .filter(|&index| interior.cells[index])
@@ -1172,11 +1178,12 @@ mod tests {
     }
 
     #[test]
-    fn a_capsule_shaded_as_one_stays_a_solid_of_revolution() {
-        // A stadium is also a ring's outline seen edge-on; a capsule's shading keeps it a capsule.
+    fn a_thin_capsule_shaded_as_one_stays_a_solid_of_revolution() {
+        // A stadium is also a ring's outline seen edge-on, and a slab's with rounded ends: a
+        // capsule's shading, curved across its width, keeps it a capsule (a rod, a candle).
         let n = 128;
-        let stadium = coverage(n, |x, y| ((y - 64.0).abs() - 32.0).max(0.0).hypot(x - 64.0) <= 16.0);
-        let built = build(&stadium, &cylinder_shading(n, 64.0, 16.0), n, Shape::Auto);
+        let stadium = coverage(n, |x, y| ((y - 64.0).abs() - 36.0).max(0.0).hypot(x - 64.0) <= 12.0);
+        let built = build(&stadium, &cylinder_shading(n, 64.0, 12.0), n, Shape::Auto);
         assert_eq!(built.built, Built::Revolve);
         assert!(built.relief.mesh.topology().is_watertight_manifold());
         assert_eq!(built.relief.mesh.topology().genus(), 0);
