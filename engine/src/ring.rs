@@ -149,10 +149,8 @@ impl EdgeOn {
         if (along[0] * revolution_axis[0] + along[1] * revolution_axis[1]).abs() < MIN_EDGE_ON_AXIS_COS {
             return None;
         }
-        let across = [-along[1], along[0]];
         let frame = |index: usize| {
-            let (dx, dy) = ((index % mask.width) as f32 - centre[0], (index / mask.width) as f32 - centre[1]);
-            (dx * along[0] + dy * along[1], dx * across[0] + dy * across[1])
+            along_across(along, [(index % mask.width) as f32 - centre[0], (index / mask.width) as f32 - centre[1]])
         };
         let (mut length, mut tube) = (0.0f32, 0.0f32);
         for (index, _) in mask.cells.iter().enumerate().filter(|(_, inside)| **inside) {
@@ -177,7 +175,7 @@ impl EdgeOn {
             (0..mask.cells.len())
                 .map(|index| {
                     let [u, t, z] = normal(frame(index));
-                    [u * along[0] + t * across[0], u * along[1] + t * across[1], z]
+                    [u * along[0] - t * along[1], u * along[1] + t * along[0], z]
                 })
                 .collect()
         };
@@ -220,11 +218,10 @@ impl EdgeOn {
     /// an `n`-cell grid, a cell's centre at its index and a half, `z` towards the camera), depths
     /// scaled by `thickness`, and its near side's height at each grid cell.
     pub(crate) fn solid(&self, n: usize, thickness: f32, cancel: &CancelFlag) -> Result<(TriMesh, Vec<f32>)> {
-        let across = [-self.along[1], self.along[0]];
         let centre = [self.centre[0] + 0.5, self.centre[1] + 0.5];
         let reach = self.radius + self.tube;
         // Its box in the picture, and a cell and a half beyond it on every side.
-        let half = [0, 1].map(|axis| reach * self.along[axis].abs() + self.tube * across[axis].abs() + 1.5);
+        let half = [0, 1].map(|axis| reach * self.along[axis].abs() + self.tube * self.along[1 - axis].abs() + 1.5);
         let origin = [centre[0] - half[0], centre[1] - half[1], -(reach + 1.5)];
         let extent = [2.0 * half[0], 2.0 * half[1], 2.0 * (reach + 1.5)];
         let spacing = (extent.iter().product::<f32>() / MAX_SAMPLES as f32).cbrt().max(1.0);
@@ -236,8 +233,7 @@ impl EdgeOn {
             for j in 0..dims[1] {
                 let dy = origin[1] + j as f32 * spacing - centre[1];
                 values.extend((0..dims[0]).map(|i| {
-                    let dx = origin[0] + i as f32 * spacing - centre[0];
-                    let (u, t) = (dx * self.along[0] + dy * self.along[1], dx * across[0] + dy * across[1]);
+                    let (u, t) = along_across(self.along, [origin[0] + i as f32 * spacing - centre[0], dy]);
                     self.tube - (u.hypot(z) - self.radius).hypot(t)
                 }));
             }
@@ -251,12 +247,18 @@ impl EdgeOn {
         }
         let heights = (0..n * n)
             .map(|index| {
-                let (dx, dy) = ((index % n) as f32 - self.centre[0], (index / n) as f32 - self.centre[1]);
-                thickness * self.front((dx * self.along[0] + dy * self.along[1], dx * across[0] + dy * across[1]))
+                let offset = [(index % n) as f32 - self.centre[0], (index / n) as f32 - self.centre[1]];
+                thickness * self.front(along_across(self.along, offset))
             })
             .collect();
         Ok((mesh, heights))
     }
+}
+
+/// The offset `[dx, dy]` in the picture as (along, across) the unit direction `along`, across
+/// being `along` turned a quarter towards +y.
+fn along_across(along: [f32; 2], [dx, dy]: [f32; 2]) -> (f32, f32) {
+    (dx * along[0] + dy * along[1], dy * along[0] - dx * along[1])
 }
 
 /// The centre of `mask` with its holes filled, and the unit direction of its longer principal axis.
