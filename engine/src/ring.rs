@@ -149,12 +149,14 @@ impl EdgeOn {
         if (along[0] * revolution_axis[0] + along[1] * revolution_axis[1]).abs() < MIN_EDGE_ON_AXIS_COS {
             return None;
         }
-        let frame = |index: usize| {
-            along_across(along, [(index % mask.width) as f32 - centre[0], (index / mask.width) as f32 - centre[1]])
-        };
+        // Each cell as (along, across) the stadium from its centre.
+        let points: Vec<(f32, f32)> = (0..mask.cells.len())
+            .map(|index| {
+                along_across(along, [(index % mask.width) as f32 - centre[0], (index / mask.width) as f32 - centre[1]])
+            })
+            .collect();
         let (mut length, mut tube) = (0.0f32, 0.0f32);
-        for (index, _) in mask.cells.iter().enumerate().filter(|(_, inside)| **inside) {
-            let (u, t) = frame(index);
+        for ((u, t), _) in points.iter().zip(&mask.cells).filter(|(_, inside)| **inside) {
             (length, tube) = (length.max(u.abs()), tube.max(t.abs()));
         }
         let (length, tube) = (length + 0.5, tube + 0.5);
@@ -164,17 +166,18 @@ impl EdgeOn {
         }
         let ring = Self { centre, along, radius, tube };
         // The stadium: within `tube` of the segment between the caps' centres.
-        let predicted: Vec<bool> = (0..mask.cells.len()).map(|index| ring.off_axis(frame(index)) <= tube).collect();
+        let off_axis: Vec<f32> = points.iter().map(|&point| ring.off_axis(point)).collect();
+        let predicted: Vec<bool> = off_axis.iter().map(|&off| off <= tube).collect();
         if mask.iou(&predicted) < MIN_EDGE_ON_FIT {
             return None;
         }
-        let compared: Vec<bool> = (0..mask.cells.len())
-            .map(|index| mask.cells[index] && ring.off_axis(frame(index)) <= tube - EDGE_ON_RIM_CELLS)
-            .collect();
+        let compared: Vec<bool> =
+            off_axis.iter().zip(&mask.cells).map(|(&off, &inside)| inside && off <= tube - EDGE_ON_RIM_CELLS).collect();
         let normals = |normal: &dyn Fn((f32, f32)) -> [f32; 3]| -> Vec<[f32; 3]> {
-            (0..mask.cells.len())
-                .map(|index| {
-                    let [u, t, z] = normal(frame(index));
+            points
+                .iter()
+                .map(|&point| {
+                    let [u, t, z] = normal(point);
                     [u * along[0] - t * along[1], u * along[1] + t * along[0], z]
                 })
                 .collect()

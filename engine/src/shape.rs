@@ -276,7 +276,7 @@ pub fn reconstruct(
             silhouette.closed_halves(&halves, thickness)
         }
         (Built::Tubes, _, _) => {
-            let (heights, centres) = inscribed_balls(&silhouette.mask);
+            let (heights, centres) = inscribed_balls(&silhouette.mask, silhouette.distance());
             if let Some(tilt) = Tilt::of(&silhouette.mask) {
                 tracing::debug!(?tilt, "the ring leans back");
                 middle = tilt.middle_depths(&centres, grid_px).iter().map(|depth| depth * thickness).collect();
@@ -331,6 +331,8 @@ struct Silhouette<'a> {
     n: usize,
     mask: Mask,
     area: usize,
+    /// [`distance_inside`] the mask, computed once when first asked for.
+    distance: std::cell::OnceCell<Vec<f32>>,
 }
 
 /// A line in the picture: through `origin`, along the unit `direction` (pointing down the picture).
@@ -394,7 +396,12 @@ impl<'a> Silhouette<'a> {
     fn new(coverage: &'a [f32], n: usize) -> Self {
         let mask = Mask::from_fn(n, n, |x, y| is_inside(coverage[y * n + x]));
         let area = mask.area();
-        Self { coverage, n, mask, area }
+        Self { coverage, n, mask, area, distance: std::cell::OnceCell::new() }
+    }
+
+    /// Each cell's distance inside the outline ([`distance_inside`]).
+    fn distance(&self) -> &[f32] {
+        self.distance.get_or_init(|| distance_inside(&self.mask))
     }
 
     /// Coverage at a point between grid vertices, bilinear; 0 off the grid.
@@ -714,11 +721,10 @@ impl<'a> Silhouette<'a> {
     /// the solid drawn and the silhouette differ by a cell, so no rim cell inside the silhouette is
     /// flat.
     fn closed_halves(&self, halves: &[f32], thickness: f32) -> Vec<f32> {
-        let rim = distance_inside(&self.mask);
         halves
             .iter()
             .zip(self.dome())
-            .zip(rim)
+            .zip(self.distance())
             .map(|((half, dome), rim)| half.max(BOX_RIM_SLOPE * rim) * thickness * dome)
             .collect()
     }
@@ -729,8 +735,7 @@ impl<'a> Silhouette<'a> {
         let n = self.n;
         let (x0, y0, x1, y1) = self.mask.bounding_box().unwrap_or((0, 0, n, n));
         let half_depth = (thickness * EXTRUDE_HALF_DEPTH * (x1 - x0).max(y1 - y0) as f32).max(1.5);
-        let distance = distance_inside(&self.mask);
-        distance
+        self.distance()
             .iter()
             .zip(self.dome())
             .map(|(&distance, dome)| {
@@ -776,7 +781,7 @@ impl<'a> Silhouette<'a> {
         let weighted: Vec<f32> = luminance.iter().zip(&weights).map(|(value, weight)| value * weight).collect();
         // Smoothed over a twentieth of its size, but never over much of its width: across a thin
         // round part (a rod, a candle) the shading's curve is all there is to see.
-        let inradius = distance_inside(&self.mask).into_iter().fold(0.0f32, f32::max);
+        let inradius = self.distance().iter().copied().fold(0.0f32, f32::max);
         let radius = (size / 20).min((inradius / MIN_INRADIUS_PER_SMOOTHING) as usize).max(1);
         let (sum, total) = (box_mean(&weighted, (n, n), radius), box_mean(&weights, (n, n), radius));
         let mut smoothed: Vec<f32> = (0..n * n)
@@ -876,10 +881,10 @@ fn smoothed_profile(radii: &[(f32, f32)], first: usize, end: usize) -> Vec<(f32,
 /// vertex `q` carries a ball as wide as its distance to the outline, and the surface is the top of
 /// all of them, `sqrt(max over q of (d(q)² − |p − q|²))` (round tubes for strips, a sphere for a
 /// disc), found with the same lower envelope of parabolas as the distance, run on `−d²`. With it,
-/// the cell whose ball that is, for each vertex (inside or not).
-fn inscribed_balls(mask: &Mask) -> (Vec<f32>, Vec<u32>) {
+/// the cell whose ball that is, for each vertex (inside or not). `distance` is
+/// [`distance_inside`] the mask.
+fn inscribed_balls(mask: &Mask, distance: &[f32]) -> (Vec<f32>, Vec<u32>) {
     let (width, height) = (mask.width, mask.height);
-    let distance = distance_inside(mask);
     let far = ((width + height) * (width + height)) as f32;
     let mut lowest: Vec<f32> =
         distance.iter().zip(&mask.cells).map(|(&d, &inside)| if inside { -d * d } else { far }).collect();
