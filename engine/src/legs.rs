@@ -51,6 +51,25 @@ const EDGE_ROWS_PER: usize = 64;
 /// more coarsely than a cell.
 pub(crate) const MAX_SAMPLES: usize = 1 << 24;
 
+/// The spacing of the samples over a box `extent` cells wide, a cell or more so they stay within
+/// [`MAX_SAMPLES`], and how many fall along each axis.
+pub(crate) fn volume_sampling(extent: [f32; 3]) -> (f32, [usize; 3]) {
+    let spacing = (extent.iter().product::<f32>() / MAX_SAMPLES as f32).cbrt().max(1.0);
+    (spacing, extent.map(|extent| (extent / spacing).ceil() as usize + 1))
+}
+
+/// The closed surface where `field` (sampled in the grid's frame, positive inside) crosses 0,
+/// wound outwards in that frame, its depths scaled by `thickness`.
+pub(crate) fn carved_surface(field: &ScalarGrid, thickness: f32, cancel: &CancelFlag) -> Result<TriMesh> {
+    let mut mesh = extract_isosurface(field, 0.0, Inside::Above, cancel)?;
+    // The isosurface winds outwards in its own frame; the grid's frame mirrors y.
+    mesh.reverse_winding();
+    for position in &mut mesh.positions {
+        position[2] *= thickness;
+    }
+    Ok(mesh)
+}
+
 /// The most legs the ground row may show (a stool's three or a table's four can show apart).
 const MAX_LEGS: usize = 4;
 
@@ -177,8 +196,8 @@ impl Legs {
         // Samples a cell and a half beyond the bounds on every side keep the surface closed.
         let origin = [x0 as f32 - 1.5, y0 as f32 - 1.5, -(self.depth / 2.0 + 1.5)];
         let extent = [(x1 - x0 + 3) as f32, (y1 - y0 + 3) as f32, self.depth + 3.0];
-        let spacing = (extent.iter().product::<f32>() / MAX_SAMPLES as f32).cbrt().max(1.0);
-        (origin, extent.map(|extent| (extent / spacing).ceil() as usize + 1), spacing)
+        let (spacing, dims) = volume_sampling(extent);
+        (origin, dims, spacing)
     }
 
     /// The solid in grid units (`x` right and `y` down over an `n`-cell grid, `z` towards the
@@ -209,12 +228,7 @@ impl Legs {
             }
         }
         let field = ScalarGrid { dims, values, origin, spacing: [spacing; 3] };
-        let mut mesh = extract_isosurface(&field, 0.0, Inside::Above, cancel)?;
-        // The isosurface winds outwards in its own frame; the grid's frame mirrors y.
-        mesh.reverse_winding();
-        for position in &mut mesh.positions {
-            position[2] *= thickness;
-        }
+        let mesh = carved_surface(&field, thickness, cancel)?;
         let front = |y: usize| {
             thickness
                 * if self.has_back() && y < self.top {

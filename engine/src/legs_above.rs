@@ -24,8 +24,8 @@
 
 use crate::cuboid::{MIN_NEARNESS, drawn};
 use crate::error::Result;
-use crate::isosurface::{Inside, ScalarGrid, extract_isosurface};
-use crate::legs::{MAX_SAMPLES, runs};
+use crate::isosurface::ScalarGrid;
+use crate::legs::{carved_surface, runs, volume_sampling};
 use crate::linear;
 use crate::mask::Mask;
 use crate::mesh::TriMesh;
@@ -399,8 +399,7 @@ impl LegsAbove {
         let low = [0, 1, 2].map(|axis| corners.iter().map(|corner| corner[axis]).fold(f32::INFINITY, f32::min) - 1.5);
         let high = [0, 1, 2].map(|axis| corners.iter().map(|corner| corner[axis]).fold(f32::MIN, f32::max) + 1.5);
         let extent = [0, 1, 2].map(|axis| high[axis] - low[axis]);
-        let spacing = (extent.iter().product::<f32>() / MAX_SAMPLES as f32).cbrt().max(1.0);
-        let dims = extent.map(|extent| (extent / spacing).ceil() as usize + 1);
+        let (spacing, dims) = volume_sampling(extent);
         let (sin, cos) = self.above.sin_cos();
         let mut values = Vec::with_capacity(dims.iter().product());
         for k in 0..dims[2] {
@@ -435,12 +434,7 @@ impl LegsAbove {
                     .map_or(0.0, |k| (low[2] + k as f32 * spacing) * thickness)
             })
             .collect();
-        let mut mesh = extract_isosurface(&field, 0.0, Inside::Above, cancel)?;
-        // The isosurface winds outwards in its own frame; the grid's frame mirrors y.
-        mesh.reverse_winding();
-        for position in &mut mesh.positions {
-            position[2] *= thickness;
-        }
+        let mesh = carved_surface(&field, thickness, cancel)?;
         Ok((mesh, heights))
     }
 }

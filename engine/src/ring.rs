@@ -17,8 +17,8 @@
 //! ([`crate::light`]), and a ring is read only where its shape explains the shading far better.
 
 use crate::error::Result;
-use crate::isosurface::{Inside, ScalarGrid, extract_isosurface};
-use crate::legs::MAX_SAMPLES;
+use crate::isosurface::ScalarGrid;
+use crate::legs::{carved_surface, volume_sampling};
 use crate::mask::Mask;
 use crate::mesh::TriMesh;
 use crate::progress::CancelFlag;
@@ -227,8 +227,7 @@ impl EdgeOn {
         let half = [0, 1].map(|axis| reach * self.along[axis].abs() + self.tube * self.along[1 - axis].abs() + 1.5);
         let origin = [centre[0] - half[0], centre[1] - half[1], -(reach + 1.5)];
         let extent = [2.0 * half[0], 2.0 * half[1], 2.0 * (reach + 1.5)];
-        let spacing = (extent.iter().product::<f32>() / MAX_SAMPLES as f32).cbrt().max(1.0);
-        let dims = extent.map(|extent| (extent / spacing).ceil() as usize + 1);
+        let (spacing, dims) = volume_sampling(extent);
         cancel.check()?;
         let mut values = Vec::with_capacity(dims.iter().product());
         for k in 0..dims[2] {
@@ -242,12 +241,7 @@ impl EdgeOn {
             }
         }
         let field = ScalarGrid { dims, values, origin, spacing: [spacing; 3] };
-        let mut mesh = extract_isosurface(&field, 0.0, Inside::Above, cancel)?;
-        // The isosurface winds outwards in its own frame; the grid's frame mirrors y.
-        mesh.reverse_winding();
-        for position in &mut mesh.positions {
-            position[2] *= thickness;
-        }
+        let mesh = carved_surface(&field, thickness, cancel)?;
         let heights = (0..n * n)
             .map(|index| {
                 let offset = [(index % n) as f32 - self.centre[0], (index / n) as f32 - self.centre[1]];
