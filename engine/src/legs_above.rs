@@ -190,7 +190,7 @@ impl Drawn {
                     _ => row.push(run),
                 }
             }
-            (row.len() == 2 && row.iter().all(narrow)).then_some([row[0], row[1]])
+            (row.len() == 2 && row.iter().all(narrow)).then(|| [row[0], row[1]])
         };
         let lowest = ground - edge;
         let step = |side: usize| {
@@ -562,5 +562,16 @@ mod tests {
         // A crate from above: no legs.
         let crate_ = Photo { size: [160.0, 80.0, 90.0], top: 80.0, ..TABLE };
         assert_eq!(LegsAbove::of(&crate_.mask(256)), None);
+    }
+
+    #[test]
+    fn legs_whose_runs_close_up_into_one_are_not_read() {
+        // Each row's two runs are a cell apart, so the joined reading closes them into one run:
+        // that row shows no pair of legs (found by the property tests, which once panicked here).
+        let rows = vec![vec![(0, 3), (4, 7)]; 12];
+        assert_eq!(Drawn::back_legs(&rows, (0, 11), 1, &|_| true), None);
+        // Nor does a row with nothing in it.
+        let rows = vec![Vec::new(); 12];
+        assert_eq!(Drawn::back_legs(&rows, (0, 11), 1, &|_| true), None);
     }
 }
