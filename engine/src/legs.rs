@@ -146,8 +146,8 @@ impl Legs {
         let (first, last) = (*ground.first()?, *ground.last()?);
         let end_inset = MAX_END_INSET * width;
         let outer_legs = (first.0 - x0) as f32 <= end_inset && (x1 - last.1) as f32 <= end_inset;
-        let narrow = ground.iter().all(|run| (run.1 - run.0) as f32 <= MAX_LEG_SHARE * width);
-        if !(2..=MAX_LEGS).contains(&ground.len()) || !outer_legs || !narrow {
+        let narrow = |run: &(usize, usize)| (run.1 - run.0) as f32 <= MAX_LEG_SHARE * width;
+        if !(2..=MAX_LEGS).contains(&ground.len()) || !outer_legs || !ground.iter().all(narrow) {
             return None;
         }
         let apart = (under..y1).filter(|&y| rows[y].len() >= 2).count();
@@ -155,9 +155,12 @@ impl Legs {
             return None;
         }
         // The legs' inset and width halfway down them, where a splayed leg is neither at the top
-        // nor at the ground.
+        // nor at the ground; at the feet where that row shows no two narrow legs.
         let middle = &rows[(under + y1) / 2];
-        let (left, right) = if middle.len() >= 2 { (middle[0], middle[middle.len() - 1]) } else { (first, last) };
+        let (left, right) = match (middle.first(), middle.last()) {
+            (Some(left), Some(right)) if middle.len() >= 2 && narrow(left) && narrow(right) => (*left, *right),
+            _ => (first, last),
+        };
         let inset = ((left.0 - x0) + (x1 - right.1)) as f32 / 2.0;
         let leg = ((left.1 - left.0) + (right.1 - right.0)) as f32 / 2.0;
         let depth = width.min((width / 2.0).max(standing));
@@ -181,7 +184,9 @@ impl Legs {
         let leg = (y - (under - 1.0)).min(self.leg / 2.0 - (z.abs() - leg_middle).abs());
         // A chair's back rises from its back legs.
         let back = if self.has_back() { (top + 1.0 - y).min(self.leg / 2.0 - (z + leg_middle).abs()) } else { -1.0 };
-        slab.max(leg).max(back)
+        // Nothing is deeper than the piece, however wide its legs were read: the samples past the
+        // depth stay outside and the surface closed.
+        slab.max(leg).max(back).min(half - z.abs())
     }
 
     /// How far from the middle of the depth the legs' middles stand.
@@ -384,5 +389,27 @@ mod tests {
         assert_eq!(Legs::of(&table(n, (14, 40, 114, 92), 5, 6, 30)), None);
         // A block.
         assert_eq!(Legs::of(&table(n, (14, 40, 114, 92), 52, 6, 3)), None);
+    }
+
+    #[test]
+    fn legs_are_read_where_they_are_narrow_and_kept_within_the_depth() {
+        let n = 128;
+        // A stretcher across the legs' middle row with a cell's gap in it: two wide runs there,
+        // which are not legs; the feet give the legs' width.
+        let mask = Mask::from_fn(n, n, |x, y| {
+            table(n, (14, 40, 114, 92), 5, 6, 3).get(x, y) || (y == 68 && (14..114).contains(&x) && x != 64)
+        });
+        let legs = Legs::of(&mask).expect("a table with a stretcher");
+        assert_eq!((legs.inset, legs.leg), (3.0, 6.0));
+        // However wide legs are read, the solid stays as deep as the piece, and closed.
+        let wide = Legs { leg: 60.0, ..legs };
+        let coverage = |[x, y]: [f32; 2]| {
+            let (cx, cy) = ((x - 0.5).round() as usize, (y - 0.5).round() as usize);
+            if cx < n && cy < n && mask.get(cx, cy) { 1.0 } else { 0.0 }
+        };
+        let (mesh, _) = wide.solid(&coverage, n, 1.0, &CancelFlag::new()).unwrap();
+        assert!(mesh.topology().is_watertight_manifold(), "{:?}", mesh.topology());
+        let deepest = mesh.positions.iter().map(|p| p[2].abs()).fold(0.0, f32::max);
+        assert!(deepest <= wide.depth / 2.0 + 1.0, "{deepest} deep against {}", wide.depth);
     }
 }
