@@ -61,9 +61,11 @@ impl Draws {
 /// A picture of a thing the shape readers look for, drawn carelessly (`style` 0 and 2 furniture,
 /// 1 other shapes; 2 with pixels knocked out): a table on four legs (its top narrowing or not, the
 /// back legs apart from the front ones, touching them or overlapping, feet at any height), or
-/// rings, stadiums, ellipses and boxes; shaded flat, by a gradient or as a curved surface. Random
-/// noise seldom reaches the readers' edge cases; these do.
-fn object_picture(side: u32, seed: u64, style: u8) -> image::RgbaImage {
+/// rings, stadiums, ellipses and boxes; shaded flat, by a gradient or as a curved surface; on
+/// transparency or, `on_backdrop`, on a studio backdrop (a gradient, sometimes a darker floor),
+/// which the built-in background removal takes off first. Random noise seldom reaches the
+/// readers' edge cases; these do.
+fn object_picture(side: u32, seed: u64, style: u8, on_backdrop: bool) -> image::RgbaImage {
     let mut draws = Draws(seed | 1);
     let n = side as f32;
     let mut shapes: Vec<Box<dyn Fn(f32, f32) -> bool>> = Vec::new();
@@ -117,11 +119,21 @@ fn object_picture(side: u32, seed: u64, style: u8) -> image::RgbaImage {
     // One pixel in `every` knocked out.
     let knock_out = (style == 2).then(|| 3 + draws.next() % 40);
     let tint = [draws.between(0.3, 1.0), draws.between(0.3, 1.0), draws.between(0.3, 1.0)];
+    let (backdrop, fall, floor) = if on_backdrop {
+        (draws.between(0.3, 1.0), draws.between(-0.3, 0.3), draws.between(0.5, 1.5) * n)
+    } else {
+        (0.0, 0.0, 0.0)
+    };
     image::RgbaImage::from_fn(side, side, |x, y| {
         let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
         let noise = draws.next();
         if !shapes.iter().any(|inside| inside(px, py)) || knock_out.is_some_and(|every| noise.is_multiple_of(every)) {
-            return image::Rgba([0, 0, 0, 0]);
+            if !on_backdrop {
+                return image::Rgba([0, 0, 0, 0]);
+            }
+            let level = (backdrop + fall * py / n) * if py > floor { 0.8 } else { 1.0 };
+            let grey = (255.0 * level).clamp(0.0, 255.0) as u8;
+            return image::Rgba([grey, grey, grey, 255]);
         }
         let level = match shading {
             0 => 0.7,
@@ -133,6 +145,14 @@ fn object_picture(side: u32, seed: u64, style: u8) -> image::RgbaImage {
         let [r, g, b] = tint.map(|channel| (255.0 * channel * level).clamp(0.0, 255.0) as u8);
         image::Rgba([r, g, b, 255])
     })
+}
+
+/// Pictures the properties once found breaking the engine, kept whatever the strategies become.
+#[test]
+fn pictures_that_once_broke_the_engine_give_closed_meshes() {
+    // Furniture whose legs' middle row showed two wide runs: legs read half the piece wide
+    // reached past the sampled volume and the solid was open.
+    check_result(&support::png_bytes(&object_picture(52, 15_497_164_303_627_488_562, 2, false)));
 }
 
 proptest! {
@@ -161,8 +181,13 @@ proptest! {
     }
 
     #[test]
-    fn object_like_pictures_give_closed_meshes_or_clear_errors(side in 16u32..120, seed in any::<u64>(), style in 0u8..3) {
-        check_result(&support::png_bytes(&object_picture(side, seed, style)));
+    fn object_like_pictures_give_closed_meshes_or_clear_errors(
+        side in 16u32..120,
+        seed in any::<u64>(),
+        style in 0u8..3,
+        on_backdrop in any::<bool>(),
+    ) {
+        check_result(&support::png_bytes(&object_picture(side, seed, style, on_backdrop)));
     }
 
     #[test]
