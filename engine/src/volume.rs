@@ -112,7 +112,11 @@ pub(crate) fn sample_densities(
                 });
             }
             for (&i, density) in chunk.iter().zip(densities) {
-                values[i] = density;
+                // Nothing is inside on the cube's faces, so the surface closes there, flat, where
+                // a field runs past the cube (a model's object too big for it, a carve too wide).
+                let (x, y, z) = (i % axis, i / axis % axis, i / axis / axis);
+                let on_face = [x, y, z].iter().any(|&c| c == 0 || c == grid);
+                values[i] = if on_face { density.min(level) } else { density };
             }
             queries += points.len();
         }

@@ -104,3 +104,30 @@ fn progress_only_goes_forward_and_ends_at_one() {
     assert!(reports.windows(2).all(|pair| pair[1] >= pair[0]), "{reports:?}");
     assert_eq!(reports.last(), Some(&1.0));
 }
+
+/// A field that runs past the cube (inside everywhere): the surface closes flat on its faces.
+struct Everywhere;
+
+impl Field for Everywhere {
+    fn densities(&self, points: &[[f32; 3]], _: &CancelFlag) -> Result<Vec<f32>> {
+        Ok(points.iter().map(|&[x, _, _]| if x < 0.5 { 30.0 } else { 0.0 }).collect())
+    }
+
+    fn colours(&self, points: &[[f32; 3]], _: &CancelFlag) -> Result<Vec<[f32; 3]>> {
+        Ok(vec![[0.5; 3]; points.len()])
+    }
+}
+
+#[test]
+fn a_field_running_past_the_cube_is_closed_on_its_faces() {
+    for coarse_to_fine in [false, true] {
+        let sampling = Sampling { grid: 16, coarse_to_fine };
+        let surface = sample_surface(&Everywhere, 1.0, 25.0, sampling, &CancelFlag::new(), &mut |_| {}).unwrap();
+        let topology = surface.mesh.topology();
+        assert!(topology.is_watertight_manifold(), "{coarse_to_fine}: {topology:?}");
+        assert_eq!(topology.components, 1);
+        let (low, high) = surface.mesh.bounds();
+        assert!(low.iter().all(|&value| value >= -1.0) && high[0] <= 0.6 && high[1] <= 1.0, "{low:?} {high:?}");
+        assert!(low[0] < -0.85 && high[1] > 0.85, "reaches to within a cell of the faces: {low:?} {high:?}");
+    }
+}
