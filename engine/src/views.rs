@@ -288,7 +288,8 @@ pub(crate) struct Pictures {
     registered: Vec<Registered>,
     /// The front cutout's side: the front's frame spans `0..front_px` across and down.
     front_px: usize,
-    /// The object's half-depth the side and top pictures show, in front pixels.
+    /// The object's half-depth the side and top pictures show, widened as they carve, in front
+    /// pixels.
     depth_half: Option<f32>,
 }
 
@@ -325,9 +326,10 @@ impl Pictures {
             let [a, b, _] = facing.project(world_middle);
             let radius = (TOLERANCE * (u1 - u0).max(v1 - v0)).round().max(1.0) as usize;
             let (picture_colours, picture_colour_px) = colours(cutout);
+            // As far as the widened silhouette carves: the volume sampled must hold all of it.
             let half = match facing {
-                Facing::Right | Facing::Left => Some((u1 - u0) / 2.0 / scale),
-                Facing::Top => Some((v1 - v0) / 2.0 / scale),
+                Facing::Right | Facing::Left => Some(((u1 - u0) / 2.0 + radius as f32) / scale),
+                Facing::Top => Some(((v1 - v0) / 2.0 + radius as f32) / scale),
                 _ => None,
             };
             if let Some(half) = half {

@@ -5,7 +5,7 @@ mod support;
 use proptest::prelude::*;
 use threedgpt_engine::mesh::TriMesh;
 use threedgpt_engine::relief::inflate;
-use threedgpt_engine::{CancelFlag, NoProgress, Options, generate};
+use threedgpt_engine::{CancelFlag, Models, NoProgress, Options, Side, View, generate, generate_views};
 
 fn small() -> Options {
     Options::default().with_grid_px(48).with_texture_px(256).with_target_faces(500)
@@ -188,6 +188,29 @@ proptest! {
         on_backdrop in any::<bool>(),
     ) {
         check_result(&support::png_bytes(&object_picture(side, seed, style, on_backdrop)));
+    }
+
+    #[test]
+    fn several_views_of_object_like_things_give_closed_meshes_or_clear_errors(
+        front in (16u32..80, any::<u64>(), 0u8..3),
+        others in proptest::collection::vec((16u32..80, any::<u64>(), 0u8..3), 1..5),
+    ) {
+        let picture = |(side, seed, style): (u32, u64, u8)| support::png_bytes(&object_picture(side, seed, style, false));
+        let front = picture(front);
+        let pictures: Vec<Vec<u8>> = others.into_iter().map(picture).collect();
+        let views: Vec<View<'_>> = Side::ALL
+            .into_iter()
+            .zip(&pictures)
+            .map(|(side, bytes)| View { side, name: side.name(), bytes })
+            .collect();
+        let result = generate_views("front.png", &front, &views, &small(), Models::default(), &NoProgress, &CancelFlag::new());
+        if let Ok(asset) = result {
+            // Split where texture charts meet; closed by position.
+            let welded = support::welded_by_position(&asset.mesh);
+            prop_assert!(welded.topology().is_watertight_manifold(), "{:?}", welded.topology());
+            prop_assert!(asset.record.watertight && welded.volume() > 0.0);
+            prop_assert!(asset.mesh.positions.iter().flatten().all(|value| value.is_finite()));
+        }
     }
 
     #[test]

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use threedgpt_engine::{CancelFlag, Models, NoProgress, Options, Shape, Side, View, generate, generate_views};
 
+mod support;
+
 /// The regression floors: over every object, the targets (0.82 and 0.028; `auto` measures
 /// 0.821 and 0.027); on revolvable objects and over every class but the ambiguous ones, a little
 /// under what it measures today (0.99; 0.853 and 0.019; see the README).
@@ -498,21 +500,7 @@ fn generated_from_views(subject: &Subject, sides: &[Side]) -> (Surface, String) 
     )
     .unwrap_or_else(|error| panic!("{} ({sides:?}): {error}", subject.name));
     // The file's mesh is split where texture charts meet; welded by position it is closed.
-    let mut index_of = std::collections::HashMap::new();
-    let mut welded = threedgpt_engine::mesh::TriMesh { positions: Vec::new(), triangles: Vec::new() };
-    let remap: Vec<u32> = asset
-        .mesh
-        .positions
-        .iter()
-        .map(|position| {
-            *index_of.entry(position.map(f32::to_bits)).or_insert_with(|| {
-                welded.positions.push(*position);
-                (welded.positions.len() - 1) as u32
-            })
-        })
-        .collect();
-    welded.triangles =
-        asset.mesh.triangles.iter().map(|triangle| triangle.map(|vertex| remap[vertex as usize])).collect();
+    let welded = support::welded_by_position(&asset.mesh);
     assert!(welded.topology().is_watertight_manifold(), "{} ({sides:?}): not closed", subject.name);
     assert!(welded.volume() > 0.0, "{} ({sides:?}): wound inwards", subject.name);
     assert!(asset.record.watertight, "{} ({sides:?}): {:?} {:?}", subject.name, asset.record.faces, welded.topology());

@@ -61,6 +61,25 @@ pub fn silhouette_iou(mesh: &TriMesh, side: usize, inside: impl Fn(f32, f32) -> 
     intersection as f64 / union.max(1) as f64
 }
 
+/// `mesh` with the vertices at one position made one: a file's mesh is split where texture charts
+/// meet, and closed by position.
+pub fn welded_by_position(mesh: &TriMesh) -> TriMesh {
+    let mut index_of = std::collections::HashMap::new();
+    let mut welded = TriMesh { positions: Vec::new(), triangles: Vec::new() };
+    let remap: Vec<u32> = mesh
+        .positions
+        .iter()
+        .map(|position| {
+            *index_of.entry(position.map(f32::to_bits)).or_insert_with(|| {
+                welded.positions.push(*position);
+                (welded.positions.len() - 1) as u32
+            })
+        })
+        .collect();
+    welded.triangles = mesh.triangles.iter().map(|triangle| triangle.map(|vertex| remap[vertex as usize])).collect();
+    welded
+}
+
 /// Encodes an RGBA image as PNG bytes.
 pub fn png_bytes(image: &image::RgbaImage) -> Vec<u8> {
     let mut bytes = Vec::new();
