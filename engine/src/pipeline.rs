@@ -20,7 +20,7 @@ use crate::relief::DepthEstimator;
 use crate::shape::{Built, Square, reconstruct};
 use crate::texture::{ReliefShading, bake_relief_texture};
 use crate::views::{Pictures, Side, View};
-use crate::volume::{Reconstructor, Sampling, bake_atlas, sample_surface};
+use crate::volume::{MAX_SAMPLING_GRID, Reconstructor, Sampling, bake_atlas, sample_surface};
 
 /// The coarsest grid the relief falls back to when a finer one cannot be simplified soundly to the
 /// face target.
@@ -127,7 +127,8 @@ pub fn generate_with(
             texture: shaped.texture,
             warnings: [
                 cutout.warnings.clone(),
-                face_target_warnings(options, options.grid_px, shaped.faces, shaped.unsimplified_faces),
+                sampled_grid_warning(options, shaped.grid).into_iter().collect(),
+                face_target_warnings(options, shaped.grid as u32, shaped.faces, shaped.unsimplified_faces),
             ]
             .concat(),
             record,
@@ -503,7 +504,11 @@ fn generate_pictures(
         size_m: size.map(tidy),
         timings_ms: timings,
     };
-    warnings.extend(lowered_grid_warning(options, carved.grid));
+    warnings.extend(if carved.depth_limited {
+        sampled_grid_warning(options, carved.grid)
+    } else {
+        lowered_grid_warning(options, carved.grid)
+    });
     warnings.extend(face_target_warnings(options, carved.grid as u32, mesh.triangles.len(), carved.unsimplified_faces));
     tracing::info!(faces = record.faces, views = record.views.len(), "generated");
     Ok(Asset { name: asset_name(name), mesh, normals, uvs: charted.uvs, texture: charted.texture, record, warnings })
@@ -586,6 +591,8 @@ struct Shaped {
     /// Triangles of the welded mesh, and of the surface before it was simplified.
     faces: usize,
     unsimplified_faces: usize,
+    /// The grid sampled: the options' grid, at most [`MAX_SAMPLING_GRID`].
+    grid: usize,
 }
 
 /// Reconstruct, mesh and texture with a volumetric model: the cutout (its coverage as alpha) is
@@ -607,7 +614,7 @@ fn volumetric(
     }
     let field = reconstructor.encode(&picture)?;
     cancel.check()?;
-    let grid = (options.grid_px as usize).next_multiple_of(4).max(8);
+    let grid = (options.grid_px as usize).min(MAX_SAMPLING_GRID).next_multiple_of(4).max(8);
     let sampling = Sampling { grid, coarse_to_fine: true };
     let surface = sample_surface(
         field.as_ref(),
@@ -654,6 +661,19 @@ fn volumetric(
         size: extent.map(|length| length * scale),
         faces: welded.triangles.len(),
         unsimplified_faces: surface.mesh.triangles.len(),
+        grid,
+    })
+}
+
+/// A sentence for the user when a volume was sampled on a coarser grid (`grid`) than the options'
+/// because a finer one would not fit in memory.
+fn sampled_grid_warning(options: &Options, grid: usize) -> Option<String> {
+    (grid < options.grid_px as usize).then(|| {
+        format!(
+            "the reconstruction grid was lowered from {asked} to {grid} cells: a volume is sampled on at most \
+             {MAX_SAMPLING_GRID} cells across its whole depth, to keep it within memory",
+            asked = options.grid_px
+        )
     })
 }
 

@@ -27,7 +27,7 @@ use crate::foreground::Cutout;
 use crate::mesh::{Topology, TriMesh};
 use crate::progress::CancelFlag;
 use crate::texture::{encode_srgb, filled_colours, push_pull};
-use crate::volume::{Sampling, sample_densities};
+use crate::volume::{MAX_SAMPLING_GRID, Sampling, sample_densities};
 
 /// Where the camera went for a picture other than the front, named from the front's viewpoint:
 /// `Right` is taken after moving the camera 90° to the viewer's right around the object (it shows
@@ -106,6 +106,13 @@ const UNROUNDED: f32 = 1.0e6;
 
 /// The coarsest grid the hull is sampled on when a finer one cannot be simplified soundly.
 const MIN_RETRY_GRID_PX: usize = 64;
+
+/// The coarsest grid across the front the hull is carved on at all; pictures whose depth would
+/// need coarser (against [`MAX_SAMPLING_GRID`]) are refused.
+const MIN_CARVE_GRID: usize = 16;
+
+/// Room the sampling grid's rounding up to a multiple of four may take.
+const COARSE_CELLS: usize = 4;
 
 /// Texels between charts, filled from the charts' own colours so bilinear reads stay on colour.
 const CHART_PAD_PX: usize = 2;
@@ -480,8 +487,11 @@ pub(crate) struct Carved {
     pub(crate) unsimplified_faces: usize,
     /// The record's shape: the single-view shape that rounded it, or `hull`.
     pub(crate) built: &'static str,
-    /// The grid it was sampled on (lowered from the one asked for when that would not simplify).
+    /// The grid it was sampled on (lowered from the one asked for when that would not simplify, or
+    /// when the depth the pictures show would not fit [`MAX_SAMPLING_GRID`]).
     pub(crate) grid: usize,
+    /// Whether the depth lowered the grid.
+    pub(crate) depth_limited: bool,
 }
 
 /// The single-view shape that rounds the hull, on a square grid over the front.
@@ -518,6 +528,18 @@ pub(crate) fn carve(
         * cell;
     let depth_half = pictures.depth_half.unwrap_or(shape_half);
     let radius = ((depth_half + 3.0 * cell) / half_px).max(1.0);
+    // The sampled cube spans the whole depth at the front's resolution: a deep object (or a side
+    // picture of something else, drawn far smaller) is sampled more coarsely to stay in memory.
+    let fits = ((MAX_SAMPLING_GRID - COARSE_CELLS) as f32 / radius).floor() as usize;
+    if fits < MIN_CARVE_GRID {
+        return Err(EngineError::NoObject {
+            reason: format!(
+                "the other pictures show the object {:.0} times as deep as the front picture is wide: check that \
+                 they are of the same object, each named for where its camera was",
+                depth_half / half_px
+            ),
+        });
+    }
     let density = |[x, y, z]: [f32; 3]| -> f32 {
         let point = [half_px * (1.0 + x), half_px * (1.0 - y), half_px * z];
         let mut value = shape.as_ref().map_or(1.0, |shape| shape.density(point));
@@ -547,7 +569,8 @@ pub(crate) fn carve(
     };
     // A dense surface can fold onto itself when simplified a long way in one pass; a coarser grid
     // gives the same shape with fewer faces to remove (as the relief's retry does).
-    let mut cells = grid;
+    let mut cells = grid.min(fits);
+    let depth_limited = cells < grid;
     let (mesh, topology, unsimplified_faces) = loop {
         let sampling_grid = ((cells as f32 * radius).ceil() as usize).next_multiple_of(4).max(8);
         let surface = sample_densities(
@@ -581,7 +604,7 @@ pub(crate) fn carve(
     };
     progress(1.0);
     let built = if shape.is_some() { built.name() } else { "hull" };
-    Ok(Carved { mesh, topology, unsimplified_faces, built, grid: cells })
+    Ok(Carved { mesh, topology, unsimplified_faces, built, grid: cells, depth_limited })
 }
 
 /// The textured result: the welded mesh's vertices split where charts meet.

@@ -22,6 +22,10 @@ use crate::progress::CancelFlag;
 /// Fine cells per coarse cell along each axis in coarse-to-fine sampling.
 const COARSE_STEP: usize = 4;
 
+/// The most cells along each axis a density is sampled on. The samples are held densely
+/// (`(grid + 1)³` floats, 540 MB at 512), so a finer grid is refused, not run out of memory on.
+pub const MAX_SAMPLING_GRID: usize = 512;
+
 /// A field over a cube: density and colour at points. Errors are the engine's (a failed model run
 /// is [`EngineError::Reconstruction`]; a cancel is [`EngineError::Cancelled`]).
 pub trait Field {
@@ -91,6 +95,15 @@ pub(crate) fn sample_densities(
         return Err(EngineError::InvalidOption {
             option: "grid",
             reason: format!("a volumetric model needs a multiple of {COARSE_STEP} of at least {}", COARSE_STEP * 2),
+        });
+    }
+    if grid > MAX_SAMPLING_GRID {
+        return Err(EngineError::InvalidOption {
+            option: "grid",
+            reason: format!(
+                "a volume is sampled on at most {MAX_SAMPLING_GRID} cells across; {grid} would hold {:.0} GB of samples",
+                ((grid + 1) as f64).powi(3) * 4.0 / 1e9
+            ),
         });
     }
     let axis = grid + 1;

@@ -729,6 +729,65 @@ fn a_volumetric_model_gives_a_closed_textured_surface_with_its_colours() {
     assert_eq!(back.mesh.triangles.len(), record.faces);
 }
 
+#[test]
+fn a_volume_finer_than_memory_allows_is_sampled_at_the_most_with_a_warning() {
+    // At the grid's largest setting (2048) the samples alone would need 34 GB.
+    let bytes = support::png_bytes(&support::disc_on(200, 70.0, RED, CLEAR));
+    let model = SphereModel;
+    let models = threedgpt_engine::Models { reconstructor: Some(&model), ..Default::default() };
+    let options = fast().with_grid_px(2048);
+    let asset =
+        threedgpt_engine::generate_with("disc.png", &bytes, &options, models, &NoProgress, &CancelFlag::new()).unwrap();
+    assert!(asset.record.watertight, "{:?}", asset.record);
+    assert!(
+        asset.warnings.iter().any(|warning| warning.contains("lowered from 2048 to 512 cells")),
+        "{:?}",
+        asset.warnings
+    );
+}
+
+#[test]
+fn side_pictures_far_deeper_than_the_front_are_sampled_coarser_or_refused() {
+    let picture = |width: u32, height: u32| {
+        let image = RgbaImage::from_fn(width + 20, height + 20, |x, y| {
+            let inside = (10..10 + width).contains(&x) && (10..10 + height).contains(&y);
+            Rgba(if inside { RED } else { CLEAR })
+        });
+        support::encode(&DynamicImage::ImageRgba8(image), ImageFormat::Png)
+    };
+    let generate = |front: &[u8], right: &[u8], grid: u32| {
+        threedgpt_engine::generate_views(
+            "front.png",
+            front,
+            &[threedgpt_engine::View { side: threedgpt_engine::Side::Right, name: "right.png", bytes: right }],
+            &fast().with_grid_px(grid),
+            threedgpt_engine::Models::default(),
+            &NoProgress,
+            &CancelFlag::new(),
+        )
+    };
+    // A plank seen end-on: its side six times as long as the front is wide. The whole depth
+    // is sampled at the front's grid, so the grid comes down, and says so.
+    let asset = generate(&picture(60, 60), &picture(360, 60), 256).unwrap();
+    let welded = support::welded_by_position(&asset.mesh);
+    assert!(welded.topology().is_watertight_manifold() && asset.record.watertight, "{:?}", welded.topology());
+    let (min, max) = asset.mesh.bounds();
+    assert!((max[2] - min[2]) / (max[0] - min[0]) > 5.0, "as deep as the side shows: {min:?} {max:?}");
+    assert!(
+        asset.warnings.iter().any(|warning| warning.contains("at most 512 cells across its whole depth")),
+        "{:?}",
+        asset.warnings
+    );
+    // A side picture of something drawn a hundred times flatter than the front is not the same
+    // object: refused with the reason, not sampled into the machine's memory.
+    let refused = generate(&picture(60, 200), &picture(300, 2), 128);
+    assert!(
+        matches!(&refused, Err(EngineError::NoObject { reason }) if reason.contains("times as deep as the front picture is wide")),
+        "{:?}",
+        refused.map(|asset| asset.warnings)
+    );
+}
+
 /// The rendered pawn of `tests/shapes/` seen from `view`.
 fn pawn_view(view: &str) -> RgbaImage {
     let path = format!("{}/../tests/shapes/images/pawn.{view}.png", env!("CARGO_MANIFEST_DIR"));
