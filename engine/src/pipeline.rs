@@ -702,11 +702,19 @@ fn face_target_warnings(options: &Options, grid: u32, faces: usize, available: u
         // its own warning); raising it again would not help.
         format!("the mesh has {faces} faces, fewer than the {target} asked for, from the lowered grid of {grid} cells")
     } else if faces < target && available < target {
-        format!(
-            "the mesh has {faces} faces, fewer than the {target} asked for: the reconstruction grid of {grid} \
-             cells gives no more for this picture; raise the grid (e.g. to {}) for more faces",
-            (grid.saturating_mul(2)).min(2048)
-        )
+        let finest = threedgpt_options::GRID.int().max;
+        if grid >= finest {
+            format!(
+                "the mesh has {faces} faces, fewer than the {target} asked for: the finest reconstruction grid \
+                 ({grid} cells) gives no more for this picture"
+            )
+        } else {
+            format!(
+                "the mesh has {faces} faces, fewer than the {target} asked for: the reconstruction grid of {grid} \
+                 cells gives no more for this picture; raise the grid (e.g. to {}) for more faces",
+                grid.saturating_mul(2).min(finest)
+            )
+        }
     } else {
         format!(
             "the mesh has {faces} faces instead of the {target} asked for: simplifying it further would have \
@@ -793,4 +801,22 @@ fn delighting_gain(cutout: &Cutout, luminance: &[f32], normals: &[[f32; 3]], gri
             .map(|index| if inside.cells[index] { sum[index] / total[index].max(1.0e-6) } else { 1.0 })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_face_shortfall_suggests_a_finer_grid_only_where_there_is_one() {
+        let options = Options::default().with_target_faces(5_000_000);
+        let coarse = face_target_warnings(&options.clone().with_grid_px(512), 512, 300_000, 300_000);
+        assert!(coarse[0].contains("raise the grid (e.g. to 1024)"), "{coarse:?}");
+        let nearly = face_target_warnings(&options.clone().with_grid_px(1536), 1536, 3_000_000, 3_000_000);
+        assert!(nearly[0].contains("raise the grid (e.g. to 2048)"), "{nearly:?}");
+        // At the finest grid there is nothing to raise: the warning says it is the most there is.
+        let finest = face_target_warnings(&options.with_grid_px(2048), 2048, 4_391_660, 4_391_660);
+        assert!(finest[0].contains("the finest reconstruction grid (2048 cells) gives no more"), "{finest:?}");
+        assert!(!finest[0].contains("raise the grid"), "{finest:?}");
+    }
 }
