@@ -1035,8 +1035,10 @@ pub(crate) fn texture(
 
 /// Splits a turnaround sheet into its panels, left to right: the front, then the right, back and
 /// left. Panels are the runs of columns holding the object, told from the sheet's background (its
-/// transparency, or the colour of its border); a sheet whose background cannot be told apart is
-/// cut into equal panels, as many as its width holds squares (2 to 4). Returns the panels' column
+/// transparency, or the colour of its border); other sheets are cut into equal panels, as many as
+/// their width holds squares (2 to 4), each cut moved to the middle of the background it falls in.
+/// A sheet whose background is told apart and that shows a single object, or whose equal panels
+/// would cut through the object, is refused rather than cut through it. Returns the panels' column
 /// ranges.
 pub(crate) fn sheet_panels(sheet: &image::RgbaImage) -> Result<Vec<std::ops::Range<u32>>> {
     let (width, height) = sheet.dimensions();
@@ -1068,13 +1070,14 @@ pub(crate) fn sheet_panels(sheet: &image::RgbaImage) -> Result<Vec<std::ops::Ran
         values.sort_unstable();
         values[values.len() / 2]
     });
-    let is_object = |pixel: &image::Rgba<u8>| {
-        if transparent {
-            pixel[3] >= 128
-        } else {
-            (0..3).map(|channel| (i32::from(pixel[channel]) - i32::from(median[channel])).abs()).sum::<i32>() > 48
-        }
+    let differs = |colour: [u8; 3]| {
+        (0..3).map(|channel| (i32::from(colour[channel]) - i32::from(median[channel])).abs()).sum::<i32>() > 48
     };
+    let is_object =
+        |pixel: &image::Rgba<u8>| if transparent { pixel[3] >= 128 } else { differs([pixel[0], pixel[1], pixel[2]]) };
+    // The background is told apart by transparency, or by a border mostly of one colour (objects
+    // standing on its lower edge take a share of it).
+    let told = transparent || border.iter().filter(|&&colour| !differs(colour)).count() * 4 >= border.len() * 3;
     // A column holds the object when more than a few of its pixels do (noise and specks do not).
     let least = (height / 100).max(2);
     let occupied: Vec<bool> =
@@ -1102,7 +1105,37 @@ pub(crate) fn sheet_panels(sheet: &image::RgbaImage) -> Result<Vec<std::ops::Ran
         return Ok(cuts.windows(2).map(|pair| pair[0]..pair[1]).collect());
     }
     let count = ((width as f32 / height as f32).round() as u32).clamp(2, 4);
-    Ok(equal(count))
+    if !told || runs.is_empty() {
+        return Ok(equal(count));
+    }
+    if runs.len() == 1 {
+        return Err(EngineError::InvalidOption {
+            option: "views",
+            reason: "the sheet shows one object, not views side by side: give a single picture as IMAGE, or a sheet \
+                     with the front, right, back and left views in a row and some background between them"
+                .to_owned(),
+        });
+    }
+    // More runs than views (an object in parts): the equal cuts stand where they fall on the
+    // background, moved to the middle of the background there.
+    let mut cuts = vec![0];
+    for panel in equal(count).iter().skip(1) {
+        let cut = panel.start as usize;
+        if occupied[cut] {
+            return Err(EngineError::InvalidOption {
+                option: "views",
+                reason: format!(
+                    "the sheet's {count} views could not be told apart: the objects in it do not stand in {count} \
+                     panels of equal width with background between them"
+                ),
+            });
+        }
+        let start = (0..cut).rev().find(|&x| occupied[x]).map_or(0, |x| x + 1);
+        let end = (cut..width as usize).find(|&x| occupied[x]).unwrap_or(width as usize);
+        cuts.push(((start + end) / 2) as u32);
+    }
+    cuts.push(width);
+    Ok(cuts.windows(2).map(|pair| pair[0]..pair[1]).collect())
 }
 
 #[cfg(test)]
@@ -1245,5 +1278,50 @@ mod tests {
         assert_eq!(sheet_panels(&blank).unwrap(), vec![0..100, 100..200, 200..300]);
         let tall = image::RgbaImage::from_pixel(100, 300, image::Rgba([255, 255, 255, 255]));
         assert!(matches!(sheet_panels(&tall), Err(EngineError::InvalidOption { option: "views", .. })));
+    }
+
+    /// A sheet drawn on a told-apart background.
+    fn sheet_of(width: u32, height: u32, object: impl Fn(u32, u32) -> bool) -> image::RgbaImage {
+        image::RgbaImage::from_fn(width, height, |x, y| {
+            if object(x, y) { image::Rgba([40, 40, 40, 255]) } else { image::Rgba([255, 255, 255, 255]) }
+        })
+    }
+
+    #[test]
+    fn a_sheet_is_never_cut_through_its_object() {
+        // One picture passed as a sheet (a pawn, square), or one wide object: refused, where equal
+        // panels used to cut it in halves and carve one half with the other.
+        for single in [
+            sheet_of(256, 256, |x, y| (96..160).contains(&x) && y > 20),
+            sheet_of(400, 100, |x, y| (50..350).contains(&x) && (10..90).contains(&y)),
+        ] {
+            match sheet_panels(&single) {
+                Err(EngineError::InvalidOption { option: "views", reason }) => {
+                    assert!(reason.contains("shows one object"), "{reason}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        // Views in parts (each a pair of posts, eight runs in all), in four equal panels: cut in the
+        // middle of the background between them.
+        let posts = sheet_of(400, 100, |x, y| {
+            (10..90).contains(&y) && [10, 50, 120, 160, 230, 260, 330, 370].iter().any(|&at| (at..at + 20).contains(&x))
+        });
+        assert_eq!(sheet_panels(&posts).unwrap(), vec![0..95, 95..205, 205..305, 305..400]);
+        // Five runs that equal panels would cut through: refused.
+        let crowded = sheet_of(400, 100, |x, y| {
+            (10..90).contains(&y) && [0, 90, 180, 270, 360].iter().any(|&at| (at + 5..at + 35).contains(&x))
+        });
+        match sheet_panels(&crowded) {
+            Err(EngineError::InvalidOption { option: "views", reason }) => {
+                assert!(reason.contains("could not be told apart"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // A busy, photographed background is not told apart: equal panels, as before.
+        let busy = image::RgbaImage::from_fn(300, 100, |x, y| {
+            image::Rgba([(x * 7 % 256) as u8, (y * 13 % 256) as u8, 90, 255])
+        });
+        assert_eq!(sheet_panels(&busy).unwrap(), vec![0..100, 100..200, 200..300]);
     }
 }
