@@ -88,11 +88,9 @@ pub enum EngineError {
     },
     /// A mask image does not fit the input image.
     #[error(
-        "mask {name} is {mask_width}x{mask_height} px but the image is {width}x{height} px; the mask must have the image's size or aspect ratio"
+        "the mask is {mask_width}x{mask_height} px but the image is {width}x{height} px; the mask must have the image's size or aspect ratio"
     )]
     MaskMismatch {
-        /// The mask's file name.
-        name: String,
         /// Mask width.
         mask_width: u32,
         /// Mask height.

@@ -276,7 +276,7 @@ fn mask_coverage(image: &RgbaImage, name: &str, bytes: &[u8], limits: &DecodeLim
             .abs()
             / (f64::from(mask_height) * f64::from(width));
         if aspect_difference > 0.01 {
-            return Err(EngineError::MaskMismatch { name: name.to_owned(), mask_width, mask_height, width, height });
+            return Err(EngineError::MaskMismatch { mask_width, mask_height, width, height });
         }
         image::imageops::resize(&grey, width, height, image::imageops::FilterType::Triangle)
     };

@@ -167,7 +167,7 @@ fn keep_background_uses_the_whole_picture_and_a_mask_image_is_honoured() {
     let error =
         run(&photo, &fast().with_background(Background::Mask { name: "mask.png".into(), bytes: wrong })).unwrap_err();
     assert!(matches!(error, EngineError::MaskMismatch { .. }), "{error:?}");
-    assert!(error.to_string().contains("mask.png is 100x40 px but the image is 200x200 px"), "{error}");
+    assert!(error.to_string().contains("the mask is 100x40 px but the image is 200x200 px"), "{error}");
 }
 
 #[test]
