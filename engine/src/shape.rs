@@ -773,7 +773,11 @@ impl<'a> Silhouette<'a> {
         let n = self.n;
         let Some((x0, y0, x1, y1)) = self.mask.bounding_box() else { return false };
         let size = (x1 - x0).max(y1 - y0);
-        let interior = self.mask.eroded((size / 25).max(2));
+        let inradius = self.distance().iter().copied().fold(0.0f32, f32::max);
+        // The rim's last cells are left out (its edge pixels blend with the background), but never
+        // more than a third of the object's half-width: a thin part (a rod, a rocket) is judged by
+        // its own shading, not by whatever wider part is left once it is eroded away.
+        let interior = self.mask.eroded((size / 25).min((inradius / 3.0) as usize).max(1));
         let weights: Vec<f32> = interior.cells.iter().map(|&inside| f32::from(u8::from(inside))).collect();
         if weights.iter().sum::<f32>() < 16.0 {
             return false;
@@ -781,7 +785,6 @@ impl<'a> Silhouette<'a> {
         let weighted: Vec<f32> = luminance.iter().zip(&weights).map(|(value, weight)| value * weight).collect();
         // Smoothed over a twentieth of its size, but never over much of its width: across a thin
         // round part (a rod, a candle) the shading's curve is all there is to see.
-        let inradius = self.distance().iter().copied().fold(0.0f32, f32::max);
         let radius = (size / 20).min((inradius / MIN_INRADIUS_PER_SMOOTHING) as usize).max(1);
         let (sum, total) = (box_mean(&weighted, (n, n), radius), box_mean(&weights, (n, n), radius));
         let mut smoothed: Vec<f32> = (0..n * n)
@@ -1192,6 +1195,27 @@ mod tests {
         assert_eq!(built.built, Built::Revolve);
         assert!(built.relief.mesh.topology().is_watertight_manifold());
         assert_eq!(built.relief.mesh.topology().genus(), 0);
+    }
+
+    #[test]
+    fn a_thin_rod_on_a_wide_foot_is_judged_by_its_own_shading() {
+        // A rocket on its launch mount at a fine grid: the rod is 24 cells wide, the foot 100. The
+        // rim left out used to be a 25th of the size (17 cells), which erased the rod and judged
+        // the flat foot alone: the rocket was extruded at grids from 384 up and revolved below.
+        let n = 512;
+        let rod = |x: f32, y: f32| (244.0..=268.0).contains(&x) && (40.0..=430.0).contains(&y);
+        let foot = |x: f32, y: f32| (206.0..=306.0).contains(&x) && (430.0..=470.0).contains(&y);
+        let covered = coverage(n, |x, y| rod(x, y) || foot(x, y));
+        let curved = cylinder_shading(n, 256.0, 12.0);
+        let luminance: Vec<f32> = (0..n * n)
+            .map(|index| {
+                let (x, y) = ((index % n) as f32, (index / n) as f32);
+                if rod(x, y) { curved[index] } else { 0.6 }
+            })
+            .collect();
+        let built = build(&covered, &luminance, n, Shape::Auto);
+        assert!(matches!(built.built, Built::Revolve | Built::Parts), "{:?}", built.built);
+        assert!(built.relief.mesh.topology().is_watertight_manifold());
     }
 
     #[test]
