@@ -1111,8 +1111,8 @@ pub(crate) fn sheet_panels(sheet: &image::RgbaImage) -> Result<Vec<std::ops::Ran
     if runs.len() == 1 {
         return Err(EngineError::InvalidOption {
             option: "views",
-            reason: "the sheet shows one object, not views side by side: give a single picture as IMAGE, or a sheet \
-                     with the front, right, back and left views in a row and some background between them"
+            reason: "the sheet shows one object, not views side by side: generate from it as a single picture, or \
+                     use a sheet with the front, right, back and left views in a row and some background between them"
                 .to_owned(),
         });
     }
