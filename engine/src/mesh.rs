@@ -291,6 +291,64 @@ impl TriMesh {
         self.triangles.len() < before
     }
 
+    /// Splits every pinched vertex (one whose faces form several closed fans: two parts of the
+    /// surface touching at a point, as simplification leaves where it collapses a thin neck) into
+    /// a vertex per fan at the same position, so the surface is a 2-manifold there. Vertices on
+    /// an open or non-manifold edge are left as they are. Returns how many vertices were added.
+    pub fn split_pinches(&mut self) -> usize {
+        // Each corner: its vertex, the corner's next and following vertices, its triangle and slot.
+        let mut corners: Vec<(u32, u32, u32, usize, usize)> = Vec::with_capacity(self.triangles.len() * 3);
+        for (triangle, &[a, b, c]) in self.triangles.iter().enumerate() {
+            corners.extend([(a, b, c, triangle, 0), (b, c, a, triangle, 1), (c, a, b, triangle, 2)]);
+        }
+        corners.sort_unstable();
+        let mut added = 0;
+        for group in corners.chunk_by(|x, y| x.0 == y.0) {
+            // Around the vertex a corner runs from its next vertex to its following one; the corner
+            // after it starts where it ends. Each closed chain of corners is one fan.
+            let mut starting: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+            if group.iter().enumerate().any(|(index, corner)| starting.insert(corner.1, index).is_some()) {
+                continue;
+            }
+            let mut fan_of = vec![usize::MAX; group.len()];
+            let mut fans = 0;
+            let mut closed = true;
+            for start in 0..group.len() {
+                if fan_of[start] != usize::MAX {
+                    continue;
+                }
+                let mut current = start;
+                loop {
+                    fan_of[current] = fans;
+                    match starting.get(&group[current].2) {
+                        Some(&next) if next == start => break,
+                        Some(&next) if fan_of[next] == usize::MAX => current = next,
+                        _ => {
+                            closed = false;
+                            break;
+                        }
+                    }
+                }
+                fans += 1;
+            }
+            if !closed || fans < 2 {
+                continue;
+            }
+            let vertex = group[0].0;
+            let position = self.positions[vertex as usize];
+            let mut copies = vec![vertex];
+            for _ in 1..fans {
+                copies.push(self.positions.len() as u32);
+                self.positions.push(position);
+                added += 1;
+            }
+            for (corner, &fan) in group.iter().zip(&fan_of) {
+                self.triangles[corner.3][corner.4] = copies[fan];
+            }
+        }
+        added
+    }
+
     /// Removes every copy of a triangle whose three vertices appear in more than one triangle.
     pub fn remove_fins(&mut self) {
         let mut copies: std::collections::HashMap<[u32; 3], u32> = std::collections::HashMap::new();
@@ -356,9 +414,33 @@ impl TriMesh {
         kept()
     }
 
+    /// The topology, after splitting the pinches of a surface whose edges are all sound (closed,
+    /// manifold and consistently wound): a collapsed neck is two parts touching at a point, not a
+    /// hole, and needs no coarser grid.
+    fn unpinched_topology(&mut self) -> Topology {
+        let topology = self.topology();
+        let only_pinched = topology.non_manifold_vertices > 0
+            && topology.boundary_edges == 0
+            && topology.non_manifold_edges == 0
+            && topology.misoriented_edges == 0;
+        if only_pinched && self.split_pinches() > 0 { self.topology() } else { topology }
+    }
+
     /// One meshoptimizer pass to `target_faces`, and its topology, when the result is watertight
     /// (dropping back-to-back triangle pairs if that is what it takes); `None` when it is not.
     pub fn simplified_to(&self, target_faces: usize) -> Option<(TriMesh, Topology)> {
+        self.simplified_once(target_faces, false)
+    }
+
+    /// [`TriMesh::simplified_to`], splitting the vertices where the pass pinched the surface (a
+    /// thin neck collapsed to a point: two parts touching there, each closed) rather than failing:
+    /// for a surface whose file keeps its vertices, where such a point is sound. Not for a mesh
+    /// that is split and welded again by position (the views' charts), where it would pinch again.
+    pub fn simplified_to_unpinched(&self, target_faces: usize) -> Option<(TriMesh, Topology)> {
+        self.simplified_once(target_faces, true)
+    }
+
+    fn simplified_once(&self, target_faces: usize, unpinch: bool) -> Option<(TriMesh, Topology)> {
         let indices: Vec<u32> = self.triangles.iter().flatten().copied().collect();
         let simplified = meshopt::simplify_decoder(
             &indices,
@@ -372,7 +454,7 @@ impl TriMesh {
         let mut mesh = TriMesh { positions: self.positions.clone(), triangles: triangles.clone() };
         mesh.split_caps();
         mesh.clean();
-        let topology = mesh.topology();
+        let topology = if unpinch { mesh.unpinched_topology() } else { mesh.topology() };
         if topology.is_watertight_manifold() {
             return Some((mesh, topology));
         }
@@ -382,7 +464,7 @@ impl TriMesh {
         without_fins.remove_fins();
         without_fins.split_caps();
         without_fins.clean();
-        let topology = without_fins.topology();
+        let topology = if unpinch { without_fins.unpinched_topology() } else { without_fins.topology() };
         if !without_fins.triangles.is_empty() && topology.is_watertight_manifold() {
             return Some((without_fins, topology));
         }
@@ -425,6 +507,29 @@ mod tests {
             positions: vec![[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
             triangles: vec![[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]],
         }
+    }
+
+    #[test]
+    fn two_solids_touching_at_a_point_are_split_there() {
+        // Two tetrahedra sharing vertex 0, the second mirrored through it: closed, every edge
+        // sound, one vertex pinched.
+        let mut mesh = tetrahedron();
+        mesh.positions.extend([[-1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]]);
+        mesh.triangles.extend([[0, 4, 5], [0, 6, 4], [0, 5, 6], [4, 6, 5]]);
+        let pinched = mesh.topology();
+        assert_eq!((pinched.non_manifold_vertices, pinched.boundary_edges, pinched.non_manifold_edges), (1, 0, 0));
+        assert_eq!(mesh.split_pinches(), 1);
+        let topology = mesh.topology();
+        assert!(topology.is_watertight_manifold(), "{topology:?}");
+        assert_eq!((topology.components, topology.genus()), (2, 0));
+        assert_eq!(mesh.positions[7], [0.0, 0.0, 0.0]);
+        assert!((mesh.volume() - 2.0 / 6.0).abs() < 1e-9);
+        // A sound vertex, or one on an open edge, is left alone.
+        assert_eq!(mesh.split_pinches(), 0);
+        let mut open = tetrahedron();
+        open.triangles.pop();
+        assert_eq!(open.split_pinches(), 0);
+        assert_eq!(open.positions.len(), 4);
     }
 
     #[test]

@@ -167,7 +167,8 @@ pub fn generate_with(
         let started = Instant::now();
         progress.report(Stage::Mesh, 0.0);
         let relief_faces = relief.mesh.triangles.len();
-        let simplified = (relief_faces > target_faces).then(|| relief.mesh.simplified_to(target_faces)).flatten();
+        let simplified =
+            (relief_faces > target_faces).then(|| relief.mesh.simplified_to_unpinched(target_faces)).flatten();
         add_ms(&mut timings.mesh, started);
         match simplified {
             Some((mesh, topology)) => break (mesh, topology, relief_faces, built, pose, front_heights),
