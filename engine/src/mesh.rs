@@ -55,6 +55,48 @@ fn has_no_area(positions: &[[f32; 3]], triangle: [u32; 3]) -> bool {
     cross.iter().all(|&component| component == 0.0)
 }
 
+/// One corner of a triangle: its vertex, and the triangle's next two vertices after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Corner {
+    vertex: u32,
+    next: u32,
+    following: u32,
+}
+
+/// The fans of one vertex's `group` of corners: around the vertex each corner runs from its next
+/// vertex to its following one, and the corner after it starts where it ends; each closed chain
+/// is a fan. Writes each corner's fan into `fan_of` and returns how many there are, or `None`
+/// where the corners do not link into closed chains (an open or non-manifold edge at the vertex).
+/// Fans are small (about six faces), so a linear search per step is cheapest.
+fn fans(group: &[Corner], fan_of: &mut Vec<usize>) -> Option<usize> {
+    let starting = |vertex: u32| {
+        let mut found = group.iter().enumerate().filter(|(_, corner)| corner.next == vertex).map(|(index, _)| index);
+        match (found.next(), found.next()) {
+            (Some(index), None) => Some(index),
+            _ => None,
+        }
+    };
+    fan_of.clear();
+    fan_of.resize(group.len(), usize::MAX);
+    let mut count = 0;
+    for start in 0..group.len() {
+        if fan_of[start] != usize::MAX {
+            continue;
+        }
+        let mut current = start;
+        loop {
+            fan_of[current] = count;
+            match starting(group[current].following)? {
+                next if next == start => break,
+                next if fan_of[next] == usize::MAX => current = next,
+                _ => return None,
+            }
+        }
+        count += 1;
+    }
+    Some(count)
+}
+
 impl TriMesh {
     /// Number of triangles.
     pub fn face_count(&self) -> usize {
@@ -90,44 +132,13 @@ impl TriMesh {
         }
 
         // A vertex is manifold when the edges opposite it in its faces link into one cycle.
-        let mut fans: Vec<(u32, u32, u32)> = Vec::with_capacity(self.triangles.len() * 3);
-        for &[a, b, c] in &self.triangles {
-            fans.push((a, b, c));
-            fans.push((b, c, a));
-            fans.push((c, a, b));
-        }
-        fans.sort_unstable();
+        let corners = self.corners();
         let mut non_manifold_vertices = 0;
         let mut used_vertices = 0i64;
-        for group in fans.chunk_by(|x, y| x.0 == y.0) {
+        let mut fan_of = Vec::new();
+        for group in corners.chunk_by(|x, y| x.vertex == y.vertex) {
             used_vertices += 1;
-            // Fans are small (about six faces), so a linear search per step is cheapest.
-            let next = |from: u32| {
-                let mut found = group.iter().filter(|&&(_, b, _)| b == from);
-                match (found.next(), found.next()) {
-                    (Some(&(_, _, c)), None) => Some(c),
-                    _ => None,
-                }
-            };
-            let start = group[0].1;
-            let mut current = start;
-            let mut steps = 0;
-            let closed = loop {
-                match next(current) {
-                    Some(following) => {
-                        steps += 1;
-                        current = following;
-                        if current == start {
-                            break steps == group.len();
-                        }
-                        if steps > group.len() {
-                            break false;
-                        }
-                    }
-                    None => break false,
-                }
-            };
-            if !closed {
+            if fans(group, &mut fan_of) != Some(1) {
                 non_manifold_vertices += 1;
             }
         }
@@ -296,57 +307,50 @@ impl TriMesh {
     /// a vertex per fan at the same position, so the surface is a 2-manifold there. Vertices on
     /// an open or non-manifold edge are left as they are. Returns how many vertices were added.
     pub fn split_pinches(&mut self) -> usize {
-        // Each corner: its vertex, the corner's next and following vertices, its triangle and slot.
-        let mut corners: Vec<(u32, u32, u32, usize, usize)> = Vec::with_capacity(self.triangles.len() * 3);
-        for (triangle, &[a, b, c]) in self.triangles.iter().enumerate() {
-            corners.extend([(a, b, c, triangle, 0), (b, c, a, triangle, 1), (c, a, b, triangle, 2)]);
-        }
-        corners.sort_unstable();
+        let corners = self.corners();
+        let mut fan_of = Vec::new();
+        // The new vertex of each pinched corner, by its vertex and next vertex (a directed edge,
+        // which one triangle runs where the edges are sound).
+        let mut moved = std::collections::HashMap::new();
         let mut added = 0;
-        for group in corners.chunk_by(|x, y| x.0 == y.0) {
-            // Around the vertex a corner runs from its next vertex to its following one; the corner
-            // after it starts where it ends. Each closed chain of corners is one fan.
-            let mut starting: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
-            if group.iter().enumerate().any(|(index, corner)| starting.insert(corner.1, index).is_some()) {
-                continue;
-            }
-            let mut fan_of = vec![usize::MAX; group.len()];
-            let mut fans = 0;
-            let mut closed = true;
-            for start in 0..group.len() {
-                if fan_of[start] != usize::MAX {
-                    continue;
-                }
-                let mut current = start;
-                loop {
-                    fan_of[current] = fans;
-                    match starting.get(&group[current].2) {
-                        Some(&next) if next == start => break,
-                        Some(&next) if fan_of[next] == usize::MAX => current = next,
-                        _ => {
-                            closed = false;
-                            break;
-                        }
-                    }
-                }
-                fans += 1;
-            }
-            if !closed || fans < 2 {
-                continue;
-            }
-            let vertex = group[0].0;
-            let position = self.positions[vertex as usize];
-            let mut copies = vec![vertex];
-            for _ in 1..fans {
-                copies.push(self.positions.len() as u32);
-                self.positions.push(position);
-                added += 1;
-            }
+        for group in corners.chunk_by(|x, y| x.vertex == y.vertex) {
+            let Some(count @ 2..) = fans(group, &mut fan_of) else { continue };
+            let position = self.positions[group[0].vertex as usize];
+            let first = self.positions.len() as u32;
+            self.positions.extend(std::iter::repeat_n(position, count - 1));
+            added += count - 1;
             for (corner, &fan) in group.iter().zip(&fan_of) {
-                self.triangles[corner.3][corner.4] = copies[fan];
+                if fan > 0 {
+                    moved.insert((corner.vertex, corner.next), first + fan as u32 - 1);
+                }
+            }
+        }
+        if moved.is_empty() {
+            return 0;
+        }
+        for triangle in &mut self.triangles {
+            let original = *triangle;
+            for slot in 0..3 {
+                if let Some(&copy) = moved.get(&(original[slot], original[(slot + 1) % 3])) {
+                    triangle[slot] = copy;
+                }
             }
         }
         added
+    }
+
+    /// Every triangle's corners, sorted, so each vertex's corners lie together.
+    fn corners(&self) -> Vec<Corner> {
+        let mut corners = Vec::with_capacity(self.triangles.len() * 3);
+        for &[a, b, c] in &self.triangles {
+            corners.extend([
+                Corner { vertex: a, next: b, following: c },
+                Corner { vertex: b, next: c, following: a },
+                Corner { vertex: c, next: a, following: b },
+            ]);
+        }
+        corners.sort_unstable();
+        corners
     }
 
     /// Removes every copy of a triangle whose three vertices appear in more than one triangle.

@@ -1045,6 +1045,11 @@ pub(crate) fn sheet_panels(sheet: &image::RgbaImage) -> Result<Vec<std::ops::Ran
     let equal = |count: u32| -> Vec<std::ops::Range<u32>> {
         (0..count).map(|panel| panel * width / count..(panel + 1) * width / count).collect()
     };
+    // The panels between cuts inside the sheet, from its left edge to its right.
+    let between = |inner: Vec<u32>| -> Vec<std::ops::Range<u32>> {
+        let cuts: Vec<u32> = std::iter::once(0).chain(inner).chain([width]).collect();
+        cuts.windows(2).map(|pair| pair[0]..pair[1]).collect()
+    };
     let too_few = || EngineError::InvalidOption {
         option: "views",
         reason: format!(
@@ -1097,12 +1102,7 @@ pub(crate) fn sheet_panels(sheet: &image::RgbaImage) -> Result<Vec<std::ops::Ran
     runs.retain(|run| run.end - run.start >= gap);
     if (2..=4).contains(&runs.len()) {
         // Panels meet halfway between the runs.
-        let mut cuts = vec![0];
-        for pair in runs.windows(2) {
-            cuts.push((pair[0].end + pair[1].start) / 2);
-        }
-        cuts.push(width);
-        return Ok(cuts.windows(2).map(|pair| pair[0]..pair[1]).collect());
+        return Ok(between(runs.windows(2).map(|pair| (pair[0].end + pair[1].start) / 2).collect()));
     }
     let count = ((width as f32 / height as f32).round() as u32).clamp(2, 4);
     if !told || runs.is_empty() {
@@ -1118,7 +1118,7 @@ pub(crate) fn sheet_panels(sheet: &image::RgbaImage) -> Result<Vec<std::ops::Ran
     }
     // More runs than views (an object in parts): the equal cuts stand where they fall on the
     // background, moved to the middle of the background there.
-    let mut cuts = vec![0];
+    let mut cuts = Vec::new();
     for panel in equal(count).iter().skip(1) {
         let cut = panel.start as usize;
         if occupied[cut] {
@@ -1134,8 +1134,7 @@ pub(crate) fn sheet_panels(sheet: &image::RgbaImage) -> Result<Vec<std::ops::Ran
         let end = (cut..width as usize).find(|&x| occupied[x]).unwrap_or(width as usize);
         cuts.push(((start + end) / 2) as u32);
     }
-    cuts.push(width);
-    Ok(cuts.windows(2).map(|pair| pair[0]..pair[1]).collect())
+    Ok(between(cuts))
 }
 
 #[cfg(test)]
